@@ -1,0 +1,40 @@
+"""Error types shared by every subpackage.
+
+``InputError`` is the one way platescope reports bad input: it names the file, the
+problem and the fix. The CLI turns it into a one-paragraph message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class PlatescopeError(Exception):
+    """Base class of all errors platescope raises on purpose."""
+
+
+class InputError(PlatescopeError):
+    """Bad input: a file or parameter platescope cannot use as given.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or None
+        The offending file (or ``None`` when the problem is a parameter).
+    problem : str
+        What is wrong, in one sentence.
+    fix : str
+        What the user can do about it, in one sentence.
+
+    Examples
+    --------
+    >>> err = InputError("movie.tif", "the file ends after 3 of 10 frames", "re-export it")
+    >>> "movie.tif" in str(err) and "re-export" in str(err)
+    True
+    """
+
+    def __init__(self, path: str | os.PathLike | None, problem: str, fix: str) -> None:
+        self.path = None if path is None else os.fspath(path)
+        self.problem = problem.rstrip(".")
+        self.fix = fix.rstrip(".")
+        where = f"{self.path}: " if self.path else ""
+        super().__init__(f"{where}{self.problem}. Fix: {self.fix}.")

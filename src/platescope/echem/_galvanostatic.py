@@ -1,0 +1,277 @@
+"""Galvanostatic nucleation features: E_nuc, t_nuc, Q_nuc, E_growth, η.
+
+The potential of a galvanostatic plating transient falls (SEI, alloying) to a minimum —
+the nucleation potential E_nuc at time t_nuc — then relaxes to a growth plateau
+E_growth; η = E_growth − E_nuc (SCIENCE.md §2). A record whose potential never turns
+back up has no E_nuc, and this module says so rather than inventing one.
+
+Method
+------
+1. The potential noise σ_E is estimated from first differences (MAD, robust to the
+   transient itself).
+2. The record is smoothed with a Savitzky–Golay filter (window ≈ ``smooth_s``) on its
+   own sampling grid and the global minimum of the smoothed curve is the candidate.
+3. The candidate counts as a nucleation minimum only if the smoothed potential
+   afterwards rises by more than ``max(rise_sigma·σ_E, min_rise_V)`` and the minimum
+   is not at the record's end.
+4. E_nuc and t_nuc are refined by least-squares quartic polynomials fitted to the
+   raw points whose smoothed potential lies within ``depth_V`` of the minimum, for
+   several window depths (a quartic follows the asymmetric shape of a nucleation
+   minimum, where a parabola would be biased towards the slow side). The reported
+   value is the fit at the middle depth; its uncertainty combines the fit's own
+   standard error (delta method at the stationary point) with half the spread of the
+   minimum over window depths, which measures the remaining model dependence. Errors
+   are expanded uncertainties with coverage factor k = 2 (≈ 95 % intervals).
+5. E_growth is the mean potential over the last ``growth_fraction`` of the record;
+   its error is the standard error of that mean widened by half the drift across the
+   window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.signal import savgol_filter
+
+from platescope._errors import InputError
+
+_C_PER_UAH = 3.6e-3
+_K95 = 2.0  # coverage factor: every *_err here is an expanded (≈95 %) uncertainty
+
+
+def potential_noise_V(potential_V) -> float:
+    """Robust white-noise level of a potential record from its first differences.
+
+    Parameters
+    ----------
+    potential_V : array_like
+        Potential samples in V.
+
+    Returns
+    -------
+    float
+        Estimated standard deviation of the white noise in V.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> round(potential_noise_V(rng.normal(0, 1e-3, 20000)) * 1e3, 1)
+    1.0
+    """
+    d = np.diff(np.asarray(potential_V, dtype=float))
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+
+
+def _vertex_fit(t, e, t_ref, degree=4):
+    """Least-squares polynomial around a minimum; its minimum and their standard errors.
+
+    Returns ``None`` when the polynomial has no minimum inside the window. Errors
+    follow from the coefficient covariance by the delta method: at the stationary
+    point x*, dx*/dθ_j = −j·x*^(j−1)/p''(x*) and dE*/dθ_j = x*^j.
+    """
+    half = max(t[-1] - t_ref, t_ref - t[0], 1e-12)
+    x = (t - t_ref) / half
+    powers = np.arange(degree + 1)
+    design = x[:, None] ** powers[None, :]
+    coef, _, rank, _ = np.linalg.lstsq(design, e, rcond=None)
+    if rank <= degree:
+        return None
+    dof = max(x.size - degree - 1, 1)
+    resid = e - design @ coef
+    cov = float(resid @ resid) / dof * np.linalg.inv(design.T @ design)
+    dcoef = coef[1:] * powers[1:]
+    roots = np.roots(dcoef[::-1])
+    roots = roots[np.isreal(roots)].real
+    roots = roots[(roots >= x[0]) & (roots <= x[-1])]
+    if roots.size == 0:
+        return None
+    values = np.polyval(coef[::-1], roots)
+    xs = float(roots[np.argmin(values)])
+    curv = float(np.polyval((coef[2:] * powers[2:] * (powers[2:] - 1))[::-1], xs))
+    if not curv > 0:
+        return None
+    jt = -np.concatenate([[0.0], powers[1:] * xs ** (powers[1:] - 1)]) / curv
+    je = xs**powers
+    return {
+        "t": t_ref + xs * half,
+        "E": float(np.polyval(coef[::-1], xs)),
+        "t_err": float(np.sqrt(max(jt @ cov @ jt, 0.0))) * half,
+        "E_err": float(np.sqrt(max(je @ cov @ je, 0.0))),
+        "n": int(x.size),
+    }
+
+
+def galvanostatic_features(
+    echem: pd.DataFrame,
+    *,
+    area_cm2: float | None = None,
+    smooth_s: float = 0.5,
+    rise_sigma: float = 8.0,
+    min_rise_V: float = 1e-3,
+    depths_V: tuple[float, ...] | None = None,
+    growth_fraction: float = 0.2,
+) -> dict:
+    """Nucleation features of a galvanostatic plating transient.
+
+    Parameters
+    ----------
+    echem : pandas.DataFrame
+        Columns ``time_s`` (s, from contact/start), ``potential_V`` (V vs Li/Li⁺) and
+        ``current_A`` (A, cathodic negative).
+    area_cm2 : float, optional
+        Electrode (wetted footprint) area in cm²; needed for Q_nuc and j.
+    smooth_s : float
+        Savitzky–Golay window for locating the minimum, in s.
+    rise_sigma, min_rise_V : float
+        The potential must recover by more than ``max(rise_sigma·σ_E, min_rise_V)``
+        (V) after the minimum for it to count as nucleation.
+    depths_V : tuple of float, optional
+        Window depths (V above the minimum) of the vertex fits; default scales with
+        the noise: (2, 4, 8)·σ_E, at least (0.5, 1, 2) mV.
+    growth_fraction : float
+        Fraction of the record at its end averaged for E_growth.
+
+    Returns
+    -------
+    dict
+        ``nucleated`` (bool), ``E_nuc_V``, ``E_nuc_V_err``, ``t_nuc_s``, ``t_nuc_s_err``,
+        ``Q_nuc_uAh_cm2``, ``Q_nuc_uAh_cm2_err``, ``E_growth_V``, ``E_growth_V_err``,
+        ``eta_nuc_V``, ``eta_nuc_V_err``, ``current_density_mA_cm2``, ``noise_V`` and a
+        ``reason`` for every quantity that does not exist (then null).
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 30, 3001)
+    >>> e = 0.05 * (t - 10.0) ** 2 / (1 + 0.5 * np.abs(t - 10.0)) - 0.1
+    >>> df = pd.DataFrame({"time_s": t, "potential_V": e, "current_A": -1e-9})
+    >>> f = galvanostatic_features(df)
+    >>> round(f["E_nuc_V"], 4), round(f["t_nuc_s"], 2)
+    (-0.1, 10.0)
+    """
+    for col in ("time_s", "potential_V", "current_A"):
+        if col not in echem.columns:
+            raise InputError(
+                echem.attrs.get("source"),
+                f"the electrochemistry record has no '{col}' column",
+                "read it with platescope.io.read_echem or name the columns time_s, potential_V, current_A",
+            )
+    t = echem["time_s"].to_numpy(float)
+    e = echem["potential_V"].to_numpy(float)
+    i = echem["current_A"].to_numpy(float)
+    ok = np.isfinite(t) & np.isfinite(e)
+    t, e, i = t[ok], e[ok], i[ok]
+    if t.size < 20:
+        raise InputError(
+            echem.attrs.get("source"),
+            f"the record has only {t.size} finite points, too few for a galvanostatic analysis",
+            "check that the file is the galvanostatic step and is complete",
+        )
+    if np.any(np.diff(t) <= 0):
+        raise InputError(
+            echem.attrs.get("source"),
+            "time does not increase monotonically",
+            "select a single galvanostatic step (one technique/loop) before the analysis",
+        )
+
+    sigma = potential_noise_V(e)
+    dt = float(np.median(np.diff(t)))
+    win = int(round(smooth_s / dt)) | 1
+    win = max(5, min(win, (t.size // 4) * 2 - 1 if t.size > 20 else 5))
+    smooth = savgol_filter(e, win, 2) if win > 3 else e.copy()
+
+    out: dict = {"noise_V": sigma, "method": "quartic fits around the smoothed minimum, three window depths"}
+    i_plating = i[i < 0]
+    j = None
+    if area_cm2 and i_plating.size:
+        j = float(np.median(np.abs(i_plating))) / area_cm2 * 1e3
+    out["current_density_mA_cm2"] = j
+
+    n_g = max(3, int(round(growth_fraction * t.size)))
+    tail = e[-n_g:]
+    drift = abs(float(np.polyfit(t[-n_g:], tail, 1)[0]) * (t[-1] - t[-n_g]))
+    e_growth = float(np.mean(tail))
+    e_growth_err = _K95 * float(np.hypot(np.std(tail, ddof=1) / np.sqrt(tail.size), drift / 2))
+
+    k = int(np.argmin(smooth))
+    rise_needed = max(rise_sigma * sigma, min_rise_V)
+    after = smooth[k:]
+    recovered = after.size > 1 and float(after.max() - smooth[k]) > rise_needed
+    at_edge = k >= t.size - max(3, win // 2) or k <= max(3, win // 2)
+    if at_edge or not recovered:
+        reason = (
+            "the potential never turns back up after its minimum (no nucleation minimum within the record)"
+            if not at_edge or k > t.size // 2
+            else "the potential minimum lies at the start of the record"
+        )
+        out.update(
+            nucleated=False,
+            E_nuc_V=None,
+            E_nuc_V_err=None,
+            t_nuc_s=None,
+            t_nuc_s_err=None,
+            Q_nuc_uAh_cm2=None,
+            Q_nuc_uAh_cm2_err=None,
+            eta_nuc_V=None,
+            eta_nuc_V_err=None,
+            E_growth_V=None,
+            E_growth_V_err=None,
+            reason=reason,
+        )
+        return out
+
+    if depths_V is None:
+        base = max(2 * sigma, 5e-4)
+        depths_V = (base, 2 * base, 4 * base)
+    fits = []
+    for depth in depths_V:
+        # contiguous run of points around k whose smoothed potential is within depth
+        lo = k
+        while lo > 0 and smooth[lo - 1] <= smooth[k] + depth:
+            lo -= 1
+        hi = k
+        while hi < t.size - 1 and smooth[hi + 1] <= smooth[k] + depth:
+            hi += 1
+        if hi - lo + 1 < 15:
+            continue
+        fit = _vertex_fit(t[lo : hi + 1], e[lo : hi + 1], t[k])
+        if fit is not None and t[lo] <= fit["t"] <= t[hi]:
+            fits.append(fit)
+    if not fits:
+        fits = [{"t": t[k], "E": smooth[k], "t_err": dt * win / 2, "E_err": sigma, "n": 1}]
+    mid = fits[len(fits) // 2]
+    t_spread = (max(f["t"] for f in fits) - min(f["t"] for f in fits)) / 2 if len(fits) > 1 else 0
+    e_spread = (max(f["E"] for f in fits) - min(f["E"] for f in fits)) / 2 if len(fits) > 1 else 0
+    t_nuc = float(mid["t"])
+    t_err = _K95 * float(np.hypot(mid["t_err"], t_spread))
+    e_nuc = float(mid["E"])
+    e_err = _K95 * float(np.hypot(mid["E_err"], e_spread))
+
+    before = t <= t_nuc
+    q_C = float(np.trapezoid(np.abs(i[before]), t[before])) if before.sum() > 1 else 0.0
+    if area_cm2:
+        q_nuc = q_C / area_cm2 / _C_PER_UAH
+        i_at = float(np.interp(t_nuc, t, np.abs(i)))
+        q_err = float(np.hypot(i_at * t_err / area_cm2 / _C_PER_UAH, 0.0))
+    else:
+        q_nuc = q_err = None
+    out.update(
+        nucleated=True,
+        E_nuc_V=e_nuc,
+        E_nuc_V_err=e_err,
+        t_nuc_s=t_nuc,
+        t_nuc_s_err=t_err,
+        Q_nuc_C=q_C,
+        Q_nuc_uAh_cm2=q_nuc,
+        Q_nuc_uAh_cm2_err=q_err,
+        E_growth_V=e_growth,
+        E_growth_V_err=e_growth_err,
+        eta_nuc_V=e_growth - e_nuc,
+        eta_nuc_V_err=float(np.hypot(e_growth_err, e_err)),
+        n_fit_points=int(mid["n"]),
+    )
+    if q_nuc is None:
+        out["reason"] = "Q_nuc needs the electrode area ([electrode] area_cm2 or a footprint mask)"
+    return out

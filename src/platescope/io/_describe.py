@@ -1,0 +1,5 @@
+"""Placeholder: `platescope info` dispatch is being written."""
+
+
+def describe(path):
+    raise NotImplementedError

@@ -1,0 +1,1 @@
+"""platescope.optics (see DESIGN.md §1)."""

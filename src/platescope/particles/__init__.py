@@ -1,0 +1,1 @@
+"""platescope.particles (see DESIGN.md §1)."""

@@ -1,0 +1,1 @@
+"""platescope.pipeline (see DESIGN.md §1)."""

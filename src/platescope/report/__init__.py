@@ -1,0 +1,1 @@
+"""platescope.report (see DESIGN.md §1)."""

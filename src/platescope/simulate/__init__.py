@@ -1,0 +1,1 @@
+"""platescope.simulate (see DESIGN.md §1)."""

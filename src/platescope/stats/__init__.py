@@ -1,0 +1,1 @@
+"""platescope.stats (see DESIGN.md §1)."""

@@ -1,0 +1,342 @@
+"""One time axis for the movie and the potentiostat.
+
+Every result in platescope is reported on the electrochemistry clock: ``t = 0`` is the
+start of the potentiostat record (for SECCM, the moment of contact). The movie clock
+is mapped onto it by an offset ``offset_s`` = time of echem ``t = 0`` on the movie
+clock, so ``t_echem = t_movie − offset_s``.
+
+The offset comes, in order of preference, from
+
+1. an explicit value (``[echem] time_offset_s`` in the experiment file),
+2. the two absolute start times (``t0`` attrs of movie and record, both UTC),
+3. the landing/contact frame: the step in mean intensity when the meniscus wets the
+   surface, refined to a fraction of a frame from the partial step of the frame that
+   was exposing when contact happened,
+4. cross-correlation of the optical rate d⟨I⟩/dt with the current (for records where
+   the current varies, e.g. CVs or pulses).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from platescope._errors import InputError
+
+
+def _parse_utc(stamp: str) -> datetime:
+    ts = pd.Timestamp(stamp)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").to_pydatetime()
+
+
+def offset_from_t0(movie_t0: str, echem_t0: str) -> dict:
+    """Offset from two absolute start times.
+
+    Parameters
+    ----------
+    movie_t0, echem_t0 : str
+        ISO 8601 start times (UTC if no zone is given).
+
+    Returns
+    -------
+    dict
+        ``offset_s`` (echem start on the movie clock, s), ``offset_err_s`` (0.5 s: clocks
+        of two computers rarely agree better unless synchronised), ``method``.
+
+    Examples
+    --------
+    >>> offset_from_t0("2026-01-01T10:00:00Z", "2026-01-01T10:00:02.5Z")["offset_s"]
+    2.5
+    """
+    dt = (_parse_utc(echem_t0) - _parse_utc(movie_t0)).total_seconds()
+    return {"offset_s": float(dt), "offset_err_s": 0.5, "method": "absolute start times"}
+
+
+def mean_intensity(movie: xr.DataArray, *, mask=None) -> np.ndarray:
+    """Mean intensity per frame (computes a dask-backed movie frame by frame).
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Movie with dims ("t", "y", "x").
+    mask : array_like of bool, optional
+        (y, x) pixels to average; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per frame, in the movie's units.
+    """
+    data = movie.data
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool)
+        w = m / max(m.sum(), 1)
+        out = (data * w).sum(axis=(1, 2))
+    else:
+        out = data.mean(axis=(1, 2))
+    if hasattr(out, "compute"):
+        out = out.compute()
+    return np.asarray(out, dtype=float)
+
+
+def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> dict:
+    """Contact time on the movie clock from the landing step in mean intensity.
+
+    The frame-to-frame change of the mean intensity is largest when the meniscus wets
+    the surface. Pixels that change most across that step form a landing mask; their
+    mean intensity before (plateau ``I_b``) and after (``I_a``) the step is measured
+    and the partial value ``I_k`` of the frame exposing at contact places the contact
+    inside that frame's exposure window. Frames are taken to integrate light from
+    halfway to the previous timestamp to halfway to the next one; if a camera exposes
+    much shorter than its frame interval the sub-frame estimate degrades to ± half a
+    frame, which the reported error covers.
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Movie (t, y, x), ``t`` in s on the movie clock.
+    min_step_sigma : float
+        The step must exceed this many standard deviations of the frame-to-frame noise.
+
+    Returns
+    -------
+    dict
+        ``offset_s``, ``offset_err_s``, ``method``, ``landing_frame`` (first frame after
+        contact is complete), ``contact_frame`` (the frame exposing at contact).
+    """
+    src = movie.attrs.get("source")
+    t = np.asarray(movie["t"].values, dtype=float)
+    if t.size < 4:
+        raise InputError(src, "the movie has fewer than 4 frames, too few to find the landing step",
+                         "give [echem] time_offset_s in the experiment file")
+    m = mean_intensity(movie)
+    d = np.diff(m)
+    noise = 1.4826 * np.median(np.abs(d - np.median(d))) + 1e-12
+    k = int(np.argmax(np.abs(d)))
+    if abs(d[k]) < min_step_sigma * noise:
+        raise InputError(
+            src,
+            "no landing step was found in the movie's mean intensity (largest frame-to-frame "
+            f"change is {abs(d[k]) / noise:.1f}× the noise)",
+            "give [echem] time_offset_s in the experiment file, or absolute start times in both files",
+        )
+    # The step may straddle two frame differences (partial frame): take the window
+    # [k-2, k+3] and find the plateau levels outside it on the landing mask.
+    lo = max(k - 2, 0)
+    hi = min(k + 3, t.size - 1)
+    before_idx = np.arange(max(lo - 5, 0), lo)
+    after_idx = np.arange(hi + 1, min(hi + 6, t.size))
+    if before_idx.size == 0 or after_idx.size == 0:
+        before_idx = np.array([max(k - 1, 0)])
+        after_idx = np.array([min(k + 2, t.size - 1)])
+    data = movie.data
+    img_b = np.asarray(data[before_idx].mean(axis=0))
+    img_a = np.asarray(data[after_idx].mean(axis=0))
+    step_img = img_a - img_b
+    sign = np.sign(d[k])
+    thresh = 0.5 * np.percentile(sign * step_img, 99)
+    mask = sign * step_img > thresh
+    mm = mean_intensity(movie.isel(t=slice(lo, hi + 1)), mask=mask)
+    ib = float(np.mean(mean_intensity(movie.isel(t=before_idx), mask=mask)))
+    ia = float(np.mean(mean_intensity(movie.isel(t=after_idx), mask=mask)))
+    frac = np.clip((mm - ib) / (ia - ib), 0.0, 1.0)  # fraction of exposure after contact
+    edges_t = np.concatenate([[t[0] - (t[1] - t[0]) / 2], (t[:-1] + t[1:]) / 2,
+                              [t[-1] + (t[-1] - t[-2]) / 2]])
+    # contact frame: first with frac > 0.02; contact = its exposure end − frac·duration
+    idx = np.arange(lo, hi + 1)
+    partial = np.nonzero(frac > 0.02)[0]
+    c = int(partial[0]) if partial.size else int(np.argmax(frac))
+    kf = int(idx[c])
+    start, end = edges_t[kf], edges_t[kf + 1]
+    f = float(frac[c])
+    if f > 0.98 and c > 0:
+        # step fell exactly on a boundary
+        contact = start
+    else:
+        contact = end - f * (end - start)
+    noise_mask = float(np.std(mean_intensity(movie.isel(t=after_idx), mask=mask))) if after_idx.size > 1 else 0
+    frac_err = noise_mask / abs(ia - ib) if ia != ib else 1.0
+    err = float(np.hypot(frac_err * (end - start), 0.1 * (end - start)))
+    return {
+        "offset_s": float(contact),
+        "offset_err_s": err,
+        "method": "landing step in mean intensity (sub-frame)",
+        "contact_frame": kf,
+        "landing_frame": int(min(kf + 1, t.size - 1)),
+        "step_counts": float(ia - ib),
+    }
+
+
+def offset_from_xcorr(
+    movie_t_s,
+    movie_mean,
+    echem: pd.DataFrame,
+    *,
+    max_lag_s: float | None = None,
+    dt_s: float | None = None,
+) -> dict:
+    """Offset from the cross-correlation of the optical rate with the current.
+
+    The deposition rate seen optically, d⟨I⟩/dt, follows the current. Both are put on a
+    uniform grid, normalised, and the lag maximising their correlation (refined by a
+    parabola) gives the offset. Useful when the current varies (CV, pulses); a constant
+    current carries no timing information and is rejected.
+
+    Parameters
+    ----------
+    movie_t_s, movie_mean : array_like
+        Frame times (s, movie clock) and mean intensity per frame.
+    echem : pandas.DataFrame
+        ``time_s`` and ``current_A``.
+    max_lag_s : float, optional
+        Largest |offset| searched, s (default: the movie's duration).
+    dt_s : float, optional
+        Grid spacing, s (default: the median frame interval).
+
+    Returns
+    -------
+    dict
+        ``offset_s``, ``offset_err_s`` (one grid step), ``method``, ``correlation``.
+    """
+    tm = np.asarray(movie_t_s, float)
+    im = np.asarray(movie_mean, float)
+    te = echem["time_s"].to_numpy(float)
+    cur = echem["current_A"].to_numpy(float)
+    src = echem.attrs.get("source")
+    if np.nanstd(cur) <= 1e-3 * np.nanmax(np.abs(cur)) + 1e-30:
+        raise InputError(src, "the current is constant, so cross-correlation cannot align the clocks",
+                         "use the landing step, absolute start times or [echem] time_offset_s")
+    dt = dt_s or float(np.median(np.diff(tm)))
+    max_lag = max_lag_s or float(tm[-1] - tm[0])
+    grid_m = np.arange(tm[0], tm[-1], dt)
+    rate = np.gradient(np.interp(grid_m, tm, im), dt)
+    grid_e = np.arange(te[0], te[-1], dt)
+    ce = np.interp(grid_e, te, -cur)  # plating (negative current) ↔ rising signal
+
+    def _z(x):
+        return (x - x.mean()) / (x.std() + 1e-30)
+
+    rate, ce = _z(rate), _z(ce)
+    lags = np.arange(int(-max_lag / dt), int(max_lag / dt) + 1)
+    # offset o: echem time τ sits at movie time τ + o; rate[(τ+o-tm0)/dt] ~ ce[(τ-te0)/dt]
+    scores = np.full(lags.size, -np.inf)
+    base = (te[0] - tm[0]) / dt
+    for n, lag in enumerate(lags):
+        shift = int(round(base)) + lag
+        a0 = max(shift, 0)
+        b0 = max(-shift, 0)
+        length = min(rate.size - a0, ce.size - b0)
+        if length < 10:
+            continue
+        scores[n] = float(np.mean(rate[a0 : a0 + length] * ce[b0 : b0 + length]))
+    best = int(np.argmax(scores))
+    frac = 0.0
+    if 0 < best < lags.size - 1 and np.all(np.isfinite(scores[best - 1 : best + 2])):
+        y0, y1, y2 = scores[best - 1 : best + 2]
+        denom = y0 - 2 * y1 + y2
+        frac = 0.5 * (y0 - y2) / denom if denom < 0 else 0.0
+    offset = (round(base) + lags[best] + frac) * dt + tm[0] - te[0]
+    return {
+        "offset_s": float(offset),
+        "offset_err_s": float(dt),
+        "method": "cross-correlation of optical rate with current",
+        "correlation": float(scores[best]),
+    }
+
+
+def synchronize(
+    movie: xr.DataArray,
+    echem: pd.DataFrame,
+    *,
+    time_offset_s: float | None = None,
+    method: str = "auto",
+) -> dict:
+    """Find the offset between the movie clock and the electrochemistry clock.
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Movie (t, y, x), ``t`` in s on its own clock, ``attrs["t0"]`` optional.
+    echem : pandas.DataFrame
+        Record with ``time_s``, ``current_A``, ``attrs["t0"]`` optional.
+    time_offset_s : float, optional
+        Explicit offset (s): echem ``t = 0`` on the movie clock. Wins over everything.
+    method : {"auto", "explicit", "t0", "landing", "xcorr"}
+        ``auto`` tries explicit, then t0 (when both files carry one), then the landing
+        step, then cross-correlation.
+
+    Returns
+    -------
+    dict
+        ``offset_s``, ``offset_err_s``, ``method`` and method details; ``tried`` lists
+        methods that were not usable and why.
+    """
+    tried = []
+    if time_offset_s is not None and method in ("auto", "explicit"):
+        return {"offset_s": float(time_offset_s), "offset_err_s": 0.0, "method": "explicit offset",
+                "tried": tried}
+    if method in ("auto", "t0"):
+        mt0, et0 = movie.attrs.get("t0"), echem.attrs.get("t0")
+        if mt0 and et0:
+            res = offset_from_t0(mt0, et0)
+            res["tried"] = tried
+            return res
+        tried.append({"method": "t0", "reason": "the movie or the record has no absolute start time"})
+    if method in ("auto", "landing"):
+        try:
+            res = offset_from_landing(movie)
+            res["tried"] = tried
+            return res
+        except InputError as err:
+            if method == "landing":
+                raise
+            tried.append({"method": "landing", "reason": err.problem})
+    if method in ("auto", "xcorr"):
+        res = offset_from_xcorr(movie["t"].values, mean_intensity(movie), echem)
+        res["tried"] = tried
+        return res
+    raise InputError(None, f"unknown synchronisation method '{method}'",
+                     "use one of auto, explicit, t0, landing, xcorr")
+
+
+def to_echem_clock(movie: xr.DataArray, offset_s: float, *, echem: pd.DataFrame | None = None,
+                   min_overlap_s: float = 0.0) -> xr.DataArray:
+    """Shift a movie's time coordinate onto the electrochemistry clock.
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Movie (t, y, x) on its own clock.
+    offset_s : float
+        Echem ``t = 0`` on the movie clock, s.
+    echem : pandas.DataFrame, optional
+        When given, the shifted movie must overlap the record by more than
+        ``min_overlap_s``; otherwise an ``InputError`` names both files.
+    min_overlap_s : float
+        Required overlap, s.
+
+    Returns
+    -------
+    xarray.DataArray
+        Same data (not computed), ``t`` = movie time − offset, ``attrs["clock"] = "echem"``.
+    """
+    shifted = movie.assign_coords(t=movie["t"].values - offset_s)
+    shifted.attrs = {**movie.attrs, "clock": "echem", "time_offset_s": float(offset_s)}
+    if echem is not None:
+        t = shifted["t"].values
+        te = echem["time_s"].to_numpy(float)
+        overlap = min(t[-1], te[-1]) - max(t[0], te[0])
+        if overlap <= min_overlap_s:
+            raise InputError(
+                movie.attrs.get("source"),
+                f"the movie (t = {t[0]:.2f} … {t[-1]:.2f} s on the echem clock) does not overlap the "
+                f"electrochemistry record {echem.attrs.get('source', '')} "
+                f"(t = {te[0]:.2f} … {te[-1]:.2f} s) with offset {offset_s:.3f} s",
+                "check that the two files belong to the same experiment, or set [echem] time_offset_s",
+            )
+    return shifted

@@ -1,5 +1,64 @@
-"""Placeholder: `platescope info` dispatch is being written."""
+"""``platescope info``: say what a file holds, whatever its kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platescope._errors import InputError
+
+_MOVIE_EXT = {".tif", ".tiff", ".nd2", ".avi", ".mp4", ".mov", ".ome.tif"}
+_ECHEM_EXT = {".mpt", ".mpr", ".txt", ".dta", ".csv", ".tsv"}
 
 
-def describe(path):
-    raise NotImplementedError
+def describe(path) -> dict:
+    """Describe a movie, SEM image, electrochemistry record or experiment file.
+
+    TIFFs with one page that carry SEM metadata are described as SEM images, other
+    TIFFs as movies.
+
+    Parameters
+    ----------
+    path : path
+        Any file platescope reads.
+
+    Returns
+    -------
+    dict
+        ``kind`` plus what the kind's reader reports (shape, times, pixel size, columns,
+        units …).
+    """
+    from platescope.io._echem import describe_echem
+    from platescope.io._experiment import read_experiment
+    from platescope.io._movie import describe_movie
+    from platescope.io._sem import describe_sem
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "the file does not exist", "check the path")
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        exp = read_experiment(path)
+        return {"kind": "experiment", "scenario": exp.scenario, "name": exp.name,
+                "inputs": {k: str(v) for k, v in exp.input_paths().items()}}
+    if suffix in (".tif", ".tiff"):
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                single = len(tif.pages) == 1
+                sem_meta = bool(tif.fei_metadata or tif.sem_metadata)
+        except Exception as err:  # tifffile raises several types on corrupt files
+            raise InputError(path, f"the TIFF cannot be opened ({err})", "check that the file is complete") from None
+        if single and sem_meta:
+            return describe_sem(path)
+        return describe_movie(path)
+    if suffix in _MOVIE_EXT:
+        return describe_movie(path)
+    if suffix in _ECHEM_EXT:
+        return describe_echem(path)
+    raise InputError(
+        path,
+        f"platescope does not know files ending in '{suffix}'",
+        "give a movie (.tif/.ome.tif/.nd2/.avi/.mp4), an SEM .tif, an echem record "
+        "(.mpt/.mpr/.txt/.DTA/.csv) or an experiment .toml",
+    )

@@ -10,7 +10,6 @@ the Echem ``DataFrame`` of DESIGN.md §2. Nothing here opens files except
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,8 +236,8 @@ def current_from_charge_steps(time_s: np.ndarray, dq_C: np.ndarray) -> np.ndarra
 
     Examples
     --------
-    >>> current_from_charge_steps(np.array([0.0, 10.0]), np.array([0.0, -1e-3]))
-    array([ 0.e+00, -1.e-04])
+    >>> current_from_charge_steps(np.array([0.0, 10.0]), np.array([0.0, -1e-3])).tolist()
+    [0.0, -0.0001]
     """
     current = np.zeros(len(time_s), dtype=np.float64)
     if len(time_s) > 1:
@@ -370,7 +369,7 @@ def read_delimited(
     n_named = len(names)
     while n_named and not names[n_named - 1].strip():
         n_named -= 1
-    if not lines:
+    if not lines or not wanted:
         return Table({k: np.empty(0, dtype=np.float64) for k in wanted}, line_numbers)
     counts = np.fromiter((line.count(sep) + 1 for line in lines), dtype=np.int64, count=len(lines))
     need = max(wanted.values()) + 1 if wanted else 0
@@ -390,6 +389,15 @@ def read_delimited(
             )
             fix = "re-export the file from the instrument software"
         raise InputError(path, problem, fix)
+    for row in np.flatnonzero(counts > max(n_named, need)):
+        extra = lines[row].split(sep)[max(n_named, need) :]
+        if any(field.strip() for field in extra):
+            raise InputError(
+                path,
+                f"line {line_numbers[row]} holds {counts[row]} values but the header names "
+                f"{n_named} columns (two rows run together?)",
+                "repair that line or re-export the file from the instrument software",
+            )
     usecols = sorted(set(wanted.values()))
     text = "\n".join(lines)
     try:
@@ -406,7 +414,21 @@ def read_delimited(
             keep_default_na=False,
             na_values=["", "nan", "NaN", "NAN", "-nan", "inf", "-inf"],
         )
-    except (ValueError, TypeError, pd.errors.ParserError):
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m and 0 < int(m.group(2)) <= len(line_numbers):
+            where = (
+                f"line {line_numbers[int(m.group(2)) - 1]} holds {m.group(3)} values where "
+                f"the rows before it hold {m.group(1)}"
+            )
+        else:
+            where = "a row holds more values than the others"
+        raise InputError(
+            path,
+            f"the data table is malformed: {where}",
+            "re-export the file from the instrument software",
+        ) from None
+    except (ValueError, TypeError):
         _diagnose_bad_numbers(path, text, usecols, names, line_numbers, sep, decimal)
         raise  # pragma: no cover - _diagnose always raises
     columns = {}
@@ -632,8 +654,8 @@ def finish(
             path,
             f"no {' / '.join(m.split('_')[0] for m in missing)} column{hint}; "
             f"columns found: {found}",
-            "export time, potential and current (EC-Lab: time/s, Ewe/V, I/mA; CSV: "
-            "time_s, potential_V, current_A with cathodic current negative)",
+            "export time, potential and current (EC-Lab: time/s, Ewe/V, I/mA, or read the "
+            "run's .mpr; CSV: time_s, potential_V, current_A with cathodic current negative)",
         )
     n = len(cols["time_s"])
     if n == 0:
@@ -731,7 +753,3 @@ def area_to_cm2(value: float, unit: str) -> float | None:
     if u.startswith("m"):
         return value * 1e4
     return None
-
-
-def is_finite_number(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

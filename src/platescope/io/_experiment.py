@@ -1,9 +1,191 @@
-"""Placeholder: experiment-file reader is being written."""
+"""The experiment file: one TOML that names a scenario and its input files.
+
+Layout (DESIGN.md §3; relative paths resolve from the file's folder)::
+
+    [experiment]  scenario = "irm-galvanostatic", name = "..."
+    [electrode]   area_cm2, film_metal, film_thickness_nm          (all optional)
+    [echem]       path, time_offset_s, timezone, current_density_mA_cm2   (optional keys)
+    [movie]       path, mode, pixel_size_um, frame_times, frame_interval_s
+    [sem]         path, pixel_size_nm
+    [[sims]]      path, anneal_time_s, tracer
+    [seccm]       spots
+    [analysis.*]  optional parameter overrides per analysis
+
+Unknown sections or keys are errors (a typo would otherwise be silently ignored).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platescope._errors import InputError
+
+SCENARIOS = (
+    "irm-galvanostatic",
+    "irm-cv",
+    "seccm-combinatorial",
+    "see-through-au",
+    "see-through-ag",
+    "sem-particles",
+    "sims-diffusion",
+)
+
+_KEYS = {
+    "experiment": {"scenario", "name", "description"},
+    "electrode": {"area_cm2", "film_metal", "film_thickness_nm", "diameter_um"},
+    "echem": {"path", "time_offset_s", "timezone", "current_density_mA_cm2", "technique"},
+    "movie": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
+    "sem": {"path", "pixel_size_nm"},
+    "sims": {"path", "anneal_time_s", "tracer", "crater_depth_um", "sputter_rate_um_s"},
+    "seccm": {"spots"},
+    "analysis": None,  # free-form, checked by each analysis
+}
+_PATH_KEYS = {"path", "frame_times", "spots"}
 
 
+@dataclass(frozen=True)
 class Experiment:
-    pass
+    """A parsed experiment file.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The experiment file.
+    scenario : str
+        One of ``SCENARIOS``.
+    name : str
+        Free-text experiment name (defaults to the file's folder name).
+    electrode, echem, movie, sem, seccm : dict
+        Sections as given, with file paths made absolute; empty when absent.
+    sims : list of dict
+        ``[[sims]]`` entries.
+    analysis : dict
+        ``[analysis.<name>]`` parameter overrides.
+    """
+
+    path: Path
+    scenario: str
+    name: str
+    electrode: dict = field(default_factory=dict)
+    echem: dict = field(default_factory=dict)
+    movie: dict = field(default_factory=dict)
+    sem: dict = field(default_factory=dict)
+    sims: list = field(default_factory=list)
+    seccm: dict = field(default_factory=dict)
+    analysis: dict = field(default_factory=dict)
+
+    def input_paths(self) -> dict[str, Path]:
+        """All input files by role, e.g. ``{"echem": ..., "movie": ..., "movie.frame_times": ...}``."""
+        out = {}
+        for section in ("echem", "movie", "sem", "seccm"):
+            for key in _PATH_KEYS:
+                value = getattr(self, section).get(key)
+                if value is not None:
+                    out[section if key == "path" else f"{section}.{key}"] = Path(value)
+        for n, entry in enumerate(self.sims):
+            out[f"sims[{n}]"] = Path(entry["path"])
+        return out
 
 
-def read_experiment(path):
-    raise NotImplementedError
+def _check_keys(path, section, table, allowed):
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InputError(
+            path,
+            f"[{section}] has unknown key(s) {', '.join(unknown)}",
+            f"use only {', '.join(sorted(allowed))} (see DESIGN.md §3 / the README)",
+        )
+
+
+def _resolve(path, base: Path, section: str, key: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise InputError(path, f"[{section}] {key} must be a file path string", "write it in quotes")
+    p = Path(value)
+    if not p.is_absolute():
+        p = base / p
+    if not p.exists():
+        raise InputError(
+            path,
+            f"[{section}] {key} = '{value}' does not exist (looked for {p})",
+            "correct the path; relative paths are taken from the experiment file's folder",
+        )
+    return str(p)
+
+
+def read_experiment(path) -> Experiment:
+    """Read and validate an experiment TOML file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The experiment file.
+
+    Returns
+    -------
+    Experiment
+
+    Raises
+    ------
+    InputError
+        Missing file, invalid TOML, unknown scenario/section/key, missing input file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "e.toml").write_text('[experiment]\\nscenario = "sem-particles"\\n')
+    >>> read_experiment(d / "e.toml").scenario
+    'sem-particles'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "the experiment file does not exist", "check the path")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(path, "the experiment file is not UTF-8 text", "save it as UTF-8 TOML") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(path, f"the experiment file is not valid TOML ({err})", "fix the syntax") from None
+    _check_keys(path, "file", raw, set(_KEYS))
+    exp = raw.get("experiment")
+    if not isinstance(exp, dict) or "scenario" not in exp:
+        raise InputError(path, "the file has no [experiment] scenario", f"add one of {', '.join(SCENARIOS)}")
+    _check_keys(path, "experiment", exp, _KEYS["experiment"])
+    scenario = exp["scenario"]
+    if scenario not in SCENARIOS:
+        raise InputError(path, f"unknown scenario '{scenario}'", f"use one of {', '.join(SCENARIOS)}")
+    base = path.parent
+    sections = {}
+    for section in ("electrode", "echem", "movie", "sem", "seccm"):
+        table = dict(raw.get(section, {}))
+        if not isinstance(raw.get(section, {}), dict):
+            raise InputError(path, f"[{section}] must be a table", f"write it as [{section}]")
+        _check_keys(path, section, table, _KEYS[section])
+        for key in _PATH_KEYS & set(table):
+            table[key] = _resolve(path, base, section, key, table[key])
+        if table and section in ("echem", "movie", "sem", "seccm") and "path" not in table and section != "seccm":
+            raise InputError(path, f"[{section}] has no path", f"add path = \"...\" to [{section}] or remove the section")
+        sections[section] = table
+    sims = []
+    for n, entry in enumerate(raw.get("sims", [])):
+        _check_keys(path, f"sims[{n}]", entry, _KEYS["sims"])
+        entry = dict(entry)
+        entry["path"] = _resolve(path, base, f"sims[{n}]", "path", entry.get("path"))
+        sims.append(entry)
+    analysis = raw.get("analysis", {})
+    if not isinstance(analysis, dict):
+        raise InputError(path, "[analysis] must be a table of tables", "write [analysis.<name>] sections")
+    for key in ("area_cm2",):
+        v = sections["electrode"].get(key)
+        if v is not None and not (isinstance(v, int | float) and v > 0):
+            raise InputError(path, f"[electrode] {key} must be a positive number (cm²)", "correct it")
+    return Experiment(
+        path=path.resolve(),
+        scenario=scenario,
+        name=str(exp.get("name") or path.parent.name),
+        sims=sims,
+        analysis=analysis,
+        **sections,
+    )

@@ -1,1 +1,5 @@
-"""platescope.pipeline (see DESIGN.md §1)."""
+"""Experiment file → analyses → results folder; the demo."""
+
+from platescope.pipeline._run import SCENARIO_RUNNERS, analyze, run_demo
+
+__all__ = ["SCENARIO_RUNNERS", "analyze", "run_demo"]

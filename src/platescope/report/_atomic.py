@@ -223,7 +223,9 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     }
     <BLANKLINE>
     """
-    text = json.dumps(to_jsonable(obj), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        to_jsonable(obj), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False
+    )
     return atomic_write_text(path, text + "\n")
 
 

@@ -10,7 +10,7 @@ they draw, so dask-backed input is computed (only the 2-D map or image passed in
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -76,7 +76,8 @@ def _g(x: float, sig: int = 3) -> str:
         mant = x / 10**mag
         return f"{mant:.{sig - 1}f}×10{_superscript(mag)}"
     decimals = max(0, sig - 1 - mag)
-    return f"{x:.{decimals}f}"
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -189,7 +190,7 @@ def _add_scalebar(
         fontweight="bold",
         zorder=11,
         gid="scalebar-label",
-        path_effects=[patheffects.withStroke(linewidth=2.2, foreground="black")],
+        path_effects=[patheffects.withStroke(linewidth=1.6, foreground="black")],
     )
     return length
 
@@ -317,7 +318,16 @@ def fig_potential_irm(
         )
     ax_e.set_ylabel(_E_LABEL)
     if len(ax_e.get_legend_handles_labels()[0]) > 1:
-        ax_e.legend(loc="lower right", fontsize=_LEGEND_SIZE, frameon=False)
+        # above the panel, so it never hides the transient
+        ax_e.legend(
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01, 1.0, 0.1),
+            mode="expand",
+            ncol=2,
+            borderaxespad=0.0,
+            fontsize=_LEGEND_SIZE,
+            frameon=False,
+        )
     _style(ax_e)
     ax_e.tick_params(labelbottom=False)
 
@@ -456,6 +466,8 @@ def fig_tnuc_map(
         )
     ax_h.set_xlabel("t_nuc(IRM) / s")
     ax_h.set_ylabel("Pixels / count")
+    if vals.size:
+        ax_h.set_ylim(0, ax_h.get_ylim()[1] * 1.3)  # head room for the legend and stats
     if ax_h.get_legend_handles_labels()[0]:
         ax_h.legend(loc="upper right", fontsize=_LEGEND_SIZE, frameon=False)
     _style(ax_h)
@@ -517,7 +529,7 @@ def fig_sem_particles(
     left, right = extent[0], extent[1]
     top, bottom = extent[3], extent[2]
     px = (right - left) / nx
-    fig = _figure(10.0, 4.9)
+    fig = _figure(10.0, 4.3)
     gs = fig.add_gridspec(1, 2, width_ratios=[1.55, 1.0])
     ax = fig.add_subplot(gs[0])
     ax_z = fig.add_subplot(gs[1])
@@ -530,7 +542,7 @@ def fig_sem_particles(
     handles: list[Any] = []
     n_particles: int | None = None
 
-    overlay = None
+    overlay = overlay_zoom = None
     if labels is not None:
         from skimage.morphology import dilation, footprint_rectangle
         from skimage.segmentation import find_boundaries
@@ -547,6 +559,8 @@ def fig_sem_particles(
             edges = dilation(edges, footprint_rectangle((k, k)))
         overlay = np.zeros((ny, nx, 4), dtype=np.uint8)
         overlay[edges] = (0, 229, 255, 255)
+        overlay_zoom = np.zeros((ny, nx, 4), dtype=np.uint8)
+        overlay_zoom[find_boundaries(lab, mode="inner")] = (0, 229, 255, 255)
         handles.append(Line2D([], [], color=_OUTLINE, lw=1.5, label="particle outlines"))
 
     circles: list[tuple[float, float, float]] = []
@@ -588,10 +602,10 @@ def fig_sem_particles(
     zx = min(max(zx, left + half), right - half)
     zy = min(max(zy, min(top, bottom) + half), max(top, bottom) - half)
 
-    for a in (ax, ax_z):
+    for a, ov in ((ax, overlay), (ax_z, overlay_zoom)):
         a.imshow(arr, interpolation="antialiased", **show)
-        if overlay is not None:
-            a.imshow(overlay, interpolation="nearest", extent=extent, origin="upper")
+        if ov is not None:
+            a.imshow(ov, interpolation="nearest", extent=extent, origin="upper")
         for x0, y0, rad in circles:
             a.add_patch(Circle((x0, y0), rad, fill=False, ec=_OUTLINE, lw=0.8))
         if cx is not None and cy is not None and r is not None:
@@ -614,7 +628,12 @@ def fig_sem_particles(
     ax.set_ylim(bottom, top)
     ax_z.set_xlim(zx - half, zx + half)
     ax_z.set_ylim(zy + half, zy - half)
-    ax.indicate_inset_zoom(ax_z, edgecolor="white", alpha=0.9)
+    ax.add_patch(
+        Rectangle(
+            (zx - half, zy - half), 2 * half, 2 * half, fill=False, ec="white", lw=1.0, gid="zoom"
+        )
+    )
+    ax.text(zx - half, zy - half, "zoom", color="white", fontsize=_LEGEND_SIZE, va="bottom")
     _add_scalebar(ax, extent, unit_um=in_um)
     _add_scalebar(ax_z, (zx - half, zx + half, zy + half, zy - half), unit_um=in_um)
     ax.set_title("SEM image with detected particles", fontsize=_LABEL_SIZE)
@@ -675,7 +694,9 @@ def fig_diameter_histogram(diameters_nm: Any, *, fit: Mapping[str, Any] | None =
         )
         comps = list((fit or {}).get("components") or [])
         comps = [
-            c for c in comps if _finite(c.get("mean_nm")) and _finite(c.get("sd_nm")) and c["sd_nm"] > 0
+            c
+            for c in comps
+            if _finite(c.get("mean_nm")) and _finite(c.get("sd_nm")) and c["sd_nm"] > 0
         ]
         if comps:
             width = float(np.diff(edges).mean())
@@ -705,7 +726,13 @@ def fig_diameter_histogram(diameters_nm: Any, *, fit: Mapping[str, Any] | None =
             else:
                 label = f"{len(comps)}-Gaussian fit (sum)"
             ax.plot(xs, total, color=_BLUE, lw=1.8, label=label)
-        ax.legend(loc="upper right", fontsize=_LEGEND_SIZE, frameon=False)
+        ax.legend(
+            loc="upper right",
+            fontsize=_LEGEND_SIZE,
+            frameon=False,
+            title="mean ± sd",
+            title_fontsize=_LEGEND_SIZE,
+        )
     ax.set_xlabel("Diameter / nm")
     ax.set_ylabel("Particles / count")
     ax.set_ylim(bottom=0)
@@ -754,7 +781,13 @@ def fig_alpha(h_eq_nm: Any, irm_mean: Any, *, alpha: Mapping[str, Any] | None = 
         units = a.get("units") or "counts nm⁻¹"
         err = f" ± {_g(a['value_err'], 2)}" if _finite(a.get("value_err")) else ""
         r2 = f", R² = {float(a['r2']):.4f}" if _finite(a.get("r2")) else ""
-        ax.plot(xs, slope * xs + icpt, color=_VERMILION, lw=1.6, label=f"α = {_g(slope)}{err} {units}{r2}")
+        ax.plot(
+            xs,
+            slope * xs + icpt,
+            color=_VERMILION,
+            lw=1.6,
+            label=f"α = {_g(slope)}{err} {units}{r2}",
+        )
     ax.set_xlabel("Equivalent Li thickness h_eq / nm")
     ax.set_ylabel("IRM signal / counts")
     ax.legend(loc="upper left", fontsize=_LEGEND_SIZE, frameon=False)
@@ -865,5 +898,11 @@ def fig_sync(
     ax.set_title(
         f"Clock sync by {method}: movie offset {_g(offset_s)}{err} s", fontsize=_LABEL_SIZE
     )
-    ax.legend(handles, labels, loc="best" if tm.size < 2000 else "upper left", fontsize=_LEGEND_SIZE, frameon=False)
+    ax.legend(
+        handles,
+        labels,
+        loc="best" if tm.size < 2000 else "upper left",
+        fontsize=_LEGEND_SIZE,
+        frameon=False,
+    )
     return fig

@@ -1,0 +1,136 @@
+"""Argument parsing and dispatch for the ``platescope`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+import traceback
+from pathlib import Path
+
+from platescope import __version__
+from platescope._errors import InputError
+
+DEMO_SCENARIOS = ("irm-galvanostatic",)
+
+
+def _parse_set(values: list[str]) -> dict:
+    out = {}
+    for item in values or []:
+        if "=" not in item:
+            raise InputError(None, f"--set {item!r} is not of the form key=value", "write e.g. --set noise_scale=2")
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _cmd_simulate(args) -> int:
+    from platescope.simulate import simulate
+
+    exp = simulate(args.scenario, Path(args.out), seed=args.seed, overrides=_parse_set(args.set))
+    print(exp)
+    return 0
+
+
+def _cmd_analyze(args) -> int:
+    from platescope.pipeline import analyze
+
+    summary = analyze(Path(args.experiment), Path(args.out))
+    print(Path(args.out) / "report.html")
+    skipped = summary.get("skipped") or []
+    for item in skipped:
+        print(f"skipped {item['analysis']}: {item['reason']}", file=sys.stderr)
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from platescope.io import describe
+
+    info = describe(Path(args.file))
+    print(json.dumps(info, indent=2, default=str))
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from platescope.pipeline import run_demo
+
+    index = run_demo(Path(args.out), scenarios=_demo_scenarios(args.scenario), seed=args.seed)
+    print(index)
+    return 0
+
+
+def _demo_scenarios(name: str) -> tuple[str, ...]:
+    if name == "all":
+        return DEMO_SCENARIOS
+    if name not in DEMO_SCENARIOS:
+        raise InputError(
+            None,
+            f"the demo has no scenario '{name}' in this version",
+            f"use one of {', '.join(DEMO_SCENARIOS)} or all",
+        )
+    return (name,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``platescope`` command."""
+    p = argparse.ArgumentParser(
+        prog="platescope",
+        description="Quantify operando microscopy and electrochemistry of metal plating.",
+    )
+    p.add_argument("--version", action="version", version=f"platescope {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="simulate, analyse and report; print the index page's path")
+    d.add_argument("--scenario", default="all", help="scenario name or 'all' (default)")
+    d.add_argument("--out", default="platescope-demo", help="output folder (default ./platescope-demo)")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("simulate", help="write a synthetic experiment with its truth")
+    s.add_argument("scenario")
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter")
+    s.set_defaults(func=_cmd_simulate)
+
+    a = sub.add_parser("analyze", help="analyse an experiment file")
+    a.add_argument("experiment")
+    a.add_argument("--out", required=True)
+    a.set_defaults(func=_cmd_analyze)
+
+    i = sub.add_parser("info", help="describe what a file holds")
+    i.add_argument("file")
+    i.set_defaults(func=_cmd_info)
+    return p
+
+
+def _say(message: str) -> None:
+    print(textwrap.fill(message, width=88), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as err:
+        _say(f"platescope: error: {err}")
+        return 2
+    except KeyboardInterrupt:
+        _say("platescope: interrupted")
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence
+        if args.debug or os.environ.get("PLATESCOPE_DEBUG"):
+            traceback.print_exc()
+        _say(
+            f"platescope: internal error ({type(err).__name__}: {err}). This is a bug in "
+            "platescope, not in your input; rerun with --debug and report the traceback."
+        )
+        return 1

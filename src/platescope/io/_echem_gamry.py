@@ -1,0 +1,219 @@
+"""Gamry Framework ``.DTA`` files.
+
+The header is ``TAG<TAB>TYPE<TAB>VALUE...`` lines (``DATE``/``TIME`` give the start,
+``AREA`` the electrode area in cm², ``PSTAT`` the potentiostat); data tables start
+with ``CURVE<TAB>TABLE`` (``CURVE1``, ``CURVE2`` ... for the cycles of a CV), then a
+column-name line (``Pt T Vf Im ...``) and a unit line (``# s V vs. Ref. A ...``).
+Reader yields ``time_s`` (``T``, s), ``potential_V`` (``Vf``, V vs. reference),
+``current_A`` (``Im``, A; Gamry writes anodic current positive, so cathodic is
+negative as in platescope), and ``cycle`` (the ``n`` of ``CURVEn``, else the
+``Cycle`` column). Impedance files (``ZCURVE``) are refused. Decimal commas (European
+Windows locale, e.g. ``2,00054E-001``) are read.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from platescope._errors import InputError
+from platescope.io._echem_common import (
+    IMPEDANCE_CODES,
+    TECHNIQUE_NAMES,
+    Record,
+    decode_text,
+    detect_decimal,
+    impedance_error,
+    parse_local_datetime,
+    parse_number,
+    read_delimited,
+    technique_code,
+)
+
+_CURVE = re.compile(r"^CURVE(\d*)$")
+
+
+def sniff_gamry(path: str, head: bytes) -> bool:
+    """``True`` for a Gamry ``.DTA``: first line ``EXPLAIN``, then ``TAG<TAB>...``."""
+    text = head.lstrip(b"\xef\xbb\xbf")
+    return text.startswith(b"EXPLAIN") and b"TAG\t" in text[:200]
+
+
+def _split_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_gamry(path: str) -> Record:
+    """Read a Gamry ``.DTA`` file.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+
+    Returns
+    -------
+    Record
+
+    Raises
+    ------
+    InputError
+        Impedance (``ZCURVE``) files, files without a ``CURVE`` table, tables missing
+        ``T``/``Vf``/``Im``, tables holding fewer points than declared (unless the
+        header flags the experiment as aborted), non-numeric values.
+    """
+    text, encoding = decode_text(Path(path).read_bytes())
+    lines = _split_lines(text)
+    tags: dict[str, list[str]] = {}
+    tables: list[tuple[str, int, int | None, int]] = []  # tag, names line idx, declared, end
+    i = 1
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        if not line or line.startswith("\t"):
+            i += 1
+            continue
+        fields = line.split("\t")
+        tag = fields[0].strip()
+        kind = fields[1].strip() if len(fields) > 1 else ""
+        if kind == "TABLE":
+            declared = None
+            if len(fields) > 2:
+                value = parse_number(fields[2])
+                declared = int(value) if value is not None else None
+            start = i + 1
+            j = start
+            while j < n and lines[j].startswith("\t"):
+                j += 1
+            tables.append((tag, start, declared, j))
+            i = j
+            continue
+        if kind == "NOTES":
+            count = parse_number(fields[2]) if len(fields) > 2 else None
+            tags[tag] = fields[1:]
+            i += 1 + (int(count) if count is not None and count >= 0 else 0)
+            continue
+        tags.setdefault(tag, fields[1:])
+        i += 1
+
+    gamry_tag = tags.get("TAG", [""])[0].strip()
+    title = tags.get("TITLE", ["", ""])
+    title_text = title[1].strip() if len(title) > 1 else ""
+    code = technique_code(gamry_tag) or technique_code(title_text)
+    technique = title_text or (TECHNIQUE_NAMES.get(code) if code else None) or gamry_tag or None
+    curves = [t for t in tables if _CURVE.match(t[0])]
+    if code in IMPEDANCE_CODES or (not curves and any(t[0] == "ZCURVE" for t in tables)):
+        raise impedance_error(path, technique or "ZCURVE table")
+    if not curves:
+        found = ", ".join(t[0] for t in tables) or "none"
+        raise InputError(
+            path,
+            f"no CURVE data table in this Gamry file (tables found: {found})",
+            "export the measurement's .DTA file (the one holding the CURVE table)",
+        )
+    aborted = tags.get("EXPERIMENTABORTED", ["", "F"])
+    aborted_flag = len(aborted) > 1 and aborted[1].strip().upper() == "T"
+
+    parts: dict[str, list[np.ndarray]] = {"time_s": [], "potential_V": [], "current_A": []}
+    cycles: list[np.ndarray] = []
+    has_cycle_col = True
+    found_columns: list[str] = []
+    decimal = "."
+    declared_total = 0
+    for tag, start, declared, end in curves:
+        if end - start < 2:
+            raise InputError(
+                path,
+                f"table {tag} has no column-name and unit lines: the file looks truncated",
+                "copy the complete file again from the instrument PC",
+            )
+        names = [s.strip() for s in lines[start].split("\t")]
+        found_columns = [s for s in names if s]
+        rows = lines[start + 2 : end]
+        decimal = detect_decimal(rows[:50], "\t")
+        index = {name: k for k, name in enumerate(names) if name}
+        missing = [c for c in ("T", "Vf", "Im") if c not in index]
+        if missing:
+            raise InputError(
+                path,
+                f"table {tag} lacks the column(s) {', '.join(missing)} (time T in s, "
+                f"potential Vf in V, current Im in A); columns found: {', '.join(found_columns)}",
+                "export a Gamry time-domain experiment (CV, chronoamperometry, "
+                "chronopotentiometry) or a CSV with time_s, potential_V, current_A",
+            )
+        wanted = {"time_s": index["T"], "potential_V": index["Vf"], "current_A": index["Im"]}
+        if "Cycle" in index:
+            wanted["cycle"] = index["Cycle"]
+        else:
+            has_cycle_col = False
+        table = read_delimited(
+            path,
+            rows,
+            first_line_number=start + 3,
+            names=names,
+            wanted=wanted,
+            sep="\t",
+            decimal=decimal,
+        )
+        n_rows = len(table.columns["time_s"])
+        if declared is not None:
+            declared_total += declared
+            if n_rows < declared and not aborted_flag:
+                raise InputError(
+                    path,
+                    f"table {tag} holds {n_rows} of the {declared} points it declares and the "
+                    "experiment is not flagged as aborted: the file looks truncated",
+                    "copy the complete file again from the instrument PC",
+                )
+        for key in parts:
+            parts[key].append(table.columns[key])
+        m = _CURVE.match(tag)
+        if len(curves) > 1 and m and m.group(1):
+            cycles.append(np.full(n_rows, float(m.group(1))))
+        elif "cycle" in table.columns:
+            cycles.append(table.columns["cycle"])
+    columns = {k: np.concatenate(v) for k, v in parts.items()}
+    units = {"time_s": "T/s", "potential_V": "Vf/V vs. Ref.", "current_A": "Im/A"}
+    if len(curves) > 1 and len(cycles) == len(curves):
+        columns["cycle"] = np.concatenate(cycles)
+        units["cycle"] = "CURVEn table number"
+    elif has_cycle_col and len(cycles) == len(curves):
+        columns["cycle"] = np.concatenate(cycles)
+        units["cycle"] = "Cycle"
+
+    date = tags.get("DATE", ["", ""])
+    time = tags.get("TIME", ["", ""])
+    t0_local = None
+    extra: dict = {"encoding": encoding, "decimal": decimal}
+    if len(date) > 1 and len(time) > 1:
+        t0_local = parse_local_datetime(date[1], time[1])
+        if t0_local is None:
+            extra["t0_unparsed"] = f"{date[1]} {time[1]}"
+    area = None
+    area_fields = tags.get("AREA", [])
+    if len(area_fields) > 1:
+        value = parse_number(area_fields[1])
+        if value is not None and value > 0:
+            area = value
+    pstat = tags.get("PSTAT", ["", ""])
+    instrument = f"Gamry {pstat[1].strip()}" if len(pstat) > 1 and pstat[1].strip() else "Gamry"
+    if aborted_flag:
+        extra["experiment_aborted"] = True
+    if declared_total:
+        extra["n_points_declared"] = declared_total
+    return Record(
+        fmt="gamry-dta",
+        columns=columns,
+        units_original=units,
+        technique=technique,
+        instrument=instrument,
+        t0_local=t0_local,
+        electrode_area_cm2=area,
+        found_columns=found_columns,
+        extra_attrs=extra,
+    )

@@ -1,0 +1,217 @@
+"""Scenario ``irm-galvanostatic``: SECCM/IRM galvanostatic Li nucleation (SCIENCE.md §2).
+
+Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
+
+1. echem → galvanostatic features (E_nuc, t_nuc, Q_nuc, E_growth, η);
+2. movie → clock sync → footprint mask from the landing step (→ area, current density)
+   → footprint-mean signal and its Savitzky–Golay derivative → t_nuc(IRM), per-region
+   and per-pixel t_nuc(IRM) maps → α from signal vs equivalent Li thickness;
+3. SEM → footprint → particles → count, density, diameters (+ fit), deposited Li,
+   faradaic efficiency, edge vs centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from platescope._errors import InputError
+
+DEFAULTS = {
+    "galvanostatic": {"smooth_s": 0.5, "growth_fraction": 0.2},
+    "irm": {
+        "tnuc_window_s": 2.0,
+        "tnuc_polyorder": 2,
+        "tnuc_margin_s": 2.0,
+        "map_sigma_um": 0.0,
+        "region_px": 14,
+        "group_size": 2,
+        "blur_sigma_um": 1.0,
+    },
+    "sem": {"sigma_nm": 8.0, "threshold": "otsu", "max_area_um2": 0.1, "edge_fraction": 0.2},
+}
+
+
+def _params(exp, name):
+    p = dict(DEFAULTS[name])
+    given = exp.analysis.get(name, {})
+    unknown = set(given) - set(p)
+    if unknown:
+        raise InputError(
+            exp.path,
+            f"[analysis.{name}] has unknown key(s) {', '.join(sorted(unknown))}",
+            f"use only {', '.join(sorted(p))}",
+        )
+    p.update(given)
+    return p
+
+
+def _charge_C(echem: pd.DataFrame, t_end: float | None = None) -> float:
+    t = echem["time_s"].to_numpy(float)
+    i = np.abs(echem["current_A"].to_numpy(float))
+    if t_end is not None:
+        keep = t <= t_end
+        t, i = t[keep], i[keep]
+    return float(np.trapezoid(i, t)) if t.size > 1 else 0.0
+
+
+def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
+    t = echem["time_s"].to_numpy(float)
+    i = np.abs(echem["current_A"].to_numpy(float))
+    q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
+    return np.interp(np.asarray(times, float), t, q, left=0.0)
+
+
+def run(exp, out, summary: dict) -> None:
+    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
+    from platescope import echem as echem_mod
+    from platescope import io, optics, report, sync
+
+    skipped = summary["skipped"]
+    params = summary["parameters"]
+    area = exp.electrode.get("area_cm2")
+    area_source = "experiment file" if area else None
+
+    echem = None
+    if exp.echem:
+        echem = io.read_echem(exp.echem["path"], timezone=exp.echem.get("timezone"))
+    else:
+        skipped.append({"analysis": "echem.galvanostatic", "reason": "no [echem] input"})
+
+    # ---------------------------------------------------------------- movie
+    movie_e = mask = None
+    irm_curve = None
+    if exp.movie and echem is None:
+        skipped.append({"analysis": "optics", "reason": "the IRM analysis needs the electrochemistry record"})
+    elif exp.movie:
+        p_irm = params.setdefault("irm", _params(exp, "irm"))
+        movie = io.read_movie(
+            exp.movie["path"],
+            frame_times=exp.movie.get("frame_times"),
+            pixel_size_um=exp.movie.get("pixel_size_um"),
+            frame_interval_s=exp.movie.get("frame_interval_s"),
+            mode=exp.movie.get("mode", "irm"),
+        )
+        sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
+        summary["sync"] = {k: v for k, v in sy.items()}
+        movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
+        landing = int(sy.get("landing_frame", int(np.searchsorted(movie_e.t.values, 0.0))))
+        landing = min(max(landing, 0), movie_e.sizes["t"] - 2)
+        before = max(int(sy.get("contact_frame", landing)) - 1, 0)
+        after = movie_e.isel(t=slice(landing, None))
+        step_img = (
+            after.isel(t=slice(0, 3)).mean("t") - movie_e.isel(t=slice(max(before - 2, 0), before + 1)).mean("t")
+        ).compute()
+        mask = optics.footprint_mask(step_img)
+        fp_area = float(optics.footprint_area_cm2(mask))
+        summary["footprint"] = {"area_cm2": fp_area, "source": "IRM landing step"}
+        if not area:
+            area, area_source = fp_area, "IRM footprint"
+        out.figure(
+            "sync",
+            report.fig_sync(movie.t.values, sync.mean_intensity(movie), offset_s=-sy["offset_s"],
+                            method=sy["method"], echem=echem, contact_t_s=0.0,
+                            offset_err_s=sy.get("offset_err_s")),
+            title="Clock synchronisation",
+            caption=f"Mean intensity of the movie around the landing step; contact at "
+            f"{sy['offset_s']:.3f} s on the movie clock ({sy['method']}).",
+        )
+        sub = optics.subtract_reference(after, frame=0)
+        t_f = sub.t.values
+        m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
+        mean_sig = np.asarray(sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float)
+        irm_curve = (t_f, mean_sig)
+
+    # ---------------------------------------------------------------- echem
+    feats = None
+    if echem is not None:
+        p_g = params.setdefault("galvanostatic", _params(exp, "galvanostatic"))
+        feats = echem_mod.galvanostatic_features(echem, area_cm2=area, **p_g)
+        feats["area_cm2"] = area
+        feats["area_source"] = area_source
+        summary["echem"] = {"galvanostatic": feats}
+        out.table("echem", echem[[c for c in ("time_s", "potential_V", "current_A") if c in echem]],
+                  title="Electrochemistry record (echem clock)")
+
+    # ---------------------------------------------------------------- optics
+    if irm_curve is not None:
+        p_irm = params["irm"]
+        t_f, mean_sig = irm_curve
+        t_max = None
+        if feats and feats.get("nucleated"):
+            t_max = feats["t_nuc_s"] + p_irm["tnuc_margin_s"]
+        glob = optics.t_nuc_from_curve(t_f, mean_sig, window_s=p_irm["tnuc_window_s"],
+                                       polyorder=p_irm["tnuc_polyorder"], t_max_s=t_max)
+        rate = glob.get("rate")
+        optics_out = {"t_nuc_irm_s": glob["t_nuc_s"], "t_nuc_irm_s_err": glob.get("t_nuc_err_s")}
+        tmap = optics.t_nuc_map(after_sub := optics.subtract_reference(movie_e.isel(t=slice(landing, None)), frame=0),
+                                mask=mask, window_s=p_irm["tnuc_window_s"], polyorder=p_irm["tnuc_polyorder"],
+                                t_max_s=t_max, spatial_sigma_um=p_irm["map_sigma_um"] or None)
+        px = float(abs(movie_e.x.values[1] - movie_e.x.values[0]))
+        rel = out.map("t_nuc_irm_map", tmap.values, pixel_size_um=px)
+        vals = tmap.values[np.isfinite(tmap.values)]
+        optics_out["t_nuc_map"] = {
+            "path": rel,
+            "mean_s": float(vals.mean()) if vals.size else None,
+            "sd_s": float(vals.std(ddof=1)) if vals.size > 1 else None,
+            "n_pixels": int(vals.size),
+        }
+        regions = optics.t_nuc_regions(after_sub, region_px=p_irm["region_px"], mask=mask,
+                                       window_s=p_irm["tnuc_window_s"], polyorder=p_irm["tnuc_polyorder"],
+                                       t_max_s=t_max)
+        out.table("t_nuc_regions", regions, title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region")
+        q = _cumulative_charge_at(echem, t_f)
+        alpha = optics.alpha_fit(mean_sig, q, area_cm2=area)
+        optics_out["alpha"] = {k: v for k, v in alpha.items() if k != "h_eq_nm"}
+        summary["optics"] = optics_out
+        out.table("irm_mean", pd.DataFrame({"time_s": t_f, "irm_mean_counts": mean_sig,
+                                            "charge_C": q, "h_eq_nm": alpha["h_eq_nm"]}),
+                  title="Footprint-mean IRM signal (landing frame subtracted)")
+        out.figure(
+            "potential_irm",
+            report.fig_potential_irm(echem, irm_t_s=t_f, irm_mean=mean_sig, irm_rate=rate,
+                                     E_nuc_V=feats.get("E_nuc_V"), t_nuc_s=feats.get("t_nuc_s"),
+                                     t_nuc_err_s=feats.get("t_nuc_s_err"), t_nuc_irm_s=glob["t_nuc_s"],
+                                     E_growth_V=feats.get("E_growth_V")),
+            title="Potential and IRM signal",
+            caption="Top: potential with the nucleation minimum (E_nuc, t_nuc ± 95 % interval) and "
+            "E_growth. Bottom: footprint-mean IRM signal and its Savitzky–Golay derivative with "
+            "t_nuc(IRM) and the electrochemical t_nuc.",
+        )
+        out.figure("t_nuc_map", report.fig_tnuc_map(tmap, t_nuc_s=feats.get("t_nuc_s")),
+                   title="Per-pixel IRM nucleation time",
+                   caption="t_nuc(IRM) per pixel inside the footprint, with its histogram and a "
+                   "Gaussian of the same mean and sd; the line marks the electrochemical t_nuc.")
+        out.figure("alpha", report.fig_alpha(alpha["h_eq_nm"], mean_sig, alpha=alpha),
+                   title="IRM signal vs deposited charge",
+                   caption="Footprint-mean IRM signal against the equivalent uniform Li thickness "
+                   "h_eq = V_M·Q/(F·A); the slope is α.")
+
+    # ---------------------------------------------------------------- SEM
+    if exp.sem:
+        from platescope import particles, stats
+
+        p_sem = params.setdefault("sem", _params(exp, "sem"))
+        image = io.read_sem(exp.sem["path"], pixel_size_nm=exp.sem.get("pixel_size_nm"))
+        fp_mask, circle = particles.footprint_from_sem(image)
+        labels, table = particles.detect_particles(image, mask=fp_mask, sigma_nm=p_sem["sigma_nm"],
+                                                   threshold=p_sem["threshold"],
+                                                   max_area_um2=p_sem["max_area_um2"])
+        charge = _charge_C(echem) if echem is not None else None
+        psum = particles.particle_summary(table, mask=fp_mask, footprint=circle, charge_C=charge,
+                                          edge_fraction=p_sem["edge_fraction"])
+        if len(table) >= 5:
+            fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
+            psum["diameter_fit"] = fit
+        else:
+            fit = None
+        summary["particles"] = psum
+        out.table("particles", table, title="Detected particles (SEM)")
+        out.figure("sem_particles", report.fig_sem_particles(image, labels=labels, table=table, footprint=circle),
+                   title="SEM particles",
+                   caption="Detected Li particles outlined; the footprint circle and its edge ring (dashed).")
+        out.figure("diameters", report.fig_diameter_histogram(table["diameter_nm"].to_numpy(), fit=fit),
+                   title="Particle diameters", caption="Equivalent-circle diameters with the fitted distribution.")
+    else:
+        skipped.append({"analysis": "particles", "reason": "no [sem] input"})

@@ -1,0 +1,101 @@
+"""Where an analysis puts its results: a staged output folder swapped in at the end.
+
+Everything is written into a fresh hidden folder beside the destination; only when the
+whole run succeeded is the old destination moved away and the new one renamed into
+place, so a rerun never mixes old and new results and a failed run leaves the previous
+results untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from platescope._errors import InputError
+
+
+def sha256_file(path, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file, read in chunks (flat memory).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = p.write_bytes(b"abc")
+    >>> sha256_file(p)[:12]
+    'ba7816bf8f01'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class StagedOutput:
+    """A results folder built in a staging area and published atomically.
+
+    Parameters
+    ----------
+    out : path
+        The final output folder.
+    """
+
+    def __init__(self, out) -> None:
+        self.out = Path(out).resolve()
+        if self.out.exists() and not self.out.is_dir():
+            raise InputError(self.out, "the output path exists and is not a folder", "choose another --out")
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
+        for sub in ("tables", "maps", "figures"):
+            (self.root / sub).mkdir()
+        self.figures: list[dict] = []
+        self.tables: list[dict] = []
+        self.maps: list[str] = []
+
+    def table(self, name: str, df: pd.DataFrame, *, title: str) -> str:
+        """Write ``tables/<name>.csv``; returns its relative path."""
+        rel = f"tables/{name}.csv"
+        df.to_csv(self.root / rel, index=False)
+        self.tables.append({"title": title, "path": rel})
+        return rel
+
+    def map(self, name: str, data, *, pixel_size_um: float | None = None) -> str:
+        """Write a float32 map to ``maps/<name>.tif``; returns its relative path."""
+        from platescope.report import atomic_write_tiff
+
+        rel = f"maps/{name}.tif"
+        atomic_write_tiff(self.root / rel, np.asarray(data, dtype=np.float32), pixel_size_um=pixel_size_um)
+        self.maps.append(rel)
+        return rel
+
+    def figure(self, name: str, fig, *, title: str, caption: str) -> str:
+        """Save a matplotlib Figure to ``figures/<name>.png``; returns its relative path."""
+        from platescope.report import atomic_savefig
+
+        rel = f"figures/{name}.png"
+        atomic_savefig(fig, self.root / rel)
+        self.figures.append({"title": title, "path": str(self.root / rel), "rel": rel, "caption": caption})
+        return rel
+
+    def publish(self) -> Path:
+        """Replace the destination by the staged folder."""
+        old = None
+        if self.out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
+            self.out.rename(old / "previous")
+        self.root.rename(self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self.root = self.out
+        return self.out
+
+    def discard(self) -> None:
+        """Remove the staging folder (after a failure)."""
+        if self.root != self.out:
+            shutil.rmtree(self.root, ignore_errors=True)

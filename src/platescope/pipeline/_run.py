@@ -1,0 +1,113 @@
+"""Experiment file → the analyses its scenario needs → a published results folder."""
+
+from __future__ import annotations
+
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+from platescope import __version__
+from platescope._errors import InputError
+from platescope.pipeline import _irm_galvanostatic
+from platescope.pipeline._outputs import StagedOutput, sha256_file
+
+SCENARIO_RUNNERS = {
+    "irm-galvanostatic": _irm_galvanostatic.run,
+}
+
+
+def _headline(summary: dict) -> str:
+    g = (summary.get("echem") or {}).get("galvanostatic") or {}
+    if g.get("nucleated"):
+        return f"E_nuc = {g['E_nuc_V'] * 1e3:.1f} mV at t_nuc = {g['t_nuc_s']:.2f} s"
+    if g:
+        return "no nucleation minimum in the record"
+    return summary["scenario"]
+
+
+def analyze(experiment, out) -> dict:
+    """Run every analysis an experiment file allows and publish the results.
+
+    Parameters
+    ----------
+    experiment : path
+        The experiment TOML file.
+    out : path
+        Output folder; replaced atomically when the run succeeds.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``out/summary.json``.
+    """
+    from platescope.io import read_experiment
+    from platescope.report import atomic_write_json, render_report
+
+    exp = read_experiment(experiment)
+    runner = SCENARIO_RUNNERS.get(exp.scenario)
+    if runner is None:
+        raise InputError(
+            exp.path,
+            f"scenario '{exp.scenario}' is part of the contract but its analyses are not in "
+            f"platescope {__version__} yet",
+            f"use one of {', '.join(SCENARIO_RUNNERS)} or a later platescope",
+        )
+    inputs = {role: {"path": str(p), "sha256": sha256_file(p)} for role, p in exp.input_paths().items()}
+    summary: dict = {
+        "scenario": exp.scenario,
+        "name": exp.name,
+        "platescope_version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "experiment_file": {"path": str(exp.path), "sha256": sha256_file(exp.path)},
+        "inputs": inputs,
+        "parameters": {},
+        "skipped": [],
+        "uncertainty_convention": "*_err values are expanded uncertainties, ≈95 % (k = 2)",
+    }
+    staged = StagedOutput(out)
+    try:
+        runner(exp, staged, summary)
+        atomic_write_json(staged.root / "summary.json", summary)
+        render_report(summary, figures=staged.figures, tables=staged.tables,
+                      out_path=staged.root / "report.html")
+        staged.publish()
+    except BaseException:
+        staged.discard()
+        raise
+    return summary
+
+
+def run_demo(out, *, scenarios, seed: int = 0) -> Path:
+    """Simulate each scenario, analyse it, and write ``out/index.html``.
+
+    Parameters
+    ----------
+    out : path
+        Demo folder: ``<scenario>/input`` (simulated files) and ``<scenario>/results``.
+    scenarios : sequence of str
+        Scenario names.
+    seed : int
+        Simulation seed.
+
+    Returns
+    -------
+    pathlib.Path
+        The index page.
+    """
+    from platescope.report import render_index
+    from platescope.simulate import simulate
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name in scenarios:
+        exp = simulate(name, out / name / "input", seed=seed)
+        summary = analyze(exp, out / name / "results")
+        entries.append({
+            "scenario": name,
+            "report_path": f"{name}/results/report.html",
+            "summary_path": f"{name}/results/summary.json",
+            "headline": _headline(summary),
+        })
+    return Path(render_index(entries, out_path=out / "index.html"))

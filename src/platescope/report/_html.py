@@ -1,0 +1,1047 @@
+"""The self-contained HTML report and the demo index.
+
+One HTML file per analysis: figures embedded as base64 data URIs, CSS inline, no
+external resource and no JavaScript, so the file can be mailed or archived on its own.
+The "Key results" are rendered generically from the nested ``summary`` dict (DESIGN.md
+§3): units come from key suffixes (``_V``, ``_s``, ``_nm``, ``_cm2`` …), uncertainties
+from ``*_err`` keys, and null values are shown as "—" with their reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as _dt
+import html
+import math
+import numbers
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from platescope.report._atomic import atomic_write_text
+
+__all__ = ["format_number", "format_value", "render_index", "render_report"]
+
+_DASH = "—"
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+# key suffix → unit text; longest first (matched after stripping a statistic suffix)
+_UNITS: tuple[tuple[str, str], ...] = (
+    ("_uAh_cm2", "µAh cm⁻²"),
+    ("_mAh_cm2", "mAh cm⁻²"),
+    ("_mA_cm2", "mA cm⁻²"),
+    ("_uA_cm2", "µA cm⁻²"),
+    ("_nA_cm2", "nA cm⁻²"),
+    ("_A_cm2", "A cm⁻²"),
+    ("_C_cm2", "C cm⁻²"),
+    ("_cm2_s", "cm² s⁻¹"),
+    ("_cm3_mol", "cm³ mol⁻¹"),
+    ("_mV_s", "mV s⁻¹"),
+    ("_V_s", "V s⁻¹"),
+    ("_um2", "µm²"),
+    ("_nm2", "nm²"),
+    ("_cm2", "cm²"),  # cm⁻² for densities, see _unit_of
+    ("_uAh", "µAh"),
+    ("_mAh", "mAh"),
+    ("_fmol", "fmol"),
+    ("_pmol", "pmol"),
+    ("_nmol", "nmol"),
+    ("_mol", "mol"),
+    ("_mV", "mV"),
+    ("_V", "V"),
+    ("_mA", "mA"),
+    ("_uA", "µA"),
+    ("_nA", "nA"),
+    ("_A", "A"),
+    ("_uC", "µC"),
+    ("_mC", "mC"),
+    ("_C", "C"),
+    ("_ms", "ms"),
+    ("_s", "s"),
+    ("_min", "min"),
+    ("_h", "h"),
+    ("_nm", "nm"),
+    ("_um", "µm"),
+    ("_mm", "mm"),
+    ("_px", "px"),
+    ("_pct", "%"),
+    ("_percent", "%"),
+    ("_K", "K"),
+    ("_degC", "°C"),
+    ("_Hz", "Hz"),
+)
+_STATS = ("_mean", "_sd", "_median", "_min", "_max", "_std")
+
+# stem → (label, short meaning)
+_NICE: dict[str, tuple[str, str]] = {
+    "E_nuc": ("E_nuc", "nucleation potential (minimum of E)"),
+    "t_nuc": ("t_nuc", "electrochemical nucleation time"),
+    "Q_nuc": ("Q_nuc", "charge passed up to nucleation"),
+    "E_growth": ("E_growth", "growth plateau potential"),
+    "eta_nuc": ("η_nuc", "nucleation overpotential E_growth − E_nuc"),
+    "nucleated": ("nucleated", "a nucleation minimum was found"),
+    "t_nuc_irm": ("t_nuc(IRM)", "optical nucleation time (max of dI/dt)"),
+    "complementarity_r": ("complementarity r", "correlation of the complementary maps"),
+    "count": ("count", ""),
+    "density": ("density", "particles per area"),
+    "mean_diameter": ("mean diameter", "equivalent-circle diameter"),
+    "sd_diameter": ("diameter sd", "spread of the diameters"),
+    "deposited_Li": ("deposited Li", "Σ sphere volumes / V_M(Li)"),
+    "faradaic_efficiency": ("faradaic efficiency", "n_Li·F / Q"),
+    "clark_evans_R": ("Clark–Evans R", "<1 clustered, 1 random, >1 ordered"),
+    "p_value": ("p-value", ""),
+    "r2": ("R²", "coefficient of determination"),
+    "R2": ("R²", "coefficient of determination"),
+    "CE": ("CE", "coulombic efficiency Q_a/Q_c"),
+    "Q_c": ("Q_c", "cathodic charge"),
+    "Q_a": ("Q_a", "anodic charge"),
+    "sims_D": ("D (SIMS)", "tracer diffusion coefficient"),
+    "D": ("D", "tracer diffusion coefficient"),
+    "i_crit": ("i_crit", "critical stripping current density"),
+    "offset": ("offset", "added to movie times to reach the potentiostat clock"),
+    "method": ("method", ""),
+    "alpha": ("α", "IRM signal per equivalent Li thickness"),
+    "value": ("value", ""),
+    "intercept": ("intercept", ""),
+    "n_points_used": ("points used", ""),
+    "anneal_time": ("anneal time", ""),
+    "x_end": ("x at end", "Li content x at the end of the stage"),
+    "E_mean": ("mean E", ""),
+    "t_start": ("start", ""),
+    "t_end": ("end", ""),
+    "t50": ("t₅₀", "time to half of the change"),
+    "area_fraction": ("area fraction", ""),
+    "current_density": ("j", "current density"),
+    "n_nucleated": ("n nucleated", "repeats that reached E_nuc"),
+    "n": ("n", ""),
+    "pearson_r": ("Pearson r", ""),
+}
+_FRACTIONS = {"faradaic_efficiency", "CE", "area_fraction"}
+
+_SECTION_TITLES: dict[str, str] = {
+    "echem": "Electrochemistry",
+    "galvanostatic": "Galvanostatic nucleation",
+    "stages": "Stages",
+    "cycles": "Cycles",
+    "optics": "Optics",
+    "t_nuc_map": "t_nuc(IRM) map",
+    "alpha": "α (IRM ↔ charge)",
+    "ce_irm": "CE(IRM) per cycle",
+    "alloying": "Alloying steps",
+    "particles": "Particles (SEM)",
+    "edge": "Edge ring",
+    "center": "Centre",
+    "centre": "Centre",
+    "pores": "Pores",
+    "colocalization": "Colocalisation (Pearson r)",
+    "spatial": "Spatial statistics",
+    "sims": "SIMS tracer diffusion",
+    "combinatorial": "Combinatorial (per condition)",
+    "sync": "Clock synchronisation",
+}
+_SECTION_ORDER = (
+    "sync",
+    "echem",
+    "optics",
+    "particles",
+    "pores",
+    "colocalization",
+    "spatial",
+    "sims",
+    "combinatorial",
+)
+_META_KEYS = {
+    "scenario",
+    "platescope_version",
+    "version",
+    "inputs",
+    "parameters",
+    "skipped",
+    "experiment",
+    "experiment_name",
+    "name",
+    "timestamps",
+    "created_utc",
+    "started_utc",
+    "finished_utc",
+    "analysed_utc",
+    "created",
+    "warnings",
+    "figures",
+    "tables",
+    "maps",
+    "outputs",
+}
+_TIMESTAMP_KEYS = ("created_utc", "started_utc", "finished_utc", "analysed_utc", "created")
+
+_CSS = """
+:root { --fg:#1d1d1f; --muted:#666; --line:#d9d9de; --accent:#0b5cad; --warn:#8a4b00; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif;
+  color: var(--fg); max-width: 1120px; margin: 1.5rem auto 4rem; padding: 0 1.2rem;
+  line-height: 1.45; font-size: 15px; }
+header { border-bottom: 2px solid var(--accent); margin-bottom: 1rem; padding-bottom: .6rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
+h1 .sub { font-weight: 400; color: var(--muted); }
+h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; border-bottom: 1px solid var(--line);
+  padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; color: #333; }
+h4 { font-size: .98rem; margin: 1rem 0 .3rem; color: #444; }
+nav { font-size: .92rem; margin: .4rem 0 0; }
+nav a { margin-right: .9rem; }
+a { color: var(--accent); }
+.meta { color: var(--muted); font-size: .9rem; margin: .2rem 0; }
+table { border-collapse: collapse; margin: .3rem 0 1rem; font-size: .93rem; }
+th, td { padding: .28rem .7rem; border-bottom: 1px solid var(--line); text-align: left;
+  vertical-align: top; }
+th { background: #f3f4f7; font-weight: 600; }
+td.v { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.k { font-weight: 600; white-space: nowrap; }
+table.kv { min-width: 40rem; }
+table.kv td.k { width: 13rem; }
+table.kv td.v { width: 15rem; }
+.u { color: #444; }
+.what { color: var(--muted); font-size: .86rem; }
+.null { color: var(--warn); }
+.reason { color: var(--warn); font-size: .88rem; }
+ul.skipped li { margin: .2rem 0; }
+figure { margin: 1rem 0 2rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: .92rem; color: #333; margin-top: .3rem; max-width: 60rem; }
+code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: .88em;
+  background: #f4f4f6; padding: 0 .25em; border-radius: 3px; }
+details summary { cursor: pointer; color: var(--accent); font-size: .9rem; }
+.empty { color: var(--muted); font-style: italic; }
+footer { margin-top: 3rem; color: var(--muted); font-size: .85rem;
+  border-top: 1px solid var(--line); padding-top: .5rem; }
+@media print { body { max-width: none; } figure { break-inside: avoid; } }
+"""
+
+
+# --------------------------------------------------------------------------- formatting
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
+
+
+def _pow10(exp: int) -> str:
+    return f"10{str(exp).translate(_SUP)}"
+
+
+def format_number(x: Any, *, sig: int = 4) -> str:
+    """Human-readable text for one number.
+
+    3–4 significant figures; scientific notation (``1.10×10⁹``) for magnitudes at or
+    above 10⁵ or below 10⁻³; integers as they are; booleans as yes/no; NaN, inf and
+    None as "—".
+
+    Parameters
+    ----------
+    x : number, bool or None
+        The value.
+    sig : int, optional
+        Significant figures, default 4 (3 in scientific notation).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_number(1.1e9), format_number(-0.05812), format_number(17.7), format_number(12)
+    ('1.10×10⁹', '-0.05812', '17.7', '12')
+    """
+    if x is None:
+        return _DASH
+    if isinstance(x, bool | np.bool_):
+        return "yes" if x else "no"
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if not math.isfinite(v):
+        return _DASH
+    if v == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(v)))
+    if mag >= 5 or mag < -3:
+        mant = v / 10**mag
+        if round(abs(mant), sig - 2) >= 10:  # 9.996e8 → 1.00×10⁹
+            mant, mag = mant / 10, mag + 1
+        return f"{mant:.{sig - 2}f}×{_pow10(mag)}"
+    if mag >= sig - 1:
+        return f"{v:.0f}"
+    return f"{v:.{sig - 1 - mag}f}".rstrip("0").rstrip(".")
+
+
+def _format_pm(v: float, err: float) -> str:
+    """``value ± err`` with the error to 2 significant figures and the value to match."""
+    big = max(abs(v), abs(err))
+    mag = math.floor(math.log10(big)) if big > 0 else 0
+    scale_txt = ""
+    if mag >= 5 or mag < -3:
+        v, err = v / 10**mag, err / 10**mag
+        scale_txt = "×" + _pow10(mag)
+    emag = math.floor(math.log10(abs(err)))
+    decimals = min(max(0, 1 - emag), 10)
+    text = f"{v:.{decimals}f} ± {abs(err):.{decimals}f}"
+    return f"({text}){scale_txt}" if scale_txt else text
+
+
+def _split_key(key: str) -> tuple[str, str, str, str]:
+    """``key`` → (stem, unit suffix as written, unit text, statistic)."""
+    stat = ""
+    base = key
+    for s in _STATS:
+        if base.endswith(s) and len(base) > len(s):
+            stat, base = s[1:], base[: -len(s)]
+            break
+    for suffix, unit in _UNITS:
+        if base.endswith(suffix) and len(base) > len(suffix):
+            stem = base[: -len(suffix)]
+            if suffix == "_cm2" and "density" in stem.lower():
+                unit = "cm⁻²"
+            return stem, suffix, unit, stat
+    if stat and not base.endswith("_"):
+        return base, "", "", stat
+    return key, "", "", ""
+
+
+def _label(key: str) -> tuple[str, str, str]:
+    """(label, unit, meaning) for a summary key."""
+    stem, _suffix, unit, stat = _split_key(key)
+    label, what = _NICE.get(stem, ("", ""))
+    if not label:
+        parts = stem.split("_")
+        # symbols such as E_nuc, i_crit keep their underscore; words are spaced
+        label = stem if len(parts[0]) <= 1 else stem.replace("_", " ")
+    if stat:
+        label = f"{label} ({stat})"
+    return label, unit, what
+
+
+def _err_keys(key: str) -> list[str]:
+    stem, suffix, _unit, stat = _split_key(key)
+    if stat:
+        return [f"{key}_err", f"{stem}_{stat}_err{suffix}"]
+    return [f"{key}_err", f"{stem}_err{suffix}"]
+
+
+def _ci_keys(key: str) -> list[str]:
+    stem, suffix, _unit, _stat = _split_key(key)
+    return [f"{key}_ci95", f"{stem}_ci95{suffix}"]
+
+
+def _find_err(d: Mapping[str, Any], key: str) -> tuple[str | None, Any]:
+    for k in _err_keys(key):
+        if k != key and k in d:
+            return k, d[k]
+    if _split_key(key)[3] == "mean":
+        sd_key = key[: -len("_mean")] + "_sd"
+        if sd_key in d:
+            return sd_key, d[sd_key]
+    return None, None
+
+
+def format_value(value: Any, *, err: Any = None, unit: str = "", ci95: Any = None) -> str:
+    """Plain text for ``value ± err unit`` (no HTML).
+
+    Parameters
+    ----------
+    value : number, bool, str or None
+        The value; None or NaN gives "—".
+    err : number, optional
+        Its uncertainty, same unit; shown when finite and > 0.
+    unit : str, optional
+        Unit text appended after a space.
+    ci95 : sequence of two numbers, optional
+        A 95 % interval, shown in brackets.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_value(-0.0581, err=0.0012, unit="V")
+    '-0.0581 ± 0.0012 V'
+    >>> format_value(1.1e9, err=8e7, unit="cm⁻²")
+    '(1.100 ± 0.080)×10⁹ cm⁻²'
+    """
+    if value is None or (_is_number(value) and not math.isfinite(float(value))):
+        return _DASH
+    if isinstance(value, str):
+        return value
+    if not _is_number(value):
+        return format_number(value)
+    ok_err = _is_number(err) and math.isfinite(float(err)) and float(err) > 0
+    text = _format_pm(float(value), float(err)) if ok_err else format_number(value)
+    if unit:
+        text = f"{text} {unit}"
+    if (
+        isinstance(ci95, Sequence)
+        and not isinstance(ci95, str)
+        and len(ci95) == 2
+        and all(_is_number(c) for c in ci95)
+    ):
+        text += f" [95 % CI {format_number(ci95[0])} to {format_number(ci95[1])}]"
+    return text
+
+
+# --------------------------------------------------------------------------- links
+def _locate(target: Any, base_dir: Path) -> Path:
+    """Where a path given in the summary or by the caller is on disk.
+
+    Relative paths are taken relative to the report's folder when they exist there
+    (the pipeline's convention), else relative to the working folder.
+    """
+    p = Path(os.fspath(target))
+    if p.is_absolute() or (base_dir / p).exists() or not p.exists():
+        return p if p.is_absolute() else base_dir / p
+    return p.resolve()
+
+
+def _href(target: Any, base_dir: Path) -> str:
+    p = _locate(target, base_dir)
+    try:
+        rel = Path(os.path.relpath(p, base_dir))
+    except ValueError:  # another drive on Windows
+        return "file://" + quote(p.as_posix())
+    return quote(rel.as_posix(), safe="/._-~")
+
+
+def _link(target: Any, base_dir: Path, text: str | None = None) -> str:
+    return f'<a href="{_e(_href(target, base_dir))}"><code>{_e(text or target)}</code></a>'
+
+
+# --------------------------------------------------------------------------- results
+def _reason_for(d: Mapping[str, Any], key: str) -> str | None:
+    stem = _split_key(key)[0]
+    for k in (f"{key}_reason", f"{stem}_reason"):
+        if isinstance(d.get(k), str):
+            return d[k]
+    reasons = d.get("reasons")
+    if isinstance(reasons, Mapping) and isinstance(reasons.get(key), str):
+        return reasons[key]
+    if isinstance(d.get("reason"), str):
+        return d["reason"]
+    return None
+
+
+def _is_value_dict(v: Any) -> bool:
+    return isinstance(v, Mapping) and "value" in v and not isinstance(v.get("value"), Mapping)
+
+
+def _is_path_key(key: str) -> bool:
+    return key == "path" or key.endswith("_path")
+
+
+def _cell(
+    d: Mapping[str, Any], key: str, base_dir: Path, consumed: set[str], *, with_unit: bool = True
+) -> str:
+    """HTML of one value of ``d`` (with its error, unit, reason)."""
+    value = d[key]
+    _label_txt, unit, _what = _label(key)
+    if _is_path_key(key) and isinstance(value, str):
+        return _link(value, base_dir)
+    if value is None or (_is_number(value) and not math.isfinite(float(value))):
+        reason = _reason_for(d, key)
+        out = f'<span class="null">{_DASH}</span>'
+        if reason:
+            out += f' <span class="reason">({_e(reason)})</span>'
+        return out
+    if isinstance(value, Mapping):
+        return _inline_dict(value, base_dir)
+    if isinstance(value, list | tuple):
+        if not value:
+            return '<span class="empty">none</span>'
+        if all(not isinstance(v, Mapping | list | tuple) for v in value):
+            items = ", ".join(_e(format_value(v)) for v in value)
+            return f"[{items}]" + (f' <span class="u">{_e(unit)}</span>' if unit else "")
+        return _e(f"{len(value)} entries")
+    err_key, err = _find_err(d, key)
+    if err_key:
+        consumed.add(err_key)
+    ci = None
+    for ck in _ci_keys(key):
+        if ck in d:
+            ci = d[ck]
+            consumed.add(ck)
+            break
+    text = format_value(value, err=err, ci95=ci)
+    out = _e(text)
+    if with_unit and unit and not isinstance(value, str | bool):
+        out += f' <span class="u">{_e(unit)}</span>'
+    stem = _split_key(key)[0]
+    if stem in _FRACTIONS and _is_number(value) and abs(float(value)) <= 1.5:
+        out += f' <span class="what">({format_number(100 * float(value), sig=3)} %)</span>'
+    return out
+
+
+def _inline_dict(d: Mapping[str, Any], base_dir: Path) -> str:
+    parts = []
+    consumed: set[str] = set()
+    for k in d:
+        if k in consumed or k == "reason" or k.endswith("_reason"):
+            continue
+        label, _u, _w = _label(k)
+        parts.append(f"{_e(label)} = {_cell(d, k, base_dir, consumed)}")
+    return "; ".join(parts)
+
+
+def _value_dict_row(key: str, d: Mapping[str, Any], base_dir: Path) -> tuple[str, str, str]:
+    """A ``{value, value_err, units, r2, ...}`` dict as one result row."""
+    label, unit, what = _label(key)
+    unit = str(d.get("units") or d.get("unit") or unit)
+    value = d.get("value")
+    if value is None or (_is_number(value) and not math.isfinite(float(value))):
+        reason = d.get("reason") or _reason_for(d, "value")
+        main = f'<span class="null">{_DASH}</span>'
+        if reason:
+            main += f' <span class="reason">({_e(reason)})</span>'
+    else:
+        err = d.get("value_err", d.get("err"))
+        main = _e(format_value(value, err=err, ci95=d.get("value_ci95") or d.get("ci95")))
+        if unit and not isinstance(value, str):
+            main += f' <span class="u">{_e(unit)}</span>'
+    skip = {"value", "value_err", "err", "units", "unit", "reason", "value_ci95", "ci95"}
+    rest = {k: v for k, v in d.items() if k not in skip}
+    if rest:
+        main += f'<br><span class="what">{_inline_dict(rest, base_dir)}</span>'
+    return label, main, what
+
+
+def _scalar_rows(d: Mapping[str, Any], keys: Iterable[str], base_dir: Path) -> str:
+    consumed: set[str] = set()
+    keys = list(keys)
+    # error/interval/reason keys are shown next to their value, not as rows
+    for k in keys:
+        if _find_err(d, k)[0]:
+            consumed.add(_find_err(d, k)[0])
+        for ck in _ci_keys(k):
+            if ck in d:
+                consumed.add(ck)
+    rows = []
+    for k in keys:
+        if k in consumed or k in ("reason", "reasons") or k.endswith("_reason"):
+            continue
+        if _is_value_dict(d[k]):
+            label, cell, what = _value_dict_row(k, d[k], base_dir)
+        else:
+            label, _unit, what = _label(k)
+            cell = _cell(d, k, base_dir, consumed)
+        rows.append(
+            f'<tr><td class="k" title="{_e(k)}">{_e(label)}</td><td class="v">{cell}</td>'
+            f'<td class="what">{_e(what)}</td></tr>'
+        )
+    if not rows:
+        return ""
+    # a lone reason (e.g. a section that could not run) is still worth showing
+    return '<table class="kv">' + "".join(rows) + "</table>"
+
+
+def _list_table(rows: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
+    cols: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    hidden: set[str] = set()
+    for c in cols:
+        ek = next((k for k in _err_keys(c) if k != c and k in cols), None)
+        if ek is None and _split_key(c)[3] == "mean":
+            sd = c[: -len("_mean")] + "_sd"
+            ek = sd if sd in cols else None
+        if ek:
+            hidden.add(ek)
+        for ck in _ci_keys(c):
+            if ck in cols:
+                hidden.add(ck)
+    hidden |= {c for c in cols if c in ("reason", "reasons") or c.endswith("_reason")}
+    shown = [c for c in cols if c not in hidden]
+    head = []
+    for c in shown:
+        label, unit, what = _label(c)
+        if _split_key(c)[3] == "mean" and c[: -len("_mean")] + "_sd" in hidden:
+            label = label.replace("(mean)", "(mean ± sd)")
+        elif any(k in hidden for k in _err_keys(c) if k != c):
+            label += " ± err"
+        txt = _e(label) + (f' <span class="u">/ {_e(unit)}</span>' if unit else "")
+        head.append(f'<th title="{_e(what or c)}">{txt}</th>')
+    body = []
+    for r in rows:
+        cells = []
+        for c in shown:
+            if c not in r:
+                cells.append('<td class="v"></td>')
+                continue
+            cells.append(f'<td class="v">{_cell(r, c, base_dir, set(), with_unit=False)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{''.join(head)}</tr>{''.join(body)}</table>"
+
+
+def _section_title(key: str) -> str:
+    if key in _SECTION_TITLES:
+        return _SECTION_TITLES[key]
+    label = _label(key)[0]
+    return label[:1].upper() + label[1:]
+
+
+def _render_block(
+    key: str,
+    value: Any,
+    base_dir: Path,
+    level: int,
+    skipped: Mapping[str, str],
+    *,
+    anchor: str | None = None,
+) -> str:
+    h = f"h{min(level, 6)}"
+    ident = f' id="{_e(anchor)}"' if anchor else ""
+    title = f"<{h}{ident}>{_e(_section_title(key))}</{h}>"
+    if value is None:
+        reason = skipped.get(key)
+        txt = f'<p><span class="null">{_DASH}</span>'
+        if reason:
+            txt += f' <span class="reason">({_e(reason)})</span>'
+        return title + txt + "</p>"
+    if isinstance(value, Mapping):
+        return title + _render_mapping(value, base_dir, level, skipped)
+    if isinstance(value, list | tuple):
+        if not value:
+            return title + '<p class="empty">none</p>'
+        if all(isinstance(v, Mapping) for v in value):
+            return title + _list_table(value, base_dir)
+        items = "".join(f"<li>{_e(format_value(v))}</li>" for v in value)
+        return title + f"<ul>{items}</ul>"
+    return title + f"<p>{_e(format_value(value))}</p>"
+
+
+def _render_mapping(
+    d: Mapping[str, Any], base_dir: Path, level: int, skipped: Mapping[str, str]
+) -> str:
+    scalars, blocks = [], []
+    for k, v in d.items():
+        if (isinstance(v, Mapping) and not _is_value_dict(v)) or (
+            isinstance(v, list | tuple) and v and all(isinstance(x, Mapping) for x in v)
+        ):
+            blocks.append(k)
+        else:
+            scalars.append(k)
+    # a dict of flat numbers (e.g. colocalization {pair: r}) renders as rows too
+    out = _scalar_rows(d, scalars, base_dir)
+    if not out and scalars and isinstance(d.get("reason"), str):
+        out = f'<p><span class="null">{_DASH}</span> <span class="reason">({_e(d["reason"])})</span></p>'
+    for k in blocks:
+        out += _render_block(k, d[k], base_dir, level + 1, skipped)
+    return out
+
+
+def _anchor(key: str) -> str:
+    return "r-" + "".join(c if c.isalnum() else "-" for c in key)
+
+
+def _skipped_map(summary: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in summary.get("skipped") or ():
+        if isinstance(item, Mapping) and item.get("analysis"):
+            out[str(item["analysis"])] = str(item.get("reason", ""))
+    return out
+
+
+def _experiment_name(summary: Mapping[str, Any]) -> str | None:
+    exp = summary.get("experiment")
+    if isinstance(exp, Mapping) and exp.get("name"):
+        return str(exp["name"])
+    if isinstance(exp, str):
+        return exp
+    for k in ("experiment_name", "name"):
+        if summary.get(k):
+            return str(summary[k])
+    params = summary.get("parameters")
+    if isinstance(params, Mapping):
+        pexp = params.get("experiment")
+        if isinstance(pexp, Mapping) and pexp.get("name"):
+            return str(pexp["name"])
+    return None
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out.extend(_flatten(v, key + "."))
+        else:
+            out.append((key, v))
+    return out
+
+
+def _param_text(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, Mapping) and not v:
+        return "{}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_param_text(x) for x in v) + "]"
+    if v is None:
+        return _DASH
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return format_number(v, sig=6)
+    return str(v)
+
+
+# --------------------------------------------------------------------------- pieces
+_MIME = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+
+
+def _figure_html(fig: Mapping[str, Any], index: int, base_dir: Path | None = None) -> str:
+    title = str(fig.get("title") or f"Figure {index}")
+    caption = str(fig.get("caption") or "")
+    path = fig.get("path")
+    body = ""
+    if path is not None:
+        p = Path(os.fspath(path))
+        if not p.is_absolute() and not p.exists() and base_dir is not None:
+            p = base_dir / p
+        mime = _MIME.get(p.suffix.lower())
+        try:
+            data = p.read_bytes() if mime else None
+        except OSError:
+            data = None
+        if data:
+            b64 = base64.b64encode(data).decode("ascii")
+            body = f'<img src="data:{mime};base64,{b64}" alt="{_e(title)}">'
+        elif mime is None:
+            body = f'<p class="empty">cannot embed {_e(p.name)} (not an image)</p>'
+        else:
+            body = f'<p class="empty">figure file missing: <code>{_e(p.name)}</code></p>'
+    cap = f"<b>Figure {index}. {_e(title)}.</b>"
+    if caption:
+        cap += f" {_e(caption)}"
+    return f"<figure>{body}<figcaption>{cap}</figcaption></figure>"
+
+
+def _csv_preview(path: Path, n: int = 5, max_cols: int = 10) -> tuple[int | None, str]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            head = next(reader, None)
+            rows = []
+            count = 0
+            for row in reader:
+                if count < n:
+                    rows.append(row)
+                count += 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None, ""
+    if head is None:
+        return 0, ""
+    more = len(head) > max_cols
+    th = "".join(f"<th>{_e(c)}</th>" for c in head[:max_cols]) + ("<th>…</th>" if more else "")
+    trs = "".join(
+        "<tr>"
+        + "".join(f'<td class="v">{_e(c)}</td>' for c in r[:max_cols])
+        + ("<td>…</td>" if more else "")
+        + "</tr>"
+        for r in rows
+    )
+    return count, f"<table><tr>{th}</tr>{trs}</table>"
+
+
+def _tables_html(tables: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
+    if not tables:
+        return '<p class="empty">no tables</p>'
+    items = []
+    for t in tables:
+        path = Path(os.fspath(t["path"]))
+        title = str(t.get("title") or path.stem)
+        shown = _href(path, base_dir)
+        count, preview = _csv_preview(_locate(path, base_dir))
+        info = f' <span class="what">({count} rows)</span>' if count is not None else ""
+        item = f"<li><b>{_e(title)}</b>: {_link(path, base_dir, text=shown)}{info}"
+        if preview:
+            item += f"<details><summary>first rows</summary>{preview}</details>"
+        items.append(item + "</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _inputs_html(inputs: Any, base_dir: Path) -> str:
+    if not inputs:
+        return '<p class="empty">none recorded</p>'
+    rows = []
+    items: Iterable[tuple[str, Any]]
+    if isinstance(inputs, Mapping):
+        items = inputs.items()
+    else:
+        items = ((str(i), v) for i, v in enumerate(inputs))
+    for name, info in items:
+        if isinstance(info, Mapping):
+            path = info.get("path", "")
+            sha = str(info.get("sha256") or "")
+            extra = {k: v for k, v in info.items() if k not in ("path", "sha256")}
+        else:
+            path, sha, extra = info, "", {}
+        sha_html = f'<code title="{_e(sha)}">{_e(sha[:12])}</code>' if sha else _DASH
+        extra_html = "; ".join(f"{_e(k)} = {_e(_param_text(v))}" for k, v in extra.items())
+        rows.append(
+            f'<tr><td class="k">{_e(name)}</td><td><code>{_e(path)}</code></td>'
+            f'<td class="v">{sha_html}</td><td class="what">{extra_html}</td></tr>'
+        )
+    return (
+        "<table><tr><th>input</th><th>path</th><th>sha256 (first 12)</th><th></th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _params_html(params: Any) -> str:
+    if not params:
+        return '<p class="empty">defaults only</p>'
+    if not isinstance(params, Mapping):
+        return f"<p><code>{_e(_param_text(params))}</code></p>"
+    rows = "".join(
+        f'<tr><td class="k"><code>{_e(k)}</code></td><td><code>{_e(_param_text(v))}</code></td></tr>'
+        for k, v in _flatten(params)
+    )
+    return f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table>"
+
+
+def _skipped_html(skipped: Any) -> str:
+    if not skipped:
+        return '<p class="empty">none: every analysis the inputs allow was run</p>'
+    items = []
+    for s in skipped:
+        if isinstance(s, Mapping):
+            name = s.get("analysis", "?")
+            reason = s.get("reason", "")
+            items.append(f"<li><b>{_e(name)}</b>: {_e(reason)}</li>")
+        else:
+            items.append(f"<li>{_e(s)}</li>")
+    return '<ul class="skipped">' + "".join(items) + "</ul>"
+
+
+def _warnings_html(warnings: Any) -> str:
+    items = []
+    for w in warnings:
+        if isinstance(w, Mapping):
+            items.append("<li>" + _e("; ".join(f"{k}: {v}" for k, v in w.items())) + "</li>")
+        else:
+            items.append(f"<li>{_e(w)}</li>")
+    return '<ul class="skipped">' + "".join(items) + "</ul>"
+
+
+def _timestamps(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    ts = summary.get("timestamps")
+    if isinstance(ts, Mapping):
+        out.extend((str(k), str(v)) for k, v in ts.items())
+    for k in _TIMESTAMP_KEYS:
+        if summary.get(k):
+            out.append((k, str(summary[k])))
+    return out
+
+
+def _now_utc() -> str:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="generator" content="platescope">\n'
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+# --------------------------------------------------------------------------- public
+def render_report(
+    summary: Mapping[str, Any],
+    *,
+    figures: Sequence[Mapping[str, Any]] = (),
+    tables: Sequence[Mapping[str, Any]] = (),
+    out_path: str | os.PathLike,
+) -> Path:
+    """Write one self-contained HTML report of an analysis.
+
+    Parameters
+    ----------
+    summary : mapping
+        The ``summary.json`` content (DESIGN.md §3): nested dicts and lists; numbers
+        with ``*_err`` companions are shown as "value ± err unit"; null values as "—"
+        with their reason (``<key>_reason``, ``reasons[key]`` or the dict's
+        ``reason``); ``skipped`` is a list of ``{analysis, reason}``.
+    figures : sequence of mapping
+        ``{"title", "path", "caption"}``; PNG/JPEG/SVG files are embedded as base64
+        data URIs.
+    tables : sequence of mapping
+        ``{"title", "path"}`` of CSV tables, linked by a path relative to the report
+        (with a row count and a preview of the first rows).
+    out_path : str or os.PathLike
+        The HTML file to write (atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> s = {"scenario": "irm-galvanostatic", "echem": {"galvanostatic": {
+    ...     "E_nuc_V": -0.058, "E_nuc_err_V": 0.002, "t_nuc_s": 17.7}}}
+    >>> p = render_report(s, figures=[], out_path=d / "report.html")
+    >>> "-0.0580 ± 0.0020" in p.read_text(encoding="utf-8")
+    True
+    """
+    out = Path(out_path)
+    base_dir = out.parent.resolve() if out.parent.exists() else out.parent.absolute()
+    scenario = str(summary.get("scenario") or "analysis")
+    name = _experiment_name(summary)
+    version = summary.get("platescope_version") or summary.get("version")
+    skipped_map = _skipped_map(summary)
+
+    sub = f' <span class="sub">— {_e(scenario)}' + (f": {_e(name)}" if name else "") + "</span>"
+    meta = [f"scenario <b>{_e(scenario)}</b>"]
+    if name:
+        meta.append(f"experiment <b>{_e(name)}</b>")
+    if version:
+        meta.append(f"platescope {_e(version)}")
+    stamps = _timestamps(summary)
+    if stamps:
+        meta.append(_e(f"{stamps[0][0].replace('_utc', '')}: {stamps[0][1]}"))
+
+    result_keys = [k for k in _SECTION_ORDER if k in summary]
+    result_keys += [k for k in summary if k not in _META_KEYS and k not in result_keys]
+    section_keys = [
+        k
+        for k in result_keys
+        if isinstance(summary[k], Mapping | list | tuple) or summary[k] is None
+    ]
+    loose = [k for k in result_keys if k not in section_keys]
+
+    nav = [("key-results", "Key results"), ("skipped", "Skipped analyses")]
+    if summary.get("warnings"):
+        nav.append(("warnings", "Warnings"))
+    nav += [("figures", "Figures"), ("tables", "Tables"), ("provenance", "Inputs & parameters")]
+
+    parts = [
+        f"<header><h1>platescope report{sub}</h1>",
+        f'<p class="meta">{" · ".join(meta)}</p>',
+        "<nav>" + "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in nav) + "</nav></header>",
+        '<h2 id="key-results">Key results</h2>',
+    ]
+    if not result_keys:
+        parts.append('<p class="empty">no results</p>')
+    if loose:
+        parts.append(_scalar_rows(summary, loose, base_dir))
+    for k in section_keys:
+        parts.append(_render_block(k, summary[k], base_dir, 3, skipped_map, anchor=_anchor(k)))
+    parts.append('<h2 id="skipped">Skipped analyses</h2>')
+    parts.append(_skipped_html(summary.get("skipped")))
+    if summary.get("warnings"):
+        parts.append('<h2 id="warnings">Warnings</h2>')
+        parts.append(_warnings_html(summary["warnings"]))
+    parts.append('<h2 id="figures">Figures</h2>')
+    if figures:
+        parts.extend(_figure_html(f, i, base_dir) for i, f in enumerate(figures, start=1))
+    else:
+        parts.append('<p class="empty">no figures</p>')
+    parts.append('<h2 id="tables">Tables</h2>')
+    parts.append(_tables_html(tables, base_dir))
+    parts.append('<h2 id="provenance">Inputs &amp; parameters</h2>')
+    parts.append("<h3>Inputs</h3>")
+    parts.append(_inputs_html(summary.get("inputs"), base_dir))
+    parts.append("<h3>Parameters</h3>")
+    parts.append(_params_html(summary.get("parameters")))
+    parts.append("<h3>Provenance</h3>")
+    prov = [("platescope version", str(version) if version else _DASH)]
+    prov += stamps
+    prov.append(("report rendered", _now_utc()))
+    parts.append(
+        "<table>"
+        + "".join(
+            f'<tr><td class="k">{_e(k)}</td><td><code>{_e(v)}</code></td></tr>' for k, v in prov
+        )
+        + "</table>"
+    )
+    parts.append(
+        "<footer>Generated by platescope. Self-contained: figures are embedded; CSV tables "
+        "and maps are linked relative to this file.</footer>"
+    )
+    title = f"platescope — {scenario}" + (f": {name}" if name else "")
+    atomic_write_text(out, _page(title, "\n".join(parts)))
+    return out
+
+
+def render_index(entries: Sequence[Mapping[str, Any]], *, out_path: str | os.PathLike) -> Path:
+    """Write ``index.html`` linking the report of each scenario (used by ``platescope demo``).
+
+    Parameters
+    ----------
+    entries : sequence of mapping
+        ``{"scenario", "report_path", "summary_path", "headline"}`` per scenario;
+        paths are linked relative to the index, ``headline`` is one line of text
+        (or None).
+    out_path : str or os.PathLike
+        The HTML file to write (atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> e = [{"scenario": "sem-particles", "report_path": d / "sem/report.html",
+    ...       "summary_path": d / "sem/summary.json", "headline": "312 particles"}]
+    >>> 'href="sem/report.html"' in render_index(e, out_path=d / "index.html").read_text()
+    True
+    """
+    out = Path(out_path)
+    base_dir = out.parent.resolve() if out.parent.exists() else out.parent.absolute()
+    rows = []
+    for e in entries:
+        rep = e.get("report_path")
+        summ = e.get("summary_path")
+        rep_html = f'<a href="{_e(_href(rep, base_dir))}">report</a>' if rep else _DASH
+        sum_html = f'<a href="{_e(_href(summ, base_dir))}">summary.json</a>' if summ else _DASH
+        headline = e.get("headline")
+        rows.append(
+            f'<tr><td class="k">{_e(e.get("scenario", "?"))}</td><td>{rep_html}</td>'
+            f"<td>{sum_html}</td><td>{_e(headline) if headline else _DASH}</td></tr>"
+        )
+    body = (
+        "<header><h1>platescope demo</h1>"
+        f'<p class="meta">{len(entries)} scenario(s) simulated and analysed · {_e(_now_utc())}</p>'
+        "</header>"
+        "<table><tr><th>scenario</th><th>report</th><th>summary</th><th>headline</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        "<footer>Each report is a self-contained HTML file; open it in any browser.</footer>"
+    )
+    atomic_write_text(out, _page("platescope demo", body))
+    return out

@@ -38,8 +38,12 @@ def describe(path) -> dict:
     suffix = path.suffix.lower()
     if suffix == ".toml":
         exp = read_experiment(path)
-        return {"kind": "experiment", "scenario": exp.scenario, "name": exp.name,
-                "inputs": {k: str(v) for k, v in exp.input_paths().items()}}
+        return {
+            "kind": "experiment",
+            "scenario": exp.scenario,
+            "name": exp.name,
+            "inputs": {k: str(v) for k, v in exp.input_paths().items()},
+        }
     if suffix in (".tif", ".tiff"):
         import tifffile
 
@@ -48,7 +52,9 @@ def describe(path) -> dict:
                 single = len(tif.pages) == 1
                 sem_meta = bool(tif.fei_metadata or tif.sem_metadata)
         except Exception as err:  # tifffile raises several types on corrupt files
-            raise InputError(path, f"the TIFF cannot be opened ({err})", "check that the file is complete") from None
+            raise InputError(
+                path, f"the TIFF cannot be opened ({err})", "check that the file is complete"
+            ) from None
         if single and sem_meta:
             return describe_sem(path)
         return describe_movie(path)

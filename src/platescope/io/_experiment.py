@@ -101,7 +101,9 @@ def _check_keys(path, section, table, allowed):
 
 def _resolve(path, base: Path, section: str, key: str, value) -> str:
     if not isinstance(value, str) or not value:
-        raise InputError(path, f"[{section}] {key} must be a file path string", "write it in quotes")
+        raise InputError(
+            path, f"[{section}] {key} must be a file path string", "write it in quotes"
+        )
     p = Path(value)
     if not p.is_absolute():
         p = base / p
@@ -145,17 +147,25 @@ def read_experiment(path) -> Experiment:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise InputError(path, "the experiment file is not UTF-8 text", "save it as UTF-8 TOML") from None
+        raise InputError(
+            path, "the experiment file is not UTF-8 text", "save it as UTF-8 TOML"
+        ) from None
     except tomllib.TOMLDecodeError as err:
-        raise InputError(path, f"the experiment file is not valid TOML ({err})", "fix the syntax") from None
+        raise InputError(
+            path, f"the experiment file is not valid TOML ({err})", "fix the syntax"
+        ) from None
     _check_keys(path, "file", raw, set(_KEYS))
     exp = raw.get("experiment")
     if not isinstance(exp, dict) or "scenario" not in exp:
-        raise InputError(path, "the file has no [experiment] scenario", f"add one of {', '.join(SCENARIOS)}")
+        raise InputError(
+            path, "the file has no [experiment] scenario", f"add one of {', '.join(SCENARIOS)}"
+        )
     _check_keys(path, "experiment", exp, _KEYS["experiment"])
     scenario = exp["scenario"]
     if scenario not in SCENARIOS:
-        raise InputError(path, f"unknown scenario '{scenario}'", f"use one of {', '.join(SCENARIOS)}")
+        raise InputError(
+            path, f"unknown scenario '{scenario}'", f"use one of {', '.join(SCENARIOS)}"
+        )
     base = path.parent
     sections = {}
     for section in ("electrode", "echem", "movie", "sem", "seccm"):
@@ -165,8 +175,17 @@ def read_experiment(path) -> Experiment:
         _check_keys(path, section, table, _KEYS[section])
         for key in _PATH_KEYS & set(table):
             table[key] = _resolve(path, base, section, key, table[key])
-        if table and section in ("echem", "movie", "sem", "seccm") and "path" not in table and section != "seccm":
-            raise InputError(path, f"[{section}] has no path", f"add path = \"...\" to [{section}] or remove the section")
+        if (
+            table
+            and section in ("echem", "movie", "sem", "seccm")
+            and "path" not in table
+            and section != "seccm"
+        ):
+            raise InputError(
+                path,
+                f"[{section}] has no path",
+                f'add path = "..." to [{section}] or remove the section',
+            )
         sections[section] = table
     sims = []
     for n, entry in enumerate(raw.get("sims", [])):
@@ -176,11 +195,15 @@ def read_experiment(path) -> Experiment:
         sims.append(entry)
     analysis = raw.get("analysis", {})
     if not isinstance(analysis, dict):
-        raise InputError(path, "[analysis] must be a table of tables", "write [analysis.<name>] sections")
+        raise InputError(
+            path, "[analysis] must be a table of tables", "write [analysis.<name>] sections"
+        )
     for key in ("area_cm2",):
         v = sections["electrode"].get(key)
         if v is not None and not (isinstance(v, int | float) and v > 0):
-            raise InputError(path, f"[electrode] {key} must be a positive number (cm²)", "correct it")
+            raise InputError(
+                path, f"[electrode] {key} must be a positive number (cm²)", "correct it"
+            )
     return Experiment(
         path=path.resolve(),
         scenario=scenario,

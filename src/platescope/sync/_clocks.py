@@ -282,11 +282,13 @@ def synchronize(
                 "tried": tried}
     if method in ("auto", "t0"):
         mt0, et0 = movie.attrs.get("t0"), echem.attrs.get("t0")
-        if mt0 and et0:
+        guessed = movie.attrs.get("t0_assumed_utc") or echem.attrs.get("t0_assumed_utc")
+        if mt0 and et0 and not guessed:
             res = offset_from_t0(mt0, et0)
             res["tried"] = tried
             return res
-        tried.append({"method": "t0", "reason": "the movie or the record has no absolute start time"})
+        tried.append({"method": "t0", "reason": "the movie or the record has no absolute start time"
+                      if not (mt0 and et0) else "a start time has no time zone (set [echem] timezone)"})
     if method in ("auto", "landing"):
         try:
             res = offset_from_landing(movie)

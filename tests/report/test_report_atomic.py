@@ -12,8 +12,8 @@ import tifffile
 import xarray as xr
 from matplotlib.figure import Figure
 
+from platescope import _atomic
 from platescope.report import (
-    _atomic,
     atomic_savefig,
     atomic_write_bytes,
     atomic_write_json,

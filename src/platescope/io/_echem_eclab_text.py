@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from platescope._atomic import atomic_write_bytes
 from platescope._errors import InputError
 from platescope.io._echem_common import (
     ECLAB_ALIASES,
@@ -405,18 +405,4 @@ def write_eclab_mpt(
     body = "\r\n".join(header + rows) + "\r\n"
     payload = body.encode("latin-1")
 
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
+    return atomic_write_bytes(path, payload)

@@ -23,17 +23,17 @@ Files written
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import struct
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import tifffile
+
+from platescope._atomic import _atomic_target
 
 __all__ = [
     "write_frame_times_csv",
@@ -54,25 +54,6 @@ _MM_SUMMARY_HEADER = 2355492
 # Micro-Manager writes 13 IFD entries per page and the pixels directly after the IFD,
 # so pixel data start 2 + 13 * 12 + 4 = 162 bytes after the IFD (readers rely on it).
 _MM_N_TAGS = 13
-
-
-@contextlib.contextmanager
-def _atomic_target(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` on success."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def _check_movie(data: np.ndarray, allowed: tuple[str, ...]) -> np.ndarray:

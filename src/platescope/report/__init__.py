@@ -52,7 +52,8 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'platescope.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"platescope.report.{module}"), name)
+    pkg = "platescope._atomic" if module == "_atomic" else f"platescope.report.{module}"
+    value = getattr(importlib.import_module(pkg), name)
     globals()[name] = value
     return value
 

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from platescope.report._atomic import atomic_write_text
+from platescope._atomic import atomic_write_text
 
 __all__ = ["format_number", "format_value", "render_index", "render_report"]
 

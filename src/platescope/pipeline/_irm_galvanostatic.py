@@ -24,7 +24,7 @@ DEFAULTS = {
         "tnuc_window_s": 2.0,
         "tnuc_polyorder": 2,
         "tnuc_margin_s": 2.0,
-        "map_sigma_um": 0.0,
+        "map_sigma_um": 0.12,
         "region_px": 14,
         "group_size": 2,
         "blur_sigma_um": 1.0,
@@ -61,6 +61,11 @@ def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
     i = np.abs(echem["current_A"].to_numpy(float))
     q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
     return np.interp(np.asarray(times, float), t, q, left=0.0)
+
+
+def _k95(err):
+    """Standard error → expanded (k = 2, ≈95 %) uncertainty, the summary's convention."""
+    return None if err is None or not np.isfinite(err) else 2.0 * float(err)
 
 
 def run(exp, out, summary: dict) -> None:
@@ -143,12 +148,14 @@ def run(exp, out, summary: dict) -> None:
             t_max = feats["t_nuc_s"] + p_irm["tnuc_margin_s"]
         glob = optics.t_nuc_from_curve(t_f, mean_sig, window_s=p_irm["tnuc_window_s"],
                                        polyorder=p_irm["tnuc_polyorder"], t_max_s=t_max)
-        rate = glob.get("rate")
-        optics_out = {"t_nuc_irm_s": glob["t_nuc_s"], "t_nuc_irm_s_err": glob.get("t_nuc_err_s")}
-        tmap = optics.t_nuc_map(after_sub := optics.subtract_reference(movie_e.isel(t=slice(landing, None)), frame=0),
-                                mask=mask, window_s=p_irm["tnuc_window_s"], polyorder=p_irm["tnuc_polyorder"],
-                                t_max_s=t_max, spatial_sigma_um=p_irm["map_sigma_um"] or None)
+        optics_out = {"t_nuc_irm_s": glob["t_nuc_s"], "t_nuc_irm_s_err": _k95(glob.get("t_nuc_err_s"))}
+        if glob.get("reason"):
+            optics_out["t_nuc_irm_s_reason"] = glob["reason"]
+        after_sub = optics.subtract_reference(movie_e.isel(t=slice(landing, None)), frame=0)
         px = float(abs(movie_e.x.values[1] - movie_e.x.values[0]))
+        tmap = optics.t_nuc_map(after_sub, mask=mask, window_s=p_irm["tnuc_window_s"],
+                                polyorder=p_irm["tnuc_polyorder"], t_max_s=t_max,
+                                spatial_sigma_px=p_irm["map_sigma_um"] / px)
         rel = out.map("t_nuc_irm_map", tmap.values, pixel_size_um=px)
         vals = tmap.values[np.isfinite(tmap.values)]
         optics_out["t_nuc_map"] = {
@@ -163,14 +170,16 @@ def run(exp, out, summary: dict) -> None:
         out.table("t_nuc_regions", regions, title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region")
         q = _cumulative_charge_at(echem, t_f)
         alpha = optics.alpha_fit(mean_sig, q, area_cm2=area)
-        optics_out["alpha"] = {k: v for k, v in alpha.items() if k != "h_eq_nm"}
+        optics_out["alpha"] = {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
+        optics_out["alpha"]["value_err"] = _k95(alpha["value_err"])
         summary["optics"] = optics_out
         out.table("irm_mean", pd.DataFrame({"time_s": t_f, "irm_mean_counts": mean_sig,
                                             "charge_C": q, "h_eq_nm": alpha["h_eq_nm"]}),
                   title="Footprint-mean IRM signal (landing frame subtracted)")
         out.figure(
             "potential_irm",
-            report.fig_potential_irm(echem, irm_t_s=t_f, irm_mean=mean_sig, irm_rate=rate,
+            report.fig_potential_irm(echem, irm_t_s=glob["t_grid_s"], irm_mean=np.interp(glob["t_grid_s"], t_f, mean_sig),
+                                     irm_rate=glob["dI_dt"],
                                      E_nuc_V=feats.get("E_nuc_V"), t_nuc_s=feats.get("t_nuc_s"),
                                      t_nuc_err_s=feats.get("t_nuc_s_err"), t_nuc_irm_s=glob["t_nuc_s"],
                                      E_growth_V=feats.get("E_growth_V")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +42,7 @@ def analyze(experiment, out) -> dict:
         The summary also written to ``out/summary.json``.
     """
     from platescope.io import read_experiment
-    from platescope.report import atomic_write_json, render_report
+    from platescope.report import atomic_write_json, render_report, to_jsonable
 
     exp = read_experiment(experiment)
     runner = SCENARIO_RUNNERS.get(exp.scenario)
@@ -68,6 +69,8 @@ def analyze(experiment, out) -> dict:
     staged = StagedOutput(out)
     try:
         runner(exp, staged, summary)
+        # what the report shows is exactly what summary.json holds
+        summary = json.loads(json.dumps(to_jsonable(summary), allow_nan=False))
         atomic_write_json(staged.root / "summary.json", summary)
         render_report(summary, figures=staged.figures, tables=staged.tables,
                       out_path=staged.root / "report.html")

@@ -1,0 +1,95 @@
+"""End to end: simulate → analyze (through files) recovers the planted truth."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from platescope.pipeline import analyze
+from platescope.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("irm")
+    exp = simulate("irm-galvanostatic", root / "input", seed=7)
+    summary = analyze(exp, root / "results")
+    truth = json.loads((root / "input" / "truth" / "truth.json").read_text())
+    return root, summary, truth
+
+
+def test_outputs_follow_the_contract(run):
+    root, summary, _ = run
+    res = root / "results"
+    on_disk = json.loads((res / "summary.json").read_text())
+    assert on_disk == summary
+    for key in ("scenario", "platescope_version", "inputs", "parameters"):
+        assert key in summary
+    for role in ("echem", "movie", "movie.frame_times", "sem"):
+        entry = summary["inputs"][role]
+        assert len(entry["sha256"]) == 64 and Path(entry["path"]).is_file()
+    g = summary["echem"]["galvanostatic"]
+    for key in ("E_nuc_V", "t_nuc_s", "Q_nuc_uAh_cm2", "E_growth_V", "eta_nuc_V", "nucleated"):
+        assert key in g
+    o = summary["optics"]
+    assert {"t_nuc_irm_s", "t_nuc_map", "alpha"} <= set(o)
+    assert (res / o["t_nuc_map"]["path"]).is_file()
+    p = summary["particles"]
+    for key in ("count", "density_cm2", "mean_diameter_nm", "sd_diameter_nm", "deposited_Li_fmol",
+                "faradaic_efficiency", "edge", "center"):
+        assert key in p
+    for fig in ("potential_irm", "t_nuc_map", "sem_particles", "diameters", "alpha", "sync"):
+        assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
+    html = (res / "report.html").read_text()
+    assert "data:image/png;base64," in html and "E_nuc" in html
+    assert not list(res.parent.glob(".results.staging-*"))
+
+
+def test_recovers_planted_truth(run):
+    root, s, truth = run
+    tg, g = truth["echem"]["galvanostatic"], s["echem"]["galvanostatic"]
+    assert abs(g["E_nuc_V"] - tg["E_nuc_V"]) < 2e-3
+    assert abs(g["t_nuc_s"] - tg["t_nuc_s"]) <= g["t_nuc_s_err"] <= 0.5
+    assert abs(s["sync"]["offset_s"] - truth["sync"]["offset_s"]) < 0.05
+    frames = pd.read_csv(root / "input" / "frame_times.csv")["time_s"].to_numpy()
+    dt = float(np.median(np.diff(frames)))
+    got = tifffile.imread(root / "results" / s["optics"]["t_nuc_map"]["path"])
+    want = tifffile.imread(root / "input" / "truth" / "t_nuc_map.tif")
+    both = np.isfinite(got) & np.isfinite(want)
+    assert both.sum() > 0.9 * np.isfinite(want).sum()
+    assert np.median(np.abs(got[both] - want[both])) <= dt
+    assert s["optics"]["alpha"]["value"] == pytest.approx(truth["optics"]["alpha"]["value"], rel=0.05)
+    tp, p = truth["particles"], s["particles"]
+    assert p["count"] == pytest.approx(tp["count"], rel=0.05)
+    assert p["mean_diameter_nm"] == pytest.approx(tp["mean_diameter_nm"], rel=0.05)
+
+
+def test_rerun_replaces_results_and_keeps_inputs(run, tmp_path):
+    root, _, _ = run
+    exp = root / "input" / "experiment.toml"
+    before = {p.name: p.read_bytes() for p in (root / "input").iterdir() if p.is_file()}
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "stale.txt").write_text("old result")
+    analyze(exp, out)
+    assert not (out / "stale.txt").exists()
+    after = {p.name: p.read_bytes() for p in (root / "input").iterdir() if p.is_file()}
+    assert before == after
+
+
+def test_missing_inputs_are_skipped_with_reason(run, tmp_path):
+    root, _, _ = run
+    exp = tmp_path / "only_echem.toml"
+    exp.write_text(
+        '[experiment]\nscenario = "irm-galvanostatic"\n'
+        f'[echem]\npath = "{root / "input" / "echem.mpt"}"\ntimezone = "Europe/London"\n'
+        '[electrode]\narea_cm2 = 2.83e-7\n'
+    )
+    s = analyze(exp, tmp_path / "out")
+    assert s["echem"]["galvanostatic"]["nucleated"] is True
+    skipped = {item["analysis"] for item in s["skipped"]}
+    assert "particles" in skipped
+    assert "optics" not in s

@@ -68,6 +68,23 @@ def _k95(err):
     return None if err is None or not np.isfinite(err) else 2.0 * float(err)
 
 
+def _is_err_key(key: str) -> bool:
+    key = str(key)
+    return key.endswith("_err") or "_err_" in key
+
+
+def _expand_errors(d):
+    """Copy of a result dict with every ``*_err`` standard error turned into k = 2."""
+    if isinstance(d, dict):
+        return {
+            k: _k95(v) if _is_err_key(k) and isinstance(v, int | float) else _expand_errors(v)
+            for k, v in d.items()
+        }
+    if isinstance(d, list):
+        return [_expand_errors(v) for v in d]
+    return d
+
+
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
     from platescope import echem as echem_mod
@@ -99,7 +116,7 @@ def run(exp, out, summary: dict) -> None:
             mode=exp.movie.get("mode", "irm"),
         )
         sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
-        summary["sync"] = {k: v for k, v in sy.items()}
+        summary["sync"] = _expand_errors(sy)
         movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
         landing = int(sy.get("landing_frame", int(np.searchsorted(movie_e.t.values, 0.0))))
         landing = min(max(landing, 0), movie_e.sizes["t"] - 2)
@@ -170,8 +187,7 @@ def run(exp, out, summary: dict) -> None:
         out.table("t_nuc_regions", regions, title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region")
         q = _cumulative_charge_at(echem, t_f)
         alpha = optics.alpha_fit(mean_sig, q, area_cm2=area)
-        optics_out["alpha"] = {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
-        optics_out["alpha"]["value_err"] = _k95(alpha["value_err"])
+        optics_out["alpha"] = _expand_errors({k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")})
         summary["optics"] = optics_out
         out.table("irm_mean", pd.DataFrame({"time_s": t_f, "irm_mean_counts": mean_sig,
                                             "charge_C": q, "h_eq_nm": alpha["h_eq_nm"]}),
@@ -212,10 +228,11 @@ def run(exp, out, summary: dict) -> None:
                                           edge_fraction=p_sem["edge_fraction"])
         if len(table) >= 5:
             fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
-            psum["diameter_fit"] = fit
+            psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
         else:
             fit = None
-        summary["particles"] = psum
+        summary["particles"] = _expand_errors(psum)
+        summary["particles"]["footprint"] = _expand_errors(circle)
         out.table("particles", table, title="Detected particles (SEM)")
         out.figure("sem_particles", report.fig_sem_particles(image, labels=labels, table=table, footprint=circle),
                    title="SEM particles",

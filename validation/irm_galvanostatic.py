@@ -47,7 +47,9 @@ def compare(sim_dir: Path, res_dir: Path) -> dict:
     tmap = tifffile.imread(res_dir / got["optics"]["t_nuc_map"]["path"])
     tmap_true = tifffile.imread(sim_dir / "truth" / Path(truth["optics"]["t_nuc_map"]["path"]).name)
     both = np.isfinite(tmap) & np.isfinite(tmap_true)
-    row["tnuc_map_median_abs_err_frames"] = float(np.median(np.abs(tmap[both] - tmap_true[both]))) / dt
+    row["tnuc_map_median_abs_err_frames"] = (
+        float(np.median(np.abs(tmap[both] - tmap_true[both]))) / dt
+    )
     row["tnuc_map_coverage"] = float(both.sum() / max(np.isfinite(tmap_true).sum(), 1))
     row["t_nuc_irm_err_s"] = got["optics"]["t_nuc_irm_s"] - truth["optics"]["t_nuc_irm_s"]
     row["alpha_rel_err"] = got["optics"]["alpha"]["value"] / truth["optics"]["alpha"]["value"] - 1

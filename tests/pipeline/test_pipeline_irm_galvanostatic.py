@@ -38,8 +38,16 @@ def test_outputs_follow_the_contract(run):
     assert {"t_nuc_irm_s", "t_nuc_map", "alpha"} <= set(o)
     assert (res / o["t_nuc_map"]["path"]).is_file()
     p = summary["particles"]
-    for key in ("count", "density_cm2", "mean_diameter_nm", "sd_diameter_nm", "deposited_Li_fmol",
-                "faradaic_efficiency", "edge", "center"):
+    for key in (
+        "count",
+        "density_cm2",
+        "mean_diameter_nm",
+        "sd_diameter_nm",
+        "deposited_Li_fmol",
+        "faradaic_efficiency",
+        "edge",
+        "center",
+    ):
         assert key in p
     for fig in ("potential_irm", "t_nuc_map", "sem_particles", "diameters", "alpha", "sync"):
         assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
@@ -61,7 +69,9 @@ def test_recovers_planted_truth(run):
     both = np.isfinite(got) & np.isfinite(want)
     assert both.sum() > 0.9 * np.isfinite(want).sum()
     assert np.median(np.abs(got[both] - want[both])) <= dt
-    assert s["optics"]["alpha"]["value"] == pytest.approx(truth["optics"]["alpha"]["value"], rel=0.05)
+    assert s["optics"]["alpha"]["value"] == pytest.approx(
+        truth["optics"]["alpha"]["value"], rel=0.05
+    )
     tp, p = truth["particles"], s["particles"]
     assert p["count"] == pytest.approx(tp["count"], rel=0.05)
     assert p["mean_diameter_nm"] == pytest.approx(tp["mean_diameter_nm"], rel=0.05)
@@ -86,7 +96,7 @@ def test_missing_inputs_are_skipped_with_reason(run, tmp_path):
     exp.write_text(
         '[experiment]\nscenario = "irm-galvanostatic"\n'
         f'[echem]\npath = "{root / "input" / "echem.mpt"}"\ntimezone = "Europe/London"\n'
-        '[electrode]\narea_cm2 = 2.83e-7\n'
+        "[electrode]\narea_cm2 = 2.83e-7\n"
     )
     s = analyze(exp, tmp_path / "out")
     assert s["echem"]["galvanostatic"]["nucleated"] is True

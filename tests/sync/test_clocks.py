@@ -37,8 +37,12 @@ def test_landing_step_subframe(seed):
 
 def test_no_step_is_input_error_with_fix():
     rng = np.random.default_rng(0)
-    movie = xr.DataArray(rng.normal(100, 1, (20, 8, 8)), dims=("t", "y", "x"),
-                         coords={"t": np.arange(20) * 0.2}, attrs={"source": "flat.tif"})
+    movie = xr.DataArray(
+        rng.normal(100, 1, (20, 8, 8)),
+        dims=("t", "y", "x"),
+        coords={"t": np.arange(20) * 0.2},
+        attrs={"source": "flat.tif"},
+    )
     echem = pd.DataFrame({"time_s": np.arange(10.0), "current_A": -1e-9})
     with pytest.raises(InputError, match="flat.tif.*time_offset_s"):
         synchronize(movie, echem, method="landing")

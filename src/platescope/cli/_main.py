@@ -20,7 +20,11 @@ def _parse_set(values: list[str]) -> dict:
     out = {}
     for item in values or []:
         if "=" not in item:
-            raise InputError(None, f"--set {item!r} is not of the form key=value", "write e.g. --set noise_scale=2")
+            raise InputError(
+                None,
+                f"--set {item!r} is not of the form key=value",
+                "write e.g. --set noise_scale=2",
+            )
         key, value = item.split("=", 1)
         try:
             out[key.strip()] = json.loads(value)
@@ -88,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="simulate, analyse and report; print the index page's path")
     d.add_argument("--scenario", default="all", help="scenario name or 'all' (default)")
-    d.add_argument("--out", default="platescope-demo", help="output folder (default ./platescope-demo)")
+    d.add_argument(
+        "--out", default="platescope-demo", help="output folder (default ./platescope-demo)"
+    )
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_cmd_demo)
 

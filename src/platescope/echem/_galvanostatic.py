@@ -182,7 +182,10 @@ def galvanostatic_features(
     win = max(5, min(win, (t.size // 4) * 2 - 1 if t.size > 20 else 5))
     smooth = savgol_filter(e, win, 2) if win > 3 else e.copy()
 
-    out: dict = {"noise_V": sigma, "method": "quartic fits around the smoothed minimum, three window depths"}
+    out: dict = {
+        "noise_V": sigma,
+        "method": "quartic fits around the smoothed minimum, three window depths",
+    }
     i_plating = i[i < 0]
     j = None
     if area_cm2 and i_plating.size:

@@ -32,8 +32,8 @@ def charge_to_volume_um3(charge_C, *, molar_volume_cm3_mol=LI_MOLAR_VOLUME_CM3_M
 
     Examples
     --------
-    >>> round(float(charge_to_volume_um3(FARADAY_C_MOL * 1e-15)), 3)  # 1 fmol of Li
-    13.0
+    >>> round(float(charge_to_volume_um3(FARADAY_C_MOL * 1e-15)), 4)  # 1 fmol of Li, µm³
+    0.013
     """
     q = np.abs(np.asarray(charge_C, dtype=float))
     return q * molar_volume_cm3_mol / (n * FARADAY_C_MOL) * _UM3_PER_CM3

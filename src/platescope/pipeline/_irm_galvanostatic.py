@@ -105,7 +105,9 @@ def run(exp, out, summary: dict) -> None:
     movie_e = mask = None
     irm_curve = None
     if exp.movie and echem is None:
-        skipped.append({"analysis": "optics", "reason": "the IRM analysis needs the electrochemistry record"})
+        skipped.append(
+            {"analysis": "optics", "reason": "the IRM analysis needs the electrochemistry record"}
+        )
     elif exp.movie:
         p_irm = params.setdefault("irm", _params(exp, "irm"))
         movie = io.read_movie(
@@ -123,7 +125,8 @@ def run(exp, out, summary: dict) -> None:
         before = max(int(sy.get("contact_frame", landing)) - 1, 0)
         after = movie_e.isel(t=slice(landing, None))
         step_img = (
-            after.isel(t=slice(0, 3)).mean("t") - movie_e.isel(t=slice(max(before - 2, 0), before + 1)).mean("t")
+            after.isel(t=slice(0, 3)).mean("t")
+            - movie_e.isel(t=slice(max(before - 2, 0), before + 1)).mean("t")
         ).compute()
         mask = optics.footprint_mask(step_img)
         fp_area = float(optics.footprint_area_cm2(mask))
@@ -132,9 +135,15 @@ def run(exp, out, summary: dict) -> None:
             area, area_source = fp_area, "IRM footprint"
         out.figure(
             "sync",
-            report.fig_sync(movie.t.values, sync.mean_intensity(movie), offset_s=-sy["offset_s"],
-                            method=sy["method"], echem=echem, contact_t_s=0.0,
-                            offset_err_s=sy.get("offset_err_s")),
+            report.fig_sync(
+                movie.t.values,
+                sync.mean_intensity(movie),
+                offset_s=-sy["offset_s"],
+                method=sy["method"],
+                echem=echem,
+                contact_t_s=0.0,
+                offset_err_s=sy.get("offset_err_s"),
+            ),
             title="Clock synchronisation",
             caption=f"Mean intensity of the movie around the landing step; contact at "
             f"{sy['offset_s']:.3f} s on the movie clock ({sy['method']}).",
@@ -142,7 +151,9 @@ def run(exp, out, summary: dict) -> None:
         sub = optics.subtract_reference(after, frame=0)
         t_f = sub.t.values
         m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
-        mean_sig = np.asarray(sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float)
+        mean_sig = np.asarray(
+            sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float
+        )
         irm_curve = (t_f, mean_sig)
 
     # ---------------------------------------------------------------- echem
@@ -153,8 +164,11 @@ def run(exp, out, summary: dict) -> None:
         feats["area_cm2"] = area
         feats["area_source"] = area_source
         summary["echem"] = {"galvanostatic": feats}
-        out.table("echem", echem[[c for c in ("time_s", "potential_V", "current_A") if c in echem]],
-                  title="Electrochemistry record (echem clock)")
+        out.table(
+            "echem",
+            echem[[c for c in ("time_s", "potential_V", "current_A") if c in echem]],
+            title="Electrochemistry record (echem clock)",
+        )
 
     # ---------------------------------------------------------------- optics
     if irm_curve is not None:
@@ -163,16 +177,29 @@ def run(exp, out, summary: dict) -> None:
         t_max = None
         if feats and feats.get("nucleated"):
             t_max = feats["t_nuc_s"] + p_irm["tnuc_margin_s"]
-        glob = optics.t_nuc_from_curve(t_f, mean_sig, window_s=p_irm["tnuc_window_s"],
-                                       polyorder=p_irm["tnuc_polyorder"], t_max_s=t_max)
-        optics_out = {"t_nuc_irm_s": glob["t_nuc_s"], "t_nuc_irm_s_err": _k95(glob.get("t_nuc_err_s"))}
+        glob = optics.t_nuc_from_curve(
+            t_f,
+            mean_sig,
+            window_s=p_irm["tnuc_window_s"],
+            polyorder=p_irm["tnuc_polyorder"],
+            t_max_s=t_max,
+        )
+        optics_out = {
+            "t_nuc_irm_s": glob["t_nuc_s"],
+            "t_nuc_irm_s_err": _k95(glob.get("t_nuc_err_s")),
+        }
         if glob.get("reason"):
             optics_out["t_nuc_irm_s_reason"] = glob["reason"]
         after_sub = optics.subtract_reference(movie_e.isel(t=slice(landing, None)), frame=0)
         px = float(abs(movie_e.x.values[1] - movie_e.x.values[0]))
-        tmap = optics.t_nuc_map(after_sub, mask=mask, window_s=p_irm["tnuc_window_s"],
-                                polyorder=p_irm["tnuc_polyorder"], t_max_s=t_max,
-                                spatial_sigma_px=p_irm["map_sigma_um"] / px)
+        tmap = optics.t_nuc_map(
+            after_sub,
+            mask=mask,
+            window_s=p_irm["tnuc_window_s"],
+            polyorder=p_irm["tnuc_polyorder"],
+            t_max_s=t_max,
+            spatial_sigma_px=p_irm["map_sigma_um"] / px,
+        )
         rel = out.map("t_nuc_irm_map", tmap.values, pixel_size_um=px)
         vals = tmap.values[np.isfinite(tmap.values)]
         optics_out["t_nuc_map"] = {
@@ -181,37 +208,69 @@ def run(exp, out, summary: dict) -> None:
             "sd_s": float(vals.std(ddof=1)) if vals.size > 1 else None,
             "n_pixels": int(vals.size),
         }
-        regions = optics.t_nuc_regions(after_sub, region_px=p_irm["region_px"], mask=mask,
-                                       window_s=p_irm["tnuc_window_s"], polyorder=p_irm["tnuc_polyorder"],
-                                       t_max_s=t_max)
-        out.table("t_nuc_regions", regions, title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region")
+        regions = optics.t_nuc_regions(
+            after_sub,
+            region_px=p_irm["region_px"],
+            mask=mask,
+            window_s=p_irm["tnuc_window_s"],
+            polyorder=p_irm["tnuc_polyorder"],
+            t_max_s=t_max,
+        )
+        out.table(
+            "t_nuc_regions",
+            regions,
+            title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region",
+        )
         q = _cumulative_charge_at(echem, t_f)
         alpha = optics.alpha_fit(mean_sig, q, area_cm2=area)
-        optics_out["alpha"] = _expand_errors({k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")})
+        optics_out["alpha"] = _expand_errors(
+            {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
+        )
         summary["optics"] = optics_out
-        out.table("irm_mean", pd.DataFrame({"time_s": t_f, "irm_mean_counts": mean_sig,
-                                            "charge_C": q, "h_eq_nm": alpha["h_eq_nm"]}),
-                  title="Footprint-mean IRM signal (landing frame subtracted)")
+        out.table(
+            "irm_mean",
+            pd.DataFrame(
+                {
+                    "time_s": t_f,
+                    "irm_mean_counts": mean_sig,
+                    "charge_C": q,
+                    "h_eq_nm": alpha["h_eq_nm"],
+                }
+            ),
+            title="Footprint-mean IRM signal (landing frame subtracted)",
+        )
         out.figure(
             "potential_irm",
-            report.fig_potential_irm(echem, irm_t_s=glob["t_grid_s"], irm_mean=np.interp(glob["t_grid_s"], t_f, mean_sig),
-                                     irm_rate=glob["dI_dt"],
-                                     E_nuc_V=feats.get("E_nuc_V"), t_nuc_s=feats.get("t_nuc_s"),
-                                     t_nuc_err_s=feats.get("t_nuc_s_err"), t_nuc_irm_s=glob["t_nuc_s"],
-                                     E_growth_V=feats.get("E_growth_V")),
+            report.fig_potential_irm(
+                echem,
+                irm_t_s=glob["t_grid_s"],
+                irm_mean=np.interp(glob["t_grid_s"], t_f, mean_sig),
+                irm_rate=glob["dI_dt"],
+                E_nuc_V=feats.get("E_nuc_V"),
+                t_nuc_s=feats.get("t_nuc_s"),
+                t_nuc_err_s=feats.get("t_nuc_s_err"),
+                t_nuc_irm_s=glob["t_nuc_s"],
+                E_growth_V=feats.get("E_growth_V"),
+            ),
             title="Potential and IRM signal",
             caption="Top: potential with the nucleation minimum (E_nuc, t_nuc ± 95 % interval) and "
             "E_growth. Bottom: footprint-mean IRM signal and its Savitzky–Golay derivative with "
             "t_nuc(IRM) and the electrochemical t_nuc.",
         )
-        out.figure("t_nuc_map", report.fig_tnuc_map(tmap, t_nuc_s=feats.get("t_nuc_s")),
-                   title="Per-pixel IRM nucleation time",
-                   caption="t_nuc(IRM) per pixel inside the footprint, with its histogram and a "
-                   "Gaussian of the same mean and sd; the line marks the electrochemical t_nuc.")
-        out.figure("alpha", report.fig_alpha(alpha["h_eq_nm"], mean_sig, alpha=alpha),
-                   title="IRM signal vs deposited charge",
-                   caption="Footprint-mean IRM signal against the equivalent uniform Li thickness "
-                   "h_eq = V_M·Q/(F·A); the slope is α.")
+        out.figure(
+            "t_nuc_map",
+            report.fig_tnuc_map(tmap, t_nuc_s=feats.get("t_nuc_s")),
+            title="Per-pixel IRM nucleation time",
+            caption="t_nuc(IRM) per pixel inside the footprint, with its histogram and a "
+            "Gaussian of the same mean and sd; the line marks the electrochemical t_nuc.",
+        )
+        out.figure(
+            "alpha",
+            report.fig_alpha(alpha["h_eq_nm"], mean_sig, alpha=alpha),
+            title="IRM signal vs deposited charge",
+            caption="Footprint-mean IRM signal against the equivalent uniform Li thickness "
+            "h_eq = V_M·Q/(F·A); the slope is α.",
+        )
 
     # ---------------------------------------------------------------- SEM
     if exp.sem:
@@ -220,12 +279,21 @@ def run(exp, out, summary: dict) -> None:
         p_sem = params.setdefault("sem", _params(exp, "sem"))
         image = io.read_sem(exp.sem["path"], pixel_size_nm=exp.sem.get("pixel_size_nm"))
         fp_mask, circle = particles.footprint_from_sem(image)
-        labels, table = particles.detect_particles(image, mask=fp_mask, sigma_nm=p_sem["sigma_nm"],
-                                                   threshold=p_sem["threshold"],
-                                                   max_area_um2=p_sem["max_area_um2"])
+        labels, table = particles.detect_particles(
+            image,
+            mask=fp_mask,
+            sigma_nm=p_sem["sigma_nm"],
+            threshold=p_sem["threshold"],
+            max_area_um2=p_sem["max_area_um2"],
+        )
         charge = _charge_C(echem) if echem is not None else None
-        psum = particles.particle_summary(table, mask=fp_mask, footprint=circle, charge_C=charge,
-                                          edge_fraction=p_sem["edge_fraction"])
+        psum = particles.particle_summary(
+            table,
+            mask=fp_mask,
+            footprint=circle,
+            charge_C=charge,
+            edge_fraction=p_sem["edge_fraction"],
+        )
         if len(table) >= 5:
             fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
             psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
@@ -234,10 +302,17 @@ def run(exp, out, summary: dict) -> None:
         summary["particles"] = _expand_errors(psum)
         summary["particles"]["footprint"] = _expand_errors(circle)
         out.table("particles", table, title="Detected particles (SEM)")
-        out.figure("sem_particles", report.fig_sem_particles(image, labels=labels, table=table, footprint=circle),
-                   title="SEM particles",
-                   caption="Detected Li particles outlined; the footprint circle and its edge ring (dashed).")
-        out.figure("diameters", report.fig_diameter_histogram(table["diameter_nm"].to_numpy(), fit=fit),
-                   title="Particle diameters", caption="Equivalent-circle diameters with the fitted distribution.")
+        out.figure(
+            "sem_particles",
+            report.fig_sem_particles(image, labels=labels, table=table, footprint=circle),
+            title="SEM particles",
+            caption="Detected Li particles outlined; the footprint circle and its edge ring (dashed).",
+        )
+        out.figure(
+            "diameters",
+            report.fig_diameter_histogram(table["diameter_nm"].to_numpy(), fit=fit),
+            title="Particle diameters",
+            caption="Equivalent-circle diameters with the fitted distribution.",
+        )
     else:
         skipped.append({"analysis": "particles", "reason": "no [sem] input"})

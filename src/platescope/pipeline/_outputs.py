@@ -49,7 +49,9 @@ class StagedOutput:
     def __init__(self, out) -> None:
         self.out = Path(out).resolve()
         if self.out.exists() and not self.out.is_dir():
-            raise InputError(self.out, "the output path exists and is not a folder", "choose another --out")
+            raise InputError(
+                self.out, "the output path exists and is not a folder", "choose another --out"
+            )
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
         for sub in ("tables", "maps", "figures"):
@@ -70,7 +72,9 @@ class StagedOutput:
         from platescope.report import atomic_write_tiff
 
         rel = f"maps/{name}.tif"
-        atomic_write_tiff(self.root / rel, np.asarray(data, dtype=np.float32), pixel_size_um=pixel_size_um)
+        atomic_write_tiff(
+            self.root / rel, np.asarray(data, dtype=np.float32), pixel_size_um=pixel_size_um
+        )
         self.maps.append(rel)
         return rel
 
@@ -80,7 +84,9 @@ class StagedOutput:
 
         rel = f"figures/{name}.png"
         atomic_savefig(fig, self.root / rel)
-        self.figures.append({"title": title, "path": str(self.root / rel), "rel": rel, "caption": caption})
+        self.figures.append(
+            {"title": title, "path": str(self.root / rel), "rel": rel, "caption": caption}
+        )
         return rel
 
     def publish(self) -> Path:

@@ -53,7 +53,9 @@ def analyze(experiment, out) -> dict:
             f"platescope {__version__} yet",
             f"use one of {', '.join(SCENARIO_RUNNERS)} or a later platescope",
         )
-    inputs = {role: {"path": str(p), "sha256": sha256_file(p)} for role, p in exp.input_paths().items()}
+    inputs = {
+        role: {"path": str(p), "sha256": sha256_file(p)} for role, p in exp.input_paths().items()
+    }
     summary: dict = {
         "scenario": exp.scenario,
         "name": exp.name,
@@ -72,8 +74,12 @@ def analyze(experiment, out) -> dict:
         # what the report shows is exactly what summary.json holds
         summary = json.loads(json.dumps(to_jsonable(summary), allow_nan=False))
         atomic_write_json(staged.root / "summary.json", summary)
-        render_report(summary, figures=staged.figures, tables=staged.tables,
-                      out_path=staged.root / "report.html")
+        render_report(
+            summary,
+            figures=staged.figures,
+            tables=staged.tables,
+            out_path=staged.root / "report.html",
+        )
         staged.publish()
     except BaseException:
         staged.discard()
@@ -107,10 +113,12 @@ def run_demo(out, *, scenarios, seed: int = 0) -> Path:
     for name in scenarios:
         exp = simulate(name, out / name / "input", seed=seed)
         summary = analyze(exp, out / name / "results")
-        entries.append({
-            "scenario": name,
-            "report_path": f"{name}/results/report.html",
-            "summary_path": f"{name}/results/summary.json",
-            "headline": _headline(summary),
-        })
+        entries.append(
+            {
+                "scenario": name,
+                "report_path": f"{name}/results/report.html",
+                "summary_path": f"{name}/results/summary.json",
+                "headline": _headline(summary),
+            }
+        )
     return Path(render_index(entries, out_path=out / "index.html"))

@@ -255,4 +255,3 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], Any]) ->
 
 
 write_json_atomic = atomic_write_json
-

@@ -112,8 +112,11 @@ def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> 
     src = movie.attrs.get("source")
     t = np.asarray(movie["t"].values, dtype=float)
     if t.size < 4:
-        raise InputError(src, "the movie has fewer than 4 frames, too few to find the landing step",
-                         "give [echem] time_offset_s in the experiment file")
+        raise InputError(
+            src,
+            "the movie has fewer than 4 frames, too few to find the landing step",
+            "give [echem] time_offset_s in the experiment file",
+        )
     m = mean_intensity(movie)
     d = np.diff(m)
     noise = 1.4826 * np.median(np.abs(d - np.median(d))) + 1e-12
@@ -145,8 +148,9 @@ def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> 
     ib = float(np.mean(mean_intensity(movie.isel(t=before_idx), mask=mask)))
     ia = float(np.mean(mean_intensity(movie.isel(t=after_idx), mask=mask)))
     frac = np.clip((mm - ib) / (ia - ib), 0.0, 1.0)  # fraction of exposure after contact
-    edges_t = np.concatenate([[t[0] - (t[1] - t[0]) / 2], (t[:-1] + t[1:]) / 2,
-                              [t[-1] + (t[-1] - t[-2]) / 2]])
+    edges_t = np.concatenate(
+        [[t[0] - (t[1] - t[0]) / 2], (t[:-1] + t[1:]) / 2, [t[-1] + (t[-1] - t[-2]) / 2]]
+    )
     # contact frame: first with frac > 0.02; contact = its exposure end − frac·duration
     idx = np.arange(lo, hi + 1)
     partial = np.nonzero(frac > 0.02)[0]
@@ -159,7 +163,11 @@ def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> 
         contact = start
     else:
         contact = end - f * (end - start)
-    noise_mask = float(np.std(mean_intensity(movie.isel(t=after_idx), mask=mask))) if after_idx.size > 1 else 0
+    noise_mask = (
+        float(np.std(mean_intensity(movie.isel(t=after_idx), mask=mask)))
+        if after_idx.size > 1
+        else 0
+    )
     frac_err = noise_mask / abs(ia - ib) if ia != ib else 1.0
     err = float(np.hypot(frac_err * (end - start), 0.1 * (end - start)))
     return {
@@ -209,8 +217,11 @@ def offset_from_xcorr(
     cur = echem["current_A"].to_numpy(float)
     src = echem.attrs.get("source")
     if np.nanstd(cur) <= 1e-3 * np.nanmax(np.abs(cur)) + 1e-30:
-        raise InputError(src, "the current is constant, so cross-correlation cannot align the clocks",
-                         "use the landing step, absolute start times or [echem] time_offset_s")
+        raise InputError(
+            src,
+            "the current is constant, so cross-correlation cannot align the clocks",
+            "use the landing step, absolute start times or [echem] time_offset_s",
+        )
     dt = dt_s or float(np.median(np.diff(tm)))
     max_lag = max_lag_s or float(tm[-1] - tm[0])
     grid_m = np.arange(tm[0], tm[-1], dt)
@@ -278,8 +289,12 @@ def synchronize(
     """
     tried = []
     if time_offset_s is not None and method in ("auto", "explicit"):
-        return {"offset_s": float(time_offset_s), "offset_err_s": 0.0, "method": "explicit offset",
-                "tried": tried}
+        return {
+            "offset_s": float(time_offset_s),
+            "offset_err_s": 0.0,
+            "method": "explicit offset",
+            "tried": tried,
+        }
     if method in ("auto", "t0"):
         mt0, et0 = movie.attrs.get("t0"), echem.attrs.get("t0")
         guessed = movie.attrs.get("t0_assumed_utc") or echem.attrs.get("t0_assumed_utc")
@@ -287,8 +302,14 @@ def synchronize(
             res = offset_from_t0(mt0, et0)
             res["tried"] = tried
             return res
-        tried.append({"method": "t0", "reason": "the movie or the record has no absolute start time"
-                      if not (mt0 and et0) else "a start time has no time zone (set [echem] timezone)"})
+        tried.append(
+            {
+                "method": "t0",
+                "reason": "the movie or the record has no absolute start time"
+                if not (mt0 and et0)
+                else "a start time has no time zone (set [echem] timezone)",
+            }
+        )
     if method in ("auto", "landing"):
         try:
             res = offset_from_landing(movie)
@@ -302,12 +323,20 @@ def synchronize(
         res = offset_from_xcorr(movie["t"].values, mean_intensity(movie), echem)
         res["tried"] = tried
         return res
-    raise InputError(None, f"unknown synchronisation method '{method}'",
-                     "use one of auto, explicit, t0, landing, xcorr")
+    raise InputError(
+        None,
+        f"unknown synchronisation method '{method}'",
+        "use one of auto, explicit, t0, landing, xcorr",
+    )
 
 
-def to_echem_clock(movie: xr.DataArray, offset_s: float, *, echem: pd.DataFrame | None = None,
-                   min_overlap_s: float = 0.0) -> xr.DataArray:
+def to_echem_clock(
+    movie: xr.DataArray,
+    offset_s: float,
+    *,
+    echem: pd.DataFrame | None = None,
+    min_overlap_s: float = 0.0,
+) -> xr.DataArray:
     """Shift a movie's time coordinate onto the electrochemistry clock.
 
     Parameters

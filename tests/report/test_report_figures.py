@@ -317,7 +317,8 @@ def test_sync_common_clock_and_steepest_step():
     assert "landing step" in ax.get_title()
     assert ax.get_xlabel() == "Time (potentiostat clock) / s"
     assert ax_i.get_ylabel() == "|I| / nA"
-    assert np.allclose(ax_i.get_lines()[0].get_ydata(), 0.2)
+    assert np.allclose(ax_i.get_lines()[0].get_ydata()[:2], 0.0)  # no current before the record
+    assert np.allclose(ax_i.get_lines()[0].get_ydata()[2:], 0.2)
 
 
 def test_sync_explicit_contact_time():

@@ -886,7 +886,15 @@ def fig_sync(
             (1.0, "A"),
         )
         ax_i = ax.twinx()
-        ax_i.plot(te, ie * scale, color=_ORANGE, lw=1.1, label="|I| (potentiostat)")
+        # no current flows before the record starts: draw the switch-on as a step from 0
+        ax_i.plot(
+            np.concatenate([[tm[0], te[0]], te]),
+            np.concatenate([[0.0, 0.0], ie * scale]),
+            color=_ORANGE,
+            lw=1.1,
+            label="|I| (potentiostat)",
+        )
+        ax_i.set_ylim(0.0, 1.2 * peak * scale if peak > 0 else 1.0)
         ax_i.set_ylabel(f"|I| / {unit}", color=_ORANGE)
         ax_i.tick_params(axis="y", colors=_ORANGE)
         _style(ax_i, twin=True)
@@ -896,7 +904,8 @@ def fig_sync(
         handles, labels = handles + h2, labels + l2
     err = f" ± {_g(offset_err_s, 2)}" if _finite(offset_err_s) else ""
     ax.set_title(
-        f"Clock sync by {method}: movie offset {_g(offset_s)}{err} s", fontsize=_LABEL_SIZE
+        f"Clock sync by {method}: potentiostat t = 0 at movie t = {_g(-offset_s)}{err} s",
+        fontsize=_LABEL_SIZE,
     )
     ax.legend(
         handles,

@@ -103,7 +103,7 @@ _NICE: dict[str, tuple[str, str]] = {
     "sims_D": ("D (SIMS)", "tracer diffusion coefficient"),
     "D": ("D", "tracer diffusion coefficient"),
     "i_crit": ("i_crit", "critical stripping current density"),
-    "offset": ("offset", "added to movie times to reach the potentiostat clock"),
+    "offset": ("offset", "potentiostat t = 0 on the movie clock (t_echem = t_movie − offset)"),
     "method": ("method", ""),
     "alpha": ("α", "IRM signal per equivalent Li thickness"),
     "value": ("value", ""),

@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         _say(f"platescope: error: {err}")
         return 2
+    except BrokenPipeError:
+        # output piped into e.g. `head` that stopped reading: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         _say("platescope: interrupted")
         return 130

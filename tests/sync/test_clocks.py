@@ -9,16 +9,24 @@ from platescope import InputError
 from platescope.sync import offset_from_t0, offset_from_xcorr, synchronize, to_echem_clock
 
 
-def _landing_movie(contact_s, seed=0, n=60, shape=(32, 32), step=150.0, noise=5.0):
-    """Frames integrate the scene between midpoints of jittered timestamps."""
+def _landing_movie(contact_s, seed=0, n=60, shape=(32, 32), step=150.0, noise=5.0, growth=0.0):
+    """Frames integrate the scene between midpoints of jittered timestamps.
+
+    ``growth`` (counts s⁻¹) adds a signal rising inside the disk after contact, as SEI
+    formation does; its exposure average is exact for a linear ramp.
+    """
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.uniform(0.21, 0.25, n))
     edges = np.concatenate([[t[0] - (t[1] - t[0]) / 2], (t[:-1] + t[1:]) / 2, [t[-1] + 0.11]])
     frac_after = np.clip((edges[1:] - contact_s) / np.diff(edges), 0, 1)
     yy, xx = np.mgrid[: shape[0], : shape[1]]
-    disk = (yy - 16) ** 2 + (xx - 15) ** 2 < 10**2
+    cy, cx = shape[0] / 2, shape[1] / 2 - 1
+    disk = (yy - cy) ** 2 + (xx - cx) ** 2 < (0.31 * shape[0]) ** 2
     bg = 2000 + 50 * np.sin(xx / 3.0)
-    frames = bg[None] + step * frac_after[:, None, None] * disk[None]
+    lo, hi = edges[:-1], edges[1:]
+    ramp = np.clip(hi - contact_s, 0, None) ** 2 - np.clip(lo - contact_s, 0, None) ** 2
+    ramp = growth * ramp / (2 * (hi - lo))
+    frames = bg[None] + (step * frac_after + ramp)[:, None, None] * disk[None]
     frames = frames + rng.normal(0, noise, frames.shape)
     return xr.DataArray(frames, dims=("t", "y", "x"), coords={"t": t}, attrs={"source": "m.tif"})
 
@@ -32,6 +40,17 @@ def test_landing_step_subframe(seed):
     assert res["method"].startswith("landing")
     frame = float(np.median(np.diff(movie.t.values)))
     assert abs(res["offset_s"] - contact) < 0.1 * frame
+    assert abs(res["offset_s"] - contact) <= 3 * res["offset_err_s"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_landing_step_with_shot_noise_and_growth(seed):
+    rng = np.random.default_rng(200 + seed)
+    contact = float(rng.uniform(3.0, 5.0))
+    movie = _landing_movie(contact, seed=seed, noise=90.0, growth=10.0, shape=(64, 64))
+    res = synchronize(movie, pd.DataFrame({"time_s": [0.0, 1.0], "current_A": [-1e-9, -1e-9]}))
+    frame = float(np.median(np.diff(movie.t.values)))
+    assert abs(res["offset_s"] - contact) < 0.25 * frame
     assert abs(res["offset_s"] - contact) <= 3 * res["offset_err_s"]
 
 

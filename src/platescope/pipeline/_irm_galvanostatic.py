@@ -28,6 +28,7 @@ DEFAULTS = {
         "region_px": 14,
         "group_size": 2,
         "blur_sigma_um": 1.0,
+        "footprint_sigma_um": 0.2,
     },
     "sem": {"sigma_nm": 8.0, "threshold": "otsu", "max_area_um2": 0.1, "edge_fraction": 0.2},
 }
@@ -120,15 +121,24 @@ def run(exp, out, summary: dict) -> None:
         sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
         summary["sync"] = _expand_errors(sy)
         movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
-        landing = int(sy.get("landing_frame", int(np.searchsorted(movie_e.t.values, 0.0))))
+        t_mv = movie_e.t.values
+        dt_mv = float(np.median(np.diff(t_mv)))
+        # first frame exposed wholly after contact; frames wholly before it
+        landing = int(sy.get("landing_frame", np.searchsorted(t_mv, 0.5 * dt_mv)))
         landing = min(max(landing, 0), movie_e.sizes["t"] - 2)
-        before = max(int(sy.get("contact_frame", landing)) - 1, 0)
+        n_before = int(np.searchsorted(t_mv, -dt_mv))
+        if n_before < 1:
+            raise InputError(
+                exp.movie["path"],
+                "the movie has no frame before contact, so the footprint cannot be found "
+                "from the landing step",
+                "start the recording before the pipette lands, or give [electrode] area_cm2",
+            )
         after = movie_e.isel(t=slice(landing, None))
         step_img = (
-            after.isel(t=slice(0, 3)).mean("t")
-            - movie_e.isel(t=slice(max(before - 2, 0), before + 1)).mean("t")
+            after.isel(t=slice(0, 5)).mean("t") - movie_e.isel(t=slice(0, n_before)).mean("t")
         ).compute()
-        mask = optics.footprint_mask(step_img)
+        mask = optics.footprint_mask(step_img, sigma_um=p_irm["footprint_sigma_um"])
         fp_area = float(optics.footprint_area_cm2(mask))
         summary["footprint"] = {"area_cm2": fp_area, "source": "IRM landing step"}
         if not area:

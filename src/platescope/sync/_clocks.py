@@ -23,6 +23,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import ndimage
 
 from platescope._errors import InputError
 
@@ -140,36 +141,43 @@ def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> 
     data = movie.data
     img_b = np.asarray(data[before_idx].mean(axis=0))
     img_a = np.asarray(data[after_idx].mean(axis=0))
-    step_img = img_a - img_b
+    step_img = ndimage.gaussian_filter(img_a - img_b, 2.0)  # px; tames shot noise
     sign = np.sign(d[k])
     thresh = 0.5 * np.percentile(sign * step_img, 99)
     mask = sign * step_img > thresh
-    mm = mean_intensity(movie.isel(t=slice(lo, hi + 1)), mask=mask)
-    ib = float(np.mean(mean_intensity(movie.isel(t=before_idx), mask=mask)))
-    ia = float(np.mean(mean_intensity(movie.isel(t=after_idx), mask=mask)))
-    frac = np.clip((mm - ib) / (ia - ib), 0.0, 1.0)  # fraction of exposure after contact
+    m_b = mean_intensity(movie.isel(t=before_idx), mask=mask)
+    m_a = mean_intensity(movie.isel(t=after_idx), mask=mask)
+    mm = mean_intensity(movie.isel(t=slice(k, k + 2)), mask=mask)
+
+    def _level(idx, values, at):
+        # plateau levels drift (illumination, SEI growth): extrapolate a line to `at`
+        if idx.size >= 3:
+            slope, icpt = np.polyfit(t[idx], values, 1)
+            return float(slope * at + icpt)
+        return float(np.mean(values))
+
+    noise_b = 0.0
+    if before_idx.size >= 4:
+        resid = m_b - np.polyval(np.polyfit(t[before_idx], m_b, 1), t[before_idx])
+        noise_b = float(np.std(resid, ddof=2))
     edges_t = np.concatenate(
         [[t[0] - (t[1] - t[0]) / 2], (t[:-1] + t[1:]) / 2, [t[-1] + (t[-1] - t[-2]) / 2]]
     )
-    # contact frame: first with frac > 0.02; contact = its exposure end − frac·duration
-    idx = np.arange(lo, hi + 1)
-    partial = np.nonzero(frac > 0.02)[0]
-    c = int(partial[0]) if partial.size else int(np.argmax(frac))
-    kf = int(idx[c])
-    start, end = edges_t[kf], edges_t[kf + 1]
-    f = float(frac[c])
-    if f > 0.98 and c > 0:
-        # step fell exactly on a boundary
-        contact = start
+    # The contact lies in the exposure of frame k (small partial step, then the big jump
+    # to k+1) or of frame k+1 (partial step of more than half). Decide by frame k's
+    # fraction of the step, judged against the noise of the plateau before.
+    ib_k, ia_k = _level(before_idx, m_b, t[k]), _level(after_idx, m_a, t[k])
+    frac_k = (mm[0] - ib_k) / (ia_k - ib_k)
+    frac_noise = noise_b / abs(ia_k - ib_k) if ia_k != ib_k else 1.0
+    if frac_k > max(3.0 * frac_noise, 0.01):
+        kf, f = k, float(np.clip(frac_k, 0.0, 1.0))
     else:
-        contact = end - f * (end - start)
-    noise_mask = (
-        float(np.std(mean_intensity(movie.isel(t=after_idx), mask=mask)))
-        if after_idx.size > 1
-        else 0
-    )
-    frac_err = noise_mask / abs(ia - ib) if ia != ib else 1.0
-    err = float(np.hypot(frac_err * (end - start), 0.1 * (end - start)))
+        ib1, ia1 = _level(before_idx, m_b, t[k + 1]), _level(after_idx, m_a, t[k + 1])
+        kf, f = k + 1, float(np.clip((mm[1] - ib1) / (ia1 - ib1), 0.0, 1.0))
+    start, end = edges_t[kf], edges_t[kf + 1]
+    contact = end - f * (end - start)
+    ia, ib = ia_k, ib_k
+    err = float(np.hypot(frac_noise * (end - start), 0.1 * (end - start)))
     return {
         "offset_s": float(contact),
         "offset_err_s": err,
@@ -320,7 +328,18 @@ def synchronize(
                 raise
             tried.append({"method": "landing", "reason": err.problem})
     if method in ("auto", "xcorr"):
-        res = offset_from_xcorr(movie["t"].values, mean_intensity(movie), echem)
+        try:
+            res = offset_from_xcorr(movie["t"].values, mean_intensity(movie), echem)
+        except InputError as err:
+            if method == "xcorr":
+                raise
+            tried.append({"method": "xcorr", "reason": err.problem})
+            raise InputError(
+                movie.attrs.get("source"),
+                "the movie and electrochemistry clocks could not be aligned: "
+                + "; ".join(f"{item['method']}: {item['reason']}" for item in tried),
+                "set [echem] time_offset_s (echem t = 0 on the movie clock, s) in the experiment file",
+            ) from None
         res["tried"] = tried
         return res
     raise InputError(

@@ -352,3 +352,28 @@ def test_no_pyplot_no_window():
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_irm_frames_titles_follow_real_times_and_share_a_scale():
+    import xarray as xr
+
+    from platescope.report import fig_irm_frames
+
+    t = np.array([0.0, 0.3, 0.55, 0.9, 1.2, 1.6, 1.8, 2.25, 2.5, 3.0])
+    data = np.arange(10)[:, None, None] * np.ones((10, 6, 6))
+    mv = xr.DataArray(
+        data,
+        dims=("t", "y", "x"),
+        coords={"t": t, "y": np.arange(6) * 0.04, "x": np.arange(6) * 0.04},
+    )
+    fig = fig_irm_frames(mv, n_frames=4, t_nuc_s=1.0)
+    image_axes = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title().split(" s")[0] for ax in image_axes] == [
+        "t = 0",
+        "t = 0.9",
+        "t = 1.8",
+        "t = 3",
+    ]
+    assert "≥ t_nuc" in image_axes[2].get_title() and "≥ t_nuc" not in image_axes[1].get_title()
+    clims = {ax.images[0].get_clim() for ax in image_axes}
+    assert len(clims) == 1

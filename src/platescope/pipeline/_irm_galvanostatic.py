@@ -267,6 +267,19 @@ def run(exp, out, summary: dict) -> None:
             "E_growth. Bottom: footprint-mean IRM signal and its Savitzky–Golay derivative with "
             "t_nuc(IRM) and the electrochemical t_nuc.",
         )
+        shown = optics.gaussian_blur(
+            optics.group_average(after_sub, size=p_irm["group_size"]),
+            sigma_um=p_irm["blur_sigma_um"],
+        )
+        out.figure(
+            "irm_frames",
+            report.fig_irm_frames(
+                shown.where(xr.DataArray(m, dims=("y", "x"))), t_nuc_s=feats.get("t_nuc_s")
+            ),
+            title="IRM frames",
+            caption=f"Landing frame subtracted, grouped by {p_irm['group_size']} frames (mean) and "
+            f"blurred by σ = {p_irm['blur_sigma_um']} µm, as in the paper; footprint only.",
+        )
         out.figure(
             "t_nuc_map",
             report.fig_tnuc_map(tmap, t_nuc_s=feats.get("t_nuc_s")),

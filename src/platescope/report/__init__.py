@@ -9,6 +9,7 @@ with :func:`atomic_savefig`, dpi 150):
 - :func:`fig_diameter_histogram` — diameters with the Gaussian(s) fit
 - :func:`fig_alpha` — IRM signal vs equivalent Li thickness, α and R²
 - :func:`fig_sync` — landing step, contact time and |I| on one clock
+- :func:`fig_irm_frames` — preprocessed IRM frames at evenly spaced times
 
 HTML: :func:`render_report`, :func:`render_index`, and the number formatters
 :func:`format_number`, :func:`format_value`.
@@ -35,6 +36,7 @@ _WHERE = {
     "to_jsonable": "_atomic",
     "fig_alpha": "_figures",
     "fig_diameter_histogram": "_figures",
+    "fig_irm_frames": "_figures",
     "fig_potential_irm": "_figures",
     "fig_sem_particles": "_figures",
     "fig_sync": "_figures",

@@ -23,6 +23,7 @@ from matplotlib.transforms import blended_transform_factory
 
 __all__ = [
     "fig_alpha",
+    "fig_irm_frames",
     "fig_diameter_histogram",
     "fig_potential_irm",
     "fig_sem_particles",
@@ -914,4 +915,61 @@ def fig_sync(
         fontsize=_LEGEND_SIZE,
         frameon=False,
     )
+    return fig
+
+
+def fig_irm_frames(movie: Any, *, n_frames: int = 6, t_nuc_s: float | None = None) -> Figure:
+    """A row of preprocessed IRM frames at evenly spaced times, on one colour scale.
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Preprocessed movie (t, y, x) with ``t`` in s and ``y``/``x`` in µm, e.g. landing
+        frame subtracted, grouped and blurred; only the ``n_frames`` shown are computed.
+    n_frames : int
+        Number of frames shown.
+    t_nuc_s : float, optional
+        Electrochemical t_nuc, s; the first frame at or after it gets a marked title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> mv = xr.DataArray(np.random.default_rng(0).normal(size=(10, 8, 8)), dims=("t", "y", "x"),
+    ...                   coords={"t": np.arange(10.0), "y": np.arange(8) * 0.1, "x": np.arange(8) * 0.1})
+    >>> len(fig_irm_frames(mv, n_frames=4).axes)
+    5
+    """
+    n_t = int(movie.sizes["t"])
+    n_frames = max(1, min(int(n_frames), n_t))
+    idx = np.unique(np.linspace(0, n_t - 1, n_frames).round().astype(int))
+    frames = movie.isel(t=idx)
+    data = np.asarray(frames.values, dtype=float)
+    finite = data[np.isfinite(data)]
+    lo, hi = np.percentile(finite, [1, 99.5]) if finite.size else (0.0, 1.0)
+    fig = _figure(1.9 * idx.size + 0.9, 2.5)
+    axes = fig.subplots(1, idx.size, squeeze=False)[0]
+    shown = None
+    marked = False
+    for ax, k in zip(axes, range(idx.size), strict=True):
+        arr, extent, in_um = _map_and_extent(frames.isel(t=k), None, "frame")
+        shown = ax.imshow(
+            arr, extent=extent, cmap="magma", vmin=lo, vmax=hi, interpolation="nearest"
+        )
+        t_k = float(frames["t"].values[k])
+        title = f"t = {_g(t_k)} s"
+        if _finite(t_nuc_s) and not marked and t_k >= float(t_nuc_s):
+            title += " (≥ t_nuc)"
+            marked = True
+        ax.set_title(title, fontsize=_TICK_SIZE)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k == idx.size - 1 and in_um:
+            _add_scalebar(ax, extent)
+    cbar = fig.colorbar(shown, ax=list(axes), shrink=0.85, pad=0.02)
+    cbar.set_label("ΔI / counts", fontsize=_TICK_SIZE)
+    cbar.ax.tick_params(labelsize=_TICK_SIZE - 1)
     return fig

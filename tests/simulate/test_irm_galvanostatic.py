@@ -121,7 +121,7 @@ def test_echem_noise_and_current(sim):
 
 def test_alpha_holds_exactly_before_nucleation_and_fit_is_close(sim):
     tr = sim["truth"]
-    alpha = tr["optics"]["alpha"]["value"]
+    alpha = tr["optics"]["alpha"]["planted_pre_nucleation"]
     mask = sim["footprint_mask"]
     t = sim["frame_times_s"] - tr["sync"]["offset_s"]
     mean_signal = sim["signal_noise_free"][:, mask].mean(axis=1).astype(float)
@@ -142,6 +142,8 @@ def test_alpha_holds_exactly_before_nucleation_and_fit_is_close(sim):
     slope = np.polyfit(h_eq[inside], mean_signal[inside], 1)[0]
     assert slope == pytest.approx(alpha, rel=0.02)
     assert tr["optics"]["alpha"]["fit_noise_free"] == pytest.approx(alpha, rel=0.02)
+    # the truth an analysis is scored against is the full-record fit itself
+    assert tr["optics"]["alpha"]["value"] == pytest.approx(slope, rel=0.01)
 
 
 def test_alpha_exact_over_whole_record_without_transient_and_inversion():

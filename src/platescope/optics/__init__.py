@@ -1,6 +1,7 @@
 """platescope.optics: movie preprocessing and per-pixel optical analyses (DESIGN.md §1).
 
-Preprocessing (SECCM–IRM recipe): :func:`subtract_reference`, :func:`group_average`,
+Preprocessing (SECCM–IRM recipe): :func:`correct_illumination_drift`,
+:func:`subtract_reference`, :func:`group_average`,
 :func:`gaussian_blur`, :func:`footprint_mask`, :func:`footprint_area_cm2`,
 :func:`current_density_mA_cm2`.
 
@@ -13,6 +14,7 @@ IRM ↔ charge: :func:`alpha_fit`, :func:`equivalent_thickness_nm`.
 from platescope.optics._alpha import alpha_fit, equivalent_thickness_nm
 from platescope.optics._nucleation_time import t_nuc_from_curve, t_nuc_map, t_nuc_regions
 from platescope.optics._preprocess import (
+    correct_illumination_drift,
     current_density_mA_cm2,
     footprint_area_cm2,
     footprint_mask,
@@ -23,6 +25,7 @@ from platescope.optics._preprocess import (
 
 __all__ = [
     "alpha_fit",
+    "correct_illumination_drift",
     "current_density_mA_cm2",
     "equivalent_thickness_nm",
     "footprint_area_cm2",

@@ -19,6 +19,7 @@ from scipy import ndimage
 from platescope._errors import InputError
 
 __all__ = [
+    "correct_illumination_drift",
     "current_density_mA_cm2",
     "footprint_area_cm2",
     "footprint_mask",
@@ -429,3 +430,72 @@ def current_density_mA_cm2(current_A: float | npt.ArrayLike, area_cm2: float):
     if hasattr(current_A, "index") and hasattr(current_A, "to_numpy"):
         return current_A * 1e3 / area
     return np.asarray(current_A, dtype=float) * 1e3 / area
+
+
+def correct_illumination_drift(
+    movie: xr.DataArray, *, reference: xr.DataArray | np.ndarray, frame: int = 0
+) -> tuple[xr.DataArray, np.ndarray]:
+    """Remove a multiplicative illumination drift using pixels where nothing happens.
+
+    Lamp and camera drift scale every pixel alike: ``I(t, y, x) = g(t)·I₀(t, y, x)``. The
+    gain ``g(t)`` is measured as the mean of the ``reference`` pixels (outside the
+    electrode footprint, where nothing deposits) relative to frame ``frame``, and every
+    frame is divided by it.
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Movie (t, y, x) in counts; dask-backed input stays lazy apart from the
+        reference means (one value per frame).
+    reference : xarray.DataArray or ndarray of bool
+        (y, x) pixels free of any electrochemical change.
+    frame : int
+        Frame whose gain is taken as 1.
+
+    Returns
+    -------
+    corrected : xarray.DataArray
+        float32 movie divided by the per-frame gain.
+    gain : numpy.ndarray
+        ``g(t)``, dimensionless, one value per frame.
+
+    Examples
+    --------
+    >>> g = np.linspace(1.0, 1.02, 5)
+    >>> mv = xr.DataArray(1000.0 * g[:, None, None] * np.ones((5, 6, 6)), dims=("t", "y", "x"),
+    ...                   coords={"t": np.arange(5) * 0.25})
+    >>> ref = np.zeros((6, 6), bool); ref[:2] = True
+    >>> out, gain = correct_illumination_drift(mv, reference=ref)
+    >>> bool(np.allclose(out.values, 1000.0)), bool(np.allclose(gain, g))
+    (True, True)
+    """
+    _check_movie(movie)
+    ref = np.asarray(getattr(reference, "values", reference), dtype=bool)
+    if ref.shape != (movie.sizes["y"], movie.sizes["x"]):
+        raise InputError(
+            _source(movie),
+            f"the drift reference mask has shape {ref.shape}, the frames {movie.sizes['y'], movie.sizes['x']}",
+            "pass a (y, x) boolean mask of the same frame size",
+        )
+    if ref.sum() < 10:
+        raise InputError(
+            _source(movie),
+            "fewer than 10 reference pixels outside the footprint to measure illumination drift",
+            "record a field of view larger than the footprint, or skip the drift correction",
+        )
+    data = movie.data
+    level = (data * (ref / ref.sum())).sum(axis=(1, 2))
+    if _is_dask(level):
+        level = level.compute()
+    level = np.asarray(level, dtype=float)
+    if not (np.all(np.isfinite(level)) and level[frame] > 0):
+        raise InputError(
+            _source(movie),
+            "the reference pixels have non-finite or non-positive mean intensity",
+            "check the movie for blank frames or a wrong footprint mask",
+        )
+    gain = level / level[frame]
+    dtype = _float_dtype(movie.dtype)
+    out = movie.astype(dtype) / xr.DataArray(gain.astype(dtype), dims=("t",))
+    out.attrs = {**movie.attrs, "drift_corrected": True}
+    return out, gain

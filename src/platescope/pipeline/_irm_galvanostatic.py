@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import ndimage
 
 from platescope._errors import InputError
 
@@ -158,6 +159,21 @@ def run(exp, out, summary: dict) -> None:
             caption=f"Mean intensity of the movie around the landing step; contact at "
             f"{sy['offset_s']:.3f} s on the movie clock ({sy['method']}).",
         )
+        # illumination drift from pixels well outside the footprint (nothing deposits there)
+        outside = ~ndimage.binary_dilation(np.asarray(mask.values, bool), iterations=10)
+        if outside.sum() >= 10:
+            after, gain = optics.correct_illumination_drift(after, reference=outside, frame=0)
+            summary["drift"] = {
+                "method": "mean of pixels ≥ 10 px outside the footprint",
+                "gain_range_percent": float(100 * (gain.max() - gain.min())),
+            }
+        else:
+            skipped.append(
+                {
+                    "analysis": "optics.drift_correction",
+                    "reason": "the field of view has no pixels outside the footprint",
+                }
+            )
         sub = optics.subtract_reference(after, frame=0)
         t_f = sub.t.values
         m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
@@ -200,10 +216,9 @@ def run(exp, out, summary: dict) -> None:
         }
         if glob.get("reason"):
             optics_out["t_nuc_irm_s_reason"] = glob["reason"]
-        after_sub = optics.subtract_reference(movie_e.isel(t=slice(landing, None)), frame=0)
         px = float(abs(movie_e.x.values[1] - movie_e.x.values[0]))
         tmap = optics.t_nuc_map(
-            after_sub,
+            sub,
             mask=mask,
             window_s=p_irm["tnuc_window_s"],
             polyorder=p_irm["tnuc_polyorder"],
@@ -219,7 +234,7 @@ def run(exp, out, summary: dict) -> None:
             "n_pixels": int(vals.size),
         }
         regions = optics.t_nuc_regions(
-            after_sub,
+            sub,
             region_px=p_irm["region_px"],
             mask=mask,
             window_s=p_irm["tnuc_window_s"],
@@ -232,7 +247,8 @@ def run(exp, out, summary: dict) -> None:
             title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region",
         )
         q = _cumulative_charge_at(echem, t_f)
-        alpha = optics.alpha_fit(mean_sig, q, area_cm2=area)
+        in_record = t_f <= float(echem["time_s"].iloc[-1])  # charge is unknown after the record
+        alpha = optics.alpha_fit(mean_sig[in_record], q[in_record], area_cm2=area)
         optics_out["alpha"] = _expand_errors(
             {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
         )
@@ -241,9 +257,9 @@ def run(exp, out, summary: dict) -> None:
             "irm_mean",
             pd.DataFrame(
                 {
-                    "time_s": t_f,
-                    "irm_mean_counts": mean_sig,
-                    "charge_C": q,
+                    "time_s": t_f[in_record],
+                    "irm_mean_counts": mean_sig[in_record],
+                    "charge_C": q[in_record],
                     "h_eq_nm": alpha["h_eq_nm"],
                 }
             ),
@@ -268,7 +284,7 @@ def run(exp, out, summary: dict) -> None:
             "t_nuc(IRM) and the electrochemical t_nuc.",
         )
         shown = optics.gaussian_blur(
-            optics.group_average(after_sub, size=p_irm["group_size"]),
+            optics.group_average(sub, size=p_irm["group_size"]),
             sigma_um=p_irm["blur_sigma_um"],
         )
         out.figure(
@@ -289,7 +305,7 @@ def run(exp, out, summary: dict) -> None:
         )
         out.figure(
             "alpha",
-            report.fig_alpha(alpha["h_eq_nm"], mean_sig, alpha=alpha),
+            report.fig_alpha(alpha["h_eq_nm"], mean_sig[in_record], alpha=alpha),
             title="IRM signal vs deposited charge",
             caption="Footprint-mean IRM signal against the equivalent uniform Li thickness "
             "h_eq = V_M·Q/(F·A); the slope is α.",

@@ -570,12 +570,16 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
                 ),
             },
             "alpha": {
-                "value": p["alpha_counts_per_nm"],
+                "value": fit_slope,
                 "units": "counts/nm",
                 "definition": (
-                    "footprint-mean IRM signal (counts, landing frame subtracted, drift removed) = "
-                    "alpha · h_eq(t), h_eq = V_M·|Q(t)|/(F·A_footprint) in nm"
+                    "the correlation factor of the paper's eq. 2 over the whole record: least-squares "
+                    "slope of the noise-free, drift-free footprint-mean IRM signal (counts) against "
+                    "h_eq = V_M·|Q(t)|/(F·A_footprint) in nm (see fit_definition). The nucleation burst "
+                    "and thick, contrast-inverted deposits make it differ by a few % from "
+                    "planted_pre_nucleation, the exact ratio signal/h_eq before any nucleus forms"
                 ),
+                "planted_pre_nucleation": p["alpha_counts_per_nm"],
                 "fit_noise_free": fit_slope,
                 "r2_noise_free": fit_r2,
                 "fit_definition": (

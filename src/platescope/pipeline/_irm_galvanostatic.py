@@ -87,10 +87,256 @@ def _expand_errors(d):
     return d
 
 
+def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
+    """Read the movie, align its clock, find the footprint, correct drift, subtract landing.
+
+    Returns the landing-subtracted movie on the echem clock (``sub``), the footprint
+    ``mask`` (y, x), its area, and the footprint-mean signal per frame.
+    """
+    from platescope import io, optics, report, sync
+
+    skipped = summary["skipped"]
+    movie = io.read_movie(
+        exp.movie["path"],
+        frame_times=exp.movie.get("frame_times"),
+        pixel_size_um=exp.movie.get("pixel_size_um"),
+        frame_interval_s=exp.movie.get("frame_interval_s"),
+        mode=exp.movie.get("mode", "irm"),
+    )
+    sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
+    summary["sync"] = _expand_errors(sy)
+    movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
+    t_mv = movie_e.t.values
+    dt_mv = float(np.median(np.diff(t_mv)))
+    # first frame exposed wholly after contact; frames wholly before it
+    landing = int(sy.get("landing_frame", np.searchsorted(t_mv, 0.5 * dt_mv)))
+    landing = min(max(landing, 0), movie_e.sizes["t"] - 2)
+    n_before = int(np.searchsorted(t_mv, -dt_mv))
+    if n_before < 1:
+        raise InputError(
+            exp.movie["path"],
+            "the movie has no frame before contact, so the footprint cannot be found "
+            "from the landing step",
+            "start the recording before the pipette lands, or give [electrode] area_cm2",
+        )
+    after = movie_e.isel(t=slice(landing, None))
+    step_img = (
+        after.isel(t=slice(0, 5)).mean("t") - movie_e.isel(t=slice(0, n_before)).mean("t")
+    ).compute()
+    mask = optics.footprint_mask(step_img, sigma_um=p_irm["footprint_sigma_um"])
+    fp_area = float(optics.footprint_area_cm2(mask))
+    summary["footprint"] = {"area_cm2": fp_area, "source": "IRM landing step"}
+    out.figure(
+        "sync",
+        report.fig_sync(
+            movie.t.values,
+            sync.mean_intensity(movie),
+            offset_s=-sy["offset_s"],
+            method=sy["method"],
+            echem=echem,
+            contact_t_s=0.0,
+            offset_err_s=sy.get("offset_err_s"),
+        ),
+        title="Clock synchronisation",
+        caption=f"Mean intensity of the movie around the landing step; contact at "
+        f"{sy['offset_s']:.3f} s on the movie clock ({sy['method']}).",
+    )
+    # illumination drift from pixels well outside the footprint (nothing deposits there)
+    outside = ~ndimage.binary_dilation(np.asarray(mask.values, bool), iterations=10)
+    if outside.sum() >= 10:
+        after, gain = optics.correct_illumination_drift(after, reference=outside, frame=0)
+        summary["drift"] = {
+            "method": "mean of pixels ≥ 10 px outside the footprint",
+            "gain_range_percent": float(100 * (gain.max() - gain.min())),
+        }
+    else:
+        skipped.append(
+            {
+                "analysis": "optics.drift_correction",
+                "reason": "the field of view has no pixels outside the footprint",
+            }
+        )
+    sub = optics.subtract_reference(after, frame=0)
+    t_f = sub.t.values
+    m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
+    mean_sig = np.asarray(
+        sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float
+    )
+    return {
+        "sub": sub,
+        "mask": mask,
+        "mask_np": m,
+        "area_cm2": fp_area,
+        "t_s": t_f,
+        "mean": mean_sig,
+        "px_um": float(abs(sub.x.values[1] - sub.x.values[0])),
+    }
+
+
+def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
+    """t_nuc(IRM) of the footprint mean, per region and per pixel; α; their figures."""
+    from platescope import optics, report
+
+    sub, mask, m, t_f, mean_sig = irm["sub"], irm["mask"], irm["mask_np"], irm["t_s"], irm["mean"]
+    t_max = None
+    if feats and feats.get("nucleated"):
+        t_max = feats["t_nuc_s"] + p_irm["tnuc_margin_s"]
+    glob = optics.t_nuc_from_curve(
+        t_f,
+        mean_sig,
+        window_s=p_irm["tnuc_window_s"],
+        polyorder=p_irm["tnuc_polyorder"],
+        t_max_s=t_max,
+    )
+    optics_out = {
+        "t_nuc_irm_s": glob["t_nuc_s"],
+        "t_nuc_irm_s_err": _k95(glob.get("t_nuc_err_s")),
+    }
+    if glob.get("reason"):
+        optics_out["t_nuc_irm_s_reason"] = glob["reason"]
+    px = irm["px_um"]
+    tmap = optics.t_nuc_map(
+        sub,
+        mask=mask,
+        window_s=p_irm["tnuc_window_s"],
+        polyorder=p_irm["tnuc_polyorder"],
+        t_max_s=t_max,
+        spatial_sigma_px=p_irm["map_sigma_um"] / px,
+    )
+    rel = out.map("t_nuc_irm_map", tmap.values, pixel_size_um=px)
+    vals = tmap.values[np.isfinite(tmap.values)]
+    optics_out["t_nuc_map"] = {
+        "path": rel,
+        "mean_s": float(vals.mean()) if vals.size else None,
+        "sd_s": float(vals.std(ddof=1)) if vals.size > 1 else None,
+        "n_pixels": int(vals.size),
+    }
+    regions = optics.t_nuc_regions(
+        sub,
+        region_px=p_irm["region_px"],
+        mask=mask,
+        window_s=p_irm["tnuc_window_s"],
+        polyorder=p_irm["tnuc_polyorder"],
+        t_max_s=t_max,
+    )
+    out.table(
+        "t_nuc_regions",
+        regions,
+        title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region",
+    )
+    q = _cumulative_charge_at(echem, t_f)
+    in_record = t_f <= float(echem["time_s"].iloc[-1])  # charge is unknown after the record
+    alpha = optics.alpha_fit(mean_sig[in_record], q[in_record], area_cm2=area)
+    optics_out["alpha"] = _expand_errors(
+        {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
+    )
+    summary["optics"] = optics_out
+    out.table(
+        "irm_mean",
+        pd.DataFrame(
+            {
+                "time_s": t_f[in_record],
+                "irm_mean_counts": mean_sig[in_record],
+                "charge_C": q[in_record],
+                "h_eq_nm": alpha["h_eq_nm"],
+            }
+        ),
+        title="Footprint-mean IRM signal (landing frame subtracted)",
+    )
+    out.figure(
+        "potential_irm",
+        report.fig_potential_irm(
+            echem,
+            irm_t_s=glob["t_grid_s"],
+            irm_mean=np.interp(glob["t_grid_s"], t_f, mean_sig),
+            irm_rate=glob["dI_dt"],
+            E_nuc_V=feats.get("E_nuc_V"),
+            t_nuc_s=feats.get("t_nuc_s"),
+            t_nuc_err_s=feats.get("t_nuc_s_err"),
+            t_nuc_irm_s=glob["t_nuc_s"],
+            E_growth_V=feats.get("E_growth_V"),
+        ),
+        title="Potential and IRM signal",
+        caption="Top: potential with the nucleation minimum (E_nuc, t_nuc ± 95 % interval) and "
+        "E_growth. Bottom: footprint-mean IRM signal and its Savitzky–Golay derivative with "
+        "t_nuc(IRM) and the electrochemical t_nuc.",
+    )
+    shown = optics.gaussian_blur(
+        optics.group_average(sub, size=p_irm["group_size"]),
+        sigma_um=p_irm["blur_sigma_um"],
+    )
+    out.figure(
+        "irm_frames",
+        report.fig_irm_frames(
+            shown.where(xr.DataArray(m, dims=("y", "x"))), t_nuc_s=feats.get("t_nuc_s")
+        ),
+        title="IRM frames",
+        caption=f"Landing frame subtracted, grouped by {p_irm['group_size']} frames (mean) and "
+        f"blurred by σ = {p_irm['blur_sigma_um']} µm, as in the paper; footprint only.",
+    )
+    out.figure(
+        "t_nuc_map",
+        report.fig_tnuc_map(tmap, t_nuc_s=feats.get("t_nuc_s")),
+        title="Per-pixel IRM nucleation time",
+        caption="t_nuc(IRM) per pixel inside the footprint, with its histogram and a "
+        "Gaussian of the same mean and sd; the line marks the electrochemical t_nuc.",
+    )
+    out.figure(
+        "alpha",
+        report.fig_alpha(alpha["h_eq_nm"], mean_sig[in_record], alpha=alpha),
+        title="IRM signal vs deposited charge",
+        caption="Footprint-mean IRM signal against the equivalent uniform Li thickness "
+        "h_eq = V_M·Q/(F·A); the slope is α.",
+    )
+
+
+def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
+    """SEM footprint, particles, their summary, diameter fit and figures."""
+    from platescope import io, particles, report, stats
+
+    image = io.read_sem(exp.sem["path"], pixel_size_nm=exp.sem.get("pixel_size_nm"))
+    fp_mask, circle = particles.footprint_from_sem(image)
+    labels, table = particles.detect_particles(
+        image,
+        mask=fp_mask,
+        sigma_nm=p_sem["sigma_nm"],
+        threshold=p_sem["threshold"],
+        max_area_um2=p_sem["max_area_um2"],
+    )
+    charge = _charge_C(echem) if echem is not None else None
+    psum = particles.particle_summary(
+        table,
+        mask=fp_mask,
+        footprint=circle,
+        charge_C=charge,
+        edge_fraction=p_sem["edge_fraction"],
+    )
+    if len(table) >= 5:
+        fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
+        psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
+    else:
+        fit = None
+    summary["particles"] = _expand_errors(psum)
+    summary["particles"]["footprint"] = _expand_errors(circle)
+    out.table("particles", table, title="Detected particles (SEM)")
+    out.figure(
+        "sem_particles",
+        report.fig_sem_particles(image, labels=labels, table=table, footprint=circle),
+        title="SEM particles",
+        caption="Detected Li particles outlined; the footprint circle and its edge ring (dashed).",
+    )
+    out.figure(
+        "diameters",
+        report.fig_diameter_histogram(table["diameter_nm"].to_numpy(), fit=fit),
+        title="Particle diameters",
+        caption="Equivalent-circle diameters with the fitted distribution.",
+    )
+
+
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
     from platescope import echem as echem_mod
-    from platescope import io, optics, report, sync
+    from platescope import io
 
     skipped = summary["skipped"]
     params = summary["parameters"]
@@ -103,86 +349,17 @@ def run(exp, out, summary: dict) -> None:
     else:
         skipped.append({"analysis": "echem.galvanostatic", "reason": "no [echem] input"})
 
-    # ---------------------------------------------------------------- movie
-    movie_e = mask = None
-    irm_curve = None
+    irm = None
     if exp.movie and echem is None:
         skipped.append(
             {"analysis": "optics", "reason": "the IRM analysis needs the electrochemistry record"}
         )
     elif exp.movie:
         p_irm = params.setdefault("irm", _params(exp, "irm"))
-        movie = io.read_movie(
-            exp.movie["path"],
-            frame_times=exp.movie.get("frame_times"),
-            pixel_size_um=exp.movie.get("pixel_size_um"),
-            frame_interval_s=exp.movie.get("frame_interval_s"),
-            mode=exp.movie.get("mode", "irm"),
-        )
-        sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
-        summary["sync"] = _expand_errors(sy)
-        movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
-        t_mv = movie_e.t.values
-        dt_mv = float(np.median(np.diff(t_mv)))
-        # first frame exposed wholly after contact; frames wholly before it
-        landing = int(sy.get("landing_frame", np.searchsorted(t_mv, 0.5 * dt_mv)))
-        landing = min(max(landing, 0), movie_e.sizes["t"] - 2)
-        n_before = int(np.searchsorted(t_mv, -dt_mv))
-        if n_before < 1:
-            raise InputError(
-                exp.movie["path"],
-                "the movie has no frame before contact, so the footprint cannot be found "
-                "from the landing step",
-                "start the recording before the pipette lands, or give [electrode] area_cm2",
-            )
-        after = movie_e.isel(t=slice(landing, None))
-        step_img = (
-            after.isel(t=slice(0, 5)).mean("t") - movie_e.isel(t=slice(0, n_before)).mean("t")
-        ).compute()
-        mask = optics.footprint_mask(step_img, sigma_um=p_irm["footprint_sigma_um"])
-        fp_area = float(optics.footprint_area_cm2(mask))
-        summary["footprint"] = {"area_cm2": fp_area, "source": "IRM landing step"}
+        irm = _movie_on_echem_clock(exp, echem, p_irm, out, summary)
         if not area:
-            area, area_source = fp_area, "IRM footprint"
-        out.figure(
-            "sync",
-            report.fig_sync(
-                movie.t.values,
-                sync.mean_intensity(movie),
-                offset_s=-sy["offset_s"],
-                method=sy["method"],
-                echem=echem,
-                contact_t_s=0.0,
-                offset_err_s=sy.get("offset_err_s"),
-            ),
-            title="Clock synchronisation",
-            caption=f"Mean intensity of the movie around the landing step; contact at "
-            f"{sy['offset_s']:.3f} s on the movie clock ({sy['method']}).",
-        )
-        # illumination drift from pixels well outside the footprint (nothing deposits there)
-        outside = ~ndimage.binary_dilation(np.asarray(mask.values, bool), iterations=10)
-        if outside.sum() >= 10:
-            after, gain = optics.correct_illumination_drift(after, reference=outside, frame=0)
-            summary["drift"] = {
-                "method": "mean of pixels ≥ 10 px outside the footprint",
-                "gain_range_percent": float(100 * (gain.max() - gain.min())),
-            }
-        else:
-            skipped.append(
-                {
-                    "analysis": "optics.drift_correction",
-                    "reason": "the field of view has no pixels outside the footprint",
-                }
-            )
-        sub = optics.subtract_reference(after, frame=0)
-        t_f = sub.t.values
-        m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
-        mean_sig = np.asarray(
-            sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float
-        )
-        irm_curve = (t_f, mean_sig)
+            area, area_source = irm["area_cm2"], "IRM footprint"
 
-    # ---------------------------------------------------------------- echem
     feats = None
     if echem is not None:
         p_g = params.setdefault("galvanostatic", _params(exp, "galvanostatic"))
@@ -196,162 +373,10 @@ def run(exp, out, summary: dict) -> None:
             title="Electrochemistry record (echem clock)",
         )
 
-    # ---------------------------------------------------------------- optics
-    if irm_curve is not None:
-        p_irm = params["irm"]
-        t_f, mean_sig = irm_curve
-        t_max = None
-        if feats and feats.get("nucleated"):
-            t_max = feats["t_nuc_s"] + p_irm["tnuc_margin_s"]
-        glob = optics.t_nuc_from_curve(
-            t_f,
-            mean_sig,
-            window_s=p_irm["tnuc_window_s"],
-            polyorder=p_irm["tnuc_polyorder"],
-            t_max_s=t_max,
-        )
-        optics_out = {
-            "t_nuc_irm_s": glob["t_nuc_s"],
-            "t_nuc_irm_s_err": _k95(glob.get("t_nuc_err_s")),
-        }
-        if glob.get("reason"):
-            optics_out["t_nuc_irm_s_reason"] = glob["reason"]
-        px = float(abs(movie_e.x.values[1] - movie_e.x.values[0]))
-        tmap = optics.t_nuc_map(
-            sub,
-            mask=mask,
-            window_s=p_irm["tnuc_window_s"],
-            polyorder=p_irm["tnuc_polyorder"],
-            t_max_s=t_max,
-            spatial_sigma_px=p_irm["map_sigma_um"] / px,
-        )
-        rel = out.map("t_nuc_irm_map", tmap.values, pixel_size_um=px)
-        vals = tmap.values[np.isfinite(tmap.values)]
-        optics_out["t_nuc_map"] = {
-            "path": rel,
-            "mean_s": float(vals.mean()) if vals.size else None,
-            "sd_s": float(vals.std(ddof=1)) if vals.size > 1 else None,
-            "n_pixels": int(vals.size),
-        }
-        regions = optics.t_nuc_regions(
-            sub,
-            region_px=p_irm["region_px"],
-            mask=mask,
-            window_s=p_irm["tnuc_window_s"],
-            polyorder=p_irm["tnuc_polyorder"],
-            t_max_s=t_max,
-        )
-        out.table(
-            "t_nuc_regions",
-            regions,
-            title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region",
-        )
-        q = _cumulative_charge_at(echem, t_f)
-        in_record = t_f <= float(echem["time_s"].iloc[-1])  # charge is unknown after the record
-        alpha = optics.alpha_fit(mean_sig[in_record], q[in_record], area_cm2=area)
-        optics_out["alpha"] = _expand_errors(
-            {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
-        )
-        summary["optics"] = optics_out
-        out.table(
-            "irm_mean",
-            pd.DataFrame(
-                {
-                    "time_s": t_f[in_record],
-                    "irm_mean_counts": mean_sig[in_record],
-                    "charge_C": q[in_record],
-                    "h_eq_nm": alpha["h_eq_nm"],
-                }
-            ),
-            title="Footprint-mean IRM signal (landing frame subtracted)",
-        )
-        out.figure(
-            "potential_irm",
-            report.fig_potential_irm(
-                echem,
-                irm_t_s=glob["t_grid_s"],
-                irm_mean=np.interp(glob["t_grid_s"], t_f, mean_sig),
-                irm_rate=glob["dI_dt"],
-                E_nuc_V=feats.get("E_nuc_V"),
-                t_nuc_s=feats.get("t_nuc_s"),
-                t_nuc_err_s=feats.get("t_nuc_s_err"),
-                t_nuc_irm_s=glob["t_nuc_s"],
-                E_growth_V=feats.get("E_growth_V"),
-            ),
-            title="Potential and IRM signal",
-            caption="Top: potential with the nucleation minimum (E_nuc, t_nuc ± 95 % interval) and "
-            "E_growth. Bottom: footprint-mean IRM signal and its Savitzky–Golay derivative with "
-            "t_nuc(IRM) and the electrochemical t_nuc.",
-        )
-        shown = optics.gaussian_blur(
-            optics.group_average(sub, size=p_irm["group_size"]),
-            sigma_um=p_irm["blur_sigma_um"],
-        )
-        out.figure(
-            "irm_frames",
-            report.fig_irm_frames(
-                shown.where(xr.DataArray(m, dims=("y", "x"))), t_nuc_s=feats.get("t_nuc_s")
-            ),
-            title="IRM frames",
-            caption=f"Landing frame subtracted, grouped by {p_irm['group_size']} frames (mean) and "
-            f"blurred by σ = {p_irm['blur_sigma_um']} µm, as in the paper; footprint only.",
-        )
-        out.figure(
-            "t_nuc_map",
-            report.fig_tnuc_map(tmap, t_nuc_s=feats.get("t_nuc_s")),
-            title="Per-pixel IRM nucleation time",
-            caption="t_nuc(IRM) per pixel inside the footprint, with its histogram and a "
-            "Gaussian of the same mean and sd; the line marks the electrochemical t_nuc.",
-        )
-        out.figure(
-            "alpha",
-            report.fig_alpha(alpha["h_eq_nm"], mean_sig[in_record], alpha=alpha),
-            title="IRM signal vs deposited charge",
-            caption="Footprint-mean IRM signal against the equivalent uniform Li thickness "
-            "h_eq = V_M·Q/(F·A); the slope is α.",
-        )
+    if irm is not None:
+        _irm_analyses(irm, echem, feats, area, params["irm"], out, summary)
 
-    # ---------------------------------------------------------------- SEM
     if exp.sem:
-        from platescope import particles, stats
-
-        p_sem = params.setdefault("sem", _params(exp, "sem"))
-        image = io.read_sem(exp.sem["path"], pixel_size_nm=exp.sem.get("pixel_size_nm"))
-        fp_mask, circle = particles.footprint_from_sem(image)
-        labels, table = particles.detect_particles(
-            image,
-            mask=fp_mask,
-            sigma_nm=p_sem["sigma_nm"],
-            threshold=p_sem["threshold"],
-            max_area_um2=p_sem["max_area_um2"],
-        )
-        charge = _charge_C(echem) if echem is not None else None
-        psum = particles.particle_summary(
-            table,
-            mask=fp_mask,
-            footprint=circle,
-            charge_C=charge,
-            edge_fraction=p_sem["edge_fraction"],
-        )
-        if len(table) >= 5:
-            fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
-            psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
-        else:
-            fit = None
-        summary["particles"] = _expand_errors(psum)
-        summary["particles"]["footprint"] = _expand_errors(circle)
-        out.table("particles", table, title="Detected particles (SEM)")
-        out.figure(
-            "sem_particles",
-            report.fig_sem_particles(image, labels=labels, table=table, footprint=circle),
-            title="SEM particles",
-            caption="Detected Li particles outlined; the footprint circle and its edge ring (dashed).",
-        )
-        out.figure(
-            "diameters",
-            report.fig_diameter_histogram(table["diameter_nm"].to_numpy(), fit=fit),
-            title="Particle diameters",
-            caption="Equivalent-circle diameters with the fitted distribution.",
-        )
+        _sem_analyses(exp, echem, params.setdefault("sem", _params(exp, "sem")), out, summary)
     else:
         skipped.append({"analysis": "particles", "reason": "no [sem] input"})

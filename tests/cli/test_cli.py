@@ -146,3 +146,17 @@ def test_no_nucleation_reported_as_null_with_reason(tmp_path, capsys):
     g = s["echem"]["galvanostatic"]
     assert g["nucleated"] is False and g["E_nuc_V"] is None and g["reason"]
     assert np.isfinite(s["particles"]["count"])
+
+
+def test_internal_error_is_exit_1_without_traceback(tmp_path, capsys, monkeypatch):
+    import platescope.pipeline as pipeline
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(pipeline, "analyze", boom)
+    exp = tmp_path / "e.toml"
+    exp.write_text('[experiment]\nscenario = "irm-galvanostatic"\n')
+    assert main(["analyze", str(exp), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "internal error" in err and "simulated bug" in err and "Traceback" not in err

@@ -103,3 +103,26 @@ def test_missing_inputs_are_skipped_with_reason(run, tmp_path):
     skipped = {item["analysis"] for item in s["skipped"]}
     assert "particles" in skipped
     assert "optics" not in s
+
+
+def test_lazy_dask_movie_gives_the_same_results(run, tmp_path, monkeypatch):
+    """Large movies open lazily (dask); the analysis must not depend on that."""
+    import platescope.io as pio
+
+    root, summary, _ = run
+    eager_read = pio.read_movie
+
+    def lazy_read(path, **kw):
+        movie = eager_read(path, **{**kw, "lazy": True})
+        assert hasattr(movie.data, "dask")
+        return movie
+
+    monkeypatch.setattr(pio, "read_movie", lazy_read)
+    lazy = analyze(root / "input" / "experiment.toml", tmp_path / "lazy")
+    assert lazy["sync"]["offset_s"] == pytest.approx(summary["sync"]["offset_s"], abs=1e-6)
+    a = tifffile.imread(tmp_path / "lazy" / lazy["optics"]["t_nuc_map"]["path"])
+    b = tifffile.imread(root / "results" / summary["optics"]["t_nuc_map"]["path"])
+    np.testing.assert_allclose(a, b, atol=1e-4, equal_nan=True)
+    assert lazy["optics"]["alpha"]["value"] == pytest.approx(
+        summary["optics"]["alpha"]["value"], rel=1e-6
+    )

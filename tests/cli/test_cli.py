@@ -39,6 +39,7 @@ def test_info_describes_each_kind(sim, capsys):
         ("echem.mpt", "echem"),
         ("sem.tif", "sem"),
         ("experiment.toml", "experiment"),
+        ("frame_times.csv", "frame_times"),
     ):
         assert main(["info", str(sim / name)]) == 0
         assert json.loads(capsys.readouterr().out)["kind"] == kind

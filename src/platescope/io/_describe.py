@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from platescope._errors import InputError
 
 _MOVIE_EXT = {".tif", ".tiff", ".nd2", ".avi", ".mp4", ".mov", ".ome.tif"}
 _ECHEM_EXT = {".mpt", ".mpr", ".txt", ".dta", ".csv", ".tsv"}
+
+
+def _looks_like_frame_times(path: Path) -> bool:
+    """A CSV whose header names frame times (``frame,time_s``, ``time_s`` or ``time_ms``) only."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().strip().lower().replace(";", ",").replace("\t", ",")
+    cols = {c.strip() for c in header.split(",") if c.strip()}
+    return (
+        bool(cols) and cols <= {"frame", "time_s", "time_ms"} and bool(cols & {"time_s", "time_ms"})
+    )
 
 
 def describe(path) -> dict:
@@ -60,6 +72,21 @@ def describe(path) -> dict:
         return describe_movie(path)
     if suffix in _MOVIE_EXT:
         return describe_movie(path)
+    if suffix == ".csv" and _looks_like_frame_times(path):
+        from platescope.io._movie import read_frame_times
+
+        times = read_frame_times(path)
+        steps = np.diff(times)
+        return {
+            "kind": "frame_times",
+            "path": str(path),
+            "n_frames": int(times.size),
+            "first_time_s": float(times[0]),
+            "last_time_s": float(times[-1]),
+            "median_interval_s": float(np.median(steps)) if steps.size else None,
+            "min_interval_s": float(steps.min()) if steps.size else None,
+            "max_interval_s": float(steps.max()) if steps.size else None,
+        }
     if suffix in _ECHEM_EXT:
         return describe_echem(path)
     raise InputError(

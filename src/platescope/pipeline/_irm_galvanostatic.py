@@ -321,7 +321,12 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
     out.table("particles", table, title="Detected particles (SEM)")
     out.figure(
         "sem_particles",
-        report.fig_sem_particles(image, labels=labels, table=table, footprint=circle),
+        report.fig_sem_particles(
+            image,
+            labels=labels,
+            table=table,
+            footprint={**circle, "edge_width_um": p_sem["edge_fraction"] * circle["radius_um"]},
+        ),
         title="SEM particles",
         caption="Detected Li particles outlined; the footprint circle and its edge ring (dashed).",
     )

@@ -62,7 +62,9 @@ from platescope.optics._preprocess import _check_movie, _is_dask, _source
 
 __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
 
-_ROWS_PER_BLOCK = 64  # grid rows whose peak one block decides (tuned on 400×256², 2-core x86: 48–64 best)
+_ROWS_PER_BLOCK = (
+    64  # grid rows whose peak one block decides (tuned on 400×256², 2-core x86: 48–64 best)
+)
 
 
 # --------------------------------------------------------------------------- operator

@@ -70,6 +70,16 @@ def _k95(err):
     return None if err is None or not np.isfinite(err) else 2.0 * float(err)
 
 
+def _without_edges(rate, window_samples: int) -> np.ndarray:
+    """dI/dt with the one-sided Savitzky–Golay ends (half a window each) blanked for display."""
+    out = np.array(rate, dtype=float)
+    half = (int(window_samples) - 1) // 2
+    if half:
+        out[:half] = np.nan
+        out[-half:] = np.nan
+    return out
+
+
 def _is_err_key(key: str) -> bool:
     key = str(key)
     return key.endswith("_err") or "_err_" in key
@@ -249,7 +259,7 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
             echem,
             irm_t_s=glob["t_grid_s"],
             irm_mean=np.interp(glob["t_grid_s"], t_f, mean_sig),
-            irm_rate=glob["dI_dt"],
+            irm_rate=_without_edges(glob["dI_dt"], glob["window_samples"]),
             E_nuc_V=feats.get("E_nuc_V"),
             t_nuc_s=feats.get("t_nuc_s"),
             t_nuc_err_s=feats.get("t_nuc_s_err"),

@@ -905,7 +905,7 @@ def fig_sync(
         handles, labels = handles + h2, labels + l2
     err = f" ± {_g(offset_err_s, 2)}" if _finite(offset_err_s) else ""
     ax.set_title(
-        f"Clock sync by {method}: potentiostat t = 0 at movie t = {_g(-offset_s)}{err} s",
+        f"Clock sync by {method}\npotentiostat t = 0 at movie t = {_g(-offset_s)}{err} s",
         fontsize=_LABEL_SIZE,
     )
     ax.legend(

@@ -113,7 +113,10 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
         frame_interval_s=exp.movie.get("frame_interval_s"),
         mode=exp.movie.get("mode", "irm"),
     )
-    sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
+    movie_mean = sync.mean_intensity(movie)  # one pass, shared by the sync and its figure
+    sy = sync.synchronize(
+        movie, echem, time_offset_s=exp.echem.get("time_offset_s"), movie_mean=movie_mean
+    )
     summary["sync"] = _expand_errors(sy)
     movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
     t_mv = movie_e.t.values
@@ -140,7 +143,7 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
         "sync",
         report.fig_sync(
             movie.t.values,
-            sync.mean_intensity(movie),
+            movie_mean,
             offset_s=-sy["offset_s"],
             method=sy["method"],
             echem=echem,

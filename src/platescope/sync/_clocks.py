@@ -85,7 +85,9 @@ def mean_intensity(movie: xr.DataArray, *, mask=None) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
-def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> dict:
+def offset_from_landing(
+    movie: xr.DataArray, *, min_step_sigma: float = 8.0, movie_mean=None
+) -> dict:
     """Contact time on the movie clock from the landing step in mean intensity.
 
     The frame-to-frame change of the mean intensity is largest when the meniscus wets
@@ -103,6 +105,9 @@ def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> 
         Movie (t, y, x), ``t`` in s on the movie clock.
     min_step_sigma : float
         The step must exceed this many standard deviations of the frame-to-frame noise.
+    movie_mean : array_like, optional
+        The movie's mean intensity per frame if already computed (saves one pass over
+        a large movie).
 
     Returns
     -------
@@ -118,7 +123,7 @@ def offset_from_landing(movie: xr.DataArray, *, min_step_sigma: float = 8.0) -> 
             "the movie has fewer than 4 frames, too few to find the landing step",
             "give [echem] time_offset_s in the experiment file",
         )
-    m = mean_intensity(movie)
+    m = mean_intensity(movie) if movie_mean is None else np.asarray(movie_mean, dtype=float)
     d = np.diff(m)
     noise = 1.4826 * np.median(np.abs(d - np.median(d))) + 1e-12
     k = int(np.argmax(np.abs(d)))
@@ -274,6 +279,7 @@ def synchronize(
     *,
     time_offset_s: float | None = None,
     method: str = "auto",
+    movie_mean=None,
 ) -> dict:
     """Find the offset between the movie clock and the electrochemistry clock.
 
@@ -285,6 +291,8 @@ def synchronize(
         Record with ``time_s``, ``current_A``, ``attrs["t0"]`` optional.
     time_offset_s : float, optional
         Explicit offset (s): echem ``t = 0`` on the movie clock. Wins over everything.
+    movie_mean : array_like, optional
+        Mean intensity per frame if already computed (one pass over the movie less).
     method : {"auto", "explicit", "t0", "landing", "xcorr"}
         ``auto`` tries explicit, then t0 (when both files carry one), then the landing
         step, then cross-correlation.
@@ -320,7 +328,7 @@ def synchronize(
         )
     if method in ("auto", "landing"):
         try:
-            res = offset_from_landing(movie)
+            res = offset_from_landing(movie, movie_mean=movie_mean)
             res["tried"] = tried
             return res
         except InputError as err:
@@ -329,7 +337,8 @@ def synchronize(
             tried.append({"method": "landing", "reason": err.problem})
     if method in ("auto", "xcorr"):
         try:
-            res = offset_from_xcorr(movie["t"].values, mean_intensity(movie), echem)
+            mean = mean_intensity(movie) if movie_mean is None else movie_mean
+            res = offset_from_xcorr(movie["t"].values, mean, echem)
         except InputError as err:
             if method == "xcorr":
                 raise

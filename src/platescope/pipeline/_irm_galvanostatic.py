@@ -274,14 +274,16 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
         "E_growth. Bottom: footprint-mean IRM signal and its Savitzky–Golay derivative with "
         "t_nuc(IRM) and the electrochemical t_nuc.",
     )
-    shown = optics.gaussian_blur(
-        optics.group_average(sub, size=p_irm["group_size"]),
-        sigma_um=p_irm["blur_sigma_um"],
-    )
+    grouped = optics.group_average(sub, size=p_irm["group_size"])
+    picks = np.unique(np.linspace(0, grouped.sizes["t"] - 1, 6).round().astype(int))
+    # blur only the frames shown
+    shown = optics.gaussian_blur(grouped.isel(t=picks), sigma_um=p_irm["blur_sigma_um"])
     out.figure(
         "irm_frames",
         report.fig_irm_frames(
-            shown.where(xr.DataArray(m, dims=("y", "x"))), t_nuc_s=feats.get("t_nuc_s")
+            shown.where(xr.DataArray(m, dims=("y", "x"))),
+            n_frames=picks.size,
+            t_nuc_s=feats.get("t_nuc_s"),
         ),
         title="IRM frames",
         caption=f"Landing frame subtracted, grouped by {p_irm['group_size']} frames (mean) and "

@@ -21,7 +21,8 @@ Method
    value is the fit at the middle depth; its uncertainty combines the fit's own
    standard error (delta method at the stationary point) with half the spread of the
    minimum over window depths, which measures the remaining model dependence. Errors
-   are expanded uncertainties with coverage factor k = 2 (≈ 95 % intervals).
+   are standard uncertainties (1σ); ``platescope analyze`` doubles every ``*_err`` into
+   a ≈95 % interval when it writes ``summary.json``.
 5. E_growth is the mean potential over the last ``growth_fraction`` of the record;
    its error is the standard error of that mean widened by half the drift across the
    window.
@@ -36,7 +37,6 @@ from scipy.signal import savgol_filter
 from platescope._errors import InputError
 
 _C_PER_UAH = 3.6e-3
-_K95 = 2.0  # coverage factor: every *_err here is an expanded (≈95 %) uncertainty
 
 
 def potential_noise_V(potential_V) -> float:
@@ -196,7 +196,7 @@ def galvanostatic_features(
     tail = e[-n_g:]
     drift = abs(float(np.polyfit(t[-n_g:], tail, 1)[0]) * (t[-1] - t[-n_g]))
     e_growth = float(np.mean(tail))
-    e_growth_err = _K95 * float(np.hypot(np.std(tail, ddof=1) / np.sqrt(tail.size), drift / 2))
+    e_growth_err = float(np.hypot(np.std(tail, ddof=1) / np.sqrt(tail.size), drift / 2))
 
     k = int(np.argmin(smooth))
     rise_needed = max(rise_sigma * sigma, min_rise_V)
@@ -248,9 +248,9 @@ def galvanostatic_features(
     t_spread = (max(f["t"] for f in fits) - min(f["t"] for f in fits)) / 2 if len(fits) > 1 else 0
     e_spread = (max(f["E"] for f in fits) - min(f["E"] for f in fits)) / 2 if len(fits) > 1 else 0
     t_nuc = float(mid["t"])
-    t_err = _K95 * float(np.hypot(mid["t_err"], t_spread))
+    t_err = float(np.hypot(mid["t_err"], t_spread))
     e_nuc = float(mid["E"])
-    e_err = _K95 * float(np.hypot(mid["E_err"], e_spread))
+    e_err = float(np.hypot(mid["E_err"], e_spread))
 
     before = t <= t_nuc
     q_C = float(np.trapezoid(np.abs(i[before]), t[before])) if before.sum() > 1 else 0.0

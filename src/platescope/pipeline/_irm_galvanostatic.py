@@ -49,16 +49,8 @@ def _params(exp, name):
     return p
 
 
-def _charge_C(echem: pd.DataFrame, t_end: float | None = None) -> float:
-    t = echem["time_s"].to_numpy(float)
-    i = np.abs(echem["current_A"].to_numpy(float))
-    if t_end is not None:
-        keep = t <= t_end
-        t, i = t[keep], i[keep]
-    return float(np.trapezoid(i, t)) if t.size > 1 else 0.0
-
-
 def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
+    """|Charge| passed since the record's start at the given times, C (trapezoid rule)."""
     t = echem["time_s"].to_numpy(float)
     i = np.abs(echem["current_A"].to_numpy(float))
     q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
@@ -89,7 +81,9 @@ def _expand_errors(d):
     """Copy of a result dict with every ``*_err`` standard error turned into k = 2."""
     if isinstance(d, dict):
         return {
-            k: _k95(v) if _is_err_key(k) and isinstance(v, int | float) else _expand_errors(v)
+            k: _k95(v)
+            if _is_err_key(k) and isinstance(v, int | float) and not isinstance(v, bool)
+            else _expand_errors(v)
             for k, v in d.items()
         }
     if isinstance(d, list):
@@ -203,7 +197,7 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
     )
     optics_out = {
         "t_nuc_irm_s": glob["t_nuc_s"],
-        "t_nuc_irm_s_err": _k95(glob.get("t_nuc_err_s")),
+        "t_nuc_irm_s_err": glob.get("t_nuc_err_s"),
     }
     if glob.get("reason"):
         optics_out["t_nuc_irm_s_reason"] = glob["reason"]
@@ -240,10 +234,8 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
     q = _cumulative_charge_at(echem, t_f)
     in_record = t_f <= float(echem["time_s"].iloc[-1])  # charge is unknown after the record
     alpha = optics.alpha_fit(mean_sig[in_record], q[in_record], area_cm2=area)
-    optics_out["alpha"] = _expand_errors(
-        {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
-    )
-    summary["optics"] = optics_out
+    optics_out["alpha"] = {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
+    summary["optics"] = _expand_errors(optics_out)  # 1σ → ≈95 %
     out.table(
         "irm_mean",
         pd.DataFrame(
@@ -318,7 +310,11 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
         threshold=p_sem["threshold"],
         max_area_um2=p_sem["max_area_um2"],
     )
-    charge = _charge_C(echem) if echem is not None else None
+    charge = (
+        float(_cumulative_charge_at(echem, [echem["time_s"].iloc[-1]])[0])
+        if echem is not None
+        else None
+    )
     psum = particles.particle_summary(
         table,
         mask=fp_mask,
@@ -331,8 +327,7 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
         psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
     else:
         fit = None
-    summary["particles"] = _expand_errors(psum)
-    summary["particles"]["footprint"] = _expand_errors(circle)
+    summary["particles"] = _expand_errors({**psum, "footprint": circle})
     out.table("particles", table, title="Detected particles (SEM)")
     out.figure(
         "sem_particles",
@@ -386,6 +381,7 @@ def run(exp, out, summary: dict) -> None:
         feats = echem_mod.galvanostatic_features(echem, area_cm2=area, **p_g)
         feats["area_cm2"] = area
         feats["area_source"] = area_source
+        feats = _expand_errors(feats)  # 1σ → ≈95 % like every *_err in the summary
         summary["echem"] = {"galvanostatic": feats}
         out.table(
             "echem",

@@ -18,6 +18,7 @@ import xarray as xr
 from scipy import ndimage
 
 from platescope._errors import InputError
+from platescope.pipeline._common import analysis_params, expand_errors
 
 DEFAULTS = {
     "galvanostatic": {"smooth_s": 0.5, "growth_fraction": 0.2},
@@ -36,17 +37,7 @@ DEFAULTS = {
 
 
 def _params(exp, name):
-    p = dict(DEFAULTS[name])
-    given = exp.analysis.get(name, {})
-    unknown = set(given) - set(p)
-    if unknown:
-        raise InputError(
-            exp.path,
-            f"[analysis.{name}] has unknown key(s) {', '.join(sorted(unknown))}",
-            f"use only {', '.join(sorted(p))}",
-        )
-    p.update(given)
-    return p
+    return analysis_params(exp, name, DEFAULTS[name])
 
 
 def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
@@ -57,11 +48,6 @@ def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
     return np.interp(np.asarray(times, float), t, q, left=0.0)
 
 
-def _k95(err):
-    """Standard error → expanded (k = 2, ≈95 %) uncertainty, the summary's convention."""
-    return None if err is None or not np.isfinite(err) else 2.0 * float(err)
-
-
 def _without_edges(rate, window_samples: int) -> np.ndarray:
     """dI/dt with the one-sided Savitzky–Golay ends (half a window each) blanked for display."""
     out = np.array(rate, dtype=float)
@@ -70,25 +56,6 @@ def _without_edges(rate, window_samples: int) -> np.ndarray:
         out[:half] = np.nan
         out[-half:] = np.nan
     return out
-
-
-def _is_err_key(key: str) -> bool:
-    key = str(key)
-    return key.endswith("_err") or "_err_" in key
-
-
-def _expand_errors(d):
-    """Copy of a result dict with every ``*_err`` standard error turned into k = 2."""
-    if isinstance(d, dict):
-        return {
-            k: _k95(v)
-            if _is_err_key(k) and isinstance(v, int | float) and not isinstance(v, bool)
-            else _expand_errors(v)
-            for k, v in d.items()
-        }
-    if isinstance(d, list):
-        return [_expand_errors(v) for v in d]
-    return d
 
 
 def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
@@ -111,7 +78,7 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
     sy = sync.synchronize(
         movie, echem, time_offset_s=exp.echem.get("time_offset_s"), movie_mean=movie_mean
     )
-    summary["sync"] = _expand_errors(sy)
+    summary["sync"] = expand_errors(sy)
     movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
     t_mv = movie_e.t.values
     dt_mv = float(np.median(np.diff(t_mv)))
@@ -235,7 +202,7 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
     in_record = t_f <= float(echem["time_s"].iloc[-1])  # charge is unknown after the record
     alpha = optics.alpha_fit(mean_sig[in_record], q[in_record], area_cm2=area)
     optics_out["alpha"] = {k: v for k, v in alpha.items() if k not in ("h_eq_nm", "used")}
-    summary["optics"] = _expand_errors(optics_out)  # 1σ → ≈95 %
+    summary["optics"] = expand_errors(optics_out)  # 1σ → ≈95 %
     out.table(
         "irm_mean",
         pd.DataFrame(
@@ -327,7 +294,7 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
         psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
     else:
         fit = None
-    summary["particles"] = _expand_errors({**psum, "footprint": circle})
+    summary["particles"] = expand_errors({**psum, "footprint": circle})
     out.table("particles", table, title="Detected particles (SEM)")
     out.figure(
         "sem_particles",
@@ -381,7 +348,7 @@ def run(exp, out, summary: dict) -> None:
         feats = echem_mod.galvanostatic_features(echem, area_cm2=area, **p_g)
         feats["area_cm2"] = area
         feats["area_source"] = area_source
-        feats = _expand_errors(feats)  # 1σ → ≈95 % like every *_err in the summary
+        feats = expand_errors(feats)  # 1σ → ≈95 % like every *_err in the summary
         summary["echem"] = {"galvanostatic": feats}
         out.table(
             "echem",

@@ -18,6 +18,8 @@ SCENARIO_RUNNERS = {
 
 
 def _headline(summary: dict) -> str:
+    if summary.get("headline"):
+        return str(summary["headline"])
     g = (summary.get("echem") or {}).get("galvanostatic") or {}
     if g.get("nucleated"):
         return f"E_nuc = {g['E_nuc_V'] * 1e3:.1f} mV at t_nuc = {g['t_nuc_s']:.2f} s"

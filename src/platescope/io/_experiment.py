@@ -29,6 +29,7 @@ SCENARIOS = (
     "see-through-au",
     "see-through-ag",
     "sem-particles",
+    "dendrite-cycling",
     "sims-diffusion",
 )
 

@@ -508,3 +508,47 @@ def test_gamry_without_curve_table_says_which_tables_it_found(tmp_path: Path) ->
     text += "OCVCURVE\tTABLE\t1\r\n\tPt\tT\tVf\r\n\t#\ts\tV\r\n\t0\t1\t0.1\r\n"
     with pytest.raises(InputError, match="tables found: OCVCURVE"):
         read_echem(_write(tmp_path / "ocp.DTA", text))
+
+
+def test_csv_cut_off_mid_number_drops_the_untrustworthy_last_row(tmp_path):
+    # a copy interrupted inside the last number: "-1.302401e-10" became "-1.3008"
+    full = (
+        "time_s,potential_V,current_A\n0.0,0.5,-1.300002e-10\n0.1,0.4,-1.301003e-10\n"
+        "0.2,0.3,-1.302401e-10\n"
+    )
+    p = tmp_path / "cut.csv"
+    p.write_text(full[: full.rindex("e-10")] + "", encoding="utf-8")
+    from platescope.io import read_echem
+
+    df = read_echem(p)
+    assert len(df) == 2  # the cut row is gone, not read as -1.3 A
+    assert df["current_A"].abs().max() < 1e-9
+    assert "line break" in df.attrs["last_row_dropped"]
+    p.write_text(full, encoding="utf-8")
+    whole = read_echem(p)
+    assert len(whole) == 3 and "last_row_dropped" not in whole.attrs
+    # EC-Lab and others end files without a line break: a complete last row stays
+    p.write_text(full.rstrip("\n"), encoding="utf-8")
+    assert len(read_echem(p)) == 3
+
+
+def test_eclab_text_cut_off_mid_row_drops_the_last_row(tmp_path):
+    from datetime import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    from platescope.io import read_echem
+    from platescope.io._echem_eclab_text import write_eclab_mpt
+
+    t = np.arange(5) * 0.1
+    rec = pd.DataFrame({"time_s": t, "potential_V": 0.1 - t, "current_A": np.full(5, -2e-9)})
+    p = tmp_path / "rec.mpt"
+    write_eclab_mpt(p, rec, t0_local=datetime(2026, 1, 2, 3, 4, 5))
+    data = p.read_bytes()
+    assert data.endswith(b"\n")
+    cut = tmp_path / "cut.mpt"
+    cut.write_bytes(data.rstrip(b"\r\n")[:-8])  # "…E+000" loses its exponent, stays a number
+    df = read_echem(cut)
+    assert len(df) == 4 and "last_row_dropped" in df.attrs
+    assert len(read_echem(p)) == 5

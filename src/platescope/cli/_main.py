@@ -13,7 +13,7 @@ from pathlib import Path
 from platescope import __version__
 from platescope._errors import InputError
 
-DEMO_SCENARIOS = ("irm-galvanostatic",)
+DEMO_SCENARIOS = ("irm-galvanostatic", "sims-diffusion", "irm-cv", "seccm-combinatorial", "dendrite-cycling", "sem-particles", "see-through-au", "see-through-ag")
 
 
 def _parse_set(values: list[str]) -> dict:
@@ -44,7 +44,9 @@ def _cmd_simulate(args) -> int:
 def _cmd_analyze(args) -> int:
     from platescope.pipeline import analyze
 
-    summary = analyze(Path(args.experiment), Path(args.out))
+    summary = analyze(
+        Path(args.experiment), Path(args.out), scheduler=args.scheduler, workers=args.workers
+    )
     print(Path(args.out) / "report.html")
     skipped = summary.get("skipped") or []
     for item in skipped:
@@ -108,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse an experiment file")
     a.add_argument("experiment")
     a.add_argument("--out", required=True)
+    a.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="NAME|ADDRESS",
+        help="where per-spot work runs: auto (default), synchronous, threads, processes, "
+        "or a Dask scheduler address such as tcp://127.0.0.1:8786",
+    )
+    a.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="local workers (default: cores, ≤ 4)"
+    )
     a.set_defaults(func=_cmd_analyze)
 
     i = sub.add_parser("info", help="describe what a file holds")

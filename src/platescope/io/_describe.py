@@ -72,6 +72,19 @@ def describe(path) -> dict:
         return describe_movie(path)
     if suffix in _MOVIE_EXT:
         return describe_movie(path)
+    if suffix in (".csv", ".tsv", ".set", ".json"):
+        from platescope.io._spots import looks_like_spots
+
+        layout = looks_like_spots(path)
+        if layout:
+            from platescope.io._spots import describe_spots
+
+            return describe_spots(path, layout=layout)
+    if suffix in (".csv", ".tsv", ".txt"):
+        from platescope.io._sims import describe_sims, looks_like_sims
+
+        if looks_like_sims(path):
+            return describe_sims(path)
     if suffix == ".csv" and _looks_like_frame_times(path):
         from platescope.io._movie import read_frame_times
 

@@ -268,6 +268,58 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+#: attrs note of a record whose last row was dropped (see :func:`drop_unterminated_row`)
+UNTERMINATED_NOTE = (
+    "the file ends without a line break inside a row whose number format differs from the "
+    "rows before it, so that row was cut off while the file was written or copied; it was "
+    "dropped"
+)
+
+_NUMBER_SHAPE = re.compile(r"^[+-]?(\d*)(?:[.,](\d*))?([eE][+-]?\d+)?$")
+
+
+def _field_shapes(line: str, sep: str | None) -> list[tuple]:
+    out = []
+    for cell in line.split(sep):
+        m = _NUMBER_SHAPE.match(cell.strip())
+        out.append(None if m is None else (len(m.group(2) or ""), m.group(3) is not None))
+    return out
+
+
+def drop_unterminated_row(
+    text: str, data_lines: list[str], *, sep: str | None = None, look_back: int = 200
+) -> tuple[list[str], bool]:
+    r"""Drop a last data row that was cut off mid-write.
+
+    A text export cut off while written or copied ends inside its last number, which
+    still parses — as a wrong value (``-1.3008`` for ``-1.302401e-10``). Many instruments
+    (EC-Lab among them) end their files without a line break, so a missing final break
+    alone proves nothing; the row is dropped only when, in addition, one of its fields
+    has a number format (decimals, exponent) that none of the previous ``look_back``
+    rows has in that column.
+
+    >>> rows = ["0.1,-1.302401e-10", "0.2,-1.302411e-10", "0.3,-1.3008"]
+    >>> drop_unterminated_row("...", rows, sep=",")[1]
+    True
+    >>> drop_unterminated_row("...", rows[:2], sep=",")[1]
+    False
+    >>> drop_unterminated_row("..." + chr(10), rows, sep=",")[1]
+    False
+    """
+    lines = list(data_lines)
+    if not text or text.endswith(("\n", "\r")) or len(lines) < 3:
+        return lines, False
+    last = _field_shapes(lines[-1], sep)
+    seen: list[set] = [set() for _ in last]
+    for line in lines[-1 - look_back : -1]:
+        for k, shape in enumerate(_field_shapes(line, sep)[: len(last)]):
+            seen[k].add(shape)
+    for k, shape in enumerate(last):
+        if shape is not None and seen[k] and None not in seen[k] and shape not in seen[k]:
+            return lines[:-1], True
+    return lines, False
+
+
 def looks_binary(head: bytes) -> bool:
     """``True`` when the first bytes of a file cannot be a text export."""
     if not head:

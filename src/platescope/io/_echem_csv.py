@@ -18,10 +18,12 @@ from platescope._errors import InputError
 from platescope.io._echem_common import (
     CSV_ALIASES,
     ECLAB_ALIASES,
+    UNTERMINATED_NOTE,
     Record,
     current_from_charge_steps,
     decode_text,
     detect_decimal,
+    drop_unterminated_row,
     looks_binary,
     match_columns,
     read_delimited,
@@ -120,6 +122,7 @@ def read_csv(path: str) -> Record:
     if derive_current:
         wanted["_dq_C"] = found["_dq_C"][0]
     data_lines = lines[k + 1 :]
+    data_lines, cut = drop_unterminated_row(text, data_lines, sep=sep)
     decimal = detect_decimal(data_lines[:50], sep)
     table = read_delimited(
         path,
@@ -133,6 +136,8 @@ def read_csv(path: str) -> Record:
     columns = {}
     units = {}
     extra: dict = {"encoding": encoding, "decimal": decimal, "separator": sep}
+    if cut:
+        extra["last_row_dropped"] = UNTERMINATED_NOTE
     for key, (_, vendor, factor) in found.items():
         if key in table.columns and not key.startswith("_"):
             columns[key] = table.columns[key] * factor

@@ -27,11 +27,13 @@ from platescope._atomic import atomic_write_bytes
 from platescope._errors import InputError
 from platescope.io._echem_common import (
     ECLAB_ALIASES,
+    UNTERMINATED_NOTE,
     Record,
     area_to_cm2,
     current_from_charge_steps,
     decode_text,
     detect_decimal,
+    drop_unterminated_row,
     impedance_error,
     looks_binary,
     match_columns,
@@ -184,6 +186,7 @@ def read_eclab_text(path: str) -> Record:
         wanted.pop("_dq_C", None)
     if "cycle" in found:
         wanted.pop("_half_cycle", None)
+    data_lines, cut = drop_unterminated_row(text, data_lines, sep="\t")
     decimal = detect_decimal(data_lines[:50], "\t")
     table = read_delimited(
         path,
@@ -197,6 +200,8 @@ def read_eclab_text(path: str) -> Record:
     columns: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     extra: dict = {"encoding": encoding, "decimal": decimal}
+    if cut:
+        extra["last_row_dropped"] = UNTERMINATED_NOTE
     for key, (_, vendor, factor) in found.items():
         if key.startswith("_") or key not in table.columns:
             continue

@@ -6,9 +6,13 @@ Layout (DESIGN.md §3; relative paths resolve from the file's folder)::
     [electrode]   area_cm2, film_metal, film_thickness_nm          (all optional)
     [echem]       path, time_offset_s, timezone, current_density_mA_cm2   (optional keys)
     [movie]       path, mode, pixel_size_um, frame_times, frame_interval_s
+    [epi]         the same keys as [movie]: a second movie of the same field (optional)
     [sem]         path, pixel_size_nm
-    [[sims]]      path, anneal_time_s, tracer
-    [seccm]       spots
+    [[sem_images]] path, pixel_size_nm, current_density_mA_cm2, condition, charge_C
+                  (several SEM images, e.g. one per current density; all but path optional)
+    [[sims]]      path, anneal_time_s, tracer, crater_depth_um, sputter_rate_um_s,
+                  depth_scale_err (relative 1σ of the depth scale)
+    [seccm]       spots | path (+ layout, settings)
     [analysis.*]  optional parameter overrides per analysis
 
 Unknown sections or keys are errors (a typo would otherwise be silently ignored).
@@ -38,12 +42,22 @@ _KEYS = {
     "electrode": {"area_cm2", "film_metal", "film_thickness_nm", "diameter_um"},
     "echem": {"path", "time_offset_s", "timezone", "current_density_mA_cm2", "technique"},
     "movie": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
+    # a second movie of the same field (see-through: epi beside the primary trans movie)
+    "epi": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
     "sem": {"path", "pixel_size_nm"},
-    "sims": {"path", "anneal_time_s", "tracer", "crater_depth_um", "sputter_rate_um_s"},
-    "seccm": {"spots"},
+    "sem_images": {"path", "pixel_size_nm", "current_density_mA_cm2", "condition", "charge_C"},
+    "sims": {
+        "path",
+        "anneal_time_s",
+        "tracer",
+        "crater_depth_um",
+        "sputter_rate_um_s",
+        "depth_scale_err",
+    },
+    "seccm": {"spots", "layout", "path", "settings"},
     "analysis": None,  # free-form, checked by each analysis
 }
-_PATH_KEYS = {"path", "frame_times", "spots"}
+_PATH_KEYS = {"path", "frame_times", "spots", "settings"}
 
 
 @dataclass(frozen=True)
@@ -58,10 +72,12 @@ class Experiment:
         One of ``SCENARIOS``.
     name : str
         Free-text experiment name (defaults to the file's folder name).
-    electrode, echem, movie, sem, seccm : dict
+    electrode, echem, movie, epi, sem, seccm : dict
         Sections as given, with file paths made absolute; empty when absent.
     sims : list of dict
         ``[[sims]]`` entries.
+    sem_images : list of dict
+        ``[[sem_images]]`` entries (several SEM images, e.g. one per current density).
     analysis : dict
         ``[analysis.<name>]`` parameter overrides.
     """
@@ -72,21 +88,25 @@ class Experiment:
     electrode: dict = field(default_factory=dict)
     echem: dict = field(default_factory=dict)
     movie: dict = field(default_factory=dict)
+    epi: dict = field(default_factory=dict)
     sem: dict = field(default_factory=dict)
     sims: list = field(default_factory=list)
     seccm: dict = field(default_factory=dict)
     analysis: dict = field(default_factory=dict)
+    sem_images: list = field(default_factory=list)
 
     def input_paths(self) -> dict[str, Path]:
         """All input files by role, e.g. ``{"echem": ..., "movie": ..., "movie.frame_times": ...}``."""
         out = {}
-        for section in ("echem", "movie", "sem", "seccm"):
+        for section in ("echem", "movie", "epi", "sem", "seccm"):
             for key in _PATH_KEYS:
                 value = getattr(self, section).get(key)
                 if value is not None:
                     out[section if key == "path" else f"{section}.{key}"] = Path(value)
         for n, entry in enumerate(self.sims):
             out[f"sims[{n}]"] = Path(entry["path"])
+        for n, entry in enumerate(self.sem_images):
+            out[f"sem_images[{n}]"] = Path(entry["path"])
         return out
 
 
@@ -169,7 +189,7 @@ def read_experiment(path) -> Experiment:
         )
     base = path.parent
     sections = {}
-    for section in ("electrode", "echem", "movie", "sem", "seccm"):
+    for section in ("electrode", "echem", "movie", "epi", "sem", "seccm"):
         table = dict(raw.get(section, {}))
         if not isinstance(raw.get(section, {}), dict):
             raise InputError(path, f"[{section}] must be a table", f"write it as [{section}]")
@@ -178,7 +198,7 @@ def read_experiment(path) -> Experiment:
             table[key] = _resolve(path, base, section, key, table[key])
         if (
             table
-            and section in ("echem", "movie", "sem", "seccm")
+            and section in ("echem", "movie", "epi", "sem", "seccm")
             and "path" not in table
             and section != "seccm"
         ):
@@ -194,6 +214,31 @@ def read_experiment(path) -> Experiment:
         entry = dict(entry)
         entry["path"] = _resolve(path, base, f"sims[{n}]", "path", entry.get("path"))
         sims.append(entry)
+    sem_images = []
+    raw_sem_images = raw.get("sem_images", [])
+    if not isinstance(raw_sem_images, list) or not all(
+        isinstance(e, dict) for e in raw_sem_images
+    ):
+        raise InputError(
+            path, "sem_images must be an array of tables", "write each image as [[sem_images]]"
+        )
+    for n, entry in enumerate(raw_sem_images):
+        _check_keys(path, f"sem_images[{n}]", entry, _KEYS["sem_images"])
+        entry = dict(entry)
+        entry["path"] = _resolve(path, base, f"sem_images[{n}]", "path", entry.get("path"))
+        for key in ("pixel_size_nm", "current_density_mA_cm2", "charge_C"):
+            v = entry.get(key)
+            if v is not None and not (
+                isinstance(v, int | float) and not isinstance(v, bool) and v != 0
+            ):
+                raise InputError(
+                    path,
+                    f"[[sem_images]] entry {n}: {key} must be a non-zero number",
+                    f"give {key} as a number or leave it out",
+                )
+        if "condition" in entry:
+            entry["condition"] = str(entry["condition"])
+        sem_images.append(entry)
     analysis = raw.get("analysis", {})
     if not isinstance(analysis, dict):
         raise InputError(
@@ -210,6 +255,7 @@ def read_experiment(path) -> Experiment:
         scenario=scenario,
         name=str(exp.get("name") or path.parent.name),
         sims=sims,
+        sem_images=sem_images,
         analysis=analysis,
         **sections,
     )

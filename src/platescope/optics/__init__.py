@@ -9,9 +9,38 @@ Optical nucleation time t_nuc(IRM): :func:`t_nuc_from_curve` (one curve),
 :func:`t_nuc_regions` (square regions), :func:`t_nuc_map` (per pixel, chunked).
 
 IRM ↔ charge: :func:`alpha_fit`, :func:`equivalent_thickness_nm`.
+
+CE(IRM) maps (cycling): :func:`window_means`, :func:`ce_intensity_changes` (I_c, I_a
+per cycle and pixel, chunked), :func:`ce_calibration` (CE = a·I_a/I_c + b),
+:func:`apply_ce_calibration`, :func:`ce_histograms`.
+
+See-through alloying: :func:`transmittance`, :func:`relative_reflectivity`,
+:func:`absorbance`, :func:`normalize_window`, :func:`onset_map`,
+:func:`alloyed_fraction`, :func:`extreme_regions`, :func:`regional_curves`,
+:func:`complementarity`, :func:`temporal_color_code`, :func:`montage_frames`.
 """
 
+from platescope.optics._alloying import (
+    absorbance,
+    alloyed_fraction,
+    complementarity,
+    extreme_regions,
+    montage_frames,
+    normalize_window,
+    onset_map,
+    regional_curves,
+    relative_reflectivity,
+    temporal_color_code,
+    transmittance,
+)
 from platescope.optics._alpha import alpha_fit, equivalent_thickness_nm
+from platescope.optics._ce_map import (
+    apply_ce_calibration,
+    ce_calibration,
+    ce_histograms,
+    ce_intensity_changes,
+    window_means,
+)
 from platescope.optics._nucleation_time import t_nuc_from_curve, t_nuc_map, t_nuc_regions
 from platescope.optics._preprocess import (
     correct_illumination_drift,
@@ -24,7 +53,23 @@ from platescope.optics._preprocess import (
 )
 
 __all__ = [
+    "absorbance",
+    "alloyed_fraction",
+    "complementarity",
+    "extreme_regions",
+    "montage_frames",
+    "normalize_window",
+    "onset_map",
+    "regional_curves",
+    "relative_reflectivity",
+    "temporal_color_code",
+    "transmittance",
     "alpha_fit",
+    "apply_ce_calibration",
+    "ce_calibration",
+    "ce_histograms",
+    "ce_intensity_changes",
+    "window_means",
     "correct_illumination_drift",
     "current_density_mA_cm2",
     "equivalent_thickness_nm",

@@ -1,13 +1,61 @@
 """platescope.particles: detection, segmentation and measurement of particles.
 
+General engine (any 2-D image, physical units, ImageJ-compatible conventions — see
+docs/particles.md): :func:`segment_particles` (smoothing, Otsu/triangle/Li/…/fixed/
+local thresholds, watershed split, ROI, size and circularity filters → label image),
+:func:`measure_particles` (centroid, area, equivalent diameter, ImageJ-style perimeter
+and circularity, intensities → DataFrame), :func:`detect_blobs` (LoG spots).
+
 SEM nanoparticle counting and sizing in an SECCM footprint (SCIENCE.md §2):
 :func:`detect_particles`, :func:`footprint_from_sem`, :func:`particle_summary`.
+
+Deposits through a movie and dead Li (SCIENCE.md §4; docs/tracking_dead_li.md):
+:func:`detect_deposits` (per-frame detection, chunked), :func:`track_deposits`
+(linking with merges), :func:`merge_events`, :func:`deposit_timeseries` (area,
+effective radius and volume), :func:`effective_volume_um3`, :func:`cycling_steps`
+(plating/stripping steps from the current), :func:`find_dead_li` (per deposit and
+cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle).
+
+Li nucleation sites and pores in see-through transmittance movies (SCIENCE.md §1;
+docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
+:func:`track_pores` (emergence, area over time, merges), :func:`pore_cycle_stats`.
 """
 
+from platescope.particles._dead_li import cycling_steps, dead_li_by_cycle, find_dead_li
+from platescope.particles._detect import THRESHOLD_METHODS, detect_blobs, segment_particles
+from platescope.particles._measure import MEASURE_COLUMNS, measure_particles
+from platescope.particles._pores import detect_sites, pore_cycle_stats, track_pores
 from platescope.particles._sem_particles import (
     detect_particles,
     footprint_from_sem,
     particle_summary,
 )
+from platescope.particles._tracking import (
+    deposit_timeseries,
+    detect_deposits,
+    effective_volume_um3,
+    merge_events,
+    track_deposits,
+)
 
-__all__ = ["detect_particles", "footprint_from_sem", "particle_summary"]
+__all__ = [
+    "MEASURE_COLUMNS",
+    "THRESHOLD_METHODS",
+    "cycling_steps",
+    "dead_li_by_cycle",
+    "deposit_timeseries",
+    "detect_blobs",
+    "detect_deposits",
+    "detect_particles",
+    "detect_sites",
+    "effective_volume_um3",
+    "find_dead_li",
+    "footprint_from_sem",
+    "measure_particles",
+    "merge_events",
+    "particle_summary",
+    "pore_cycle_stats",
+    "segment_particles",
+    "track_deposits",
+    "track_pores",
+]

@@ -7,6 +7,12 @@ additions make it robust to the grey levels of a real SEM image: a slowly varyin
 background (computed separately inside and outside the footprint, ignoring the
 particles) is subtracted before thresholding, and the threshold is computed from the
 pixels of the region of interest only.
+
+The thresholds, background, watershed and measurement steps are those of the general
+engine (:mod:`platescope.particles._detect`, :mod:`platescope.particles._measure`);
+this module adds the SEM-specific parts: per-region background, noise floor,
+half-maximum re-outlining, the SNR test and the footprint. Its table keeps
+scikit-image's perimeter convention (``perimeter_nm``; see ``_measure``).
 """
 
 from __future__ import annotations
@@ -19,19 +25,22 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage as ndi
 from scipy import optimize, special
-from scipy.spatial import cKDTree
 from skimage import filters, measure, segmentation
 
 from platescope._errors import InputError
 from platescope.models import FARADAY_C_MOL, LI_MOLAR_VOLUME_CM3_MOL, sphere_volume_to_fmol
+from platescope.particles._detect import (
+    _block_mean,
+    _fill_small_holes,
+    _masked_background,
+    _positive,
+    _source,
+    _split,
+    _threshold_value,
+)
+from platescope.particles._measure import _measure_core
 
 __all__ = ["detect_particles", "footprint_from_sem", "particle_summary"]
-
-_THRESHOLD_METHODS = {
-    "otsu": filters.threshold_otsu,
-    "triangle": filters.threshold_triangle,
-    "li": filters.threshold_li,
-}
 
 _TABLE_COLUMNS = [
     "label",
@@ -45,18 +54,11 @@ _TABLE_COLUMNS = [
 ]
 
 _CM2_PER_UM2 = 1e-8
-# two watershed markers closer than _SEPARATION × (ρ_i + ρ_j) (ρ: distance-transform
-# height, about the radius) belong to one particle: touching particles overlap by less
-_SEPARATION = 0.6
+#: ``threshold="noise"``: detection level above background, in background noise sd
+NOISE_THRESHOLD_SD = 4.0
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _source(image: Any) -> str | None:
-    attrs = getattr(image, "attrs", None) or {}
-    src = attrs.get("source")
-    return None if src is None else str(src)
 
 
 def _check_image(image: Any, what: str = "image") -> xr.DataArray:
@@ -156,44 +158,6 @@ def _finite_pixels(image: xr.DataArray) -> np.ndarray:
     return data
 
 
-def _block_mean(a: np.ndarray, f: int) -> np.ndarray:
-    """Block sums of ``a`` over ``f × f`` blocks (edges padded with zeros)."""
-    ny, nx = a.shape
-    py, px = (-ny) % f, (-nx) % f
-    if py or px:
-        a = np.pad(a, ((0, py), (0, px)))
-    return a.reshape(a.shape[0] // f, f, a.shape[1] // f, f).sum(axis=(1, 3))
-
-
-def _upsample(a: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear interpolation of a block-reduced map back to full-resolution pixel centres."""
-    yy = (np.arange(shape[0]) + 0.5) / f - 0.5
-    xx = (np.arange(shape[1]) + 0.5) / f - 0.5
-    yy = np.clip(yy, 0, a.shape[0] - 1)
-    xx = np.clip(xx, 0, a.shape[1] - 1)
-    return ndi.map_coordinates(a, np.meshgrid(yy, xx, indexing="ij"), order=1, mode="nearest")
-
-
-def _masked_background(data: np.ndarray, weight: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Normalised Gaussian convolution of ``data`` with pixel weights, at reduced resolution.
-
-    Places with no valid pixel nearby take the value of the nearest place that has one.
-    """
-    f = max(1, int(sigma_px // 4))
-    num = _block_mean(data * weight, f)
-    den = _block_mean(weight.astype(np.float64), f)
-    num = ndi.gaussian_filter(num, sigma_px / f, mode="nearest")
-    den = ndi.gaussian_filter(den, sigma_px / f, mode="nearest")
-    ok = den > 1e-3 * f * f
-    if not ok.any():
-        return np.zeros_like(data)
-    bg_red = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
-    if not ok.all():
-        idx = ndi.distance_transform_edt(~ok, return_distances=False, return_indices=True)
-        bg_red = bg_red[tuple(idx)]
-    return _upsample(bg_red, f, data.shape)
-
-
 def _level_and_noise(values: np.ndarray) -> tuple[float, float]:
     """Background level and noise sd of an image whose outliers are all bright.
 
@@ -217,29 +181,6 @@ def _level_and_noise(values: np.ndarray) -> tuple[float, float]:
     return mode, float(mode - np.quantile(v, below * 0.31731))
 
 
-def _threshold_value(values: np.ndarray, threshold: str | float) -> float:
-    if isinstance(threshold, str):
-        try:
-            fn = _THRESHOLD_METHODS[threshold]
-        except KeyError:
-            raise InputError(
-                None,
-                f"unknown threshold method {threshold!r}",
-                f"use one of {sorted(_THRESHOLD_METHODS)} or a number (grey level above background)",
-            ) from None
-        if values.size < 2 or np.ptp(values) == 0:
-            return float(values.max()) if values.size else 0.0
-        return float(fn(values))
-    try:
-        return float(threshold)
-    except (TypeError, ValueError):
-        raise InputError(
-            None,
-            f"threshold must be a method name or a number, got {threshold!r}",
-            f"use one of {sorted(_THRESHOLD_METHODS)} or a number",
-        ) from None
-
-
 def _label_quantile(
     values: np.ndarray, labels: np.ndarray, ids: np.ndarray, q: float
 ) -> np.ndarray:
@@ -259,90 +200,6 @@ def _label_quantile(
     return out
 
 
-def _markers(dist: np.ndarray, binary: np.ndarray, min_distance_px: int) -> np.ndarray:
-    """Watershed markers from the ridges of the distance transform.
-
-    The near-maximal part of the distance transform (within half a pixel of the largest
-    value in a ``2·min_distance_px + 1`` window) forms one small blob per round
-    particle. Two overlapping particles blurred together give instead one elongated
-    ridge of nearly constant height ρ that runs between their centres: a ridge of length
-    L gets ``1 + round(L / (1.8 ρ))`` markers spread from end to end (1.8 ρ is the
-    centre distance of two equal disks overlapping at 0.9 × the sum of their radii).
-    Finally a marker is dropped when it lies closer than ``_SEPARATION × (ρ_i + ρ_j)``
-    to a stronger one (touching particles are never that close).
-    """
-    size = 2 * min_distance_px + 1
-    near = binary & (dist > 0) & (dist >= ndi.maximum_filter(dist, size=size) - 0.5)
-    ridges, n = ndi.label(near, structure=np.ones((3, 3)))
-    markers = np.zeros(dist.shape, dtype=np.int32)
-    if n == 0:
-        return markers
-    cand_r, cand_c = [], []
-    for k, sl in enumerate(ndi.find_objects(ridges), start=1):
-        if sl is None:
-            continue
-        rr, cc = np.nonzero(ridges[sl] == k)
-        rr = rr + sl[0].start
-        cc = cc + sl[1].start
-        d = dist[rr, cc]
-        m = 1
-        if rr.size >= 3:
-            pts = np.column_stack([rr, cc]).astype(float)
-            mu = pts.mean(axis=0)
-            _, v = np.linalg.eigh(np.cov((pts - mu).T))
-            proj = (pts - mu) @ v[:, -1]
-            length = float(proj.max() - proj.min())
-            m = 1 + int(round(length / (1.8 * float(d.max()))))
-        if m == 1:
-            j = int(np.argmax(d))
-            cand_r.append(rr[j])
-            cand_c.append(cc[j])
-            continue
-        for t in np.linspace(proj.min(), proj.max(), m):
-            j = int(np.argmin(np.abs(proj - t) - 1e-3 * d))
-            cand_r.append(rr[j])
-            cand_c.append(cc[j])
-    cr = np.asarray(cand_r)
-    cc_ = np.asarray(cand_c)
-    rho = dist[cr, cc_]
-    order = np.argsort(-rho, kind="stable")
-    tree = cKDTree(np.column_stack([cr, cc_]))
-    kept = np.zeros(cr.size, dtype=bool)
-    for i in order:
-        nb = tree.query_ball_point([cr[i], cc_[i]], _SEPARATION * 2.0 * rho[i] + 1e-9)
-        nb = [j for j in nb if kept[j]]
-        if nb:
-            dd = np.hypot(cr[nb] - cr[i], cc_[nb] - cc_[i])
-            if np.any(dd < _SEPARATION * (rho[i] + rho[nb])):
-                continue
-        kept[i] = True
-    markers[cr[kept], cc_[kept]] = np.arange(1, kept.sum() + 1, dtype=np.int32)
-    return markers
-
-
-def _split(binary: np.ndarray, *, min_distance_px: int) -> np.ndarray:
-    """Watershed split of touching objects on the distance transform of ``binary``."""
-    # smooth the outlines (a 1-pixel Gaussian of the mask cut at 0.5) so that noise on
-    # the edge does not create distance-transform ridges
-    binary = ndi.gaussian_filter(binary.astype(np.float32), 1.0) > 0.5
-    if not binary.any():
-        return np.zeros(binary.shape, dtype=np.int32)
-    dist = ndi.distance_transform_edt(binary)
-    markers = _markers(dist, binary, min_distance_px)
-    return segmentation.watershed(-dist, markers, mask=binary).astype(np.int32)
-
-
-def _fill_small_holes(binary: np.ndarray, max_px: float) -> np.ndarray:
-    """Fill background regions enclosed by foreground that are smaller than ``max_px``."""
-    holes, n = ndi.label(~binary)
-    if n == 0:
-        return binary
-    sizes = np.bincount(holes.ravel())
-    small = sizes <= max_px
-    small[0] = False
-    return binary | small[holes]
-
-
 def _drop_weak(labels: np.ndarray, work: np.ndarray, peak_min: float) -> np.ndarray:
     """Remove labels whose maximum of ``work`` stays below ``peak_min``."""
     n = int(labels.max())
@@ -355,16 +212,69 @@ def _drop_weak(labels: np.ndarray, work: np.ndarray, peak_min: float) -> np.ndar
     return labels
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise InputError(
-            None, f"{name} must be a positive number, got {value!r}", f"give a {name} > 0"
-        )
-    return v
+_PAIR_OPTS: dict = {}
+
+def _soft(yy, xx, cy, cx, r, s=0.5):
+    return 1.0 / (1.0 + np.exp(-(r - np.hypot(yy - cy, xx - cx)) / s))
+
+def _split_pairs(labels, *, min_elong=1.2, gain=0.5, min_r=1.2, pad=2, stats=None):
+    """Split elongated objects that a union of two disks fits much better than one disk."""
+    n = int(labels.max())
+    if n == 0:
+        return labels
+    out = labels.copy()
+    top = n
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        y0 = max(sl[0].start - pad, 0); y1 = min(sl[0].stop + pad, labels.shape[0])
+        x0 = max(sl[1].start - pad, 0); x1 = min(sl[1].stop + pad, labels.shape[1])
+        m = (labels[y0:y1, x0:x1] == k)
+        a = m.sum()
+        if a < 12:
+            continue
+        yy, xx = np.mgrid[0:m.shape[0], 0:m.shape[1]].astype(float)
+        py, px = yy[m], xx[m]
+        cy, cx = py.mean(), px.mean()
+        c = np.cov(np.vstack([py, px])) + np.eye(2) / 12
+        w, v = np.linalg.eigh(c)
+        e = np.sqrt(w[1] / w[0])
+        if e < min_elong:
+            continue
+        ax = v[:, 1]
+        u = (py - cy) * ax[0] + (px - cx) * ax[1]
+        target = m.astype(float)
+        # one disk
+        r0 = np.sqrt(a / np.pi)
+        f1 = lambda q: (_soft(yy, xx, q[0], q[1], q[2]) - target).ravel()
+        s1 = optimize.least_squares(f1, [cy, cx, r0])
+        loss1 = float(np.sum(s1.fun ** 2))
+        # two disks, start from the two halves along the major axis
+        lo, hi = u < 0, u >= 0
+        ra = np.sqrt(lo.sum() / np.pi); rb = np.sqrt(hi.sum() / np.pi)
+        q0 = [py[lo].mean(), px[lo].mean(), ra, py[hi].mean(), px[hi].mean(), rb]
+        def f2(q):
+            return (np.maximum(_soft(yy, xx, *q[:3]), _soft(yy, xx, *q[3:])) - target).ravel()
+        s2 = optimize.least_squares(f2, q0)
+        loss2 = float(np.sum(s2.fun ** 2))
+        q = s2.x
+        d = np.hypot(q[0] - q[3], q[1] - q[4])
+        rs = q[2] + q[5]
+        ok = (loss2 < gain * loss1) and min(q[2], q[5]) >= min_r and 0.5 * rs <= d <= 1.05 * rs
+        if stats is not None:
+            stats.append((k, e, loss1, loss2, q[2], q[5], d / rs, ok))
+        if not ok:
+            continue
+        s_a = q[2] - np.hypot(py - q[0], px - q[1])
+        s_b = q[5] - np.hypot(py - q[3], px - q[4])
+        bsel = s_b > s_a
+        if bsel.sum() < 4 or (~bsel).sum() < 4:
+            continue
+        top += 1
+        sub = out[y0:y1, x0:x1]
+        iy = py[bsel].astype(int); ix = px[bsel].astype(int)
+        sub[iy, ix] = top
+    return out
 
 
 def _empty_table() -> pd.DataFrame:
@@ -389,6 +299,8 @@ def detect_particles(
     exclude_border: bool = True,
     size_by: str = "half_max",
     min_snr: float | None = 5.0,
+    ridge_min_nm: float = 0.0,
+    pair_split: bool = False,
 ) -> tuple[xr.DataArray, pd.DataFrame]:
     """Detect, split and measure bright nanoparticles in an SEM image.
 
@@ -429,9 +341,12 @@ def detect_particles(
     sigma_nm : float
         Standard deviation of the Gaussian smoothing, nm (default 8 nm ≈ 1 pixel at
         8 nm px⁻¹; keep it well below the smallest particle radius).
-    threshold : {"otsu", "triangle", "li"} or float
+    threshold : {"otsu", "triangle", "li", "yen", "isodata", "mean", "noise"} or float
         Global threshold method applied to the smoothed, background-subtracted ROI
-        pixels, or a fixed grey level above the background (above zero when
+        pixels (never below 3 noise sd), ``"noise"`` for a detection level of
+        ``NOISE_THRESHOLD_SD`` (4) background noise sd — it finds small, faint
+        particles an Otsu level misses (sizes are set by the half-maximum outline, not
+        by this level) — or a fixed grey level above the background (above zero when
         ``background_sigma_um`` is None).
     background_sigma_um : float or None
         Scale, µm, of the slowly varying background removed before thresholding; much
@@ -453,6 +368,11 @@ def detect_particles(
         Smallest peak height of a particle above background, in units of the noise sd
         of the smoothed background (default 5: noise alone essentially never reaches it
         in a 10⁶-pixel image). ``None`` disables the test.
+    ridge_min_nm : float
+        Objects whose distance-transform height is below this, nm, are never cut by the
+        ridge-length rule of step 4 (in a particle ~2 pixels in radius every pixel is
+        "on the ridge", so the rule halves it). 0 (default, the recipe as validated in
+        irm-galvanostatic) cuts them; the ``sem-particles`` scenario uses 2.5 pixels.
 
     Returns
     -------
@@ -512,21 +432,26 @@ def detect_particles(
                     b = _masked_background(smooth, reg & ~fg, bg_sigma_px)
                     bg[reg] = b[reg]
             work = smooth - bg
-        t_method = _threshold_value(work[roi], threshold)
+        t_method = _threshold_value(work[roi], "otsu" if threshold == "noise" else threshold)
         fg = ndi.binary_dilation(work > t_method, iterations=2)
         if fg[roi].mean() > 0.8:  # nearly everything bright: keep this estimate
             break
     base, noise = _level_and_noise(work[roi])
     t = t_method
-    if isinstance(threshold, str):
+    if threshold == "noise":
+        t = base + NOISE_THRESHOLD_SD * noise
+    elif isinstance(threshold, str):
         t = max(t, base + 3.0 * noise)
     peak_min = base + (float(min_snr) * noise if min_snr is not None else -np.inf)
     md_px = max(1, int(round(min_distance_nm / px_nm)))
+    ridge_px = _positive("ridge_min_nm", ridge_min_nm, allow_zero=True) / px_nm
 
     # fill holes inside particles (a dim centre), but not a whole dark footprint
     hole_px = max_area_um2 * 1e6 / px_nm**2
     binary = _fill_small_holes(work > t, hole_px)
-    labels = _drop_weak(_split(binary, min_distance_px=md_px), work, peak_min)
+    labels = _drop_weak(
+        _split(binary, min_distance_px=md_px, ridge_min_px=ridge_px), work, peak_min
+    )
     if size_by == "half_max":
         if labels.any():
             # resize each object to the contour at half its own peak above background
@@ -536,7 +461,12 @@ def detect_particles(
             level[1:] = np.maximum(base + 0.5 * (peak - base), base + 2.0 * noise)
             grown = segmentation.expand_labels(labels, distance=2)
             binary = _fill_small_holes((grown > 0) & (work > level[grown]), hole_px)
-            labels = _drop_weak(_split(binary, min_distance_px=md_px), work, peak_min)
+            labels = _drop_weak(
+                _split(binary, min_distance_px=md_px, ridge_min_px=ridge_px), work, peak_min
+            )
+
+    if pair_split and labels.any():
+        labels = _split_pairs(labels, **_PAIR_OPTS)
 
     n_raw = int(labels.max())
     n_border = 0
@@ -548,18 +478,17 @@ def detect_particles(
 
     y_um, x_um = _coords_um(image, px_nm)
     px_area_nm2 = px_nm**2
-    if labels.any():
-        props = measure.regionprops_table(
-            labels,
-            intensity_image=data,
-            properties=("label", "centroid", "area", "perimeter", "intensity_mean"),
-        )
-        tab = pd.DataFrame(props)
-    else:
-        tab = pd.DataFrame(
-            {k: [] for k in ("label", "centroid-0", "centroid-1", "area", "perimeter")}
-        )
-        tab["intensity_mean"] = []
+    core = _measure_core(labels, data, perimeter="skimage")
+    tab = pd.DataFrame(
+        {
+            "label": core["label"],
+            "centroid-0": core["cy"],
+            "centroid-1": core["cx"],
+            "area": core["area_px"],
+            "perimeter": core["perimeter_px"],
+            "intensity_mean": core["mean"],
+        }
+    )
 
     # centroid inside the ROI (nearest pixel)
     cy = np.clip(np.rint(tab["centroid-0"].to_numpy(float)).astype(int), 0, data.shape[0] - 1)
@@ -688,8 +617,13 @@ def footprint_from_sem(
     Poisson process of one density inside and another outside; the particles come from
     ``table`` or from :func:`detect_particles` on the whole image.
 
-    The ``*_err`` of the grey method are a jackknife over 12 sectors of the edge:
-    statistical only; particles crowding the edge can shift it by ~1 % of the radius.
+    Finally (``"grey"``) the circle is refined by a least-squares fit of a sharp
+    circular grey step to the bare-substrate pixels near the edge, which a slowly
+    varying substrate texture barely moves (on simulated ``sem-particles`` images the
+    centre error falls from up to 0.16 µm to a few nm).
+
+    The ``*_err`` of the grey method are a jackknife over 12 sectors of the traced
+    edge (before the step fit, so an upper bound): statistical only.
 
     Parameters
     ----------
@@ -818,7 +752,120 @@ def footprint_from_sem(
     )
     if method == "density":
         p, err = _density_circle(table, p, y_um, x_um, f)
+    else:
+        w_prev = np.inf
+        for _ in range(3):  # re-centre the fitted band on the refined circle
+            q, w = _step_circle(data, valid, y_um, x_um, p, px_um)
+            if w > 1.5 * w_prev + px_um:  # a blurrier edge: the band caught something else
+                break
+            moved = float(np.hypot(q[0] - p[0], q[1] - p[1]) + abs(q[2] - p[2]))
+            p, w_prev = q, w
+            if moved < 2.0 * px_um:
+                break
     return _result(p[0], p[1], p[2], err, method)
+
+
+def _robust_lm(resid, jac, q0, *, f_scale: float, max_iter: int = 60):
+    """Levenberg–Marquardt with the soft-L1 loss by iteratively reweighted normal equations.
+
+    ρ(r) = 2(√(1 + (r/f)²) − 1), IRLS weights 1/√(1 + (r/f)²). Works on JᵀWJ (p × p),
+    so each step costs two passes over the residuals (scipy's ``least_squares`` takes an
+    SVD of the full Jacobian per step, ~100× slower here). Returns (converged, q).
+    """
+    q = np.asarray(q0, float).copy()
+    r = resid(q)
+
+    def cost(res):
+        return float(np.sum(2.0 * (np.sqrt(1.0 + (res / f_scale) ** 2) - 1.0)))
+
+    c = cost(r)
+    lam = 1e-3
+    for _ in range(max_iter):
+        jm = jac(q)
+        w = 1.0 / np.sqrt(1.0 + (r / f_scale) ** 2)
+        jw = jm * w[:, None]
+        a = jm.T @ jw
+        g = jw.T @ r
+        d = np.diag(a).copy()
+        d[d <= 0] = 1.0
+        while True:
+            try:
+                step = np.linalg.solve(a + lam * np.diag(d), -g)
+            except np.linalg.LinAlgError:
+                return False, q
+            r_new = resid(q + step)
+            c_new = cost(r_new)
+            if np.isfinite(c_new) and c_new <= c:
+                break
+            lam *= 4.0
+            if lam > 1e10:
+                return True, q  # no downhill step left: at the minimum
+        q = q + step
+        r, c_old, c = r_new, c, c_new
+        lam = max(lam / 3.0, 1e-12)
+        if c_old - c <= 1e-10 * max(c, 1.0):
+            return True, q
+    return False, q
+
+
+def _step_circle(data, valid, y_um, x_um, p0, px_um):
+    """Refine a footprint circle by fitting a sharp circular grey step to the substrate.
+
+    Model, on the bare-substrate pixels within ±max(0.25 µm, 15 px, 0.3 R) of the first
+    circle: ``lo + (hi − lo)·expit((R − r)/w)`` with free centre, radius, levels and
+    edge width (robust soft-L1 loss). Unlike the half-level contour of the blurred map
+    (which a slowly varying substrate texture shifts by up to ~0.1 µm), the sharp edge
+    pins the circle to within a few nm on simulated images. Falls back to ``p0`` when
+    the fit does not converge to a nearby circle (the caller re-centres the band on the
+    result and repeats, up to three times, while the circle still moves and the fitted
+    edge stays as sharp). Returns the circle and the fitted edge width w, µm.
+    """
+    cy0, cx0, r0 = (float(v) for v in p0)
+    band = max(0.25, 15 * px_um, 0.3 * r0)
+    yy = y_um[:, None]
+    xx = x_um[None, :]
+    rr = np.hypot(yy - cy0, xx - cx0)
+    sel = valid & (np.abs(rr - r0) < band)
+    iy, ix = np.nonzero(sel)
+    if iy.size < 200:
+        return np.asarray(p0, float), np.inf
+    step = max(1, iy.size // 10_000)
+    iy, ix = iy[::step], ix[::step]
+    yv, xv, zv = y_um[iy], x_um[ix], data[iy, ix]
+    r_pts = rr[iy, ix]
+    lo0 = float(np.median(zv[r_pts > r0])) if np.any(r_pts > r0) else float(zv.min())
+    hi0 = float(np.median(zv[r_pts <= r0])) if np.any(r_pts <= r0) else float(zv.max())
+    if lo0 == hi0:
+        return np.asarray(p0, float), np.inf
+    spread = float(np.median(np.abs(zv - np.median(zv)))) * 1.4826 or 1.0
+
+    # parameters: cy, cx, r (µm), lo, hi (grey), ln(w / px)
+    def resid(q):
+        cy, cx, r, lo, hi, lw = q
+        s = special.expit((r - np.hypot(yv - cy, xv - cx)) / (px_um * np.exp(lw)))
+        return lo + (hi - lo) * s - zv
+
+    def jac(q):
+        cy, cx, r, lo, hi, lw = q
+        w = px_um * np.exp(lw)
+        dist = np.maximum(np.hypot(yv - cy, xv - cx), 1e-12)
+        u = (r - dist) / w
+        s = special.expit(u)
+        g = (hi - lo) * s * (1.0 - s)  # d model / d u
+        return np.column_stack(
+            [g * (yv - cy) / dist / w, g * (xv - cx) / dist / w, g / w, 1.0 - s, s, -g * u]
+        )
+
+    q0 = np.array([cy0, cx0, r0, lo0, hi0, np.log(2.0)])
+    ok, q = _robust_lm(resid, jac, q0, f_scale=spread)
+    cy, cx, r, lo, hi, lw = q
+    w = px_um * np.exp(lw)
+    moved = np.hypot(cy - cy0, cx - cx0) + abs(r - r0)
+    if not (ok and np.all(np.isfinite(q)) and r > 0 and 0 < w < band and moved < band):
+        return np.asarray(p0, float), np.inf
+    if np.sign(hi - lo) != np.sign(hi0 - lo0):
+        return np.asarray(p0, float), np.inf
+    return np.array([cy, cx, r]), float(w)
 
 
 def _density_circle(table, p0, y_um, x_um, f):

@@ -9,11 +9,24 @@ from pathlib import Path
 
 from platescope import __version__
 from platescope._errors import InputError
+from platescope.pipeline import _dendrite_cycling as _dendrite_cycling_runner
+from platescope.pipeline import _irm_cv as _irm_cv_runner
 from platescope.pipeline import _irm_galvanostatic
+from platescope.pipeline import _seccm_combinatorial as _seccm_combinatorial_runner
+from platescope.pipeline import _see_through as _see_through_runner
+from platescope.pipeline import _sem_particles as _sem_particles_runner
+from platescope.pipeline import _sims_diffusion as _sims_diffusion_runner
 from platescope.pipeline._outputs import StagedOutput, sha256_file
 
 SCENARIO_RUNNERS = {
+    "dendrite-cycling": _dendrite_cycling_runner.run,
     "irm-galvanostatic": _irm_galvanostatic.run,
+    "seccm-combinatorial": _seccm_combinatorial_runner.run,
+    "irm-cv": _irm_cv_runner.run,
+    "sims-diffusion": _sims_diffusion_runner.run,
+    "see-through-au": _see_through_runner.run,
+    "see-through-ag": _see_through_runner.run,
+    "sem-particles": _sem_particles_runner.run,
 }
 
 
@@ -28,7 +41,9 @@ def _headline(summary: dict) -> str:
     return summary["scenario"]
 
 
-def analyze(experiment, out) -> dict:
+def analyze(
+    experiment, out, *, scheduler: str | None = None, workers: int | None = None
+) -> dict:
     """Run every analysis an experiment file allows and publish the results.
 
     Parameters
@@ -37,6 +52,12 @@ def analyze(experiment, out) -> dict:
         The experiment TOML file.
     out : path
         Output folder; replaced atomically when the run succeeds.
+    scheduler : str, optional
+        Where per-spot work of many-spot scenarios (``seccm-combinatorial``) runs:
+        ``auto`` (default), ``synchronous``, ``threads``, ``processes``, a Dask
+        scheduler address (``tcp://host:8786``) or a ``distributed.Client``.
+    workers : int, optional
+        Number of local workers for ``threads``/``processes``/``auto``.
 
     Returns
     -------
@@ -72,7 +93,10 @@ def analyze(experiment, out) -> dict:
     }
     staged = StagedOutput(out)
     try:
-        runner(exp, staged, summary)
+        from platescope.pipeline._parallel import execution_options
+
+        with execution_options(scheduler=scheduler, workers=workers):
+            runner(exp, staged, summary)
         # what the report shows is exactly what summary.json holds
         summary = json.loads(json.dumps(to_jsonable(summary), allow_nan=False))
         atomic_write_json(staged.root / "summary.json", summary)

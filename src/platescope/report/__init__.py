@@ -10,6 +10,38 @@ with :func:`atomic_savefig`, dpi 150):
 - :func:`fig_alpha` — IRM signal vs equivalent Li thickness, α and R²
 - :func:`fig_sync` — landing step, contact time and |I| on one clock
 - :func:`fig_irm_frames` — preprocessed IRM frames at evenly spaced times
+- :func:`fig_combinatorial_features`, :func:`fig_fraction_nucleated`,
+  :func:`fig_spot_map` — combinatorial SECCM: features vs current density, fraction
+  of spots that nucleated, a map of the spot grid coloured by a feature
+- :func:`fig_critical_current`, :func:`fig_sand_limits`, :func:`fig_void_capacity` —
+  stripping limits vs D and j; :func:`fig_scharifker_hills` — a CA transient over the
+  Scharifker–Hills curves
+- :func:`fig_sims_profile` — a SIMS tracer profile: counts, isotope fraction, C′ vs x
+  and x² with the fit, residuals, excluded surface points; :func:`fig_sims_sigma2` —
+  profile width s² vs anneal time with the line s² = 2Dt + s0²
+- :func:`fig_cv_cycles`, :func:`fig_cycle_charges`, :func:`fig_ce_calibration`,
+  :func:`fig_ce_maps`, :func:`fig_residual_map`, :func:`fig_irm_charge` — CV cycles,
+  per-cycle Q/CE, the CE(IRM) calibration, CE(IRM) maps + histograms, inactive deposit
+- :func:`fig_stages`, :func:`fig_onset_maps`, :func:`fig_alloyed_fraction`,
+  :func:`fig_regional_curves`, :func:`fig_temporal_color`, :func:`fig_montage`,
+  :func:`fig_pearson_heatmap`, :func:`fig_pores_per_cycle`,
+  :func:`fig_size_distributions`, :func:`fig_sites_spatial`,
+  :func:`fig_intensity_curves` — see-through alloying: stages on E(t)/E(x), onset maps,
+  alloyed fraction, Area Init/Fnl curves, temporal colour code, montage by stage,
+  Pearson heat map, pores per cycle, size distributions, site statistics
+- :func:`fig_pearson_matrix`, :func:`fig_coloc_scatter`, :func:`fig_ripley_l`,
+  :func:`fig_site_map`, :func:`fig_pore_areas`, :func:`fig_site_pore_sizes` —
+  colocalisation and spatial statistics: annotated r matrix, channel scatter with
+  Costes' thresholds, L(r) − r with CSR envelope, sites and pores over a frame, pore
+  area and area ratio vs time, disk and pore size histograms
+
+- :func:`fig_particle_outlines`, :func:`fig_size_histograms`,
+  :func:`fig_particles_vs_current` — particles across conditions: outlined SEM zooms,
+  diameter histograms with fits, density and diameter vs current density
+- :func:`fig_deposit_tracks`, :func:`fig_deposit_volumes`, :func:`fig_dead_vs_max`,
+  :func:`fig_deposit_montage` — deposits through a cycling movie: tracks over a frame,
+  area/effective volume vs time (dead ones marked), dead vs maximum volume per cycle
+  with fit lines, a frame montage
 
 HTML: :func:`render_report`, :func:`render_index`, and the number formatters
 :func:`format_number`, :func:`format_value`.
@@ -28,6 +60,10 @@ import importlib
 from typing import Any
 
 _WHERE = {
+    "fig_dead_vs_max": "_figures_tracking",
+    "fig_deposit_montage": "_figures_tracking",
+    "fig_deposit_tracks": "_figures_tracking",
+    "fig_deposit_volumes": "_figures_tracking",
     "atomic_savefig": "_atomic",
     "atomic_write_bytes": "_atomic",
     "atomic_write_json": "_atomic",
@@ -41,6 +77,41 @@ _WHERE = {
     "fig_sem_particles": "_figures",
     "fig_sync": "_figures",
     "fig_tnuc_map": "_figures",
+    "fig_combinatorial_features": "_figures_combinatorial",
+    "fig_particle_outlines": "_figures_particles",
+    "fig_particles_vs_current": "_figures_particles",
+    "fig_size_histograms": "_figures_particles",
+    "fig_fraction_nucleated": "_figures_combinatorial",
+    "fig_spot_map": "_figures_combinatorial",
+    "fig_critical_current": "_figures_stripping",
+    "fig_sand_limits": "_figures_stripping",
+    "fig_scharifker_hills": "_figures_stripping",
+    "fig_void_capacity": "_figures_stripping",
+    "fig_sims_profile": "_figures_sims",
+    "fig_sims_sigma2": "_figures_sims",
+    "fig_ce_calibration": "_figures_cv",
+    "fig_ce_maps": "_figures_cv",
+    "fig_cv_cycles": "_figures_cv",
+    "fig_cycle_charges": "_figures_cv",
+    "fig_irm_charge": "_figures_cv",
+    "fig_residual_map": "_figures_cv",
+    "fig_alloyed_fraction": "_figures_see_through",
+    "fig_intensity_curves": "_figures_see_through",
+    "fig_montage": "_figures_see_through",
+    "fig_onset_maps": "_figures_see_through",
+    "fig_pearson_heatmap": "_figures_see_through",
+    "fig_pores_per_cycle": "_figures_see_through",
+    "fig_regional_curves": "_figures_see_through",
+    "fig_sites_spatial": "_figures_see_through",
+    "fig_size_distributions": "_figures_see_through",
+    "fig_stages": "_figures_see_through",
+    "fig_temporal_color": "_figures_see_through",
+    "fig_coloc_scatter": "_figures_spatial",
+    "fig_pearson_matrix": "_figures_spatial",
+    "fig_pore_areas": "_figures_spatial",
+    "fig_ripley_l": "_figures_spatial",
+    "fig_site_map": "_figures_spatial",
+    "fig_site_pore_sizes": "_figures_spatial",
     "format_number": "_html",
     "format_value": "_html",
     "render_index": "_html",

@@ -39,6 +39,7 @@ _GREEN = "#009E73"
 _BLUE = "#0072B2"
 _VERMILION = "#D55E00"
 _PURPLE = "#CC79A7"
+_YELLOW = "#F0E442"
 _OUTLINE = "#00E5FF"  # particle outlines on grey SEM images
 _FOOTPRINT = "#FFD400"
 
@@ -47,6 +48,7 @@ _TICK_SIZE = 9
 _LEGEND_SIZE = 8.5
 _E_LABEL = "E / V vs Li/Li⁺"
 _T_LABEL = "Time / s"
+_NAN_GREY = (0.86, 0.86, 0.86, 1.0)  # maps: NaN (outside the footprint) pixels
 
 
 # --------------------------------------------------------------------------- helpers
@@ -63,6 +65,59 @@ def _style(ax: Any, *, twin: bool = False) -> None:
     if not twin:
         ax.spines["top"].set_visible(False)
         ax.spines["right"].set_visible(False)
+
+
+def _bare_axes(ax: Any) -> None:
+    """No ticks and no frame (maps and images)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_visible(False)
+
+
+def _show_map(
+    ax: Any, arr: np.ndarray, extent: Any, *, cmap: Any, title: str | None = None, **kw: Any
+) -> Any:
+    """``imshow`` of a 2-D map on bare axes, NaN drawn in the colour map's "bad" colour.
+
+    ``kw`` goes to ``imshow`` (``vmin``/``vmax`` or ``norm``); returns the image.
+    """
+    im = ax.imshow(
+        np.ma.masked_invalid(arr),
+        cmap=cmap,
+        extent=extent,
+        origin="upper",
+        interpolation="nearest",
+        **kw,
+    )
+    if title is not None:
+        ax.set_title(title, fontsize=_LABEL_SIZE)
+    _bare_axes(ax)
+    return im
+
+
+def _map_hist_axes(fig: Figure) -> tuple[Any, Any]:
+    """Side-by-side axes of a map (left) and the histogram of its values (right)."""
+    gs = fig.add_gridspec(1, 2, width_ratios=[1.05, 1.0])
+    return fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+
+
+def _robust_limits(vals: np.ndarray) -> tuple[float, float]:
+    """Colour limits of a map: 1st–99th percentile of its finite ``vals`` (never empty)."""
+    if not vals.size:
+        return 0.0, 1.0
+    vmin, vmax = np.percentile(vals, [1, 99])
+    if vmax <= vmin:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    return vmin, vmax
+
+
+def _colorbar(fig: Figure, im: Any, ax: Any, label: str, **kw: Any) -> Any:
+    """A colour bar for ``im`` beside ``ax`` (one axes or a list) in the house text sizes."""
+    cb = fig.colorbar(im, ax=ax, **kw)
+    cb.set_label(label, fontsize=_LABEL_SIZE)
+    cb.ax.tick_params(labelsize=_TICK_SIZE)
+    return cb
 
 
 def _g(x: float, sig: int = 3) -> str:
@@ -395,34 +450,14 @@ def fig_tnuc_map(
     """
     arr, extent, in_um = _map_and_extent(tnuc_map, pixel_size_um, "tnuc_map")
     fig = _figure(9.6, 4.0)
-    gs = fig.add_gridspec(1, 2, width_ratios=[1.05, 1.0])
-    ax_m = fig.add_subplot(gs[0])
-    ax_h = fig.add_subplot(gs[1])
+    ax_m, ax_h = _map_hist_axes(fig)
     vals = arr[np.isfinite(arr)]
 
     from matplotlib import colormaps
 
-    cmap = colormaps["viridis"].with_extremes(bad=(0.86, 0.86, 0.86, 1.0))
-    if vals.size:
-        vmin, vmax = np.percentile(vals, [1, 99])
-        if vmax <= vmin:
-            vmin, vmax = vmin - 0.5, vmax + 0.5
-    else:
-        vmin, vmax = 0.0, 1.0
-    im = ax_m.imshow(
-        np.ma.masked_invalid(arr),
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-        extent=extent,
-        origin="upper",
-        interpolation="nearest",
-    )
-    ax_m.set_title("t_nuc(IRM) map", fontsize=_LABEL_SIZE)
-    ax_m.set_xticks([])
-    ax_m.set_yticks([])
-    for s in ax_m.spines.values():
-        s.set_visible(False)
+    cmap = colormaps["viridis"].with_extremes(bad=_NAN_GREY)
+    vmin, vmax = _robust_limits(vals)
+    im = _show_map(ax_m, arr, extent, cmap=cmap, title="t_nuc(IRM) map", vmin=vmin, vmax=vmax)
     _add_scalebar(ax_m, extent, unit_um=in_um)
     extend = "neither"
     if vals.size:
@@ -430,9 +465,7 @@ def fig_tnuc_map(
         extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
             (bool(lo), bool(hi)), "neither"
         )
-    cb = fig.colorbar(im, ax=ax_m, shrink=0.9, extend=extend)
-    cb.set_label("t_nuc(IRM) / s", fontsize=_LABEL_SIZE)
-    cb.ax.tick_params(labelsize=_TICK_SIZE)
+    _colorbar(fig, im, ax_m, "t_nuc(IRM) / s", shrink=0.9, extend=extend)
 
     if vals.size:
         edges = _bin_edges(vals)

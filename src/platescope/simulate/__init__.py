@@ -18,15 +18,61 @@ irm_galvanostatic(out, *, seed=0, **params) -> Path
     SECCM galvanostatic Li plating with IRM movie and SEM image.
 make_irm_galvanostatic(seed=0, **params) -> dict
     The same, in memory (arrays + truth, no files).
+irm_cv(out, *, seed=0, **params) -> Path
+    SECCM cyclic voltammetry (Li plating/stripping cycles) with an IRM movie.
+make_irm_cv(seed=0, **params) -> dict
+    The same, in memory (arrays + truth, no files).
+seccm_combinatorial(out, *, seed=0, **params) -> Path
+    A hopping grid of galvanostatic SECCM spots × conditions in one of three layouts.
+make_spot_design(seed=0, **params) -> DataFrame
+    Its planted per-spot parameters and truth (no files).
+sims_diffusion(out, *, seed=0, **params) -> Path
+    SIMS depth profiles of a Li isotope tracer diffused for several anneal times.
+make_sims_diffusion(seed=0, **params) -> dict
+    The same, in memory (counts + truth, no files).
+sem_particles(out, *, seed=0, **params) -> Path
+    SEM images of Li nanoparticles (touching pairs) at one or several current densities.
+make_sem_particles(seed=0, **params) -> dict
+    The same, in memory (images + truth, no files).
+see_through_au(out, *, seed=0, **params) -> Path
+    See-through operando Li–Au alloying/cycling: trans + epi movies and GCPL record.
+see_through_ag(out, *, seed=0, **params) -> Path
+    The same for a Ag film (four alloying steps, pores that grow and merge).
+make_see_through(metal="Au", seed=0, **params) -> dict
+    The same, in memory (movies + truth, no files).
+dendrite_cycling(out, *, seed=0, **params) -> Path
+    Operando top-view optical movie of galvanostatic Li cycling: deposits that grow,
+    merge, partly dissolve and turn dead, with the EC-Lab cycling record.
+make_dendrite_cycling(seed=0, **params) -> dict
+    The same, in memory (movie + truth, no files).
 """
 
 from platescope.simulate._common import SCENARIOS, parse_set_options, simulate
+from platescope.simulate._dendrite_cycling import dendrite_cycling, make_dendrite_cycling
+from platescope.simulate._irm_cv import irm_cv, make_irm_cv
 from platescope.simulate._irm_galvanostatic import irm_galvanostatic, make_irm_galvanostatic
+from platescope.simulate._seccm_combinatorial import make_spot_design, seccm_combinatorial
+from platescope.simulate._see_through import make_see_through, see_through_ag, see_through_au
+from platescope.simulate._sem_particles import make_sem_particles, sem_particles
+from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
 
 __all__ = [
     "SCENARIOS",
+    "dendrite_cycling",
+    "irm_cv",
     "irm_galvanostatic",
+    "make_dendrite_cycling",
+    "make_irm_cv",
     "make_irm_galvanostatic",
+    "make_see_through",
+    "make_sem_particles",
+    "make_spot_design",
     "parse_set_options",
+    "seccm_combinatorial",
+    "see_through_ag",
+    "see_through_au",
+    "sem_particles",
     "simulate",
+    "sims_diffusion",
+    "make_sims_diffusion",
 ]

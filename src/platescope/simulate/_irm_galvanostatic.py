@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from datetime import datetime
@@ -16,21 +15,26 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import tifffile
-import tomli_w
 from scipy import ndimage
 
 import platescope
-from platescope._errors import InputError
 from platescope.models import FARADAY_C_MOL, LI_MOLAR_VOLUME_CM3_MOL, sphere_volume_to_fmol
 from platescope.simulate._common import (
+    AU_FILM,
     Param,
     atomic_write_text,
-    atomic_write_with,
+    check_footprint_fits,
+    fill_parameter_doc,
+    input_hashes,
+    jittered_frame_bounds,
+    place_footprint,
     prepare_output_dir,
     register,
     resolve_params,
+    write_experiment_toml,
     write_json_atomic,
+    write_movie_files,
+    write_truth_tiff,
 )
 from platescope.simulate._echem_model import (
     E_GROWTH_TAIL_FRACTION,
@@ -39,7 +43,9 @@ from platescope.simulate._echem_model import (
     table1_targets,
 )
 from platescope.simulate._irm_model import (
+    CAMERA_MAX_COUNTS,
     IrmScene,
+    background_and_drift,
     deposit_frame_means,
     smooth_field,
     truth_nucleation_times,
@@ -60,7 +66,6 @@ SCENARIO = "irm-galvanostatic"
 T0_LOCAL = datetime(2024, 6, 12, 14, 3, 27, 480000)
 TIMEZONE = "Europe/London"
 _MAX_DEFAULT_DURATION_S = 60.0
-_CAMERA_MAX = 4095  # 12-bit camera
 
 PARAMETERS: dict[str, Param] = {
     "current_density_mA_cm2": Param(
@@ -157,26 +162,6 @@ PARAMETERS: dict[str, Param] = {
 }
 
 
-def _check_geometry(p: dict) -> None:
-    """The footprint (with its largest offset) must fit in the IRM field with 0.3 µm spare."""
-    half = 0.5 * (p["irm_size_px"] - 1) * p["irm_pixel_size_um"]
-    if 0.5 * p["footprint_diameter_um"] + p["footprint_offset_um"] > half - 0.3:
-        raise InputError(
-            None,
-            f"a {p['footprint_diameter_um']} µm footprint (offset ≤ {p['footprint_offset_um']} µm) does not fit "
-            f"in a {p['irm_size_px']}×{p['irm_size_px']} px field of {p['irm_pixel_size_um']} µm pixels "
-            "with a 0.3 µm margin",
-            "increase irm_size_px or irm_pixel_size_um, or reduce footprint_diameter_um/footprint_offset_um",
-        )
-
-
-def _doc_parameters() -> str:
-    return "\n".join(
-        f"    {k} : {p.kind.__name__}, default {p.default!r}\n        {p.doc}."
-        for k, p in PARAMETERS.items()
-    )
-
-
 def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     """Simulate a galvanostatic SECCM/IRM Li-plating experiment in memory.
 
@@ -261,11 +246,8 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     # ---- geometry ---------------------------------------------------------------
     n_px, px = p["irm_size_px"], p["irm_pixel_size_um"]
     radius = 0.5 * p["footprint_diameter_um"]
-    half = 0.5 * (n_px - 1) * px
-    off = p["footprint_offset_um"] * rng_geo.uniform(0.5, 1.0)
-    ang = rng_geo.uniform(0, 2 * np.pi)
-    cx, cy = half + off * math.cos(ang), half + off * math.sin(ang)
-    _check_geometry(p)
+    cx, cy = place_footprint(rng_geo, p)
+    check_footprint_fits(p)
     area_cm2 = math.pi * radius**2 * 1e-8
     yy, xx = np.mgrid[0:n_px, 0:n_px] * px
     rr = np.hypot(xx - cx, yy - cy)
@@ -321,20 +303,8 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     )
 
     # ---- frame timing (movie clock) -------------------------------------------------
-    dt_nom = 1.0 / p["frame_rate_fps"]
-    jit = p["frame_jitter_frac"]
-    pre_max = 1.2 * p["pre_contact_s"]
-    n_b = int(math.ceil((pre_max + duration + p["post_record_s"]) / (dt_nom * (1 - jit)))) + 3
-    bounds = np.concatenate([[0.0], np.cumsum(dt_nom * (1 + rng_time.uniform(-jit, jit, n_b)))])
-    for _ in range(1000):
-        offset = p["pre_contact_s"] * rng_time.uniform(0.8, 1.2)
-        i = int(np.searchsorted(bounds, offset)) - 1
-        frac = (offset - bounds[i]) / (bounds[i + 1] - bounds[i])
-        if 0.15 < frac < 0.85:
-            break
-    n_frames = int(np.searchsorted(bounds, offset + duration + p["post_record_s"])) + 1
-    n_frames = min(n_frames, bounds.size - 1)
-    bounds = bounds[: n_frames + 1]
+    bounds, offset, dt_nom = jittered_frame_bounds(rng_time, p, duration)
+    n_frames = bounds.size - 1
     times = 0.5 * (bounds[:-1] + bounds[1:])
     echem_bounds = bounds - offset
 
@@ -346,14 +316,8 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     signal *= np.float32(scene.alpha_counts_nm / omega)
     land_frac = np.clip((bounds[1:] - offset) / np.diff(bounds), 0.0, 1.0)
     landing = p["landing_step_counts"] * blurred_mask
-    b0 = p["background_counts"]
-    background = b0 * (
-        1.0
-        + 0.03 * smooth_field(rng_bg, mask.shape, 0.25 / px)
-        + 0.02 * smooth_field(rng_bg, mask.shape, 1.5 / px)
-    )
-    drift = 1.0 + rng_bg.choice([-1.0, 1.0]) * p["drift_frac"] * (times - times[0]) / max(
-        times[-1] - times[0], 1e-9
+    background, drift = background_and_drift(
+        rng_bg, mask.shape, px, p["background_counts"], p["drift_frac"], times
     )
     movie_nf = (
         background[None].astype(np.float32)
@@ -369,7 +333,7 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
         )
     else:
         noisy = movie_nf.copy()
-    movie = np.clip(np.rint(noisy), 0, _CAMERA_MAX).astype(np.uint16)
+    movie = np.clip(np.rint(noisy), 0, CAMERA_MAX_COUNTS).astype(np.uint16)
 
     # exposure-averaged equivalent thickness per frame
     def lin_cum(x):
@@ -635,14 +599,6 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _particle_truth(particles: pd.DataFrame, area_cm2: float, q_total_C: float) -> dict:
     d = particles["diameter_nm"].to_numpy(float)
     edge = particles["in_edge"].to_numpy(bool)
@@ -673,10 +629,7 @@ def _particle_truth(particles: pd.DataFrame, area_cm2: float, q_total_C: float) 
     return out
 
 
-if make_irm_galvanostatic.__doc__:  # absent under python -OO
-    make_irm_galvanostatic.__doc__ = make_irm_galvanostatic.__doc__.replace(
-        "{params}", _doc_parameters()
-    )
+fill_parameter_doc(make_irm_galvanostatic, PARAMETERS)
 
 
 @register(SCENARIO, PARAMETERS)
@@ -712,23 +665,13 @@ def irm_galvanostatic(out: str | os.PathLike, *, seed: int = 0, **params: Any) -
     'experiment.toml'
     """
     from platescope.io._echem_eclab_text import write_eclab_mpt
-    from platescope.io._image_writers import (
-        write_frame_times_csv,
-        write_imagej_movie,
-        write_sem_tiff,
-    )
+    from platescope.io._image_writers import write_sem_tiff
 
-    _check_geometry(resolve_params(PARAMETERS, params))  # validate before touching the folder
+    check_footprint_fits(resolve_params(PARAMETERS, params))  # validate before touching the folder
     out = prepare_output_dir(out, SCENARIO)
     sim = make_irm_galvanostatic(seed=seed, **params)
     truth_dir = out / "truth"
-    write_imagej_movie(
-        out / "irm.tif",
-        sim["movie"],
-        pixel_size_um=sim["pixel_size_um"],
-        frame_interval_s=sim["frame_interval_s"],
-    )
-    write_frame_times_csv(out / "frame_times.csv", sim["frame_times_s"])
+    movie_section = write_movie_files(out, sim)
     write_eclab_mpt(
         out / "echem.mpt", sim["echem"], t0_local=sim["t0_local"], technique="Chronopotentiometry"
     )
@@ -738,21 +681,12 @@ def irm_galvanostatic(out: str | os.PathLike, *, seed: int = 0, **params: Any) -
         pixel_size_nm=sim["sem_pixel_size_nm"],
         databar_rows=SEM_DATABAR_ROWS,
     )
-    px = sim["pixel_size_um"]
-    atomic_write_with(
-        truth_dir / "t_nuc_map.tif",
-        lambda tmp: tifffile.imwrite(
-            tmp, sim["t_nuc_map"], imagej=True, resolution=(1 / px, 1 / px), metadata={"unit": "um"}
-        ),
-    )
+    write_truth_tiff(truth_dir / "t_nuc_map.tif", sim["t_nuc_map"], sim["pixel_size_um"])
     atomic_write_text(truth_dir / "particles.csv", sim["particles"].to_csv(index=False))
     nf = pd.DataFrame({"time_s": sim["echem"]["time_s"], "potential_V": sim["echem_noise_free_V"]})
     atomic_write_text(truth_dir / "echem_noise_free.csv", nf.to_csv(index=False))
     truth = sim["truth"]
-    truth["inputs"] = {
-        name: {"path": name, "sha256": _sha256(out / name)}
-        for name in ("irm.tif", "frame_times.csv", "echem.mpt", "sem.tif")
-    }
+    truth["inputs"] = input_hashes(out, ("irm.tif", "frame_times.csv", "echem.mpt", "sem.tif"))
     truth["files"] = {
         "movie": "irm.tif",
         "frame_times": "frame_times.csv",
@@ -764,18 +698,13 @@ def irm_galvanostatic(out: str | os.PathLike, *, seed: int = 0, **params: Any) -
     }
     write_json_atomic(truth_dir / "truth.json", truth)
     exp = {
-        "experiment": {"scenario": SCENARIO, "name": f"{SCENARIO} (simulated, seed {int(seed)})"},
-        "electrode": {
-            "area_cm2": truth["footprint"]["area_cm2"],
-            "film_metal": "Au",
-            "film_thickness_nm": 20.0,
-        },
+        "electrode": {"area_cm2": truth["footprint"]["area_cm2"], **AU_FILM},
         "echem": {
             "path": "echem.mpt",
             "timezone": TIMEZONE,
             "current_density_mA_cm2": sim["parameters"]["current_density_mA_cm2"],
         },
-        "movie": {"path": "irm.tif", "mode": "irm", "frame_times": "frame_times.csv"},
+        "movie": movie_section,
         "sem": {"path": "sem.tif"},
     }
-    return atomic_write_text(out / "experiment.toml", tomli_w.dumps(exp))
+    return write_experiment_toml(out, SCENARIO, seed, exp)

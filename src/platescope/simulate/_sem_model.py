@@ -189,8 +189,9 @@ def render_sem(
     centre_y_um: float,
     radius_um: float,
     noise_sd: float,
+    shape: tuple[int, int] = SEM_IMAGE_SHAPE,
 ) -> np.ndarray:
-    """Render the SE image (1024 × 1536) plus a 70-row data bar, uint8.
+    """Render the SE image (``shape``, default 1024 × 1536) plus a 70-row data bar, uint8.
 
     Background ~70 grey levels with a faint texture, the footprint a disk ~18 levels
     brighter with a soft edge, particles bright (≈ 180–225) with a brighter rim
@@ -198,7 +199,7 @@ def render_sem(
     Gaussian noise of sd ``noise_sd``. Particle coordinates are ``x_um``/``y_um``
     (pixel index × pixel size).
     """
-    h, w = SEM_IMAGE_SHAPE
+    h, w = (int(v) for v in shape)
     px_um = pixel_size_nm * 1e-3
     yy, xx = np.mgrid[0:h, 0:w].astype(float)
     img = 70.0 + 4.0 * _unit_field(rng, (h, w), 40.0)

@@ -1,0 +1,267 @@
+"""Scenario ``dendrite-cycling``: deposits tracked through operando cycling, dead Li (SCIENCE.md §4).
+
+Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
+
+1. echem → per-cycle charges and CE (``echem.cycles``) and the plating/stripping steps;
+2. movie → clock sync → per-frame deposit detection → tracks (with merges) → per-deposit
+   area, effective radius and effective volume (``deposits``);
+3. tracks + echem → dead Li per deposit and per cycle, with the line of dead vs maximum
+   effective volume (``dead_li[]``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from platescope._errors import InputError
+from platescope.pipeline._common import analysis_params, expand_errors
+
+DEFAULTS = {
+    "deposits": {
+        "polarity": "dark",
+        "sigma_um": 0.5,
+        "threshold": "auto",
+        "edge": "half-max",
+        "min_area_um2": 2.0,
+        "max_area_um2": None,
+        "watershed": False,
+        "search_range_um": 3.0,
+        "memory": 2,
+        "min_track_frames": 3,
+        "shape": "hemisphere",
+        "height_um": None,
+    },
+    "dead_li": {"tail_fraction": 0.3, "alpha": 0.02, "min_points": 4, "min_dead": 3},
+}
+
+
+def _params(exp, name):
+    return analysis_params(exp, name, DEFAULTS[name])
+
+
+def _montage_frames(t: np.ndarray, steps: pd.DataFrame) -> tuple[list[int], list[str]]:
+    """Frames at the start, end of plating, mid and end of stripping of each cycle."""
+    frames, labels = [], []
+
+    def nearest(x):
+        return int(np.clip(np.searchsorted(t, x), 0, t.size - 1))
+
+    for cycle, g in steps.groupby("cycle", sort=True):
+        for _, s in g.iterrows():
+            if s["step"] == "plating":
+                picks = [(s["t_end_s"], "end of plating")]
+            else:
+                mid = 0.5 * (s["t_start_s"] + s["t_end_s"])
+                picks = [(mid, "mid stripping"), (s["t_end_s"], "end of stripping")]
+            for tt, name in picks:
+                frames.append(nearest(tt))
+                labels.append(f"cycle {int(cycle)}, {name}")
+    frames = [0] + frames
+    labels = ["first frame"] + labels
+    return frames, labels
+
+
+def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped) -> dict:
+    n_tracks = int(tracks["track"].nunique()) if len(tracks) else 0
+    absorbed = set(merges["track"]) if len(merges) else set()
+    vmax = ts[~ts["track"].isin(absorbed)].groupby("track")["volume_um3"].max()
+    out = {
+        "count": n_tracks,
+        "n_tracks": n_tracks,
+        "n_merges": int(len(merges)),
+        "n_objects": n_tracks - int(len(merges)),
+        "mean_max_volume_um3": float(vmax.mean()) if len(vmax) else None,
+        "mean_max_volume_um3_err": float(vmax.std(ddof=1) / np.sqrt(len(vmax)))
+        if len(vmax) > 1
+        else None,
+        "shape": p["shape"],
+        "height_um": p["height_um"],
+        "threshold": det_attrs.get("threshold"),
+        "n_short_tracks_dropped": int(n_dropped),
+        "definitions": (
+            "count = n_tracks: deposits followed for at least min_track_frames frames; "
+            "n_objects: tracks minus merges (a merged group counts once); "
+            "mean_max_volume_um3: mean over objects of the largest effective volume "
+            f"({p['shape']} of the projected area), ± standard error across deposits; "
+            "merge rule and survivor convention: platescope.particles.track_deposits"
+        ),
+    }
+    if not n_tracks:
+        out["reason"] = "no deposit was detected in the movie"
+    return out
+
+
+def run(exp, out, summary: dict) -> None:
+    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
+    from platescope import echem as echem_mod
+    from platescope import io, particles, report, sync
+
+    skipped = summary["skipped"]
+    params = summary["parameters"]
+    # every override is checked before any work, so a typo fails fast
+    p = params.setdefault("deposits", _params(exp, "deposits"))
+    pd_ = params.setdefault("dead_li", _params(exp, "dead_li"))
+
+    echem = None
+    steps = None
+    if exp.echem:
+        echem = io.read_echem(exp.echem["path"], timezone=exp.echem.get("timezone"))
+        steps = particles.cycling_steps(echem)
+        out.table("cycling_steps", steps, title="Plating and stripping steps (from the current)")
+        try:
+            cc = echem_mod.cycle_charges(echem, by="current")
+            rows = cc[["cycle", "t_start_s", "t_end_s", "Q_c_C", "Q_a_C", "CE"]].copy()
+            for col in ("Q_c_err_C", "Q_a_err_C", "CE_err"):
+                if col in cc:
+                    rows[col] = cc[col]
+            summary["echem"] = {"cycles": expand_errors(rows.to_dict("records"))}
+            out.table("echem_cycles", cc, title="Charge and Coulombic efficiency per cycle")
+        except InputError as exc:  # e.g. a record without a complete cycle
+            skipped.append({"analysis": "echem.cycles", "reason": exc.problem})
+    else:
+        skipped.append({"analysis": "echem.cycles", "reason": "no [echem] input"})
+        skipped.append(
+            {
+                "analysis": "dead_li",
+                "reason": "dead Li needs the stripping steps of an [echem] record",
+            }
+        )
+
+    if not exp.movie:
+        skipped.append({"analysis": "deposits", "reason": "no [movie] input"})
+        skipped.append({"analysis": "dead_li", "reason": "no [movie] input"})
+        summary["headline"] = "no movie: cycling charges only"
+        return
+
+    movie = io.read_movie(
+        exp.movie["path"],
+        frame_times=exp.movie.get("frame_times"),
+        pixel_size_um=exp.movie.get("pixel_size_um"),
+        frame_interval_s=exp.movie.get("frame_interval_s"),
+        mode=exp.movie.get("mode", "epi"),
+    )
+    if echem is not None:
+        sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
+        summary["sync"] = expand_errors(
+            {k: v for k, v in sy.items() if k in ("offset_s", "offset_err_s", "method")}
+        )
+        movie = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
+
+    det = particles.detect_deposits(
+        movie,
+        polarity=p["polarity"],
+        sigma_um=p["sigma_um"],
+        threshold=p["threshold"],
+        edge=p["edge"],
+        watershed=p["watershed"],
+        min_area_um2=p["min_area_um2"],
+        max_area_um2=p["max_area_um2"],
+    )
+    tracks = particles.track_deposits(det, search_range_um=p["search_range_um"], memory=p["memory"])
+    length = tracks.groupby("track")["frame"].transform("size") if len(tracks) else None
+    n_dropped = 0
+    if length is not None:
+        short = length < p["min_track_frames"]
+        keep_ids = set(tracks.loc[~short, "track"])
+        n_dropped = int(tracks.loc[short, "track"].nunique())
+        tracks = tracks[~short].copy()
+        # a merge into a dropped track is forgotten with it
+        tracks.loc[~tracks["merged_into"].isin(keep_ids), "merged_into"] = -1
+        tracks.attrs = dict(det.attrs)
+    ts = particles.deposit_timeseries(tracks, shape=p["shape"], height_um=p["height_um"])
+    merges = particles.merge_events(tracks)
+    summary["deposits"] = expand_errors(
+        _deposit_summary(tracks, ts, merges, p, det.attrs, n_dropped)
+    )
+    out.table("deposit_tracks", tracks, title="Deposits per frame with their track")
+    out.table("deposit_timeseries", ts, title="Per-deposit area, effective radius and volume")
+    out.table("merges", merges, title="Merges (absorbed track → surviving track)")
+
+    per_dep = by_cycle = None
+    if echem is not None and len(ts):
+        per_dep = particles.find_dead_li(
+            ts,
+            echem,
+            tail_fraction=pd_["tail_fraction"],
+            alpha=pd_["alpha"],
+            min_points=pd_["min_points"],
+        )
+        by_cycle = particles.dead_li_by_cycle(per_dep, min_dead=pd_["min_dead"])
+        rows = []
+        for r in by_cycle.to_dict("records"):
+            r = {k: v for k, v in r.items() if not (k == "reason" and not v)}
+            rows.append(r)
+        summary["dead_li"] = expand_errors(rows)
+        summary["dead_li_definition"] = (
+            "per cycle: a deposit is dead when, still detected at the end of the stripping "
+            "step, the slope of its effective volume over the last tail_fraction of the step "
+            "is not significantly below zero (one-sided t test at alpha, noise floor from the "
+            "area noise); slope = least-squares slope of dead vs maximum effective volume over "
+            "the deposits that turned dead in the cycle (dimensionless; the fraction of the "
+            "maximum volume stranded as dead Li; 1 − slope is reversible); slope_err k = 2"
+        )
+        out.table(
+            "dead_li_deposits", per_dep, title="Dead-Li status of every deposit in every cycle"
+        )
+        out.table("dead_li_cycles", by_cycle, title="Dead Li per cycle with the dead-vs-max line")
+        if not len(steps[steps["step"] == "stripping"]):
+            skipped.append({"analysis": "dead_li", "reason": "the record has no stripping step"})
+    elif echem is not None:
+        skipped.append({"analysis": "dead_li", "reason": "no deposit was tracked"})
+
+    # ---- figures ------------------------------------------------------------------------
+    t = np.asarray(movie["t"].values, float)
+    show = int(np.argmax(tracks.groupby("frame").size().reindex(range(t.size), fill_value=0)))
+    if steps is not None and len(steps[steps["step"] == "plating"]):
+        first_plate_end = float(steps[steps["step"] == "plating"]["t_end_s"].iloc[0])
+        show = int(np.clip(np.searchsorted(t, first_plate_end), 0, t.size - 1))
+    out.figure(
+        "deposit_tracks",
+        report.fig_deposit_tracks(movie, tracks, frame=show, per_deposit=per_dep),
+        title="Deposit tracks",
+        caption="One frame with every track's trajectory, its equivalent-circle outline in "
+        "that frame and its id; vermilion: deposits that turned dead; ×: a deposit that "
+        "merged into a neighbour (its last position).",
+    )
+    out.figure(
+        "deposit_volumes",
+        report.fig_deposit_volumes(ts, per_deposit=per_dep, steps=steps),
+        title="Deposit area and effective volume",
+        caption=f"Projected area and effective volume ({p['shape']}) of every tracked deposit; "
+        "stripping steps shaded; deposits that turned dead in vermilion, with their dead "
+        "volume at the end of the step.",
+    )
+    if per_dep is not None:
+        out.figure(
+            "dead_vs_max",
+            report.fig_dead_vs_max(per_dep, by_cycle),
+            title="Dead vs maximum effective volume",
+            caption="Each deposit that turned dead: its dead effective volume against its "
+            "largest in the cycle (± 1σ), with the least-squares line of each cycle "
+            "(slope ± 2σ); the slope is the fraction of the maximum volume left dead.",
+        )
+    if steps is not None and len(steps):
+        frames, labels = _montage_frames(t, steps)
+    else:
+        frames = list(np.unique(np.linspace(0, t.size - 1, 8).round().astype(int)))
+        labels = None
+    out.figure(
+        "deposit_montage",
+        report.fig_deposit_montage(movie, frames, labels=labels, ncols=4),
+        title="Frame montage",
+        caption="Frames at the end of each plating step and at mid and end of each "
+        "stripping step, on one grey scale.",
+    )
+
+    d = summary["deposits"]
+    if summary.get("dead_li"):
+        last = summary["dead_li"][0]
+        s = last.get("slope")
+        summary["headline"] = (
+            f"{d['n_tracks']} deposits tracked, {d['n_merges']} merges; cycle 1: "
+            f"{last['n_dead']}/{last['n_deposits']} dead"
+            + (f", dead/max slope {s:.2f}" if s is not None and np.isfinite(s) else "")
+        )
+    else:
+        summary["headline"] = f"{d['n_tracks']} deposits tracked, {d['n_merges']} merges"

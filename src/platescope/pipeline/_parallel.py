@@ -1,0 +1,409 @@
+"""Per-spot work at scale: bounded batches on Dask, results streamed back in order.
+
+A combinatorial run can hold 10,000 spots. :func:`map_batches` cuts a
+:class:`~platescope.io.SpotSet` into batches of ``batch_size`` spots and runs a
+function on each batch — in this process (``"synchronous"``), on a
+``dask.distributed`` LocalCluster of threads (``"threads"``) or processes
+(``"processes"``), or on an existing cluster (``"tcp://host:port"`` or a
+``distributed.Client``). Only a window of batches is in flight at a time (2 per
+worker, at most ``4 ×`` that ahead of the oldest unfinished one), each task carries
+only the batch's small index (the worker reads the spot files itself), and results
+come back as they complete but are yielded in batch order, so the caller can stream
+them to a table with bounded memory and a reproducible row order.
+
+The execution options of ``platescope analyze --scheduler/--workers`` reach the
+scenario runner through :func:`execution_options` (a context variable), so the runner
+signature ``run(exp, out, summary)`` stays the same for every scenario.
+
+A progress bar (tqdm, on stderr) is shown when stderr is a terminal or the run holds
+at least :data:`PROGRESS_MIN_SPOTS` spots.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from platescope._errors import InputError
+
+__all__ = [
+    "PROGRESS_MIN_SPOTS",
+    "analyse_batch",
+    "current_execution",
+    "execution_options",
+    "map_batches",
+    "resolve_scheduler",
+]
+
+#: Runs with at least this many spots show a progress bar even when stderr is no terminal.
+PROGRESS_MIN_SPOTS = 5000
+#: Below this many spots the automatic scheduler stays in-process (cluster start-up
+#: costs more than it saves).
+AUTO_PARALLEL_MIN_SPOTS = 1000
+
+_EXECUTION: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "platescope_execution", default=None
+)
+
+
+@contextlib.contextmanager
+def execution_options(
+    *, scheduler: Any = None, workers: int | None = None, progress: bool | None = None
+):
+    """Set how per-spot work runs inside ``platescope analyze`` (a context manager).
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client, optional
+        ``None``/``"auto"``, ``"synchronous"``, ``"threads"``, ``"processes"``, a
+        scheduler address (``"tcp://127.0.0.1:8786"``) or a connected Client.
+    workers : int, optional
+        Number of local workers (threads or processes); ≥ 1.
+    progress : bool, optional
+        Force the progress bar on or off (default: automatic).
+
+    Examples
+    --------
+    >>> with execution_options(scheduler="synchronous", workers=1):
+    ...     current_execution()["scheduler"]
+    'synchronous'
+    """
+    if workers is not None:
+        try:
+            ok = int(workers) == workers and int(workers) >= 1
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(
+                None,
+                f"--workers {workers!r} is not a positive integer",
+                "give --workers N with N ≥ 1",
+            )
+    token = _EXECUTION.set({"scheduler": scheduler, "workers": workers, "progress": progress})
+    try:
+        yield
+    finally:
+        _EXECUTION.reset(token)
+
+
+def current_execution() -> dict:
+    """The execution options in force (defaults when none were set)."""
+    return dict(_EXECUTION.get() or {"scheduler": None, "workers": None, "progress": None})
+
+
+def _default_workers() -> int:
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(n, 4))
+
+
+def resolve_scheduler(scheduler: Any, workers: int | None, n_items: int) -> tuple[str, int]:
+    """The concrete mode (``synchronous``/``threads``/``processes``/``address``/``client``) and workers.
+
+    Examples
+    --------
+    >>> resolve_scheduler(None, None, 10)
+    ('synchronous', 1)
+    >>> resolve_scheduler("threads", 2, 10)
+    ('threads', 2)
+    """
+    if scheduler is not None and not isinstance(scheduler, str):
+        if hasattr(scheduler, "submit"):
+            return "client", int(workers or 0)
+        raise InputError(
+            None,
+            f"scheduler {scheduler!r} is not understood",
+            "give a name, an address or a Client",
+        )
+    name = (scheduler or "auto").strip()
+    low = name.lower()
+    if low in ("auto", ""):
+        w = workers or _default_workers()
+        if w <= 1 or n_items < AUTO_PARALLEL_MIN_SPOTS:
+            return "synchronous", 1
+        return "processes", w
+    if low in ("synchronous", "sync", "single-threaded"):
+        return "synchronous", 1
+    if low in ("threads", "processes"):
+        return low, int(workers or _default_workers())
+    if "://" in name or (":" in name and name.rsplit(":", 1)[-1].isdigit()):
+        return "address", int(workers or 0)
+    raise InputError(
+        None,
+        f"--scheduler {name!r} is not a scheduler name or address",
+        "use auto, synchronous, threads, processes or a Dask scheduler address such as tcp://127.0.0.1:8786",
+    )
+
+
+@contextlib.contextmanager
+def _client(mode: str, workers: int, scheduler: Any):
+    """A distributed Client for the mode; closes what it started."""
+    if mode == "client":
+        yield scheduler
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - distributed is a dependency here
+        raise InputError(
+            None,
+            "dask.distributed is not installed",
+            "install it (pip install distributed) or run with --scheduler synchronous",
+        ) from None
+    if mode == "address":
+        try:
+            client = Client(scheduler, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise InputError(
+                None,
+                f"cannot connect to the Dask scheduler at {scheduler} ({type(err).__name__})",
+                "start the scheduler and its workers first, or omit --scheduler to run locally",
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(
+        n_workers=1 if mode == "threads" else workers,
+        threads_per_worker=workers if mode == "threads" else 1,
+        processes=mode == "processes",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        client = Client(cluster, set_as_default=False)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def _progress(total: int, progress: bool | None, unit: str):
+    show = (
+        progress if progress is not None else (sys.stderr.isatty() or total >= PROGRESS_MIN_SPOTS)
+    )
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5 if sys.stderr.isatty() else 10.0,
+        desc="spots",
+    )
+
+
+def map_batches(
+    spots,
+    func: Callable[..., Any],
+    *,
+    scheduler: Any = None,
+    workers: int | None = None,
+    batch_size: int = 64,
+    progress: bool | None = None,
+    info: dict | None = None,
+) -> Iterator[Any]:
+    """Run ``func(batch)`` over batches of a SpotSet; yield the results in batch order.
+
+    Parameters
+    ----------
+    spots : platescope.io.SpotSet
+        The spots (only its small index travels to the workers, batch by batch).
+    func : callable
+        ``func(batch: SpotSet) -> result``; must be picklable for process/remote
+        workers (a module-level function or ``functools.partial`` of one).
+    scheduler : str or distributed.Client, optional
+        See :func:`execution_options`; ``None`` = automatic (in-process for fewer
+        than :data:`AUTO_PARALLEL_MIN_SPOTS` spots or one worker, else a process
+        LocalCluster).
+    workers : int, optional
+        Local workers (default: available cores, at most 4).
+    batch_size : int
+        Spots per task.
+    progress : bool, optional
+        Progress bar on/off (default automatic).
+    info : dict, optional
+        Filled with ``scheduler`` (the mode used), ``workers``, ``batch_size``,
+        ``n_batches`` and ``elapsed_s``.
+
+    Yields
+    ------
+    object
+        ``func``'s result for batch 0, 1, 2 … in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from platescope.simulate import simulate
+    >>> from platescope.io import read_spots
+    >>> exp = simulate("seccm-combinatorial", tempfile.mkdtemp(),
+    ...                overrides={"n_conditions": 2, "n_repeats": 3})
+    >>> spots = read_spots(exp.parent / "spots.csv")
+    >>> [len(b) for b in map_batches(spots, lambda b: b, batch_size=4)]
+    [4, 2]
+    """
+    t_start = time.perf_counter()
+    n = len(spots)
+    batch_size = max(int(batch_size), 1)
+    n_batches = math.ceil(n / batch_size)
+    mode, w = resolve_scheduler(scheduler, workers, n)
+    if info is not None:
+        info.update(
+            scheduler=mode
+            if mode not in ("address", "client")
+            else str(getattr(scheduler, "scheduler", scheduler)),
+            workers=w,
+            batch_size=batch_size,
+            n_batches=n_batches,
+        )
+        if mode in ("address", "client"):
+            info["scheduler_mode"] = mode
+    bar = _progress(n, progress, "spot")
+    try:
+        if mode == "synchronous":
+            for batch in spots.batches(batch_size):
+                res = func(batch)
+                if bar is not None:
+                    bar.update(len(batch))
+                yield res
+        else:
+            with _client(mode, w, scheduler) as client:
+                if mode in ("address", "client") and info is not None:
+                    with contextlib.suppress(Exception):
+                        info["workers"] = len(client.scheduler_info().get("workers", {}))
+                yield from _stream(
+                    client,
+                    spots,
+                    func,
+                    batch_size,
+                    max(info.get("workers", w) if info else w, 1),
+                    bar,
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+        if info is not None:
+            info["elapsed_s"] = time.perf_counter() - t_start
+
+
+def _stream(client, spots, func, batch_size: int, workers: int, bar) -> Iterator[Any]:
+    from distributed import as_completed
+
+    window = 2 * workers
+    max_ahead = 4 * window
+    batches = enumerate(spots.batches(batch_size))
+    index_of: dict = {}
+    sizes: dict[int, int] = {}
+    done: dict[int, Any] = {}
+    next_submit = 0
+    next_yield = 0
+    exhausted = False
+    ac = as_completed(loop=client.loop)
+
+    def submit_more() -> None:
+        nonlocal next_submit, exhausted
+        while not exhausted and len(index_of) < window and next_submit - next_yield < max_ahead:
+            item = next(batches, None)
+            if item is None:
+                exhausted = True
+                return
+            k, batch = item
+            fut = client.submit(
+                func, batch, pure=False, key=f"platescope-batch-{k}-{os.getpid()}-{id(ac)}"
+            )
+            index_of[fut.key] = k
+            sizes[k] = len(batch)
+            ac.add(fut)
+            next_submit += 1
+
+    submit_more()
+    try:
+        for fut in ac:
+            k = index_of.pop(fut.key)
+            done[k] = fut.result()
+            fut.release()
+            if bar is not None:
+                bar.update(sizes.pop(k))
+            while next_yield in done:
+                yield done.pop(next_yield)
+                next_yield += 1
+            submit_more()
+    finally:
+        for fut in list(ac.futures):
+            with contextlib.suppress(Exception):
+                fut.cancel()
+
+
+def _k95(x):
+    return None if x is None or not math.isfinite(x) else 2.0 * float(x)
+
+
+def analyse_batch(batch, options: dict | None = None) -> dict:
+    """Read and analyse every spot of a batch; unreadable spots are reported, not raised.
+
+    Parameters
+    ----------
+    batch : platescope.io.SpotSet
+        A batch of spots.
+    options : dict, optional
+        Keyword options of :func:`platescope.echem.spot_features`.
+
+    Returns
+    -------
+    dict
+        ``rows`` (DataFrame: ``spot``, ``condition``, ``x_um``, ``y_um`` and the
+        spot's features; ``*_err`` as expanded k = 2 uncertainties) and ``skipped``
+        (list of ``{spot, path, reason}``).
+    """
+    from platescope.echem import spot_features
+
+    options = dict(options or {})
+    rows = []
+    skipped = []
+    for spot in batch:
+        try:
+            rec = spot.read()
+            f = spot_features(
+                rec,
+                current_density_mA_cm2=spot.current_density_mA_cm2,
+                area_cm2=spot.area_cm2,
+                **options,
+            )
+        except InputError as err:
+            skipped.append(
+                {"spot": spot.spot, "path": spot.path, "reason": f"{err.problem}. Fix: {err.fix}."}
+            )
+            continue
+        except Exception as err:  # noqa: BLE001 - one bad spot must not sink 10,000 others
+            skipped.append(
+                {
+                    "spot": spot.spot,
+                    "path": spot.path,
+                    "reason": f"the analysis of this spot failed ({type(err).__name__}: {err}); "
+                    "this is a platescope bug, please report it",
+                }
+            )
+            continue
+        row = {
+            "spot": spot.spot,
+            "condition": spot.condition,
+            "x_um": spot.x_um,
+            "y_um": spot.y_um,
+        }
+        for k, v in f.items():
+            row[k] = _k95(v) if k.endswith("_err") and v is not None else v
+        rows.append(row)
+    return {"rows": pd.DataFrame(rows), "skipped": skipped}

@@ -522,3 +522,51 @@ def test_bad_options_raise_input_error():
         footprint_from_sem(img)  # no contrast at all
     with pytest.raises(InputError):
         footprint_from_sem(img, method="psychic")
+
+
+# --------------------------------------------- touching pairs of the sem-particles model
+
+
+def _scenario_image(seed, j):
+    """One image of the sem-particles forward model (small footprint, 30 % in pairs)."""
+    from platescope.simulate._sem_particles import make_sem_particles
+
+    sim = make_sem_particles(
+        seed=seed,
+        current_densities_mA_cm2=str(j),
+        footprint_diameter_um=3.0,
+        image_height_px=480,
+        image_width_px=480,
+        pair_fraction=0.3,
+    )
+    im = sim["images"][0]
+    px_um = im["pixel_size_nm"] / 1000.0
+    sem = im["sem"][:480]  # drop the data bar
+    c = np.arange(480) * px_um
+    image = xr.DataArray(
+        sem, dims=("y", "x"), coords={"y": c, "x": c}, attrs={"pixel_size_nm": im["pixel_size_nm"]}
+    )
+    return image, im["particles"], im["footprint"]
+
+
+# seeds and current densities fixed before the recipe was run on them
+@pytest.mark.parametrize("j", [0.78, 3.82])
+def test_overlapping_pairs_of_the_scenario_model_are_split(j):
+    paired_hits, n_paired, n_hit, n_det = 0, 0, 0, 0
+    for seed in (200, 201, 202):
+        image, truth, fp = _scenario_image(seed, j)
+        mask, _ = footprint_from_sem(
+            image, circle_um=(fp["centre_y_um"], fp["centre_x_um"], fp["radius_um"])
+        )
+        _, table = detect_particles(
+            image, mask=mask, sigma_nm=6.0, threshold="noise", ridge_min_nm=20.0
+        )
+        m = _match(truth, table)
+        paired = truth["paired"].to_numpy(bool)
+        paired_hits += int(np.sum(m[paired] >= 0))
+        n_paired += int(paired.sum())
+        n_hit += int(np.sum(m >= 0))
+        n_det += len(table)
+    assert n_paired > 100
+    assert paired_hits / n_paired >= 0.95
+    assert n_hit / n_det >= 0.95  # no over-splitting of single particles

@@ -13,7 +13,16 @@ from pathlib import Path
 from platescope import __version__
 from platescope._errors import InputError
 
-DEMO_SCENARIOS = ("irm-galvanostatic", "sims-diffusion", "irm-cv", "seccm-combinatorial", "dendrite-cycling", "sem-particles", "see-through-au", "see-through-ag")
+DEMO_SCENARIOS = (
+    "irm-galvanostatic",
+    "irm-cv",
+    "seccm-combinatorial",
+    "see-through-au",
+    "see-through-ag",
+    "sem-particles",
+    "dendrite-cycling",
+    "sims-diffusion",
+)
 
 
 def _parse_set(values: list[str]) -> dict:

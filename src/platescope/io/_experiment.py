@@ -216,9 +216,7 @@ def read_experiment(path) -> Experiment:
         sims.append(entry)
     sem_images = []
     raw_sem_images = raw.get("sem_images", [])
-    if not isinstance(raw_sem_images, list) or not all(
-        isinstance(e, dict) for e in raw_sem_images
-    ):
+    if not isinstance(raw_sem_images, list) or not all(isinstance(e, dict) for e in raw_sem_images):
         raise InputError(
             path, "sem_images must be an array of tables", "write each image as [[sem_images]]"
         )

@@ -41,9 +41,7 @@ def _headline(summary: dict) -> str:
     return summary["scenario"]
 
 
-def analyze(
-    experiment, out, *, scheduler: str | None = None, workers: int | None = None
-) -> dict:
+def analyze(experiment, out, *, scheduler: str | None = None, workers: int | None = None) -> dict:
     """Run every analysis an experiment file allows and publish the results.
 
     Parameters

@@ -9,14 +9,15 @@ way and name the accepted keys when a key or value is wrong.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import tomli_w
@@ -270,6 +271,26 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], Any]) ->
     with _atomic_target(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_open(
+    path: str | os.PathLike, mode: str = "w", *, encoding: str | None = None
+) -> Iterator[IO]:
+    """Open a hidden temp file beside ``path`` for streamed writing; on a clean exit it
+    is closed, synced and moved onto ``path`` (on an error it is removed, ``path`` untouched).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_open(p, encoding="utf-8") as fh:
+    ...     _ = fh.write("x")
+    >>> p.read_text()
+    'x'
+    """
+    with _atomic_target(path) as tmp, open(tmp, mode, encoding=encoding) as fh:
+        yield fh
 
 
 write_json_atomic = atomic_write_json

@@ -48,10 +48,10 @@ import pandas as pd
 import tomli_w
 
 import platescope
-from platescope._atomic import _file_mode
 from platescope._errors import InputError
 from platescope.simulate._common import (
     Param,
+    atomic_open,
     atomic_write_text,
     prepare_output_dir,
     register,
@@ -532,66 +532,55 @@ def _write_echemtips(out: Path, design: pd.DataFrame, p: dict, seed: int) -> dic
     line = 0
     t_next = 0.0
     move_s = p["spacing_um"] / 2.0  # lateral move at 2 µm s⁻¹ (not recorded)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=out, prefix=f".{csv_path.name}.", suffix=".tmp", delete=False, encoding="utf-8"
-    ) as fh:
-        tmp = Path(fh.name)
-        try:
-            fh.write(",".join(columns) + "\n")
-            # setup rows before the first hop (scan_pixel −1)
-            n0 = 20
-            t0 = np.arange(n0) * dt
+    with atomic_open(csv_path, "w", encoding="utf-8") as fh:
+        fh.write(",".join(columns) + "\n")
+        # setup rows before the first hop (scan_pixel −1)
+        n0 = 20
+        t0 = np.arange(n0) * dt
+        fh.write(
+            _fmt_block(
+                [
+                    t0,
+                    np.zeros(n0),
+                    np.zeros(n0),
+                    np.full(n0, 5.0),
+                    np.full(n0, OVERLOAD_V),
+                    np.zeros(n0),
+                    np.zeros(n0),
+                    np.zeros(n0),
+                    np.zeros(n0, int),
+                    np.full(n0, -1),
+                ],
+                fmts,
+            )
+        )
+        n_samples += n0
+        t_next = n0 * dt + move_s
+        for _, row in design.iterrows():
+            rec = _spot_record(row, p, seed)
+            h = _hop_arrays(row, p, seed, rec)
+            n = h["n"]
+            t = t_next + np.arange(n) * dt
             fh.write(
                 _fmt_block(
                     [
-                        t0,
-                        np.zeros(n0),
-                        np.zeros(n0),
-                        np.full(n0, 5.0),
-                        np.full(n0, OVERLOAD_V),
-                        np.zeros(n0),
-                        np.zeros(n0),
-                        np.zeros(n0),
-                        np.zeros(n0, int),
-                        np.full(n0, -1),
+                        t,
+                        h["x"],
+                        h["y"],
+                        h["z"],
+                        h["v"],
+                        np.zeros(n),
+                        h["i"] * 1e9,
+                        np.zeros(n),
+                        line + 1 + h["stage"],
+                        np.full(n, int(row["spot"])),
                     ],
                     fmts,
                 )
             )
-            n_samples += n0
-            t_next = n0 * dt + move_s
-            for _, row in design.iterrows():
-                rec = _spot_record(row, p, seed)
-                h = _hop_arrays(row, p, seed, rec)
-                n = h["n"]
-                t = t_next + np.arange(n) * dt
-                fh.write(
-                    _fmt_block(
-                        [
-                            t,
-                            h["x"],
-                            h["y"],
-                            h["z"],
-                            h["v"],
-                            np.zeros(n),
-                            h["i"] * 1e9,
-                            np.zeros(n),
-                            line + 1 + h["stage"],
-                            np.full(n, int(row["spot"])),
-                        ],
-                        fmts,
-                    )
-                )
-                line += 3
-                n_samples += n
-                t_next = t[-1] + dt + move_s
-            fh.flush()
-            os.fsync(fh.fileno())
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    os.chmod(tmp, _file_mode(csv_path))
-    os.replace(tmp, csv_path)
+            line += 3
+            n_samples += n
+            t_next = t[-1] + dt + move_s
     progs = {g["condition_id"]: g for g in _programs(design, p)}
     pixels = []
     for _, row in design.iterrows():
@@ -696,23 +685,12 @@ def _write_wecspm(out: Path, design: pd.DataFrame, p: dict, seed: int) -> dict:
         finally:
             for fh in handles.values():
                 fh.close()
-        with tempfile.NamedTemporaryFile(
-            "wb", dir=out, prefix=f".{tsv_path.name}.", suffix=".tmp", delete=False
-        ) as fh:
-            tmp = Path(fh.name)
-            try:
-                for k, (label, _, _) in enumerate(_WEC_CHANNELS):
-                    fh.write(label.encode())
-                    with open(tmpdir / f"{k}.txt", "rb") as src:
-                        shutil.copyfileobj(src, fh, 1 << 20)
-                    fh.write(b"\r\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        os.chmod(tmp, _file_mode(tsv_path))
-        os.replace(tmp, tsv_path)
+        with atomic_open(tsv_path, "wb") as fh:
+            for k, (label, _, _) in enumerate(_WEC_CHANNELS):
+                fh.write(label.encode())
+                with open(tmpdir / f"{k}.txt", "rb") as src:
+                    shutil.copyfileobj(src, fh, 1 << 20)
+                fh.write(b"\r\n")
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     progs = _programs(design, p)

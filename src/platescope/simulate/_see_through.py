@@ -14,7 +14,6 @@ The forward model is described in :mod:`platescope.simulate._see_through_model`.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from datetime import datetime
@@ -23,20 +22,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import tifffile
-import tomli_w
 from scipy import ndimage
 
 import platescope
 from platescope.simulate._common import (
     Param,
     atomic_write_text,
-    atomic_write_with,
+    fill_parameter_doc,
+    input_hashes,
     prepare_output_dir,
     register,
     resolve_params,
+    write_experiment_toml,
     write_json_atomic,
+    write_movie_files,
+    write_truth_tiff,
 )
+from platescope.simulate._irm_model import CAMERA_MAX_COUNTS
 from platescope.simulate._see_through_model import (
     ALLOY_STEPS,
     FILM_METALS,
@@ -55,7 +57,6 @@ __all__ = ["PARAMETERS", "make_see_through", "see_through_ag", "see_through_au"]
 
 T0_LOCAL = datetime(2024, 3, 5, 10, 12, 41, 250000)
 TIMEZONE = "Asia/Shanghai"
-_CAMERA_MAX = 4095
 #: Pore counting rule of the truth (and of the analysis): 8-connected components of
 #: the pixels at least half covered by a pore.
 PORE_CONNECTIVITY = 8
@@ -115,13 +116,6 @@ PARAMETERS: dict[str, Param] = {
     "ag_pore_area_um2": Param(0.12, float, "Ag: median pore area after cycle 1, µm²", 0.03, 2.0),
     "ag_pore_growth": Param(3.0, float, "Ag: pore area factor per later cycle", 1.0, 10.0),
 }
-
-
-def _doc_parameters() -> str:
-    return "\n".join(
-        f"    {k} : {p.kind.__name__}, default {p.default!r}\n        {p.doc}."
-        for k, p in PARAMETERS.items()
-    )
 
 
 def _place(rng, n, accept, lo, hi, max_tries=4000):
@@ -467,7 +461,7 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
                     np.clip(nf, 0, None) + np.float32(p["read_noise_counts"] ** 2)
                 )
                 nf = nf + sd * rng_n.standard_normal(nf.shape, dtype=np.float32)
-            arr[i0 : i0 + chunk] = np.clip(np.rint(nf), 0, _CAMERA_MAX).astype(np.uint16)
+            arr[i0 : i0 + chunk] = np.clip(np.rint(nf), 0, CAMERA_MAX_COUNTS).astype(np.uint16)
 
     # ---- truth ---------------------------------------------------------------------------
     stage_rows = []
@@ -662,35 +656,21 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     }
 
 
-if make_see_through.__doc__:
-    make_see_through.__doc__ = make_see_through.__doc__.replace("{params}", _doc_parameters())
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+fill_parameter_doc(make_see_through, PARAMETERS)
 
 
 def _write(metal: str, out, seed: int, params: dict) -> Path:
     from platescope.io._echem_eclab_text import write_eclab_mpt
-    from platescope.io._image_writers import write_frame_times_csv, write_imagej_movie
 
     scenario = f"see-through-{metal.lower()}"
     resolve_params(PARAMETERS, params)  # validate before touching the folder
     out = prepare_output_dir(out, scenario)
     sim = make_see_through(metal, seed=seed, **params)
-    px = sim["pixel_size_um"]
-    for name in ("trans", "epi"):
-        write_imagej_movie(
-            out / f"{name}.tif",
-            sim[name],
-            pixel_size_um=px,
-            frame_interval_s=sim["frame_interval_s"],
-        )
-    write_frame_times_csv(out / "frame_times.csv", sim["frame_times_s"])
+    # trans.tif and epi.tif share one frame_times.csv (written twice, same bytes)
+    movie, epi = (
+        write_movie_files(out, {**sim, "movie": sim[mode]}, name=f"{mode}.tif", mode=mode)
+        for mode in ("trans", "epi")
+    )
     write_eclab_mpt(
         out / "echem.mpt",
         sim["echem"],
@@ -699,23 +679,17 @@ def _write(metal: str, out, seed: int, params: dict) -> Path:
     )
     tdir = out / "truth"
     for step, tau in sim["onset_maps"].items():
-        atomic_write_with(
-            tdir / f"onset_alloying_{step}.tif",
-            lambda tmp, tau=tau: tifffile.imwrite(
-                tmp, tau, imagej=True, resolution=(1 / px, 1 / px), metadata={"unit": "um"}
-            ),
-        )
+        write_truth_tiff(tdir / f"onset_alloying_{step}.tif", tau, sim["pixel_size_um"])
     atomic_write_text(tdir / "sites.csv", sim["sites"].to_csv(index=False))
     atomic_write_text(tdir / "pores.csv", sim["pores"].to_csv(index=False))
     nf = pd.DataFrame({"time_s": sim["echem"]["time_s"], "potential_V": sim["echem_noise_free_V"]})
     atomic_write_text(tdir / "echem_noise_free.csv", nf.to_csv(index=False))
     truth = sim["truth"]
     files = ("trans.tif", "epi.tif", "frame_times.csv", "echem.mpt")
-    truth["inputs"] = {n: {"path": n, "sha256": _sha256(out / n)} for n in files}
+    truth["inputs"] = input_hashes(out, files)
     write_json_atomic(tdir / "truth.json", truth)
     p = sim["parameters"]
-    exp = {
-        "experiment": {"scenario": scenario, "name": f"{scenario} (simulated, seed {int(seed)})"},
+    sections = {
         "electrode": {
             "area_cm2": truth["echem"]["area_cm2"],
             "film_metal": metal,
@@ -727,10 +701,10 @@ def _write(metal: str, out, seed: int, params: dict) -> Path:
             "time_offset_s": round(sim["time_offset_s"], 6),
             "current_density_mA_cm2": p["current_density_mA_cm2"],
         },
-        "movie": {"path": "trans.tif", "mode": "trans", "frame_times": "frame_times.csv"},
-        "epi": {"path": "epi.tif", "mode": "epi", "frame_times": "frame_times.csv"},
+        "movie": movie,
+        "epi": epi,
     }
-    return atomic_write_text(out / "experiment.toml", tomli_w.dumps(exp))
+    return write_experiment_toml(out, scenario, seed, sections)
 
 
 @register("see-through-au", PARAMETERS)

@@ -13,7 +13,6 @@ the files, ``experiment.toml`` and ``truth/``.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -21,16 +20,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import tomli_w
 
 import platescope
 from platescope._errors import InputError
 from platescope.simulate._common import (
     Param,
     atomic_write_text,
+    input_hashes,
     prepare_output_dir,
     register,
     resolve_params,
+    write_experiment_toml,
     write_json_atomic,
 )
 from platescope.simulate._echem_model import table1_targets
@@ -256,14 +256,6 @@ def make_sem_particles(seed: int = 0, **params: Any) -> dict[str, Any]:
     return {"images": images, "truth": truth_all, "parameters": resolved}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @register(SCENARIO, PARAMETERS)
 def sem_particles(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Path:
     """Write simulated SEM images of Li nanoparticles and their truth to ``out``.
@@ -304,7 +296,6 @@ def sem_particles(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Pa
     sim = make_sem_particles(seed=seed, **params)
     single = len(sim["images"]) == 1
     entries = []
-    inputs = {}
     for im in sim["images"]:
         name = "sem.tif" if single else f"sem_{im['condition']}.tif"
         write_sem_tiff(
@@ -313,7 +304,6 @@ def sem_particles(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Pa
         atomic_write_text(
             out / "truth" / f"particles_{im['condition']}.csv", im["particles"].to_csv(index=False)
         )
-        inputs[name] = {"path": name, "sha256": _sha256(out / name)}
         entries.append(
             {
                 "path": name,
@@ -323,14 +313,13 @@ def sem_particles(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Pa
             }
         )
     truth = sim["truth"]
-    truth["inputs"] = inputs
+    truth["inputs"] = input_hashes(out, [e["path"] for e in entries])
     truth["files"] = {
         "sem": [e["path"] for e in entries],
         "particles": [f"truth/particles_{im['condition']}.csv" for im in sim["images"]],
     }
     write_json_atomic(out / "truth" / "truth.json", truth)
-    exp: dict[str, Any] = {
-        "experiment": {"scenario": SCENARIO, "name": f"{SCENARIO} (simulated, seed {int(seed)})"},
+    sections: dict[str, Any] = {
         "electrode": {
             "area_cm2": truth["footprint_area_cm2"],
             "film_metal": "Au",
@@ -338,7 +327,7 @@ def sem_particles(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Pa
         },
     }
     if single:  # the contract's [sem] section (no plating charge: FE is left null)
-        exp["sem"] = {"path": entries[0]["path"]}
+        sections["sem"] = {"path": entries[0]["path"]}
     else:
-        exp["sem_images"] = entries
-    return atomic_write_text(out / "experiment.toml", tomli_w.dumps(exp))
+        sections["sem_images"] = entries
+    return write_experiment_toml(out, SCENARIO, seed, sections)

@@ -226,6 +226,9 @@ def markdown(s: pd.DataFrame) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed … first-seed+seeds−1"
+    )
     ap.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0])
     ap.add_argument("--out", type=Path, default=None, help="work folder (default: a temp dir)")
     ap.add_argument(
@@ -241,13 +244,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ps_val_sem_") as tmp:
         work = args.out or Path(tmp)
         for noise in args.noise:
-            for seed in range(args.seeds):
+            for i, seed in enumerate(range(args.first_seed, args.first_seed + args.seeds)):
                 rows += run_one(
                     seed,
                     noise,
                     work,
-                    full=seed < args.full_seeds,
-                    engine=seed < args.engine_seeds,
+                    full=i < args.full_seeds,
+                    engine=i < args.engine_seeds,
                 )
                 print(f"noise ×{noise:g} seed {seed}: done", flush=True)
     df = pd.DataFrame(rows)

@@ -429,7 +429,7 @@ def detect_particles(
     pair_split : bool
         Split isolated objects that two overlapping disks explain much better than one
         (step 5b; default True). On simulated ``sem-particles`` images it raises the
-        recall of particles planted in overlapping pairs from 0.76–0.87 to ≥ 0.95
+        recall of particles planted in overlapping pairs from 0.76–0.87 to 0.95–0.99
         (docs/particles.md); it about doubles the run time.
 
     Returns

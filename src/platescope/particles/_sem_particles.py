@@ -900,12 +900,14 @@ def _step_circle(data, valid, y_um, x_um, p0, px_um):
     # parameters: cy, cx, r (µm), lo, hi (grey), ln(w / px)
     def resid(q):
         cy, cx, r, lo, hi, lw = q
-        s = special.expit((r - np.hypot(yv - cy, xv - cx)) / (px_um * np.exp(lw)))
+        s = special.expit(
+            (r - np.hypot(yv - cy, xv - cx)) / (px_um * np.exp(np.clip(lw, -8.0, 8.0)))
+        )
         return lo + (hi - lo) * s - zv
 
     def jac(q):
         cy, cx, r, lo, hi, lw = q
-        w = px_um * np.exp(lw)
+        w = px_um * np.exp(np.clip(lw, -8.0, 8.0))
         dist = np.maximum(np.hypot(yv - cy, xv - cx), 1e-12)
         u = (r - dist) / w
         s = special.expit(u)
@@ -917,7 +919,7 @@ def _step_circle(data, valid, y_um, x_um, p0, px_um):
     q0 = np.array([cy0, cx0, r0, lo0, hi0, np.log(2.0)])
     ok, q = _robust_lm(resid, jac, q0, f_scale=spread)
     cy, cx, r, lo, hi, lw = q
-    w = px_um * np.exp(lw)
+    w = px_um * np.exp(np.clip(lw, -8.0, 8.0))
     moved = np.hypot(cy - cy0, cx - cx0) + abs(r - r0)
     if not (ok and np.all(np.isfinite(q)) and r > 0 and 0 < w < band and moved < band):
         return np.asarray(p0, float), np.inf

@@ -38,3 +38,16 @@ class InputError(PlatescopeError):
         self.fix = fix.rstrip(".")
         where = f"{self.path}: " if self.path else ""
         super().__init__(f"{where}{self.problem}. Fix: {self.fix}.")
+
+
+def source_of(obj) -> str | None:
+    """The file an array, movie or record was read from (``attrs["source"]``), for messages.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame(); df.attrs["source"] = "run.mpt"
+    >>> source_of(df), source_of([1, 2])
+    ('run.mpt', None)
+    """
+    attrs = getattr(obj, "attrs", None) or {}
+    src = attrs.get("source") if hasattr(attrs, "get") else None
+    return None if src is None else str(src)

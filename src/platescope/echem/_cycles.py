@@ -49,6 +49,7 @@ import pandas as pd
 from scipy.signal import find_peaks, savgol_filter
 
 from platescope._errors import InputError
+from platescope._errors import source_of as _source
 
 __all__ = ["cv_features", "cycle_charges"]
 
@@ -60,10 +61,6 @@ _TURN_FRACTION = 0.1
 
 
 # --------------------------------------------------------------------------- helpers
-def _source(echem) -> str | None:
-    return getattr(echem, "attrs", {}).get("source")
-
-
 def _columns(echem, needed=("time_s", "potential_V", "current_A")) -> dict[str, np.ndarray]:
     src = _source(echem)
     if not isinstance(echem, pd.DataFrame):

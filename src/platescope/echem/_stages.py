@@ -49,6 +49,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
 from platescope._errors import InputError
+from platescope._errors import source_of as _source
 from platescope.models import FARADAY_C_MOL
 
 __all__ = ["FILM_PROPERTIES", "find_stages", "half_cycles", "host_moles", "li_content"]
@@ -96,10 +97,6 @@ def host_moles(
         if not (v is not None and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive number, got {v!r}")
     return rho * thickness_nm * 1e-7 * area_cm2 / molar
-
-
-def _source(echem) -> Any:
-    return getattr(echem, "attrs", {}).get("source")
 
 
 def _arrays(echem: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

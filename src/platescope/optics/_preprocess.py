@@ -17,6 +17,7 @@ import xarray as xr
 from scipy import ndimage
 
 from platescope._errors import InputError
+from platescope._errors import source_of as _source
 
 __all__ = [
     "correct_illumination_drift",
@@ -32,11 +33,6 @@ _UM2_TO_CM2 = 1e-8
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _source(obj) -> str | None:
-    src = getattr(obj, "attrs", {}).get("source") if hasattr(obj, "attrs") else None
-    return None if src is None else str(src)
 
 
 def _check_movie(movie, *, name: str = "movie") -> np.ndarray:

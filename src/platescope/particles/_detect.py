@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 from skimage import filters, segmentation
 
 from platescope._errors import InputError
+from platescope._errors import source_of as _source
 
 __all__ = ["THRESHOLD_METHODS", "detect_blobs", "segment_particles"]
 
@@ -59,12 +60,6 @@ _RIDGE_MIN_PX = 2.5
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _source(image: Any) -> str | None:
-    attrs = getattr(image, "attrs", None) or {}
-    src = attrs.get("source")
-    return None if src is None else str(src)
 
 
 def _positive(name: str, value: Any, *, allow_zero: bool = False) -> float:

@@ -27,16 +27,12 @@ import pandas as pd
 from scipy import ndimage
 
 from platescope._errors import InputError
+from platescope._errors import source_of as _source
 
 __all__ = ["deposit_timeseries", "detect_deposits", "merge_events", "track_deposits"]
 
 _PANDAS4_WARNING = getattr(pd.errors, "Pandas4Warning", None)
 _SHAPES = ("hemisphere", "cylinder")
-
-
-def _source(movie) -> str | None:
-    src = getattr(movie, "attrs", {}).get("source")
-    return None if src is None else str(src)
 
 
 def _movie_geometry(movie) -> tuple[np.ndarray, float, float, float, float]:

@@ -95,3 +95,25 @@ def expand_errors(d):
     if isinstance(d, list):
         return [expand_errors(v) for v in d]
     return d
+
+
+def read_movie_section(section: Mapping[str, Any], *, default_mode: str | None = None):
+    """Read the movie an experiment section (``[movie]``, ``[epi]``) names, with its options.
+
+    Parameters
+    ----------
+    section : mapping
+        The section: ``path`` and optionally ``frame_times``, ``pixel_size_um``,
+        ``frame_interval_s``, ``mode``.
+    default_mode : str, optional
+        ``mode`` when the section gives none (``"irm"``, ``"trans"``, ``"epi"``).
+    """
+    from platescope import io
+
+    return io.read_movie(
+        section["path"],
+        frame_times=section.get("frame_times"),
+        pixel_size_um=section.get("pixel_size_um"),
+        frame_interval_s=section.get("frame_interval_s"),
+        mode=section.get("mode", default_mode),
+    )

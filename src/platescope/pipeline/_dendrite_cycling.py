@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._common import analysis_params, expand_errors, read_movie_section
 
 DEFAULTS = {
     "deposits": {
@@ -134,13 +134,7 @@ def run(exp, out, summary: dict) -> None:
         summary["headline"] = "no movie: cycling charges only"
         return
 
-    movie = io.read_movie(
-        exp.movie["path"],
-        frame_times=exp.movie.get("frame_times"),
-        pixel_size_um=exp.movie.get("pixel_size_um"),
-        frame_interval_s=exp.movie.get("frame_interval_s"),
-        mode=exp.movie.get("mode", "epi"),
-    )
+    movie = read_movie_section(exp.movie, default_mode="epi")
     if echem is not None:
         sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
         summary["sync"] = expand_errors(

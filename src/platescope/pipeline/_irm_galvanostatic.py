@@ -18,7 +18,7 @@ import xarray as xr
 from scipy import ndimage
 
 from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._common import analysis_params, expand_errors, read_movie_section
 
 DEFAULTS = {
     "galvanostatic": {"smooth_s": 0.5, "growth_fraction": 0.2},
@@ -64,16 +64,10 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
     Returns the landing-subtracted movie on the echem clock (``sub``), the footprint
     ``mask`` (y, x), its area, and the footprint-mean signal per frame.
     """
-    from platescope import io, optics, report, sync
+    from platescope import optics, report, sync
 
     skipped = summary["skipped"]
-    movie = io.read_movie(
-        exp.movie["path"],
-        frame_times=exp.movie.get("frame_times"),
-        pixel_size_um=exp.movie.get("pixel_size_um"),
-        frame_interval_s=exp.movie.get("frame_interval_s"),
-        mode=exp.movie.get("mode", "irm"),
-    )
+    movie = read_movie_section(exp.movie, default_mode="irm")
     movie_mean = sync.mean_intensity(movie)  # one pass, shared by the sync and its figure
     sy = sync.synchronize(
         movie, echem, time_offset_s=exp.echem.get("time_offset_s"), movie_mean=movie_mean

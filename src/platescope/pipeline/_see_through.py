@@ -27,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._common import analysis_params, expand_errors, read_movie_section
 
 DEFAULTS = {
     "stages": {"smooth_frac": 0.006, "min_snr": 6.0, "min_step_V": 0.01},
@@ -54,15 +54,8 @@ def _params(exp, name):
 
 
 def _movie_on_echem_clock(exp, section: dict, offset_s: float):
-    from platescope import io
 
-    m = io.read_movie(
-        section["path"],
-        frame_times=section.get("frame_times"),
-        pixel_size_um=section.get("pixel_size_um"),
-        frame_interval_s=section.get("frame_interval_s"),
-        mode=section.get("mode"),
-    )
+    m = read_movie_section(section)
     return m.assign_coords(t=m.t.values - offset_s)
 
 

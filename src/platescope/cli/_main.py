@@ -60,6 +60,8 @@ def _cmd_analyze(args) -> int:
     skipped = summary.get("skipped") or []
     for item in skipped:
         print(f"skipped {item['analysis']}: {item['reason']}", file=sys.stderr)
+    for w in summary.get("warnings") or []:
+        print(f"warning [{w['code']}] {w['where']}: {w['message']}", file=sys.stderr)
     return 0
 
 

@@ -117,3 +117,82 @@ def read_movie_section(section: Mapping[str, Any], *, default_mode: str | None =
         frame_interval_s=section.get("frame_interval_s"),
         mode=section.get("mode", default_mode),
     )
+
+
+# --------------------------------------------------------------------------- warnings
+#: Warning codes are short kebab-case identifiers, stable across versions, e.g.
+#: ``"ce-above-one"``, ``"truncated-file"``, ``"fit-at-bound"``, ``"objects-excluded"``.
+WARNING_KEYS = ("code", "message", "where")
+
+
+def add_warning(summary: dict, code: str, message: str, where: str) -> None:
+    """Append ``{code, message, where}`` to ``summary["warnings"]`` (no duplicates).
+
+    Parameters
+    ----------
+    summary : dict
+        The summary being built.
+    code : str
+        Stable kebab-case identifier of the kind of doubt (``"ce-above-one"``).
+    message : str
+        One or two sentences a researcher can act on.
+    where : str
+        Dotted path of the quantity concerned in ``summary.json``
+        (``"echem.cycles[2].CE"``) or an input role (``"inputs.echem"``).
+
+    Examples
+    --------
+    >>> s = {}
+    >>> add_warning(s, "fit-at-bound", "the exponent sits at its bound", "particles.fit")
+    >>> add_warning(s, "fit-at-bound", "the exponent sits at its bound", "particles.fit")
+    >>> s["warnings"]
+    [{'code': 'fit-at-bound', 'message': 'the exponent sits at its bound', 'where': 'particles.fit'}]
+    """
+    item = {"code": str(code), "message": str(message), "where": str(where)}
+    bucket = summary.setdefault("warnings", [])
+    if item not in bucket:
+        bucket.append(item)
+
+
+def collect_warnings(summary: dict) -> dict:
+    """Move every nested ``warnings`` list of a summary to the top-level list.
+
+    Library analyses report doubts inside their result (a ``"warnings"`` list of
+    ``{code, message}`` dicts, or ``DataFrame.attrs["warnings"]`` carried into the
+    result by the runner). This hoists them to ``summary["warnings"]`` with ``where``
+    set to the dotted path of the dict that held them (unless the item names its own),
+    so the report and the CLI show them in one place.
+
+    Examples
+    --------
+    >>> s = {"echem": {"cycles": [{"CE": 1.2, "warnings": [
+    ...     {"code": "ce-above-one", "message": "CE > 1.05"}]}]}}
+    >>> collect_warnings(s)["warnings"]
+    [{'code': 'ce-above-one', 'message': 'CE > 1.05', 'where': 'echem.cycles[0]'}]
+    >>> "warnings" in s["echem"]["cycles"][0]
+    False
+    """
+    found: list[tuple[str, Any]] = []
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict):
+            if path and isinstance(node.get("warnings"), list):
+                found.append((path, node.pop("warnings")))
+            for k, v in node.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+
+    top = summary.get("warnings")
+    for k, v in list(summary.items()):
+        if k != "warnings":
+            walk(v, str(k))
+    summary["warnings"] = list(top) if isinstance(top, list) else []
+    for path, items in found:
+        for w in items:
+            if isinstance(w, dict):
+                add_warning(summary, w.get("code", "warning"), w.get("message", ""), w.get("where") or path)
+            else:
+                add_warning(summary, "warning", str(w), path)
+    return summary

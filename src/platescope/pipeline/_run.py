@@ -16,6 +16,7 @@ from platescope.pipeline import _seccm_combinatorial as _seccm_combinatorial_run
 from platescope.pipeline import _see_through as _see_through_runner
 from platescope.pipeline import _sem_particles as _sem_particles_runner
 from platescope.pipeline import _sims_diffusion as _sims_diffusion_runner
+from platescope.pipeline._common import collect_warnings
 from platescope.pipeline._outputs import StagedOutput, sha256_file
 
 SCENARIO_RUNNERS = {
@@ -87,6 +88,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
         "inputs": inputs,
         "parameters": {},
         "skipped": [],
+        "warnings": [],
         "uncertainty_convention": "*_err values are expanded uncertainties, ≈95 % (k = 2)",
     }
     staged = StagedOutput(out)
@@ -95,6 +97,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
 
         with execution_options(scheduler=scheduler, workers=workers):
             runner(exp, staged, summary)
+        collect_warnings(summary)
         # what the report shows is exactly what summary.json holds
         summary = json.loads(json.dumps(to_jsonable(summary), allow_nan=False))
         atomic_write_json(staged.root / "summary.json", summary)

@@ -9,6 +9,7 @@ results untouched.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,6 +55,13 @@ class StagedOutput:
             )
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
+        # mkdtemp makes the folder private (0700); a published result is as readable as
+        # any folder the user creates
+        from platescope._atomic import _file_mode
+
+        os.chmod(
+            self.root, _file_mode(self.root / "-") | ((_file_mode(self.root / "-") & 0o444) >> 2)
+        )
         for sub in ("tables", "maps", "figures"):
             (self.root / sub).mkdir()
         self.figures: list[dict] = []
@@ -90,7 +98,11 @@ class StagedOutput:
         return rel
 
     def publish(self) -> Path:
-        """Replace the destination by the staged folder."""
+        """Replace the destination by the staged folder (marked as platescope's own)."""
+        from platescope import __version__
+        from platescope._outguard import write_marker
+
+        write_marker(self.root, kind="result", version=__version__)
         old = None
         if self.out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))

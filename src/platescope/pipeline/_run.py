@@ -9,6 +9,7 @@ from pathlib import Path
 
 from platescope import __version__
 from platescope._errors import InputError
+from platescope._outguard import claim_output_folder, write_marker
 from platescope.pipeline import _dendrite_cycling as _dendrite_cycling_runner
 from platescope.pipeline import _irm_cv as _irm_cv_runner
 from platescope.pipeline import _irm_galvanostatic
@@ -75,6 +76,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
             f"platescope {__version__} yet",
             f"use one of {', '.join(SCENARIO_RUNNERS)} or a later platescope",
         )
+    claim_output_folder(out, kind="result", inputs=[exp.path, *exp.input_paths().values()])
     inputs = {
         role: {"path": str(p), "sha256": sha256_file(p)} for role, p in exp.input_paths().items()
     }
@@ -134,7 +136,7 @@ def run_demo(out, *, scenarios, seed: int = 0) -> Path:
     from platescope.report import render_index
     from platescope.simulate import simulate
 
-    out = Path(out).resolve()
+    out = claim_output_folder(out, kind="demo")
     out.mkdir(parents=True, exist_ok=True)
     entries = []
     for name in scenarios:
@@ -148,4 +150,6 @@ def run_demo(out, *, scenarios, seed: int = 0) -> Path:
                 "headline": _headline(summary),
             }
         )
-    return Path(render_index(entries, out_path=out / "index.html"))
+    index = Path(render_index(entries, out_path=out / "index.html"))
+    write_marker(out, kind="demo", version=__version__)
+    return index

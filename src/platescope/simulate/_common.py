@@ -230,19 +230,24 @@ def simulate(
     if seed < 0:
         raise InputError(None, f"seed {seed} is negative", "give a seed >= 0")
     params = resolve_params(fn.parameters, overrides)  # type: ignore[attr-defined]
-    return fn(out, seed=seed, **params)
+    experiment = fn(out, seed=seed, **params)
+    from platescope import __version__
+    from platescope._outguard import write_marker
+
+    write_marker(Path(experiment).parent, kind="simulated", version=__version__)
+    return experiment
 
 
 def prepare_output_dir(out: str | os.PathLike, scenario: str) -> Path:
-    """Create ``out`` (and ``out/truth``); refuse a folder holding another scenario.
+    """Create ``out`` (and ``out/truth``) after checking platescope may write there.
 
-    An existing ``experiment.toml`` of the same scenario is fine (its files get
-    overwritten); one of another scenario, or one that cannot be read, raises
-    :class:`InputError` so nothing of someone else's is overwritten.
+    The folder must be new, empty, or an earlier ``simulate`` output
+    (:func:`platescope._outguard.claim_output_folder`) — and then of the same scenario,
+    so nothing of someone else's is overwritten.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "exists and is not a folder", "choose a folder for --out")
+    from platescope._outguard import claim_output_folder
+
+    out = claim_output_folder(out, kind="simulated")
     exp = out / "experiment.toml"
     if exp.exists():
         try:

@@ -155,8 +155,12 @@ def claim_output_folder(
         )
         raise InputError(
             out,
-            f"{option} holds files platescope did not write ({shown}); platescope replaces "
-            "its output folder and would delete them",
+            f"{option} holds files platescope did not write ({shown}); "
+            + (
+                "platescope replaces its output folder and would delete them"
+                if kind == "result"
+                else "writing there could overwrite them"
+            ),
             f"give {option} a new or empty folder, or a folder of earlier platescope {kind} output",
         )
     return out

@@ -82,10 +82,18 @@ def test_rerun_replaces_results_and_keeps_inputs(run, tmp_path):
     exp = root / "input" / "experiment.toml"
     before = {p.name: p.read_bytes() for p in (root / "input").iterdir() if p.is_file()}
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "stale.txt").write_text("old result")
     analyze(exp, out)
-    assert not (out / "stale.txt").exists()
+    # a table an earlier platescope run wrote (listed in its marker) that this run does not
+    import json
+
+    from platescope._outguard import MARKER
+
+    (out / "tables" / "stale.csv").write_text("old result")
+    marker = json.loads((out / MARKER).read_text())
+    marker["files"].append("tables/stale.csv")
+    (out / MARKER).write_text(json.dumps(marker))
+    analyze(exp, out)
+    assert not (out / "tables" / "stale.csv").exists()
     after = {p.name: p.read_bytes() for p in (root / "input").iterdir() if p.is_file()}
     assert before == after
 

@@ -50,6 +50,7 @@ from scipy.signal import find_peaks, savgol_filter
 
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
+from platescope.echem._steps import turning_points
 
 __all__ = ["cv_features", "cycle_charges"]
 
@@ -58,6 +59,9 @@ _ERR_COLUMNS = ["Q_c_err_C", "Q_a_err_C", "CE_err"]
 _MIN_SAMPLES = 5
 _GALV_DEADBAND = 0.05
 _TURN_FRACTION = 0.1
+# below this potential (V vs Li/Li⁺) a record may plate or alloy Li; a record that never
+# goes below it is a positive electrode, cycled charge (anodic) → discharge (cathodic)
+_CATHODE_MIN_V = 1.5
 
 
 # --------------------------------------------------------------------------- helpers
@@ -120,49 +124,8 @@ def _signed_parts(t, i) -> tuple[np.ndarray, np.ndarray]:
     return pos, np.maximum(neg, 0.0)
 
 
-def _potential_noise(e) -> float:
-    d = np.diff(e)
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0)) if d.size else 0.0
-
-
 def _turning_points(e) -> list[tuple[int, int]]:
-    """(index, kind) of confirmed turning points; kind +1 maximum, −1 minimum."""
-    span = float(np.ptp(e))
-    if span <= 0:
-        return []
-    thr = max(_TURN_FRACTION * span, 10.0 * _potential_noise(e))
-    if thr >= 0.5 * span:
-        return []
-    turns: list[tuple[int, int]] = []
-    direction = 0  # +1 rising, −1 falling
-    ext_i = 0
-    ext_v = e[0]
-    lo_i = hi_i = 0
-    for k in range(1, e.size):
-        v = e[k]
-        if direction == 0:
-            if v > e[hi_i]:
-                hi_i = k
-            if v < e[lo_i]:
-                lo_i = k
-            if e[hi_i] - e[lo_i] >= thr:
-                direction = 1 if hi_i > lo_i else -1
-                ext_i = hi_i if direction == 1 else lo_i
-                ext_v = e[ext_i]
-            continue
-        if direction == 1:
-            if v >= ext_v:
-                ext_i, ext_v = k, v
-            elif ext_v - v >= thr:
-                turns.append((ext_i, 1))
-                direction, ext_i, ext_v = -1, k, v
-        else:
-            if v <= ext_v:
-                ext_i, ext_v = k, v
-            elif v - ext_v >= thr:
-                turns.append((ext_i, -1))
-                direction, ext_i, ext_v = 1, k, v
-    return turns
+    return turning_points(e, fraction=_TURN_FRACTION)
 
 
 def _first_direction(e, turns) -> int:
@@ -170,21 +133,6 @@ def _first_direction(e, turns) -> int:
     if turns:
         return turns[0][1]  # the first turn is a maximum ⇒ it first swept up
     return 1 if e[-1] >= e[0] else -1
-
-
-def _is_steady_sweep(t, e) -> bool:
-    dt = np.diff(t)
-    ok = dt > 0
-    if ok.sum() < _MIN_SAMPLES:
-        return False
-    rate = np.abs(np.diff(e)[ok] / dt[ok])
-    # smooth staircases: rate over ~5 samples
-    if rate.size >= 5:
-        rate = np.convolve(rate, np.ones(5) / 5.0, mode="valid")
-    med = float(np.median(rate))
-    if not med > 0:
-        return False
-    return float(np.mean(np.abs(rate - med) <= 0.3 * med)) >= 0.6
 
 
 def _labels_from_cycle_column(cyc) -> tuple[np.ndarray, list[int]]:
@@ -265,80 +213,218 @@ def _labels_from_current(i) -> tuple[np.ndarray, list[int], list[dict]]:
     return labels, numbers, dropped
 
 
-def _split(echem, cols, by: str) -> tuple[np.ndarray, list[int], str, list[dict]]:
-    t, e, i = cols["time_s"], cols["potential_V"], cols["current_A"]
+def _halves(steps: pd.DataFrame) -> list[dict]:
+    """Charge-bearing halves: consecutive steps of one direction (rests and impedance skipped)."""
+    halves: list[dict] = []
+    for r in steps.itertuples():
+        if r.kind in ("rest", "impedance") or r.direction not in ("cathodic", "anodic"):
+            continue
+        if halves and halves[-1]["direction"] == r.direction and r.kind != "sweep":
+            h = halves[-1]
+            h["i_stop"] = r.i_stop
+            h["ended_by"] = r.ended_by
+            h["duration_s"] += r.duration_s
+            h["kinds"].add(r.kind)
+            continue
+        halves.append(
+            {
+                "direction": r.direction,
+                "i_start": int(r.i_start),
+                "i_stop": int(r.i_stop),
+                "ended_by": r.ended_by,
+                "duration_s": float(r.duration_s),
+                "span_V": float(r.E_max_V - r.E_min_V),
+                "kinds": {r.kind},
+            }
+        )
+    return halves
+
+
+def _first_half(e, halves, first_half: str) -> str:
+    if first_half in ("cathodic", "anodic"):
+        return first_half
+    # a positive electrode (never near Li plating potentials) pairs charge → discharge
+    if float(np.min(e)) > _CATHODE_MIN_V and any(h["direction"] == "anodic" for h in halves):
+        return "anodic"
+    return "cathodic"
+
+
+def _labels_from_steps(echem, e, first_half: str):
+    """Sample labels for cycles = a first half and the other-direction half after it."""
+    from platescope.echem._steps import split_steps
+
+    steps = split_steps(echem)
+    halves = _halves(steps)
+    first = _first_half(e, halves, first_half)
+    n = e.size
+    labels = np.full(n, -1, dtype=int)
+    numbers: list[int] = []
+    dropped: list[dict] = []
+    info: list[dict] = []
+    k = 0
+    while k < len(halves):
+        h = halves[k]
+        if h["direction"] != first:
+            dropped.append(
+                {
+                    "first_sample": h["i_start"],
+                    "last_sample": h["i_stop"] - 1,
+                    "reason": f"{h['direction']} half with no {first} half before it",
+                }
+            )
+            k += 1
+            continue
+        second = halves[k + 1] if k + 1 < len(halves) else None
+        nxt = halves[k + 2]["i_start"] if k + 2 < len(halves) else n
+        stop = nxt if second is not None else n
+        labels[h["i_start"] : stop] = len(numbers)
+        numbers.append(len(numbers) + 1)
+        info.append({"first": h, "second": second})
+        k += 2
+    if not numbers:
+        return None
+    _mark_complete(info, echem)
+    return labels, numbers, dropped, info, first, steps
+
+
+def _mark_complete(info: list[dict], echem) -> None:
+    """``complete`` and ``incomplete_reason`` per cycle."""
+    from platescope.echem._steps import record_warnings
+
+    truncated = bool(record_warnings(echem))
+    seconds = [c["second"] for c in info if c["second"] is not None]
+    ref_dur = [s["duration_s"] for s in seconds if s["ended_by"] != "record end"]
+    ref_span = [s["span_V"] for s in seconds if s["ended_by"] != "record end"]
+    for c in info:
+        h, s2 = c["first"], c["second"]
+        reason = None
+        if s2 is None:
+            reason = f"the record ends before the {'anodic' if h['direction'] == 'cathodic' else 'cathodic'} half"
+        elif s2["ended_by"] == "record end":
+            if truncated:
+                reason = "the file is truncated inside this cycle"
+            elif "sweep" in s2["kinds"]:
+                ref = np.median(ref_span) if ref_span else h["span_V"]
+                if s2["span_V"] < 0.8 * ref:
+                    reason = (
+                        f"the last sweep covers {s2['span_V']:.3g} V of the {ref:.3g} V the other "
+                        "sweeps cover: the record stops mid-sweep"
+                    )
+            elif ref_dur:
+                ref = float(np.median(ref_dur))
+                if s2["duration_s"] < 0.8 * ref:
+                    reason = (
+                        f"the last half lasts {s2['duration_s']:.4g} s, the others "
+                        f"{ref:.4g} s: the record stops early"
+                    )
+        c["complete"] = reason is None
+        c["incomplete_reason"] = reason
+
+
+def _split(echem, cols, by: str, first_half: str = "auto"):
+    """(labels, numbers, method, dropped, info, first) — ``info``/``first`` only for steps."""
+    _, e, i = cols["time_s"], cols["potential_V"], cols["current_A"]
     src = _source(echem)
-    if by not in ("auto", "cycle", "potential", "current"):
+    if by not in ("auto", "steps", "cycle", "potential", "current"):
         raise InputError(
-            None, f"by must be auto, cycle, potential or current, got {by!r}", "use by='auto'"
+            None,
+            f"by must be auto, steps, cycle, potential or current, got {by!r}",
+            "use by='auto'",
+        )
+    if first_half not in ("auto", "cathodic", "anodic"):
+        raise InputError(
+            None,
+            f"first_half must be auto, cathodic or anodic, got {first_half!r}",
+            "use first_half='auto'",
+        )
+    if by in ("auto", "steps"):
+        found = _labels_from_steps(echem, e, first_half)
+        if found is not None:
+            labels, numbers, dropped, info, first, _ = found
+            return labels, numbers, "steps paired in time order", dropped, info, first
+        if by == "steps":
+            raise InputError(
+                src,
+                "the record holds no plating (cathodic) half followed by a stripping half: "
+                "no cycle",
+                "give a cycling record (CV or galvanostatic cycles)",
+            )
+        raise InputError(
+            src,
+            "no cycles found: the record holds no cathodic (plating) half, galvanostatic or "
+            "swept, followed by an anodic one (rests and impedance blocks are not cycles)",
+            "give a cycling record (CV or galvanostatic cycles), or choose the cycles "
+            "explicitly with by='cycle' if the instrument's numbering is what you want",
         )
     has_col = "cycle" in echem.columns
-    if by == "cycle" or (by == "auto" and has_col):
+    if by == "cycle":
         if not has_col:
             raise InputError(src, "the record has no cycle column", "use by='auto'")
-        cyc = echem["cycle"].to_numpy()
-        if by == "cycle" or np.unique(cyc).size >= 2:
-            labels, numbers = _labels_from_cycle_column(cyc)
-            return labels, numbers, "cycle column", []
-    if by in ("auto", "potential"):
+        labels, numbers = _labels_from_cycle_column(echem["cycle"].to_numpy())
+        return labels, numbers, "cycle column", [], None, "cathodic"
+    if by == "potential":
         turns = _turning_points(e)
-        if turns and (by == "potential" or _is_steady_sweep(t, e)):
+        if turns:
             labels, numbers, dropped = _labels_from_turns(e, turns)
             if numbers:
-                return labels, numbers, "potential turning points", dropped
-        if by == "potential":
-            raise InputError(
-                src,
-                "the potential never completes a sweep and its return, so the record holds no "
-                "CV cycle",
-                "give a cyclic voltammogram with at least one turning point and its return sweep",
-            )
-    if by in ("auto", "current"):
-        labels, numbers, dropped = _labels_from_current(i)
-        if numbers:
-            return labels, numbers, "current sign changes", dropped
-        if by == "current":
-            raise InputError(
-                src,
-                "the current never goes from cathodic (negative) to anodic, so the record holds "
-                "no plating/stripping cycle",
-                "give a galvanostatic cycling record with a cathodic segment followed by an anodic one",
-            )
-    if has_col:
-        labels, numbers = _labels_from_cycle_column(echem["cycle"].to_numpy())
-        return labels, numbers, "cycle column (one value)", []
+                return labels, numbers, "potential turning points", dropped, None, "cathodic"
+        raise InputError(
+            src,
+            "the potential never completes a sweep and its return, so the record holds no CV cycle",
+            "give a cyclic voltammogram with at least one turning point and its return sweep",
+        )
+    labels, numbers, dropped = _labels_from_current(i)
+    if numbers:
+        return labels, numbers, "current sign changes", dropped, None, "cathodic"
     raise InputError(
         src,
-        "no cycles found: there is no cycle column, the potential does not sweep back and forth "
-        "and the current never changes from cathodic to anodic",
-        "give a cycling record (CV or galvanostatic cycles), or a cycle column",
+        "the current never goes from cathodic (negative) to anodic, so the record holds "
+        "no plating/stripping cycle",
+        "give a galvanostatic cycling record with a cathodic segment followed by an anodic one",
     )
 
 
 # --------------------------------------------------------------------------- public
-def cycle_charges(echem: pd.DataFrame, *, by: str = "auto") -> pd.DataFrame:
+def cycle_charges(
+    echem: pd.DataFrame, *, by: str = "auto", first_half: str = "auto"
+) -> pd.DataFrame:
     """Cathodic and anodic charge and Coulombic efficiency of every cycle.
 
     Parameters
     ----------
     echem : pandas.DataFrame
         Echem record: ``time_s`` (s), ``potential_V`` (V), ``current_A`` (A, cathodic
-        negative), optional ``cycle``.
-    by : {"auto", "cycle", "potential", "current"}
-        How cycles are found (module docstring): the ``cycle`` column, CV turning
-        points, or galvanostatic current sign changes; ``"auto"`` picks in that order.
+        negative); the instrument columns ``step``, ``control_mode``, ``freq_Hz`` and
+        ``cycle`` are used when present.
+    by : {"auto", "steps", "cycle", "potential", "current"}
+        How cycles are found. ``"auto"`` = ``"steps"``: the record is cut into steps
+        (:func:`platescope.echem.split_steps`) and each plating half (cathodic
+        galvanostatic/potentiostatic steps, or a cathodic sweep) is paired with the
+        stripping half after it, in time order, whatever the instrument's numbering —
+        the one pairing rule of every scenario. ``"cycle"`` follows the instrument's
+        ``cycle`` column, ``"potential"`` CV turning points, ``"current"`` current sign
+        changes (module docstring).
+    first_half : {"auto", "cathodic", "anodic"}
+        Which half opens a cycle (``by="steps"``). ``"cathodic"``: plating/alloying
+        first, CE = Q_a/Q_c. ``"anodic"``: a positive electrode charged first, CE =
+        Q_c/Q_a (discharge over charge). ``"auto"``: anodic when the record never goes
+        below 1.5 V (a positive electrode vs Li/Li⁺; said in a ``ce-positive-electrode``
+        warning), else cathodic.
 
     Returns
     -------
     pandas.DataFrame
-        One row per cycle, columns ``cycle`` (the file's number, or 1, 2, … when found
-        from the data), ``t_start_s``, ``t_end_s`` (s; ``t_start_s`` is the sample
-        before the cycle's first one, since the interval between them belongs to the
-        cycle, so consecutive cycles share a boundary time), ``Q_c_C``, ``Q_a_C`` (C,
-        positive magnitudes), ``CE`` (Q_a/Q_c; NaN when Q_c = 0), then their 1σ errors
-        ``Q_c_err_C``, ``Q_a_err_C``, ``CE_err``. ``attrs``: ``method`` (how cycles
-        were found), ``dropped`` (incomplete pieces left out, with reasons),
-        ``current_noise_A``, ``source``.
+        One row per cycle, columns ``cycle`` (1, 2, … in time order; the file's number
+        with ``by="cycle"``), ``t_start_s``, ``t_end_s`` (s), ``Q_c_C``, ``Q_a_C`` (C,
+        positive magnitudes), ``CE`` (see ``first_half``; NaN when the first half holds
+        no charge or is missing), ``complete`` (both halves present and whole; False
+        for a trailing half cycle, a last sweep that stops short, a last half much
+        shorter than the others, or a truncated file) and ``incomplete_reason``, then the
+        1σ errors ``Q_c_err_C``, ``Q_a_err_C``, ``CE_err``. Impedance rows
+        (``freq_Hz > 0``) carry no charge. ``attrs``: ``method``, ``dropped`` (halves
+        left out, with reasons), ``ce_definition``, ``current_noise_A``, ``source``,
+        ``warnings`` (list of ``{code, message}``: CE above 1, a record that is not a
+        plating/stripping record, a truncated file).
 
     Raises
     ------
@@ -352,14 +438,23 @@ def cycle_charges(echem: pd.DataFrame, *, by: str = "auto") -> pd.DataFrame:
     >>> i = np.where((t % 20) < 10, -1e-9, 0.8e-9)          # 10 s plating, 10 s stripping
     >>> e = np.where(i < 0, -0.02, 0.05)
     >>> cc = cycle_charges(pd.DataFrame({"time_s": t, "potential_V": e, "current_A": i}))
-    >>> cc["cycle"].tolist(), cc["CE"].round(3).tolist(), cc.attrs["method"]
-    ([1, 2], [0.8, 0.8], 'current sign changes')
+    >>> cc["cycle"].tolist(), cc["CE"].round(3).tolist(), cc["complete"].tolist()
+    ([1, 2], [0.8, 0.8], [True, True])
     """
+    from platescope.echem._steps import record_warnings
+
     cols = _columns(echem)
     t, i = cols["time_s"], cols["current_A"]
-    labels, numbers, method, dropped = _split(echem, cols, by)
-    pos, neg = _signed_parts(t, i)
-    lab_int = labels[1:]  # an interval belongs to the cycle of its right-hand sample
+    labels, numbers, method, dropped, info, first = _split(echem, cols, by, first_half)
+    i_q = i.copy()
+    if "freq_Hz" in echem.columns:
+        imp = echem["freq_Hz"].to_numpy(float) > 0
+        i_q[imp] = 0.0
+    else:
+        imp = np.zeros(t.size, dtype=bool)
+    pos, neg = _signed_parts(t, i_q)
+    lab_int = labels[1:].copy()  # an interval belongs to the cycle of its right-hand sample
+    lab_int[imp[1:] | imp[:-1]] = -1  # impedance points are never charge
     keep = lab_int >= 0
     n = len(numbers)
     q_a = np.bincount(lab_int[keep], weights=pos[keep], minlength=n)
@@ -369,8 +464,8 @@ def cycle_charges(echem: pd.DataFrame, *, by: str = "auto") -> pd.DataFrame:
     w = np.zeros(t.size)
     w[:-1] += 0.5 * dt
     w[1:] += 0.5 * dt
-    sigma = current_noise_A(i)
-    lab = np.where(labels >= 0, labels, n)
+    sigma = current_noise_A(i[~imp]) if (~imp).sum() >= 3 else 0.0
+    lab = np.where((labels >= 0) & ~imp, labels, n)
     var_a = np.bincount(lab, weights=(w**2) * (i > 0), minlength=n + 1)[:n] * sigma**2
     var_c = np.bincount(lab, weights=(w**2) * (i < 0), minlength=n + 1)[:n] * sigma**2
     # noise rectification: where the true current is ~0, splitting by sign adds
@@ -381,17 +476,32 @@ def cycle_charges(echem: pd.DataFrame, *, by: str = "auto") -> pd.DataFrame:
     t_end = np.empty(n)
     for k in range(n):
         idx = np.flatnonzero(labels == k)
-        first = idx[0]
+        first_i = idx[0]
         # the interval ending at the cycle's first sample belongs to the cycle
-        t_start[k] = t[first - 1] if first > 0 else t[first]
+        t_start[k] = t[first_i - 1] if first_i > 0 else t[first_i]
         t_end[k] = t[idx[-1]]
+    # CE = (charge out) / (charge in): Q_a/Q_c when plating opens the cycle, else Q_c/Q_a
+    q_in, q_out, v_in, v_out = (
+        (q_c, q_a, var_c, var_a) if first == "cathodic" else (q_a, q_c, var_a, var_c)
+    )
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        ce = np.where(q_c > 0, q_a / q_c, np.nan)
+        ce = np.where(q_in > 0, q_out / q_in, np.nan)
         ce_err = np.where(
-            q_c > 0,
-            np.sqrt(var_a / q_c**2 + var_c * q_a**2 / q_c**4 + (bias * (q_c - q_a) / q_c**2) ** 2),
+            q_in > 0,
+            np.sqrt(
+                v_out / q_in**2 + v_in * q_out**2 / q_in**4 + (bias * (q_in - q_out) / q_in**2) ** 2
+            ),
             np.nan,
         )
+    if info is not None:
+        complete = np.array([c["complete"] for c in info], dtype=bool)
+        why = [c["incomplete_reason"] for c in info]
+        missing = np.array([c["second"] is None for c in info], dtype=bool)
+        ce = np.where(missing, np.nan, ce)
+        ce_err = np.where(missing, np.nan, ce_err)
+    else:
+        complete = np.ones(n, dtype=bool)
+        why = [None] * n
     out = pd.DataFrame(
         {
             "cycle": np.asarray(numbers, dtype=np.int64),
@@ -400,6 +510,8 @@ def cycle_charges(echem: pd.DataFrame, *, by: str = "auto") -> pd.DataFrame:
             "Q_c_C": q_c,
             "Q_a_C": q_a,
             "CE": ce,
+            "complete": complete,
+            "incomplete_reason": why,
             "Q_c_err_C": np.sqrt(var_c + bias**2),
             "Q_a_err_C": np.sqrt(var_a + bias**2),
             "CE_err": ce_err,
@@ -408,12 +520,106 @@ def cycle_charges(echem: pd.DataFrame, *, by: str = "auto") -> pd.DataFrame:
     for d in dropped:
         d["t_start_s"] = float(t[d.pop("first_sample")])
         d["t_end_s"] = float(t[d.pop("last_sample")])
+    warnings = record_warnings(echem) + _meaning_checks(out, cols["potential_V"], first)
+    if dropped:
+        warnings.append(
+            {
+                "code": "half-cycles-dropped",
+                "message": f"{len(dropped)} half cycle(s) are not part of any cycle (e.g. "
+                f"{dropped[0]['reason']})",
+            }
+        )
     out.attrs = {
         "method": method,
         "dropped": dropped,
+        "first_half": first,
+        "ce_definition": "Q_a/Q_c (stripped over plated)"
+        if first == "cathodic"
+        else "Q_c/Q_a (discharge over charge: a positive electrode charged first)",
         "current_noise_A": sigma,
+        "impedance_samples_excluded": int(imp.sum()),
         "source": _source(echem),
+        "warnings": warnings,
     }
+    return out
+
+
+#: CE above this is not plating/stripping of the same metal (beyond rounding and noise).
+CE_MAX_PLATING = 1.05
+#: CE above this is not reported at all: the anodic charge comes from another process.
+CE_REFUSE = 1.5
+
+
+def _meaning_checks(cycles: pd.DataFrame, e: np.ndarray, first: str) -> list[dict]:
+    """Warnings for CE values that cannot be a plating/stripping efficiency.
+
+    CE > 1.05 (beyond its 2σ error) keeps its value with a warning; CE > 1.5 is set to NaN
+    with ``incomplete_reason``-style text in ``CE_reason``; a record that never goes below
+    1.0 V and is paired plating-first is flagged as not a plating record (the charges are
+    real, the ratio describes another process).
+    """
+    out: list[dict] = []
+    cycles["CE_reason"] = None
+    ce = cycles["CE"].to_numpy(float)
+    err = np.nan_to_num(cycles["CE_err"].to_numpy(float), posinf=0.0)
+    high = np.isfinite(ce) & (ce - 2 * err > CE_MAX_PLATING)
+    refuse = np.isfinite(ce) & (ce > CE_REFUSE)
+    for k in np.flatnonzero(refuse):
+        cycles.at[k, "CE_reason"] = (
+            f"the returned charge is {ce[k]:.3g}× the charge put in: it comes from another "
+            "process (electrolyte oxidation, a positive electrode, a record that starts "
+            "charged), so no Coulombic efficiency is reported"
+        )
+    if refuse.any():
+        cycles.loc[refuse, ["CE", "CE_err"]] = np.nan
+        out.append(
+            {
+                "code": "ce-not-plating",
+                "message": f"{int(refuse.sum())} cycle(s) return more than {CE_REFUSE}× the "
+                "charge put in; their CE is null. If the electrode is a cathode, set "
+                'first_half = "anodic"; if the cell is symmetric, check [echem] electrode',
+            }
+        )
+    soft = high & ~refuse
+    if soft.any():
+        worst = float(np.max(ce[soft]))
+        out.append(
+            {
+                "code": "ce-above-one",
+                "message": f"CE exceeds {CE_MAX_PLATING} beyond its error in {int(soft.sum())} "
+                f"cycle(s) (up to {worst:.3f}): more charge came back than went in, so part "
+                "of it is not stripping of the plated metal (side reactions, or metal plated "
+                "before the record)",
+            }
+        )
+    low = np.isfinite(ce) & (ce < 0.2)
+    if low.any():
+        out.append(
+            {
+                "code": "ce-very-low",
+                "message": f"{int(low.sum())} cycle(s) return less than 20 % of the charge put "
+                "in: the record may not be a reversible plating/stripping (or charge/discharge) "
+                "process",
+            }
+        )
+    if first == "anodic":
+        out.append(
+            {
+                "code": "ce-positive-electrode",
+                "message": f"the potential never goes below {_CATHODE_MIN_V} V, so the electrode "
+                "is taken as a positive electrode: cycles are charge (anodic) then discharge, "
+                'CE = Q_c/Q_a; set first_half = "cathodic" if it is plated first',
+            }
+        )
+    if first == "cathodic" and e.size and float(np.min(e)) > 1.0:
+        out.append(
+            {
+                "code": "not-plating-record",
+                "message": f"the potential never goes below 1.0 V (minimum {np.min(e):.3g} V): "
+                "if it is vs Li/Li⁺ no Li plates or alloys, and the charge ratio describes "
+                "another process",
+            }
+        )
     return out
 
 

@@ -22,9 +22,23 @@ import pandas as pd
 from platescope._errors import InputError
 
 #: Columns a reader may return, in this order. The first three are always present.
-STANDARD_COLUMNS = ("time_s", "potential_V", "current_A", "cycle", "step", "charge_C")
+#: ``control_mode`` (EC-Lab's ``mode``: 1 constant current, 2 controlled potential, 3 rest),
+#: ``ox_red`` (EC-Lab's ``ox/red``: 1 oxidation, 0 reduction) and ``freq_Hz`` (> 0 on the
+#: rows of an impedance block inside a time record) are what the instrument says about
+#: each sample; :func:`platescope.echem.split_steps` uses them when present.
+STANDARD_COLUMNS = (
+    "time_s",
+    "potential_V",
+    "current_A",
+    "cycle",
+    "step",
+    "charge_C",
+    "control_mode",
+    "ox_red",
+    "freq_Hz",
+)
 REQUIRED_COLUMNS = ("time_s", "potential_V", "current_A")
-INTEGER_COLUMNS = ("cycle", "step")
+INTEGER_COLUMNS = ("cycle", "step", "control_mode", "ox_red")
 
 # --------------------------------------------------------------------------- techniques
 # Canonical short code -> the name EC-Lab prints. Codes group variants that are the same
@@ -162,6 +176,10 @@ ECLAB_ALIASES: dict[str, tuple[tuple[str, float], ...]] = {
     "_dq_C": (("dq/mA.h", 3.6), ("dQ/mA.h", 3.6), ("dq/A.h", 3600.0), ("dQ/C", 1.0)),
     "_half_cycle": (("half cycle", 1.0),),
     "_freq_Hz": (("freq/Hz", 1.0),),
+    # the instrument's own account of each sample (returned)
+    "control_mode": (("mode", 1.0),),
+    "ox_red": (("ox/red", 1.0),),
+    "freq_Hz": (("freq/Hz", 1.0),),
 }
 
 # Column names of DESIGN.md's CSV convention (and a few unit variants of them).

@@ -133,6 +133,14 @@ def read_eclab_mpr(path: str) -> Record:
             continue
         columns[key] = np.asarray(data[vendor], dtype=np.float64) * factor
         units[key] = vendor
+    for key, flag in (("control_mode", "mode"), ("ox_red", "ox/red")):
+        try:
+            values = np.asarray(mpr.get_flag(flag), dtype=np.float64)
+        except (AttributeError, KeyError, ValueError, TypeError):
+            continue
+        if values.shape == (len(data),):
+            columns[key] = values
+            units[key] = f"flags: {flag}"
     if "current_A" not in columns and "_dq_C" in found and "time_s" in columns:
         _, vendor, factor = found["_dq_C"]
         dq = np.asarray(data[vendor], dtype=np.float64) * factor

@@ -57,7 +57,16 @@ def test_mpt_units_sign_and_attrs(tmp_path: Path) -> None:
     text = _mpt_text(rows, names, extra_header=("Electrode surface area : 0.500 cm²",))
     path = _write(tmp_path / "cp.mpt", text)
     df = read_echem(path)
-    assert list(df.columns) == ["time_s", "potential_V", "current_A", "cycle", "step", "charge_C"]
+    assert list(df.columns) == [
+        "time_s",
+        "potential_V",
+        "current_A",
+        "cycle",
+        "step",
+        "charge_C",
+        "control_mode",
+    ]
+    assert df["control_mode"].tolist() == [1, 1, 1]  # EC-Lab mode 1: constant current
     np.testing.assert_array_equal(df["time_s"], [10.0, 11.0, 12.0])
     np.testing.assert_array_equal(df["current_A"], [-5e-4, -5e-4, 2.5e-4])  # mA → A, sign kept
     np.testing.assert_allclose(df["charge_C"], [0.0, -5e-4, -3.6e-4], rtol=1e-12)  # mA.h × 3.6

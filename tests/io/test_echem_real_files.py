@@ -19,6 +19,7 @@ import pytest
 
 from platescope import InputError
 from platescope.io import describe_echem, read_echem
+from platescope.io._echem_common import STANDARD_COLUMNS
 
 
 def _data_dir() -> Path:
@@ -113,7 +114,7 @@ _params = [pytest.param(p, id=_rel(p)) for p in ALL_FILES] or [
 def _assert_sane(df: pd.DataFrame, rel: str) -> None:
     assert len(df) > 0
     assert list(df.columns[:3]) == ["time_s", "potential_V", "current_A"]
-    assert set(df.columns) <= {"time_s", "potential_V", "current_A", "cycle", "step", "charge_C"}
+    assert set(df.columns) <= set(STANDARD_COLUMNS)
     t = df["time_s"].to_numpy()
     e = df["potential_V"].to_numpy()
     i = df["current_A"].to_numpy()

@@ -1,4 +1,11 @@
-"""Electrochemistry analyses: galvanostatic nucleation features (more to come).
+"""Electrochemistry analyses: what each step of a record is, nucleation, cycles, stages.
+
+Steps: :func:`split_steps` cuts a record into rest / galvanostatic / potentiostatic /
+sweep / impedance steps (from the instrument's own columns where present);
+:func:`step_slice`, :func:`record_warnings` (truncated or aborted files).
+
+Nucleation: :func:`nucleation_by_step` (every cathodic constant-current step),
+:func:`galvanostatic_features` (one plating transient), :func:`isolated_outliers`.
 
 Combinatorial SECCM: :func:`spot_features` (one spot's features as a flat row),
 :func:`condition_summary` (per-condition counts, means, sd, standard errors and 95 %
@@ -9,13 +16,19 @@ Li metal; Li dissolution, dealloying, with times, E and x), :func:`half_cycles`,
 :func:`host_moles`, :func:`li_content`, ``FILM_PROPERTIES``.
 
 Cycling (CV or galvanostatic): :func:`cycle_charges` (per-cycle Q_c, Q_a, CE with 1σ
-errors; cycles from the ``cycle`` column, CV turning points or current sign changes),
+errors; plating→stripping halves paired in time order, ``complete`` per cycle),
 :func:`cv_features` (cathodic onset, anodic peaks, plating → stripping switch).
 """
 
 from platescope.echem._combinatorial import condition_summary, spot_features, wilson_interval
 from platescope.echem._cycles import cv_features, cycle_charges
-from platescope.echem._galvanostatic import galvanostatic_features, potential_noise_V
+from platescope.echem._galvanostatic import (
+    describe_steps,
+    galvanostatic_features,
+    isolated_outliers,
+    nucleation_by_step,
+    potential_noise_V,
+)
 from platescope.echem._stages import (
     FILM_PROPERTIES,
     find_stages,
@@ -23,8 +36,23 @@ from platescope.echem._stages import (
     host_moles,
     li_content,
 )
+from platescope.echem._steps import (
+    STEP_KINDS,
+    record_warnings,
+    split_steps,
+    step_slice,
+    turning_points,
+)
 
 __all__ = [
+    "STEP_KINDS",
+    "describe_steps",
+    "isolated_outliers",
+    "nucleation_by_step",
+    "record_warnings",
+    "split_steps",
+    "step_slice",
+    "turning_points",
     "FILM_PROPERTIES",
     "find_stages",
     "half_cycles",

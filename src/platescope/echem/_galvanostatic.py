@@ -37,6 +37,56 @@ from scipy.signal import savgol_filter
 from platescope._errors import InputError
 
 _C_PER_UAH = 3.6e-3
+_MIN_FIT_POINTS = 15
+_SPIKE_SIGMA = 10.0
+_NULL_KEYS = (
+    "E_nuc_V",
+    "E_nuc_V_err",
+    "t_nuc_s",
+    "t_nuc_s_err",
+    "Q_nuc_uAh_cm2",
+    "Q_nuc_uAh_cm2_err",
+    "eta_nuc_V",
+    "eta_nuc_V_err",
+    "E_growth_V",
+    "E_growth_V_err",
+)
+
+
+def _no_minimum(out: dict, reason: str) -> dict:
+    out.update(dict.fromkeys(_NULL_KEYS), nucleated=False, reason=reason)
+    return out
+
+
+def isolated_outliers(potential_V, sigma_V: float | None = None) -> np.ndarray:
+    """Single-sample spikes: samples that jump away from both neighbours, which agree.
+
+    A sample k is a spike when it differs from both e[k−1] and e[k+1] in the same
+    direction by more than ``thr = max(10·σ_E, 2 mV)`` while its neighbours agree to
+    within thr/2 — a glitch of the instrument, not a feature of the electrode (a real
+    nucleation minimum is many samples wide, and a record sampled on potential change
+    steps by equal amounts, never out and back).
+
+    >>> e = np.zeros(50); e[20] = -0.5
+    >>> np.flatnonzero(isolated_outliers(e + 1e-4 * np.sin(np.arange(50))))
+    array([20])
+    """
+    e = np.asarray(potential_V, dtype=float)
+    out = np.zeros(e.size, dtype=bool)
+    if e.size < 3:
+        return out
+    sig = potential_noise_V(e) if sigma_V is None else float(sigma_V)
+    thr = max(_SPIKE_SIGMA * sig, 2e-3)
+    d_prev = e[1:-1] - e[:-2]
+    d_next = e[1:-1] - e[2:]
+    spike = (
+        (np.sign(d_prev) == np.sign(d_next))
+        & (np.abs(d_prev) > thr)
+        & (np.abs(d_next) > thr)
+        & (np.abs(e[2:] - e[:-2]) < thr / 2)
+    )
+    out[1:-1] = spike
+    return out
 
 
 def potential_noise_V(potential_V) -> float:
@@ -113,6 +163,7 @@ def galvanostatic_features(
     min_rise_V: float = 1e-3,
     depths_V: tuple[float, ...] | None = None,
     growth_fraction: float = 0.2,
+    ended_by: str | None = None,
 ) -> dict:
     """Nucleation features of a galvanostatic plating transient.
 
@@ -133,6 +184,9 @@ def galvanostatic_features(
         the noise: (2, 4, 8)·σ_E, at least (0.5, 1, 2) mV.
     growth_fraction : float
         Fraction of the record at its end averaged for E_growth.
+    ended_by : str, optional
+        How the step ended (:func:`platescope.echem.split_steps` ``ended_by``); a
+        minimum at the end of a step cut off by a potential limit is named as such.
 
     Returns
     -------
@@ -177,6 +231,10 @@ def galvanostatic_features(
         )
 
     sigma = potential_noise_V(e)
+    spikes = isolated_outliers(e, sigma)
+    n_spikes = int(spikes.sum())
+    if n_spikes:
+        t, e, i = t[~spikes], e[~spikes], i[~spikes]
     dt = float(np.median(np.diff(t)))
     win = int(round(smooth_s / dt)) | 1
     win = max(5, min(win, (t.size // 4) * 2 - 1 if t.size > 20 else 5))
@@ -185,7 +243,17 @@ def galvanostatic_features(
     out: dict = {
         "noise_V": sigma,
         "method": "quartic fits around the smoothed minimum, three window depths",
+        "samples_excluded": n_spikes,
     }
+    if n_spikes:
+        out["warnings"] = [
+            {
+                "code": "samples-excluded",
+                "message": f"{n_spikes} isolated potential sample(s) more than "
+                f"{_SPIKE_SIGMA:g}σ from their neighbours (single-sample spikes) were left out "
+                "of the nucleation analysis",
+            }
+        ]
     i_plating = i[i < 0]
     j = None
     if area_cm2 and i_plating.size:
@@ -204,11 +272,20 @@ def galvanostatic_features(
     recovered = after.size > 1 and float(after.max() - smooth[k]) > rise_needed
     at_edge = k >= t.size - max(3, win // 2) or k <= max(3, win // 2)
     if at_edge or not recovered:
-        reason = (
-            "the potential never turns back up after its minimum (no nucleation minimum within the record)"
-            if not at_edge or k > t.size // 2
-            else "the potential minimum lies at the start of the record"
-        )
+        if at_edge and k > t.size // 2:
+            reason = (
+                "the potential minimum is the step's last sample: the step ended at its "
+                "potential cut-off, which is not a nucleation minimum"
+                if ended_by == "potential limit"
+                else "the potential minimum lies at the end of the step: it never turns back up"
+            )
+        elif at_edge:
+            reason = "the potential minimum lies at the start of the record"
+        else:
+            reason = (
+                "the potential never turns back up after its minimum (no nucleation minimum "
+                "within the record)"
+            )
         out.update(
             nucleated=False,
             E_nuc_V=None,
@@ -237,13 +314,19 @@ def galvanostatic_features(
         hi = k
         while hi < t.size - 1 and smooth[hi + 1] <= smooth[k] + depth:
             hi += 1
-        if hi - lo + 1 < 15:
+        if hi - lo + 1 < _MIN_FIT_POINTS:
             continue
         fit = _vertex_fit(t[lo : hi + 1], e[lo : hi + 1], t[k])
         if fit is not None and t[lo] <= fit["t"] <= t[hi]:
             fits.append(fit)
     if not fits:
-        fits = [{"t": t[k], "E": smooth[k], "t_err": dt * win / 2, "E_err": sigma, "n": 1}]
+        near = int(np.sum(smooth <= smooth[k] + max(depths_V)))
+        return _no_minimum(
+            out,
+            f"the minimum is resolved by only {near} sample(s) within "
+            f"{max(depths_V) * 1e3:.2g} mV of it, and a vertex fit needs {_MIN_FIT_POINTS} "
+            "around it: sample the step faster (or it is a spike, not a nucleation minimum)",
+        )
     mid = fits[len(fits) // 2]
     t_spread = (max(f["t"] for f in fits) - min(f["t"] for f in fits)) / 2 if len(fits) > 1 else 0
     e_spread = (max(f["E"] for f in fits) - min(f["E"] for f in fits)) / 2 if len(fits) > 1 else 0
@@ -252,6 +335,12 @@ def galvanostatic_features(
     e_nuc = float(mid["E"])
     e_err = float(np.hypot(mid["E_err"], e_spread))
 
+    if e_nuc < float(np.min(e)) - 3.0 * max(sigma, 1e-12) - e_err:
+        return _no_minimum(
+            out,
+            f"the vertex fit ({e_nuc:.4g} V) lies below every sample of the step: the "
+            "minimum is not resolved",
+        )
     before = t <= t_nuc
     q_C = float(np.trapezoid(np.abs(i[before]), t[before])) if before.sum() > 1 else 0.0
     if area_cm2:
@@ -278,3 +367,90 @@ def galvanostatic_features(
     if q_nuc is None:
         out["reason"] = "Q_nuc needs the electrode area ([electrode] area_cm2 or a footprint mask)"
     return out
+
+
+def describe_steps(steps: pd.DataFrame, *, limit: int = 6) -> str:
+    """A short account of a step table, e.g. ``"rest 300 s, anodic galvanostatic 600 s"``.
+
+    >>> st = pd.DataFrame({"kind": ["rest", "galvanostatic"], "direction": [None, "anodic"],
+    ...                    "duration_s": [300.0, 600.0]})
+    >>> describe_steps(st)
+    'rest 300 s, anodic galvanostatic 600 s'
+    """
+    parts = []
+    for r in steps.head(limit).itertuples():
+        d = f"{r.direction} " if isinstance(r.direction, str) else ""
+        parts.append(f"{d}{r.kind} {r.duration_s:.3g} s")
+    if len(steps) > limit:
+        parts.append(f"… {len(steps) - limit} more")
+    return ", ".join(parts)
+
+
+def nucleation_by_step(
+    echem: pd.DataFrame, *, area_cm2: float | None = None, min_samples: int = 20, **options
+) -> tuple[list[dict], pd.DataFrame]:
+    """Nucleation features of every cathodic constant-current (plating) step of a record.
+
+    Nucleation is analysed only where it can happen: inside a galvanostatic step with
+    cathodic (negative) current. Rests, anodic steps, sweeps and impedance blocks are never
+    searched, so an open-circuit drift or a cut-off is not taken for a minimum.
+
+    Parameters
+    ----------
+    echem : pandas.DataFrame
+        The record (``time_s``, ``potential_V``, ``current_A``; instrument columns used
+        by :func:`platescope.echem.split_steps` when present).
+    area_cm2 : float, optional
+        Electrode area, cm² (for Q_nuc and j).
+    min_samples : int
+        Least number of samples of a plating step worth analysing.
+    **options
+        Passed to :func:`galvanostatic_features` (``smooth_s``, ``rise_sigma``, …).
+
+    Returns
+    -------
+    rows : list of dict
+        One per plating step: ``step``, ``t_start_s``, ``t_end_s``, ``ended_by`` and
+        the :func:`galvanostatic_features` keys (``nucleated`` False with a ``reason``
+        when the step has no nucleation minimum or is too short).
+    steps : pandas.DataFrame
+        The full step table.
+
+    Examples
+    --------
+    >>> t = np.arange(0.0, 40.0, 0.01)
+    >>> i = np.where(t < 10, 0.0, -1e-9)          # 10 s at open circuit, then plating
+    >>> tt = np.clip(t - 10, 0, None)
+    >>> e = np.where(t < 10, 0.6, 0.05 * (tt - 10) ** 2 / (1 + 0.5 * np.abs(tt - 10)) - 0.1)
+    >>> rows, steps = nucleation_by_step(pd.DataFrame(
+    ...     {"time_s": t, "potential_V": e, "current_A": i}))
+    >>> steps["kind"].tolist(), len(rows), round(rows[0]["t_nuc_s"], 2)
+    (['rest', 'galvanostatic'], 1, 20.0)
+    """
+    from platescope.echem._steps import split_steps, step_slice
+
+    steps = split_steps(echem)
+    plating = steps[(steps["kind"] == "galvanostatic") & (steps["direction"] == "cathodic")]
+    rows = []
+    for r in plating.itertuples():
+        base = {
+            "step": int(r.step),
+            "t_start_s": float(r.t_start_s),
+            "t_end_s": float(r.t_end_s),
+            "ended_by": r.ended_by,
+            "current_A": float(r.I_median_A),
+        }
+        if r.n_samples < min_samples:
+            rows.append(
+                {
+                    **base,
+                    **dict.fromkeys(_NULL_KEYS),
+                    "nucleated": False,
+                    "reason": f"the step has only {r.n_samples} samples",
+                }
+            )
+            continue
+        part = step_slice(echem, steps.loc[r.Index])
+        feats = galvanostatic_features(part, area_cm2=area_cm2, ended_by=r.ended_by, **options)
+        rows.append({**base, **feats})
+    return rows, steps

@@ -295,6 +295,9 @@ def _instrument_codes(df: pd.DataFrame, t, e, i, tech) -> tuple[np.ndarray, np.n
     n = t.size
     kind = np.full(n, "variable", dtype=object)
     sub = np.zeros(n, dtype=np.int64)
+    if tech in ("CV", "LSV"):
+        # the technique says every driven sample is part of a sweep, whatever the flags say
+        mode = np.where(np.isin(mode, (1, 2)), 2, mode)
     kind[mode == 3] = "rest"
     kind[mode == 1] = "galvanostatic"
     galv = mode == 1
@@ -442,6 +445,9 @@ def split_steps(echem: pd.DataFrame) -> pd.DataFrame:
             }
         )
     steps = pd.DataFrame(rows, columns=STEP_COLUMNS)
+    steps["direction"] = pd.Series(
+        [d if isinstance(d, str) else None for d in steps["direction"]], dtype=object
+    )
     for r in steps.itertuples():
         if r.kind == "galvanostatic" and r.ended_by != "record end":
             if _ends_at_limit(t[r.i_start : r.i_stop], e[r.i_start : r.i_stop], r.direction):

@@ -354,7 +354,12 @@ def write_eclab_mpt(
         if n > 1:
             dq[1:] = 0.5 * (current[1:] + current[:-1]) * np.diff(time)
         charge = np.cumsum(dq)
-    mode = np.where(control != 0, 1, 3)  # 1 galvanostatic, 3 rest
+    if "control_mode" in echem.columns:
+        mode = echem["control_mode"].to_numpy(dtype=np.int64)
+    elif technique_code(technique) in ("CV", "LSV", "CA"):
+        mode = np.full(n, 2, dtype=np.int64)  # 2 controlled potential, as EC-Lab writes
+    else:
+        mode = np.where(control != 0, 1, 3)  # 1 galvanostatic, 3 rest
     oxred = (current >= 0).astype(int)
     control_changes = np.ones(n, dtype=int)
     control_changes[1:] = (np.diff(control) != 0).astype(int)

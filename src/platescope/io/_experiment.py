@@ -4,7 +4,9 @@ Layout (DESIGN.md §3; relative paths resolve from the file's folder)::
 
     [experiment]  scenario = "irm-galvanostatic", name = "..."
     [electrode]   area_cm2, film_metal, film_thickness_nm          (all optional)
-    [echem]       path, time_offset_s, timezone, current_density_mA_cm2   (optional keys)
+    [echem]       path, time_offset_s, timezone, current_density_mA_cm2, technique,
+                  electrode ("working" default | "counter": the other electrode of a
+                  two-electrode cell, analysed by flipping current and potential signs)
     [movie]       path, mode, pixel_size_um, frame_times, frame_interval_s
     [epi]         the same keys as [movie]: a second movie of the same field (optional)
     [sem]         path, pixel_size_nm
@@ -40,7 +42,14 @@ SCENARIOS = (
 _KEYS = {
     "experiment": {"scenario", "name", "description"},
     "electrode": {"area_cm2", "film_metal", "film_thickness_nm", "diameter_um"},
-    "echem": {"path", "time_offset_s", "timezone", "current_density_mA_cm2", "technique"},
+    "echem": {
+        "path",
+        "time_offset_s",
+        "timezone",
+        "current_density_mA_cm2",
+        "technique",
+        "electrode",
+    },
     "movie": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
     # a second movie of the same field (see-through: epi beside the primary trans movie)
     "epi": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
@@ -241,6 +250,14 @@ def read_experiment(path) -> Experiment:
     if not isinstance(analysis, dict):
         raise InputError(
             path, "[analysis] must be a table of tables", "write [analysis.<name>] sections"
+        )
+    side = sections["echem"].get("electrode")
+    if side is not None and side not in ("working", "counter"):
+        raise InputError(
+            path,
+            f'[echem] electrode must be "working" or "counter", got {side!r}',
+            'write electrode = "counter" to analyse the counter electrode of a two-electrode '
+            "(e.g. symmetric Li‖Li) cell, or leave it out for the working electrode",
         )
     for key in ("area_cm2",):
         v = sections["electrode"].get(key)

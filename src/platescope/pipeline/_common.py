@@ -97,6 +97,38 @@ def expand_errors(d):
     return d
 
 
+def read_echem_section(exp):
+    """Read the experiment's ``[echem]`` record, for the electrode the file names.
+
+    ``[echem] electrode = "counter"`` analyses the other electrode of a two-electrode
+    cell (e.g. the plated side of a symmetric Li‖Li cell whose working electrode is
+    stripped): current and potential change sign (E_counter = −E_we for a cell voltage
+    record; cathodic = plating on that electrode stays negative). It is never guessed:
+    without the key the working electrode is analysed.
+    """
+    from platescope import io
+
+    sec = exp.echem
+    echem = io.read_echem(sec["path"], timezone=sec.get("timezone"))
+    side = sec.get("electrode", "working")
+    if side == "counter":
+        attrs = dict(echem.attrs)
+        echem = echem.assign(potential_V=-echem["potential_V"], current_A=-echem["current_A"])
+        if "charge_C" in echem.columns:
+            echem["charge_C"] = -echem["charge_C"]
+        if "ox_red" in echem.columns:
+            echem["ox_red"] = 1 - echem["ox_red"]
+        echem.attrs = attrs
+        echem.attrs["electrode"] = "counter"
+        echem.attrs["electrode_note"] = (
+            "counter electrode: current and potential sign-flipped from the file's working "
+            'electrode ([echem] electrode = "counter")'
+        )
+    else:
+        echem.attrs["electrode"] = "working"
+    return echem
+
+
 def read_movie_section(section: Mapping[str, Any], *, default_mode: str | None = None):
     """Read the movie an experiment section (``[movie]``, ``[epi]``) names, with its options.
 
@@ -198,3 +230,71 @@ def collect_warnings(summary: dict) -> dict:
             else:
                 add_warning(summary, "warning", str(w), path)
     return summary
+
+
+# --------------------------------------------------------------------------- cycles
+_CYCLE_KEYS = ("cycle", "t_start_s", "t_end_s", "Q_c_C", "Q_a_C", "CE", "complete")
+_CYCLE_ERR_KEYS = ("Q_c_err_C", "Q_a_err_C", "CE_err")
+
+
+def _num_or_none(x):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if np.isfinite(x) else None
+
+
+def cycle_rows(cycles) -> list[dict]:
+    """``echem.cycles[]`` rows from :func:`platescope.echem.cycle_charges` (1σ errors).
+
+    Every row carries ``complete``; an incomplete one its ``incomplete_reason``, a null CE
+    its ``CE_reason``. Errors stay 1σ here: the runner expands them once.
+    """
+    rows = []
+    for r in cycles.to_dict("records"):
+        row = {
+            k: (
+                bool(r[k]) if k == "complete" else int(r[k]) if k == "cycle" else _num_or_none(r[k])
+            )
+            for k in _CYCLE_KEYS
+            if k in r
+        }
+        row.update({k: _num_or_none(r[k]) for k in _CYCLE_ERR_KEYS if k in r})
+        if not row.get("complete", True):
+            row["incomplete_reason"] = r.get("incomplete_reason")
+        if row.get("CE") is None:
+            row["CE_reason"] = r.get("CE_reason") or (
+                r.get("incomplete_reason") or "no charge in the cycle's first half"
+            )
+        rows.append(row)
+    return rows
+
+
+def cycles_meta(cycles) -> dict:
+    """How the cycles were found: method, CE definition, dropped halves and warnings."""
+    a = cycles.attrs
+    meta = {"cycles_method": a.get("method"), "ce_definition": a.get("ce_definition")}
+    if a.get("dropped"):
+        meta["cycles_dropped"] = a["dropped"]
+    if a.get("impedance_samples_excluded"):
+        meta["impedance_samples_excluded"] = a["impedance_samples_excluded"]
+    meta["warnings"] = list(a.get("warnings") or [])
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def ce_headline(rows: list[dict]) -> str | None:
+    """``"CE 0.25 → 0.85 over 10 complete cycles"`` from complete cycles only (None if none).
+
+    >>> ce_headline([{"CE": 0.5, "complete": True}, {"CE": 0.9, "complete": True},
+    ...              {"CE": 0.1, "complete": False}])
+    'CE 0.50 → 0.90 over 2 complete cycles (1 incomplete not shown)'
+    """
+    done = [r for r in rows if r.get("complete", True) and r.get("CE") is not None]
+    if not done:
+        return None
+    rest = len(rows) - len(done)
+    tail = f" ({rest} incomplete not shown)" if rest else ""
+    if len(done) == 1:
+        return f"CE {done[0]['CE']:.2f} (1 complete cycle){tail}"
+    return f"CE {done[0]['CE']:.2f} → {done[-1]['CE']:.2f} over {len(done)} complete cycles{tail}"

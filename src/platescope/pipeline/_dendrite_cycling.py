@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors, read_movie_section
+from platescope.pipeline._common import (
+    analysis_params,
+    cycle_rows,
+    cycles_meta,
+    expand_errors,
+    read_echem_section,
+    read_movie_section,
+)
 
 DEFAULTS = {
     "deposits": {
@@ -95,7 +102,7 @@ def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped) -> dict:
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
     from platescope import echem as echem_mod
-    from platescope import io, particles, report, sync
+    from platescope import particles, report, sync
 
     skipped = summary["skipped"]
     params = summary["parameters"]
@@ -106,16 +113,12 @@ def run(exp, out, summary: dict) -> None:
     echem = None
     steps = None
     if exp.echem:
-        echem = io.read_echem(exp.echem["path"], timezone=exp.echem.get("timezone"))
+        echem = read_echem_section(exp)
         steps = particles.cycling_steps(echem)
         out.table("cycling_steps", steps, title="Plating and stripping steps (from the current)")
         try:
-            cc = echem_mod.cycle_charges(echem, by="current")
-            rows = cc[["cycle", "t_start_s", "t_end_s", "Q_c_C", "Q_a_C", "CE"]].copy()
-            for col in ("Q_c_err_C", "Q_a_err_C", "CE_err"):
-                if col in cc:
-                    rows[col] = cc[col]
-            summary["echem"] = {"cycles": expand_errors(rows.to_dict("records"))}
+            cc = echem_mod.cycle_charges(echem)
+            summary["echem"] = {"cycles": expand_errors(cycle_rows(cc)), **cycles_meta(cc)}
             out.table("echem_cycles", cc, title="Charge and Coulombic efficiency per cycle")
         except InputError as exc:  # e.g. a record without a complete cycle
             skipped.append({"analysis": "echem.cycles", "reason": exc.problem})

@@ -17,11 +17,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._common import (
+    analysis_params,
+    ce_headline,
+    cycles_meta,
+    expand_errors,
+    read_echem_section,
+)
 from platescope.pipeline._irm_galvanostatic import _movie_on_echem_clock
 
 DEFAULTS = {
-    "cycles": {"by": "auto", "onset_fraction": 0.1, "peak_prominence_fraction": 0.05},
+    "cycles": {
+        "by": "auto",
+        "first_half": "auto",
+        "onset_fraction": 0.1,
+        "peak_prominence_fraction": 0.05,
+    },
     "irm": {"footprint_sigma_um": 0.2},
     "ce_irm": {"window_s": 2.0, "sigma_um": 0.5, "min_ic_fraction": 0.2},
 }
@@ -43,7 +54,17 @@ def _echem_analyses(echem, p, out, summary):
     from platescope import echem as echem_mod
     from platescope import report
 
-    cyc = echem_mod.cycle_charges(echem, by=p["by"])
+    cyc = echem_mod.cycle_charges(echem, by=p["by"], first_half=p["first_half"])
+    if not cyc["complete"].any():
+        from platescope._errors import InputError
+
+        raise InputError(
+            cyc.attrs.get("source"),
+            "the record holds no complete plating→stripping cycle ("
+            + "; ".join(str(r) for r in cyc["incomplete_reason"].dropna().unique()[:2])
+            + ")",
+            "give a cycling record (CV or galvanostatic cycles with their stripping halves)",
+        )
     feats = echem_mod.cv_features(
         echem,
         cycles=cyc,
@@ -69,16 +90,19 @@ def _echem_analyses(echem, p, out, summary):
             "E_peaks_a_V": list(f["E_peaks_a_V"]),
             "t_switch_s": _finite_or_none(f["t_switch_s"]),
         }
+        row["complete"] = bool(c["complete"])
+        if not row["complete"]:
+            row["incomplete_reason"] = c["incomplete_reason"]
         if row["CE"] is None:
-            row["CE_reason"] = "no cathodic charge in the cycle"
+            row["CE_reason"] = (
+                c.get("CE_reason") or c["incomplete_reason"] or "no cathodic charge in the cycle"
+            )
         if f["reason"]:
             row["features_reason"] = f["reason"]
         rows.append(row)
     ech = summary.setdefault("echem", {})
     ech["cycles"] = expand_errors(rows)
-    ech["cycles_method"] = cyc.attrs["method"]
-    if cyc.attrs["dropped"]:
-        ech["cycles_dropped"] = cyc.attrs["dropped"]
+    ech.update(cycles_meta(cyc))
     table = cyc.merge(feats.drop(columns=["E_peaks_a_V", "reason"]), on="cycle")
     out.table("cycles", table, title="Per-cycle charges, CE (1σ errors) and CV features")
     out.figure(
@@ -94,9 +118,8 @@ def _echem_analyses(echem, p, out, summary):
         caption="Top: CE = Q_a/Q_c. Bottom: cathodic and anodic charge. Error bars are "
         "≈95 % intervals (2σ from the white current noise).",
     )
-    first, last = rows[0], rows[-1]
-    if first["CE"] is not None and last["CE"] is not None:
-        summary["headline"] = f"CE {first['CE']:.2f} → {last['CE']:.2f} over {len(rows)} cycles"
+    headline = ce_headline(rows)
+    summary["headline"] = headline or "no complete cycle with a Coulombic efficiency"
     cyc = cyc.assign(t_switch_s=feats["t_switch_s"].to_numpy(float))
     return cyc
 
@@ -240,7 +263,6 @@ def _irm_analyses(irm, echem, cyc, area, p, out, summary):
 
 def run(exp, out, summary: dict) -> None:
     """Run the ``irm-cv`` analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import io
 
     skipped = summary["skipped"]
     params = summary["parameters"]
@@ -252,7 +274,7 @@ def run(exp, out, summary: dict) -> None:
                 {"analysis": "optics", "reason": "the CE(IRM) analysis needs the cycles"}
             )
         return
-    echem = io.read_echem(exp.echem["path"], timezone=exp.echem.get("timezone"))
+    echem = read_echem_section(exp)
     p_c = params.setdefault("cycles", _params(exp, "cycles"))
     cyc = _echem_analyses(echem, p_c, out, summary)
     if not exp.movie:

@@ -18,7 +18,12 @@ import xarray as xr
 from scipy import ndimage
 
 from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors, read_movie_section
+from platescope.pipeline._common import (
+    analysis_params,
+    expand_errors,
+    read_echem_section,
+    read_movie_section,
+)
 
 DEFAULTS = {
     "galvanostatic": {"smooth_s": 0.5, "growth_fraction": 0.2},
@@ -309,10 +314,64 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
     )
 
 
+def nucleation_summary(echem, area, area_source, p_g, out) -> tuple[dict, dict]:
+    """Nucleation of every plating step; the first one is ``echem.galvanostatic``.
+
+    Returns the first plating step's features (k = 2 errors) and the ``summary["echem"]``
+    block: ``galvanostatic``, ``galvanostatic_steps`` (when the record holds several
+    plating steps), ``steps`` (what each step of the record is) and the record's warnings.
+    """
+    from platescope import echem as echem_mod
+
+    rows, steps = echem_mod.nucleation_by_step(echem, area_cm2=area, **p_g)
+    out.table(
+        "steps",
+        steps.drop(columns=["i_start", "i_stop"]),
+        title="Steps of the electrochemistry record (kind from the instrument or the signals)",
+    )
+    ech: dict = {
+        "steps": [
+            {k: r[k] for k in ("step", "kind", "direction", "t_start_s", "t_end_s", "ended_by")}
+            for r in steps.to_dict("records")
+        ],
+        "warnings": echem_mod.record_warnings(echem),
+    }
+    if not rows:
+        feats = {
+            "nucleated": None,
+            "reason": "no cathodic constant-current (plating) step in the record, which holds: "
+            + echem_mod.describe_steps(steps)
+            + (
+                "; if the plated electrode is the counter electrode of a two-electrode cell, "
+                'set [echem] electrode = "counter"'
+                if (steps["direction"] == "anodic").any()
+                else ""
+            ),
+        }
+        feats.update(
+            {k: None for k in ("E_nuc_V", "t_nuc_s", "Q_nuc_uAh_cm2", "E_growth_V", "eta_nuc_V")}
+        )
+    else:
+        rows = [expand_errors({**r, "area_cm2": area, "area_source": area_source}) for r in rows]
+        feats = rows[0]
+        if len(rows) > 1:
+            ech["galvanostatic_steps"] = rows
+            ech["warnings"].append(
+                {
+                    "code": "several-plating-steps",
+                    "message": f"the record holds {len(rows)} plating steps; "
+                    "echem.galvanostatic is the first, every one is in "
+                    "echem.galvanostatic_steps",
+                }
+            )
+    if echem.attrs.get("electrode") == "counter":
+        feats["electrode"] = "counter"
+    ech["galvanostatic"] = feats
+    return feats, ech
+
+
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import echem as echem_mod
-    from platescope import io
 
     skipped = summary["skipped"]
     params = summary["parameters"]
@@ -321,7 +380,7 @@ def run(exp, out, summary: dict) -> None:
 
     echem = None
     if exp.echem:
-        echem = io.read_echem(exp.echem["path"], timezone=exp.echem.get("timezone"))
+        echem = read_echem_section(exp)
     else:
         skipped.append({"analysis": "echem.galvanostatic", "reason": "no [echem] input"})
 
@@ -339,11 +398,8 @@ def run(exp, out, summary: dict) -> None:
     feats = None
     if echem is not None:
         p_g = params.setdefault("galvanostatic", _params(exp, "galvanostatic"))
-        feats = echem_mod.galvanostatic_features(echem, area_cm2=area, **p_g)
-        feats["area_cm2"] = area
-        feats["area_source"] = area_source
-        feats = expand_errors(feats)  # 1σ → ≈95 % like every *_err in the summary
-        summary["echem"] = {"galvanostatic": feats}
+        feats, ech = nucleation_summary(echem, area, area_source, p_g, out)
+        summary["echem"] = ech
         out.table(
             "echem",
             echem[[c for c in ("time_s", "potential_V", "current_A") if c in echem]],

@@ -27,7 +27,14 @@ import pandas as pd
 import xarray as xr
 
 from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors, read_movie_section
+from platescope.pipeline._common import (
+    analysis_params,
+    cycle_rows,
+    cycles_meta,
+    expand_errors,
+    read_echem_section,
+    read_movie_section,
+)
 
 DEFAULTS = {
     "stages": {"smooth_frac": 0.006, "min_snr": 6.0, "min_step_V": 0.01},
@@ -113,26 +120,9 @@ def _echem_part(exp, echem, p_st, out, summary) -> dict | None:
     elif x_reason:
         ech["x_reason"] = x_reason
     try:
-        cc = echem_mod.cycle_charges(echem, by="current")
-        ech["cycles"] = expand_errors(
-            cc[
-                [
-                    c
-                    for c in (
-                        "cycle",
-                        "t_start_s",
-                        "t_end_s",
-                        "Q_c_C",
-                        "Q_a_C",
-                        "CE",
-                        "Q_c_err_C",
-                        "Q_a_err_C",
-                        "CE_err",
-                    )
-                    if c in cc
-                ]
-            ].to_dict("records")
-        )
+        cc = echem_mod.cycle_charges(echem)
+        ech["cycles"] = expand_errors(cycle_rows(cc))
+        ech.update(cycles_meta(cc))
         out.table("cycles", cc, title="Charges and Coulombic efficiency per cycle")
     except InputError as err:
         ech["cycles"] = None
@@ -152,7 +142,7 @@ def _stage(stages, cycle, name):
 
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import io, optics, report
+    from platescope import optics, report
 
     skipped = summary["skipped"]
     params = summary["parameters"]
@@ -160,7 +150,7 @@ def run(exp, out, summary: dict) -> None:
     echem = None
     stages: list[dict] = []
     if exp.echem:
-        echem = io.read_echem(exp.echem["path"], timezone=exp.echem.get("timezone"))
+        echem = read_echem_section(exp)
         p_st = params.setdefault("stages", _params(exp, "stages"))
         res = _echem_part(exp, echem, p_st, out, summary)
         stages = res["stages"] if res and res["found"] else []

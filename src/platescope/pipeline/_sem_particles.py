@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._common import analysis_params, expand_errors, read_echem_section
 
 # sigma_nm 6 and the noise-based detection level: measured in validation/sem_particles.py
 # (recall ≥ 0.95 incl. 20–30 nm particles that an Otsu level misses; sizes set by the
@@ -40,11 +40,10 @@ DEFAULTS = {
 
 
 def _charge_from_echem(exp) -> float | None:
-    from platescope import io
 
     if not exp.echem:
         return None
-    echem = io.read_echem(exp.echem["path"], timezone=exp.echem.get("timezone"))
+    echem = read_echem_section(exp)
     t = echem["time_s"].to_numpy(float)
     i = np.abs(echem["current_A"].to_numpy(float))
     return float(np.sum(0.5 * (i[1:] + i[:-1]) * np.diff(t))) if t.size > 1 else None

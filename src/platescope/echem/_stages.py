@@ -53,7 +53,14 @@ from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope.models import FARADAY_C_MOL
 
-__all__ = ["ALLOYING_PLATEAUS_V", "FILM_PROPERTIES", "find_stages", "half_cycles", "host_moles", "li_content"]
+__all__ = [
+    "ALLOYING_PLATEAUS_V",
+    "FILM_PROPERTIES",
+    "find_stages",
+    "half_cycles",
+    "host_moles",
+    "li_content",
+]
 
 #: density (g cm⁻³) and molar mass (g mol⁻¹) of film metals.
 FILM_PROPERTIES = {"Au": (19.3, 196.97), "Ag": (10.49, 107.87)}
@@ -262,11 +269,13 @@ def _line_fit(x: np.ndarray, y: np.ndarray, sig_e: float):
 
 
 def _kink_slopes(grid, eg, pk: int, w: int, lo: int, sig_e: float):
-    """Slopes (V C⁻¹) of lines fitted 1–3 widths before and after a candidate kink; the
-    window before starts no earlier than sample ``lo`` (clear of the filter's edge)."""
+    """Slopes (V C⁻¹) of lines fitted from ⅓ to 3 widths before and after a candidate
+    kink (a width w = 3 sd of the smoothing); the window before starts no earlier than
+    sample ``lo``, so a short sloping stretch after the half-cycle start still counts."""
     n = grid.size
-    before = slice(max(pk - 3 * w, lo), max(pk - w, 0))
-    after = slice(min(pk + w, n - 1), min(pk + 3 * w, n))
+    g = max(1, w // 3)
+    before = slice(max(pk - 3 * w, lo), max(pk - g, 0))
+    after = slice(min(pk + g, n - 1), min(pk + 3 * w, n))
     fb = _line_fit(grid[before], eg[before], sig_e) if before.stop - before.start >= 3 else None
     fa = _line_fit(grid[after], eg[after], sig_e) if after.stop - after.start >= 3 else None
     return fb, fa

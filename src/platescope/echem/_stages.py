@@ -472,9 +472,10 @@ def _name_cathodic(levels, ranges, plateaus, tol, li_max):
     while k > 0 and levels[k - 1] is not None and levels[k - 1] < li_max:
         k -= 1
         names[k] = "Li metal"
-    # SEI: leading sloping segments, or ones above every alloying plateau
+    # SEI: the first segment when it slopes or lies above every alloying plateau, and
+    # sloping segments after it (a flat plateau above the table is "unidentified")
     i = 0
-    while i < k and (levels[i] is None or levels[i] > top or ranges[i] > 2 * tol):
+    while i < k and (levels[i] is None or ranges[i] > 2 * tol or (i == 0 and levels[i] > top)):
         names[i] = "SEI"
         i += 1
     # alloying: nearest tabulated plateau within tol, in order (potential falls)
@@ -746,7 +747,14 @@ def find_stages(
                 q_sei[cyc] = (qb[ends[k]], qe[ends[k]])
                 if by_potential:
                     _check_sei_end(
-                        tt, ee, tb[starts[k]], tb[ends[k]], plateaus, plateau_tol_V, warn, cyc
+                        tt,
+                        ee,
+                        tb[starts[k]],
+                        tb[ends[k]] - margin_s,
+                        plateaus,
+                        plateau_tol_V,
+                        warn,
+                        cyc,
                     )
             else:
                 q_sei[cyc] = (0.0, None)

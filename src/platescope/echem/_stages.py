@@ -8,11 +8,12 @@ half-cycle (a run of one current sign, :func:`half_cycles`):
 1. the charge passed since the half-cycle began, Q(t) = ∫|I| dt (trapezoids), and the
    potential resampled on a uniform Q grid;
 2. Gaussian-derivative filtering (sd ``smooth_frac`` of the half-cycle's charge, at
-   least 1.5 samples; a positive kernel, so steep edges at the half-cycle's ends do
-   not ring into false peaks as a polynomial filter's do) gives the slope
-   s = ∓dE/dQ, signed so that a transition of the half-cycle's direction is positive
-   (falling E on charge, rising on discharge);
-3. transitions = local maxima of s (interior, ≥ 2 sd from either end; taken strongest
+   least 1.5 samples; a positive kernel, so steep edges do not ring into false peaks
+   as a polynomial filter's do; each end padded by the straight line through its first
+   ~sd samples, so a record that starts on a slope has no artificial corner) gives the
+   slope s = ∓dE/dQ, signed so that a transition of the half-cycle's direction is
+   positive (falling E on charge, rising on discharge);
+3. **steps** = local maxima of s (interior, ≥ 2 sd from either end; taken strongest
    first, a weaker one within 12 sd of an accepted one being its flank) whose
    prominence exceeds ``min_snr`` times the noise of s (σ_E from the median absolute
    second difference of E, propagated through the filter) and across which E changes
@@ -22,18 +23,68 @@ half-cycle (a run of one current sign, :func:`half_cycles`):
    each is located to sub-sample by a parabola through the
    three highest samples, with 1σ error σ_Q = σ(dŝ/dQ)/|d²ŝ/dQ²| (first-order
    propagation of the white noise through the filter's derivative);
-4. the stages are the intervals between transitions: cathodic ``SEI``,
-   ``alloying 1..k``, ``Li metal`` (m transitions → k = m − 1); anodic
-   ``Li dissolution``, ``dealloying m..1`` (the Li-richest phase empties first).
+4. **plateau onsets** ("kinks": a sloping stretch — typically the SEI decay — that
+   meets a flat plateau with a continuous E and a slope discontinuity, so s has no
+   peak there): candidates are maxima of κ = −ds/dQ (the filter's second derivative)
+   with prominence ≥ 3 σ_κ, ≥ 2 sd from the ends and ≥ 12 sd from an accepted step
+   (its flanks are corners too). A candidate is accepted when straight lines fitted
+   to E from ⅓ to 3 widths before and after it (the window before starting ≥ 2 sd
+   after the half-cycle start, so the fast initial drop of a charge is not an onset)
+   give a slope before that is positive (the half-cycle's direction), a slope after
+   ≤ ¼ of it — an exponential decay of length λ passes only when λ ≲ 3 widths, i.e.
+   when it is a corner at this resolution —, a slope change ≥ ``min_snr`` times its
+   noise, and a miss of ≥ ``min_step_V`` when the line before is run on for two
+   widths. It is located by a continuous piecewise fit — a cubic before (the curving
+   decay) and a line after — over 3 widths either side, the breakpoint at the least
+   residual sum on the sample grid refined by a parabola; 1σ error from the residual
+   sum's curvature (Δχ² = 1). Chosen by measurement on planted kinks (exponential
+   decays of length ⅓–1.5× the SEI duration meeting a flat plateau, 0.5–4 mV
+   noise): the κ-peak position alone is biased early by up to 0.4 sd when the decay
+   curves strongly (its curvature ends at the corner), and a line (instead of a cubic)
+   before the breakpoint by up to 0.9 sd; the cubic-then-line fit is within 0.1 sd,
+   and its stated error matches the scatter over seeds. Limit: when the decay is so
+   curved that κ has only a shoulder at the corner (decay length ≲ ⅓ of a short SEI),
+   the onset is not found: the SEI then swallows the plateau, which is reported as
+   missing, with a ``sei-ends-on-plateau`` warning when the SEI ends flat at a
+   tabulated plateau;
+5. **names from potentials** (when the film metal's alloying plateaus are known,
+   :data:`ALLOYING_PLATEAUS_V`, or ``plateaus_V`` is given): each segment between
+   transitions gets the median E of its interior (2 sd from its ends). Cathodic:
+   trailing segments below ``li_metal_max_V`` (+10 mV) are ``Li metal``; the first
+   segment is ``SEI`` when it slopes (5–95 % range > 2 × tolerance) or lies above
+   every tabulated plateau + tolerance, and so is any sloping segment right after
+   it; every other segment is ``alloying j`` for the nearest tabulated plateau j
+   within ``plateau_tol_V`` (±40 mV; j never decreases along the charge), else
+   ``unidentified`` (warning ``stage-unidentified``). Neighbours with the same name
+   are one stage (the transition between them is dropped and listed in
+   ``half_cycles[].merged_at_s``). A tabulated stage without a segment is a row with
+   ``found = False``, null times and a reason — names never shift. Anodic: leading
+   segments below the lowest alloying plateau are ``Li dissolution``; the rest are
+   ``dealloying`` — the cycle's found alloying steps in reverse when their number
+   agrees, else by order with a ``stage-names-by-order`` warning (no dealloying
+   potentials are tabulated). Without a table entry (Ag, unknown metal) every name is
+   by order — cathodic ``SEI``, ``alloying 1..k``, ``Li metal`` (m transitions →
+   k = m − 1), anodic ``Li dissolution``, ``dealloying m..1`` — with a
+   ``stage-names-by-order`` warning.
+
+The ±40 mV tolerance: reports of the same Li–Au plateau differ by ≤ 20 mV (0.14 vs
+0.15 V, 0.07 vs 0.05 V; see the table's sources) and the plateau potential shifts
+with rate and film (diffusion overpotential, Mao et al.), so half the window is
+scatter and half margin; the Au plateaus are 70 mV apart, so the windows overlap only
+between 0.10 and 0.11 V, where the nearest wins; Li metal (< +10 mV) is decided first.
+A plateau more than 40 mV from every tabulated one is reported as unidentified rather
+than forced onto a name.
 
 A half-cycle with no transition has no stages to report: it is listed in
 ``half_cycles`` with ``found = False`` and a reason, and no stage is invented. The
 boundary at the steepest point is the natural definition for symmetric transitions;
-for skewed ones it is where the phase change is fastest.
+for skewed ones it is where the phase change is fastest; at a plateau onset it is
+the corner.
 
 Li content: x = (Q − Q_SEI)/(F·n), n = ρ·h·A/M (:func:`host_moles`), Q counted from
 the start of the cycle's cathodic half and Q_SEI the charge at the end of its SEI
-stage; on the anodic half x decreases by the anodic charge (formal: dead Li stays in x).
+stage (0 when no SEI stage is found); on the anodic half x decreases by the anodic
+charge (formal: dead Li stays in x).
 
 Measured on the ``see-through-au``/``-ag`` simulators: see docs/see_through.md.
 """

@@ -37,7 +37,12 @@ def compare(sim_dir: Path, res_dir: Path) -> dict:
     dt = float(np.median(np.diff(frames)))
     row: dict = {"frame_interval_s": dt}
     want = truth["echem"]["stages"]
-    st = got["echem"].get("stages") or []
+    # rows of tabulated stages the record does not show (found = false) are not stages
+    st = [s for s in got["echem"].get("stages") or [] if s.get("found", True)]
+    row["stages_missing_rows"] = sum(
+        not s.get("found", True) for s in got["echem"].get("stages") or []
+    )
+    row["warning_codes"] = ",".join(sorted({w["code"] for w in got.get("warnings") or []}))
     row["stages_ok"] = [(s["cycle"], s["name"]) for s in st] == [
         (s["cycle"], s["name"]) for s in want
     ]
@@ -53,6 +58,17 @@ def compare(sim_dir: Path, res_dir: Path) -> dict:
                 x_err.append(abs(g["x_end"] / w["x_end"] - 1))
             e_err.append(abs(g["E_mean_V"] - w["E_mean_V"]))
         row["boundary_err_max_pct"] = 100 * max(b_err)
+        sei = [
+            abs(g["t_end_s"] - w["t_end_s"]) / (w["t_end_s"] - w["t_start_s"])
+            for g, w in zip(st, want, strict=True)
+            if w["name"] == "SEI"
+        ]
+        row["sei_end_err_max_pct"] = 100 * max(sei)
+        row["sei_end_err_max_s"] = max(
+            abs(g["t_end_s"] - w["t_end_s"])
+            for g, w in zip(st, want, strict=True)
+            if w["name"] == "SEI"
+        )
         row["boundary_err_median_pct"] = 100 * float(np.median(b_err))
         row["x_end_err_max_pct"] = 100 * max(x_err)
         row["E_mean_err_max_mV"] = 1e3 * max(e_err)
@@ -136,7 +152,9 @@ def compare(sim_dir: Path, res_dir: Path) -> dict:
     return row
 
 
-def run(seeds, noise_levels, metals, out: Path, *, keep: bool = False) -> pd.DataFrame:
+def run(
+    seeds, noise_levels, metals, out: Path, *, keep: bool = False, sei_join: str = "step"
+) -> pd.DataFrame:
     rows = []
     for metal in metals:
         for noise in noise_levels:
@@ -145,7 +163,10 @@ def run(seeds, noise_levels, metals, out: Path, *, keep: bool = False) -> pd.Dat
                 sim, res = base / "input", base / "results"
                 t0 = time.perf_counter()
                 exp = simulate(
-                    f"see-through-{metal}", sim, seed=seed, overrides={"noise_scale": noise}
+                    f"see-through-{metal}",
+                    sim,
+                    seed=seed,
+                    overrides={"noise_scale": noise, "sei_join": sei_join},
                 )
                 t1 = time.perf_counter()
                 analyze(exp, res)
@@ -153,6 +174,7 @@ def run(seeds, noise_levels, metals, out: Path, *, keep: bool = False) -> pd.Dat
                 row = compare(sim, res)
                 row.update(
                     scenario=f"see-through-{metal}",
+                    sei_join=sei_join,
                     noise_scale=noise,
                     seed=seed,
                     simulate_s=t1 - t0,
@@ -219,10 +241,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--name", default="see_through")
+    ap.add_argument(
+        "--sei-join",
+        choices=["step", "kink"],
+        default="step",
+        help="how the simulated SEI decay joins the first plateau (sei_join)",
+    )
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="platescope-val-"))
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    df = run(seeds, args.noise, args.metal, out, keep=args.keep)
+    df = run(seeds, args.noise, args.metal, out, keep=args.keep, sei_join=args.sei_join)
     res = Path(__file__).parent / "results"
     res.mkdir(exist_ok=True)
     df.to_csv(res / f"{args.name}.csv", index=False)

@@ -28,6 +28,7 @@ import xarray as xr
 
 from platescope._errors import InputError
 from platescope.pipeline._common import (
+    add_warning,
     analysis_params,
     cycle_rows,
     cycles_meta,
@@ -99,15 +100,31 @@ def _echem_part(exp, echem, p_st, out, summary) -> dict | None:
             x_reason = "x needs [electrode] film_metal, film_thickness_nm and area_cm2"
     except ValueError as err:
         x_reason = str(err)
-    res = echem_mod.find_stages(echem, n_host_mol=n_host, **p_st)
+    res = echem_mod.find_stages(
+        echem, film_metal=el.get("film_metal") or None, n_host_mol=n_host, **p_st
+    )
+    for w in res.get("warnings") or []:
+        add_warning(summary, w["code"], w["message"], "echem.stages")
     ech = summary.setdefault("echem", {})
     ech["stages"] = expand_errors(res["stages"]) if res["found"] else None
     ech["stages_method"] = res["method"]
+    ech["stages_naming"] = res["naming"]
     ech["half_cycles"] = [
         {
             k: v
             for k, v in h.items()
-            if k in ("cycle", "half", "t_start_s", "t_end_s", "found", "n_transitions", "reason")
+            if k
+            in (
+                "cycle",
+                "half",
+                "t_start_s",
+                "t_end_s",
+                "found",
+                "n_transitions",
+                "n_kinks",
+                "merged_at_s",
+                "reason",
+            )
         }
         for h in res["half_cycles"]
     ]
@@ -153,7 +170,9 @@ def run(exp, out, summary: dict) -> None:
         echem = read_echem_section(exp)
         p_st = params.setdefault("stages", _params(exp, "stages"))
         res = _echem_part(exp, echem, p_st, out, summary)
-        stages = res["stages"] if res and res["found"] else []
+        # rows of tabulated stages the record does not show (found = False, null times)
+        # stay in summary.json and the table; the movie analyses use the found ones
+        stages = [s for s in res["stages"] if s["found"]] if res and res["found"] else []
         out.figure(
             "stages",
             report.fig_stages(echem, stages, n_host_mol=summary["echem"].get("n_host_mol")),
@@ -542,7 +561,11 @@ def _pores(exp, norm_int, stages, px, out, summary) -> None:
 def _headline(summary: dict) -> None:
     parts = []
     st = (summary.get("echem") or {}).get("stages") or []
-    al = [s for s in st if s["cycle"] == 1 and s["name"].startswith("alloying")]
+    al = [
+        s
+        for s in st
+        if s["cycle"] == 1 and s.get("found", True) and s["name"].startswith("alloying")
+    ]
     if al and al[0].get("x_end") is not None:
         parts.append(
             f"{len(al)} alloying steps to x = " + ", ".join(f"{s['x_end']:.2f}" for s in al)

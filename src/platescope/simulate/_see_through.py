@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import ndimage
 
 import platescope
+from platescope._errors import InputError
 from platescope.simulate._common import (
     Param,
     atomic_write_text,
@@ -74,6 +75,16 @@ PARAMETERS: dict[str, Param] = {
     "n_cycles": Param(3, int, "galvanostatic cycles", 1, 10),
     "sei_s": Param(8.0, float, "SEI charge of cycle 1, in seconds of current", 1.0, 60.0),
     "sei_later_s": Param(5.0, float, "SEI charge of later cycles, s of current", 0.5, 60.0),
+    "sei_join": Param(
+        "step",
+        str,
+        "how the cathodic SEI decay joins the first alloying plateau: step (a logistic step "
+        "from a 0.62/0.55 V SEI level, steepest point = boundary) | kink (a sloping decay that "
+        "meets the plateau with a continuous E and a slope discontinuity at the boundary)",
+    ),
+    "sei_kink_decay_frac": Param(
+        1.0, float, "sei_join = kink: decay length of the SEI, fraction of its charge", 0.1, 3.0
+    ),
     "li_deposit_s": Param(60.0, float, "Li metal deposition per cycle, s", 10.0, 1200.0),
     "li_strip_efficiency": Param(
         0.85, float, "fraction of the Li metal charge recovered on stripping", 0.3, 1.0
@@ -197,6 +208,12 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     if metal not in FILM_METALS:
         raise ValueError(f"metal must be one of {sorted(FILM_METALS)}")
     p = resolve_params(PARAMETERS, params)
+    if p["sei_join"] not in ("step", "kink"):
+        raise InputError(
+            None,
+            f"sei_join must be 'step' or 'kink', got {p['sei_join']!r}",
+            "use --set sei_join=step (default) or sei_join=kink",
+        )
     rng_t, rng_e, rng_f, rng_s, rng_n, rng_bg = (
         np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(6)
     )
@@ -589,7 +606,8 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
             "Q_per_x_C": q_x,
             "stage_definition": (
                 "stage boundaries are the planted charges of the transitions between plateaus "
-                "(the steepest point of each logistic step of E(Q)); the SEI stage starts with "
+                "(the steepest point of each logistic step of E(Q); with sei_join = kink the SEI "
+                "ends where its decay meets the first plateau); the SEI stage starts with "
                 "the cathodic half-cycle, Li metal ends with it, the last dealloying step ends "
                 "with the anodic half-cycle; x_end = (Q_cathodic − Q_SEI)/(F·n) from the cycle "
                 "start, minus the anodic charge on the way back; E_mean_V is the time-mean of "

@@ -85,6 +85,8 @@ class HalfCycle:
     q_decay_C: float = 0.0
     e_cut_V: float | None = None  # anodic: cut-off reached at the end
     q_rise_C: float = 0.0
+    sei_join: str = "step"  # cathodic: "step" (logistic) or "kink" (decay meets plateau 1)
+    q_kink_decay_C: float = 0.0  # decay length of a kink-type SEI
     stages: list = field(default_factory=list)
 
 
@@ -125,6 +127,8 @@ def build_schedule(p: dict, metal: str, q_per_x_C: float, current_A: float) -> l
             slope_V_C=lv["slope_V_per_x"] / q_per_x_C,
             e_start_V=lv["E_ocv"] if k == 1 else lv["E_cut"],
             q_decay_C=0.06 * q_sei,
+            sei_join=p.get("sei_join", "step"),
+            q_kink_decay_C=p.get("sei_kink_decay_frac", 1.0) * q_sei,
         )
         names = ["SEI"] + [f"alloying {j + 1}" for j in range(len(dx))] + ["Li metal"]
         kinds = ["sei"] + ["alloy"] * len(dx) + ["metal"]
@@ -237,12 +241,22 @@ def potential_half(hc: HalfCycle, q: np.ndarray) -> np.ndarray:
     """Noise-free potential of a half-cycle at charges ``q`` (C since its start)."""
     q = np.asarray(q, float)
     lv = _tilted_levels(hc)
-    e = np.full(q.shape, lv[0], float)
+    kink = hc.half == "cathodic" and hc.sei_join == "kink"
+    e = np.full(q.shape, lv[1] if kink else lv[0], float)
     for j, (qb, w) in enumerate(zip(hc.boundaries_C, hc.widths_C, strict=True)):
+        if kink and j == 0:
+            continue  # no SEI step: the decay below meets plateau 1 at the boundary
         e += (lv[j + 1] - lv[j]) * logistic((q - qb) / w)
     # the slope acts on the alloy plateaus only: switched off smoothly (softplus) at the
     # Li metal boundary (cathodic) and on after Li dissolution (anodic)
-    if hc.half == "cathodic":
+    if kink:
+        # a sloping decay from e_start that reaches plateau 1 exactly at the SEI
+        # boundary q_s: E continuous there, its slope jumps from −(e_start − L)·
+        # e^(−q_s/λ)/(λ(1 − e^(−q_s/λ))) to the plateau's
+        q_s, lam = hc.boundaries_C[0], hc.q_kink_decay_C
+        shape = (np.exp(-q / lam) - math.exp(-q_s / lam)) / (1.0 - math.exp(-q_s / lam))
+        e += np.where(q < q_s, (hc.e_start_V - lv[1]) * shape, 0.0)
+    elif hc.half == "cathodic":
         e += (hc.e_start_V - lv[0]) * np.exp(-q / hc.q_decay_C)
         qb, w = hc.boundaries_C[-1], hc.widths_C[-1]
         e -= hc.slope_V_C * (q - w * np.logaddexp(0.0, (q - qb) / w))

@@ -30,7 +30,7 @@ shorter than 3 samples (switching transients) join the step before them.
 ``anodic`` for galvanostatic and potentiostatic steps, and the sweep direction
 (falling potential = ``cathodic``) for sweeps. A galvanostatic step whose potential
 ends at its own extreme while still moving fast (|dE/dt| over the last 5 % of the step
-above 5× the step's median) is marked ``ended_by = "potential limit"`` — the
+above 5× the step's median rate over windows of that length) is marked ``ended_by = "potential limit"`` — the
 instrument's cut-off, not a feature of the electrode; the last step of the record is
 ``"record end"``.
 
@@ -311,7 +311,13 @@ def _instrument_codes(df: pd.DataFrame, t, e, i, tech) -> tuple[np.ndarray, np.n
     for a, b in _runs(ctl * (1 + instr)):
         if not ctl[a]:
             continue
-        if tech not in ("CV", "LSV") and _piecewise_constant(i[a:b]):
+        held_i = _piecewise_constant(i[a:b])
+        held_e = np.ptp(np.percentile(e[a:b], [5, 95])) <= 2 * _POT_TOL_V
+        if (
+            tech in ("CP", "GCPL")
+            and held_i
+            or (tech not in ("CV", "LSV", "CA") and held_i and not held_e)
+        ):
             # a constant current under potential-control flags (old .mpr files): trust the current
             kind[a:b] = "galvanostatic"
             sub[a:b] = np.sign(i[a:b]).astype(np.int64)
@@ -469,7 +475,9 @@ def _ends_at_limit(t: np.ndarray, e: np.ndarray, direction: str | None) -> bool:
     if dt <= 0:
         return False
     end_rate = abs(e[-1] - e[-tail]) / dt
-    rates = np.abs(np.diff(e)) / np.maximum(np.diff(t), 1e-12)
+    # typical rate over windows of the same length (noise averages out as it does at the end)
+    span_t = t[tail:] - t[:-tail]
+    rates = np.abs(e[tail:] - e[:-tail]) / np.maximum(span_t, 1e-12)
     return bool(end_rate > 5 * float(np.median(rates)) and end_rate * dt > 5 * sig)
 
 

@@ -210,6 +210,8 @@ table.kv td.v { width: 15rem; }
 .null { color: var(--warn); }
 .reason { color: var(--warn); font-size: .88rem; }
 ul.skipped li { margin: .2rem 0; }
+section.banner { border: 2px solid #c77700; background: #fff6e5; padding: .4rem 1rem; margin: 1rem 0; border-radius: 6px; }
+section.banner h2 { margin-top: .3rem; color: #8a4b00; }
 figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .92rem; color: #333; margin-top: .3rem; max-width: 60rem; }
@@ -843,7 +845,12 @@ def _skipped_html(skipped: Any) -> str:
 def _warnings_html(warnings: Any) -> str:
     items = []
     for w in warnings:
-        if isinstance(w, Mapping):
+        if isinstance(w, Mapping) and "message" in w:
+            items.append(
+                f"<li><b>{_e(w.get('where', ''))}</b> — {_e(w['message'])} "
+                f'<span class="sub">[{_e(w.get("code", ""))}]</span></li>'
+            )
+        elif isinstance(w, Mapping):
             items.append("<li>" + _e("; ".join(f"{k}: {v}" for k, v in w.items())) + "</li>")
         else:
             items.append(f"<li>{_e(w)}</li>")
@@ -950,8 +957,14 @@ def render_report(
         f"<header><h1>platescope report{sub}</h1>",
         f'<p class="meta">{" · ".join(meta)}</p>',
         "<nav>" + "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in nav) + "</nav></header>",
-        '<h2 id="key-results">Key results</h2>',
     ]
+    if summary.get("warnings"):
+        parts.append(
+            '<section class="banner" id="warnings"><h2>Warnings — read before using the numbers</h2>'
+            + _warnings_html(summary["warnings"])
+            + "</section>"
+        )
+    parts.append('<h2 id="key-results">Key results</h2>')
     if not result_keys:
         parts.append('<p class="empty">no results</p>')
     if loose:
@@ -960,9 +973,6 @@ def render_report(
         parts.append(_render_block(k, summary[k], base_dir, 3, skipped_map, anchor=_anchor(k)))
     parts.append('<h2 id="skipped">Skipped analyses</h2>')
     parts.append(_skipped_html(summary.get("skipped")))
-    if summary.get("warnings"):
-        parts.append('<h2 id="warnings">Warnings</h2>')
-        parts.append(_warnings_html(summary["warnings"]))
     parts.append('<h2 id="figures">Figures</h2>')
     if figures:
         parts.extend(_figure_html(f, i, base_dir) for i, f in enumerate(figures, start=1))

@@ -299,7 +299,12 @@ def _mark_complete(info: list[dict], echem) -> None:
         h, s2 = c["first"], c["second"]
         reason = None
         if s2 is None:
-            reason = f"the record ends before the {'anodic' if h['direction'] == 'cathodic' else 'cathodic'} half"
+            other = "anodic" if h["direction"] == "cathodic" else "cathodic"
+            reason = (
+                f"the file is truncated before the {other} half"
+                if truncated
+                else f"the record ends before the {other} half"
+            )
         elif s2["ended_by"] == "record end":
             if truncated:
                 reason = "the file is truncated inside this cycle"

@@ -288,13 +288,13 @@ def ce_headline(rows: list[dict]) -> str | None:
 
     >>> ce_headline([{"CE": 0.5, "complete": True}, {"CE": 0.9, "complete": True},
     ...              {"CE": 0.1, "complete": False}])
-    'CE 0.50 → 0.90 over 2 complete cycles (1 incomplete not shown)'
+    'CE 0.50 → 0.90 over 2 complete cycles (1 incomplete or without CE not shown)'
     """
     done = [r for r in rows if r.get("complete", True) and r.get("CE") is not None]
     if not done:
         return None
     rest = len(rows) - len(done)
-    tail = f" ({rest} incomplete not shown)" if rest else ""
+    tail = f" ({rest} incomplete or without CE not shown)" if rest else ""
     if len(done) == 1:
         return f"CE {done[0]['CE']:.2f} (1 complete cycle){tail}"
     return f"CE {done[0]['CE']:.2f} → {done[-1]['CE']:.2f} over {len(done)} complete cycles{tail}"

@@ -34,11 +34,16 @@ def test_cycling_steps_from_the_current():
     assert (steps.loc[steps.step == "plating", "charge_C"] < 0).all()
 
 
-def test_stripping_before_any_plating_opens_a_cycle():
+def test_stripping_before_any_plating_belongs_to_no_cycle():
+    """Same pairing as echem.cycle_charges: cycles are plating → stripping in time order."""
+    from platescope.echem import cycle_charges
+
     t = np.arange(0.0, 30.0)
     i = np.where(t < 10, 1e-3, np.where(t < 20, -1e-3, 1e-3))
-    steps = cycling_steps(pd.DataFrame({"time_s": t, "current_A": i}))
-    assert steps["cycle"].tolist() == [1, 2, 2]
+    df = pd.DataFrame({"time_s": t, "potential_V": 0.0, "current_A": i})
+    steps = cycling_steps(df)
+    assert steps["cycle"].tolist() == [0, 1, 1]
+    assert cycle_charges(df)["cycle"].tolist() == [1]
 
 
 def _series(kind, *, v_max, rng, noise_rel, cycle_start, dt=10.0, f_dead=0.4, tau_d=0.3):

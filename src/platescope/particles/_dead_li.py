@@ -27,9 +27,11 @@ def cycling_steps(echem: pd.DataFrame, *, threshold_fraction: float = 0.1) -> pd
 
     A step is a run of samples whose current has one sign and a magnitude above
     ``threshold_fraction`` × the 99th percentile of |I| (rests and sign changes end a
-    step). Cathodic (negative) current is plating, anodic (positive) stripping. A
-    plating step opens a new cycle (numbered from 1); a stripping step belongs to the
-    cycle of the plating before it (a stripping step before any plating opens a cycle).
+    step; impedance rows, ``freq_Hz > 0``, are never a step). Cathodic (negative) current
+    is plating, anodic (positive) stripping. A plating step opens a new cycle (numbered
+    from 1); a stripping step belongs to the cycle of the plating before it — the pairing
+    rule of :func:`platescope.echem.cycle_charges`, so cycle numbers agree with
+    ``echem.cycles[]``. Stripping before any plating belongs to no cycle: cycle 0.
 
     Parameters
     ----------
@@ -56,6 +58,8 @@ def cycling_steps(echem: pd.DataFrame, *, threshold_fraction: float = 0.1) -> pd
     t = echem["time_s"].to_numpy(float)
     i = echem["current_A"].to_numpy(float)
     ok = np.isfinite(t) & np.isfinite(i)
+    if "freq_Hz" in echem.columns:
+        ok &= ~(echem["freq_Hz"].to_numpy(float) > 0)
     t, i = t[ok], i[ok]
     rows = []
     if i.size:
@@ -72,7 +76,7 @@ def cycling_steps(echem: pd.DataFrame, *, threshold_fraction: float = 0.1) -> pd
             if sign[a] == 0:
                 continue
             kind = "plating" if sign[a] < 0 else "stripping"
-            if kind == "plating" or last_kind is None:
+            if kind == "plating" and last_kind != "plating":
                 cycle += 1
             last_kind = kind
             tt, ii = t[a:b], i[a:b]

@@ -43,10 +43,15 @@ def _charge_from_echem(exp) -> float | None:
 
     if not exp.echem:
         return None
+    from platescope.echem import split_steps
+
     echem = read_echem_section(exp)
-    t = echem["time_s"].to_numpy(float)
-    i = np.abs(echem["current_A"].to_numpy(float))
-    return float(np.sum(0.5 * (i[1:] + i[:-1]) * np.diff(t))) if t.size > 1 else None
+    # the plating charge: cathodic steps only (never rests, stripping or impedance rows)
+    steps = split_steps(echem)
+    cath = steps[(steps["direction"] == "cathodic") & (steps["kind"] != "sweep")]
+    if cath.empty:
+        return None
+    return float(-cath["Q_C"].sum())
 
 
 def _whole_image(image: xr.DataArray) -> tuple[xr.DataArray, dict[str, Any]]:

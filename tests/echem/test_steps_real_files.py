@@ -173,3 +173,28 @@ def test_truncated_gamry_file_is_said_so():
     cc = cycle_charges(_read("unitpackage/gamry_cv.DTA"))
     assert "truncated-file" in {w["code"] for w in cc.attrs["warnings"]}
     assert not cc["complete"].any()
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "navani/jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr",
+        "yadg/gcpl.issue_211.mpr",
+        "ixdat/Pt_poly_cv.mpt",
+        "yadg/gcpl.issue_149.mpt",
+        LILI,
+    ],
+)
+def test_signals_alone_find_the_instruments_steps(rel):
+    """Without the mode/Ns/ox-red columns (a CSV export), the steps from the signals match
+    the ones the instrument's own columns give."""
+    df = _read(rel)
+    by_instrument = split_steps(df)
+    bare = df[["time_s", "potential_V", "current_A"]].copy()
+    bare.attrs = dict(df.attrs)
+    by_signal = split_steps(bare)
+    assert by_instrument["source"].iloc[0] == "instrument"
+    assert by_signal["source"].iloc[0] == "signal"
+    assert by_signal["kind"].tolist() == by_instrument["kind"].tolist()
+    assert by_signal["direction"].tolist() == by_instrument["direction"].tolist()
+    np.testing.assert_allclose(by_signal["t_start_s"], by_instrument["t_start_s"], atol=1.0)

@@ -191,25 +191,35 @@ def _runs(codes: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _galvanostatic_levels(i: np.ndarray) -> np.ndarray:
-    """Labels of constant-current levels inside one run of a single current sign."""
-    lab = np.zeros(i.size, dtype=np.int64)
-    if i.size < 2:
-        return lab
-    level = float(np.median(i[: min(5, i.size)]))
-    k_start = 0
-    cur = 0
-    for k in range(1, i.size):
-        ref = float(np.median(i[k_start : k + 1])) if k - k_start < 50 else level
-        if abs(i[k] - ref) > _GALV_TOL * abs(ref) and (
-            k + 2 < i.size
-            and abs(i[k + 1] - ref) > _GALV_TOL * abs(ref)
-            and abs(i[k + 2] - ref) > _GALV_TOL * abs(ref)
-        ):
-            cur += 1
-            k_start = k
-        if k - k_start == 49:
-            level = float(np.median(i[k_start : k + 1]))
-        lab[k] = cur
+    """Labels of constant-current levels inside one run of a single current sign.
+
+    A new level starts where the 5-sample running median jumps by more than ±10 %;
+    levels shorter than 3 samples (the half-value sample a current derived from charge
+    increments has at a switch) join the level before them (the first one: the next).
+    """
+    from scipy.ndimage import median_filter
+
+    n = i.size
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+    m = median_filter(i, size=5, mode="nearest")
+    scale = np.maximum(np.abs(m[:-1]), np.abs(m[1:]))
+    jump = np.abs(np.diff(m)) > _GALV_TOL * scale
+    lab = np.concatenate([[0], np.cumsum(jump)]).astype(np.int64)
+    runs = _runs(lab)
+    if len(runs) > 1:
+        keep = [r for r in runs if r[1] - r[0] >= _MIN_RUN]
+        if not keep:
+            return np.zeros(n, dtype=np.int64)
+        out = np.empty(n, dtype=np.int64)
+        k = 0
+        for a, b in runs:
+            if b - a >= _MIN_RUN:
+                k = keep.index((a, b))
+            out[a:b] = k
+        first = keep[0][0]
+        out[:first] = 0
+        return out
     return lab
 
 
@@ -230,8 +240,13 @@ def _piecewise_constant(i: np.ndarray) -> bool:
     for a, b in _runs(sign):
         if sign[a] == 0:
             continue
-        med = float(np.median(i[a:b]))
-        ok[a:b] = np.abs(i[a:b] - med) <= _GALV_TOL * abs(med)
+        seg = i[a:b]
+        levels = _galvanostatic_levels(seg)
+        for la, lb in _runs(levels):
+            med = float(np.median(seg[la:lb]))
+            ok[a + la : a + lb] = (lb - la >= _MIN_RUN) & (
+                np.abs(seg[la:lb] - med) <= _GALV_TOL * abs(med)
+            )
     return float(ok[active].mean()) >= 0.8
 
 
@@ -241,7 +256,10 @@ def _signal_codes(t, e, i, technique_code) -> tuple[np.ndarray, np.ndarray]:
     kind = np.full(n, "variable", dtype=object)
     sub = np.zeros(n, dtype=np.int64)
     if technique_code in {"CV", "LSV"} or (
-        _steady_sweep(t, e) and np.ptp(e) > _MIN_SWEEP_V and not _piecewise_constant(i)
+        technique_code not in {"CP", "GCPL", "CA", "OCV"}
+        and _steady_sweep(t, e)
+        and np.ptp(e) > _MIN_SWEEP_V
+        and not _piecewise_constant(i)
     ):
         kind[:] = "sweep"
         sub[:] = _sweep_directions(e)
@@ -254,6 +272,8 @@ def _signal_codes(t, e, i, technique_code) -> tuple[np.ndarray, np.ndarray]:
     for r, (a, b) in enumerate(runs):
         if b - a < _MIN_RUN and r > 0:
             sign[a:b] = sign[a - 1]
+        elif b - a < _MIN_RUN and r + 1 < len(runs):
+            sign[a:b] = sign[runs[r + 1][0]]
     for a, b in _runs(sign):
         if sign[a] == 0:
             kind[a:b] = "rest"
@@ -313,11 +333,7 @@ def _instrument_codes(df: pd.DataFrame, t, e, i, tech) -> tuple[np.ndarray, np.n
             continue
         held_i = _piecewise_constant(i[a:b])
         held_e = np.ptp(np.percentile(e[a:b], [5, 95])) <= 2 * _POT_TOL_V
-        if (
-            tech in ("CP", "GCPL")
-            and held_i
-            or (tech not in ("CV", "LSV", "CA") and held_i and not held_e)
-        ):
+        if tech in ("CP", "GCPL") or (tech not in ("CV", "LSV", "CA") and held_i and not held_e):
             # a constant current under potential-control flags (old .mpr files): trust the current
             kind[a:b] = "galvanostatic"
             sub[a:b] = np.sign(i[a:b]).astype(np.int64)

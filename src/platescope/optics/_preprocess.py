@@ -719,7 +719,8 @@ def footprint_from_deposition(
         ``source`` (``"deposition signal"``, ``"area_cm2 centred on the deposition
         signal"`` or None), ``area_cm2``, ``area_cm2_err`` (1σ; None for the circle),
         ``centre_x_um``, ``centre_y_um``, ``radius_um`` (equivalent circle),
-        ``contrast``, ``fill``, ``touches_border``, ``given_area_cm2``,
+        ``contrast``, ``can_centre`` (contrast ≥ ``min_centre_contrast``), ``fill``,
+        ``touches_border``, ``given_area_cm2``,
         ``signal_t_s`` (times of the frames used), ``reason`` (no mask) or
         ``outline_reason`` (circle), and ``warnings`` (list of ``{code, message}``).
 
@@ -767,6 +768,7 @@ def footprint_from_deposition(
     spread = 1.4826 * float(np.median(np.abs(vals[out_px] - lo)))
     contrast = (hi - lo) / spread if spread > 0 else np.inf
     info["contrast"] = float(min(contrast, 1e6))
+    info["can_centre"] = bool(contrast >= min_centre_contrast)
     info["fill"] = float(mask.sum() / convex_hull_image(mask).sum())
     border = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
     info["touches_border"] = bool(border.mean() > 0.02)
@@ -816,7 +818,7 @@ def footprint_from_deposition(
             f"the deposit is patchy (its outline fills {100 * info['fill']:.0f} % of its "
             f"convex hull, {100 * min_fill:.0f} % needed)"
         )
-    if area_cm2 is not None and contrast >= min_centre_contrast:
+    if area_cm2 is not None and info["can_centre"]:
         circle = footprint_circle(
             movie,
             centre_x_um=info["centre_x_um"],

@@ -251,9 +251,8 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     j = p["current_density_mA_cm2"]
     targets = table1_targets(j)
     t_nuc = targets["t_nuc_s"]
-    duration = p["duration_s"]
-    if duration is None:
-        duration = round(min(3.0 * t_nuc, _MAX_DEFAULT_DURATION_S), 2)
+    duration = _record_duration_s(p)
+    _check_movie_start(p)
     ns = p["noise_scale"]
 
     # ---- geometry ---------------------------------------------------------------
@@ -618,6 +617,25 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     }
 
 
+def _record_duration_s(p: dict[str, Any]) -> float:
+    """The echem record length: ``duration_s`` or min(3·t_nuc, 60 s)."""
+    if p["duration_s"] is not None:
+        return p["duration_s"]
+    t_nuc = table1_targets(p["current_density_mA_cm2"])["t_nuc_s"]
+    return round(min(3.0 * t_nuc, _MAX_DEFAULT_DURATION_S), 2)
+
+
+def _check_movie_start(p: dict[str, Any]) -> None:
+    """InputError unless a movie started after contact starts inside the record."""
+    start, duration = p["movie_start_after_contact_s"], _record_duration_s(p)
+    if start is not None and start >= duration:
+        raise InputError(
+            None,
+            f"movie_start_after_contact_s = {start:g} s is not inside the {duration:g} s record",
+            "start the movie earlier (a smaller movie_start_after_contact_s) or lengthen duration_s",
+        )
+
+
 def _start_after_contact(
     bounds: np.ndarray, offset: float, start_after_s: float, duration_s: float
 ) -> tuple[np.ndarray, float]:
@@ -629,7 +647,7 @@ def _start_after_contact(
     contact: contact is at ``−start_after_s`` on the new movie clock.
     """
     i0 = int(np.searchsorted(bounds, offset + start_after_s - 1e-12))
-    if bounds.size - i0 < 9 or start_after_s >= duration_s:
+    if bounds.size - i0 < 9:
         raise InputError(
             None,
             f"movie_start_after_contact_s = {start_after_s:g} s leaves fewer than 8 frames "
@@ -707,7 +725,9 @@ def irm_galvanostatic(out: str | os.PathLike, *, seed: int = 0, **params: Any) -
     from platescope.io._echem_eclab_text import write_eclab_mpt
     from platescope.io._image_writers import write_sem_tiff
 
-    check_footprint_fits(resolve_params(PARAMETERS, params))  # validate before touching the folder
+    resolved = resolve_params(PARAMETERS, params)  # validate before touching the folder
+    check_footprint_fits(resolved)
+    _check_movie_start(resolved)
     out = prepare_output_dir(out, SCENARIO)
     sim = make_irm_galvanostatic(seed=seed, **params)
     truth_dir = out / "truth"

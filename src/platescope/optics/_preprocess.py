@@ -689,10 +689,10 @@ def footprint_from_deposition(
     differ by more than twice their combined uncertainty, a ``footprint-area-mismatch``
     warning is attached.
 
-    Without a trusted outline, with ``area_cm2`` and a contrast of at least
-    ``min_centre_contrast``, the footprint is a circle of that area centred on the
-    outline's centroid (:func:`footprint_circle`). Otherwise no mask is returned and
-    ``reason`` says why.
+    Without a trusted outline, with ``area_cm2``, a contrast of at least
+    ``min_centre_contrast`` and the region clear of the border, the footprint is a
+    circle of that area centred on the outline's centroid (:func:`footprint_circle`).
+    Otherwise no mask is returned and ``reason`` says why.
 
     Parameters
     ----------
@@ -719,7 +719,8 @@ def footprint_from_deposition(
         ``source`` (``"deposition signal"``, ``"area_cm2 centred on the deposition
         signal"`` or None), ``area_cm2``, ``area_cm2_err`` (1σ; None for the circle),
         ``centre_x_um``, ``centre_y_um``, ``radius_um`` (equivalent circle),
-        ``contrast``, ``can_centre`` (contrast ≥ ``min_centre_contrast``), ``fill``,
+        ``contrast``, ``can_centre`` (contrast ≥ ``min_centre_contrast`` and clear of
+        the border), ``fill``,
         ``touches_border``, ``given_area_cm2``,
         ``signal_t_s`` (times of the frames used), ``reason`` (no mask) or
         ``outline_reason`` (circle), and ``warnings`` (list of ``{code, message}``).
@@ -768,10 +769,11 @@ def footprint_from_deposition(
     spread = 1.4826 * float(np.median(np.abs(vals[out_px] - lo)))
     contrast = (hi - lo) / spread if spread > 0 else np.inf
     info["contrast"] = float(min(contrast, 1e6))
-    info["can_centre"] = bool(contrast >= min_centre_contrast)
     info["fill"] = float(mask.sum() / convex_hull_image(mask).sum())
     border = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
     info["touches_border"] = bool(border.mean() > 0.02)
+    # a region cut by the field's edge has a biased centroid: no circle on it either
+    info["can_centre"] = bool(contrast >= min_centre_contrast and not info["touches_border"])
     yc, xc = ndimage.center_of_mass(mask)
     info["centre_x_um"] = float(np.interp(xc, np.arange(movie.sizes["x"]), movie["x"].values))
     info["centre_y_um"] = float(np.interp(yc, np.arange(movie.sizes["y"]), movie["y"].values))
@@ -806,13 +808,13 @@ def footprint_from_deposition(
         )
         out.attrs = {"threshold": thr, "method": "otsu", "signal": "deposition step"}
         return out, info
-    if info["touches_border"]:
-        why = "the deposit reaches the border of the field of view"
-    elif contrast < min_contrast:
+    if contrast < min_contrast:
         why = (
             f"the deposition signal is weak (contrast {contrast:.1f}× the noise, "
             f"{min_contrast:g} needed to outline the footprint)"
         )
+    elif info["touches_border"]:
+        why = "the deposit reaches the border of the field of view"
     else:
         why = (
             f"the deposit is patchy (its outline fills {100 * info['fill']:.0f} % of its "

@@ -11,8 +11,10 @@ t_nuc(IRM) of the footprint mean, the per-pixel t_nuc map, α and the clock offs
 Usage::
 
     python validation/irm_contact_start.py --seeds 10 --noise 1 2
+    python validation/irm_contact_start.py --seeds 5 --starts 0 1 --name irm_contact_start_small \
+        --set current_density_mA_cm2=0.78 irm_size_px=96 footprint_diameter_um=2
 
-Writes ``validation/results/irm_contact_start.{csv,md}``.
+Writes ``validation/results/<name>.{csv,md}`` (default name ``irm_contact_start``).
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ import pandas as pd
 import tifffile
 
 from platescope.pipeline import analyze
-from platescope.simulate import simulate
+from platescope.simulate import parse_set_options, simulate
 
-PATHS = {"landing step": None, "starts at contact": 0.0, "starts 5 s after contact": 5.0}
+
+def paths(starts) -> dict:
+    """Movie variants: the default (landing step) and one per start time after contact."""
+    out = {"landing step": None}
+    for s in starts:
+        out["starts at contact" if s == 0 else f"starts {s:g} s after contact"] = float(s)
+    return out
 
 
 def compare(sim_dir: Path, res_dir: Path) -> dict:
@@ -62,12 +70,12 @@ def compare(sim_dir: Path, res_dir: Path) -> dict:
     return row
 
 
-def run(seeds: int, noise_levels, out: Path) -> pd.DataFrame:
+def run(seeds: int, noise_levels, out: Path, starts=(0.0, 5.0), extra=None) -> pd.DataFrame:
     rows = []
     for noise in noise_levels:
         for seed in range(seeds):
-            for name, start in PATHS.items():
-                over = {"noise_scale": noise}
+            for name, start in paths(starts).items():
+                over = {**(extra or {}), "noise_scale": noise}
                 if start is not None:
                     over["movie_start_after_contact_s"] = start
                 d = out / f"n{noise}_s{seed}_{start}"
@@ -104,15 +112,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--noise", type=float, nargs="+", default=[1.0])
+    ap.add_argument("--starts", type=float, nargs="+", default=[0.0, 5.0])
+    ap.add_argument("--set", nargs="*", default=[], help="simulation overrides key=value")
+    ap.add_argument("--name", default="irm_contact_start", help="results file stem")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
     out = a.out or Path(tempfile.mkdtemp(prefix="irm_contact_"))
-    df = run(a.seeds, a.noise, out)
+    df = run(a.seeds, a.noise, out, starts=a.starts, extra=parse_set_options(a.set))
     res = Path(__file__).resolve().parent / "results"
     res.mkdir(exist_ok=True)
-    df.to_csv(res / "irm_contact_start.csv", index=False)
+    df.to_csv(res / f"{a.name}.csv", index=False)
     md = table(df)
-    (res / "irm_contact_start.md").write_text(md + "\n")
+    (res / f"{a.name}.md").write_text(md + "\n")
     print(md)
 
 

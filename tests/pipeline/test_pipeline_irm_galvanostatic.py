@@ -244,13 +244,13 @@ def test_contact_start_cli_messages(contact_run, tmp_path, capsys):
         main(["analyze", str(root / "input" / "experiment.toml"), "--out", str(tmp_path / "a")])
         == 0
     )
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # the CLI wraps lines
     assert "give [electrode] area_cm2" not in err and "no frame before contact" not in err
     # without the trigger's offset nothing can align the clocks (constant current, no
     # landing step, no start time in the TIFF): say so, and ask for a (negative) offset
     exp = _edit_experiment(root, tmp_path, drop=("time_offset_s",))
     assert main(["analyze", str(exp), "--out", str(tmp_path / "b")]) == 2
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # the CLI wraps lines
     assert "Traceback" not in err
     for needle in ("landing:", "xcorr:", "time_offset_s", "negative"):
         assert needle in err, err
@@ -276,7 +276,7 @@ def test_contact_start_without_deposition_signal_names_a_fix_not_yet_applied(
     )
     exp = _edit_experiment(root, root, drop=() if with_area else ("area_cm2",))
     assert main(["analyze", str(exp), "--out", str(root / "out")]) == 2
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # the CLI wraps lines
     assert "Traceback" not in err and "no frame before contact" in err
     assert "start the recording before the pipette lands" in err
     if with_area:

@@ -10,7 +10,10 @@ from scipy import ndimage
 from platescope import InputError
 from platescope.optics import (
     current_density_mA_cm2,
+    deposition_step_image,
     footprint_area_cm2,
+    footprint_circle,
+    footprint_from_deposition,
     footprint_mask,
     gaussian_blur,
     group_average,
@@ -199,3 +202,114 @@ def test_movie_validation():
         group_average(m.assign_coords(t=np.zeros(7)))
     with pytest.raises(InputError):
         subtract_reference(m.values, frame=0)
+
+
+# ------------------------------------------------------------------ no landing step
+
+
+def _contact_start_movie(*, seed=0, centre=(2.1, 1.9), radius=1.2, at_border=False):
+    """A movie that starts at contact: a uniform deposit ramp over a disk until 8 s, then
+    patchy growth (a few hot spots growing 20× faster, a dead patch). Returns the movie and
+    the planted disk (pixel centres within ``radius``)."""
+    rng = np.random.default_rng(seed)
+    n, px = 80, 0.05
+    yy, xx = np.mgrid[:n, :n] * px
+    if at_border:
+        centre = (0.3, 2.0)
+    disk = (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= radius**2
+    t = np.cumsum(rng.uniform(0.22, 0.28, 70))
+    late = np.clip(t - 8.0, 0, None)
+    hot = np.zeros((n, n))
+    for hx, hy in ((1.6, 1.5), (2.6, 2.4), (2.0, 1.0)):
+        hot += np.exp(-((xx - hx) ** 2 + (yy - hy) ** 2) / (2 * 0.15**2))
+    dead = ((xx - 2.6) ** 2 + (yy - 1.4) ** 2 < 0.3**2).astype(float)
+    sig = 10.0 * np.minimum(t, 8.0)[:, None, None] + late[:, None, None] * (
+        10.0 + 200.0 * hot - 10.0 * dead
+    )
+    bg = 2000.0 * (1 + 0.03 * np.sin(xx / 0.3) * np.cos(yy / 0.4))
+    frames = bg + 120.0 * disk + sig * disk + rng.normal(0, 20.0, (t.size, n, n))
+    movie = xr.DataArray(
+        frames.astype(np.float32),
+        dims=("t", "y", "x"),
+        coords={"t": t, "y": yy[:, 0], "x": xx[0]},
+        attrs={"source": "contact.tif"},
+    )
+    return movie, disk, centre
+
+
+def test_deposition_step_image_prefers_the_uniform_early_deposit():
+    movie, disk, _ = _contact_start_movie()
+    img = deposition_step_image(movie, sigma_um=0.2)
+    assert img.attrs["t_end_s"] < 8.0  # before the deposit turns patchy
+    far = ~ndimage.binary_dilation(disk, iterations=12)  # beyond the blurred edge
+    inner = ndimage.binary_erosion(disk, iterations=12)
+    # uniform inside (no hot spot yet) and well above the noise outside
+    assert img.values[inner].std() < 0.1 * img.values[inner].mean()
+    assert img.values[inner].mean() > 10 * img.values[far].std()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_footprint_from_deposition_recovers_the_planted_disk(seed):
+    movie, disk, centre = _contact_start_movie(seed=seed)
+    true_cm2 = disk.sum() * 0.05**2 * 1e-8
+    mask, info = footprint_from_deposition(movie, sigma_um=0.2)
+    assert info["source"] == "deposition signal" and info["warnings"] == []
+    # the threshold sits mid-step on an edge blurred symmetrically, so the outline is off
+    # by less than half a pixel around the perimeter: |ΔA|/A < 2·(0.5 px)/r
+    assert abs(info["area_cm2"] / true_cm2 - 1) < 2 * 0.5 * 0.05 / 1.2
+    assert abs(info["area_cm2"] - true_cm2) <= 2 * info["area_cm2_err"]
+    assert footprint_area_cm2(mask) == pytest.approx(info["area_cm2"])
+    assert np.hypot(info["centre_x_um"] - centre[0], info["centre_y_um"] - centre[1]) < 0.05
+    assert np.mean(mask.values != disk) < 0.02
+
+
+def test_given_area_is_checked_against_the_outline():
+    movie, disk, _ = _contact_start_movie()
+    true_cm2 = disk.sum() * 0.05**2 * 1e-8
+    _, ok = footprint_from_deposition(movie, area_cm2=true_cm2)
+    assert ok["warnings"] == [] and ok["given_area_cm2"] == true_cm2
+    _, bad = footprint_from_deposition(movie, area_cm2=1.5 * true_cm2)
+    assert [w["code"] for w in bad["warnings"]] == ["footprint-area-mismatch"]
+    assert bad["source"] == "deposition signal"  # the outline is kept; the warning says why
+
+
+def test_untrusted_outline_falls_back_to_a_circle_of_the_given_area():
+    movie, disk, centre = _contact_start_movie()
+    true_cm2 = disk.sum() * 0.05**2 * 1e-8
+    # an outline demanded beyond reach: the circle of the given area takes over
+    mask, info = footprint_from_deposition(movie, area_cm2=true_cm2, min_contrast=1e9)
+    assert info["source"] == "area_cm2 centred on the deposition signal"
+    assert "weak" in info["outline_reason"]
+    assert (
+        np.hypot(mask.attrs["centre_x_um"] - centre[0], mask.attrs["centre_y_um"] - centre[1])
+        < 0.05
+    )
+    assert footprint_area_cm2(mask) == pytest.approx(true_cm2, rel=0.03)
+    none, why = footprint_from_deposition(movie, min_contrast=1e9)
+    assert none is None and "weak" in why["reason"] and why["can_centre"]
+    _, patchy = footprint_from_deposition(movie, min_fill=1.01)
+    assert "patchy" in patchy["reason"]
+    clipped, _, _ = _contact_start_movie(at_border=True)
+    none, why = footprint_from_deposition(clipped)
+    assert none is None and "border" in why["reason"]
+
+
+def test_footprint_circle_area_and_centre():
+    im = xr.DataArray(
+        np.zeros((100, 120)),
+        dims=("y", "x"),
+        coords={"y": 0.04 * np.arange(100), "x": 0.04 * np.arange(120)},
+    )
+    m = footprint_circle(im, centre_x_um=2.0, centre_y_um=1.9, area_cm2=np.pi * 1.5**2 * 1e-8)
+    assert m.attrs["radius_um"] == pytest.approx(1.5)
+    assert footprint_area_cm2(m) == pytest.approx(np.pi * 1.5**2 * 1e-8, rel=0.01)
+    yy, xx = np.nonzero(m.values)
+    assert 0.04 * xx.mean() == pytest.approx(2.0, abs=0.02)
+    with pytest.raises(InputError):
+        footprint_circle(im, centre_x_um=2.0, centre_y_um=1.9, area_cm2=0.0)
+
+
+def test_deposition_step_image_needs_frames():
+    movie, _, _ = _contact_start_movie()
+    with pytest.raises(InputError, match="too few"):
+        deposition_step_image(movie.isel(t=slice(0, 5)))

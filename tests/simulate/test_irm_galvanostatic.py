@@ -346,6 +346,50 @@ def test_determinism_by_seed():
     assert a["truth"]["sync"]["offset_s"] != c["truth"]["sync"]["offset_s"]
 
 
+@pytest.mark.parametrize("start", [0.0, 2.0])
+def test_movie_can_start_at_or_after_contact(sim_j078, start):
+    """Same scene as the default movie, but the camera starts ``start`` s after contact."""
+    base = sim_j078
+    s = make_irm_galvanostatic(
+        seed=5, current_density_mA_cm2=0.78, movie_start_after_contact_s=start, **SMALL
+    )
+    tr = s["truth"]
+    b = s["frame_bounds_s"]
+    assert b[0] == 0.0 and tr["sync"]["offset_s"] == -start
+    assert (
+        tr["sync"]["contact_frame"] is None and tr["sync"]["movie_start_after_contact_s"] == start
+    )
+    assert base["truth"]["sync"]["movie_start_after_contact_s"] is None
+    # the scene is the default movie's: footprint, nucleation truth, electrochemistry
+    assert tr["footprint"] == base["truth"]["footprint"]
+    np.testing.assert_array_equal(s["t_nuc_map"], base["t_nuc_map"])
+    pd.testing.assert_frame_equal(s["echem"], base["echem"])
+    # the movie still covers the record
+    assert b[-1] + start >= tr["parameters"]["duration_s"]
+    # no landing step: with the deposit and the drift taken out, every frame is the
+    # wetted field of the default movie after its landing
+    nf, sig = s["movie_noise_free"], s["signal_noise_free"]
+    wet = nf / s["drift"][:, None, None] - sig
+    base_wet = base["movie_noise_free"][-1] / base["drift"][-1] - base["signal_noise_free"][-1]
+    np.testing.assert_allclose(wet[0], base_wet, rtol=1e-5, atol=1e-2)
+    np.testing.assert_allclose(wet[-1], base_wet, rtol=1e-5, atol=1e-2)
+    # the first frame holds the deposit of [start, start + its exposure] (Faraday)
+    k = LI_MOLAR_VOLUME_CM3_MOL * 0.78e-3 / FARADAY_C_MOL * 1e7  # nm s⁻¹
+    assert s["h_eq_frames_nm"][0] == pytest.approx(k * (start + 0.5 * (b[1] - b[0])), rel=1e-9)
+
+
+def test_movie_start_after_the_record_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="movie_start_after_contact_s"):
+        make_irm_galvanostatic(seed=0, movie_start_after_contact_s=60.0, **SMALL)
+    with pytest.raises(InputError, match="movie_start_after_contact_s"):
+        simulate(
+            "irm-galvanostatic",
+            tmp_path / "x",
+            overrides={"movie_start_after_contact_s": 100.0, "duration_s": 20.0},
+        )
+    assert not (tmp_path / "x").exists()
+
+
 def test_bad_input_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="irm-galvanostatic"):
         simulate("no-such-scenario", tmp_path)

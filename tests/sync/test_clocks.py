@@ -6,7 +6,13 @@ import pytest
 import xarray as xr
 
 from platescope import InputError
-from platescope.sync import offset_from_t0, offset_from_xcorr, synchronize, to_echem_clock
+from platescope.sync import (
+    offset_from_landing,
+    offset_from_t0,
+    offset_from_xcorr,
+    synchronize,
+    to_echem_clock,
+)
 
 
 def _landing_movie(contact_s, seed=0, n=60, shape=(32, 32), step=150.0, noise=5.0, growth=0.0):
@@ -104,3 +110,100 @@ def test_non_overlapping_record_is_input_error():
         to_echem_clock(movie, 500.0, echem=echem)
     shifted = to_echem_clock(movie, 4.0, echem=echem)
     np.testing.assert_allclose(shifted.t.values, movie.t.values - 4.0)
+
+
+def _contact_start_movie(seed=0, n=80, shape=(32, 32), growth=40.0, burst_at=40, burst=None):
+    """A movie that starts after contact: the disk already wet, its signal rising.
+
+    ``burst`` (counts) adds a sudden extra rise at frame ``burst_at`` (a nucleation
+    burst); there is no landing step.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.21, 0.25, n))
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    disk = (yy - 16) ** 2 + (xx - 15) ** 2 < 10**2
+    sig = growth * (t - t[0])
+    if burst is not None:
+        sig = sig + burst * (np.arange(n) >= burst_at)
+    frames = 2000.0 + 150.0 * disk[None] + sig[:, None, None] * disk[None]
+    frames = frames + rng.normal(0, 2.0, frames.shape)
+    return xr.DataArray(frames, dims=("t", "y", "x"), coords={"t": t}, attrs={"source": "c.tif"})
+
+
+def test_a_jump_in_a_rising_signal_is_not_a_landing_step():
+    """Movie starting after contact: a nucleation-like jump (≫ the noise, but only about
+    the change per frame of the signal before it) must not be taken for the landing."""
+    rise = 40.0 * 0.23  # counts per frame of the disk's signal (growth × frame interval)
+    movie = _contact_start_movie(burst=2.0 * rise)  # ≈ 60× the noise of the mean's changes
+    with pytest.raises(InputError, match="not a landing step.*time_offset_s"):
+        offset_from_landing(movie)
+    # the same jump from a plateau (no deposit before it) is a landing step
+    flat = _contact_start_movie(growth=0.0, burst=2.0 * rise)
+    assert offset_from_landing(flat)["contact_frame"] in (39, 40)
+
+
+def test_a_step_at_the_first_frames_is_not_taken_for_the_landing():
+    movie = _contact_start_movie(growth=0.0, burst=150.0, burst_at=1)
+    with pytest.raises(InputError, match="start of the movie"):
+        offset_from_landing(movie)
+
+
+def test_movie_starting_at_contact_with_constant_current_asks_for_the_offset():
+    """No landing step, no start times, a noisy constant current: every automatic method
+    fails and the message says why each did and what to set (a negative offset)."""
+    movie = _contact_start_movie()
+    rng = np.random.default_rng(1)
+    te = np.arange(0.0, 18.0, 0.01)
+    echem = pd.DataFrame({"time_s": te, "current_A": -1e-9 * (1 + 2e-3 * rng.normal(size=te.size))})
+    with pytest.raises(InputError) as err:
+        synchronize(movie, echem)
+    msg = str(err.value)
+    for needle in ("t0:", "landing:", "xcorr:", "constant", "time_offset_s", "negative"):
+        assert needle in msg
+    assert synchronize(movie, echem, time_offset_s=-1.5)["offset_s"] == -1.5
+
+
+def test_movie_starting_at_contact_syncs_by_cross_correlation_when_the_current_varies():
+    rng = np.random.default_rng(4)
+    te = np.arange(0, 60, 0.01)
+    cur = -1e-9 * np.sin(2 * np.pi * te / 15.0) ** 2 * (np.sin(2 * np.pi * te / 15) > 0)
+    echem = pd.DataFrame({"time_s": te, "current_A": cur})
+    true_offset = -2.0  # the camera started 2 s after contact
+    tm = np.cumsum(rng.uniform(0.2, 0.26, 240))
+    q = np.interp(tm - true_offset, te, np.cumsum(-cur) * 0.01)
+    frames = 2000.0 + 1e11 * q[:, None, None] * np.ones((1, 8, 8))
+    movie = xr.DataArray(
+        frames + rng.normal(0, 0.05, frames.shape), dims=("t", "y", "x"), coords={"t": tm}
+    )
+    res = synchronize(movie, echem)
+    assert res["method"].startswith("cross-correlation")
+    assert [item["method"] for item in res["tried"]] == ["t0", "landing"]
+    assert abs(res["offset_s"] - true_offset) <= res["offset_err_s"]
+
+
+@pytest.mark.parametrize("true_offset", [6.3, 0.0, 12.1, -4.0])
+def test_xcorr_periodic_current_is_not_matched_one_period_off(true_offset):
+    """A 15 s periodic current: the lag one period away overlaps less and must lose."""
+    rng = np.random.default_rng(3)
+    te = np.arange(0, 60, 0.01)
+    cur = -1e-9 * np.sin(2 * np.pi * te / 15.0) ** 2 * (np.sin(2 * np.pi * te / 15) > 0) + 2e-10
+    echem = pd.DataFrame({"time_s": te, "current_A": cur})
+    tm = np.cumsum(rng.uniform(0.2, 0.26, 300))
+    q = np.interp(tm - true_offset, te, np.cumsum(-cur) * 0.01, left=0.0)
+    mean = 1000 + 1e11 * q + rng.normal(0, 0.05, tm.size)
+    res = offset_from_xcorr(tm, mean, echem)
+    assert abs(res["offset_s"] - true_offset) <= res["offset_err_s"]
+
+
+def test_xcorr_refuses_noise_and_weak_matches():
+    rng = np.random.default_rng(5)
+    tm = np.cumsum(rng.uniform(0.2, 0.26, 250))
+    te = np.arange(0, 50, 0.01)
+    # galvanostatic with 0.2 % white noise: constant for alignment purposes
+    flat = pd.DataFrame({"time_s": te, "current_A": -1e-9 * (1 + 2e-3 * rng.normal(size=te.size))})
+    with pytest.raises(InputError, match="constant"):
+        offset_from_xcorr(tm, rng.normal(0, 1, tm.size), flat)
+    # a varying current but a movie that shows nothing of it
+    cv = pd.DataFrame({"time_s": te, "current_A": -1e-9 * np.sin(2 * np.pi * te / 12.0) ** 2})
+    with pytest.raises(InputError, match="does not follow"):
+        offset_from_xcorr(tm, rng.normal(0, 1, tm.size), cv)

@@ -3,7 +3,9 @@
 Preprocessing (SECCM–IRM recipe): :func:`correct_illumination_drift`,
 :func:`subtract_reference`, :func:`group_average`,
 :func:`gaussian_blur`, :func:`footprint_mask`, :func:`footprint_area_cm2`,
-:func:`current_density_mA_cm2`.
+:func:`current_density_mA_cm2`; without a landing step (movie starting at contact):
+:func:`footprint_from_deposition`, :func:`deposition_step_image`,
+:func:`footprint_circle`.
 
 Optical nucleation time t_nuc(IRM): :func:`t_nuc_from_curve` (one curve),
 :func:`t_nuc_regions` (square regions), :func:`t_nuc_map` (per pixel, chunked).
@@ -45,7 +47,10 @@ from platescope.optics._nucleation_time import t_nuc_from_curve, t_nuc_map, t_nu
 from platescope.optics._preprocess import (
     correct_illumination_drift,
     current_density_mA_cm2,
+    deposition_step_image,
     footprint_area_cm2,
+    footprint_circle,
+    footprint_from_deposition,
     footprint_mask,
     gaussian_blur,
     group_average,
@@ -72,8 +77,11 @@ __all__ = [
     "window_means",
     "correct_illumination_drift",
     "current_density_mA_cm2",
+    "deposition_step_image",
     "equivalent_thickness_nm",
     "footprint_area_cm2",
+    "footprint_circle",
+    "footprint_from_deposition",
     "footprint_mask",
     "gaussian_blur",
     "group_average",

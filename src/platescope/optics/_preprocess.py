@@ -2,7 +2,9 @@
 
 These follow the SECCM–IRM recipe (SCIENCE.md §2): subtract the landing frame, average
 groups of 2 frames ("Grouped Z project" with *average*), blur each frame with a Gaussian
-of σ = 1 µm, threshold a footprint mask. Every function takes and returns xarray
+of σ = 1 µm, threshold a footprint mask. A movie that starts at or after contact has no
+landing step; :func:`footprint_from_deposition` then outlines the footprint from where
+the deposit changes the image over the record. Every function takes and returns xarray
 objects, keeps the movie lazy when it is dask-backed, and uses each frame's real
 timestamp (coordinate ``t`` in s).
 """
@@ -22,7 +24,10 @@ from platescope._errors import source_of as _source
 __all__ = [
     "correct_illumination_drift",
     "current_density_mA_cm2",
+    "deposition_step_image",
     "footprint_area_cm2",
+    "footprint_circle",
+    "footprint_from_deposition",
     "footprint_mask",
     "gaussian_blur",
     "group_average",
@@ -495,3 +500,339 @@ def correct_illumination_drift(
     out = movie.astype(dtype) / xr.DataArray(gain.astype(dtype), dims=("t",))
     out.attrs = {**movie.attrs, "drift_corrected": True}
     return out, gain
+
+
+# --------------------------------------------------------------------------- no landing step
+
+
+def deposition_step_image(
+    movie: xr.DataArray,
+    *,
+    sigma_um: float | None = 0.2,
+    n_frames: int = 3,
+    n_candidates: int = 16,
+) -> xr.DataArray:
+    """The clearest "step" the deposit makes in a movie that has no landing step.
+
+    Before Li nucleates, the current deposits a uniform layer (SEI, Li–Au alloy) over
+    the whole wetted footprint and nothing outside it, so an early image minus the
+    first frames looks like a landing step; later, nuclei, growth hot spots and thick
+    deposits make it patchy. Candidate images — the mean of ``n_frames`` frames
+    starting at ``n_candidates`` geometrically spaced frames, minus the mean of the
+    first ``n_frames`` — are blurred by ``sigma_um`` and split by Otsu's threshold;
+    the candidate whose two classes are best separated relative to the spread inside
+    the brighter one, ``(median_in − median_out) / (1.4826·MAD_in)``, is returned.
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Frames after contact (t, y, x), counts, ``y``/``x`` in µm; at least
+        ``2·n_frames`` frames. Dask-backed input: only the frames used are computed.
+    sigma_um : float, optional
+        Gaussian blur σ (µm) applied to each candidate (as ``footprint_mask`` does).
+    n_frames : int
+        Frames averaged for the reference and for each candidate.
+    n_candidates : int
+        Number of candidate times.
+
+    Returns
+    -------
+    xarray.DataArray
+        The chosen (blurred) difference image (y, x), float64, counts; ``attrs`` hold
+        ``t_start_s``/``t_end_s`` of the frames used, ``reference_t_s`` (the mean time
+        of the reference frames) and ``uniformity`` (the separation score above).
+
+    Examples
+    --------
+    >>> yy, xx = np.mgrid[:40, :40] * 0.1
+    >>> disk = (xx - 2.0) ** 2 + (yy - 2.0) ** 2 <= 1.0
+    >>> t = np.arange(30) * 0.25
+    >>> frames = 1000.0 + 10.0 * t[:, None, None] * disk          # uniform deposit
+    >>> m = xr.DataArray(frames, dims=("t", "y", "x"), coords={"t": t, "y": yy[:, 0], "x": xx[0]})
+    >>> img = deposition_step_image(m, sigma_um=None)
+    >>> float(img[20, 20]) > 50.0, float(img[0, 0])
+    (True, 0.0)
+    """
+    t = _check_movie(movie)
+    _pixel_size_um(movie)
+    nf = int(n_frames)
+    if nf < 1 or t.size < 2 * nf:
+        raise InputError(
+            _source(movie),
+            f"the movie has {t.size} frames after contact, too few to see the deposit change "
+            f"(needs {2 * max(nf, 1)})",
+            "record more frames after contact",
+        )
+    ref = movie.isel(t=slice(0, nf)).astype(np.float64).mean("t")
+    starts = np.unique(np.geomspace(nf, t.size - nf, max(int(n_candidates), 1)).round().astype(int))
+    best = None
+    for k in starts:
+        img = (movie.isel(t=slice(k, k + nf)).astype(np.float64).mean("t") - ref).compute()
+        if sigma_um:
+            img = gaussian_blur(img, sigma_um=float(sigma_um))
+        vals = np.asarray(img.values, dtype=float)
+        if not np.all(np.isfinite(vals)) or np.ptp(vals) == 0:
+            continue
+        from skimage.filters import threshold_otsu
+
+        inside = vals > threshold_otsu(vals)
+        hi, lo = float(np.median(vals[inside])), float(np.median(vals[~inside]))
+        spread = 1.4826 * float(np.median(np.abs(vals[inside] - hi)))
+        score = (hi - lo) / spread if spread > 0 else np.inf
+        if best is None or (score, hi - lo) > best[0]:  # ties (noise-free): larger step
+            best = ((score, hi - lo), int(k), img)
+    if best is None:
+        raise InputError(
+            _source(movie),
+            "the movie does not change after contact: no deposition signal",
+            "check that the movie shows the electrode while current flows",
+        )
+    (score, _), k, img = best
+    out = img.astype(np.float64)
+    out.name = "deposition_step"
+    out.attrs = {
+        "units": movie.attrs.get("units", "counts"),
+        "t_start_s": float(t[k]),
+        "t_end_s": float(t[k + nf - 1]),
+        "reference_t_s": float(t[:nf].mean()),
+        "uniformity": float(min(score, 1e6)),
+        "source": movie.attrs.get("source"),
+    }
+    return out
+
+
+def footprint_circle(
+    like: xr.DataArray, *, centre_x_um: float, centre_y_um: float, area_cm2: float
+) -> xr.DataArray:
+    """Boolean mask of the pixels whose centres lie in a circle of a given area.
+
+    Parameters
+    ----------
+    like : xarray.DataArray
+        Image or movie whose ``y``/``x`` coordinates (µm) give the pixel grid.
+    centre_x_um, centre_y_um : float
+        Circle centre, µm, in the coordinates of ``like``.
+    area_cm2 : float
+        Circle area, cm² (> 0).
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean mask (y, x); ``attrs`` hold the centre and ``radius_um``.
+
+    Examples
+    --------
+    >>> im = xr.DataArray(np.zeros((50, 50)), dims=("y", "x"),
+    ...                   coords={"y": np.arange(50) * 0.1, "x": np.arange(50) * 0.1})
+    >>> m = footprint_circle(im, centre_x_um=2.5, centre_y_um=2.5, area_cm2=np.pi * 1e-8)
+    >>> round(footprint_area_cm2(m) / (np.pi * 1e-8), 2)     # a 1 µm radius disk
+    1.0
+    """
+    _pixel_size_um(like)
+    area = float(area_cm2)
+    if not np.isfinite(area) or area <= 0:
+        raise InputError(None, f"area_cm2 must be > 0, got {area_cm2!r}", "give the area in cm²")
+    radius = float(np.sqrt(area / _UM2_TO_CM2 / np.pi))
+    y = np.asarray(like["y"].values, dtype=float)[:, None]
+    x = np.asarray(like["x"].values, dtype=float)[None, :]
+    keep = (x - centre_x_um) ** 2 + (y - centre_y_um) ** 2 <= radius**2
+    out = xr.DataArray(
+        keep, dims=("y", "x"), coords={"y": like["y"], "x": like["x"]}, name="footprint"
+    )
+    out.attrs = {
+        "centre_x_um": float(centre_x_um),
+        "centre_y_um": float(centre_y_um),
+        "radius_um": radius,
+    }
+    return out
+
+
+def _largest_region(values: np.ndarray, thr: float) -> np.ndarray:
+    """Largest connected component (holes filled) of ``values > thr``."""
+    with np.errstate(invalid="ignore"):
+        region = ndimage.binary_fill_holes(values > thr)
+    labels, n = ndimage.label(region)
+    if n == 0:
+        return np.zeros(values.shape, bool)
+    counts = np.bincount(labels.ravel())
+    counts[0] = 0
+    return labels == int(np.argmax(counts))
+
+
+def footprint_from_deposition(
+    movie: xr.DataArray,
+    *,
+    sigma_um: float | None = 0.2,
+    area_cm2: float | None = None,
+    area_rel_err: float = 0.05,
+    min_contrast: float = 5.0,
+    min_centre_contrast: float = 3.0,
+    min_fill: float = 0.85,
+    n_frames: int = 3,
+) -> tuple[xr.DataArray | None, dict]:
+    """Footprint of a movie that has no landing step, from the deposition signal.
+
+    1. :func:`deposition_step_image` picks the clearest early "deposit step" image
+       (uniform deposit before nucleation), blurred by ``sigma_um``;
+    2. it is thresholded like :func:`footprint_mask` (Otsu, holes filled, largest
+       connected component);
+    3. the outline is trusted when its *contrast* — median inside minus median outside,
+       over the robust sd (MAD) of the outside — reaches ``min_contrast``, it fills at
+       least ``min_fill`` of its convex hull (a meniscus footprint is convex; a patchy
+       deposit is not) and it does not run along the field's border.
+
+    With a trusted outline, the mask is the footprint. Its area uncertainty (1σ) is half
+    the difference between the areas outlined at 0.4 and at 0.6 of the way from the
+    outside to the inside level (how far the edge moves if the threshold is off by a
+    tenth of the step: small for a sharp edge, large for a diffuse one). When
+    ``area_cm2`` is also given (taken as uncertain by ``area_rel_err``, 1σ) and the two
+    differ by more than twice their combined uncertainty, a ``footprint-area-mismatch``
+    warning is attached.
+
+    Without a trusted outline, with ``area_cm2``, a contrast of at least
+    ``min_centre_contrast`` and the region clear of the border, the footprint is a
+    circle of that area centred on the outline's centroid (:func:`footprint_circle`).
+    Otherwise no mask is returned and ``reason`` says why.
+
+    Parameters
+    ----------
+    movie : xarray.DataArray
+        Frames after contact (t, y, x), counts, ``y``/``x`` in µm.
+    sigma_um : float, optional
+        Gaussian blur σ (µm) of the image before thresholding.
+    area_cm2 : float, optional
+        Electrode area known from elsewhere (``[electrode] area_cm2``), cm².
+    area_rel_err : float
+        Relative standard uncertainty of ``area_cm2``.
+    min_contrast, min_centre_contrast : float
+        Contrast needed to use the outline, and to centre a circle of ``area_cm2``.
+    min_fill : float
+        Smallest area / convex-hull area of a trusted outline.
+    n_frames : int
+        Frames averaged per image (see :func:`deposition_step_image`).
+
+    Returns
+    -------
+    mask : xarray.DataArray or None
+        Boolean footprint (y, x), or None.
+    info : dict
+        ``source`` (``"deposition signal"``, ``"area_cm2 centred on the deposition
+        signal"`` or None), ``area_cm2``, ``area_cm2_err`` (1σ; None for the circle),
+        ``centre_x_um``, ``centre_y_um``, ``radius_um`` (equivalent circle),
+        ``contrast``, ``can_centre`` (contrast ≥ ``min_centre_contrast`` and clear of
+        the border), ``fill``,
+        ``touches_border``, ``given_area_cm2``,
+        ``signal_t_s`` (times of the frames used), ``reason`` (no mask) or
+        ``outline_reason`` (circle), and ``warnings`` (list of ``{code, message}``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> yy, xx = np.mgrid[:60, :60] * 0.1
+    >>> disk = (xx - 3.0) ** 2 + (yy - 2.8) ** 2 <= 1.5**2        # 7.07 µm²
+    >>> t = np.arange(50) * 0.25
+    >>> frames = 2000.0 + 8.0 * t[:, None, None] * disk + rng.normal(0, 20, (50, 60, 60))
+    >>> m = xr.DataArray(frames, dims=("t", "y", "x"),
+    ...                  coords={"t": t, "y": yy[:, 0], "x": xx[0]})
+    >>> mask, info = footprint_from_deposition(m, sigma_um=0.2)
+    >>> info["source"], round(info["area_cm2"] * 1e8, 1), round(info["centre_x_um"], 1)
+    ('deposition signal', 7.1, 3.0)
+    """
+    from skimage.filters import threshold_otsu
+    from skimage.morphology import convex_hull_image
+
+    dy, dx = _pixel_size_um(movie)
+    img = deposition_step_image(movie, sigma_um=sigma_um, n_frames=n_frames)
+    vals = np.asarray(img.values, dtype=float)
+    info: dict = {
+        "source": None,
+        "area_cm2": None,
+        "area_cm2_err": None,
+        "centre_x_um": None,
+        "centre_y_um": None,
+        "radius_um": None,
+        "contrast": None,
+        "fill": None,
+        "touches_border": None,
+        "given_area_cm2": None if area_cm2 is None else float(area_cm2),
+        "signal_t_s": [img.attrs["reference_t_s"], img.attrs["t_start_s"], img.attrs["t_end_s"]],
+        "warnings": [],
+    }
+    thr = float(threshold_otsu(vals))
+    mask = _largest_region(vals, thr)
+    out_px = ~ndimage.binary_dilation(mask, iterations=3)
+    if not mask.any() or out_px.sum() < 10:
+        info["reason"] = "the deposition signal covers the whole field of view"
+        return None, info
+    lo = float(np.median(vals[out_px]))
+    hi = float(np.median(vals[mask]))
+    spread = 1.4826 * float(np.median(np.abs(vals[out_px] - lo)))
+    contrast = (hi - lo) / spread if spread > 0 else np.inf
+    info["contrast"] = float(min(contrast, 1e6))
+    info["fill"] = float(mask.sum() / convex_hull_image(mask).sum())
+    border = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
+    info["touches_border"] = bool(border.mean() > 0.02)
+    # a region cut by the field's edge has a biased centroid: no circle on it either
+    info["can_centre"] = bool(contrast >= min_centre_contrast and not info["touches_border"])
+    yc, xc = ndimage.center_of_mass(mask)
+    info["centre_x_um"] = float(np.interp(xc, np.arange(movie.sizes["x"]), movie["x"].values))
+    info["centre_y_um"] = float(np.interp(yc, np.arange(movie.sizes["y"]), movie["y"].values))
+    px_cm2 = dy * dx * _UM2_TO_CM2
+    if contrast >= min_contrast and info["fill"] >= min_fill and not info["touches_border"]:
+        area = float(mask.sum()) * px_cm2
+        a_lo = float(_largest_region(vals, lo + 0.4 * (hi - lo)).sum()) * px_cm2
+        a_hi = float(_largest_region(vals, lo + 0.6 * (hi - lo)).sum()) * px_cm2
+        err = 0.5 * abs(a_lo - a_hi)
+        info.update(
+            source="deposition signal",
+            area_cm2=area,
+            area_cm2_err=err,
+            radius_um=float(np.sqrt(area / _UM2_TO_CM2 / np.pi)),
+        )
+        if area_cm2 is not None:
+            given = float(area_cm2)
+            allowed = 2.0 * float(np.hypot(err, area_rel_err * given))
+            if abs(area - given) > allowed:
+                info["warnings"].append(
+                    {
+                        "code": "footprint-area-mismatch",
+                        "message": f"the footprint outlined by the deposition signal "
+                        f"({area:.3g} ± {2 * err:.2g} cm²) differs from [electrode] "
+                        f"area_cm2 ({given:.3g} cm², taken as ± {100 * area_rel_err:.0f} %) "
+                        "by more than their 95 % uncertainty: check the given area, or "
+                        "whether the deposit covers the whole footprint",
+                    }
+                )
+        out = xr.DataArray(
+            mask, dims=("y", "x"), coords={"y": movie["y"], "x": movie["x"]}, name="footprint"
+        )
+        out.attrs = {"threshold": thr, "method": "otsu", "signal": "deposition step"}
+        return out, info
+    if contrast < min_contrast:
+        why = (
+            f"the deposition signal is weak (contrast {contrast:.1f}× the noise, "
+            f"{min_contrast:g} needed to outline the footprint)"
+        )
+    elif info["touches_border"]:
+        why = "the deposit reaches the border of the field of view"
+    else:
+        why = (
+            f"the deposit is patchy (its outline fills {100 * info['fill']:.0f} % of its "
+            f"convex hull, {100 * min_fill:.0f} % needed)"
+        )
+    if area_cm2 is not None and info["can_centre"]:
+        circle = footprint_circle(
+            movie,
+            centre_x_um=info["centre_x_um"],
+            centre_y_um=info["centre_y_um"],
+            area_cm2=float(area_cm2),
+        )
+        info.update(
+            source="area_cm2 centred on the deposition signal",
+            area_cm2=float(area_cm2),
+            radius_um=circle.attrs["radius_um"],
+            outline_reason=why,
+        )
+        return circle, info
+    info["reason"] = why
+    return None, info

@@ -148,7 +148,7 @@ def _irm_analyses(irm, echem, cyc, area, p, out, summary):
         "irm_charge",
         report.fig_irm_charge(t_f[in_rec], irm["mean"][in_rec], q_frames[in_rec]),
         title="IRM signal and cumulative charge",
-        caption="Footprint-mean IRM signal (landing frame subtracted) and the cumulative net "
+        caption=f"Footprint-mean IRM signal ({irm['reference']} subtracted) and the cumulative net "
         "cathodic charge over the experiment: the signal rises on plating, falls on stripping "
         "and ratchets up with the inactive deposit.",
     )

@@ -3,8 +3,9 @@
 Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
 
 1. echem → galvanostatic features (E_nuc, t_nuc, Q_nuc, E_growth, η);
-2. movie → clock sync → footprint mask from the landing step (→ area, current density)
-   → footprint-mean signal and its Savitzky–Golay derivative → t_nuc(IRM), per-region
+2. movie → clock sync → footprint mask from the landing step (→ area, current density;
+   a movie with no frame before contact: from the deposition signal, or a circle of
+   ``[electrode] area_cm2`` centred on it) → footprint-mean signal and its Savitzky–Golay derivative → t_nuc(IRM), per-region
    and per-pixel t_nuc(IRM) maps → α from signal vs equivalent Li thickness;
 3. SEM → footprint → particles → count, density, diameters (+ fit), deposited Li,
    faradaic efficiency, edge vs centre.
@@ -19,6 +20,7 @@ from scipy import ndimage
 
 from platescope._errors import InputError
 from platescope.pipeline._common import (
+    add_warning,
     analysis_params,
     expand_errors,
     read_echem_section,
@@ -63,10 +65,85 @@ def _without_edges(rate, window_samples: int) -> np.ndarray:
     return out
 
 
-def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
-    """Read the movie, align its clock, find the footprint, correct drift, subtract landing.
+def _first_frame_after_contact(t_s: np.ndarray, dt_s: float) -> int:
+    """Index of the first frame whose exposure starts at or after contact (echem t = 0).
 
-    Returns the landing-subtracted movie on the echem clock (``sub``), the footprint
+    Exposures run between the midpoints of neighbouring timestamps (the first one
+    starts half an interval before its timestamp); a start up to 0.1 frame before
+    contact counts as at contact (frame-interval jitter blurs the estimate that much).
+    """
+    starts = np.concatenate([[t_s[0] - (t_s[1] - t_s[0]) / 2], (t_s[:-1] + t_s[1:]) / 2])
+    return int(np.searchsorted(starts, -0.1 * dt_s))
+
+
+def _footprint_without_landing(exp, after, p_irm, summary, sy) -> tuple:
+    """Footprint of a movie with no frame before contact (no landing step)."""
+    from platescope import optics
+
+    area_given = exp.electrode.get("area_cm2")
+    mask, info = optics.footprint_from_deposition(
+        after, sigma_um=p_irm["footprint_sigma_um"], area_cm2=area_given
+    )
+    t0 = float(after.t.values[0])
+    if mask is None:
+        problem = (
+            "the movie has no frame before contact (its first frame after contact is at "
+            f"t = {t0:.2f} s on the electrochemistry clock, {sy['method']}), so there is no "
+            f"landing step to outline the footprint, and the deposition signal cannot replace "
+            f"it: {info['reason']}"
+        )
+        if area_given:
+            problem += " (not even to centre the given [electrode] area_cm2 on it)"
+            fix = (
+                "start the recording before the pipette lands, so that the landing step "
+                "outlines the footprint"
+            )
+        elif info.get("can_centre"):
+            fix = (
+                "give [electrode] area_cm2 (the footprint is then a circle of that area "
+                "centred on the deposit), or start the recording before the pipette lands"
+            )
+        else:
+            fix = (
+                "start the recording before the pipette lands, so that the landing step "
+                "outlines the footprint"
+            )
+        raise InputError(exp.movie["path"], problem, fix)
+    source = {
+        "deposition signal": "IRM deposition signal (the movie has no frame before contact)",
+        "area_cm2 centred on the deposition signal": "[electrode] area_cm2 centred on the "
+        "IRM deposition signal (the movie has no frame before contact)",
+    }[info["source"]]
+    fp = {
+        "area_cm2": float(optics.footprint_area_cm2(mask)),
+        "source": source,
+        "centre_x_um": info["centre_x_um"],
+        "centre_y_um": info["centre_y_um"],
+        "radius_um": info["radius_um"],
+        "signal_contrast": info["contrast"],
+        "signal_t_s": info["signal_t_s"],
+    }
+    if info["source"] == "deposition signal":
+        fp["area_cm2_err"] = info["area_cm2_err"]
+        if area_given:
+            fp["given_area_cm2"] = float(area_given)
+    else:
+        fp["outline_reason"] = info["outline_reason"]
+    summary["footprint"] = expand_errors(fp)
+    for w in info["warnings"]:
+        add_warning(summary, w["code"], w["message"], "footprint.area_cm2")
+    return mask, fp["area_cm2"]
+
+
+def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
+    """Read the movie, align its clock, find the footprint, correct drift, subtract a reference.
+
+    The reference is the landing frame (first frame after contact) when the movie has
+    frames before contact; when it starts at (or after) contact it is the movie's first
+    frame after contact, and the footprint comes from the deposition signal instead of the
+    landing step (``summary["footprint"]["source"]``, ``summary["irm_reference"]``).
+
+    Returns the reference-subtracted movie on the echem clock (``sub``), the footprint
     ``mask`` (y, x), its area, and the footprint-mean signal per frame.
     """
     from platescope import optics, report, sync
@@ -81,24 +158,45 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
     movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
     t_mv = movie_e.t.values
     dt_mv = float(np.median(np.diff(t_mv)))
-    # first frame exposed wholly after contact; frames wholly before it
-    landing = int(sy.get("landing_frame", np.searchsorted(t_mv, 0.5 * dt_mv)))
+    n_before = int(np.searchsorted(t_mv, -dt_mv))  # frames wholly before contact
+    if n_before >= 1:
+        # first frame exposed wholly after contact
+        landing = int(sy.get("landing_frame", np.searchsorted(t_mv, 0.5 * dt_mv)))
+    else:
+        landing = int(sy.get("landing_frame", _first_frame_after_contact(t_mv, dt_mv)))
     landing = min(max(landing, 0), movie_e.sizes["t"] - 2)
-    n_before = int(np.searchsorted(t_mv, -dt_mv))
-    if n_before < 1:
-        raise InputError(
-            exp.movie["path"],
-            "the movie has no frame before contact, so the footprint cannot be found "
-            "from the landing step",
-            "start the recording before the pipette lands, or give [electrode] area_cm2",
-        )
     after = movie_e.isel(t=slice(landing, None))
-    step_img = (
-        after.isel(t=slice(0, 5)).mean("t") - movie_e.isel(t=slice(0, n_before)).mean("t")
-    ).compute()
-    mask = optics.footprint_mask(step_img, sigma_um=p_irm["footprint_sigma_um"])
-    fp_area = float(optics.footprint_area_cm2(mask))
-    summary["footprint"] = {"area_cm2": fp_area, "source": "IRM landing step"}
+    if n_before >= 1:
+        step_img = (
+            after.isel(t=slice(0, 5)).mean("t") - movie_e.isel(t=slice(0, n_before)).mean("t")
+        ).compute()
+        mask = optics.footprint_mask(step_img, sigma_um=p_irm["footprint_sigma_um"])
+        fp_area = float(optics.footprint_area_cm2(mask))
+        yc, xc = ndimage.center_of_mass(np.asarray(mask.values, bool))
+        summary["footprint"] = {
+            "area_cm2": fp_area,
+            "source": "IRM landing step",
+            "centre_x_um": float(np.interp(xc, np.arange(mask.sizes["x"]), mask.x.values)),
+            "centre_y_um": float(np.interp(yc, np.arange(mask.sizes["y"]), mask.y.values)),
+        }
+        reference = "landing frame (the first frame after contact)"
+    else:
+        mask, fp_area = _footprint_without_landing(exp, after, p_irm, summary, sy)
+        reference = (
+            "first frame of the movie after contact (the movie has no frame before contact, "
+            "so no landing frame)"
+        )
+    summary["irm_reference"] = {
+        "frame": landing,
+        "t_s": float(t_mv[landing]),
+        "description": reference,
+    }
+    contact_note = (
+        f"contact at {sy['offset_s']:.3f} s on the movie clock ({sy['method']})"
+        if n_before >= 1
+        else f"contact at {sy['offset_s']:.3f} s on the movie clock ({sy['method']}), "
+        "before or at the first frame: the movie starts at contact"
+    )
     out.figure(
         "sync",
         report.fig_sync(
@@ -111,8 +209,7 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
             offset_err_s=sy.get("offset_err_s"),
         ),
         title="Clock synchronisation",
-        caption=f"Mean intensity of the movie around the landing step; contact at "
-        f"{sy['offset_s']:.3f} s on the movie clock ({sy['method']}).",
+        caption=f"Mean intensity of the movie around the landing step; {contact_note}.",
     )
     # illumination drift from pixels well outside the footprint (nothing deposits there)
     outside = ~ndimage.binary_dilation(np.asarray(mask.values, bool), iterations=10)
@@ -137,6 +234,7 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
     )
     return {
         "sub": sub,
+        "reference": "landing frame" if n_before >= 1 else "first frame after contact",
         "mask": mask,
         "mask_np": m,
         "area_cm2": fp_area,
@@ -212,7 +310,7 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
                 "h_eq_nm": alpha["h_eq_nm"],
             }
         ),
-        title="Footprint-mean IRM signal (landing frame subtracted)",
+        title=f"Footprint-mean IRM signal ({irm['reference']} subtracted)",
     )
     out.figure(
         "potential_irm",
@@ -244,7 +342,8 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
             t_nuc_s=feats.get("t_nuc_s"),
         ),
         title="IRM frames",
-        caption=f"Landing frame subtracted, grouped by {p_irm['group_size']} frames (mean) and "
+        caption=f"{irm['reference'].capitalize()} subtracted, grouped by "
+        f"{p_irm['group_size']} frames (mean) and "
         f"blurred by σ = {p_irm['blur_sigma_um']} µm, as in the paper; footprint only.",
     )
     out.figure(

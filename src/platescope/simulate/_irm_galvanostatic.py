@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import ndimage
 
 import platescope
+from platescope._errors import InputError
 from platescope.models import FARADAY_C_MOL, LI_MOLAR_VOLUME_CM3_MOL, sphere_volume_to_fmol
 from platescope.simulate._common import (
     AU_FILM,
@@ -93,6 +94,15 @@ PARAMETERS: dict[str, Param] = {
         3.0, float, "movie time before contact (drawn within ±20 %), s", 0.5, 60.0
     ),
     "post_record_s": Param(1.0, float, "movie time after the echem record ends, s", 0.0, 60.0),
+    "movie_start_after_contact_s": Param(
+        None,
+        float,
+        "the camera starts this long after contact (0 = at contact; the movie then has no "
+        "pre-contact frame and experiment.toml gets [echem] time_offset_s), s "
+        "(auto: the movie starts pre_contact_s before contact)",
+        0.0,
+        600.0,
+    ),
     "sample_period_s": Param(0.01, float, "echem sample period, s", 1e-4, 1.0, True),
     "E_start_V": Param(0.6, float, "potential at contact, V vs Li/Li⁺", 0.1, 3.5),
     "potential_noise_V": Param(
@@ -172,7 +182,10 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
 
         IRM: 40 nm pixels, ~4.3 fps with jittered frame intervals; each frame averages the
         signal over its exposure (= its interval; timestamps are exposure centres); the
-        movie starts ``pre_contact_s`` before contact. Components: textured background,
+        movie starts ``pre_contact_s`` before contact, or, with
+        ``movie_start_after_contact_s`` = s ≥ 0, exactly s after contact (the frames of the
+        full movie from then on, the movie clock re-zeroed at the first exposure, so the
+        planted offset is −s; no landing step is seen). Components: textured background,
         linear illumination drift (multiplicative), meniscus wetting step, a uniform
         SEI/alloy signal growing with charge, local Li nucleation (smooth random field of
         local times with earlier clusters), growth with current redistribution, a few
@@ -238,9 +251,8 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     j = p["current_density_mA_cm2"]
     targets = table1_targets(j)
     t_nuc = targets["t_nuc_s"]
-    duration = p["duration_s"]
-    if duration is None:
-        duration = round(min(3.0 * t_nuc, _MAX_DEFAULT_DURATION_S), 2)
+    duration = _record_duration_s(p)
+    _check_movie_start(p)
     ns = p["noise_scale"]
 
     # ---- geometry ---------------------------------------------------------------
@@ -304,6 +316,9 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
 
     # ---- frame timing (movie clock) -------------------------------------------------
     bounds, offset, dt_nom = jittered_frame_bounds(rng_time, p, duration)
+    start_after = p["movie_start_after_contact_s"]
+    if start_after is not None:
+        bounds, offset = _start_after_contact(bounds, offset, start_after, duration)
     n_frames = bounds.size - 1
     times = 0.5 * (bounds[:-1] + bounds[1:])
     echem_bounds = bounds - offset
@@ -509,7 +524,10 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
             "echem_t0_utc": t0_aware.astimezone(ZoneInfo("UTC"))
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
-            "contact_frame": int(np.searchsorted(bounds, offset)) - 1,
+            "contact_frame": int(np.searchsorted(bounds, offset)) - 1
+            if start_after is None
+            else None,
+            "movie_start_after_contact_s": start_after,
         },
         "echem": {
             "galvanostatic": galv,
@@ -599,6 +617,46 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     }
 
 
+def _record_duration_s(p: dict[str, Any]) -> float:
+    """The echem record length: ``duration_s`` or min(3·t_nuc, 60 s)."""
+    if p["duration_s"] is not None:
+        return p["duration_s"]
+    t_nuc = table1_targets(p["current_density_mA_cm2"])["t_nuc_s"]
+    return round(min(3.0 * t_nuc, _MAX_DEFAULT_DURATION_S), 2)
+
+
+def _check_movie_start(p: dict[str, Any]) -> None:
+    """InputError unless a movie started after contact starts inside the record."""
+    start, duration = p["movie_start_after_contact_s"], _record_duration_s(p)
+    if start is not None and start >= duration:
+        raise InputError(
+            None,
+            f"movie_start_after_contact_s = {start:g} s is not inside the {duration:g} s record",
+            "start the movie earlier (a smaller movie_start_after_contact_s) or lengthen duration_s",
+        )
+
+
+def _start_after_contact(
+    bounds: np.ndarray, offset: float, start_after_s: float, duration_s: float
+) -> tuple[np.ndarray, float]:
+    """Frame bounds of a camera started ``start_after_s`` after contact, and its offset.
+
+    The frames of the full movie from the first one exposing wholly after
+    ``offset + start_after_s`` are kept (same jittered intervals), and the movie clock is
+    re-zeroed so the first exposure begins at ``t = 0`` exactly ``start_after_s`` after
+    contact: contact is at ``−start_after_s`` on the new movie clock.
+    """
+    i0 = int(np.searchsorted(bounds, offset + start_after_s - 1e-12))
+    if bounds.size - i0 < 9:
+        raise InputError(
+            None,
+            f"movie_start_after_contact_s = {start_after_s:g} s leaves fewer than 8 frames "
+            f"inside the {duration_s:g} s record",
+            "start the movie earlier (a smaller movie_start_after_contact_s) or lengthen duration_s",
+        )
+    return bounds[i0:] - bounds[i0], -float(start_after_s)
+
+
 def _particle_truth(particles: pd.DataFrame, area_cm2: float, q_total_C: float) -> dict:
     d = particles["diameter_nm"].to_numpy(float)
     edge = particles["in_edge"].to_numpy(bool)
@@ -667,7 +725,9 @@ def irm_galvanostatic(out: str | os.PathLike, *, seed: int = 0, **params: Any) -
     from platescope.io._echem_eclab_text import write_eclab_mpt
     from platescope.io._image_writers import write_sem_tiff
 
-    check_footprint_fits(resolve_params(PARAMETERS, params))  # validate before touching the folder
+    resolved = resolve_params(PARAMETERS, params)  # validate before touching the folder
+    check_footprint_fits(resolved)
+    _check_movie_start(resolved)
     out = prepare_output_dir(out, SCENARIO)
     sim = make_irm_galvanostatic(seed=seed, **params)
     truth_dir = out / "truth"
@@ -697,13 +757,19 @@ def irm_galvanostatic(out: str | os.PathLike, *, seed: int = 0, **params: Any) -
         "echem_noise_free": "truth/echem_noise_free.csv",
     }
     write_json_atomic(truth_dir / "truth.json", truth)
+    echem_section = {
+        "path": "echem.mpt",
+        "timezone": TIMEZONE,
+        "current_density_mA_cm2": sim["parameters"]["current_density_mA_cm2"],
+    }
+    if sim["parameters"]["movie_start_after_contact_s"] is not None:
+        # a camera started by the contact signal: its delay is known, and nothing else
+        # in these files (no landing step, constant current, no start time in an
+        # ImageJ TIFF) could align the clocks
+        echem_section["time_offset_s"] = truth["sync"]["offset_s"]
     exp = {
         "electrode": {"area_cm2": truth["footprint"]["area_cm2"], **AU_FILM},
-        "echem": {
-            "path": "echem.mpt",
-            "timezone": TIMEZONE,
-            "current_density_mA_cm2": sim["parameters"]["current_density_mA_cm2"],
-        },
+        "echem": echem_section,
         "movie": movie_section,
         "sem": {"path": "sem.tif"},
     }

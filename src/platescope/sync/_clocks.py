@@ -11,9 +11,14 @@ The offset comes, in order of preference, from
 2. the two absolute start times (``t0`` attrs of movie and record, both UTC),
 3. the landing/contact frame: the step in mean intensity when the meniscus wets the
    surface, refined to a fraction of a frame from the partial step of the frame that
-   was exposing when contact happened,
+   was exposing when contact happened (refused when the step does not rise from a
+   plateau, as when the movie starts at or after contact),
 4. cross-correlation of the optical rate d⟨I⟩/dt with the current (for records where
-   the current varies, e.g. CVs or pulses).
+   the current varies, e.g. CVs or pulses; refused for a constant current, a weak or
+   an ambiguous match).
+
+When none applies, :func:`synchronize` raises an :class:`~platescope.InputError` that
+lists why each method failed and asks for ``[echem] time_offset_s``.
 """
 
 from __future__ import annotations
@@ -86,7 +91,11 @@ def mean_intensity(movie: xr.DataArray, *, mask=None) -> np.ndarray:
 
 
 def offset_from_landing(
-    movie: xr.DataArray, *, min_step_sigma: float = 8.0, movie_mean=None
+    movie: xr.DataArray,
+    *,
+    min_step_sigma: float = 8.0,
+    min_plateau_ratio: float = 10.0,
+    movie_mean=None,
 ) -> dict:
     """Contact time on the movie clock from the landing step in mean intensity.
 
@@ -105,6 +114,13 @@ def offset_from_landing(
         Movie (t, y, x), ``t`` in s on the movie clock.
     min_step_sigma : float
         The step must exceed this many standard deviations of the frame-to-frame noise.
+    min_plateau_ratio : float
+        The step must exceed this many times the change per frame before it (median of
+        up to 6 frame-to-frame changes, less 2 of its standard errors): before contact
+        nothing deposits, so a landing step rises from a plateau. On simulated movies
+        landing steps score ≥ 100 and the nucleation bursts of movies starting at
+        contact ≤ 1.5 whenever they pass ``min_step_sigma``. The step must also have at
+        least two frames before it.
     movie_mean : array_like, optional
         The movie's mean intensity per frame if already computed (saves one pass over
         a large movie).
@@ -127,12 +143,36 @@ def offset_from_landing(
     d = np.diff(m)
     noise = 1.4826 * np.median(np.abs(d - np.median(d))) + 1e-12
     k = int(np.argmax(np.abs(d)))
+    fix = "give [echem] time_offset_s in the experiment file, or absolute start times in both files"
     if abs(d[k]) < min_step_sigma * noise:
         raise InputError(
             src,
             "no landing step was found in the movie's mean intensity (largest frame-to-frame "
             f"change is {abs(d[k]) / noise:.1f}× the noise)",
-            "give [echem] time_offset_s in the experiment file, or absolute start times in both files",
+            fix,
+        )
+    # A landing is the wetting of a dry surface: nothing deposits before it, so the
+    # frames before the step are a plateau. A jump of a signal that was already changing
+    # (e.g. the nucleation burst of a movie that starts at or after contact) is not one.
+    if k < 2:
+        raise InputError(
+            src,
+            f"the largest change of the mean intensity (frame {k} → {k + 1}) is at the start of "
+            "the movie, with no plateau before it to show it is the landing step (the movie "
+            "may start at or after contact)",
+            fix,
+        )
+    pre = d[max(k - 7, 0) : k - 1]  # changes wholly before the step (a partial one excluded)
+    trend = float(np.median(pre))
+    trend_sig = max(abs(trend) - 2.0 * 1.2533 * noise / np.sqrt(pre.size), 0.0)
+    if abs(d[k] - trend) < min_plateau_ratio * trend_sig:
+        raise InputError(
+            src,
+            f"the largest change of the mean intensity (frame {k} → {k + 1}, "
+            f"{abs(d[k]) / noise:.1f}× the noise) is only {abs(d[k] - trend) / abs(trend):.1f}× "
+            "the change per frame just before it: the signal was already changing, so it is "
+            "not a landing step (the movie may start at or after contact)",
+            fix,
         )
     # The step may straddle two frame differences (partial frame): take the window
     # [k-2, k+3] and find the plateau levels outside it on the landing mask.
@@ -200,6 +240,10 @@ def offset_from_xcorr(
     *,
     max_lag_s: float | None = None,
     dt_s: float | None = None,
+    min_current_variation: float = 0.02,
+    min_overlap_fraction: float = 0.5,
+    min_correlation: float = 0.5,
+    max_rival_fraction: float = 0.9,
 ) -> dict:
     """Offset from the cross-correlation of the optical rate with the current.
 
@@ -218,6 +262,22 @@ def offset_from_xcorr(
         Largest |offset| searched, s (default: the movie's duration).
     dt_s : float, optional
         Grid spacing, s (default: the median frame interval).
+    min_current_variation : float
+        The current averaged over each grid step must vary (sd) by at least this
+        fraction of its largest magnitude; a galvanostatic record with white noise does
+        not, and its noise would correlate with the movie's by chance.
+    min_overlap_fraction : float
+        Lags are scored only where the two series overlap by at least this fraction of
+        the shorter one (short overlaps correlate strongly by chance).
+    min_correlation : float
+        The best correlation must reach this, otherwise no offset is returned. The score
+        of a lag is the sum of products of the two z-scored series over their overlap
+        divided by the shorter length (the biased estimator; about 1 for a perfect
+        match), so a lag overlapping less scores less.
+    max_rival_fraction : float
+        Another local maximum more than 3 grid steps away scoring at least this fraction
+        of the best makes the offset ambiguous (a periodic current with a movie that does
+        not cover the record) and is refused.
 
     Returns
     -------
@@ -229,18 +289,25 @@ def offset_from_xcorr(
     te = echem["time_s"].to_numpy(float)
     cur = echem["current_A"].to_numpy(float)
     src = echem.attrs.get("source")
-    if np.nanstd(cur) <= 1e-3 * np.nanmax(np.abs(cur)) + 1e-30:
+    dt = dt_s or float(np.median(np.diff(tm)))
+    # the current averaged over each grid step, as a frame integrates the deposition
+    q = np.concatenate([[0.0], np.cumsum(0.5 * (cur[1:] + cur[:-1]) * np.diff(te))])
+    edges_e = te[0] + dt * np.arange(int(np.floor((te[-1] - te[0]) / dt + 1e-9)) + 1)
+    ce = -np.diff(np.interp(edges_e, te, q)) / dt  # plating (negative current) ↔ rising signal
+    ge0 = te[0] + dt / 2  # echem time of ce[0] (centre of the first full step)
+    scale = float(np.nanmax(np.abs(ce))) if ce.size else 0.0
+    variation = float(np.nanstd(ce)) / scale if scale > 0 else 0.0
+    if ce.size < 10 or variation < min_current_variation:
         raise InputError(
             src,
-            "the current is constant, so cross-correlation cannot align the clocks",
+            "the current is constant (averaged over a frame it varies by "
+            f"{100 * variation:.2g} % of its magnitude), so cross-correlation cannot align the "
+            "clocks",
             "use the landing step, absolute start times or [echem] time_offset_s",
         )
-    dt = dt_s or float(np.median(np.diff(tm)))
     max_lag = max_lag_s or float(tm[-1] - tm[0])
     grid_m = np.arange(tm[0], tm[-1], dt)
     rate = np.gradient(np.interp(grid_m, tm, im), dt)
-    grid_e = np.arange(te[0], te[-1], dt)
-    ce = np.interp(grid_e, te, -cur)  # plating (negative current) ↔ rising signal
 
     def _z(x):
         return (x - x.mean()) / (x.std() + 1e-30)
@@ -249,22 +316,46 @@ def offset_from_xcorr(
     lags = np.arange(int(-max_lag / dt), int(max_lag / dt) + 1)
     # offset o: echem time τ sits at movie time τ + o; rate[(τ+o-tm0)/dt] ~ ce[(τ-te0)/dt]
     scores = np.full(lags.size, -np.inf)
-    base = (te[0] - tm[0]) / dt
+    base = (ge0 - tm[0]) / dt
+    n_norm = min(rate.size, ce.size)
+    min_len = max(10, int(np.ceil(min_overlap_fraction * n_norm)))
     for n, lag in enumerate(lags):
         shift = int(round(base)) + lag
         a0 = max(shift, 0)
         b0 = max(-shift, 0)
         length = min(rate.size - a0, ce.size - b0)
-        if length < 10:
+        if length < min_len:
             continue
-        scores[n] = float(np.mean(rate[a0 : a0 + length] * ce[b0 : b0 + length]))
+        # biased estimator (sum / a fixed N): a lag that overlaps less scores less, so a
+        # periodic current does not fit as well one period off
+        scores[n] = float(np.sum(rate[a0 : a0 + length] * ce[b0 : b0 + length])) / n_norm
     best = int(np.argmax(scores))
     frac = 0.0
     if 0 < best < lags.size - 1 and np.all(np.isfinite(scores[best - 1 : best + 2])):
         y0, y1, y2 = scores[best - 1 : best + 2]
         denom = y0 - 2 * y1 + y2
         frac = 0.5 * (y0 - y2) / denom if denom < 0 else 0.0
-    offset = (round(base) + lags[best] + frac) * dt + tm[0] - te[0]
+    offset = (round(base) + lags[best] + frac) * dt + tm[0] - ge0
+    if not np.isfinite(scores[best]) or scores[best] < min_correlation:
+        raise InputError(
+            src,
+            "the optical rate d⟨I⟩/dt does not follow the current closely enough to align the "
+            f"clocks (best correlation {scores[best]:.2f} < {min_correlation:g} over lags that "
+            f"keep ≥ {100 * min_overlap_fraction:.0f} % of the shorter record overlapping)",
+            "use the landing step, absolute start times or [echem] time_offset_s",
+        )
+    peaks = (scores[1:-1] >= scores[:-2]) & (scores[1:-1] >= scores[2:])
+    rivals = np.flatnonzero(peaks) + 1
+    rivals = rivals[np.abs(rivals - best) > 3]
+    if rivals.size and np.max(scores[rivals]) >= max_rival_fraction * scores[best]:
+        other = int(rivals[np.argmax(scores[rivals])])
+        raise InputError(
+            src,
+            "the optical rate matches the current about as well at two offsets "
+            f"({offset:.2f} s and {offset + (lags[other] - lags[best]) * dt:.2f} s; correlation "
+            f"{scores[best]:.2f} vs {scores[other]:.2f}), so cross-correlation cannot tell which",
+            "use the landing step, absolute start times or [echem] time_offset_s",
+        )
     return {
         "offset_s": float(offset),
         "offset_err_s": float(dt),
@@ -347,7 +438,9 @@ def synchronize(
                 movie.attrs.get("source"),
                 "the movie and electrochemistry clocks could not be aligned: "
                 + "; ".join(f"{item['method']}: {item['reason']}" for item in tried),
-                "set [echem] time_offset_s (echem t = 0 on the movie clock, s) in the experiment file",
+                "set [echem] time_offset_s in the experiment file: the time of echem t = 0 "
+                "(contact) on the movie clock, in s; negative when the recording started after "
+                "contact",
             ) from None
         res["tried"] = tried
         return res

@@ -321,6 +321,11 @@ def galvanostatic_features(
             fits.append(fit)
     if not fits:
         near = int(np.sum(smooth <= smooth[k] + max(depths_V)))
+        kr = int(np.argmin(e))
+        # what the record shows, as observed (not an estimate of E_nuc): lets a reader see
+        # the unresolved overshoot without taking it for a fitted minimum
+        out["E_min_observed_V"] = float(e[kr])
+        out["t_min_observed_s"] = float(t[kr])
         return _no_minimum(
             out,
             f"the minimum is resolved by only {near} sample(s) within "

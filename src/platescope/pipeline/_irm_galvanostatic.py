@@ -428,6 +428,16 @@ def nucleation_summary(echem, area, area_source, p_g, out) -> tuple[dict, dict]:
         steps.drop(columns=["i_start", "i_stop"]),
         title="Steps of the electrochemistry record (kind from the instrument or the signals)",
     )
+    from platescope import report
+
+    out.figure(
+        "echem_steps",
+        report.fig_echem_steps(echem, steps, nucleation=rows),
+        title="Steps of the electrochemistry record",
+        caption="Potential and current with each step shaded by kind (from the instrument's "
+        "own columns where the file has them); nucleation is searched only in cathodic "
+        "constant-current steps, and each one's minimum (circle) or its absence is marked.",
+    )
     ech: dict = {
         "steps": [
             {k: r[k] for k in ("step", "kind", "direction", "t_start_s", "t_end_s", "ended_by")}

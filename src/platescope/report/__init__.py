@@ -9,6 +9,8 @@ with :func:`atomic_savefig`, dpi 150):
 - :func:`fig_diameter_histogram` — diameters with the Gaussian(s) fit
 - :func:`fig_alpha` — IRM signal vs equivalent Li thickness, α and R²
 - :func:`fig_sync` — landing step, contact time and |I| on one clock
+- :func:`fig_echem_steps` — E(t), I(t) with the record's steps shaded by kind and each
+  plating step's nucleation result
 - :func:`fig_irm_frames` — preprocessed IRM frames at evenly spaced times
 - :func:`fig_combinatorial_features`, :func:`fig_fraction_nucleated`,
   :func:`fig_spot_map` — combinatorial SECCM: features vs current density, fraction
@@ -87,6 +89,7 @@ _WHERE = {
     "fig_sand_limits": "_figures_stripping",
     "fig_scharifker_hills": "_figures_stripping",
     "fig_void_capacity": "_figures_stripping",
+    "fig_echem_steps": "_figures_steps",
     "fig_sims_profile": "_figures_sims",
     "fig_sims_sigma2": "_figures_sims",
     "fig_ce_calibration": "_figures_cv",

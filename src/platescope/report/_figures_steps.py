@@ -78,7 +78,13 @@ def fig_echem_steps(
         t, e, i = t[keep], e[keep], i[keep]
     i_abs = float(np.nanmax(np.abs(i))) if i.size else 0.0
     i_scale, i_unit = (
-        (1e-3, "mA") if i_abs >= 1e-3 else (1e-6, "µA") if i_abs >= 1e-6 else (1e-9, "nA")
+        (1e-3, "mA")
+        if i_abs >= 1e-3
+        else (1e-6, "µA")
+        if i_abs >= 1e-6
+        else (1e-9, "nA")
+        if i_abs >= 1e-9
+        else (1e-12, "pA")
     )
     fig = _figure(7.2, 4.4)
     ax_e, ax_i = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
@@ -107,7 +113,7 @@ def fig_echem_steps(
                 f"E_nuc {row['E_nuc_V'] * 1e3:.1f} mV",
                 (row["t_nuc_s"] / scale, row["E_nuc_V"]),
                 textcoords="offset points",
-                xytext=(6, -10),
+                xytext=(6, 8),
                 fontsize=7,
                 color="#d62728",
             )

@@ -198,3 +198,14 @@ def test_signals_alone_find_the_instruments_steps(rel):
     assert by_signal["kind"].tolist() == by_instrument["kind"].tolist()
     assert by_signal["direction"].tolist() == by_instrument["direction"].tolist()
     np.testing.assert_allclose(by_signal["t_start_s"], by_instrument["t_start_s"], atol=1.0)
+
+
+def test_galvanostatic_cycles_have_no_cv_features():
+    """yadg/gcpl.issue_211 is galvanostatic: an 'onset potential' there would be invented."""
+    from platescope.echem import cv_features
+
+    df = _read("yadg/gcpl.issue_211.mpr")
+    f = cv_features(df)
+    assert f["E_onset_c_V"].isna().all() and f["E_peak_a_V"].isna().all()
+    assert f["reason"].str.contains("no potential sweep").all()
+    assert f["t_switch_s"].notna().iloc[:4].all()

@@ -716,10 +716,18 @@ def cv_features(
     if cycles is None:
         cycles = cycle_charges(echem)
     sigma = current_noise_A(i)
+    from platescope.echem._steps import split_steps
+
+    kinds = split_steps(echem)
+    swept = (kinds["kind"] == "sweep").to_numpy()
     rows = []
     for _, row in cycles.iterrows():
         sel = (t >= row["t_start_s"]) & (t <= row["t_end_s"])
         tc, ec, ic = t[sel], e[sel], i[sel]
+        # a CV feature exists only on a potential sweep: a galvanostatic cycle has no onset
+        # potential or anodic peak, whatever its current looks like against its potential
+        in_cycle = (kinds["t_end_s"] >= row["t_start_s"]) & (kinds["t_start_s"] <= row["t_end_s"])
+        not_swept = not (swept & in_cycle.to_numpy()).any()
         out = {
             "cycle": int(row["cycle"]),
             "E_onset_c_V": np.nan,
@@ -733,6 +741,19 @@ def cv_features(
             "reason": "",
         }
         reasons = []
+        if not_swept and tc.size >= 2:
+            # the plating → stripping switch exists for any cycle: peak of the net cathodic charge
+            pos, neg = _signed_parts(tc, ic)
+            net = np.concatenate([[0.0], np.cumsum(neg - pos)])
+            out["t_switch_s"] = float(tc[int(np.argmax(net))])
+        if not_swept:
+            out["reason"] = (
+                "the cycle holds no potential sweep (its steps are "
+                + ", ".join(sorted(set(kinds.loc[in_cycle, "kind"])))
+                + "): no CV features"
+            )
+            rows.append(out)
+            continue
         if tc.size < 7:
             out["reason"] = "fewer than 7 samples in the cycle"
             rows.append(out)

@@ -276,7 +276,11 @@ def cycles_meta(cycles) -> dict:
     a = cycles.attrs
     meta = {"cycles_method": a.get("method"), "ce_definition": a.get("ce_definition")}
     if a.get("dropped"):
-        meta["cycles_dropped"] = a["dropped"]
+        # "note", not "reason": the report hides reason columns except beside a null value
+        meta["cycles_dropped"] = [
+            {"t_start_s": d.get("t_start_s"), "t_end_s": d.get("t_end_s"), "note": d.get("reason")}
+            for d in a["dropped"]
+        ]
     if a.get("impedance_samples_excluded"):
         meta["impedance_samples_excluded"] = a["impedance_samples_excluded"]
     meta["warnings"] = list(a.get("warnings") or [])

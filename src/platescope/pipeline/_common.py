@@ -192,7 +192,9 @@ def collect_warnings(summary: dict) -> dict:
     for path, items in found:
         for w in items:
             if isinstance(w, dict):
-                add_warning(summary, w.get("code", "warning"), w.get("message", ""), w.get("where") or path)
+                add_warning(
+                    summary, w.get("code", "warning"), w.get("message", ""), w.get("where") or path
+                )
             else:
                 add_warning(summary, "warning", str(w), path)
     return summary

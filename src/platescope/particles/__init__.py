@@ -12,7 +12,11 @@ SEM nanoparticle counting and sizing in an SECCM footprint (SCIENCE.md §2):
 What a deposit looks like (docs/particles.md §6): :func:`morphology` (verdict
 particles / whiskers / granular / continuous / mossy, coverage and the metrics below),
 :func:`deposit_mask`, :func:`index_of_dispersion`, :func:`whisker_metrics`,
-:func:`line_intercept` (ASTM E112 grain size), :func:`void_metrics`.
+:func:`line_intercept` (ASTM E112 grain size), :func:`void_metrics`;
+:func:`find_footprint` (the footprint only when the image shows one, by a stated test)
+and :func:`whole_image_region`; the ImageJ preset :func:`imagej_particles` (Fiji's
+Gaussian Blur → auto-threshold → Watershed → Analyze Particles, step for step) with
+:func:`imagej_gaussian_blur` and :func:`imagej_threshold`.
 
 Deposits through a movie and dead Li (SCIENCE.md §4; docs/tracking_dead_li.md):
 :func:`detect_deposits` (per-frame detection, chunked), :func:`track_deposits`
@@ -28,6 +32,13 @@ docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 
 from platescope.particles._dead_li import cycling_steps, dead_li_by_cycle, find_dead_li
 from platescope.particles._detect import THRESHOLD_METHODS, detect_blobs, segment_particles
+from platescope.particles._footprint import find_footprint, whole_image_region
+from platescope.particles._imagej import (
+    IMAGEJ_THRESHOLD_METHODS,
+    imagej_gaussian_blur,
+    imagej_particles,
+    imagej_threshold,
+)
 from platescope.particles._measure import MEASURE_COLUMNS, measure_particles
 from platescope.particles._morphology import (
     MORPHOLOGY_KINDS,
@@ -53,6 +64,7 @@ from platescope.particles._tracking import (
 )
 
 __all__ = [
+    "IMAGEJ_THRESHOLD_METHODS",
     "MEASURE_COLUMNS",
     "MORPHOLOGY_KINDS",
     "THRESHOLD_METHODS",
@@ -66,6 +78,10 @@ __all__ = [
     "detect_sites",
     "effective_volume_um3",
     "find_dead_li",
+    "find_footprint",
+    "imagej_gaussian_blur",
+    "imagej_particles",
+    "imagej_threshold",
     "index_of_dispersion",
     "line_intercept",
     "footprint_from_sem",
@@ -79,4 +95,5 @@ __all__ = [
     "track_pores",
     "void_metrics",
     "whisker_metrics",
+    "whole_image_region",
 ]

@@ -144,34 +144,101 @@ def deposit_mask(
     if isinstance(threshold, str) and np.ptp(vals) == 0:
         level = float(vals[0])
     elif threshold == "midpoint":
-        level = _midpoint_threshold(vals)
+        level, _ = _midpoint_threshold(vals if polarity == "bright" else -vals)
+        level = level if polarity == "bright" else -level
     else:
         level = _threshold_value(vals, threshold)
     mask = smooth > level if polarity == "bright" else smooth < level
     return mask & sel, float(level)
 
 
-def _midpoint_threshold(values: np.ndarray) -> float:
-    """Half-way between the histogram modes of the two Otsu classes (a half-maximum level).
+def _mode_and_halfwidths(v: np.ndarray) -> tuple[float, float, float]:
+    """Histogram mode of ``v`` and the half-widths of its peak below and above (1 sd).
 
-    The modes are the substrate and deposit plateaus, which blurred edge pixels barely
-    move, so areas come out unbiased for any coverage (Otsu's level moves towards the
-    smaller class).
+    Each half-width is the distance from the mode to the quantile that holds 31.7 % of
+    the pixels on that side (a Gaussian's mode ∓ 1 sd), so a tail on the other side
+    does not bias it.
+    """
+    if v.size < 2 or np.ptp(v) == 0:
+        return (float(v[0]) if v.size else 0.0), 0.0, 0.0
+    lo, hi = np.quantile(v, [0.001, 0.999])
+    if not hi > lo:
+        lo, hi = float(v.min()), float(v.max())
+    hist, edges = np.histogram(v, bins=256, range=(lo, hi))
+    hist = ndi.gaussian_filter1d(hist.astype(float), 2.0)
+    j = int(np.argmax(hist))
+    mode = 0.5 * (edges[j] + edges[j + 1])
+    below, above = v[v <= mode], v[v > mode]
+    s_lo = float(mode - np.quantile(below, 0.31731)) if below.size > 10 else 0.0
+    s_hi = float(np.quantile(above, 1 - 0.31731) - mode) if above.size > 10 else 0.0
+    return float(mode), s_lo, s_hi
+
+
+#: deposit and substrate modes closer than this many half-widths are one noisy peak
+_BIMODAL_SEPARATION = 2.5
+#: with one peak, the deposit is what lies this many noise sd above it
+_OUTLIER_SD = 4.0
+
+
+def _midpoint_threshold(values: np.ndarray) -> tuple[float, str]:
+    """The deposit level: half-way between two grey modes, or noise outliers above one.
+
+    Two populations (the Otsu classes' histogram modes m₀ < m₁ lie ≥ 2.5 × (s₀ + s₁)
+    apart, s the outer half-widths of each peak; simulated deposits give 3.3–11,
+    the real SEM images of ``shared/data`` 0.1–1.8): the level is (m₀ + m₁)/2, a
+    half-maximum that blurred edge pixels barely move, so areas stay unbiased at any
+    coverage (Otsu's level moves towards the smaller class). One noisy population with
+    a bright tail (sparse small deposits): mode + 4 × its lower half-width, the noise
+    sd measured on the side the deposit does not reach; when the tail is dark instead
+    (the peak is the deposit, the tail its gaps): mode − 4 × its upper half-width.
     """
     v = values.ravel()
     if v.size > 400_000:
         v = v[:: v.size // 200_000]
+    if v.size < 2 or np.ptp(v) == 0:
+        return (float(v[0]) if v.size else 0.0), "flat"
     t = float(filters.threshold_otsu(v))
-    modes = []
-    for part in (v[v <= t], v[v > t]):
-        if part.size < 2 or np.ptp(part) == 0:
-            modes.append(float(part[0]) if part.size else t)
-            continue
-        hist, edges = np.histogram(part, bins=128)
-        hist = ndi.gaussian_filter1d(hist.astype(float), 2.0)
-        j = int(np.argmax(hist))
-        modes.append(0.5 * (edges[j] + edges[j + 1]))
-    return 0.5 * (modes[0] + modes[1])
+    m0, s0, _ = _mode_and_halfwidths(v[v <= t])
+    m1, _, s1 = _mode_and_halfwidths(v[v > t])
+    if m1 - m0 >= _BIMODAL_SEPARATION * (s0 + s1):
+        return 0.5 * (m0 + m1), "midpoint of the substrate and deposit grey modes"
+    mode, s_lo, s_hi = _mode_and_halfwidths(v)
+    up, down = _tails(v, mode, s_lo, s_hi)
+    if down > up:
+        return mode - _OUTLIER_SD * s_hi, (
+            f"one grey population with a dark tail: gaps = pixels < mode − {_OUTLIER_SD:g} "
+            "noise sd"
+        )
+    return mode + _OUTLIER_SD * s_lo, (
+        f"one grey population: deposit = pixels > mode + {_OUTLIER_SD:g} noise sd"
+    )
+
+
+def _tails(v: np.ndarray, mode: float, s_lo: float, s_hi: float) -> tuple[float, float]:
+    """Fractions of pixels > mode + 4 s_lo (bright outliers) and < mode − 4 s_hi (dark)."""
+    return (
+        float(np.mean(v > mode + _OUTLIER_SD * s_lo)),
+        float(np.mean(v < mode - _OUTLIER_SD * s_hi)),
+    )
+
+
+def _polarity_warning(values: np.ndarray, polarity: str) -> dict[str, str] | None:
+    """A warning when the outliers of the other polarity clearly dominate."""
+    v = values.ravel()
+    if v.size > 400_000:
+        v = v[:: v.size // 200_000]
+    mode, s_lo, s_hi = _mode_and_halfwidths(v)
+    up, down = _tails(v, mode, s_lo, s_hi)
+    mine, other = (up, down) if polarity == "bright" else (down, up)
+    if other > 0.005 and other > 2.0 * mine:
+        other_name = "dark" if polarity == "bright" else "bright"
+        return {
+            "code": "deposit-polarity",
+            "message": f"{other:.1%} of the pixels are {other_name} outliers against "
+            f"{mine:.1%} {polarity} ones: if the deposit is {other_name}er than the "
+            f"substrate, set polarity = '{other_name}' ([analysis.sem] polarity)",
+        }
+    return None
 
 
 # ---------------------------------------------------------------- dispersion index
@@ -715,6 +782,10 @@ def morphology(
     voids = void_metrics(mask, spacing=px, roi=roi_arr)
     gap_width = _gap_width(cm, _crop(sel, roi_arr)[0])
     kind, reason = _verdict(obj, coverage, gap_width, px)
+    warn = _polarity_warning(
+        ndi.gaussian_filter(data.astype(np.float64), sigma_px)[sel] if sigma_px else data[sel],
+        polarity,
+    )
     out = {
         "kind": kind,
         "kind_reason": reason,
@@ -730,6 +801,8 @@ def morphology(
         "fractions": _fractions(obj),
         "mask": mask,
     }
+    if warn:
+        out["warnings"] = [warn]
     return out
 
 

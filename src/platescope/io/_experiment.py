@@ -258,7 +258,9 @@ def read_experiment(path) -> Experiment:
                     f"give {key} as a number or leave it out",
                 )
         cyc = entry.get("cycle")
-        if cyc is not None and not (isinstance(cyc, int) and not isinstance(cyc, bool) and cyc >= 0):
+        if cyc is not None and not (
+            isinstance(cyc, int) and not isinstance(cyc, bool) and cyc >= 0
+        ):
             raise InputError(
                 path,
                 f"[[sem_images]] entry {n}: cycle must be a whole number ≥ 0, got {cyc!r}",

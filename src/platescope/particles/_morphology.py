@@ -206,8 +206,7 @@ def _midpoint_threshold(values: np.ndarray) -> tuple[float, str]:
     up, down = _tails(v, mode, s_lo, s_hi)
     if down > up:
         return mode - _OUTLIER_SD * s_hi, (
-            f"one grey population with a dark tail: gaps = pixels < mode − {_OUTLIER_SD:g} "
-            "noise sd"
+            f"one grey population with a dark tail: gaps = pixels < mode − {_OUTLIER_SD:g} noise sd"
         )
     return mode + _OUTLIER_SD * s_lo, (
         f"one grey population: deposit = pixels > mode + {_OUTLIER_SD:g} noise sd"

@@ -269,9 +269,8 @@ def headline(s: dict) -> str:
     m = s.get("morphology") or {}
     if s.get("count") is None:
         idx = (m.get("index_of_dispersion") or {}).get("value")
-        return (
-            f"{m.get('kind')} deposit: coverage {100 * m.get('coverage', 0):.0f} %"
-            + (f", index of dispersion {idx:.0f}" if idx is not None else "")
+        return f"{m.get('kind')} deposit: coverage {100 * m.get('coverage', 0):.0f} %" + (
+            f", index of dispersion {idx:.0f}" if idx is not None else ""
         )
     if s["count"] > 1 and s.get("sd_diameter_nm") is not None:
         return (

@@ -1,24 +1,24 @@
 """Scenario ``sem-particles``: Li nanoparticles in SEM images (SCIENCE.md §2).
 
 Inputs: the experiment file's ``[sem]`` image and/or its ``[[sem_images]]`` (one per
-plating condition, with ``current_density_mA_cm2``, ``condition`` and ``charge_C``).
-Per image: footprint → particles (:func:`platescope.particles.detect_particles`) →
-count, density, diameters (+ Gaussian / two-Gaussian fit), deposited Li, faradaic
-efficiency (when a plating charge is known: ``charge_C``, or the ``[echem]`` record
-for the ``[sem]`` image), edge vs centre. One image fills ``summary["particles"]``
-(the contract's keys); several fill ``summary["particles_by_condition"]`` (the same
-keys plus ``condition``, ``current_density_mA_cm2``, ``path``) and
-``summary["particles_vs_current"]`` (power-law exponents of density and diameter
-against j when ≥ 3 current densities are given).
+plating condition: ``current_density_mA_cm2``, ``capacity_mAh_cm2``, ``cycle`` or
+``condition_value`` + ``condition_unit``, and ``condition``, ``charge_C``).
+Per image (pipeline/_sem_common.py): the footprint when the image shows one (else the
+whole image) → particles (:func:`platescope.particles.detect_particles`, or the ImageJ
+preset) → count, density, diameters (+ Gaussian / two-Gaussian fit), deposited Li,
+faradaic efficiency, edge vs centre, the objects the filters excluded, and the deposit
+morphology (counts null when it is not particulate). One image fills
+``summary["particles"]``; several fill ``summary["particles_by_condition"]`` (the same
+keys plus the conditions and ``path``) and ``summary["particles_vs_condition"]``
+(repeats grouped; power-law exponents of density and diameter when ≥ 3 distinct values;
+also as ``particles_vs_current`` when the series is the current density).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from platescope.pipeline._common import add_warning, expand_errors
 from platescope.pipeline._sem_common import (
@@ -59,7 +59,7 @@ def _charge_from_echem(exp) -> float | None:
 
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import io
+    from platescope import io, report
 
     p = summary["parameters"].setdefault("sem", sem_params(exp, DEFAULTS["sem"]))
     entries = []
@@ -133,7 +133,9 @@ def _figures_one(res, p, out, suffix: str) -> None:
         fp_draw = {**circle, "edge_width_um": p["edge_fraction"] * circle["radius_um"]}
     out.figure(
         f"sem_particles{suffix}",
-        report.fig_sem_particles(res["image"], labels=res["labels"], table=table, footprint=fp_draw),
+        report.fig_sem_particles(
+            res["image"], labels=res["labels"], table=table, footprint=fp_draw
+        ),
         title=f"SEM particles ({res['name']})",
         caption="Detected objects outlined (cyan); the footprint circle and its edge ring "
         "(dashed) when the image shows a footprint. "
@@ -219,7 +221,11 @@ def _series(results, p, out, summary) -> None:
             "diameters",
             report.fig_size_histograms(
                 [
-                    {"values": r["table"]["diameter_nm"].to_numpy(), "title": r["name"], "fit": r["fit"]}
+                    {
+                        "values": r["table"]["diameter_nm"].to_numpy(),
+                        "title": r["name"],
+                        "fit": r["fit"],
+                    }
                     for r in hist
                 ]
             ),
@@ -250,8 +256,8 @@ def _series(results, p, out, summary) -> None:
     diam = [r["mean_diameter_nm"] for r in rows if r["mean_diameter_nm"] is not None]
     kinds = sorted({r["morphology"]["kind"] for r in rows})
     summary["headline"] = (
-        f"{len(rows)} images: density {min(dens) / 1e9:.2f}–{max(dens) / 1e9:.2f}×10⁹ cm⁻², "
+        f"{len(rows)} conditions: density {min(dens) / 1e9:.2f}–{max(dens) / 1e9:.2f}×10⁹ cm⁻², "
         f"mean diameter {min(diam):.0f}–{max(diam):.0f} nm"
         if dens and diam
-        else f"{len(rows)} images ({', '.join(kinds)})"
+        else f"{len(rows)} conditions ({', '.join(kinds)})"
     )

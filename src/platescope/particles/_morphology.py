@@ -50,6 +50,7 @@ _COMPACT_FRACTION = 0.6  # compact, non-spanning objects hold ≥ 60 % → parti
 _SPAN_FRACTION = 0.5  # the spanning object holds ≥ 50 % of the deposit → a connected deposit
 _THIN_GAPS = 0.35  # gap width / deposit width below this: a network of grain boundaries
 _MIN_COVERAGE = 1e-4  # below this (and < 3 objects) nothing is deposited
+_SPARSE_COVERAGE = 0.2  # separate objects covering less are particles whatever their shape
 _ASTM_OFFSET = -3.288  # ASTM E112: G = −6.643856 log10(ℓ / mm) − 3.288
 
 
@@ -144,7 +145,8 @@ def deposit_mask(
     if isinstance(threshold, str) and np.ptp(vals) == 0:
         level = float(vals[0])
     elif threshold == "midpoint":
-        level, _ = _midpoint_threshold(vals if polarity == "bright" else -vals)
+        noise = _pixel_noise(data, sel, s)
+        level, _ = _midpoint_threshold(vals if polarity == "bright" else -vals, noise)
         level = level if polarity == "bright" else -level
     else:
         level = _threshold_value(vals, threshold)
@@ -180,14 +182,35 @@ _BIMODAL_SEPARATION = 2.5
 _OUTLIER_SD = 4.0
 
 
-def _midpoint_threshold(values: np.ndarray) -> tuple[float, str]:
+def _pixel_noise(data: np.ndarray, sel: np.ndarray, sigma_px: float) -> float:
+    """Pixel noise sd after smoothing by ``sigma_px``: MAD of neighbour differences / √2
+    on the raw image (edges are rare, so the median ignores them), times the noise
+    reduction of the Gaussian (√Σk² of its kernel)."""
+    d = np.diff(data, axis=1)[sel[:, 1:] & sel[:, :-1]]
+    if d.size < 10:
+        return 0.0
+    raw = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2.0)
+    if sigma_px <= 0:
+        return raw
+    delta = np.zeros((31, 31))
+    delta[15, 15] = 1.0
+    return raw * float(np.sqrt(np.sum(ndi.gaussian_filter(delta, sigma_px) ** 2)))
+
+
+#: both Otsu classes this many pixel-noise sd wide: texture on each side is structure
+_TEXTURE_SD = 2.0
+
+
+def _midpoint_threshold(values: np.ndarray, noise: float = 0.0) -> tuple[float, str]:
     """The deposit level: half-way between two grey modes, or noise outliers above one.
 
     Two populations (the Otsu classes' histogram modes m₀ < m₁ lie ≥ 2.5 × (s₀ + s₁)
     apart, s the outer half-widths of each peak; simulated deposits give 3.3–11,
     the real SEM images of ``shared/data`` 0.1–1.8): the level is (m₀ + m₁)/2, a
     half-maximum that blurred edge pixels barely move, so areas stay unbiased at any
-    coverage (Otsu's level moves towards the smaller class). One noisy population with
+    coverage (Otsu's level moves towards the smaller class). Overlapping populations
+    that are both textured (each class ≥ 2 pixel-noise sd wide: structure on both
+    sides, as a film of touching grains): Otsu's level. One noisy population with
     a bright tail (sparse small deposits): mode + 4 × its lower half-width, the noise
     sd measured on the side the deposit does not reach; when the tail is dark instead
     (the peak is the deposit, the tail its gaps): mode − 4 × its upper half-width.
@@ -202,6 +225,8 @@ def _midpoint_threshold(values: np.ndarray) -> tuple[float, str]:
     m1, _, s1 = _mode_and_halfwidths(v[v > t])
     if m1 - m0 >= _BIMODAL_SEPARATION * (s0 + s1):
         return 0.5 * (m0 + m1), "midpoint of the substrate and deposit grey modes"
+    if noise > 0 and min(s0, s1) >= _TEXTURE_SD * noise:
+        return t, "Otsu: two textured grey populations that overlap (areas biased)"
     mode, s_lo, s_hi = _mode_and_halfwidths(v)
     up, down = _tails(v, mode, s_lo, s_hi)
     if down > up:
@@ -369,11 +394,14 @@ def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
     width = np.full(n + 1, np.nan)
     length = np.full(n + 1, np.nan)
     solidity = np.ones(n + 1)
+    inertia = np.ones(n + 1)
     if n:
         props = measure.regionprops(labels)
         perim = np.zeros(n + 1)
         for p in props:
             perim[p.label] = p.perimeter_crofton
+            ev = p.inertia_tensor_eigvals
+            inertia[p.label] = np.sqrt(ev[0] / ev[1]) if ev[1] > 1e-12 else np.inf
         half = perim[1:] / 2.0
         disc = np.sqrt(np.maximum(half * half - 4.0 * area[1:], 0.0))
         width[1:] = np.where(perim[1:] > 0, (half - disc) / 2.0, np.sqrt(area[1:]))
@@ -390,6 +418,7 @@ def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
         "length": length,
         "width": width,
         "edt_width": _edt_width(mask, labels, n),
+        "inertia_aspect": inertia,
         "solidity": solidity,
         "spans": _spans(labels, n),
     }
@@ -464,7 +493,7 @@ def whisker_metrics(
 def _whiskers_from(obj: dict[str, Any], px: float, min_aspect: float) -> dict[str, Any]:
     n = obj["n"]
     w, ln = obj["width"][1:], obj["length"][1:]
-    ok = np.isfinite(w) & (w > 0) & (ln >= min_aspect * np.where(np.isfinite(w), w, np.inf))
+    ok = _elongated(obj, min_aspect)
     total = float(obj["area"][1:].sum())
     if n == 0 or not ok.any():
         return {
@@ -670,7 +699,7 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(v[order][np.searchsorted(cw, 0.5 * cw[-1])])
 
 
-def _verdict(obj: dict[str, Any], coverage: float, gap_width: float, px: float) -> tuple:
+def _verdict(obj: dict[str, Any], coverage: float, gaps: dict[str, Any], px: float) -> tuple:
     """Kind of deposit and the reason, from the area-weighted object statistics."""
     n = obj["n"]
     area = obj["area"][1:]
@@ -685,20 +714,25 @@ def _verdict(obj: dict[str, Any], coverage: float, gap_width: float, px: float) 
         f"compact {fr['compact']:.0%}"
     )
     connected = bool(spans[big]) and fr["largest"] >= _SPAN_FRACTION
-    if connected and not np.isfinite(gap_width):
-        return "continuous", "one connected deposit, no substrate path across it: " + stats
     dep_w = _weighted_median(obj["edt_width"][1:], area)
-    if coverage >= 0.5 and np.isfinite(dep_w) and gap_width <= _THIN_GAPS * dep_w:
+    gap_w = gaps["width"]
+    thin = coverage >= 0.5 and np.isfinite(dep_w) and gap_w <= _THIN_GAPS * dep_w
+    lines = gaps["elongated"] >= _WHISKER_FRACTION  # gaps are boundary lines, not holes
+    if thin and (gaps["spans"] or lines):
         return "granular", (
-            f"deposit cut by a network of thin gaps ({gap_width * px * 1e3:.0f} nm wide vs "
+            f"deposit cut by a network of thin gaps ({gap_w * px * 1e3:.0f} nm wide vs "
             f"{dep_w * px * 1e3:.0f} nm deposit width): " + stats
         )
+    if connected and not gaps["spans"]:
+        return "continuous", "one connected deposit, no substrate path across it: " + stats
     if connected:
         return "mossy", "an irregular connected deposit with open gaps: " + stats
     if fr["elongated"] >= _WHISKER_FRACTION:
         return "whiskers", f"objects ≥ {_WHISKER_ASPECT:g} × longer than wide hold most: " + stats
     if fr["compact"] >= _COMPACT_FRACTION:
         return "particles", "separate compact objects: " + stats
+    if coverage < _SPARSE_COVERAGE:
+        return "particles", "sparse separate objects (irregular shapes): " + stats
     return "mossy", "irregular, partly joined objects: " + stats
 
 
@@ -721,12 +755,15 @@ def morphology(
 
     - ``"none"``: nothing above the threshold;
     - ``"whiskers"``: objects ≥ 5 × longer than wide hold ≥ 50 %;
+    - ``"granular"``: coverage ≥ 0.5 and the gaps between the deposit are thin
+      (median width ≤ 0.35 × the deposit's, both 2·EDT − 1 on the skeleton) and form
+      a network across the image or are mostly elongated lines (boundaries broken by
+      noise);
     - a deposit whose largest object spans the image and holds ≥ 50 % is
       ``"continuous"`` when no substrate path crosses the image (a film with voids),
-      ``"granular"`` when coverage ≥ 0.5 and the gaps are thin (median gap width
-      ≤ 0.35 × the deposit's), else ``"mossy"``;
+      else ``"mossy"``;
     - ``"particles"``: compact objects (solidity ≥ 0.8, not spanning, not elongated)
-      hold ≥ 60 %;
+      hold ≥ 60 %, or separate objects cover < 20 % (sparse, whatever their shape);
     - otherwise ``"mossy"``.
 
     Parameters
@@ -779,8 +816,8 @@ def morphology(
     cm, _ = _crop(mask, roi_arr)
     obj = _object_table(cm)
     voids = void_metrics(mask, spacing=px, roi=roi_arr)
-    gap_width = _gap_width(cm, _crop(sel, roi_arr)[0])
-    kind, reason = _verdict(obj, coverage, gap_width, px)
+    gaps = _gaps(cm, _crop(sel, roi_arr)[0])
+    kind, reason = _verdict(obj, coverage, gaps, px)
     warn = _polarity_warning(
         ndi.gaussian_filter(data.astype(np.float64), sigma_px)[sel] if sigma_px else data[sel],
         polarity,
@@ -805,19 +842,54 @@ def morphology(
     return out
 
 
-def _gap_width(mask: np.ndarray, sel: np.ndarray) -> float:
-    """Median width, px, of the substrate gaps (2·EDT − 1 on their skeleton); NaN if none."""
+def _gaps(mask: np.ndarray, sel: np.ndarray) -> dict[str, Any]:
+    """The substrate between the deposit: median width (px), spanning, elongated share.
+
+    ``width``: median of 2·EDT − 1 over the skeleton of all gaps (NaN without gaps);
+    ``spans``: an 8-connected gap region reaches two opposite edges (a path across);
+    ``elongated``: area share of gap regions ≥ 5 × longer than wide (boundary lines,
+    possibly broken by noise, rather than round voids).
+    """
     gaps = ~mask & sel
+    out = {"width": float("nan"), "spans": False, "elongated": 0.0}
     if not gaps.any() or gaps.all():
-        return float("nan")
-    lab, n = ndi.label(gaps)
-    if not _spans(lab, n).any():
-        return float("nan")  # only enclosed voids: no substrate path
+        return out
     skel = skmorph.skeletonize(gaps)
-    if not skel.any():
-        return float("nan")
-    dist = ndi.distance_transform_edt(gaps)
-    return float(np.median(2.0 * dist[skel] - 1.0))
+    if skel.any():
+        dist = ndi.distance_transform_edt(gaps)
+        out["width"] = float(np.median(2.0 * dist[skel] - 1.0))
+    obj = _object_table(gaps)  # 8-connected: a boundary network crossing diagonally spans
+    out["spans"] = bool(obj["spans"].any())
+    out["elongated"] = float(_fractions(obj)["elongated"] or 0.0)
+    return out
+
+
+#: a whisker's body is as thick as its rectangle: EDT width ≤ this × rectangle width
+_UNIFORM_WIDTH = 1.5
+#: and elongated as a whole: √(λ₁/λ₂) of its pixel distribution ≥ this (a ragged blob's
+#: outline makes its equal-perimeter rectangle thin, but not its second moments)
+_INERTIA_ASPECT = 3.0
+
+
+def _elongated(obj: dict[str, Any], min_aspect: float) -> np.ndarray:
+    """Objects (labels 1…n) ≥ ``min_aspect`` times longer than wide, of uniform width.
+
+    The rectangle of equal area and perimeter is long and thin both for a rod and for
+    a chain or cluster of touching round particles (its perimeter is long); only for a
+    rod does the distance transform agree that the body is that thin (the median
+    2·EDT − 1 on the skeleton ≤ 1.5 × the rectangle's width) and are the second
+    moments elongated (√(λ₁/λ₂) ≥ 3; a ragged outline lengthens the perimeter of a
+    round blob, not its moments).
+    """
+    w, ln, we = obj["width"][1:], obj["length"][1:], obj["edt_width"][1:]
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(w)
+            & (w > 0)
+            & (ln >= min_aspect * np.nan_to_num(w, nan=np.inf))
+            & ~(np.nan_to_num(we, nan=0.0) > _UNIFORM_WIDTH * w)
+            & (obj["inertia_aspect"][1:] >= _INERTIA_ASPECT)
+        )
 
 
 def _fractions(obj: dict[str, Any]) -> dict[str, float | None]:
@@ -825,11 +897,8 @@ def _fractions(obj: dict[str, Any]) -> dict[str, float | None]:
     total = float(area.sum())
     if not total:
         return {"largest": None, "elongated": None, "compact": None}
-    w, ln = obj["width"][1:], obj["length"][1:]
     spans = obj["spans"][1:]
-    elongated = (
-        np.isfinite(w) & (w > 0) & (ln >= _WHISKER_ASPECT * np.nan_to_num(w, nan=np.inf)) & ~spans
-    )
+    elongated = _elongated(obj, _WHISKER_ASPECT) & ~spans
     compact = (obj["solidity"][1:] >= _COMPACT_SOLIDITY) & ~spans & ~elongated
     return {
         "largest": float(area.max() / total),

@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage as ndi
 
 from platescope._errors import InputError
 
 #: Options of every SEM analysis beyond each runner's recipe defaults.
 COMMON_DEFAULTS: dict[str, Any] = {
     "polarity": "bright",
-    "morphology_sigma_px": 1.0,
+    "morphology_sigma_px": 0.5,
     "morphology_grid": 8,
     "excluded_warn_fraction": 0.05,
     "preset": "none",
@@ -109,12 +110,56 @@ def _series_keys() -> tuple[str, ...]:
     return tuple(SERIES_KEYS)
 
 
+def overlay_box(image: xr.DataArray) -> tuple[slice, slice] | None:
+    """An annotation box burnt into the image (an in-image data bar), or None.
+
+    The largest 8-connected region of one exact grey level at either end of the
+    image's range (0 or the maximum, as instruments draw their boxes), ≥ 0.5 % of the
+    image, filling ≥ 60 % of its bounding box. Real signal at a saturated level is
+    neither that large nor that rectangular.
+    """
+    vals = np.asarray(image.values)
+    for level in (vals.min(), vals.max()):
+        flat = vals == level
+        if flat.mean() < 0.005:
+            continue
+        lab, n = ndi.label(flat, structure=np.ones((3, 3)))
+        sizes = np.bincount(lab.ravel())[1:]
+        k = int(np.argmax(sizes)) + 1
+        sl = ndi.find_objects((lab == k).astype(np.int32))[0]
+        box = (sl[0].stop - sl[0].start) * (sl[1].stop - sl[1].start)
+        if sizes[k - 1] >= 0.005 * vals.size and sizes[k - 1] >= 0.6 * box:
+            pad = 2
+            return (
+                slice(max(sl[0].start - pad, 0), sl[0].stop + pad),
+                slice(max(sl[1].start - pad, 0), sl[1].stop + pad),
+            )
+    return None
+
+
 def _region(image, p):
     from platescope import particles
 
     if p["footprint"] == "none" or p["preset"] == "imagej":
-        return particles.whole_image_region(image)
-    return particles.find_footprint(image, method=p["footprint"])
+        mask, circle = particles.whole_image_region(image)
+    else:
+        mask, circle = particles.find_footprint(image, method=p["footprint"])
+    box = overlay_box(image) if p["preset"] != "imagej" else None
+    if box is not None:
+        m = np.asarray(mask.values, bool).copy()
+        m[box] = False
+        mask = mask.copy(data=m)
+        px_um = float(image.attrs["pixel_size_nm"]) / 1000.0
+        circle = {
+            **circle,
+            "area_um2": float(m.sum() * px_um * px_um),
+            "overlay_excluded": {
+                "rows": [box[0].start, box[0].stop],
+                "cols": [box[1].start, box[1].stop],
+                "reason": "an annotation box (data bar) inside the image is left out",
+            },
+        }
+    return mask, circle
 
 
 def _oriented(image: xr.DataArray, polarity: str) -> xr.DataArray:
@@ -162,14 +207,15 @@ def _null_particles(psum: dict, reason: str) -> None:
     psum.pop("diameter_fit", None)
 
 
-def _morphology(image, p, region_mask, found):
+def _morphology(image, p, region_mask):
     from platescope import particles
 
     px_um = float(image.attrs["pixel_size_nm"]) / 1000.0
+    roi = np.asarray(region_mask.values, bool)
     m = particles.morphology(
         image,
         spacing=px_um,
-        roi=np.asarray(region_mask.values, bool) if found else None,
+        roi=None if roi.all() else roi,
         sigma_px=p["morphology_sigma_px"],
         polarity=p["polarity"],
         grid=int(p["morphology_grid"]),
@@ -235,13 +281,17 @@ def analyse_sem_image(image: xr.DataArray, p: dict, charge_C: float | None) -> d
             psum[key] = {"density_cm2": None, "mean_diameter_nm": None, "reason": "no footprint"}
     fit = None
     if len(table) >= 5:
-        fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
-        psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
+        try:
+            fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
+            psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
+        except InputError as err:  # e.g. every diameter the same (pixel-quantised)
+            psum["diameter_fit"] = None
+            psum["diameter_fit_reason"] = err.problem
     psum["footprint"] = circle
     psum["threshold_grey"] = table.attrs.get("threshold")
     psum["noise_grey"] = table.attrs.get("noise")
     psum["excluded"], warnings = excluded_rows(table, p)
-    morph, deposit = _morphology(image, p, fp_mask, bool(circle.get("found")))
+    morph, deposit = _morphology(image, p, fp_mask)
     warnings += morph.pop("warnings", [])
     psum["morphology"] = morph
     if morph["kind"] not in ("particles", "none"):

@@ -24,6 +24,7 @@ SERIES_KEYS = {
 #: an exponent known only to worse than ± this (1σ) is no result
 MAX_EXPONENT_ERR = 2.0
 _MIN_SPAN = 1.5  # x_max / x_min
+_MAX_CHI2 = 10.0  # reduced χ² above which the given errors are not used as weights
 
 #: quantities fitted along the series: (row key, trend name)
 TREND_KEYS = (
@@ -95,8 +96,9 @@ def power_law(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> dict[str, Any]:
     """
     ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     n = int(ok.sum())
-    if n < 3:
-        return {"exponent": None, "n": n, "reason": f"needs ≥ 3 distinct conditions, got {n}"}
+    n_x = int(np.unique(x[ok]).size)
+    if n_x < 3:
+        return {"exponent": None, "n": n, "reason": f"needs ≥ 3 distinct conditions, got {n_x}"}
     lx, ly = np.log(x[ok]), np.log(y[ok])
     if np.exp(np.ptp(lx)) < _MIN_SPAN:
         return {
@@ -108,11 +110,17 @@ def power_law(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> dict[str, Any]:
     fill = np.nanmax(rel) if np.isfinite(rel).any() else 1.0
     w = 1.0 / np.where(np.isfinite(rel), rel, fill) ** 2
     a = np.column_stack([np.ones_like(lx), lx])
-    cov = np.linalg.pinv(a.T @ (w[:, None] * a))
-    coef = cov @ a.T @ (w * ly)
-    resid = ly - a @ coef
     dof = max(n - 2, 1)
-    scale = max(float(np.sum(w * resid**2)) / dof, 1.0)  # inflate by the scatter
+    for _ in range(2):
+        cov = np.linalg.pinv(a.T @ (w[:, None] * a))
+        coef = cov @ a.T @ (w * ly)
+        resid = ly - a @ coef
+        scale = max(float(np.sum(w * resid**2)) / dof, 1.0)  # inflate by the scatter
+        if scale <= _MAX_CHI2:
+            break
+        # the points scatter far beyond their (counting) errors: those errors do not
+        # describe them, so weigh the points equally and let the scatter set the error
+        w = np.full_like(lx, 1.0 / max(float(np.var(ly)), 1e-12))
     b_err = float(np.sqrt(max(cov[1, 1], 0.0) * scale))
     out = {"exponent": float(coef[1]), "exponent_err": b_err, "n": n}
     if not (np.isfinite(out["exponent"]) and np.isfinite(b_err)) or b_err > MAX_EXPONENT_ERR:

@@ -207,6 +207,38 @@ def _null_particles(psum: dict, reason: str) -> None:
     psum.pop("diameter_fit", None)
 
 
+#: particles whose median area is below this many pixels cannot be sized
+_MIN_RESOLVED_PX = 12
+
+
+def _unresolved(table, image) -> bool:
+    px_nm2 = float(image.attrs["pixel_size_nm"]) ** 2
+    return float(np.median(table["area_nm2"].to_numpy(float))) < _MIN_RESOLVED_PX * px_nm2
+
+
+def _null_sizes(psum: dict, image) -> None:
+    reason = (
+        f"the median particle covers fewer than {_MIN_RESOLVED_PX} pixels of "
+        f"{float(image.attrs['pixel_size_nm']):g} nm: sizes are not resolved"
+    )
+    for key in (
+        "mean_diameter_nm",
+        "mean_diameter_nm_err",
+        "sd_diameter_nm",
+        "deposited_Li_fmol",
+        "deposited_Li_fmol_err",
+        "faradaic_efficiency",
+        "faradaic_efficiency_err",
+    ):
+        psum[key] = None
+    psum["sizes_reason"] = reason
+    psum["faradaic_efficiency_reason"] = reason
+    psum.pop("diameter_fit", None)
+    for key in ("edge", "center"):
+        if isinstance(psum.get(key), dict):
+            psum[key]["mean_diameter_nm"] = None
+
+
 def _morphology(image, p, region_mask):
     from platescope import particles
 
@@ -300,6 +332,17 @@ def analyse_sem_image(image: xr.DataArray, p: dict, charge_C: float | None) -> d
             psum,
             f"the deposit is {morph['kind']}, not separable particles "
             f"({morph['kind_reason']}); see particles.morphology",
+        )
+        fit = None
+    elif len(table) and _unresolved(table, image):
+        _null_sizes(psum, image)
+        warnings.append(
+            {
+                "code": "unresolved-particles",
+                "message": "half the particles are smaller than "
+                f"{_MIN_RESOLVED_PX} pixels: their sizes (and the Li amount) are pixel-"
+                "quantised, so they are not reported; image at a higher magnification",
+            }
         )
         fit = None
     if warnings:

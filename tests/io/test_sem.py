@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tifffile
@@ -255,3 +257,33 @@ def test_describe_sem(tmp_path):
     assert info["pixel_size_nm"] == pytest.approx(2.5) and info["databar_rows"] == 70
     assert info["field_of_view_um"] == pytest.approx((1.5, 1.0))
     assert info["instrument"] == "Quanta 3D FEG" and info["dtype"] == "uint8"
+
+
+# ------------------------------------------------------------------ real instrument files
+
+_REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "images"
+
+
+def _real(rel: str) -> Path:
+    path = _REAL / rel
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+def test_tescan_pixel_size_from_private_tag():
+    # the data bar of this file reads "View field: 21.1 µm" over 768 columns → 27.5 nm;
+    # the 90-row bar is found by the detector
+    sem = read_sem(_real("sem_tescan_irco/Co_10000x_center.tif"))
+    assert sem.attrs["pixel_size_nm"] == pytest.approx(21.1e3 / 768, rel=0.002)
+    assert sem.attrs["pixel_size_source"] == "metadata:tescan PixelSizeX"
+    assert sem.attrs["instrument"].startswith("Tescan VEGA3")
+    assert sem.shape == (768, 768) and sem.attrs["databar_rows"] == 90
+
+
+def test_zeiss_bar_followed_by_a_row_of_noise_is_removed():
+    # Au-Gr_06.tif: 691 image rows, a 76-row white bar, then one row of image noise
+    raw = tifffile.imread(_real("sem_zeiss_au_graphene/Au-Gr_06.tif"))
+    assert (raw[691:767] == 243).mean() > 0.7 and (raw[-1] == 243).mean() < 0.1
+    assert detect_databar(raw) == 77
+    assert read_sem(_real("sem_zeiss_au_graphene/Au-Gr_06.tif")).shape == (691, 1024)

@@ -219,3 +219,86 @@ def analyze_particles_imagej(
         "seconds_analysis": ms / 1000.0,
         "seconds_wall": wall,
     }
+
+
+def fiji_particle_macro(
+    image: np.ndarray,
+    *,
+    sigma_px: float | None = 2.0,
+    method: str = "Default",
+    dark: bool = True,
+    watershed: bool = True,
+    min_area_px: float = 0.0,
+    max_area_px: float | None = None,
+    exclude_edges: bool = False,
+    timeout: float = 600,
+) -> dict:
+    """The brief's Fiji macro on one 2-D image, in the image's own type, step for step.
+
+    ``Gaussian Blur... sigma=<σ>`` (pixels, on the 8/16-bit image itself: ImageJ
+    rounds the result back to that type), ``setAutoThreshold("<Method>[ dark]")``,
+    ``Convert to Mask``, ``Watershed``, ``Analyze Particles... size=<min>-<max> pixel``.
+    The image is saved without calibration so that sizes are pixels.
+
+    Returns
+    -------
+    dict
+        ``count``, ``mean_area_px``, ``table`` (Results), ``threshold`` (lower, upper),
+        ``blurred`` (the blurred image ImageJ thresholded), ``mask`` (bool, after the
+        watershed).
+    """
+    arr = np.asarray(image)
+    hi = "Infinity" if max_area_px is None else f"{max_area_px:.10g}"
+    opts = f"size={min_area_px:.10g}-{hi} pixel display"
+    if exclude_edges:
+        opts += " exclude"
+    with tempfile.TemporaryDirectory(prefix="ps_fiji_") as d:
+        work = Path(d)
+        tif = work / "input.tif"
+        tifffile.imwrite(tif, arr)
+        res, blur, mask = work / "results.csv", work / "blur.tif", work / "mask.tif"
+        lines = [
+            'setOption("BlackBackground", true);',
+            'run("Options...", "iterations=1 count=1 black");',
+            "setBatchMode(true);",
+            f'open("{tif}");',
+            'run("Set Measurements...", "area mean centroid perimeter shape redirect=None '
+            'decimal=9");',
+            'run("Clear Results");',
+        ]
+        if sigma_px:
+            lines.append(f'run("Gaussian Blur...", "sigma={sigma_px:.10g}");')
+        lines += [
+            f'saveAs("Tiff", "{blur}");',
+            f'setAutoThreshold("{method}{" dark" if dark else ""}");',
+            "getThreshold(lower, upper);",
+            'print("PLATESCOPE_THRESHOLD " + d2s(lower, 9) + " " + d2s(upper, 9));',
+            'run("Convert to Mask");',
+        ]
+        if watershed:
+            lines.append('run("Watershed");')
+        lines += [
+            f'saveAs("Tiff", "{mask}");',
+            "setThreshold(255, 255);",
+            f'run("Analyze Particles...", "{opts}");',
+            f'saveAs("Results", "{res}");',
+            'print("PLATESCOPE_DONE");',
+        ]
+        out, _ = _run_macro("\n".join(lines) + "\n", work, timeout)
+        table = pd.read_csv(res) if res.exists() and res.stat().st_size else pd.DataFrame()
+        blurred = tifffile.imread(blur)
+        m = tifffile.imread(mask) > 0
+    thr = (float("nan"), float("nan"))
+    for line in out.splitlines():
+        if line.startswith("PLATESCOPE_THRESHOLD"):
+            thr = (float(line.split()[1]), float(line.split()[2]))
+    if " " in table.columns:
+        table = table.drop(columns=[" "])
+    return {
+        "count": len(table),
+        "mean_area_px": float(table["Area"].mean()) if len(table) else float("nan"),
+        "table": table,
+        "threshold": thr,
+        "blurred": blurred,
+        "mask": m,
+    }

@@ -38,6 +38,12 @@ def test_outputs_follow_the_contract(run):
     assert {"t_nuc_irm_s", "t_nuc_map", "alpha"} <= set(o)
     assert (res / o["t_nuc_map"]["path"]).is_file()
     p = summary["particles"]
+    assert p["footprint"]["found"] is True and p["morphology"]["kind"] == "particles"
+    assert {r["filter"] for r in p["excluded"]} == {
+        "min_area_nm2",
+        "max_area_um2",
+        "exclude_border",
+    }
     for key in (
         "count",
         "density_cm2",

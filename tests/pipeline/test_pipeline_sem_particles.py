@@ -79,6 +79,15 @@ def test_recovers_planted_truth_per_condition(run):
         # faradaic efficiency ∝ Σd³: 3 × the diameter tolerance plus counting
         assert got["faradaic_efficiency"] == pytest.approx(want["faradaic_efficiency"], rel=0.35)
     assert want_n * 0.92 <= got_n <= want_n * 1.01
+    for got in s["particles_by_condition"]:
+        # the planted footprint passes the footprint test; the deposit is particles
+        assert got["footprint"]["found"] is True
+        assert got["morphology"]["kind"] == "particles"
+        assert not any(
+            r["count"] and r["fraction_of_segmented_area"] > 0.05
+            for r in got["excluded"]
+            if r["filter"] != "exclude_border"
+        )
     dens = [r["density_cm2"] for r in s["particles_by_condition"]]
     assert dens == sorted(dens)  # density rises with current density, as planted
     assert s["particles_vs_current"]["density"]["exponent"] > 0

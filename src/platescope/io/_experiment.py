@@ -10,8 +10,10 @@ Layout (DESIGN.md §3; relative paths resolve from the file's folder)::
     [movie]       path, mode, pixel_size_um, frame_times, frame_interval_s
     [epi]         the same keys as [movie]: a second movie of the same field (optional)
     [sem]         path, pixel_size_nm
-    [[sem_images]] path, pixel_size_nm, current_density_mA_cm2, condition, charge_C
-                  (several SEM images, e.g. one per current density; all but path optional)
+    [[sem_images]] path, pixel_size_nm, current_density_mA_cm2, condition, charge_C,
+                  capacity_mAh_cm2, cycle, condition_value, condition_unit
+                  (several SEM images, e.g. one per current density, capacity or
+                  cycle; all but path optional; repeats of a value are allowed)
     [[sims]]      path, anneal_time_s, tracer, crater_depth_um, sputter_rate_um_s,
                   depth_scale_err (relative 1σ of the depth scale)
     [seccm]       spots | path (+ layout, settings)
@@ -22,6 +24,7 @@ Unknown sections or keys are errors (a typo would otherwise be silently ignored)
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +57,17 @@ _KEYS = {
     # a second movie of the same field (see-through: epi beside the primary trans movie)
     "epi": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
     "sem": {"path", "pixel_size_nm"},
-    "sem_images": {"path", "pixel_size_nm", "current_density_mA_cm2", "condition", "charge_C"},
+    "sem_images": {
+        "path",
+        "pixel_size_nm",
+        "current_density_mA_cm2",
+        "condition",
+        "charge_C",
+        "capacity_mAh_cm2",
+        "cycle",
+        "condition_value",
+        "condition_unit",
+    },
     "sims": {
         "path",
         "anneal_time_s",
@@ -243,6 +256,31 @@ def read_experiment(path) -> Experiment:
                     f"[[sem_images]] entry {n}: {key} must be a non-zero number",
                     f"give {key} as a number or leave it out",
                 )
+        for key in ("capacity_mAh_cm2", "condition_value"):
+            v = entry.get(key)
+            if v is not None and not (
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            ):
+                raise InputError(
+                    path,
+                    f"[[sem_images]] entry {n}: {key} must be a number",
+                    f"give {key} as a number or leave it out",
+                )
+        cyc = entry.get("cycle")
+        if cyc is not None and not (
+            isinstance(cyc, int) and not isinstance(cyc, bool) and cyc >= 0
+        ):
+            raise InputError(
+                path,
+                f"[[sem_images]] entry {n}: cycle must be a whole number ≥ 0, got {cyc!r}",
+                "give the cycle number as an integer, e.g. cycle = 10",
+            )
+        if "condition_unit" in entry and not isinstance(entry["condition_unit"], str):
+            raise InputError(
+                path,
+                f"[[sem_images]] entry {n}: condition_unit must be a string",
+                'write it in quotes, e.g. condition_unit = "°C"',
+            )
         if "condition" in entry:
             entry["condition"] = str(entry["condition"])
         sem_images.append(entry)

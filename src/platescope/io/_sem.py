@@ -8,6 +8,8 @@ Supported metadata (read through tifffile):
   ResolutionY`` (height of the image part) or ``[PrivateFei] DatabarHeight``.
 - Zeiss (tag 34118 CZ_SEM): ``ap_image_pixel_size`` or ``ap_pixel_size`` with their
   unit, ``sv_serial_number`` for the instrument.
+- Tescan (private tag 50431: a binary header whose text part holds ``Key=value``
+  lines): ``PixelSizeX`` / ``PixelSizeY`` in metres, ``Device`` for the instrument.
 
 Data bar (the instrument's info band at the bottom): taken from metadata when the
 file says how tall the image part is; otherwise detected (see
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -95,6 +98,17 @@ def detect_databar(image: np.ndarray) -> int:
     img = np.asarray(image)
     if img.ndim != 2 or min(img.shape) < 16:
         return 0
+    rows = _detect_databar(img)
+    # some exports (Zeiss) append one or two rows of image noise below the bar
+    for extra in (1, 2):
+        if rows:
+            break
+        inner = _detect_databar(img[:-extra])
+        rows = inner + extra if inner else 0
+    return rows
+
+
+def _detect_databar(img: np.ndarray) -> int:
     height, width = img.shape
     n = max(_MIN_BAR_ROWS + 1, int(height * _BAR_MAX_FRACTION))
     offset = height - n
@@ -168,6 +182,29 @@ def _zeiss_instrument(sem: dict[str, Any]) -> str:
     return "Zeiss SEM"
 
 
+_TESCAN_TAG = 50431
+
+
+def _tescan_fields(raw: Any) -> dict[str, str]:
+    """``Key=value`` text lines of a Tescan tag-50431 header (binary parts ignored)."""
+    if not isinstance(raw, bytes | bytearray):
+        return {}
+    text = bytes(raw).decode("latin-1")
+    return {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(r"(?m)^([A-Za-z][A-Za-z0-9_]*)=([^\r\n\x00]*)", text)
+    }
+
+
+def _tescan_pixel_nm(fields: dict[str, str]) -> tuple[float, float, str] | None:
+    with contextlib.suppress(TypeError, ValueError, KeyError):
+        pw = float(fields["PixelSizeX"]) * 1e9
+        ph = float(fields.get("PixelSizeY", fields["PixelSizeX"])) * 1e9
+        if math.isfinite(pw) and pw > 0 and math.isfinite(ph) and ph > 0:
+            return ph, pw, "tescan PixelSizeX"
+    return None
+
+
 def _open_sem(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
@@ -206,6 +243,8 @@ def _open_sem(path: str | os.PathLike) -> dict[str, Any]:
             image = page.asarray()
             fei = tif.fei_metadata or {}
             zeiss = tif.sem_metadata or {}
+            tescan_tag = page.tags.get(_TESCAN_TAG)
+            tescan = _tescan_fields(tescan_tag.value) if tescan_tag is not None else {}
     except InputError:
         raise
     except (
@@ -256,6 +295,10 @@ def _open_sem(path: str | os.PathLike) -> dict[str, Any]:
         info["format"] = "zeiss-tiff"
         info["pixel"] = _zeiss_pixel_nm(zeiss)
         info["instrument"] = _zeiss_instrument(zeiss)
+    elif tescan:
+        info["format"] = "tescan-tiff"
+        info["pixel"] = _tescan_pixel_nm(tescan)
+        info["instrument"] = f"Tescan {tescan.get('Device', 'SEM')}".strip()
     return info
 
 

@@ -9,6 +9,15 @@ and circularity, intensities → DataFrame), :func:`detect_blobs` (LoG spots).
 SEM nanoparticle counting and sizing in an SECCM footprint (SCIENCE.md §2):
 :func:`detect_particles`, :func:`footprint_from_sem`, :func:`particle_summary`.
 
+What a deposit looks like (docs/particles.md §6): :func:`morphology` (verdict
+particles / whiskers / granular / continuous / mossy, coverage and the metrics below),
+:func:`deposit_mask`, :func:`index_of_dispersion`, :func:`whisker_metrics`,
+:func:`line_intercept` (ASTM E112 grain size), :func:`void_metrics`;
+:func:`find_footprint` (the footprint only when the image shows one, by a stated test)
+and :func:`whole_image_region`; the ImageJ preset :func:`imagej_particles` (Fiji's
+Gaussian Blur → auto-threshold → Watershed → Analyze Particles, step for step) with
+:func:`imagej_gaussian_blur` and :func:`imagej_threshold`.
+
 Deposits through a movie and dead Li (SCIENCE.md §4; docs/tracking_dead_li.md):
 :func:`detect_deposits` (per-frame detection, chunked), :func:`track_deposits`
 (linking with merges), :func:`merge_events`, :func:`deposit_timeseries` (area,
@@ -23,7 +32,23 @@ docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 
 from platescope.particles._dead_li import cycling_steps, dead_li_by_cycle, find_dead_li
 from platescope.particles._detect import THRESHOLD_METHODS, detect_blobs, segment_particles
+from platescope.particles._footprint import find_footprint, whole_image_region
+from platescope.particles._imagej import (
+    IMAGEJ_THRESHOLD_METHODS,
+    imagej_gaussian_blur,
+    imagej_particles,
+    imagej_threshold,
+)
 from platescope.particles._measure import MEASURE_COLUMNS, measure_particles
+from platescope.particles._morphology import (
+    MORPHOLOGY_KINDS,
+    deposit_mask,
+    index_of_dispersion,
+    line_intercept,
+    morphology,
+    void_metrics,
+    whisker_metrics,
+)
 from platescope.particles._pores import detect_sites, pore_cycle_stats, track_pores
 from platescope.particles._sem_particles import (
     detect_particles,
@@ -39,10 +64,13 @@ from platescope.particles._tracking import (
 )
 
 __all__ = [
+    "IMAGEJ_THRESHOLD_METHODS",
     "MEASURE_COLUMNS",
+    "MORPHOLOGY_KINDS",
     "THRESHOLD_METHODS",
     "cycling_steps",
     "dead_li_by_cycle",
+    "deposit_mask",
     "deposit_timeseries",
     "detect_blobs",
     "detect_deposits",
@@ -50,12 +78,22 @@ __all__ = [
     "detect_sites",
     "effective_volume_um3",
     "find_dead_li",
+    "find_footprint",
+    "imagej_gaussian_blur",
+    "imagej_particles",
+    "imagej_threshold",
+    "index_of_dispersion",
+    "line_intercept",
     "footprint_from_sem",
     "measure_particles",
     "merge_events",
+    "morphology",
     "particle_summary",
     "pore_cycle_stats",
     "segment_particles",
     "track_deposits",
     "track_pores",
+    "void_metrics",
+    "whisker_metrics",
+    "whole_image_region",
 ]

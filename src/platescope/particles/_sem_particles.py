@@ -528,11 +528,20 @@ def detect_particles(
 
     n_raw = int(labels.max())
     n_border = 0
+    border_px = 0
     if exclude_border and n_raw:
         edge_ids = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
         edge_ids = edge_ids[edge_ids > 0]
-        n_border = int(edge_ids.size)
-        labels[np.isin(labels, edge_ids)] = 0
+        on_edge = np.isin(labels, edge_ids)
+        n_border, border_px = int(edge_ids.size), int(on_edge.sum())
+        if mask is not None and edge_ids.size:  # count those whose centroid is in the ROI
+            cm = np.asarray(ndi.center_of_mass(on_edge, labels, edge_ids)).reshape(-1, 2)
+            iy_e = np.clip(np.rint(cm[:, 0]).astype(int), 0, labels.shape[0] - 1)
+            ix_e = np.clip(np.rint(cm[:, 1]).astype(int), 0, labels.shape[1] - 1)
+            in_roi = roi[iy_e, ix_e]
+            n_border = int(in_roi.sum())
+            border_px = int(np.isin(labels, edge_ids[in_roi]).sum())
+        labels[on_edge] = 0
 
     y_um, x_um = _coords_um(image, px_nm)
     px_area_nm2 = px_nm**2
@@ -579,9 +588,32 @@ def detect_particles(
         labels[np.isin(labels, dropped)] = 0
     table = table.loc[keep].reset_index(drop=True) if len(table) else _empty_table()
 
+    px_um2 = px_area_nm2 * 1e-6
+    excluded = [
+        {
+            "reason": f"smaller than min_area_nm2 = {min_area_nm2:g} nm²",
+            "filter": "min_area_nm2",
+            "count": int(np.sum(inside & small)),
+            "area_um2": float(area_nm2[inside & small].sum() * 1e-6),
+        },
+        {
+            "reason": f"larger than max_area_um2 = {max_area_um2:g} µm²",
+            "filter": "max_area_um2",
+            "count": int(np.sum(inside & large)),
+            "area_um2": float(area_nm2[inside & large].sum() * 1e-6),
+        },
+        {
+            "reason": "touches the image edge (cannot be sized)",
+            "filter": "exclude_border",
+            "count": n_border,
+            "area_um2": float(border_px * px_um2),
+        },
+    ]
     table.attrs.update(
         {
             "pixel_size_nm": px_nm,
+            "excluded": excluded,
+            "kept_area_um2": float(table["area_nm2"].sum() * 1e-6) if len(table) else 0.0,
             "threshold": float(t),
             "threshold_method": threshold if isinstance(threshold, str) else "fixed",
             "noise": float(noise),

@@ -7,8 +7,11 @@ Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
    a movie with no frame before contact: from the deposition signal, or a circle of
    ``[electrode] area_cm2`` centred on it) → footprint-mean signal and its Savitzky–Golay derivative → t_nuc(IRM), per-region
    and per-pixel t_nuc(IRM) maps → α from signal vs equivalent Li thickness;
-3. SEM → footprint → particles → count, density, diameters (+ fit), deposited Li,
-   faradaic efficiency, edge vs centre.
+3. SEM → footprint (only when the image shows one, else the whole image) →
+   particles → count, density, diameters (+ fit), deposited Li, faradaic efficiency,
+   edge vs centre, objects excluded by the filters, and the deposit morphology
+   (``particles.morphology``; counts null when the deposit is not particulate) —
+   the same block as the ``sem-particles`` scenario (pipeline/_sem_common.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._sem_common import COMMON_DEFAULTS, analyse_sem_image, sem_params
 
 DEFAULTS = {
     "galvanostatic": {"smooth_s": 0.5, "growth_fraction": 0.2},
@@ -39,7 +43,16 @@ DEFAULTS = {
         "blur_sigma_um": 1.0,
         "footprint_sigma_um": 0.2,
     },
-    "sem": {"sigma_nm": 8.0, "threshold": "otsu", "max_area_um2": 0.1, "edge_fraction": 0.2},
+    "sem": {
+        "sigma_nm": 8.0,
+        "threshold": "otsu",
+        "max_area_um2": 0.1,
+        "min_area_nm2": 300.0,
+        "edge_fraction": 0.2,
+        "footprint": "grey",
+        "ridge_min_nm": 0.0,
+        **COMMON_DEFAULTS,
+    },
 }
 
 
@@ -363,54 +376,44 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
 
 
 def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
-    """SEM footprint, particles, their summary, diameter fit and figures."""
-    from platescope import io, particles, report, stats
+    """SEM region (footprint when shown), particles, morphology, exclusions and figures."""
+    from platescope import io, report
 
     image = io.read_sem(exp.sem["path"], pixel_size_nm=exp.sem.get("pixel_size_nm"))
-    fp_mask, circle = particles.footprint_from_sem(image)
-    labels, table = particles.detect_particles(
-        image,
-        mask=fp_mask,
-        sigma_nm=p_sem["sigma_nm"],
-        threshold=p_sem["threshold"],
-        max_area_um2=p_sem["max_area_um2"],
-    )
     charge = (
         float(_cumulative_charge_at(echem, [echem["time_s"].iloc[-1]])[0])
         if echem is not None
         else None
     )
-    psum = particles.particle_summary(
-        table,
-        mask=fp_mask,
-        footprint=circle,
-        charge_C=charge,
-        edge_fraction=p_sem["edge_fraction"],
-    )
-    if len(table) >= 5:
-        fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
-        psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
-    else:
-        fit = None
-    summary["particles"] = expand_errors({**psum, "footprint": circle})
+    res = analyse_sem_image(image, p_sem, charge)
+    psum, table, circle = res["summary"], res["table"], res["summary"]["footprint"]
+    summary["particles"] = expand_errors(psum)
+    particulate = psum.get("count") is not None
     out.table("particles", table, title="Detected particles (SEM)")
+    fp_draw = None
+    if circle.get("found"):
+        fp_draw = {**circle, "edge_width_um": p_sem["edge_fraction"] * circle["radius_um"]}
     out.figure(
         "sem_particles",
-        report.fig_sem_particles(
-            image,
-            labels=labels,
-            table=table,
-            footprint={**circle, "edge_width_um": p_sem["edge_fraction"] * circle["radius_um"]},
-        ),
+        report.fig_sem_particles(image, labels=res["labels"], table=table, footprint=fp_draw),
         title="SEM particles",
-        caption="Detected Li particles outlined; the footprint circle and its edge ring (dashed).",
+        caption="Detected Li particles outlined; the footprint circle and its edge ring "
+        "(dashed) when the image shows a footprint.",
     )
+    m = psum["morphology"]
     out.figure(
-        "diameters",
-        report.fig_diameter_histogram(table["diameter_nm"].to_numpy(), fit=fit),
-        title="Particle diameters",
-        caption="Equivalent-circle diameters with the fitted distribution.",
+        "sem_morphology",
+        report.fig_sem_morphology(image, deposit=res["deposit"], morphology=m),
+        title="Deposit morphology (SEM)",
+        caption=f"Deposit pixels (orange) behind the verdict '{m['kind']}'.",
     )
+    if particulate:
+        out.figure(
+            "diameters",
+            report.fig_diameter_histogram(table["diameter_nm"].to_numpy(), fit=res["fit"]),
+            title="Particle diameters",
+            caption="Equivalent-circle diameters with the fitted distribution.",
+        )
 
 
 def nucleation_summary(echem, area, area_source, p_g, out) -> tuple[dict, dict]:
@@ -519,6 +522,7 @@ def run(exp, out, summary: dict) -> None:
         _irm_analyses(irm, echem, feats, area, params["irm"], out, summary)
 
     if exp.sem:
-        _sem_analyses(exp, echem, params.setdefault("sem", _params(exp, "sem")), out, summary)
+        p_sem = params.setdefault("sem", sem_params(exp, DEFAULTS["sem"]))
+        _sem_analyses(exp, echem, p_sem, out, summary)
     else:
         skipped.append({"analysis": "particles", "reason": "no [sem] input"})

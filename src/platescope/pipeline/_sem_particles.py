@@ -1,27 +1,31 @@
 """Scenario ``sem-particles``: Li nanoparticles in SEM images (SCIENCE.md §2).
 
 Inputs: the experiment file's ``[sem]`` image and/or its ``[[sem_images]]`` (one per
-plating condition, with ``current_density_mA_cm2``, ``condition`` and ``charge_C``).
-Per image: footprint → particles (:func:`platescope.particles.detect_particles`) →
-count, density, diameters (+ Gaussian / two-Gaussian fit), deposited Li, faradaic
-efficiency (when a plating charge is known: ``charge_C``, or the ``[echem]`` record
-for the ``[sem]`` image), edge vs centre. One image fills ``summary["particles"]``
-(the contract's keys); several fill ``summary["particles_by_condition"]`` (the same
-keys plus ``condition``, ``current_density_mA_cm2``, ``path``) and
-``summary["particles_vs_current"]`` (power-law exponents of density and diameter
-against j when ≥ 3 current densities are given).
+plating condition: ``current_density_mA_cm2``, ``capacity_mAh_cm2``, ``cycle`` or
+``condition_value`` + ``condition_unit``, and ``condition``, ``charge_C``).
+Per image (pipeline/_sem_common.py): the footprint when the image shows one (else the
+whole image) → particles (:func:`platescope.particles.detect_particles`, or the ImageJ
+preset) → count, density, diameters (+ Gaussian / two-Gaussian fit), deposited Li,
+faradaic efficiency, edge vs centre, the objects the filters excluded, and the deposit
+morphology (counts null when it is not particulate). One image fills
+``summary["particles"]``; several fill ``summary["particles_by_condition"]`` (the same
+keys plus the conditions and ``path``) and ``summary["particles_vs_condition"]``
+(repeats grouped; power-law exponents of density and diameter when ≥ 3 distinct values;
+also as ``particles_vs_current`` when the series is the current density).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import xarray as xr
-
-from platescope._errors import InputError
-from platescope.pipeline._common import analysis_params, expand_errors, read_echem_section
+from platescope.pipeline._common import add_warning, expand_errors, read_echem_section
+from platescope.pipeline._sem_common import (
+    COMMON_DEFAULTS,
+    analyse_sem_image,
+    headline,
+    sem_params,
+)
+from platescope.pipeline._sem_series import SERIES_KEYS, pick_series_key, series_trend
 
 # sigma_nm 6 and the noise-based detection level: measured in validation/sem_particles.py
 # (recall ≥ 0.95 incl. 20–30 nm particles that an Otsu level misses; sizes set by the
@@ -35,12 +39,13 @@ DEFAULTS = {
         "edge_fraction": 0.2,
         "footprint": "grey",
         "ridge_min_nm": 20.0,
+        **COMMON_DEFAULTS,
     }
 }
 
 
 def _charge_from_echem(exp) -> float | None:
-
+    """Plating charge (C) of the [echem] record: its cathodic steps only."""
     if not exp.echem:
         return None
     from platescope.echem import split_steps
@@ -54,112 +59,11 @@ def _charge_from_echem(exp) -> float | None:
     return float(-cath["Q_C"].sum())
 
 
-def _whole_image(image: xr.DataArray) -> tuple[xr.DataArray, dict[str, Any]]:
-    """The whole image as the region (no footprint): a mask and a covering circle."""
-    y = image.y.values
-    x = image.x.values
-    cy, cx = 0.5 * (y[0] + y[-1]), 0.5 * (x[0] + x[-1])
-    r = float(np.hypot(y[-1] - y[0], x[-1] - x[0]))  # covers every pixel
-    px = float(image.attrs["pixel_size_nm"]) / 1000.0
-    mask = xr.DataArray(
-        np.ones(image.shape, bool),
-        dims=("y", "x"),
-        coords={"y": y, "x": x},
-        attrs={"pixel_size_nm": image.attrs["pixel_size_nm"]},
-    )
-    circle = {
-        "center_y_um": cy,
-        "center_x_um": cx,
-        "radius_um": r,
-        "area_um2": float(image.size * px * px),
-        "method": "whole image",
-    }
-    return mask, circle
-
-
-def _analyse_image(image, p, charge_C) -> dict[str, Any]:
-    """Footprint, particles, summary and size fit of one SEM image."""
-    from platescope import particles, stats
-
-    notes = []
-    if p["footprint"] == "none":
-        fp_mask, circle = _whole_image(image)
-    else:
-        try:
-            fp_mask, circle = particles.footprint_from_sem(image, method=p["footprint"])
-        except InputError as err:
-            fp_mask, circle = _whole_image(image)
-            notes.append(f"no footprint found ({err.problem}): the whole image was analysed")
-    labels, table = particles.detect_particles(
-        image,
-        mask=fp_mask,
-        sigma_nm=p["sigma_nm"],
-        threshold=p["threshold"],
-        max_area_um2=p["max_area_um2"],
-        min_area_nm2=p["min_area_nm2"],
-        ridge_min_nm=p["ridge_min_nm"],
-    )
-    psum = particles.particle_summary(
-        table,
-        mask=fp_mask,
-        footprint=circle,
-        charge_C=charge_C,
-        edge_fraction=p["edge_fraction"],
-    )
-    if charge_C is None:
-        psum["faradaic_efficiency_reason"] = (
-            "no plating charge: give charge_C in [[sem_images]] or an [echem] record"
-        )
-    if circle["method"] == "whole image":
-        for key in ("edge", "center"):
-            psum[key] = {"density_cm2": None, "mean_diameter_nm": None, "reason": "no footprint"}
-    fit = None
-    if len(table) >= 5:
-        fit = stats.fit_diameter_distribution(table["diameter_nm"].to_numpy())
-        psum["diameter_fit"] = {k: v for k, v in fit.items() if k != "curve"}
-    psum["footprint"] = circle
-    psum["threshold_grey"] = table.attrs.get("threshold")
-    psum["noise_grey"] = table.attrs.get("noise")
-    if notes:
-        psum["notes"] = notes
-    return {"summary": psum, "table": table, "labels": labels, "mask": fp_mask, "fit": fit}
-
-
-def _power_law(j: np.ndarray, y: np.ndarray, err: np.ndarray) -> dict[str, Any] | None:
-    """Exponent b of y ∝ j^b by weighted least squares in log–log (1σ from the fit)."""
-    ok = np.isfinite(j) & np.isfinite(y) & (j > 0) & (y > 0)
-    if ok.sum() < 3:
-        return None
-    lx, ly = np.log(j[ok]), np.log(y[ok])
-    rel = np.where(np.isfinite(err[ok]) & (err[ok] > 0), err[ok] / y[ok], np.nan)
-    w = (
-        1.0
-        / np.where(np.isfinite(rel), rel, np.nanmax(rel) if np.isfinite(rel).any() else 1.0) ** 2
-    )
-    a = np.column_stack([np.ones_like(lx), lx])
-    cov = np.linalg.inv(a.T @ (w[:, None] * a))
-    coef = cov @ a.T @ (w * ly)
-    resid = ly - a @ coef
-    dof = max(int(ok.sum()) - 2, 1)
-    scale = max(float(np.sum(w * resid**2)) / dof, 1.0)  # inflate by the scatter
-    return {
-        "exponent": float(coef[1]),
-        "exponent_err": float(np.sqrt(cov[1, 1] * scale)),
-        "n": int(ok.sum()),
-    }
-
-
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
     from platescope import io, report
 
-    p = summary["parameters"].setdefault("sem", analysis_params(exp, "sem", DEFAULTS["sem"]))
-    if p["footprint"] not in ("grey", "density", "none"):
-        raise InputError(
-            exp.path,
-            f"[analysis.sem] footprint = {p['footprint']!r} is not a footprint method",
-            "use 'grey', 'density' or 'none' (whole image)",
-        )
+    p = summary["parameters"].setdefault("sem", sem_params(exp, DEFAULTS["sem"]))
     entries = []
     if exp.sem:
         entries.append(
@@ -188,80 +92,108 @@ def run(exp, out, summary: dict) -> None:
     results = []
     for e, name in zip(entries, names, strict=True):
         image = io.read_sem(e["path"], pixel_size_nm=e.get("pixel_size_nm"))
-        res = _analyse_image(image, p, e.get("charge_C"))
+        res = analyse_sem_image(image, p, e.get("charge_C"))
         res.update({"image": image, "name": name, "entry": e})
         results.append(res)
 
     single = len(results) == 1
     for res in results:
-        suffix = "" if single else f"_{res['name']}"
-        s, table, circle = res["summary"], res["table"], res["summary"]["footprint"]
-        out.table(f"particles{suffix}", table, title=f"Detected particles ({res['name']})")
-        fp_draw = None
-        if circle["method"] != "whole image":
-            fp_draw = {**circle, "edge_width_um": p["edge_fraction"] * circle["radius_um"]}
-        out.figure(
-            f"sem_particles{suffix}",
-            report.fig_sem_particles(
-                res["image"], labels=res["labels"], table=table, footprint=fp_draw
-            ),
-            title=f"SEM particles ({res['name']})",
-            caption="Detected Li particles outlined (cyan); the footprint circle and its edge "
-            "ring (dashed).",
-        )
+        _figures_one(res, p, out, "" if single else f"_{res['name']}")
     if single:
         res = results[0]
         summary["particles"] = expand_errors(res["summary"])
-        out.figure(
-            "diameters",
-            report.fig_diameter_histogram(res["table"]["diameter_nm"].to_numpy(), fit=res["fit"]),
-            title="Particle diameters",
-            caption="Equivalent-circle diameters with the fitted Gaussian (or two-Gaussian) "
-            "distribution (maximum likelihood, chosen by BIC).",
-        )
-        s = res["summary"]
-        summary["headline"] = (
-            f"{s['count']} particles, {s['density_cm2'] / 1e9:.2f}×10⁹ cm⁻², "
-            f"d = {s['mean_diameter_nm']:.0f} ± {s['sd_diameter_nm']:.0f} nm"
-            if s["count"] > 1
-            else f"{s['count']} particles"
-        )
+        if res["fit"] is not None or res["summary"].get("count") is not None:
+            out.figure(
+                "diameters",
+                report.fig_diameter_histogram(
+                    res["table"]["diameter_nm"].to_numpy(), fit=res["fit"]
+                ),
+                title="Particle diameters",
+                caption="Equivalent-circle diameters with the fitted Gaussian (or "
+                "two-Gaussian) distribution (maximum likelihood, chosen by BIC).",
+            )
+        summary["headline"] = headline(res["summary"])
         return
+    _series(results, p, out, summary)
 
+
+def _figures_one(res, p, out, suffix: str) -> None:
+    """Particle table, outlines figure and deposit figure of one image."""
+    from platescope import report
+
+    s, table, circle = res["summary"], res["table"], res["summary"]["footprint"]
+    particulate = s.get("count") is not None
+    out.table(
+        f"particles{suffix}",
+        table,
+        title=f"Detected particles ({res['name']})"
+        if particulate
+        else f"Segmented objects ({res['name']}; the deposit is not particulate)",
+    )
+    fp_draw = None
+    if circle.get("found"):
+        fp_draw = {**circle, "edge_width_um": p["edge_fraction"] * circle["radius_um"]}
+    out.figure(
+        f"sem_particles{suffix}",
+        report.fig_sem_particles(
+            res["image"], labels=res["labels"], table=table, footprint=fp_draw
+        ),
+        title=f"SEM particles ({res['name']})",
+        caption="Detected objects outlined (cyan); the footprint circle and its edge ring "
+        "(dashed) when the image shows a footprint. "
+        + ("" if particulate else "The deposit is not particulate: no particle statistics."),
+    )
+    m = s["morphology"]
+    out.figure(
+        f"sem_morphology{suffix}",
+        report.fig_sem_morphology(res["image"], deposit=res["deposit"], morphology=m),
+        title=f"Deposit morphology ({res['name']})",
+        caption=f"Deposit pixels (orange) as segmented for the morphology verdict "
+        f"'{m['kind']}' (coverage {100 * m['coverage']:.1f} %).",
+    )
+
+
+def _series(results, p, out, summary) -> None:
+    """Rows per image, grouped trend along the series key, figures, headline."""
+    from platescope import report
+
+    entries = [r["entry"] for r in results]
+    x_key = pick_series_key(entries, p["series_key"])
     rows = []
     for res in results:
         e = res["entry"]
-        rows.append(
+        row = {
+            "condition": res["name"],
+            "current_density_mA_cm2": e.get("current_density_mA_cm2"),
+            "charge_C": e.get("charge_C"),
+            "path": str(e["path"]),
+        }
+        for k in ("capacity_mAh_cm2", "cycle", "condition_value", "condition_unit"):
+            if e.get(k) is not None:
+                row[k] = e[k]
+        rows.append({**row, **res["summary"]})
+    summary["particles_by_condition"] = expand_errors(rows)
+    if x_key is None:
+        summary["skipped"].append(
             {
-                "condition": res["name"],
-                "current_density_mA_cm2": e.get("current_density_mA_cm2"),
-                "charge_C": e.get("charge_C"),
-                "path": str(e["path"]),
-                **res["summary"],
+                "analysis": "particles_vs_condition",
+                "reason": "no [[sem_images]] entry gives a numeric condition "
+                f"({', '.join(SERIES_KEYS)})",
             }
         )
-    summary["particles_by_condition"] = expand_errors(rows)
-    j = np.array(
-        [
-            np.nan
-            if r["current_density_mA_cm2"] is None
-            else abs(float(r["current_density_mA_cm2"]))
-            for r in rows
-        ]
-    )
-    trend: dict[str, Any] = {}
-    for key, label in (("density_cm2", "density"), ("mean_diameter_nm", "mean_diameter")):
-        y = np.array([np.nan if r[key] is None else float(r[key]) for r in rows])
-        err = np.array(
-            [np.nan if r.get(f"{key}_err") is None else float(r[f"{key}_err"]) for r in rows]
-        )
-        fit = _power_law(j, y, err)
-        if fit is None:
-            trend[label] = {"exponent": None, "reason": "needs ≥ 3 images with current densities"}
-        else:
-            trend[label] = fit
-    trend["definition"] = "y ∝ j^exponent, weighted least squares of ln y vs ln j"
-    summary["particles_vs_current"] = expand_errors(trend)
+    else:
+        unit = SERIES_KEYS[x_key]
+        if x_key == "condition_value":
+            units = {e.get("condition_unit") for e in entries} - {None}
+            unit = units.pop() if len(units) == 1 else None
+        for r in rows:
+            r.setdefault(x_key, None)
+        trend, warns = series_trend(rows, x_key, unit)
+        summary["particles_vs_condition"] = expand_errors(trend)
+        for w in warns:
+            add_warning(summary, w["code"], w["message"], f"particles_vs_condition.{w['where']}")
+        if x_key == "current_density_mA_cm2":
+            summary["particles_vs_current"] = summary["particles_vs_condition"]
     out.figure(
         "particle_outlines",
         report.fig_particle_outlines(
@@ -270,41 +202,46 @@ def run(exp, out, summary: dict) -> None:
                     "image": r["image"],
                     "labels": r["labels"],
                     "title": r["name"],
-                    "n": r["summary"]["count"],
+                    "n": r["summary"]["count"] if r["summary"]["count"] is not None else 0,
                     "centre_um": (
                         r["summary"]["footprint"]["center_y_um"],
                         r["summary"]["footprint"]["center_x_um"],
                     )
-                    if r["summary"]["footprint"]["method"] != "whole image"
+                    if r["summary"]["footprint"].get("found")
                     else None,
                 }
                 for r in results
             ]
         ),
         title="Particles per condition",
-        caption="A zoom at the footprint centre of each image with the detected particles "
-        "outlined (cyan).",
+        caption="A zoom at the footprint centre (or image centre) of each image with the "
+        "detected objects outlined (cyan).",
     )
-    out.figure(
-        "diameters",
-        report.fig_size_histograms(
-            [
-                {
-                    "values": r["table"]["diameter_nm"].to_numpy(),
-                    "title": r["name"],
-                    "fit": r["fit"],
-                }
-                for r in results
-            ]
-        ),
-        title="Particle diameters per condition",
-        caption="Equivalent-circle diameters with the fitted Gaussian (or two-Gaussian) "
-        "distribution per condition.",
-    )
-    if np.isfinite(j).sum() >= 2:
+    hist = [r for r in results if r["fit"] is not None]
+    if hist:
+        out.figure(
+            "diameters",
+            report.fig_size_histograms(
+                [
+                    {
+                        "values": r["table"]["diameter_nm"].to_numpy(),
+                        "title": r["name"],
+                        "fit": r["fit"],
+                    }
+                    for r in hist
+                ]
+            ),
+            title="Particle diameters per condition",
+            caption="Equivalent-circle diameters with the fitted Gaussian (or two-Gaussian) "
+            "distribution per condition (particulate deposits only).",
+        )
+    j = [r.get("current_density_mA_cm2") for r in rows if r.get("count") is not None]
+    if len({v for v in j if v is not None}) >= 2:
         out.figure(
             "particles_vs_current",
-            report.fig_particles_vs_current(summary["particles_by_condition"]),
+            report.fig_particles_vs_current(
+                [r for r in summary["particles_by_condition"] if r.get("count") is not None]
+            ),
             title="Particles vs current density",
             caption="Particle density (footprint, edge ring, centre) and mean diameter against "
             "the plating current density; error bars are 95 % (counting and sampling) "
@@ -314,14 +251,15 @@ def run(exp, out, summary: dict) -> None:
         summary["skipped"].append(
             {
                 "analysis": "particles_vs_current",
-                "reason": "fewer than 2 images with current densities",
+                "reason": "fewer than 2 particulate images with current densities",
             }
         )
     dens = [r["density_cm2"] for r in rows if r["density_cm2"] is not None]
     diam = [r["mean_diameter_nm"] for r in rows if r["mean_diameter_nm"] is not None]
+    kinds = sorted({r["morphology"]["kind"] for r in rows})
     summary["headline"] = (
         f"{len(rows)} conditions: density {min(dens) / 1e9:.2f}–{max(dens) / 1e9:.2f}×10⁹ cm⁻², "
         f"mean diameter {min(diam):.0f}–{max(diam):.0f} nm"
         if dens and diam
-        else f"{len(rows)} conditions"
+        else f"{len(rows)} conditions ({', '.join(kinds)})"
     )

@@ -39,7 +39,8 @@ with :func:`atomic_savefig`, dpi 150):
 
 - :func:`fig_particle_outlines`, :func:`fig_size_histograms`,
   :func:`fig_particles_vs_current` — particles across conditions: outlined SEM zooms,
-  diameter histograms with fits, density and diameter vs current density
+  diameter histograms with fits, density and diameter vs current density;
+  :func:`fig_sem_morphology` — the deposit segmented for the morphology verdict
 - :func:`fig_deposit_tracks`, :func:`fig_deposit_volumes`, :func:`fig_dead_vs_max`,
   :func:`fig_deposit_montage` — deposits through a cycling movie: tracks over a frame,
   area/effective volume vs time (dead ones marked), dead vs maximum volume per cycle
@@ -83,6 +84,7 @@ _WHERE = {
     "fig_particle_outlines": "_figures_particles",
     "fig_particles_vs_current": "_figures_particles",
     "fig_size_histograms": "_figures_particles",
+    "fig_sem_morphology": "_figures_particles",
     "fig_fraction_nucleated": "_figures_combinatorial",
     "fig_spot_map": "_figures_combinatorial",
     "fig_critical_current": "_figures_stripping",

@@ -39,7 +39,12 @@ from platescope.report._figures import (
     _style,
 )
 
-__all__ = ["fig_particle_outlines", "fig_particles_vs_current", "fig_size_histograms"]
+__all__ = [
+    "fig_particle_outlines",
+    "fig_particles_vs_current",
+    "fig_sem_morphology",
+    "fig_size_histograms",
+]
 
 
 def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
@@ -334,4 +339,68 @@ def fig_particles_vs_current(
     ax_s.set_ylabel("Diameter / nm")
     ax_d.set_ylim(bottom=0)
     ax_s.set_ylim(bottom=0)
+    return fig
+
+
+def fig_sem_morphology(
+    image: Any,
+    *,
+    deposit: Any,
+    morphology: Mapping[str, Any] | None = None,
+    pixel_size_um: float | None = None,
+) -> Figure:
+    """SEM image beside the same image with the segmented deposit tinted, and the verdict.
+
+    Parameters
+    ----------
+    image : xarray.DataArray or array_like
+        SEM image, dims ``("y", "x")`` in µm (or an array with ``pixel_size_um``).
+    deposit : array_like of bool
+        Deposit mask, same shape (``particles.morphology(...)["mask"]``).
+    morphology : mapping, optional
+        The ``morphology`` result: its ``kind``, ``coverage`` and index of dispersion
+        are written in the title.
+    pixel_size_um : float, optional
+        Pixel size, µm, for plain arrays.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.random.default_rng(0).random((64, 64))
+    >>> fig = fig_sem_morphology(img, deposit=img > 0.8, pixel_size_um=0.01,
+    ...                          morphology={"kind": "particles", "coverage": 0.2})
+    >>> len(fig.axes)
+    2
+    """
+    arr, extent, in_um = _map_and_extent(image, pixel_size_um, "image")
+    mask = np.asarray(getattr(deposit, "values", deposit), bool)
+    if mask.shape != arr.shape:
+        raise ValueError(f"deposit shape {mask.shape} differs from image shape {arr.shape}")
+    fig = _figure(10.0, 4.3)
+    finite = arr[np.isfinite(arr)]
+    vmin, vmax = np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0)
+    if vmax <= vmin:
+        vmax = vmin + 1.0
+    grey = np.clip((arr - vmin) / (vmax - vmin), 0, 1)
+    tint = np.stack([grey, grey, grey], axis=-1)
+    tint[mask] = 0.45 * tint[mask] + 0.55 * np.array([0.90, 0.62, 0.0])  # Okabe–Ito orange
+    for k, (data, title) in enumerate(((grey, "SEM image"), (tint, "deposit (orange)"))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        ax.imshow(data, cmap="gray", vmin=0, vmax=1, extent=extent, origin="upper")
+        ax.set_title(title, fontsize=_LABEL_SIZE)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if in_um:
+            _add_scalebar(ax, extent)
+    if morphology:
+        idx = (morphology.get("index_of_dispersion") or {}).get("value")
+        fig.suptitle(
+            f"{morphology.get('kind')}: coverage {100 * float(morphology.get('coverage', 0)):.1f} %"
+            + (f", index of dispersion {idx:.0f}" if idx is not None else ""),
+            fontsize=_LABEL_SIZE,
+        )
     return fig

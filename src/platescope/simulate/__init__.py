@@ -34,6 +34,8 @@ sem_particles(out, *, seed=0, **params) -> Path
     SEM images of Li nanoparticles (touching pairs) at one or several current densities.
 make_sem_particles(seed=0, **params) -> dict
     The same, in memory (images + truth, no files).
+make_sem_morphology(kind="particles", seed=0, **params) -> dict
+    One SEM image of particles, whiskers, grains or a film with voids + planted truth.
 see_through_au(out, *, seed=0, **params) -> Path
     See-through operando Li–Au alloying/cycling: trans + epi movies and GCPL record.
 see_through_ag(out, *, seed=0, **params) -> Path
@@ -53,11 +55,13 @@ from platescope.simulate._irm_cv import irm_cv, make_irm_cv
 from platescope.simulate._irm_galvanostatic import irm_galvanostatic, make_irm_galvanostatic
 from platescope.simulate._seccm_combinatorial import make_spot_design, seccm_combinatorial
 from platescope.simulate._see_through import make_see_through, see_through_ag, see_through_au
+from platescope.simulate._sem_morphology import SEM_MORPHOLOGY_KINDS, make_sem_morphology
 from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
 
 __all__ = [
     "SCENARIOS",
+    "SEM_MORPHOLOGY_KINDS",
     "dendrite_cycling",
     "irm_cv",
     "irm_galvanostatic",
@@ -65,6 +69,7 @@ __all__ = [
     "make_irm_cv",
     "make_irm_galvanostatic",
     "make_see_through",
+    "make_sem_morphology",
     "make_sem_particles",
     "make_spot_design",
     "parse_set_options",

@@ -119,3 +119,34 @@ def test_dark_deposit_is_flagged_and_found_with_polarity_dark():
     m = morphology(dark, spacing=PX_UM, polarity="dark")
     assert m["kind"] == "particles" and "warnings" not in m
     assert m["coverage"] == pytest.approx(sim["truth"]["coverage"], rel=0.025)
+
+
+@pytest.mark.parametrize("kind", ["particles", "whiskers", "granular", "continuous"])
+def test_resolved_deposits_are_not_taken_for_large_scale_grey_levels(kind):
+    m = morphology(np.asarray(make_sem_morphology(kind, seed=5)["image"]), spacing=0.01)
+    assert m["large_scale_match"]["flagged"] is False
+    assert "large-scale-grey-levels" not in {w["code"] for w in m.get("warnings", [])}
+
+
+def test_a_substrate_step_is_flagged_on_the_real_zeiss_image():
+    """Au-Gr_06: dark Au particles on graphene whose edge splits the background in two
+    grey levels (manifest); the bright half is not a deposit."""
+    from pathlib import Path
+
+    from platescope.io import read_sem
+
+    path = (
+        Path(__file__).resolve().parents[2]
+        / ".."
+        / "shared"
+        / "data"
+        / "images"
+        / "sem_zeiss_au_graphene"
+        / "Au-Gr_06.tif"
+    )
+    if not path.is_file():
+        pytest.skip("../shared/data is absent")
+    img = read_sem(path)
+    m = morphology(np.asarray(img), spacing=float(img.attrs["pixel_size_nm"]) / 1000)
+    assert m["large_scale_match"]["flagged"] is True
+    assert "large-scale-grey-levels" in {w["code"] for w in m["warnings"]}

@@ -289,6 +289,52 @@ def _detect(image, p, fp_mask):
 _MIN_CONTRAST_SD = 3.0
 
 
+#: a faradaic efficiency this far above 1 is not a measurement of plating efficiency
+_FE_REFUSE = 1.5
+
+
+def faradaic_efficiency_check(psum: dict) -> list[dict]:
+    """Null or flag a faradaic efficiency outside its meaning (in place); its warnings.
+
+    FE − 2σ > 1.05: kept with a ``fe-above-one`` warning (more Li counted than the charge
+    can plate: hemispheres taller than the particles, or charge missing from the record);
+    FE > 1.5: null with a reason.
+
+    >>> s = {"faradaic_efficiency": 2.0, "faradaic_efficiency_err": 0.1}
+    >>> [w["code"] for w in faradaic_efficiency_check(s)], s["faradaic_efficiency"]
+    (['fe-not-plating'], None)
+    """
+    fe = psum.get("faradaic_efficiency")
+    if fe is None:
+        return []
+    err = psum.get("faradaic_efficiency_err") or 0.0
+    if fe > _FE_REFUSE:
+        psum["faradaic_efficiency"] = None
+        psum["faradaic_efficiency_err"] = None
+        psum["faradaic_efficiency_reason"] = (
+            f"the particles hold {fe:.3g}× the Li the plating charge can deposit: the charge "
+            "is not this image's plating (or the volumes are not hemispheres), so no faradaic "
+            "efficiency is reported"
+        )
+        return [
+            {
+                "code": "fe-not-plating",
+                "message": f"faradaic efficiency {fe:.3g} > {_FE_REFUSE}: set to null; check "
+                "charge_C / the [echem] record belongs to this image",
+            }
+        ]
+    if fe - 2 * err > 1.05:
+        return [
+            {
+                "code": "fe-above-one",
+                "message": f"faradaic efficiency {fe:.3f} exceeds 1 beyond its error: the "
+                "hemisphere volumes overestimate the Li, or plating charge is missing",
+            }
+        ]
+    return []
+
+
+
 def object_contrast(work, labels, table, region) -> float | None:
     """Median object mean grey above the background, in raw-pixel noise sd (MAD).
 
@@ -374,6 +420,7 @@ def analyse_sem_image(image: xr.DataArray, p: dict, charge_C: float | None) -> d
             }
         )
         fit = None
+    warnings += faradaic_efficiency_check(psum)
     contrast = object_contrast(_oriented(image, p["polarity"]), labels, table, fp_mask)
     psum["object_contrast_sd"] = contrast
     if (

@@ -237,7 +237,8 @@ _CYCLE_KEYS = ("cycle", "t_start_s", "t_end_s", "Q_c_C", "Q_a_C", "CE", "complet
 _CYCLE_ERR_KEYS = ("Q_c_err_C", "Q_a_err_C", "CE_err")
 
 
-def _num_or_none(x):
+def num_or_none(x):
+    """``float(x)`` when finite, else None (for JSON)."""
     try:
         x = float(x)
     except (TypeError, ValueError):
@@ -254,13 +255,11 @@ def cycle_rows(cycles) -> list[dict]:
     rows = []
     for r in cycles.to_dict("records"):
         row = {
-            k: (
-                bool(r[k]) if k == "complete" else int(r[k]) if k == "cycle" else _num_or_none(r[k])
-            )
+            k: (bool(r[k]) if k == "complete" else int(r[k]) if k == "cycle" else num_or_none(r[k]))
             for k in _CYCLE_KEYS
             if k in r
         }
-        row.update({k: _num_or_none(r[k]) for k in _CYCLE_ERR_KEYS if k in r})
+        row.update({k: num_or_none(r[k]) for k in _CYCLE_ERR_KEYS if k in r})
         if not row.get("complete", True):
             row["incomplete_reason"] = r.get("incomplete_reason")
         if row.get("CE") is None:

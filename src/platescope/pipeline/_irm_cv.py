@@ -22,6 +22,7 @@ from platescope.pipeline._common import (
     ce_headline,
     cycles_meta,
     expand_errors,
+    num_or_none,
     read_echem_section,
 )
 from platescope.pipeline._irm_galvanostatic import _movie_on_echem_clock
@@ -42,12 +43,7 @@ def _params(exp, name):
     return analysis_params(exp, name, DEFAULTS[name])
 
 
-def _finite_or_none(x):
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if np.isfinite(x) else None
+_finite_or_none = num_or_none
 
 
 def _echem_analyses(echem, p, out, summary):

@@ -334,7 +334,6 @@ def faradaic_efficiency_check(psum: dict) -> list[dict]:
     return []
 
 
-
 def object_contrast(work, labels, table, region) -> float | None:
     """Median object mean grey above the background, in raw-pixel noise sd (MAD).
 

@@ -82,7 +82,7 @@ def score(truth: pd.DataFrame, det: pd.DataFrame, diam_col: str, scale: float) -
 def _analyse(exp_path: Path, res_dir: Path, full: bool):
     """``analyze`` (full: files, figures, report) or its per-image analysis only.
 
-    The per-image path runs the scenario runner's own ``_analyse_image`` on the images
+    The per-image path runs the scenario runners' shared ``analyse_sem_image`` on the images
     read from the simulated files, without figures and report (≈3× faster).
     """
     if full:
@@ -91,12 +91,14 @@ def _analyse(exp_path: Path, res_dir: Path, full: bool):
         return rows, [
             pd.read_csv(res_dir / "tables" / f"particles_{r['condition']}.csv") for r in rows
         ]
-    from platescope.pipeline._sem_particles import DEFAULTS, _analyse_image
+    from platescope.pipeline._sem_common import analyse_sem_image, sem_params
+    from platescope.pipeline._sem_particles import DEFAULTS
 
     exp = read_experiment(exp_path)
+    p = sem_params(exp, DEFAULTS["sem"])
     rows, tables = [], []
     for e in exp.sem_images:
-        res = _analyse_image(read_sem(e["path"]), DEFAULTS["sem"], e.get("charge_C"))
+        res = analyse_sem_image(read_sem(e["path"]), p, e.get("charge_C"))
         rows.append(res["summary"])
         tables.append(res["table"])
     return rows, tables

@@ -147,7 +147,12 @@ def run_demo(out, *, scenarios, seed: int = 0) -> Path:
                 "scenario": name,
                 "report_path": f"{name}/results/report.html",
                 "summary_path": f"{name}/results/summary.json",
-                "headline": _headline(summary),
+                "headline": _headline(summary)
+                + (
+                    f" — {len(summary['warnings'])} warning(s), see the report"
+                    if summary.get("warnings")
+                    else ""
+                ),
             }
         )
     index = Path(render_index(entries, out_path=out / "index.html"))

@@ -46,6 +46,14 @@ def describe(path) -> dict:
 
     path = Path(path)
     if not path.is_file():
+        if path.is_dir():
+            raise InputError(path, "this is a folder, not a file", "name a file inside it")
+        if path.exists():
+            raise InputError(
+                path,
+                "this is not a regular file (a pipe, socket or device)",
+                "copy the data to a regular file",
+            )
         raise InputError(path, "the file does not exist", "check the path")
     suffix = path.suffix.lower()
     if suffix == ".toml":

@@ -156,6 +156,19 @@ def _resolve(path, base: Path, section: str, key: str, value) -> str:
             f"[{section}] {key} = '{value}' does not exist (looked for {p})",
             "correct the path; relative paths are taken from the experiment file's folder",
         )
+    if p.is_dir():
+        raise InputError(
+            path,
+            f"[{section}] {key} = '{value}' is a folder, not a file",
+            "name the file inside it",
+        )
+    if not p.is_file():
+        # a FIFO, socket or device: reading or hashing it could block forever
+        raise InputError(
+            path,
+            f"[{section}] {key} = '{value}' is not a regular file (a pipe, socket or device)",
+            "copy the data to a regular file and name that",
+        )
     return str(p)
 
 
@@ -186,7 +199,14 @@ def read_experiment(path) -> Experiment:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, "the experiment file does not exist", "check the path")
+        what = (
+            "is a folder"
+            if path.is_dir()
+            else "is not a regular file (a pipe, socket or device)"
+            if path.exists()
+            else "does not exist"
+        )
+        raise InputError(path, f"the experiment file {what}", "name the experiment .toml file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

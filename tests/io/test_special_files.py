@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from platescope.cli import main
 
 
@@ -36,3 +38,21 @@ def test_folder_as_input_exits_2(tmp_path, capsys):
     assert "is a folder" in " ".join(capsys.readouterr().err.split())
     assert main(["info", str(tmp_path / "data")]) == 2
     assert main(["analyze", str(tmp_path / "data"), "--out", str(tmp_path / "o")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ("[electrode]\narea_cm2 = true\n", "area_cm2 = True"),
+        ("[electrode]\narea_cm2 = inf\n", "area_cm2 = inf"),
+        ("[electrode]\narea_cm2 = nan\n", "area_cm2 = nan"),
+        ('echem = "x"\n', "[echem] must be a table"),
+    ],
+)
+def test_experiment_values_of_the_wrong_kind_exit_2(tmp_path, capsys, section, problem):
+    p = tmp_path / "experiment.toml"
+    head = '[experiment]\nscenario = "irm-galvanostatic"\n'
+    body = (section + head) if not section.startswith("[") else (head + section)
+    p.write_text(body, encoding="utf-8")
+    assert main(["analyze", str(p), "--out", str(tmp_path / "o")]) == 2
+    assert problem in " ".join(capsys.readouterr().err.split())

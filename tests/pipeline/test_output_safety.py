@@ -142,3 +142,12 @@ def test_demo_into_a_folder_of_user_files_is_refused(tmp_path, capsys):
         "index.html",
     )
     assert _snapshot(tmp_path) == before
+
+
+def test_a_misspelt_analysis_section_is_an_error(experiment, tmp_path, capsys):
+    exp = tmp_path / "typo.toml"
+    text = (experiment / "experiment.toml").read_text(encoding="utf-8")
+    text = text.replace('path = "', f'path = "{experiment}/', 99)
+    exp.write_text(text + '\n[analysis.simss]\nmodel = "gaussian"\n', encoding="utf-8")
+    _refused(capsys, ["analyze", str(exp), "--out", str(tmp_path / "o")], "[analysis.simss]")
+    assert not (tmp_path / "o").exists()

@@ -80,6 +80,34 @@ _KEYS = {
     "analysis": None,  # free-form, checked by each analysis
 }
 _PATH_KEYS = {"path", "frame_times", "spots", "settings"}
+#: numeric keys of the input sections: a real, finite number (never a bool) and, except
+#: for clock offsets, positive
+_NUMBER_KEYS = {
+    "area_cm2",
+    "film_thickness_nm",
+    "diameter_um",
+    "time_offset_s",
+    "current_density_mA_cm2",
+    "pixel_size_um",
+    "frame_interval_s",
+    "pixel_size_nm",
+}
+_SIGNED_KEYS = {"time_offset_s"}
+
+
+def _check_numbers(path, section: str, table: dict) -> None:
+    for key in _NUMBER_KEYS & set(table):
+        v = table[key]
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        if ok and key not in _SIGNED_KEYS:
+            ok = v > 0
+        if not ok:
+            need = "a finite number" if key in _SIGNED_KEYS else "a positive, finite number"
+            raise InputError(
+                path,
+                f"[{section}] {key} = {v!r} is not {need}",
+                f"write {key} as {need} in its unit (the suffix of the key), or leave it out",
+            )
 
 
 @dataclass(frozen=True)
@@ -232,10 +260,11 @@ def read_experiment(path) -> Experiment:
     base = path.parent
     sections = {}
     for section in ("electrode", "echem", "movie", "epi", "sem", "seccm"):
-        table = dict(raw.get(section, {}))
         if not isinstance(raw.get(section, {}), dict):
             raise InputError(path, f"[{section}] must be a table", f"write it as [{section}]")
+        table = dict(raw.get(section, {}))
         _check_keys(path, section, table, _KEYS[section])
+        _check_numbers(path, section, table)
         for key in _PATH_KEYS & set(table):
             table[key] = _resolve(path, base, section, key, table[key])
         if (

@@ -32,6 +32,32 @@ SCENARIO_RUNNERS = {
 }
 
 
+#: ``[analysis.<name>]`` sections each scenario reads (its runner's parameter tables).
+SCENARIO_ANALYSES = {
+    "dendrite-cycling": set(_dendrite_cycling_runner.DEFAULTS),
+    "irm-galvanostatic": set(_irm_galvanostatic.DEFAULTS),
+    "seccm-combinatorial": set(_seccm_combinatorial_runner.DEFAULTS),
+    "irm-cv": set(_irm_cv_runner.DEFAULTS),
+    "sims-diffusion": set(_sims_diffusion_runner.DEFAULTS) | {"stripping"},
+    "see-through-au": set(_see_through_runner.DEFAULTS),
+    "see-through-ag": set(_see_through_runner.DEFAULTS),
+    "sem-particles": set(_sem_particles_runner.DEFAULTS),
+}
+
+
+def _check_analysis_sections(exp) -> None:
+    """An ``[analysis.<name>]`` the scenario does not read is a typo or a foreign section."""
+    known = SCENARIO_ANALYSES.get(exp.scenario, set())
+    unknown = sorted(set(exp.analysis) - known)
+    if unknown:
+        raise InputError(
+            exp.path,
+            f"[analysis.{unknown[0]}] is not an analysis of scenario {exp.scenario}"
+            + (f" (nor {', '.join(unknown[1:])})" if len(unknown) > 1 else ""),
+            f"use only {', '.join(f'[analysis.{k}]' for k in sorted(known))}, or remove it",
+        )
+
+
 def _headline(summary: dict) -> str:
     if summary.get("headline"):
         return str(summary["headline"])
@@ -76,6 +102,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
             f"platescope {__version__} yet",
             f"use one of {', '.join(SCENARIO_RUNNERS)} or a later platescope",
         )
+    _check_analysis_sections(exp)
     claim_output_folder(out, kind="result", inputs=[exp.path, *exp.input_paths().values()])
     inputs = {
         role: {"path": str(p), "sha256": sha256_file(p)} for role, p in exp.input_paths().items()

@@ -51,3 +51,27 @@ def source_of(obj) -> str | None:
     attrs = getattr(obj, "attrs", None) or {}
     src = attrs.get("source") if hasattr(attrs, "get") else None
     return None if src is None else str(src)
+
+
+def file_problem(path) -> str | None:
+    """Why ``path`` cannot be read as a data file, or None when it is a regular file.
+
+    Checked before anything opens or hashes a path: a FIFO or a device would block a
+    read forever.
+
+    >>> file_problem("/nonexistent/x.csv")
+    'does not exist'
+    >>> file_problem("/")
+    'is a folder, not a file'
+    """
+    import os
+    from pathlib import Path
+
+    p = Path(os.fspath(path))
+    if p.is_file():
+        return None
+    if p.is_dir():
+        return "is a folder, not a file"
+    if p.exists():
+        return "is not a regular file (a pipe, socket or device)"
+    return "does not exist"

@@ -249,11 +249,12 @@ def _first_half(e, halves, first_half: str) -> str:
     return "cathodic"
 
 
-def _labels_from_steps(echem, e, first_half: str):
+def _labels_from_steps(echem, e, first_half: str, steps=None):
     """Sample labels for cycles = a first half and the other-direction half after it."""
     from platescope.echem._steps import split_steps
 
-    steps = split_steps(echem)
+    if steps is None:
+        steps = split_steps(echem)
     halves = _halves(steps)
     first = _first_half(e, halves, first_half)
     n = e.size
@@ -326,7 +327,7 @@ def _mark_complete(info: list[dict], echem) -> None:
         c["incomplete_reason"] = reason
 
 
-def _split(echem, cols, by: str, first_half: str = "auto"):
+def _split(echem, cols, by: str, first_half: str = "auto", steps=None):
     """(labels, numbers, method, dropped, info, first) — ``info``/``first`` only for steps."""
     _, e, i = cols["time_s"], cols["potential_V"], cols["current_A"]
     src = _source(echem)
@@ -343,7 +344,7 @@ def _split(echem, cols, by: str, first_half: str = "auto"):
             "use first_half='auto'",
         )
     if by in ("auto", "steps"):
-        found = _labels_from_steps(echem, e, first_half)
+        found = _labels_from_steps(echem, e, first_half, steps)
         if found is not None:
             labels, numbers, dropped, info, first, _ = found
             return labels, numbers, "steps paired in time order", dropped, info, first
@@ -391,7 +392,7 @@ def _split(echem, cols, by: str, first_half: str = "auto"):
 
 # --------------------------------------------------------------------------- public
 def cycle_charges(
-    echem: pd.DataFrame, *, by: str = "auto", first_half: str = "auto"
+    echem: pd.DataFrame, *, by: str = "auto", first_half: str = "auto", steps=None
 ) -> pd.DataFrame:
     """Cathodic and anodic charge and Coulombic efficiency of every cycle.
 
@@ -415,6 +416,9 @@ def cycle_charges(
         Q_c/Q_a (discharge over charge). ``"auto"``: anodic when the record never goes
         below 1.5 V (a positive electrode vs Li/Li⁺; said in a ``ce-positive-electrode``
         warning), else cathodic.
+    steps : pandas.DataFrame, optional
+        :func:`platescope.echem.split_steps` of ``echem`` when the caller has it (else
+        computed here).
 
     Returns
     -------
@@ -450,7 +454,7 @@ def cycle_charges(
 
     cols = _columns(echem)
     t, i = cols["time_s"], cols["current_A"]
-    labels, numbers, method, dropped, info, first = _split(echem, cols, by, first_half)
+    labels, numbers, method, dropped, info, first = _split(echem, cols, by, first_half, steps)
     i_q = i.copy()
     if "freq_Hz" in echem.columns:
         imp = echem["freq_Hz"].to_numpy(float) > 0
@@ -655,6 +659,7 @@ def cv_features(
     echem: pd.DataFrame,
     *,
     cycles: pd.DataFrame | None = None,
+    steps: pd.DataFrame | None = None,
     onset_fraction: float = 0.1,
     peak_prominence_fraction: float = 0.05,
     smooth_V: float = 0.02,
@@ -685,6 +690,8 @@ def cv_features(
         negative; optional ``cycle``).
     cycles : pandas.DataFrame, optional
         Output of :func:`cycle_charges` (computed when not given).
+    steps : pandas.DataFrame, optional
+        :func:`platescope.echem.split_steps` of ``echem`` (computed when not given).
     onset_fraction : float
         Threshold for the cathodic onset, fraction of the cathodic maximum (0–1).
     peak_prominence_fraction : float
@@ -713,12 +720,14 @@ def cv_features(
     """
     cols = _columns(echem)
     t, e, i = cols["time_s"], cols["potential_V"], cols["current_A"]
-    if cycles is None:
-        cycles = cycle_charges(echem)
-    sigma = current_noise_A(i)
-    from platescope.echem._steps import split_steps
+    if steps is None:
+        from platescope.echem._steps import split_steps
 
-    kinds = split_steps(echem)
+        steps = split_steps(echem)
+    if cycles is None:
+        cycles = cycle_charges(echem, steps=steps)
+    sigma = current_noise_A(i)
+    kinds = steps
     swept = (kinds["kind"] == "sweep").to_numpy()
     rows = []
     for _, row in cycles.iterrows():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platescope._errors import InputError
+from platescope._errors import InputError, file_problem
 
 _MOVIE_EXT = {".tif", ".tiff", ".nd2", ".avi", ".mp4", ".mov", ".ome.tif"}
 _ECHEM_EXT = {".mpt", ".mpr", ".txt", ".dta", ".csv", ".tsv"}
@@ -45,16 +45,9 @@ def describe(path) -> dict:
     from platescope.io._sem import describe_sem
 
     path = Path(path)
-    if not path.is_file():
-        if path.is_dir():
-            raise InputError(path, "this is a folder, not a file", "name a file inside it")
-        if path.exists():
-            raise InputError(
-                path,
-                "this is not a regular file (a pipe, socket or device)",
-                "copy the data to a regular file",
-            )
-        raise InputError(path, "the file does not exist", "check the path")
+    problem = file_problem(path)
+    if problem:
+        raise InputError(path, f"the path {problem}", "name a regular data file")
     suffix = path.suffix.lower()
     if suffix == ".toml":
         exp = read_experiment(path)

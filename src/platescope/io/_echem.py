@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, file_problem
 from platescope.io._echem_chi import read_chi, sniff_chi
 from platescope.io._echem_common import Record, finish, looks_binary
 from platescope.io._echem_csv import read_csv, sniff_csv
@@ -139,10 +139,11 @@ READERS: list[tuple[str, Sniffer, Reader]] = [
 def _open_head(path: str | os.PathLike) -> tuple[str, bytes]:
     p = Path(path)
     spath = os.fspath(path)
-    if not p.exists():
+    problem = file_problem(p)
+    if problem == "does not exist":
         raise InputError(spath, "the file does not exist", "check the path")
-    if p.is_dir():
-        raise InputError(spath, "this is a folder, not a file", "give the data file's path")
+    if problem:
+        raise InputError(spath, f"the path {problem}", "give the data file's path")
     try:
         with open(p, "rb") as handle:
             head = handle.read(HEAD_BYTES)

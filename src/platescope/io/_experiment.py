@@ -29,7 +29,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platescope._errors import InputError
+from platescope._errors import InputError, file_problem
 
 SCENARIOS = (
     "irm-galvanostatic",
@@ -178,24 +178,18 @@ def _resolve(path, base: Path, section: str, key: str, value) -> str:
     p = Path(value)
     if not p.is_absolute():
         p = base / p
-    if not p.exists():
+    problem = file_problem(p)
+    if problem == "does not exist":
         raise InputError(
             path,
             f"[{section}] {key} = '{value}' does not exist (looked for {p})",
             "correct the path; relative paths are taken from the experiment file's folder",
         )
-    if p.is_dir():
+    if problem:
         raise InputError(
             path,
-            f"[{section}] {key} = '{value}' is a folder, not a file",
-            "name the file inside it",
-        )
-    if not p.is_file():
-        # a FIFO, socket or device: reading or hashing it could block forever
-        raise InputError(
-            path,
-            f"[{section}] {key} = '{value}' is not a regular file (a pipe, socket or device)",
-            "copy the data to a regular file and name that",
+            f"[{section}] {key} = '{value}' {problem}",
+            "name a regular data file (copy piped or device data to one first)",
         )
     return str(p)
 
@@ -226,15 +220,9 @@ def read_experiment(path) -> Experiment:
     'sem-particles'
     """
     path = Path(path)
-    if not path.is_file():
-        what = (
-            "is a folder"
-            if path.is_dir()
-            else "is not a regular file (a pipe, socket or device)"
-            if path.exists()
-            else "does not exist"
-        )
-        raise InputError(path, f"the experiment file {what}", "name the experiment .toml file")
+    problem = file_problem(path)
+    if problem:
+        raise InputError(path, f"the experiment file {problem}", "name the experiment .toml file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -50,7 +50,8 @@ def _echem_analyses(echem, p, out, summary):
     from platescope import echem as echem_mod
     from platescope import report
 
-    cyc = echem_mod.cycle_charges(echem, by=p["by"], first_half=p["first_half"])
+    steps = echem_mod.split_steps(echem)  # once, for the cycles and the CV features
+    cyc = echem_mod.cycle_charges(echem, by=p["by"], first_half=p["first_half"], steps=steps)
     if not cyc["complete"].any():
         from platescope._errors import InputError
 
@@ -64,6 +65,7 @@ def _echem_analyses(echem, p, out, summary):
     feats = echem_mod.cv_features(
         echem,
         cycles=cyc,
+        steps=steps,
         onset_fraction=p["onset_fraction"],
         peak_prominence_fraction=p["peak_prominence_fraction"],
     )

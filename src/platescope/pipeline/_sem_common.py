@@ -34,12 +34,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "series_key": "auto",
 }
 
-#: particle quantities that mean nothing when the deposit is not particulate
-_PARTICLE_KEYS = (
-    "count",
-    "count_err",
-    "density_cm2",
-    "density_cm2_err",
+#: quantities that need resolved particle sizes
+_SIZE_KEYS = (
     "mean_diameter_nm",
     "mean_diameter_nm_err",
     "sd_diameter_nm",
@@ -48,6 +44,8 @@ _PARTICLE_KEYS = (
     "faradaic_efficiency",
     "faradaic_efficiency_err",
 )
+#: particle quantities that mean nothing when the deposit is not particulate
+_PARTICLE_KEYS = ("count", "count_err", "density_cm2", "density_cm2_err", *_SIZE_KEYS)
 
 
 def sem_params(exp, defaults: dict) -> dict:
@@ -221,15 +219,7 @@ def _null_sizes(psum: dict, image) -> None:
         f"the median particle covers fewer than {_MIN_RESOLVED_PX} pixels of "
         f"{float(image.attrs['pixel_size_nm']):g} nm: sizes are not resolved"
     )
-    for key in (
-        "mean_diameter_nm",
-        "mean_diameter_nm_err",
-        "sd_diameter_nm",
-        "deposited_Li_fmol",
-        "deposited_Li_fmol_err",
-        "faradaic_efficiency",
-        "faradaic_efficiency_err",
-    ):
+    for key in _SIZE_KEYS:
         psum[key] = None
     psum["sizes_reason"] = reason
     psum["faradaic_efficiency_reason"] = reason

@@ -52,3 +52,15 @@ def test_impedance_record_is_no_cycle(tmp_path, capsys):
     assert main(["analyze", str(exp), "--out", str(tmp_path / "out")]) == 2
     assert "no cycles found" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_unknown_cycle_options_name_the_experiment_file(tmp_path, capsys):
+    exp = _exp(
+        tmp_path,
+        "irm-cv",
+        "yadg/gcpl.issue_211.mpr",
+        '[analysis.cycles]\nfirst_half = "sideways"\n',
+    )
+    assert main(["analyze", str(exp), "--out", str(tmp_path / "out")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "experiment.toml" in err and "first_half = 'sideways'" in err

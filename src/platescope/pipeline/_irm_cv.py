@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from platescope._errors import InputError
 from platescope.pipeline._common import (
     analysis_params,
     ce_headline,
@@ -53,8 +54,6 @@ def _echem_analyses(echem, p, out, summary):
     steps = echem_mod.split_steps(echem)  # once, for the cycles and the CV features
     cyc = echem_mod.cycle_charges(echem, by=p["by"], first_half=p["first_half"], steps=steps)
     if not cyc["complete"].any():
-        from platescope._errors import InputError
-
         raise InputError(
             cyc.attrs.get("source"),
             "the record holds no complete plating→stripping cycle ("
@@ -274,6 +273,16 @@ def run(exp, out, summary: dict) -> None:
         return
     echem = read_echem_section(exp)
     p_c = params.setdefault("cycles", _params(exp, "cycles"))
+    for key, allowed in (
+        ("by", ("auto", "steps", "cycle", "potential", "current")),
+        ("first_half", ("auto", "cathodic", "anodic")),
+    ):
+        if p_c[key] not in allowed:
+            raise InputError(
+                exp.path,
+                f"[analysis.cycles] {key} = {p_c[key]!r} is not one of {', '.join(allowed)}",
+                f'write {key} = "auto" (or one of the others), or leave it out',
+            )
     cyc = _echem_analyses(echem, p_c, out, summary)
     if not exp.movie:
         skipped.append({"analysis": "optics", "reason": "no [movie] input"})

@@ -1,9 +1,11 @@
-"""Readers and writers: movies, electrochemistry, SEM images, SIMS depth profiles, SECCM spots
+"""Readers and writers: movies, electrochemistry, SEM images, AFM height maps
+(``read_height_map``), SIMS depth profiles, SECCM spots
 (``read_spots``: platescope, eChemTips and WEC-SPM layouts), experiment files.
 
 Path → bytes → pure parser; no analysis happens here.
 """
 
+from platescope.io._afm import describe_height_map, read_height_map
 from platescope.io._describe import describe
 from platescope.io._echem import describe_echem, read_echem
 from platescope.io._experiment import Experiment, read_experiment
@@ -18,6 +20,7 @@ __all__ = [
     "SpotSet",
     "describe",
     "describe_echem",
+    "describe_height_map",
     "describe_movie",
     "describe_sem",
     "describe_spots",
@@ -25,6 +28,7 @@ __all__ = [
     "read_echem",
     "read_experiment",
     "read_frame_times",
+    "read_height_map",
     "read_movie",
     "read_sem",
     "read_spots",

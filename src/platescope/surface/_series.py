@@ -196,24 +196,30 @@ def height_change(
 def feature_mask(
     height: Any,
     *,
-    method: str = "top-quantile",
+    method: str = "above-substrate",
+    k_sigma: float = 3.0,
     quantile: float = 0.85,
     ridge_sigma_px: float = 2.0,
     spacing_um: Any = None,
 ) -> dict[str, Any]:
     """Surface features (ridges, grain boundaries, protrusions) of a levelled map.
 
-    ``"top-quantile"``: pixels above the ``quantile`` of the heights (after a
-    1-px Gaussian smoothing). ``"ridges"``: the Sato tubeness filter
-    (``skimage.filters.sato``, bright ridges, σ = ``ridge_sigma_px``) thresholded by
-    Otsu. Small specks (< 9 px) are removed.
+    ``"above-substrate"`` (default): pixels (after a 1-px Gaussian smoothing) more
+    than ``k_sigma`` robust standard deviations (1.4826 · MAD) above the median —
+    the substrate dominates median and MAD as long as features cover less than
+    about a third of the map. ``"top-quantile"``: pixels above the ``quantile`` of
+    the smoothed heights (a fixed area fraction). ``"ridges"``: the Sato tubeness
+    filter (``skimage.filters.sato``, bright ridges, σ = ``ridge_sigma_px``)
+    thresholded by Otsu. Specks smaller than 9 px are removed.
 
     Parameters
     ----------
     height : xarray.DataArray or numpy.ndarray
         Levelled heights (nm).
-    method : {"top-quantile", "ridges"}
+    method : {"above-substrate", "top-quantile", "ridges"}
         See above.
+    k_sigma : float
+        Threshold of ``"above-substrate"`` in robust standard deviations.
     quantile : float
         Height quantile for ``"top-quantile"`` (0.5–0.99).
     ridge_sigma_px : float
@@ -230,7 +236,7 @@ def feature_mask(
     --------
     >>> import numpy as np
     >>> z = np.zeros((40, 40)); z[:, 18:23] = 10.0
-    >>> r = feature_mask(z, quantile=0.8)
+    >>> r = feature_mask(z + np.random.default_rng(0).normal(0, .5, z.shape))
     >>> bool(r["mask"][:, 20].all()), bool(r["mask"][:, 5].any())
     (True, False)
     """
@@ -244,7 +250,15 @@ def feature_mask(
     zf = np.where(finite, z, np.nanmedian(z))
     if np.ptp(zf[finite]) == 0:
         return {"mask": None, "reason": "the map is flat: no features"}
-    if method == "top-quantile":
+    if method == "above-substrate":
+        sm = gaussian_filter(zf, 1.0)
+        v = sm[finite]
+        med = float(np.median(v))
+        sd = 1.4826 * float(np.median(np.abs(v - med)))
+        if sd == 0:
+            return {"mask": None, "reason": "the substrate has no height scatter to scale by"}
+        m = sm > med + k_sigma * sd
+    elif method == "top-quantile":
         if not 0.5 <= quantile <= 0.99:
             return {"mask": None, "reason": f"quantile {quantile} outside 0.5–0.99"}
         sm = gaussian_filter(zf, 1.0)
@@ -257,7 +271,10 @@ def feature_mask(
             return {"mask": None, "reason": "the ridge filter found no ridges"}
         m = r > threshold_otsu(r)
     else:
-        return {"mask": None, "reason": f"method must be top-quantile or ridges, got {method!r}"}
+        return {
+            "mask": None,
+            "reason": f"method must be above-substrate, top-quantile or ridges, got {method!r}",
+        }
     m = remove_small_objects(m & finite, max_size=8)
     return {"mask": m, "fraction": float(m.mean())}
 
@@ -298,9 +315,11 @@ def growth_rates(
     times_s: Sequence[float],
     *,
     features: np.ndarray | None = None,
-    feature_method: str = "top-quantile",
+    feature_method: str = "above-substrate",
+    k_sigma: float = 3.0,
     quantile: float = 0.85,
     buffer_px: int = 2,
+    erode_px: int = 1,
     register: bool = True,
     alpha: float = 0.05,
 ) -> dict[str, Any]:
@@ -310,7 +329,8 @@ def growth_rates(
     resample it; per pixel, the least-squares slope of height against time (nm/h)
     over the maps where the pixel has data (vectorised); features from the first
     map (``features`` or :func:`feature_mask`), flat = the rest minus a
-    ``buffer_px`` ring around features. Because an AFM has no absolute height
+    ``buffer_px`` ring around features; the feature group is the mask eroded by
+    ``erode_px``. Because an AFM has no absolute height
     reference between frames (piezo drift, re-engagement), each map should be
     levelled on its flat areas; the rates are then relative to the flat areas
     (the flat rate ≈ 0 by construction) and the quantity that can be trusted is the
@@ -333,10 +353,14 @@ def growth_rates(
         Map times, s (increasing).
     features : numpy.ndarray of bool, optional
         Feature mask (True = feature) on the first map's grid.
-    feature_method, quantile :
+    feature_method, k_sigma, quantile :
         Passed to :func:`feature_mask` when ``features`` is None.
     buffer_px : int
         Pixels around features left out of the flat group.
+    erode_px : int
+        The feature group is the feature mask eroded by this many pixels: edge pixels
+        mix feature and flat (partial pixels, interpolation in the registration) and
+        would dilute the feature rate.
     register : bool
         Register maps on the first one.
     alpha : float
@@ -402,7 +426,7 @@ def growth_rates(
         sxy = (w * (th - tm) * (np.where(valid, zs, 0) - zm)).sum(0)
         rate = np.where((nt >= 2) & (sxx > 0), sxy / sxx, np.nan)
     if features is None:
-        fm = feature_mask(maps[0], method=feature_method, quantile=quantile)
+        fm = feature_mask(maps[0], method=feature_method, k_sigma=k_sigma, quantile=quantile)
         if fm["mask"] is None:
             return {"rate_difference_nm_h": None, "reason": f"no feature mask: {fm['reason']}"}
         feat = fm["mask"]
@@ -410,9 +434,12 @@ def growth_rates(
         feat = np.asarray(features, dtype=bool)
         if feat.shape != first.shape:
             return {"rate_difference_nm_h": None, "reason": "feature mask shape differs"}
+    from scipy.ndimage import binary_erosion
+
     near = binary_dilation(feat, iterations=int(buffer_px)) if buffer_px > 0 else feat
+    core = binary_erosion(feat, iterations=int(erode_px)) if erode_px > 0 else feat
     ok = np.isfinite(rate)
-    g1 = feat & ok
+    g1 = core & ok
     g2 = ~near & ok
     n1, n2 = int(g1.sum()), int(g2.sum())
     rate_map = like(maps[0], rate, units="nm/h") if hasattr(maps[0], "dims") else rate

@@ -269,8 +269,8 @@ def afm_series(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Path:
     """
     import tifffile
 
-    from platescope._atomic import atomic_write_with
     from platescope.io._afm_formats import write_gsf
+    from platescope.simulate._common import atomic_write_with
 
     p = resolve_params(PARAMETERS, params)
     out = prepare_output_dir(out, SCENARIO)

@@ -30,7 +30,7 @@ def test_subpixel_registration_recovers_planted_shift():
         mov = nd_shift(big, (dy, dx), order=3, mode="nearest")[16:144, 16:144]
         s = register_maps(ref, mov)["shift_px"]
         # 1/20 px grid of the upsampled correlation + interpolation error
-        assert s[0] == pytest.approx(-dy, abs=0.1) and s[1] == pytest.approx(-dx, abs=0.1)
+        assert s[0] == pytest.approx(-dy, abs=0.06) and s[1] == pytest.approx(-dx, abs=0.06)
 
 
 def test_height_change_of_uniform_growth_after_drift():

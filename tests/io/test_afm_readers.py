@@ -229,12 +229,16 @@ def test_xyz_grid(tmp_path):
     pts = np.stack([xx.ravel() * px, yy.ravel() * px, z.ravel()], axis=1)
     pts = pts[np.random.default_rng(1).permutation(len(pts))]  # any order
     p = tmp_path / "m.xyz"
-    p.write_text("x_um y_um z_nm\n" + "\n".join(" ".join(f"{v!r}" for v in r.tolist()) for r in pts))
+    p.write_text(
+        "x_um y_um z_nm\n" + "\n".join(" ".join(f"{v!r}" for v in r.tolist()) for r in pts)
+    )
     h = read_height_map(p)
     assert h.shape == (ny, nx) and h.attrs["pixel_size_um"] == pytest.approx(px)
     np.testing.assert_allclose(h.values, z)
     gap = tmp_path / "gap.xyz"
-    gap.write_text("x_um y_um z_nm\n" + "\n".join(" ".join(f"{v!r}" for v in r.tolist()) for r in pts[:-1]))
+    gap.write_text(
+        "x_um y_um z_nm\n" + "\n".join(" ".join(f"{v!r}" for v in r.tolist()) for r in pts[:-1])
+    )
     with pytest.raises(InputError, match="regular"):
         read_height_map(gap)
     nounit = tmp_path / "n.xyz"

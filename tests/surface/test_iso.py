@@ -86,7 +86,9 @@ def test_null_and_reasons():
 
 def test_tilted_map_warns():
     yy, xx = np.mgrid[0:32, 0:32]
-    p = areal_parameters(xx * 2.0 + np.random.default_rng(0).normal(0, 0.5, xx.shape), spacing_um=0.1)
+    p = areal_parameters(
+        xx * 2.0 + np.random.default_rng(0).normal(0, 0.5, xx.shape), spacing_um=0.1
+    )
     assert [w["code"] for w in p["warnings"]] == ["map-not-levelled"]
 
 

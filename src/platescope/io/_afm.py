@@ -144,7 +144,9 @@ def _tiff(path: Path, **_: Any) -> list[Channel]:
             res_unit = page.tags.get("ResolutionUnit")
     except Exception as exc:  # tifffile raises several types on damaged files
         raise InputError(
-            path, f"the TIFF cannot be read ({exc}); it may be truncated or corrupt", "copy it again"
+            path,
+            f"the TIFF cannot be read ({exc}); it may be truncated or corrupt",
+            "copy it again",
         ) from None
     if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] in (3, 4)):
         raise InputError(
@@ -351,7 +353,7 @@ def _pick(p: Path, chans: list[Channel], channel: str | None) -> Channel:
         raise InputError(
             p,
             f"no channel is recognisably the height (channels: {', '.join(names)})",
-            "name the height channel with channel= ([[afm_maps]] channel = \"...\")",
+            'name the height channel with channel= ([[afm_maps]] channel = "...")',
         )
     want = channel.strip().lower()
     for c in chans:
@@ -437,7 +439,7 @@ def read_height_map(
             raise InputError(
                 p,
                 f"the {reader.name} file does not say in which unit channel {ch.name!r} is",
-                "pass z_unit= ([[afm_maps]] z_unit = \"nm\") with the unit of the values",
+                'pass z_unit= ([[afm_maps]] z_unit = "nm") with the unit of the values',
             )
         raise InputError(
             p,

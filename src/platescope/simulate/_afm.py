@@ -61,7 +61,9 @@ PARAMETERS: dict[str, Param] = {
 }
 
 
-def _texture(rng: np.random.Generator, shape: tuple[int, int], sq: float, corr: float) -> np.ndarray:
+def _texture(
+    rng: np.random.Generator, shape: tuple[int, int], sq: float, corr: float
+) -> np.ndarray:
     from scipy.ndimage import gaussian_filter
 
     z = gaussian_filter(rng.normal(size=shape), corr, mode="wrap")
@@ -70,9 +72,7 @@ def _texture(rng: np.random.Generator, shape: tuple[int, int], sq: float, corr: 
     return z / sd * sq if sd > 0 else z
 
 
-def _ridges(
-    rng: np.random.Generator, shape: tuple[int, int], n: int, width: float
-) -> np.ndarray:
+def _ridges(rng: np.random.Generator, shape: tuple[int, int], n: int, width: float) -> np.ndarray:
     """Weight map in [0, 1]: straight ridges with a flat top and 1-px linear edges."""
     ny, nx = shape
     yy, xx = np.mgrid[0:ny, 0:nx].astype(float)
@@ -298,6 +298,9 @@ def afm_series(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Path:
     )
     truth = sim["truth"]
     truth["inputs"] = input_hashes(out, [e["path"] for e in entries])
-    truth["files"] = {"afm_maps": [e["path"] for e in entries], "feature_mask": "truth/feature_mask.tif"}
+    truth["files"] = {
+        "afm_maps": [e["path"] for e in entries],
+        "feature_mask": "truth/feature_mask.tif",
+    }
     write_json_atomic(out / "truth" / "truth.json", truth)
     return write_experiment_toml(out, SCENARIO, seed, {"afm_maps": entries})

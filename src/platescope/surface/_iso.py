@@ -135,9 +135,7 @@ def areal_parameters(
     return out
 
 
-def tile_sq_err(
-    height: Any, *, tiles: int = 4, mask: np.ndarray | None = None
-) -> dict[str, Any]:
+def tile_sq_err(height: Any, *, tiles: int = 4, mask: np.ndarray | None = None) -> dict[str, Any]:
     """Standard error of Sq from its spread over ``tiles × tiles`` sub-areas.
 
     Each tile's mean square of z' = z − mean(z) (the global reference plane, so the

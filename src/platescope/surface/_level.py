@@ -161,7 +161,9 @@ def level_plane(
                 "plane rests on few pixels",
             )
         )
-    out = like(height, z - background, dy, dx, levelling=f"polynomial order {order}, exclude={exclude}")
+    out = like(
+        height, z - background, dy, dx, levelling=f"polynomial order {order}, exclude={exclude}"
+    )
     return {
         "height": out,
         "background": background,

@@ -77,9 +77,7 @@ def line_profile(
     df = pd.DataFrame(
         {"distance_um": np.linspace(0.0, length, prof.size), "height_nm": prof.astype(float)}
     )
-    df.attrs.update(
-        {"start_um": list(map(float, start_um)), "end_um": list(map(float, end_um))}
-    )
+    df.attrs.update({"start_um": list(map(float, start_um)), "end_um": list(map(float, end_um))})
     df.attrs["width_px"] = int(width_px)
     return df
 

@@ -80,9 +80,7 @@ def roughness_series(
     return pd.DataFrame(rows)
 
 
-def register_maps(
-    reference: Any, moving: Any, *, upsample_factor: int = 20
-) -> dict[str, Any]:
+def register_maps(reference: Any, moving: Any, *, upsample_factor: int = 20) -> dict[str, Any]:
     """Lateral shift of ``moving`` relative to ``reference`` by phase correlation.
 
     ``skimage.registration.phase_cross_correlation`` with sub-pixel refinement
@@ -540,4 +538,3 @@ def level_series(
         r["line"] = line
         out.append(r)
     return out
-

@@ -49,6 +49,9 @@ with :func:`atomic_savefig`, dpi 150):
 HTML: :func:`render_report`, :func:`render_index`, and the number formatters
 :func:`format_number`, :func:`format_value`.
 
+AFM height maps (:mod:`platescope.report._figures_afm`): :func:`fig_height_map`,
+:func:`fig_roughness_vs_time`, :func:`fig_line_profiles`, :func:`fig_growth`.
+
 Atomic writers (temp file in the same folder, then ``os.replace``):
 :func:`atomic_write_bytes`, :func:`atomic_write_text`, :func:`atomic_write_json`,
 :func:`atomic_savefig`, :func:`atomic_write_tiff`, plus :func:`to_jsonable`.
@@ -63,6 +66,10 @@ import importlib
 from typing import Any
 
 _WHERE = {
+    "fig_growth": "_figures_afm",
+    "fig_height_map": "_figures_afm",
+    "fig_line_profiles": "_figures_afm",
+    "fig_roughness_vs_time": "_figures_afm",
     "fig_dead_vs_max": "_figures_tracking",
     "fig_deposit_montage": "_figures_tracking",
     "fig_deposit_tracks": "_figures_tracking",

@@ -203,6 +203,8 @@ def make_afm_series(seed: int = 0, **params: Any) -> dict[str, Any]:
         if feat.any() and flat.any()
         else None,
         "feature_fraction": float(feat.mean()),
+        # what registration reports: the shift that aligns each frame on frame 0
+        "shifts_px": [[-d[0] if d[0] else 0.0, -d[1] if d[1] else 0.0] for d in drifts],
     }
     truth = {
         "scenario": SCENARIO,

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         ),
         "plane_order": Param(2, int, "polynomial background degree (1 plane, 2 bow)", 0, 5),
         "k_sigma": Param(2.5, float, "deposit mask threshold, robust sd above the fit", 1, 10),
+        "passes": Param(3, int, "row + background passes, the deposit mask fed back", 1, 5),
     },
     "roughness": {
         "tiles": Param(4, int, "tiles per side for the Sq standard error", 2, 16),
@@ -117,17 +118,15 @@ def _levelling(exp, params, out, summary) -> list[dict[str, Any]]:
     from platescope import surface
 
     maps = _read_maps(exp)
+    line = None if params["line_method"] == "none" else params["line_method"]
     for m in maps:
-        h = m["h"]
-        line = params["line_method"]
-        if line != "none":
-            lr = surface.level_lines(h, method=line)
-            if lr["height"] is None:
-                m["reason"] = f"row levelling failed: {lr['reason']}"
-                m["level"] = None
-                continue
-            h = lr["height"]
-        r = surface.level_plane(h, order=params["plane_order"], k_sigma=params["k_sigma"])
+        r = surface.level_map(
+            m["h"],
+            line_method=line,
+            order=params["plane_order"],
+            k_sigma=params["k_sigma"],
+            passes=params["passes"],
+        )
         m["level"] = r
         if r["height"] is None:
             m["reason"] = f"levelling failed: {r['reason']}"

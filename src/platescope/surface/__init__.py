@@ -2,7 +2,8 @@
 
 Levelling: :func:`level_plane` (polynomial background fitted to the substrate with
 deposits masked out iteratively), :func:`level_lines` (scan-line offsets by the median
-of row differences, per-row median or polynomial). Areal parameters (ISO 25178-2):
+of row differences, per-row median or polynomial), :func:`level_map` (both, with the
+deposit mask fed back into the row step). Areal parameters (ISO 25178-2):
 :func:`areal_parameters` (Sa, Sq, Ssk, Sku, Sp, Sv, Sz, Sdr) and :func:`tile_sq_err`.
 Profiles: :func:`line_profile`, :func:`auto_profile_line`. Time series:
 :func:`level_series`, :func:`roughness_series`, :func:`register_maps`,
@@ -11,7 +12,7 @@ features vs flat areas with an autocorrelation-corrected Welch test). See docs/a
 """
 
 from platescope.surface._iso import areal_parameters, tile_sq_err
-from platescope.surface._level import level_lines, level_plane
+from platescope.surface._level import level_lines, level_map, level_plane
 from platescope.surface._profiles import auto_profile_line, line_profile
 from platescope.surface._series import (
     feature_mask,
@@ -29,6 +30,7 @@ __all__ = [
     "growth_rates",
     "height_change",
     "level_lines",
+    "level_map",
     "level_plane",
     "level_series",
     "line_profile",

@@ -8,7 +8,7 @@ import numpy as np
 
 from platescope.surface._common import as_height, like, warn
 
-__all__ = ["level_lines", "level_plane"]
+__all__ = ["level_lines", "level_map", "level_plane"]
 
 _MIN_PIXELS_PER_TERM = 10
 
@@ -54,10 +54,12 @@ def level_plane(
     """Subtract a polynomial background fitted to the substrate, deposits masked out.
 
     Iterative: fit a polynomial of total degree ``order`` in x and y to the pixels
-    in use (finite, not in ``mask``) by least squares; compute the residual's
-    robust scale σ = 1.4826 · MAD; drop pixels more than ``k_sigma`` · σ above the fit
-    (``exclude="above"``: deposits, SEI ridges) or away from it (``"both"``); refit
-    until the set of pixels in use stops changing or ``max_iter`` is reached. The
+    in use (finite, not in ``mask``) by least squares; take the median m of their
+    residuals and a robust scale σ — for ``exclude="above"`` (deposits, SEI ridges)
+    1.4826 × the median distance below m of the residuals below m (the lower half is
+    substrate even when deposits cover much of the map), for ``"both"`` 1.4826 · MAD;
+    drop pixels more than ``k_sigma`` · σ above m (or away from m for ``"both"``);
+    refit until the set of pixels in use stops changing or ``max_iter`` is reached. The
     whole map minus the final fit is returned, so deposits keep their heights above
     the substrate plane.
 
@@ -129,13 +131,22 @@ def level_plane(
         coef, *_ = np.linalg.lstsq(cols[use], flat[use], rcond=None)
         resid = flat - cols @ coef
         r_use = resid[use]
-        sigma = 1.4826 * float(np.median(np.abs(r_use - np.median(r_use))))
+        centre = float(np.median(r_use))
+        if exclude == "above":
+            # spread from the lower half only: deposits sit above the substrate, so the
+            # lower half is substrate even when deposits cover a large part of the map
+            sigma = 1.4826 * float(np.median(centre - r_use[r_use <= centre]))
+        else:
+            sigma = 1.4826 * float(np.median(np.abs(r_use - centre)))
         if exclude == "none":
             converged = True
             break
         if sigma == 0.0:
             sigma = float(np.std(r_use))
-        bad = resid > k_sigma * sigma if exclude == "above" else np.abs(resid) > k_sigma * sigma
+        if exclude == "above":
+            bad = resid > centre + k_sigma * sigma
+        else:
+            bad = np.abs(resid - centre) > k_sigma * sigma
         new_use = finite & ~bad
         if mask is not None:
             new_use &= ~np.asarray(mask, dtype=bool).ravel()
@@ -297,3 +308,77 @@ def level_lines(
         "n_rows_estimated": n_est,
         "warnings": warnings,
     }
+
+
+def level_map(
+    height: Any,
+    *,
+    line_method: str | None = "median-difference",
+    order: int = 2,
+    k_sigma: float = 2.5,
+    passes: int = 3,
+    mask_dilation_px: int = 2,
+    spacing_um: Any = None,
+) -> dict[str, Any]:
+    """Rows, then background, with deposits masked out of both: the full levelling recipe.
+
+    Pass 1: :func:`level_lines` (``line_method``) on all pixels, then
+    :func:`level_plane` (``order``, ``exclude="above"``, ``k_sigma``). Each further
+    pass repeats both on the raw map with the pixels the previous background fit
+    excluded (dilated by ``mask_dilation_px``) left out of the row corrections too — a
+    ridge running along the fast-scan direction otherwise shifts the median row
+    difference and is partly "corrected" away (measured: Sq 5–10 % low on crowded
+    maps with one pass, within 1–3 % after three; docs/afm.md).
+
+    Parameters
+    ----------
+    height : xarray.DataArray or numpy.ndarray
+        Raw heights in nm.
+    line_method : str or None
+        :func:`level_lines` method, or None to skip the row step.
+    order, k_sigma :
+        :func:`level_plane` options.
+    passes : int
+        1–5.
+    mask_dilation_px : int
+        Growth of the deposit mask used by the row step.
+    spacing_um : float or (dy, dx), optional
+        Pixel size for plain arrays.
+
+    Returns
+    -------
+    dict
+        The last :func:`level_plane` result (``height`` None + ``reason`` on failure),
+        plus ``line`` (the last :func:`level_lines` result) and ``passes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[0:64, 0:64].astype(float)
+    >>> z = 0.2 * xx + np.repeat(np.arange(64.0) % 3, 64).reshape(64, 64)  # tilt + scars
+    >>> z[:, 30:36] += 20.0                                                   # a ridge
+    >>> r = level_map(z, order=1, spacing_um=0.05)
+    >>> round(float(np.median(r["height"].values[:, 32])), 3), r["passes"]
+    (20.0, 3)
+    """
+    from scipy.ndimage import binary_dilation
+
+    mask = None
+    result: dict[str, Any] = {"height": None, "reason": "no pass ran"}
+    for n in range(1, max(1, min(int(passes), 5)) + 1):
+        if line_method:
+            line = level_lines(height, method=line_method, mask=mask, spacing_um=spacing_um)
+            if line["height"] is None:
+                return {"height": None, "reason": f"row levelling: {line['reason']}"}
+        else:
+            line = {"height": height}
+        result = level_plane(line["height"], order=order, k_sigma=k_sigma, spacing_um=spacing_um)
+        result["line"] = line
+        result["passes"] = n
+        if result["height"] is None:
+            return result
+        excluded = ~result["fit_mask"]
+        if mask_dilation_px > 0:
+            excluded = binary_dilation(excluded, iterations=int(mask_dilation_px))
+        mask = excluded
+    return result

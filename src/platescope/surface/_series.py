@@ -225,9 +225,11 @@ def feature_mask(
     """Surface features (ridges, grain boundaries, protrusions) of a levelled map.
 
     ``"above-substrate"`` (default): pixels (after a 1-px Gaussian smoothing) more
-    than ``k_sigma`` robust standard deviations (1.4826 · MAD) above the median —
-    the substrate dominates median and MAD as long as features cover less than
-    about a third of the map. ``"top-quantile"``: pixels above the ``quantile`` of
+    than ``k_sigma`` robust standard deviations above the substrate level — the
+    level is the median and the spread 1.4826 × the median distance below it of the
+    lower half (features sit above the substrate), both re-estimated five times on
+    the pixels below the current threshold, so features covering a third of the map
+    do not inflate them. ``"top-quantile"``: pixels above the ``quantile`` of
     the smoothed heights (a fixed area fraction). ``"ridges"``: the Sato tubeness
     filter (``skimage.filters.sato``, bright ridges, σ = ``ridge_sigma_px``)
     thresholded by Otsu. Specks smaller than 9 px are removed.
@@ -273,10 +275,13 @@ def feature_mask(
     if method == "above-substrate":
         sm = gaussian_filter(zf, 1.0)
         v = sm[finite]
-        med = float(np.median(v))
-        sd = 1.4826 * float(np.median(np.abs(v - med)))
-        if sd == 0:
-            return {"mask": None, "reason": "the substrate has no height scatter to scale by"}
+        sub = v
+        for _ in range(5):  # substrate level and spread from its lower half, refined
+            med = float(np.median(sub))
+            sd = 1.4826 * float(np.median(med - sub[sub <= med]))
+            if sd == 0:
+                return {"mask": None, "reason": "the substrate has no height scatter to scale by"}
+            sub = v[v <= med + k_sigma * sd]
         m = sm > med + k_sigma * sd
     elif method == "top-quantile":
         if not 0.5 <= quantile <= 0.99:
@@ -519,22 +524,28 @@ def growth_rates(
 
 
 def level_series(
-    maps: Sequence[Any], *, order: int = 1, line_method: str | None = "median-difference"
+    maps: Sequence[Any],
+    *,
+    order: int = 2,
+    line_method: str | None = "median-difference",
+    k_sigma: float = 2.5,
+    passes: int = 3,
 ) -> list[dict[str, Any]]:
-    """Level each map: rows (:func:`level_lines`), then a masked polynomial (:func:`level_plane`).
+    """Level each map with :func:`~platescope.surface.level_map` (rows + masked background).
 
-    Returns the :func:`level_plane` result of each map (``height`` None + ``reason`` when
-    it fails), with ``line`` holding the row step's result.
+    Returns the :func:`level_map` result of each map (``height`` None + ``reason`` when
+    it fails).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> maps = [np.random.default_rng(k).normal(0, 1, (32, 32)) + 5.0 for k in range(2)]
+    >>> [abs(float(np.mean(r["height"]))) < 0.5 for r in level_series(maps, order=1)]
+    [True, True]
     """
-    from platescope.surface._level import level_lines, level_plane
+    from platescope.surface._level import level_map
 
-    out = []
-    for m in maps:
-        line = level_lines(m, method=line_method) if line_method else {"height": m}
-        if line["height"] is None:
-            out.append({"height": None, "reason": line["reason"], "line": line})
-            continue
-        r = level_plane(line["height"], order=order)
-        r["line"] = line
-        out.append(r)
-    return out
+    return [
+        level_map(m, line_method=line_method, order=order, k_sigma=k_sigma, passes=passes)
+        for m in maps
+    ]

@@ -40,7 +40,7 @@ from platescope.io._afm_formats import (
 )
 from platescope.io._movie import length_units_to_um
 
-__all__ = ["READERS", "describe_height_map", "read_height_map"]
+__all__ = ["READERS", "describe_height_map", "looks_like_afm", "read_height_map"]
 
 _HEIGHT_NAMES = ("height", "topography", "z", "zsensor", "z_sensor", "z sensor")
 
@@ -292,6 +292,25 @@ READERS: tuple[_AfmReader, ...] = (
     _AfmReader("tiff", (".tif", ".tiff"), _is_tiff, _tiff),
     _AfmReader("xyz", (".xyz", ".csv", ".txt", ".dat"), _never, _xyz),
 )  # fmt: skip
+
+
+def looks_like_afm(path: str | os.PathLike) -> bool:
+    """Whether a file is one of the SPM formats recognised by content (gwy, gsf,
+    NanoScope, Nanonis sxm, PicoView mi) — the test ``platescope info`` uses.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = p.write_bytes(b"Gwyddion Simple Field 1.0\\n")
+    >>> looks_like_afm(p)
+    True
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+    except OSError:
+        return False
+    return any(r.sniff(head) for r in READERS if r.name not in ("tiff", "xyz"))
 
 
 def _find_reader(p: Path) -> _AfmReader:

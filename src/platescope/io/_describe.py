@@ -23,7 +23,7 @@ def _looks_like_frame_times(path: Path) -> bool:
 
 
 def describe(path) -> dict:
-    """Describe a movie, SEM image, electrochemistry record or experiment file.
+    """Describe a movie, SEM image, AFM height map, electrochemistry record or experiment file.
 
     TIFFs with one page that carry SEM metadata are described as SEM images, other
     TIFFs as movies.
@@ -49,6 +49,10 @@ def describe(path) -> dict:
     if problem:
         raise InputError(path, f"the path {problem}", "name a regular data file")
     suffix = path.suffix.lower()
+    from platescope.io._afm import describe_height_map, looks_like_afm
+
+    if looks_like_afm(path):
+        return describe_height_map(path)
     if suffix == ".toml":
         exp = read_experiment(path)
         return {
@@ -106,6 +110,7 @@ def describe(path) -> dict:
     raise InputError(
         path,
         f"platescope does not know files ending in '{suffix}'",
-        "give a movie (.tif/.ome.tif/.nd2/.avi/.mp4), an SEM .tif, an echem record "
+        "give a movie (.tif/.ome.tif/.nd2/.avi/.mp4), an SEM .tif, an AFM scan "
+        "(.gwy/.gsf/.spm/.sxm/.mi), an echem record "
         "(.mpt/.mpr/.txt/.DTA/.csv) or an experiment .toml",
     )

@@ -276,3 +276,12 @@ def test_missing_and_empty(tmp_path):
         read_height_map(tmp_path / "e.gsf")
     with pytest.raises(InputError, match="folder"):
         read_height_map(tmp_path)
+
+
+def test_info_describes_a_nanoscope_file_despite_its_txt_name():
+    from platescope.io import describe
+
+    d = describe(_need(NANOSCOPE))
+    assert d["kind"] == "afm" and d["format"] == "nanoscope"
+    # header: "Scan size: 2 2 ~m" (~m = µm)
+    assert d["channels"][0]["scan_size"] == [2.0, 2.0] and d["channels"][0]["xy_unit"] == "um"

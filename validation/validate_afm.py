@@ -45,7 +45,7 @@ def _naive_p(g: dict) -> float:
     rate = np.asarray(getattr(g["rate_map"], "values", g["rate_map"]))
     feat = g["feature_mask"]
     ok = np.isfinite(rate)
-    core = binary_erosion(feat, iterations=1) & ok
+    core = binary_erosion(feat, iterations=2) & ok  # growth_rates default erode_px
     flat = ~binary_dilation(feat, iterations=2) & ok
     return float(stats.ttest_ind(rate[core], rate[flat], equal_var=False).pvalue)
 

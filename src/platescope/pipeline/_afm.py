@@ -61,7 +61,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "k_sigma": Param(3.0, float, "above-substrate threshold, robust sd", 1, 20),
         "quantile": Param(0.85, float, "top-quantile height quantile", 0.5, 0.99),
         "buffer_px": Param(2, int, "pixels around features kept out of the flat group", 0, 20),
-        "erode_px": Param(1, int, "feature-edge pixels kept out of the feature group", 0, 20),
+        "erode_px": Param(2, int, "feature-edge pixels kept out of the feature group", 0, 20),
         "register": Param(True, bool, "register the maps by phase correlation"),
         "alpha": Param(0.05, float, "significance level", 1e-6, 0.5),
     },

@@ -344,7 +344,7 @@ def growth_rates(
     k_sigma: float = 3.0,
     quantile: float = 0.85,
     buffer_px: int = 2,
-    erode_px: int = 1,
+    erode_px: int = 2,
     register: bool = True,
     alpha: float = 0.05,
 ) -> dict[str, Any]:

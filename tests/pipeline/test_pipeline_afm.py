@@ -20,7 +20,7 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "afm"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("afm")
-    exp = simulate("afm", base / "sim", seed=4, overrides={"size_px": "128", "n_frames": "4"})
+    exp = simulate("afm", base / "sim", seed=4, overrides={"n_frames": "3"})
     summary = analyze(exp, base / "res")
     truth = json.loads((base / "sim" / "truth" / "truth.json").read_text())
     return summary, truth, base
@@ -29,7 +29,7 @@ def run(tmp_path_factory):
 def test_summary_matches_truth(run):
     summary, truth, base = run
     a, t = summary["afm"], truth["afm"]
-    assert summary["scenario"] == "afm" and a["n_maps"] == 4
+    assert summary["scenario"] == "afm" and a["n_maps"] == 3
     for got, want in zip(a["maps"], t["maps"], strict=True):
         assert got["time_s"] == want["time_s"]
         # tolerances: docs/afm.md (validation: |Sq error| ≤ 1.5 % at 3× noise)
@@ -40,7 +40,7 @@ def test_summary_matches_truth(run):
     assert g["rate_difference_nm_h"] == pytest.approx(t["growth"]["rate_difference_nm_h"], rel=0.05)
     assert g["significant"] is True
     for s, w in zip(g["shifts_px"], t["growth"]["shifts_px"], strict=True):
-        assert s == pytest.approx(w, abs=0.15)
+        assert s == pytest.approx(w, abs=0.15)  # validation: ≤ 0.094 px over 60 runs
     assert summary["warnings"] == [] and summary["skipped"] == []
     for name in ("roughness.csv", "profiles.csv"):
         assert (base / "res" / "tables" / name).is_file()

@@ -165,6 +165,8 @@ def _roughness(maps, params, out, summary) -> list[dict[str, Any]]:
         if p.get("reason"):
             row["reason"] = p["reason"]
         row["Sq_err_nm"] = e.get("Sq_err_nm")
+        row["noise_sd_nm"] = p.get("noise_sd_nm")
+        row["Sdr_noise_percent"] = p.get("Sdr_noise_percent")
         row["n_pixels"] = p.get("n_pixels")
         row["masked_fraction"] = lev.get("excluded_fraction")
         row["residual_sd_nm"] = lev.get("residual_sd_nm")

@@ -43,6 +43,7 @@ _UNITS: tuple[tuple[str, str], ...] = (
     ("_cm3_mol", "cm³ mol⁻¹"),
     ("_mV_s", "mV s⁻¹"),
     ("_V_s", "V s⁻¹"),
+    ("_nm_h", "nm h⁻¹"),
     ("_um2", "µm²"),
     ("_nm2", "nm²"),
     ("_cm2", "cm²"),  # cm⁻² for densities, see _unit_of

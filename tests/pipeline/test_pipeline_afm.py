@@ -102,3 +102,27 @@ def test_same_time_twice(tmp_path, run):
     )
     with pytest.raises(InputError, match="share a time"):
         analyze(exp, tmp_path / "res")
+
+
+def test_multipage_tiff_is_a_time_series(tmp_path):
+    import numpy as np
+    import tifffile
+
+    from platescope.simulate._afm import make_afm_series
+
+    sim = make_afm_series(seed=2, size_px=96, n_frames=3)
+    stack = np.stack([m.values for m in sim["maps"]]).astype(np.float32)
+    tifffile.imwrite(
+        tmp_path / "s.tif",
+        stack,
+        photometric="minisblack",
+        metadata={"z_unit": "nm", "pixel_size_um": 0.04},
+    )
+    exp = _exp(tmp_path, '[[afm_maps]]\npath = "s.tif"\ntime_s = 100\n')
+    with pytest.raises(InputError, match="frame_interval_s"):
+        analyze(exp, tmp_path / "r0")
+    exp = _exp(tmp_path, '[[afm_maps]]\npath = "s.tif"\ntime_s = 100\nframe_interval_s = 3600\n')
+    s = analyze(exp, tmp_path / "r1")
+    assert [m["time_s"] for m in s["afm"]["maps"]] == [100.0, 3700.0, 7300.0]
+    assert [m["frame"] for m in s["afm"]["maps"]] == [0, 1, 2]
+    assert s["afm"]["growth"]["n_maps"] == 3

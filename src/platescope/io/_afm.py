@@ -13,6 +13,7 @@ in µm from the top-left pixel, first row at the top of the scan.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -172,11 +173,10 @@ def _tiff(path: Path, **_: Any) -> list[Channel]:
             px_cm = den / num
             size_x, size_y, xy_unit = px_cm * data.shape[-1], px_cm * data.shape[-2], "cm"
     z_unit = meta.get("z_unit") or ij.get("zunit") or None
-    frames = data if data.ndim == 3 else data[None]
     return [
         Channel(
             name=str(meta.get("channel", "Height")),
-            data=frames.astype(np.float64) if data.ndim == 3 else data.astype(np.float64),
+            data=data.astype(np.float64),
             z_unit=z_unit,
             size_x=size_x,
             size_y=size_y,
@@ -186,12 +186,8 @@ def _tiff(path: Path, **_: Any) -> list[Channel]:
     ]
 
 
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, et, ev, tb) -> bool:
-        return et is not None and issubclass(et, TypeError | ValueError | ZeroDivisionError)
+def _suppress() -> contextlib.AbstractContextManager:
+    return contextlib.suppress(TypeError, ValueError, ZeroDivisionError)
 
 
 _UNIT_IN_NAME = re.compile(r"^\s*([xyz])\s*(?:[_\s]*[\[(]?\s*([^\])\s]+)\s*[\])]?)?\s*$", re.I)

@@ -285,3 +285,35 @@ def test_info_describes_a_nanoscope_file_despite_its_txt_name():
     assert d["kind"] == "afm" and d["format"] == "nanoscope"
     # header: "Scan size: 2 2 ~m" (~m = µm)
     assert d["channels"][0]["scan_size"] == [2.0, 2.0] and d["channels"][0]["xy_unit"] == "um"
+
+
+@pytest.mark.parametrize("real", [NANOSCOPE, SXM, MI], ids=["nanoscope", "sxm", "mi"])
+def test_cut_or_damaged_real_files_raise_input_error_only(real):
+    """Truncations and header byte flips give an InputError or a map — never another
+    exception (hypothesis draws the cut point and the damaged byte)."""
+    import tempfile
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    raw = _need(real).read_bytes()
+    head = 1024
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(cut=st.integers(0, len(raw) - 1), pos=st.integers(0, head - 1), byte=st.integers(0, 255))
+    def check(cut, pos, byte):
+        with tempfile.TemporaryDirectory() as d:
+            for data in (raw[:cut], raw[:pos] + bytes([byte]) + raw[pos + 1 :]):
+                p = Path(d) / ("f" + real.suffix)
+                p.write_bytes(data)
+                try:
+                    read_height_map(p, pixel_size_um=0.01)
+                except InputError:
+                    pass
+
+    import warnings
+
+    with warnings.catch_warnings():
+        # the pixel_size_um override warning is expected where the file has a size
+        warnings.filterwarnings("ignore", message=".*overrides the file's.*", category=UserWarning)
+        check()

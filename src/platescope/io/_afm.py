@@ -173,10 +173,12 @@ def _tiff(path: Path, **_: Any) -> list[Channel]:
             px_cm = den / num
             size_x, size_y, xy_unit = px_cm * data.shape[-1], px_cm * data.shape[-2], "cm"
     z_unit = meta.get("z_unit") or ij.get("zunit") or None
+    with np.errstate(invalid="ignore"):
+        data = data.astype(np.float64)
     return [
         Channel(
             name=str(meta.get("channel", "Height")),
-            data=data.astype(np.float64),
+            data=data,
             z_unit=z_unit,
             size_x=size_x,
             size_y=size_y,
@@ -461,7 +463,8 @@ def read_height_map(
             f"channel {ch.name!r} is in {unit!r}, not a length: it is not a height map",
             "choose the height/topography channel with channel=",
         )
-    data = ch.data * (to_um * 1e3)
+    with np.errstate(over="ignore", invalid="ignore"):  # damaged values become inf/NaN
+        data = ch.data * (to_um * 1e3)
     ny, nx = data.shape[-2:]
     file_px = file_py = None
     xy_um = length_units_to_um(ch.xy_unit or xy_unit)

@@ -108,10 +108,12 @@ def parse_gsf(raw: bytes, path: Path) -> list[Channel]:
             return None
         return v if math.isfinite(v) and v > 0 else None
 
+    with np.errstate(invalid="ignore"):  # signalling NaNs of damaged files stay NaN
+        data = data.astype(np.float64)
     return [
         Channel(
             name=meta.get("Title", "Height") or "Height",
-            data=data.astype(np.float64),
+            data=data,
             z_unit=meta.get("ZUnits") or None,
             size_x=num("XReal"),
             size_y=num("YReal"),
@@ -315,7 +317,13 @@ def parse_sxm(raw: bytes, path: Path) -> list[Channel]:
         rx, ry = (float(v) for v in fields["SCAN_RANGE"].split()[:2])
     except (KeyError, ValueError):
         raise _bad(path, "the .sxm header lacks SCAN_PIXELS or SCAN_RANGE") from None
-    kind = fields.get("SCANIT_TYPE", "FLOAT MSBFIRST").split()
+    kind = fields.get("SCANIT_TYPE", "").split()
+    if "FLOAT" not in kind or not ({"MSBFIRST", "LSBFIRST"} & set(kind)):
+        raise _bad(
+            path,
+            f"the .sxm SCANIT_TYPE {fields.get('SCANIT_TYPE', '').strip()!r} is not "
+            "'FLOAT MSBFIRST' or 'FLOAT LSBFIRST'",
+        )
     dtype = ">f4" if "MSBFIRST" in kind else "<f4"
     rows = [r.split("\t") for r in fields.get("DATA_INFO", "").splitlines() if r.strip()]
     rows = [[c.strip() for c in r if c.strip()] for r in rows]
@@ -348,7 +356,8 @@ def parse_sxm(raw: bytes, path: Path) -> list[Channel]:
                     f"{len(raw)} bytes, {off + 4 * size} needed",
                 )
             data = np.frombuffer(raw, dtype, count=size, offset=off).reshape(ny, nx)
-            data = data.astype(np.float64)
+            with np.errstate(invalid="ignore"):  # signalling NaNs of damaged files stay NaN
+                data = data.astype(np.float64)
             if d == "backward":
                 data = data[:, ::-1]
             if up:

@@ -30,13 +30,18 @@ from platescope._errors import InputError
 from platescope.pipeline._common import (
     add_warning,
     analysis_params,
-    cycle_rows,
-    cycles_meta,
     expand_errors,
     read_echem_section,
     read_movie_section,
 )
-from platescope.pipeline._scenarios import Scenario
+from platescope.pipeline._scenarios import Scenario, run_step
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    CYCLES,
+    CYCLES_DEFAULTS,
+    echem_context,
+)
 
 DEFAULTS = {
     "stages": {"smooth_frac": 0.006, "min_snr": 6.0, "min_step_V": 0.01},
@@ -137,17 +142,16 @@ def _echem_part(exp, echem, p_st, out, summary) -> dict | None:
         ech["Q_per_x_C"] = n_host * 96485.33212
     elif x_reason:
         ech["x_reason"] = x_reason
-    try:
-        cc = echem_mod.cycle_charges(echem)
-        ech["cycles"] = expand_errors(cycle_rows(cc))
-        ech.update(cycles_meta(cc))
-        out.table("cycles", cc, title="Charges and Coulombic efficiency per cycle")
-    except InputError as err:
-        ech["cycles"] = None
-        ech["cycles_reason"] = err.problem if hasattr(err, "problem") else str(err)
-        summary["skipped"].append({"analysis": "echem.cycles", "reason": ech["cycles_reason"]})
+    ctx = echem_context(echem)
+    run_step(CYCLES, exp, out, summary, context=ctx)
+    run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx)
     if res["found"]:
-        out.table("stages", _stage_rows(res["stages"]), title="Stages from the potential record")
+        out.table(
+            "stages",
+            _stage_rows(res["stages"]),
+            title="Stages from the potential record",
+            errors="1sigma",
+        )
     return res
 
 
@@ -430,7 +434,9 @@ def _sites_and_stats(exp, norm_int, stages, onset, cyc, px, out, summary) -> Non
         "density_cm2_err": math.sqrt(n) / area_um2 * 1e8 if n else None,
         "cycle": cyc,
         "window_um": list(window),
-        "path": out.table("sites", sites, title=f"Li nucleation sites (cycle {cyc})"),
+        "path": out.table(
+            "sites", sites, title=f"Li nucleation sites (cycle {cyc})", errors="1sigma"
+        ),
     }
     summary["sites"] = expand_errors(summary["sites"])
     # colocalisation: stage masks vs the Li sites (disks of the measured area)
@@ -585,14 +591,16 @@ def _headline(summary: dict) -> None:
     summary["headline"] = "; ".join(parts) or summary.get("scenario", "")
 
 
-#: The registry entry (pipeline/_scenarios.py).
+_ANALYSES = {**DEFAULTS, "cycles": CYCLES_DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS}
+
+#: The registry entries (pipeline/_scenarios.py).
 SCENARIOS = (
     Scenario(
         name="see-through-au",
         title="See-through operando Li–Au alloying: stages, onset maps, sites, pores",
         run=run,
         inputs=("echem", "movie", "epi"),
-        analyses=DEFAULTS,
+        analyses=_ANALYSES,
         simulator="platescope.simulate._see_through:see_through_au",
     ),
     Scenario(
@@ -600,7 +608,7 @@ SCENARIOS = (
         title="See-through operando Li–Ag alloying: stages, onset maps, sites, pores",
         run=run,
         inputs=("echem", "movie", "epi"),
-        analyses=DEFAULTS,
+        analyses=_ANALYSES,
         simulator="platescope.simulate._see_through:see_through_ag",
     ),
 )

@@ -46,13 +46,17 @@ print(f"{tracks['track'].nunique()} tracks ({n_short} shorter than 3 frames drop
 ts = ps.particles.deposit_timeseries(tracks, shape="hemisphere")
 per_deposit = ps.particles.find_dead_li(ts, echem)
 by_cycle = ps.particles.dead_li_by_cycle(per_deposit)
-print(by_cycle[["cycle", "n_deposits", "n_dead", "n_live", "n_dissolved", "dead_fraction"]]
-      .to_string(index=False))
+print(
+    by_cycle[["cycle", "n_deposits", "n_dead", "n_live", "n_dissolved", "dead_fraction"]].to_string(
+        index=False
+    )
+)
 
 fig = Figure(figsize=(8, 3.4), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
-ax1.imshow(movie.isel(t=-1).values, cmap="gray",
-           extent=(0, float(movie.x[-1]), float(movie.y[-1]), 0))
+ax1.imshow(
+    movie.isel(t=-1).values, cmap="gray", extent=(0, float(movie.x[-1]), float(movie.y[-1]), 0)
+)
 for _, tr in tracks.groupby("track"):
     ax1.plot(tr["x_um"], tr["y_um"], "-", lw=1)
 ax1.set(xlabel="x (µm)", ylabel="y (µm)", title="last frame and the tracks")

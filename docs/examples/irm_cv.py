@@ -20,7 +20,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from matplotlib.figure import Figure
 
 import platescope as ps
@@ -29,8 +28,9 @@ out = Path(os.environ.get("PLATESCOPE_EXAMPLES_OUT") or tempfile.mkdtemp(prefix=
 out.mkdir(parents=True, exist_ok=True)
 
 # A small, fast experiment: 3 CV cycles, a 4 µm footprint in a 72 × 72 px field.
-sim = ps.simulate.make_irm_cv(seed=2, n_cycles=3, irm_size_px=72, footprint_diameter_um=4.0,
-                              irm_pixel_size_um=0.08)
+sim = ps.simulate.make_irm_cv(
+    seed=2, n_cycles=3, irm_size_px=72, footprint_diameter_um=4.0, irm_pixel_size_um=0.08
+)
 echem, movie, truth = sim["echem"], ps.simulate.as_movie(sim), sim["truth"]
 
 # 1. charges and CE per cycle (k = 1 errors in the *_err columns)
@@ -44,13 +44,21 @@ irm = ps.optics.prepare_irm(movie, echem)
 changes = ps.optics.ce_intensity_changes(irm["sub"], cycles, mask=irm["mask_np"])
 cal = ps.optics.ce_calibration(changes["ratio"].values, cycles["CE"].to_numpy())
 maps = ps.optics.apply_ce_calibration(changes, cal)
-print(f"calibration CE = {cal['slope']:.3f}·(I_a/I_c) + {cal['intercept']:.3f} (R² {cal['r2']:.4f})")
+print(
+    f"calibration CE = {cal['slope']:.3f}·(I_a/I_c) + {cal['intercept']:.3f} (R² {cal['r2']:.4f})"
+)
 
 fig = Figure(figsize=(8, 3.2), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
-ax1.errorbar(cycles["cycle"], cycles["CE"], yerr=2 * cycles["CE_err"], fmt="o", label="measured (±2σ)")
-ax1.plot([c["cycle"] for c in truth["echem"]["cycles"]], [c["CE"] for c in truth["echem"]["cycles"]],
-         "x", label="planted")
+ax1.errorbar(
+    cycles["cycle"], cycles["CE"], yerr=2 * cycles["CE_err"], fmt="o", label="measured (±2σ)"
+)
+ax1.plot(
+    [c["cycle"] for c in truth["echem"]["cycles"]],
+    [c["CE"] for c in truth["echem"]["cycles"]],
+    "x",
+    label="planted",
+)
 ax1.set(xlabel="cycle", ylabel="Coulombic efficiency", xticks=cycles["cycle"])
 ax1.legend()
 im = ax2.imshow(maps.values[-1], vmin=0, vmax=1, cmap="viridis")

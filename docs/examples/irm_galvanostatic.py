@@ -28,7 +28,10 @@ out.mkdir(parents=True, exist_ok=True)
 
 # A small, fast experiment: 1 mA cm⁻² on a 3 µm footprint, 96 × 96 px of 0.05 µm.
 sim = ps.simulate.make_irm_galvanostatic(
-    seed=3, current_density_mA_cm2=1.0, footprint_diameter_um=3.0, irm_size_px=96,
+    seed=3,
+    current_density_mA_cm2=1.0,
+    footprint_diameter_um=3.0,
+    irm_size_px=96,
     irm_pixel_size_um=0.05,
 )
 movie = ps.simulate.as_movie(sim)  # the Movie DataArray read_movie would return
@@ -50,9 +53,11 @@ in_record = t_f <= echem["time_s"].iloc[-1]
 charge_C = np.interp(t_f[in_record], echem["time_s"], np.abs(echem["charge_C"]))
 alpha = ps.optics.alpha_fit(mean_sig[in_record], charge_C, area_cm2=irm["area_cm2"])
 
-print(f"E_nuc = {feats['E_nuc_V']:.4f} V at t_nuc = {feats['t_nuc_s']:.2f} s; "
-      f"t_nuc(IRM) = {glob['t_nuc_s']:.2f} s; α = {alpha['value']:.1f} counts/nm "
-      f"(planted, noise-free fit: {truth['optics']['alpha']['fit_noise_free']:.1f})")
+print(
+    f"E_nuc = {feats['E_nuc_V']:.4f} V at t_nuc = {feats['t_nuc_s']:.2f} s; "
+    f"t_nuc(IRM) = {glob['t_nuc_s']:.2f} s; α = {alpha['value']:.1f} counts/nm "
+    f"(planted, noise-free fit: {truth['optics']['alpha']['fit_noise_free']:.1f})"
+)
 
 fig = Figure(figsize=(8, 3.2), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
@@ -68,5 +73,7 @@ fig.savefig(out / "irm_galvanostatic.png", dpi=100)
 print("figure:", out / "irm_galvanostatic.png")
 
 # tolerance: the validation target for E_nuc (docs/validation.md: max error 0.23 mV at ×4 noise)
-print(f"RECOVERED E_nuc_V {feats['E_nuc_V']:.6f} TRUTH "
-      f"{truth['echem']['galvanostatic']['E_nuc_V']:.6f} TOL 0.002")
+print(
+    f"RECOVERED E_nuc_V {feats['E_nuc_V']:.6f} TRUTH "
+    f"{truth['echem']['galvanostatic']['E_nuc_V']:.6f} TOL 0.002"
+)

@@ -31,9 +31,15 @@ with tempfile.TemporaryDirectory() as tmp:
     sim_dir, res_dir = Path(tmp) / "sim", Path(tmp) / "result"
     # the same as: platescope simulate irm-cv --out sim --seed 2 --set n_cycles=3 ...
     experiment = ps.simulate.simulate(
-        "irm-cv", sim_dir, seed=2,
-        overrides={"n_cycles": 3, "irm_size_px": 72, "footprint_diameter_um": 4.0,
-                   "irm_pixel_size_um": 0.08},
+        "irm-cv",
+        sim_dir,
+        seed=2,
+        overrides={
+            "n_cycles": 3,
+            "irm_size_px": 72,
+            "footprint_diameter_um": 4.0,
+            "irm_pixel_size_um": 0.08,
+        },
     )
     # the same as: platescope analyze sim/experiment.toml --out result
     ps.analyze(experiment, res_dir)
@@ -47,8 +53,10 @@ with tempfile.TemporaryDirectory() as tmp:
     print(cycles[["cycle", "Q_c_C", "Q_a_C", "CE", "CE_err"]].to_string(index=False))
 
     ce_map = run.map("ce_irm_cycle03")
-    print(f"CE(IRM) map of cycle 3: {ce_map.sizes['y']} × {ce_map.sizes['x']} px of "
-          f"{ce_map.attrs['pixel_size_um']:.3f} µm, median {float(np.nanmedian(ce_map)):.3f}")
+    print(
+        f"CE(IRM) map of cycle 3: {ce_map.sizes['y']} × {ce_map.sizes['x']} px of "
+        f"{ce_map.attrs['pixel_size_um']:.3f} µm, median {float(np.nanmedian(ce_map)):.3f}"
+    )
 
     for w in run.warnings:
         print(f"warning [{w['code']}] at {w['where']}: {w['message']}")
@@ -58,12 +66,19 @@ with tempfile.TemporaryDirectory() as tmp:
     truth, summary = load_pair(sim_dir, res_dir)
     keys = [f"echem.cycles[{k}].CE" for k in range(3)]
     table = compare_summary(summary, truth, keys=keys)
-    print(table[["key", "truth", "value", "error", "uncertainty", "covered"]].to_string(index=False))
+    print(
+        table[["key", "truth", "value", "error", "uncertainty", "covered"]].to_string(index=False)
+    )
 
 fig = Figure(figsize=(4.5, 3.6), layout="constrained")
 ax = fig.subplots()
-im = ax.imshow(ce_map.values, cmap="viridis", vmin=0, vmax=1,
-               extent=(0, float(ce_map.x[-1]), float(ce_map.y[-1]), 0))
+im = ax.imshow(
+    ce_map.values,
+    cmap="viridis",
+    vmin=0,
+    vmax=1,
+    extent=(0, float(ce_map.x[-1]), float(ce_map.y[-1]), 0),
+)
 fig.colorbar(im, ax=ax, label="CE(IRM), cycle 3")
 ax.set(xlabel="x (µm)", ylabel="y (µm)")
 fig.savefig(out / "load_a_result.png", dpi=100)

@@ -30,7 +30,9 @@ out.mkdir(parents=True, exist_ok=True)
 with tempfile.TemporaryDirectory() as tmp:
     # 4 current densities × 6 spots (the default is 8 × 8)
     ps.simulate.simulate(
-        "seccm-combinatorial", Path(tmp) / "sim", seed=1,
+        "seccm-combinatorial",
+        Path(tmp) / "sim",
+        seed=1,
         overrides={"n_conditions": 4, "n_repeats": 6},
     )
     truth = json.loads((Path(tmp) / "sim" / "truth" / "truth.json").read_text())
@@ -42,20 +44,35 @@ with tempfile.TemporaryDirectory() as tmp:
         f = ps.echem.spot_features(
             spot.read(), current_density_mA_cm2=spot.current_density_mA_cm2, area_cm2=spot.area_cm2
         )
-        rows.append({"spot": spot.spot, "condition": spot.condition, "x_um": spot.x_um,
-                     "y_um": spot.y_um, **f})
+        rows.append(
+            {
+                "spot": spot.spot,
+                "condition": spot.condition,
+                "x_um": spot.x_um,
+                "y_um": spot.y_um,
+                **f,
+            }
+        )
 features = pd.DataFrame(rows)
 
 # 3. per-condition statistics
 conditions = ps.echem.condition_summary(features)
-print(conditions[["condition", "current_density_mA_cm2", "n", "n_nucleated", "E_nuc_V_mean",
-                  "E_nuc_V_sd"]].to_string(index=False))
+print(
+    conditions[
+        ["condition", "current_density_mA_cm2", "n", "n_nucleated", "E_nuc_V_mean", "E_nuc_V_sd"]
+    ].to_string(index=False)
+)
 
 fig = Figure(figsize=(8, 3.2), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
 ok = conditions["n_nucleated"] > 1
-ax1.errorbar(conditions.loc[ok, "current_density_mA_cm2"], conditions.loc[ok, "E_nuc_V_mean"],
-             yerr=conditions.loc[ok, "E_nuc_V_sd"], fmt="o", capsize=3)
+ax1.errorbar(
+    conditions.loc[ok, "current_density_mA_cm2"],
+    conditions.loc[ok, "E_nuc_V_mean"],
+    yerr=conditions.loc[ok, "E_nuc_V_sd"],
+    fmt="o",
+    capsize=3,
+)
 ax1.set(xscale="log", xlabel="j (mA cm⁻²)", ylabel="E_nuc (V vs Li/Li⁺), mean ± sd")
 sc = ax2.scatter(features["x_um"], features["y_um"], c=features["E_nuc_V"].astype(float), s=60)
 nn = features[~features["nucleated"].astype(bool)]
@@ -70,4 +87,6 @@ got = conditions.sort_values("current_density_mA_cm2").iloc[-1]
 want = next(r for r in truth["combinatorial"] if r["condition"] == got["condition"])
 # tolerance: the validation target for a condition's mean E_nuc (docs/validation.md:
 # max error 0.27 mV at ×4 noise, target 2 mV)
-print(f"RECOVERED E_nuc_V_mean {got['E_nuc_V_mean']:.6f} TRUTH {want['E_nuc_V_mean']:.6f} TOL 0.002")
+print(
+    f"RECOVERED E_nuc_V_mean {got['E_nuc_V_mean']:.6f} TRUTH {want['E_nuc_V_mean']:.6f} TOL 0.002"
+)

@@ -29,8 +29,7 @@ out = Path(os.environ.get("PLATESCOPE_EXAMPLES_OUT") or tempfile.mkdtemp(prefix=
 out.mkdir(parents=True, exist_ok=True)
 
 # A small, fast experiment: one cycle, a 64 × 64 px field, a short Li metal deposit.
-sim = ps.simulate.make_see_through("Au", seed=4, size_px=64, n_cycles=1, n_sites=3,
-                                   li_deposit_s=20)
+sim = ps.simulate.make_see_through("Au", seed=4, size_px=64, n_cycles=1, n_sites=3, li_deposit_s=20)
 p, truth, echem = sim["parameters"], sim["truth"], sim["echem"]
 
 # 1. stages of the potential record and the Li content x = Q/(F·n_Au) at their ends
@@ -39,8 +38,10 @@ n_au = ps.echem.host_moles("Au", p["film_thickness_nm"], area_cm2)
 res = ps.echem.find_stages(echem, film_metal="Au", n_host_mol=n_au)
 stages = [s for s in res["stages"] if s["found"]]
 for s in stages:
-    print(f"cycle {s['cycle']} {s['name']:<14} {s['t_start_s']:7.1f}–{s['t_end_s']:7.1f} s  "
-          f"x_end = {s['x_end']:.3f}")
+    print(
+        f"cycle {s['cycle']} {s['name']:<14} {s['t_start_s']:7.1f}–{s['t_end_s']:7.1f} s  "
+        f"x_end = {s['x_end']:.3f}"
+    )
 
 # 2. absorbance of the transmission movie, on the echem clock (t = 0 at the record start)
 trans = ps.simulate.as_movie(sim, "trans")
@@ -49,8 +50,15 @@ absorb = ps.optics.absorbance(ps.optics.transmittance(trans, t_ref_s=0.0))
 
 # 3. onset map of the first alloying step (time the normalised absorbance crosses 0.5)
 s1 = next(s for s in stages if s["cycle"] == 1 and s["name"] == "alloying 1")
-onset = ps.optics.onset_map(absorb, t_start_s=s1["t_start_s"], t_end_s=s1["t_end_s"],
-                            level=0.5, n_edge=3, sigma_um=0.08, min_rise=0.25)
+onset = ps.optics.onset_map(
+    absorb,
+    t_start_s=s1["t_start_s"],
+    t_end_s=s1["t_end_s"],
+    level=0.5,
+    n_edge=3,
+    sigma_um=0.08,
+    min_rise=0.25,
+)
 print(f"alloying 1: median onset {float(np.nanmedian(onset.values)):.1f} s")
 
 fig = Figure(figsize=(8, 3.2), layout="constrained")
@@ -68,6 +76,7 @@ print("figure:", out / "see_through.png")
 
 # tolerance: the validation target for x at stage ends, 3 % (docs/validation.md: worst
 # seed 0.70 % for Au); 3 % of x ≈ 1.5 is 0.05
-x_true = next(s["x_end"] for s in truth["echem"]["stages"]
-              if s["cycle"] == 1 and s["name"] == "alloying 1")
+x_true = next(
+    s["x_end"] for s in truth["echem"]["stages"] if s["cycle"] == 1 and s["name"] == "alloying 1"
+)
 print(f"RECOVERED x_end_alloying_1 {s1['x_end']:.4f} TRUTH {x_true:.4f} TOL 0.05")

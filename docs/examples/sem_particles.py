@@ -28,29 +28,40 @@ out = Path(os.environ.get("PLATESCOPE_EXAMPLES_OUT") or tempfile.mkdtemp(prefix=
 out.mkdir(parents=True, exist_ok=True)
 
 # A small, fast image: one 4 µm footprint at 0.78 mA cm⁻², 640 × 640 px of 8 nm.
-sim = ps.simulate.make_sem_particles(seed=5, current_densities_mA_cm2="0.78",
-                                     footprint_diameter_um=4.0, image_height_px=640,
-                                     image_width_px=640)
+sim = ps.simulate.make_sem_particles(
+    seed=5,
+    current_densities_mA_cm2="0.78",
+    footprint_diameter_um=4.0,
+    image_height_px=640,
+    image_width_px=640,
+)
 shot = sim["images"][0]
 truth = shot["truth"]
 
 with tempfile.TemporaryDirectory() as tmp:
     # 1. the image as the microscope saves it (data bar at the bottom), read back
     databar_rows = shot["sem"].shape[0] - 640
-    path = ps.io.write_sem_tiff(Path(tmp) / "sem.tif", shot["sem"],
-                                pixel_size_nm=shot["pixel_size_nm"], databar_rows=databar_rows)
+    path = ps.io.write_sem_tiff(
+        Path(tmp) / "sem.tif",
+        shot["sem"],
+        pixel_size_nm=shot["pixel_size_nm"],
+        databar_rows=databar_rows,
+    )
     image = ps.io.read_sem(path)
 
 # 2. the footprint; 3. the particles (the sem-particles scenario's settings)
 mask, circle = ps.particles.find_footprint(image)
-labels, table = ps.particles.detect_particles(image, mask=mask, sigma_nm=6.0, threshold="noise",
-                                              ridge_min_nm=20.0)
+labels, table = ps.particles.detect_particles(
+    image, mask=mask, sigma_nm=6.0, threshold="noise", ridge_min_nm=20.0
+)
 # 4. per-footprint numbers (errors are 1σ)
 s = ps.particles.particle_summary(table, mask=mask, footprint=circle, charge_C=shot["charge_C"])
-print(f"footprint found: {circle['found']}; {s['count']} particles "
-      f"(planted {truth['count']}), density {s['density_cm2']:.3g} cm⁻², "
-      f"mean diameter {s['mean_diameter_nm']:.1f} ± {s['mean_diameter_nm_err']:.1f} nm, "
-      f"faradaic efficiency {s['faradaic_efficiency']:.3f} (planted {truth['faradaic_efficiency']:.3f})")
+print(
+    f"footprint found: {circle['found']}; {s['count']} particles "
+    f"(planted {truth['count']}), density {s['density_cm2']:.3g} cm⁻², "
+    f"mean diameter {s['mean_diameter_nm']:.1f} ± {s['mean_diameter_nm_err']:.1f} nm, "
+    f"faradaic efficiency {s['faradaic_efficiency']:.3f} (planted {truth['faradaic_efficiency']:.3f})"
+)
 
 fig = Figure(figsize=(8, 3.6), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
@@ -69,5 +80,7 @@ print("figure:", out / "sem_particles.png")
 # tolerance: 5 % of the planted mean (docs/validation.md: diameter bias ≤ +2.5 % on 10
 # seeds × 3 current densities)
 tol = 0.05 * truth["mean_diameter_nm"]
-print(f"RECOVERED mean_diameter_nm {s['mean_diameter_nm']:.3f} TRUTH "
-      f"{truth['mean_diameter_nm']:.3f} TOL {tol:.3f}")
+print(
+    f"RECOVERED mean_diameter_nm {s['mean_diameter_nm']:.3f} TRUTH "
+    f"{truth['mean_diameter_nm']:.3f} TOL {tol:.3f}"
+)

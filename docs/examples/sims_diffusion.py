@@ -35,12 +35,18 @@ times_s = [float(t) for t in str(p["anneal_times_s"]).split(",")]
 fits = []
 for t, prof in zip(times_s, sim["profiles"], strict=True):
     fit = ps.models.fit_tracer_profile(
-        prof["depth_um"], prof["n_tracer"], prof["n_other"], anneal_time_s=t,
-        oxygen_counts=prof["oxygen"], depth_scale_err=p["depth_scale_err"],
+        prof["depth_um"],
+        prof["n_tracer"],
+        prof["n_other"],
+        anneal_time_s=t,
+        oxygen_counts=prof["oxygen"],
+        depth_scale_err=p["depth_scale_err"],
     )
     fits.append(fit)
-    print(f"t = {t:6.0f} s: D = {fit['D_cm2_s']:.3g} ± {fit['D_err_cm2_s']:.1g} cm² s⁻¹, "
-          f"{len(fit['excluded_points'])} surface points excluded, R² = {fit['r2']:.4f}")
+    print(
+        f"t = {t:6.0f} s: D = {fit['D_cm2_s']:.3g} ± {fit['D_err_cm2_s']:.1g} cm² s⁻¹, "
+        f"{len(fit['excluded_points'])} surface points excluded, R² = {fit['r2']:.4f}"
+    )
 
 # 2. all anneal times together
 comb = ps.models.combine_anneal_times(
@@ -48,8 +54,10 @@ comb = ps.models.combine_anneal_times(
 )
 # 3. what it means for stripping
 ic = ps.models.critical_stripping_current(comb["D_cm2_s"], D_err_cm2_s=comb["D_err_cm2_s"])
-print(f"combined D = {comb['D_cm2_s']:.4g} ± {2 * comb['D_err_cm2_s']:.2g} cm² s⁻¹ (k = 2); "
-      f"i_crit = {ic['i_crit_uA_cm2']:.0f} ± {2 * ic['i_crit_err_uA_cm2']:.0f} µA cm⁻² (k = 2)")
+print(
+    f"combined D = {comb['D_cm2_s']:.4g} ± {2 * comb['D_err_cm2_s']:.2g} cm² s⁻¹ (k = 2); "
+    f"i_crit = {ic['i_crit_uA_cm2']:.0f} ± {2 * ic['i_crit_err_uA_cm2']:.0f} µA cm⁻² (k = 2)"
+)
 
 fig = Figure(figsize=(8, 3.2), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)

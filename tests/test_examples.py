@@ -6,7 +6,8 @@ repo-relative path would fail) and run there in a subprocess with
 ``<script name>.png`` (a real, non-empty PNG) into that folder and print, as its last
 line, ``RECOVERED <name> <value> TRUTH <value> TOL <tol>`` with |value − truth| ≤ tol:
 the number it recovered with public library calls, the value the simulator planted, and
-the tolerance the script states (from docs/validation.md).
+the tolerance the script states (from docs/validation.md). Scripts run with warnings
+as errors, as the test suite does.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def test_example_runs_in_a_fresh_folder_and_recovers_the_truth(script, tmp_path)
     env = {**os.environ, "PLATESCOPE_EXAMPLES_OUT": str(figures), "MPLBACKEND": "Agg"}
     env.pop("PYTHONPATH", None)  # the installed package, not the source tree
     proc = subprocess.run(
-        [sys.executable, "-X", "faulthandler", script.name],
+        [sys.executable, "-W", "error", "-X", "faulthandler", script.name],
         cwd=work,
         env=env,
         capture_output=True,

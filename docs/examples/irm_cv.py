@@ -3,8 +3,9 @@
 Simulates (in memory) SECCM cyclic voltammetry of Li plating/stripping watched by IRM,
 then does what the paper does:
 
-1. cathodic and anodic charge and the Coulombic efficiency CE = Q_a/Q_c of every cycle —
-   :func:`platescope.echem.cycle_charges`;
+1. cathodic and anodic charge and the Coulombic efficiency CE = Q_a/Q_c of every cycle,
+   and where each cycle turns from net plating to stripping —
+   :func:`platescope.echem.cycle_charges`, :func:`platescope.echem.cv_features`;
 2. the movie on the echem clock, footprint, reference subtracted —
    :func:`platescope.optics.prepare_irm`;
 3. per-pixel IRM changes on plating (I_c) and stripping (I_a) per cycle, the footprint-mean
@@ -33,9 +34,12 @@ sim = ps.simulate.make_irm_cv(
 )
 echem, movie, truth = sim["echem"], ps.simulate.as_movie(sim), sim["truth"]
 
-# 1. charges and CE per cycle (k = 1 errors in the *_err columns)
+# 1. charges and CE per cycle (k = 1 errors in the *_err columns), and the CV features:
+#    cathodic onset, anodic peak and the switch from net plating to stripping
 cycles = ps.echem.cycle_charges(echem)
-print(cycles[["cycle", "Q_c_C", "Q_a_C", "CE", "CE_err"]].to_string(index=False))
+features = ps.echem.cv_features(echem, cycles=cycles)
+cycles = cycles.assign(t_switch_s=features["t_switch_s"].to_numpy(float))
+print(cycles[["cycle", "Q_c_C", "Q_a_C", "CE", "CE_err", "t_switch_s"]].to_string(index=False))
 
 # 2. the movie on the echem clock
 irm = ps.optics.prepare_irm(movie, echem)
@@ -44,9 +48,7 @@ irm = ps.optics.prepare_irm(movie, echem)
 changes = ps.optics.ce_intensity_changes(irm["sub"], cycles, mask=irm["mask_np"])
 cal = ps.optics.ce_calibration(changes["ratio"].values, cycles["CE"].to_numpy())
 maps = ps.optics.apply_ce_calibration(changes, cal)
-print(
-    f"calibration CE = {cal['slope']:.3f}·(I_a/I_c) + {cal['intercept']:.3f} (R² {cal['r2']:.4f})"
-)
+print(f"calibration CE = {cal['slope']:.3f}·(I_a/I_c) {cal['intercept']:+.3f} (R² {cal['r2']:.4f})")
 
 fig = Figure(figsize=(8, 3.2), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)

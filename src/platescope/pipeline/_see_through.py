@@ -162,13 +162,12 @@ def _stage(stages, cycle, name):
     return None
 
 
-def run(exp, out, summary: dict) -> None:
-    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import optics, report
+def _echem_step(exp, out, summary) -> tuple:
+    """echem → stages, cycles, chronoamperometry and the stages figure; (echem, found stages)."""
+    from platescope import report
 
     skipped = summary["skipped"]
     params = summary["parameters"]
-    offset = float(exp.echem.get("time_offset_s") or 0.0) if exp.echem else 0.0
     echem = None
     stages: list[dict] = []
     if exp.echem:
@@ -188,11 +187,11 @@ def run(exp, out, summary: dict) -> None:
     else:
         skipped.append({"analysis": "echem.stages", "reason": "no [echem] input"})
 
-    if not exp.movie:
-        skipped.append({"analysis": "optics", "reason": "no [movie] input"})
-        _headline(summary)
-        return
-    p_al = params.setdefault("alloying", _params(exp, "alloying"))
+    return echem, stages
+
+
+def _movie_step(exp, out, summary, offset: float) -> dict:
+    """The primary movie on the echem clock → its optical signal and mean intensity."""
     movie = _movie_on_echem_clock(exp, exp.movie, offset)
     summary["movie"] = {
         "mode": movie.attrs.get("mode"),
@@ -213,6 +212,25 @@ def run(exp, out, summary: dict) -> None:
     )
     optics_out: dict = {"signal": sig_name, "reference": ref_kw}
     summary["optics"] = optics_out
+    return {
+        "movie": movie,
+        "px": px,
+        "signal": signal,
+        "sig_name": sig_name,
+        "norm_int": norm_int,
+        "t_f": t_f,
+        "mean_int": mean_int,
+        "optics_out": optics_out,
+    }
+
+
+def _alloying_step(mv: dict, stages, echem, p_al, out, summary) -> tuple:
+    """Onset maps, alloyed fraction and regional curves of each alloying stage of one cycle."""
+    from platescope import optics, report
+
+    skipped = summary["skipped"]
+    signal, sig_name, t_f, px = mv["signal"], mv["sig_name"], mv["t_f"], mv["px"]
+    optics_out = mv["optics_out"]
     cyc = int(p_al["cycle"])
     alloy_stages = [s for s in stages if s["cycle"] == cyc and s["name"].startswith("alloying")]
     onset: dict[int, xr.DataArray] = {}
@@ -317,6 +335,14 @@ def run(exp, out, summary: dict) -> None:
             caption="Normalised signal of the whole field (mean) and of the automatically found "
             f"first (Area Init) and last (Area Fnl) {p_al['region_fraction']:.0%} of the field.",
         )
+    return onset, cyc
+
+
+def _views_step(mv: dict, stages, onset, cyc, out) -> None:
+    """Temporal colour code of alloying step 1 and the montage by stage."""
+    from platescope import optics, report
+
+    signal, norm_int, movie = mv["signal"], mv["norm_int"], mv["movie"]
     s1 = _stage(stages, cyc, "alloying 1")
     if onset and s1 is not None:
         win = optics.group_average(signal.sel(t=slice(s1["t_start_s"], s1["t_end_s"])), size=2)
@@ -356,20 +382,12 @@ def run(exp, out, summary: dict) -> None:
             "stage; each row is normalised to its own range.",
         )
 
-    sites = _sites_and_stats(exp, norm_int, stages, onset, cyc, px, out, summary)
-    pores = _pores(exp, norm_int, stages, px, out, summary)
-    if sites is not None or pores is not None:
-        out.figure(
-            "size_distributions",
-            report.fig_size_distributions(
-                sites["area_um2"] if sites is not None and "area_um2" in sites else [],
-                pores["area_final_um2"] if pores is not None and len(pores) else [],
-            ),
-            title="Sizes of Li disks and pores",
-            caption=f"Cross-sections of the Li disks at the end of the Li metal stage (cycle {cyc}) "
-            "and final areas of the pores.",
-        )
 
+def _epi_step(exp, mv: dict, stages, offset: float, out, summary) -> None:
+    """The epi movie's mean R/R₀ (when given) beside the primary movie's mean intensity."""
+    from platescope import report
+
+    movie, t_f, mean_int = mv["movie"], mv["t_f"], mv["mean_int"]
     if exp.epi:
         epi = _movie_on_echem_clock(exp, exp.epi, offset)
         _, ename, enorm, _ = _optical_signal(epi)
@@ -401,6 +419,38 @@ def run(exp, out, summary: dict) -> None:
             title="Mean intensity",
             caption="Field-mean normalised intensity with the stages shaded.",
         )
+
+
+def run(exp, out, summary: dict) -> None:
+    """Compose the scenario's steps; fill ``summary`` and ``out`` (a StagedOutput)."""
+    from platescope import report
+
+    offset = float(exp.echem.get("time_offset_s") or 0.0) if exp.echem else 0.0
+    echem, stages = _echem_step(exp, out, summary)
+    if not exp.movie:
+        summary["skipped"].append({"analysis": "optics", "reason": "no [movie] input"})
+        _headline(summary)
+        return
+    p_al = summary["parameters"].setdefault("alloying", _params(exp, "alloying"))
+    mv = _movie_step(exp, out, summary, offset)
+    onset, cyc = _alloying_step(mv, stages, echem, p_al, out, summary)
+    _views_step(mv, stages, onset, cyc, out)
+    norm_int, px = mv["norm_int"], mv["px"]
+    sites = _sites_and_stats(exp, norm_int, stages, onset, cyc, px, out, summary)
+    pores = _pores(exp, norm_int, stages, px, out, summary)
+    if sites is not None or pores is not None:
+        out.figure(
+            "size_distributions",
+            report.fig_size_distributions(
+                sites["area_um2"] if sites is not None and "area_um2" in sites else [],
+                pores["area_final_um2"] if pores is not None and len(pores) else [],
+            ),
+            title="Sizes of Li disks and pores",
+            caption=f"Cross-sections of the Li disks at the end of the Li metal stage (cycle {cyc}) "
+            "and final areas of the pores.",
+        )
+
+    _epi_step(exp, mv, stages, offset, out, summary)
     _headline(summary)
 
 

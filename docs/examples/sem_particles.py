@@ -11,6 +11,10 @@ metadata) and reads it back as any real image, then does what the paper does:
 4. count, density, mean diameter, edge vs centre, deposited Li and faradaic efficiency
    against the plating charge — :func:`platescope.particles.particle_summary`.
 
+Steps 2–4 with the tuning of :data:`platescope.particles.SEM_RECIPE_DEFAULTS` are what
+:func:`platescope.particles.analyse_sem_image` (one call, plus the morphology verdict and
+the exclusion report) and ``platescope analyze`` run.
+
 It prints the mean diameter next to the planted one and saves a figure of the image with
 the particles outlined and the diameter histogram.
 """
@@ -49,13 +53,26 @@ with tempfile.TemporaryDirectory() as tmp:
     )
     image = ps.io.read_sem(path)
 
-# 2. the footprint; 3. the particles (the sem-particles scenario's settings)
-mask, circle = ps.particles.find_footprint(image)
+# 2. the footprint; 3. the particles, with the settings analyze uses (SEM_RECIPE_DEFAULTS)
+recipe = ps.particles.SEM_RECIPE_DEFAULTS
+mask, circle = ps.particles.find_footprint(image, method=recipe["footprint"])
 labels, table = ps.particles.detect_particles(
-    image, mask=mask, sigma_nm=6.0, threshold="noise", ridge_min_nm=20.0
+    image,
+    mask=mask,
+    sigma_nm=recipe["sigma_nm"],
+    threshold=recipe["threshold"],
+    min_area_nm2=recipe["min_area_nm2"],
+    max_area_um2=recipe["max_area_um2"],
+    ridge_min_nm=recipe["ridge_min_nm"],
 )
 # 4. per-footprint numbers (errors are 1σ)
-s = ps.particles.particle_summary(table, mask=mask, footprint=circle, charge_C=shot["charge_C"])
+s = ps.particles.particle_summary(
+    table,
+    mask=mask,
+    footprint=circle,
+    charge_C=shot["charge_C"],
+    edge_fraction=recipe["edge_fraction"],
+)
 print(
     f"footprint found: {circle['found']}; {s['count']} particles "
     f"(planted {truth['count']}), density {s['density_cm2']:.3g} cm⁻², "

@@ -27,12 +27,13 @@ Per half-cycle (normalised time τ = (t − t_start)/duration):
 
 Soft shorts (:func:`soft_shorts`) inside a step: a **collapse** is a fall of |η| to
 < 25 % of the step's plateau within ≤ 5 samples, held ≥ 3 samples; a **noise burst** is a
-run where the 9-sample rolling standard deviation of the first differences exceeds 8×
+run where the 9-sample rolling standard deviation of the first differences exceeds 4×
 its median over the step (and 5σ of the white noise). Both are reported with start
 time, end time and depth.
 
 GITT (:func:`gitt_pulses`): a galvanostatic pulse followed by a rest: the **IR drop**
-is the jump of |η| between the pulse's last sample and the rest's first sample, the
+is the jump of |η| at the switch (straight lines through the pulse's last 10 and the
+rest's first 10 samples, both evaluated at the pulse's last sample), the
 **relaxation** the further decay over the rest, and the **quasi-equilibrium
 overpotential** the |η| left at the end of the rest.
 
@@ -72,7 +73,7 @@ _COLLAPSE_FRACTION = 0.25
 _COLLAPSE_MAX_FALL = 5
 _COLLAPSE_MIN_HOLD = 3
 _BURST_WINDOW = 9
-_BURST_FACTOR = 8.0
+_BURST_FACTOR = 4.0
 
 
 def _white_noise(x: np.ndarray) -> float:
@@ -338,6 +339,17 @@ def soft_shorts(time_s, eta_V, *, plateau_V: float | None = None) -> list[dict]:
     return events
 
 
+_GITT_FIT = 10
+
+
+def _extrapolate(t: np.ndarray, y: np.ndarray, at: float) -> float:
+    """A straight line through the samples, evaluated at ``at`` (one sample: itself)."""
+    if t.size < 2 or np.ptp(t) <= 0:
+        return float(y[-1])
+    coef = np.polyfit(t - at, y, 1)
+    return float(coef[1])
+
+
 def gitt_pulses(echem: pd.DataFrame, steps: pd.DataFrame | None = None) -> list[dict]:
     """IR drop, relaxation and quasi-equilibrium overpotential of each GITT pulse + rest.
 
@@ -353,7 +365,10 @@ def gitt_pulses(echem: pd.DataFrame, steps: pd.DataFrame | None = None) -> list[
     list of dict
         One per galvanostatic step directly followed by a rest: ``step``, ``direction``,
         ``t_start_s``, ``pulse_s``, ``rest_s``, ``eta_pulse_end_V`` (|η| at the pulse's
-        end), ``ir_drop_V`` (the instant fall at the switch), ``relaxation_V`` (the fall
+        end), ``ir_drop_V`` (the instant fall at the switch: lines through the last 10
+        pulse samples and the first 10 rest samples, evaluated at the pulse's last
+        sample),
+        ``relaxation_V`` (the fall
         over the rest), ``eta_quasi_eq_V`` (|η| left at the rest's end), ``R_ohm`` (IR
         drop / |I|, Ω), ``switch_gap_s`` (time between the two samples the IR drop uses).
 
@@ -380,8 +395,9 @@ def gitt_pulses(echem: pd.DataFrame, steps: pd.DataFrame | None = None) -> list[
         ra, rb = int(nxt.i_start), int(nxt.i_stop)
         if rb - ra < 3 or b - a < 2:
             continue
-        eta_end = sign * e[b - 1]
-        eta_rest0 = sign * e[ra]
+        t_switch = t[b - 1]  # the pulse's last sample: the current switches off there
+        eta_end = _extrapolate(t[a:b][-_GITT_FIT:], sign * e[a:b][-_GITT_FIT:], t_switch)
+        eta_rest0 = _extrapolate(t[ra:rb][:_GITT_FIT], sign * e[ra:rb][:_GITT_FIT], t_switch)
         tail = max(1, (rb - ra) // 20)
         eta_rest_end = float(np.median(sign * e[rb - tail : rb]))
         current = abs(float(r.I_median_A))

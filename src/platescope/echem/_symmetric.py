@@ -154,7 +154,8 @@ def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
     eta_V : array_like
         |η| = cell voltage × sign(current), V (positive while polarised).
     exclude : array_like of bool, optional
-        Samples to leave out (soft-short collapses, noise bursts), same length.
+        Samples to leave out (soft-short collapses, noise bursts), same length; they are
+        bridged by straight lines between the kept samples around them.
 
     Returns
     -------
@@ -185,16 +186,24 @@ def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
     sigma = _white_noise(e[keep]) if keep.sum() >= 4 else _white_noise(e)
     out: dict = {"noise_V": sigma, "n_excluded": int(n - keep.sum())}
 
+    if not keep.all() and keep.sum() >= 2:
+        # excluded stretches are bridged by straight lines between their neighbours, so a
+        # sloping profile keeps its window medians (dropping them would shift the median)
+        e = e.copy()
+        e[~keep] = np.interp(t[~keep], t[keep], e[keep])
+    n_kept = {}
+
     def win(lo, hi):
-        m = _window(tau, lo, hi) & keep
-        return e[m]
+        m = _window(tau, lo, hi)
+        n_kept[(lo, hi)] = int((m & keep).sum())
+        return e[m] if n_kept[(lo, hi)] >= _MIN_WINDOW else e[m & keep]
 
     plateau = win(*_PLATEAU)
     if plateau.size < _MIN_WINDOW:
         return _null("fewer than 3 usable samples in the middle of the step (τ 0.3–0.7)", **out)
     p = float(np.median(plateau))
     out["eta_plateau_V"] = p
-    out["eta_plateau_err_V"] = float(1.2533 * sigma / np.sqrt(plateau.size))
+    out["eta_plateau_err_V"] = float(1.2533 * sigma / np.sqrt(max(1, n_kept[_PLATEAU])))
     q75, q25 = np.percentile(plateau, [75, 25])
     out["eta_plateau_iqr_V"] = float(q75 - q25)
     nuc = win(*_NUC)
@@ -215,7 +224,8 @@ def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
         )
         return out
     idx = (float(np.median(late)) - float(np.median(early))) / p
-    err = 1.2533 * sigma * np.sqrt(1.0 / early.size + 1.0 / late.size) / p
+    n_early, n_late = max(1, n_kept[_EARLY]), max(1, n_kept[_LATE])
+    err = 1.2533 * sigma * np.sqrt(1.0 / n_early + 1.0 / n_late) / p
     out["shape_index"] = float(idx)
     out["shape_index_err"] = float(err)
     body = _window(tau, 0.1, 1.0) & keep

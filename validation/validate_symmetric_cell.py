@@ -1,6 +1,8 @@
 """Recovery of planted truth in the symmetric-cell scenario, across seeds and noise.
 
-Each seed writes the scenario's files (``echem.mpt`` EC-Lab text export, ``cycling.mps``
+Each seed (its own base overpotential 20–60 mV, peak amplitude 0.35–0.7, arc amplitude
+0.2–0.45, first arcing cycle 4–7 with the two cycles before it flat) writes the
+scenario's files (``echem.mpt`` EC-Lab text export, ``cycling.mps``
 settings, ``truth/truth.json``) with a GITT block, reads the record back with
 :func:`platescope.io.read_echem` and runs :func:`platescope.echem.symmetric_cell` on it
 (what the ``symmetric-cell`` runner does), then compares per half-cycle:
@@ -56,8 +58,20 @@ def match_shorts(truth: list[dict], found: list[dict]) -> int:
     return n
 
 
+def seed_parameters(seed: int) -> dict:
+    """Per-seed cell: base overpotential, shape amplitudes and the cycle shapes change."""
+    rng = np.random.default_rng(10_000 + seed)
+    return {
+        "eta0_mV": float(rng.uniform(20.0, 60.0)),
+        "peak_amplitude": float(rng.uniform(0.35, 0.7)),
+        "arc_amplitude": float(rng.uniform(0.2, 0.45)),
+        "arcing_from_cycle": int(rng.integers(4, 8)),
+        "flat_cycles": 2,
+    }
+
+
 def run_one(seed: int, noise: float, folder: Path) -> tuple[list[dict], dict]:
-    exp = simulate_cell(folder, seed=seed, noise_scale=noise, gitt=True)
+    exp = simulate_cell(folder, seed=seed, noise_scale=noise, gitt=True, **seed_parameters(seed))
     out = exp.parent
     truth = json.loads((out / "truth" / "truth.json").read_text())["symmetric_cell"]
     res = analyse(read_echem(out / "echem.mpt"))
@@ -122,6 +136,16 @@ def run(n_seeds: int, noises: list[float], tmp: Path) -> tuple[pd.DataFrame, dic
                 e["n_half_true"] == e["n_half_found"] for e in extras
             ),
             "shape_class_accuracy": float((part["class_true"] == part["class_found"]).mean()),
+            "shape_class_accuracy_by_class": {
+                c: float((g["class_true"] == g["class_found"]).mean())
+                for c, g in part.groupby("class_true")
+            },
+            "n_wrong_class_not_undetermined": int(
+                (
+                    (part["class_true"] != part["class_found"])
+                    & (part["class_found"] != "undetermined")
+                ).sum()
+            ),
             "n_undetermined": int((part["class_found"] == "undetermined").sum()),
             "plateau_abs_err_mV_median": float(np.nanmedian(err) * 1e3),
             "plateau_abs_err_mV_p95": float(np.nanpercentile(err, 95) * 1e3),

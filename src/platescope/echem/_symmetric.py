@@ -27,8 +27,9 @@ Per half-cycle (normalised time τ = (t − t_start)/duration):
 
 Soft shorts (:func:`soft_shorts`) inside a step: a **collapse** is a fall of |η| to
 < 25 % of the step's plateau within ≤ 5 samples, held ≥ 3 samples; a **noise burst** is a
-run where the 9-sample rolling standard deviation of the first differences exceeds 4×
-its median over the step (and 5σ of the white noise). Both are reported with start
+run where the 9-sample rolling standard deviation of the first differences exceeds 3×
+its median over the step (and 3√2 σ of the white noise; for white noise the chance is
+< 10⁻¹⁰ per window). Both are reported with start
 time, end time and depth.
 
 GITT (:func:`gitt_pulses`): a galvanostatic pulse followed by a rest: the **IR drop**
@@ -73,7 +74,7 @@ _COLLAPSE_FRACTION = 0.25
 _COLLAPSE_MAX_FALL = 5
 _COLLAPSE_MIN_HOLD = 3
 _BURST_WINDOW = 9
-_BURST_FACTOR = 4.0
+_BURST_FACTOR = 3.0
 
 
 def _white_noise(x: np.ndarray) -> float:
@@ -144,6 +145,26 @@ def _null(reason: str, **extra) -> dict:
     return out
 
 
+_BRIDGE_SAMPLES = 10
+
+
+def _bridge(t: np.ndarray, e: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Fill each excluded run with a straight line between the medians of the (up to) 10
+    kept samples on either side (one noisy neighbour would tilt the whole bridge)."""
+    out = e.copy()
+    idx = np.flatnonzero(keep)
+    for a, b in _runs(~keep):
+        left = idx[idx < a][-_BRIDGE_SAMPLES:]
+        right = idx[idx >= b][:_BRIDGE_SAMPLES]
+        if left.size and right.size:
+            xs = [float(t[left[-1]]), float(t[right[0]])]
+            ys = [float(np.median(e[left])), float(np.median(e[right]))]
+            out[a:b] = np.interp(t[a:b], xs, ys)
+        elif left.size or right.size:
+            out[a:b] = float(np.median(e[left if left.size else right]))
+    return out
+
+
 def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
     """Overpotentials and profile shape of one constant-current half-cycle.
 
@@ -155,7 +176,8 @@ def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
         |η| = cell voltage × sign(current), V (positive while polarised).
     exclude : array_like of bool, optional
         Samples to leave out (soft-short collapses, noise bursts), same length; they are
-        bridged by straight lines between the kept samples around them.
+        bridged by straight lines between the medians of the 10 kept samples on either
+        side.
 
     Returns
     -------
@@ -189,8 +211,7 @@ def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
     if not keep.all() and keep.sum() >= 2:
         # excluded stretches are bridged by straight lines between their neighbours, so a
         # sloping profile keeps its window medians (dropping them would shift the median)
-        e = e.copy()
-        e[~keep] = np.interp(t[~keep], t[keep], e[keep])
+        e = _bridge(t, e, keep)
     n_kept = {}
 
     def win(lo, hi):
@@ -316,7 +337,7 @@ def soft_shorts(time_s, eta_V, *, plateau_V: float | None = None) -> list[dict]:
     if d.size > 4 * w:
         s = pd.Series(d).rolling(w, center=True, min_periods=w // 2 + 1).std().to_numpy()
         base = float(np.nanmedian(s))
-        limit = max(_BURST_FACTOR * base, 5.0 * sigma * np.sqrt(2.0), 1e-12)
+        limit = max(_BURST_FACTOR * base, 3.0 * sigma * np.sqrt(2.0), 1e-12)
         burst = np.nan_to_num(s, nan=0.0) > limit
         # the switch-on and switch-off of the current are not noise
         burst[: 2 * w] = False

@@ -7,8 +7,11 @@ stripping, positive) follows a planted profile of |η| against normalised time �
   the start, then a fall towards the plateau;
 - **arcing** (dead-Li layer, transport-limited): ``P0 (1 + A τ²)`` — rising to the end;
 
+- **flat**: ``P0``;
+
 plus a nucleation overshoot ``N e^(−t/20 s)`` at the start of every half-cycle. Cycles
-before ``arcing_from_cycle`` are peaking, later ones arcing (dead Li building up); the
+before ``arcing_from_cycle`` are peaking (the last ``flat_cycles`` of them flat, a
+transition), later ones arcing (dead Li building up); the
 base overpotential ``P0`` grows by ``eta_growth_mV_per_cycle`` per cycle and the shape
 amplitude ``A`` is drawn per half-cycle within ±20 % of its parameter. A short rest
 (|η| relaxing to 0) separates half-cycles. Planted soft shorts: **collapses** (|η| falls
@@ -75,6 +78,9 @@ PARAMETERS: dict[str, Param] = {
     ),
     "arcing_from_cycle": Param(
         5, int, "first cycle (0-based) whose half-cycles are arcing; earlier: peaking", 0, 500
+    ),
+    "flat_cycles": Param(
+        0, int, "cycles just before arcing_from_cycle whose half-cycles are flat", 0, 500
     ),
     "peak_amplitude": Param(0.5, float, "relative height A of the early maximum", 0.0, 5.0),
     "arc_amplitude": Param(0.3, float, "relative rise A of an arcing profile", 0.0, 5.0),
@@ -164,9 +170,14 @@ def make_symmetric_cell(*, seed: int = 0, **params: Any) -> dict:
         cycle = h // 2
         plating = h % 2 == 0
         sign = -1.0 if plating else 1.0
-        shape = "arcing" if cycle >= p["arcing_from_cycle"] else "peaking"
+        if cycle >= p["arcing_from_cycle"]:
+            shape = "arcing"
+        elif cycle >= p["arcing_from_cycle"] - p["flat_cycles"]:
+            shape = "flat"
+        else:
+            shape = "peaking"
         base = (p["eta0_mV"] + p["eta_growth_mV_per_cycle"] * cycle) * 1e-3
-        amp_param = p["arc_amplitude"] if shape == "arcing" else p["peak_amplitude"]
+        amp_param = {"arcing": p["arc_amplitude"], "peaking": p["peak_amplitude"]}.get(shape, 0.0)
         amp = amp_param * rng.uniform(0.8, 1.2)
         tt = np.arange(n_per + 1) * dt
         tau = tt / tt[-1]

@@ -694,10 +694,11 @@ def _evolution(half_cycles: list[dict]) -> dict:
     """How the plateau and the shape change over cycles (weighted straight line)."""
     ok = [h for h in half_cycles if h.get("eta_plateau_V") is not None]
     classes = {c: sum(1 for h in half_cycles if h["shape_class"] == c) for c in SHAPE_CLASSES}
-    first_arc = next((h["cycle"] for h in half_cycles if h["shape_class"] == "arcing"), None)
+    arcs = [h for h in half_cycles if h["shape_class"] == "arcing"]
     out: dict = {
         "class_counts": classes,
-        "first_arcing_cycle": first_arc,
+        "first_arcing_cycle": arcs[0]["cycle"] if arcs else None,
+        "first_arcing_half_cycle": arcs[0]["half_cycle"] if arcs else None,
         "eta_plateau_first_V": ok[0]["eta_plateau_V"] if ok else None,
         "eta_plateau_last_V": ok[-1]["eta_plateau_V"] if ok else None,
         "plateau_slope_V_per_half_cycle": None,

@@ -41,7 +41,8 @@ __all__ = [
 MAGIC = "EC-LAB SETTING FILE"
 _KEY_WIDTH = 20
 _FIELD_WIDTH = 20
-_CURRENT_UNITS = {"A": 1.0, "mA": 1e-3, "µA": 1e-6, "uA": 1e-6, "nA": 1e-9, "pA": 1e-12}
+#: current unit → divisor to amperes (a division keeps "0.664 mA" → 0.000664 exactly)
+_CURRENT_UNITS = {"A": 1.0, "mA": 1e3, "µA": 1e6, "uA": 1e6, "nA": 1e9, "pA": 1e12}
 _CHARGE_UNITS = {"A.h": 3600.0, "mA.h": 3.6, "µA.h": 3.6e-3, "uA.h": 3.6e-3, "nA.h": 3.6e-6}
 _HMS = re.compile(r"^(\d+):(\d{1,2}):(\d+(?:[.,]\d*)?)$")
 _EXTRA_CODES = {
@@ -114,7 +115,7 @@ def _current(raw: dict, value_key: str, unit_key: str, path, tech) -> float | No
             "save the settings again from EC-Lab, or give the current in the experiment file "
             "([cell] current_mA)",
         )
-    return value * _CURRENT_UNITS[unit]
+    return value / _CURRENT_UNITS[unit]
 
 
 def _sequence(raw: dict, code: str | None, path, tech: int) -> dict:
@@ -209,7 +210,7 @@ def read_eclab_settings(path: str | os.PathLike) -> dict:
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "cp.mps"
     >>> _ = p.write_bytes(text.encode("latin-1"))
     >>> s = read_eclab_settings(p)["techniques"][0]
-    >>> s["code"], round(s["sequences"][0]["current_A"], 9), s["sequences"][0]["duration_s"]
+    >>> s["code"], s["sequences"][0]["current_A"], s["sequences"][0]["duration_s"]
     ('CP', 5e-05, 90.0)
     """
     path = os.fspath(path)

@@ -22,7 +22,7 @@ def test_files_read_back(tmp_path):
     assert len(df) == len(sim["echem"])
     assert np.allclose(df["potential_V"], sim["echem"]["potential_V"], atol=1e-7)
     assert np.allclose(df["current_A"], sim["echem"]["current_A"], atol=1e-9)
-    s = read_eclab_settings(out / cfg["echem"]["settings"])
+    s = read_eclab_settings(out / cfg["cell"]["settings"])
     gcpl = s["techniques"][0]["sequences"]
     assert [q["current_A"] for q in gcpl] == pytest.approx([-5e-4, 5e-4])
     assert gcpl[0]["duration_s"] == 1800.0 and gcpl[1]["n_cycles"] == 2

@@ -382,7 +382,7 @@ def symmetric_cell(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> P
 
     Files: ``echem.mpt`` (EC-Lab text export of a GCPL run), ``cycling.mps`` (EC-Lab
     settings: set current, half-cycle and rest durations, cycle count),
-    ``experiment.toml`` (``[echem]`` path and settings, ``[cell]`` current_mA,
+    ``experiment.toml`` (``[echem]`` path, ``[cell]`` current_mA and settings,
     ``[electrode]`` area_cm2, ``[electrolyte]`` D_cm2_s, c0_mol_L, t_plus) and
     ``truth/truth.json``. See :func:`make_symmetric_cell` for the model.
 
@@ -451,8 +451,8 @@ def symmetric_cell(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> P
     write_json_atomic(out / "truth" / "truth.json", truth)
     sections = {
         "electrode": {"area_cm2": p["area_cm2"]},
-        "echem": {"path": "echem.mpt", "settings": "cycling.mps"},
-        "cell": {"current_mA": p["current_mA"]},
+        "echem": {"path": "echem.mpt"},
+        "cell": {"current_mA": p["current_mA"], "settings": "cycling.mps"},
         "electrolyte": {
             "D_cm2_s": p["D_cm2_s"],
             "c0_mol_L": p["c0_mol_L"],

@@ -1,11 +1,19 @@
 """Readers and writers: movies, electrochemistry, SEM images, SIMS depth profiles, SECCM spots
-(``read_spots``: platescope, eChemTips and WEC-SPM layouts), experiment files.
+(``read_spots``: platescope, eChemTips and WEC-SPM layouts), experiment files, EC-Lab
+settings (``read_eclab_settings``: the ``.mps`` protocol; ``read_eclab_loops``;
+``read_voltage_export`` for text exports without a current column).
 
 Path → bytes → pure parser; no analysis happens here.
 """
 
 from platescope.io._describe import describe
 from platescope.io._echem import describe_echem, read_echem
+from platescope.io._echem_eclab_mps import (
+    read_eclab_loops,
+    read_eclab_settings,
+    read_voltage_export,
+    set_currents_A,
+)
 from platescope.io._experiment import Experiment, read_experiment
 from platescope.io._movie import describe_movie, read_frame_times, read_movie
 from platescope.io._sem import describe_sem, read_sem
@@ -23,10 +31,14 @@ __all__ = [
     "describe_spots",
     "describe_sims",
     "read_echem",
+    "read_eclab_loops",
+    "read_eclab_settings",
+    "read_voltage_export",
     "read_experiment",
     "read_frame_times",
     "read_movie",
     "read_sem",
     "read_spots",
     "read_sims",
+    "set_currents_A",
 ]

@@ -168,9 +168,16 @@ def test_voltage_record_signs_and_loops():
     v = pd.DataFrame(
         {"time_s": np.arange(8.0), "potential_V": [0.1, 0.1, 0.1, 0.1, -0.1, -0.1, -0.1, -0.1]}
     )
-    r = voltage_record(v, current_A=2e-4, loop_starts=[0, 2])
+    r = voltage_record(v, current_A=2e-4, loop_starts=[0, 2], min_run=3)
     assert r["current_A"].tolist() == [2e-4] * 4 + [-2e-4] * 4
     assert r["step"].tolist() == [0, 0, 1, 1, 2, 2, 2, 2]
+    # noise through 0 V (a short) for fewer than min_run samples is not a reversal
+    e = np.full(60, 0.02)
+    e[30:34] = [-1e-4, 2e-4, -3e-4, -1e-4]
+    flick = voltage_record(
+        pd.DataFrame({"time_s": np.arange(60.0), "potential_V": e}), current_A=1e-4
+    )
+    assert (flick["current_A"] > 0).all() and flick["step"].nunique() == 1
     with pytest.raises(InputError, match="applied current"):
         voltage_record(v, current_A=0.0)
 

@@ -165,7 +165,9 @@ def _bridge(t: np.ndarray, e: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return out
 
 
-def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
+def half_cycle_features(
+    time_s, eta_V, *, exclude=None, shape_threshold: float = _SHAPE_THRESHOLD
+) -> dict:
     """Overpotentials and profile shape of one constant-current half-cycle.
 
     Parameters
@@ -178,6 +180,9 @@ def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
         Samples to leave out (soft-short collapses, noise bursts), same length; they are
         bridged by straight lines between the medians of the 10 kept samples on either
         side.
+    shape_threshold : float, default 0.05
+        |shape index| (relative change of |η| from early to late in the step) beyond
+        which, with 2σ to spare, a profile is peaking or arcing; within it, flat.
 
     Returns
     -------
@@ -256,7 +261,7 @@ def half_cycle_features(time_s, eta_V, *, exclude=None) -> dict:
         out["t_max_frac"] = float(tau[body][int(np.argmax(sm))])
     else:
         out["t_max_frac"] = None
-    thr = _SHAPE_THRESHOLD
+    thr = float(shape_threshold)
     if idx - 2 * err > thr:
         cls = "arcing"
     elif idx + 2 * err < -thr:
@@ -455,6 +460,7 @@ def voltage_record(
     *,
     current_A: float,
     loop_starts=None,
+    min_run: int = 10,
 ) -> pd.DataFrame:
     """A symmetric-cell record whose file holds no current: the current from settings.
 
@@ -473,6 +479,9 @@ def voltage_record(
         ``.mps`` settings).
     loop_starts : array_like of int, optional
         Row indices where each loop of the run starts.
+    min_run : int, default 10
+        A run of one voltage sign shorter than this (samples) is noise around 0 V (a
+        short), not a current reversal: it keeps the sign before it.
 
     Returns
     -------
@@ -483,7 +492,7 @@ def voltage_record(
     Examples
     --------
     >>> v = pd.DataFrame({"time_s": np.arange(6.0), "potential_V": [.1, .1, .1, -.1, -.1, -.1]})
-    >>> voltage_record(v, current_A=4e-4)["current_A"].tolist()
+    >>> voltage_record(v, current_A=4e-4, min_run=3)["current_A"].tolist()
     [0.0004, 0.0004, 0.0004, -0.0004, -0.0004, -0.0004]
     """
     src = _source(voltage)
@@ -496,13 +505,19 @@ def voltage_record(
     e = voltage["potential_V"].to_numpy(float)
     n = e.size
     sign = np.sign(_running_median3(e))
-    # samples at exactly 0 V (or a flicker shorter than 3 samples) follow the run before them
-    for k in range(1, n):
-        if sign[k] == 0:
-            sign[k] = sign[k - 1]
-    if n and sign[0] == 0:
-        nz = np.flatnonzero(sign)
-        sign[:] = sign[nz[0]] if nz.size else 1.0
+    nz = np.flatnonzero(sign)
+    if nz.size == 0:
+        sign[:] = 1.0
+    else:
+        # samples at exactly 0 V follow the sample before them
+        fill = np.maximum.accumulate(np.where(sign != 0, np.arange(n), -1))
+        sign = np.where(fill >= 0, sign[np.maximum(fill, 0)], sign[nz[0]])
+    # a voltage that dips through 0 V for fewer than min_run samples (noise around a
+    # short) is not a current reversal: such runs join the run before them
+    bounds = np.flatnonzero(np.concatenate([[True], np.diff(sign) != 0, [True]]))
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if a > 0 and b - a < min_run:
+            sign[a:b] = sign[a - 1]
     loop = np.zeros(n, dtype=np.int64)
     if loop_starts is not None:
         starts = np.asarray(loop_starts, dtype=np.int64)
@@ -532,6 +547,7 @@ def symmetric_cell(
     current_A: float | None = None,
     min_duration_s: float = 0.0,
     gitt_max_pulse_s: float = 120.0,
+    shape_threshold: float = _SHAPE_THRESHOLD,
 ) -> dict:
     """Analyse a Li‖Li symmetric-cell record half-cycle by half-cycle.
 
@@ -550,6 +566,8 @@ def symmetric_cell(
         half-cycles (in addition to pulses followed by a rest of ≥ 2× their length).
     gitt_max_pulse_s : float, default 120
         Longest galvanostatic step (s) that is a GITT pulse when a rest follows it.
+    shape_threshold : float, default 0.05
+        Class threshold of the shape index (see :func:`half_cycle_features`).
 
     Returns
     -------
@@ -625,7 +643,7 @@ def symmetric_cell(
         mask = np.zeros(tt.size, dtype=bool)
         for ev in found:
             mask[max(0, ev["i_start"] - 2) : ev["i_stop"] + 2] = True
-        feats = half_cycle_features(tt, eta, exclude=mask)
+        feats = half_cycle_features(tt, eta, exclude=mask, shape_threshold=shape_threshold)
         hc = {
             "half_cycle": len(half_cycles),
             "cycle": cycle,

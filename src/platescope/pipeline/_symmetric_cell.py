@@ -29,7 +29,7 @@ from platescope.pipeline._common import add_warning, expand_errors, read_echem_s
 from platescope.pipeline._scenarios import Scenario, Step, run_step
 
 DEFAULTS = {
-    "symmetric_cell": {"gitt_max_pulse_s": 120.0, "min_duration_s": 0.0},
+    "symmetric_cell": {"gitt_max_pulse_s": 120.0, "min_duration_s": 0.0, "shape_threshold": 0.05},
     "sand": {"z": 1},
 }
 
@@ -121,6 +121,7 @@ def _symmetric(ctx, params, out, summary):
         current_A=None if current is None else float(current) * 1e-3,
         min_duration_s=params["min_duration_s"],
         gitt_max_pulse_s=params["gitt_max_pulse_s"],
+        shape_threshold=params["shape_threshold"],
     )
     res["warnings"] = record_warnings(echem) + res["warnings"]
     res["applied_current"] = applied

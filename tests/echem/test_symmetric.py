@@ -223,3 +223,25 @@ def test_datalab_lili_record():
     assert 0.11 < np.median(plats[10:22]) < 0.15
     assert np.min(plats[24:28]) < 0.05
     assert r["evolution"]["plateau_slope_V_per_half_cycle"] < 0
+    assert "no-current-reversal" in {w["code"] for w in r["warnings"]}
+
+
+def test_step_cut_by_a_potential_limit_is_a_warning():
+    t = np.arange(0.0, 2000.0, 2.0)
+    i = np.where(t < 1000, -1e-4, 1e-4)
+    e = np.where(t < 1000, -0.03, 0.03)
+    # the stripping step runs away to a cut-off at its end
+    tail = t > 1950
+    e = np.where(tail, 0.03 + 20 * (t - 1950) * 1e-3, e)
+    df = pd.DataFrame({"time_s": t, "potential_V": e, "current_A": i})
+    df = pd.concat(
+        [df, pd.DataFrame({"time_s": [2000.0, 2002.0], "potential_V": 0.0, "current_A": 0.0})],
+        ignore_index=True,
+    )
+    r = symmetric_cell(
+        pd.concat(
+            [df] + [df.iloc[-1:].assign(time_s=2004.0 + k) for k in range(5)], ignore_index=True
+        )
+    )
+    assert r["half_cycles"][1]["ended_by"] == "potential limit"
+    assert "potential-limit" in {w["code"] for w in r["warnings"]}

@@ -683,6 +683,26 @@ def symmetric_cell(
                     "[cell] current_mA or the settings file",
                 }
             )
+    cut = [h["half_cycle"] for h in half_cycles if h["ended_by"] == "potential limit"]
+    if cut:
+        warnings.append(
+            {
+                "code": "potential-limit",
+                "message": f"{len(cut)} half-cycle(s) ended at the instrument's potential limit "
+                f"(first: half-cycle {cut[0]}): their end-of-step overpotential is the cut-off, "
+                "and the shape index sees a truncated profile",
+            }
+        )
+    directions = {h["direction"] for h in half_cycles}
+    if len(half_cycles) > 1 and len(directions) == 1:
+        warnings.append(
+            {
+                "code": "no-current-reversal",
+                "message": f"all {len(half_cycles)} constant-current steps are "
+                f"{directions.pop()} of the working electrode: the record is one-directional, "
+                "not plating/stripping cycling; shapes and overpotentials describe each step",
+            }
+        )
     if shorts:
         warnings.append(
             {

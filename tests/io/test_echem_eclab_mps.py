@@ -206,3 +206,15 @@ def test_voltage_export_refuses_files_with_a_current(tmp_path):
     q.write_text("a,b\n1,2\n")
     with pytest.raises(InputError, match="not an EC-Lab text export"):
         read_voltage_export(q)
+
+
+@needs_lili
+def test_info_describes_the_settings_file(capsys):
+    from platescope.cli import main
+    from platescope.io import describe
+
+    info = describe(LILI / f"{STEM}.mps")
+    assert info["kind"] == "eclab-settings" and info["n_techniques"] == 4
+    assert info["set_currents_mA"] == pytest.approx([0.4])
+    assert main(["info", str(LILI / f"{STEM}.mps")]) == 0
+    assert "GCPL" in capsys.readouterr().out

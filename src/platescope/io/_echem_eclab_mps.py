@@ -32,6 +32,7 @@ from platescope._errors import InputError, file_problem
 from platescope.io._echem_common import decode_text, parse_number, technique_code
 
 __all__ = [
+    "describe_settings",
     "read_eclab_loops",
     "read_eclab_settings",
     "read_voltage_export",
@@ -325,6 +326,56 @@ def read_eclab_settings(path: str | os.PathLike) -> dict:
         "cycle_definition": header.get("Cycle Definition"),
         "n_techniques": len(techniques),
         "techniques": techniques,
+    }
+
+
+def describe_settings(path: str | os.PathLike) -> dict:
+    """Summarise an EC-Lab settings file (for ``platescope info``).
+
+    Returns
+    -------
+    dict
+        ``kind`` ("eclab-settings"), ``device``, ``electrode_area_cm2``,
+        ``n_techniques``, ``techniques`` (code and name, and per sequence the set
+        current in mA and the duration in s where there are ones; a Loop's target and
+        count), ``set_currents_mA``, ``source``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ocv.mps"
+    >>> _ = p.write_text("EC-LAB SETTING FILE\\n\\nNumber of linked techniques : 1\\n\\n"
+    ...                  "Technique : 1\\nOpen Circuit Voltage\\n"
+    ...                  "tR (h:m:s)          0:00:30.0000        \\n")
+    >>> d = describe_settings(p)
+    >>> d["kind"], d["techniques"][0]["code"], d["techniques"][0]["sequences"]
+    ('eclab-settings', 'OCV', [{'Ns': 0, 'duration_s': 30.0}])
+    """
+    s = read_eclab_settings(path)
+    techniques = []
+    for t in s["techniques"]:
+        row: dict = {"index": t["index"], "code": t["code"], "name": t["name"]}
+        if t["code"] == "Loop":
+            row.update(goto_technique=t["goto_technique"], loop_times=t["loop_times"])
+        else:
+            seqs = []
+            for q in t["sequences"]:
+                item: dict = {"Ns": q["Ns"]}
+                if q["current_A"] is not None:
+                    item["current_mA"] = q["current_A"] * 1e3
+                if q["duration_s"] is not None:
+                    item["duration_s"] = q["duration_s"]
+                seqs.append(item)
+            row["sequences"] = seqs
+        techniques.append(row)
+    return {
+        "kind": "eclab-settings",
+        "device": s["device"],
+        "electrode_area_cm2": s["electrode_area_cm2"],
+        "n_techniques": s["n_techniques"],
+        "techniques": techniques,
+        "set_currents_mA": [i * 1e3 for i in set_currents_A(s)],
+        "source": s["source"],
     }
 
 

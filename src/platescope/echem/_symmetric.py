@@ -134,7 +134,9 @@ def _null(reason: str, **extra) -> dict:
         "eta_plateau_err_V": None,
         "eta_plateau_iqr_V": None,
         "eta_nuc_overshoot_V": None,
+        "eta_nuc_overshoot_err_V": None,
         "eta_end_V": None,
+        "eta_end_err_V": None,
         "shape_index": None,
         "shape_index_err": None,
         "t_max_frac": None,
@@ -188,7 +190,7 @@ def half_cycle_features(
     -------
     dict
         ``eta_plateau_V``, ``eta_plateau_err_V`` (1σ), ``eta_plateau_iqr_V``,
-        ``eta_nuc_overshoot_V``, ``eta_end_V`` (V), ``shape_index`` and
+        ``eta_nuc_overshoot_V`` and ``eta_end_V`` with their 1σ ``*_err_V`` (V), ``shape_index`` and
         ``shape_index_err`` (1σ, dimensionless), ``t_max_frac``, ``shape_class``
         (one of :data:`SHAPE_CLASSES`), ``noise_V`` and ``n_excluded``; the values
         are None with ``reason`` when the step is too short or a window is empty.
@@ -236,8 +238,16 @@ def half_cycle_features(
     out["eta_nuc_overshoot_V"] = (
         float(np.max(_running_median3(nuc)) - p) if nuc.size >= _MIN_WINDOW else None
     )
+    # one (3-sample median) value against the plateau: ~σ; the maximum of noisy samples
+    # also leans high by up to ~2σ (validation: median error ≈ 0.7σ)
+    out["eta_nuc_overshoot_err_V"] = (
+        float(np.hypot(sigma, out["eta_plateau_err_V"])) if nuc.size >= _MIN_WINDOW else None
+    )
     end = win(*_END)
     out["eta_end_V"] = float(np.median(end)) if end.size else None
+    out["eta_end_err_V"] = (
+        float(1.2533 * sigma / np.sqrt(max(1, n_kept[_END]))) if end.size else None
+    )
     early, late = win(*_EARLY), win(*_LATE)
     if early.size < _MIN_WINDOW or late.size < _MIN_WINDOW or not p > 0:
         out.update(
@@ -257,8 +267,8 @@ def half_cycle_features(
     body = _window(tau, 0.1, 1.0) & keep
     if body.sum() >= _MIN_WINDOW:
         k = max(1, int(body.sum()) // 20)
-        sm = np.convolve(e[body], np.ones(k) / k, mode="same")
-        out["t_max_frac"] = float(tau[body][int(np.argmax(sm))])
+        sm = np.convolve(e[body], np.ones(k) / k, mode="valid")  # no zero-padded edges
+        out["t_max_frac"] = float(tau[body][int(np.argmax(sm)) + k // 2])
     else:
         out["t_max_frac"] = None
     thr = float(shape_threshold)
@@ -729,7 +739,7 @@ def symmetric_cell(
 
 
 def _evolution(half_cycles: list[dict]) -> dict:
-    """How the plateau and the shape change over cycles (weighted straight line)."""
+    """How the plateau and the shape change over cycles (least-squares straight line)."""
     ok = [h for h in half_cycles if h.get("eta_plateau_V") is not None]
     classes = {c: sum(1 for h in half_cycles if h["shape_class"] == c) for c in SHAPE_CLASSES}
     arcs = [h for h in half_cycles if h["shape_class"] == "arcing"]

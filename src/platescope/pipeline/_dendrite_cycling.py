@@ -14,16 +14,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
 from platescope.pipeline._common import (
     analysis_params,
-    cycle_rows,
-    cycles_meta,
     expand_errors,
     read_echem_section,
     read_movie_section,
 )
-from platescope.pipeline._scenarios import Scenario
+from platescope.pipeline._scenarios import Scenario, run_step
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    CYCLES,
+    CYCLES_DEFAULTS,
+    echem_context,
+)
 
 DEFAULTS = {
     "deposits": {
@@ -102,7 +106,6 @@ def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped) -> dict:
 
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import echem as echem_mod
     from platescope import particles, report, sync
 
     skipped = summary["skipped"]
@@ -117,12 +120,9 @@ def run(exp, out, summary: dict) -> None:
         echem = read_echem_section(exp)
         steps = particles.cycling_steps(echem)
         out.table("cycling_steps", steps, title="Plating and stripping steps (from the current)")
-        try:
-            cc = echem_mod.cycle_charges(echem)
-            summary["echem"] = {"cycles": expand_errors(cycle_rows(cc)), **cycles_meta(cc)}
-            out.table("echem_cycles", cc, title="Charge and Coulombic efficiency per cycle")
-        except InputError as exc:  # e.g. a record without a complete cycle
-            skipped.append({"analysis": "echem.cycles", "reason": exc.problem})
+        ctx = echem_context(echem, table_prefix="echem_")
+        run_step(CYCLES, exp, out, summary, context=ctx)
+        run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx)
     else:
         skipped.append({"analysis": "echem.cycles", "reason": "no [echem] input"})
         skipped.append(
@@ -173,7 +173,12 @@ def run(exp, out, summary: dict) -> None:
         _deposit_summary(tracks, ts, merges, p, det.attrs, n_dropped)
     )
     out.table("deposit_tracks", tracks, title="Deposits per frame with their track")
-    out.table("deposit_timeseries", ts, title="Per-deposit area, effective radius and volume")
+    out.table(
+        "deposit_timeseries",
+        ts,
+        title="Per-deposit area, effective radius and volume",
+        errors="1sigma",
+    )
     out.table("merges", merges, title="Merges (absorbed track → surviving track)")
 
     per_dep = by_cycle = None
@@ -200,9 +205,17 @@ def run(exp, out, summary: dict) -> None:
             "maximum volume stranded as dead Li; 1 − slope is reversible); slope_err k = 2"
         )
         out.table(
-            "dead_li_deposits", per_dep, title="Dead-Li status of every deposit in every cycle"
+            "dead_li_deposits",
+            per_dep,
+            title="Dead-Li status of every deposit in every cycle",
+            errors="1sigma",
         )
-        out.table("dead_li_cycles", by_cycle, title="Dead Li per cycle with the dead-vs-max line")
+        out.table(
+            "dead_li_cycles",
+            by_cycle,
+            title="Dead Li per cycle with the dead-vs-max line",
+            errors="1sigma",
+        )
         if not len(steps[steps["step"] == "stripping"]):
             skipped.append({"analysis": "dead_li", "reason": "the record has no stripping step"})
     elif echem is not None:
@@ -271,6 +284,10 @@ SCENARIO = Scenario(
     title="Top-view optical cycling movie: deposits tracked, merged, dead Li per cycle",
     run=run,
     inputs=("echem", "movie"),
-    analyses=DEFAULTS,
+    analyses={
+        **DEFAULTS,
+        "cycles": CYCLES_DEFAULTS,
+        "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
+    },
     simulator="platescope.simulate._dendrite_cycling:dendrite_cycling",
 )

@@ -45,7 +45,6 @@ import pandas as pd
 import platescope
 from platescope.simulate._common import (
     Param,
-    atomic_write_text,
     input_hashes,
     prepare_output_dir,
     register,
@@ -54,7 +53,7 @@ from platescope.simulate._common import (
     write_json_atomic,
 )
 
-__all__ = ["PARAMETERS", "make_symmetric_cell", "symmetric_cell", "write_eclab_mps"]
+__all__ = ["PARAMETERS", "make_symmetric_cell", "symmetric_cell"]
 
 SCENARIO = "symmetric-cell"
 _NUC_TAU_S = 20.0
@@ -306,76 +305,6 @@ def make_symmetric_cell(*, seed: int = 0, **params: Any) -> dict:
     return {"echem": echem, "truth": truth, "parameters": p}
 
 
-def _mps_table(rows: list[tuple[str, list[str]]]) -> list[str]:
-    return [f"{key:<20}" + "".join(f"{v:<20}" for v in values) for key, values in rows]
-
-
-def _hms(seconds: float) -> str:
-    h = int(seconds // 3600)
-    m = int((seconds - 3600 * h) // 60)
-    s = seconds - 3600 * h - 60 * m
-    return f"{h}:{m:02d}:{s:.4f}"
-
-
-def write_eclab_mps(path: str | os.PathLike, techniques: list[dict]) -> Path:
-    """Write an EC-Lab settings file (``.mps``) of GCPL techniques, atomically.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Output file.
-    techniques : list of dict
-        Each ``{"sequences": [{"current_mA", "duration_s", "rest_s", "goto_Ns",
-        "n_cycles"}, ...]}``: one GCPL technique per entry.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from platescope.io._echem_eclab_mps import read_eclab_settings
-    >>> seq = {"current_mA": -0.5, "duration_s": 1800, "rest_s": 30, "goto_Ns": 0,
-    ...        "n_cycles": 0}
-    >>> p = write_eclab_mps(tempfile.mkdtemp() + "/c.mps", [{"sequences": [seq]}])
-    >>> read_eclab_settings(p)["techniques"][0]["sequences"][0]["current_A"]
-    -0.0005
-    """
-    lines = [
-        "EC-LAB SETTING FILE",
-        "",
-        f"Number of linked techniques : {len(techniques)}",
-        "",
-        "Filename : platescope simulator",
-        "",
-        "Device : platescope simulator",
-        "Electrode surface area : 0.001 cm²",
-        "Cycle Definition : Charge/Discharge alternance",
-        "Turn to OCV between techniques",
-        "",
-    ]
-    for k, tech in enumerate(techniques, start=1):
-        seqs = tech["sequences"]
-        lines += [f"Technique : {k}", "Galvanostatic Cycling with Potential Limitation"]
-        lines += _mps_table(
-            [
-                ("Ns", [str(n) for n in range(len(seqs))]),
-                ("Set I/C", ["I"] * len(seqs)),
-                ("Is", [f"{s['current_mA']:.3f}" for s in seqs]),
-                ("unit Is", ["mA"] * len(seqs)),
-                ("vs.", ["<None>"] * len(seqs)),
-                ("t1 (h:m:s)", [_hms(s["duration_s"]) for s in seqs]),
-                ("EM (V)", ["pass"] * len(seqs)),
-                ("tR (h:m:s)", [_hms(s["rest_s"]) for s in seqs]),
-                ("goto Ns'", [str(s["goto_Ns"]) for s in seqs]),
-                ("nc cycles", [str(s["n_cycles"]) for s in seqs]),
-            ]
-        )
-        lines.append("")
-    return atomic_write_text(path, "\r\n".join(lines) + "\r\n", encoding="latin-1")
-
-
 @register(SCENARIO, PARAMETERS)
 def symmetric_cell(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> Path:
     """Write a simulated Li‖Li cycling record, its settings file and truth to ``out``.
@@ -405,6 +334,7 @@ def symmetric_cell(out: str | os.PathLike, *, seed: int = 0, **params: Any) -> P
     >>> import tempfile
     >>> p = symmetric_cell(tempfile.mkdtemp(), seed=3)  # doctest: +SKIP
     """
+    from platescope.io._echem_eclab_mps import write_eclab_mps
     from platescope.io._echem_eclab_text import write_eclab_mpt
 
     p = resolve_params(PARAMETERS, params)

@@ -130,7 +130,12 @@ def _symmetric(ctx, params, out, summary):
     summary["symmetric_cell"] = expand_errors(res)
     hc = pd.DataFrame(summary["symmetric_cell"]["half_cycles"])
     if len(hc):
-        out.table("half_cycles", hc, title="Half-cycles: overpotentials and profile shape (k = 2)")
+        out.table(
+            "half_cycles",
+            hc,
+            title="Half-cycles: overpotentials and profile shape",
+            errors="k2",
+        )
     if res["soft_shorts"]:
         out.table("soft_shorts", pd.DataFrame(res["soft_shorts"]), title="Soft-short events")
     if res["gitt"]:

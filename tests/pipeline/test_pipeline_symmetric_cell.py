@@ -40,6 +40,9 @@ def test_outputs_follow_the_contract(run):
         assert (res / "figures" / f"{fig}.png").is_file()
     assert set(summary["inputs"]) == {"echem", "cell.settings"}
     assert summary["settings"]["techniques"][0]["code"] == "GCPL"
+    # the shared chronoamperometry step ran and found no potentiostatic step
+    assert any(k["analysis"] == "chronoamperometry" for k in summary["skipped"])
+    assert summary["headline"].startswith("8 half-cycles")
 
 
 def test_truth_recovered_through_the_files(run):

@@ -10,7 +10,9 @@ Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
    of the EC-Lab settings file ``[cell] settings`` (``.mps``), signed by the voltage
    (:func:`platescope.echem.voltage_record`), with the loops of ``[cell] loops``
    (``…_LOOP.txt``) as step boundaries.
-2. ``sand`` (needs ``[electrolyte]``): Sand's time and capacity at the applied current
+2. ``chronoamperometry`` (shared step): Scharifker–Hills on any potentiostatic step of
+   the record (skipped with the reason when there is none).
+3. ``sand`` (needs ``[electrolyte]``): Sand's time and capacity at the applied current
    density (:func:`platescope.models.sand_limit`), and whether the half-cycles pass
    more charge than Sand's capacity.
 
@@ -27,6 +29,11 @@ from platescope._errors import InputError
 from platescope.io._experiment import Section
 from platescope.pipeline._common import add_warning, expand_errors, read_echem_section
 from platescope.pipeline._scenarios import Scenario, Step, run_step
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    echem_context,
+)
 
 DEFAULTS = {
     "symmetric_cell": {"gitt_max_pulse_s": 120.0, "min_duration_s": 0.0, "shape_threshold": 0.05},
@@ -108,12 +115,10 @@ def _record(exp, settings, summary):
 
 def _symmetric(ctx, params, out, summary):
     from platescope import report
-    from platescope.echem import record_warnings, split_steps, symmetric_cell
+    from platescope.echem import record_warnings, symmetric_cell
 
     exp = ctx["exp"]
-    settings = ctx["settings"]
-    echem, applied = _record(exp, settings, summary)
-    steps = split_steps(echem)
+    echem, steps, applied = ctx["echem"].echem, ctx["echem"].steps, ctx["applied"]
     current = exp.section("cell").get("current_mA")
     res = symmetric_cell(
         echem,
@@ -126,7 +131,6 @@ def _symmetric(ctx, params, out, summary):
     res["warnings"] = record_warnings(echem) + res["warnings"]
     res["applied_current"] = applied
     ctx["result"] = res
-    ctx["echem"] = echem
     summary["symmetric_cell"] = expand_errors(res)
     hc = pd.DataFrame(summary["symmetric_cell"]["half_cycles"])
     if len(hc):
@@ -258,8 +262,13 @@ def run(exp, out, summary: dict) -> None:
                 for t in s["techniques"]
             ],
         }
-    for step in STEPS:
-        run_step(step, exp, out, summary, context=ctx)
+    if exp.echem:
+        rec, ctx["applied"] = _record(exp, ctx["settings"], summary)
+        ctx["echem"] = echem_context(rec)
+    run_step(STEPS[0], exp, out, summary, context=ctx)
+    if exp.echem:  # Scharifker–Hills on any potentiostatic step (skipped with the reason)
+        run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx["echem"])
+    run_step(STEPS[1], exp, out, summary, context=ctx)
     if "headline" not in summary:
         summary["headline"] = "no [echem] record given"
 
@@ -269,7 +278,7 @@ SCENARIO = Scenario(
     title="Li‖Li symmetric-cell voltage: overpotentials, peaking/arcing shape, soft shorts, GITT",
     run=run,
     inputs=("echem", "cell", "electrolyte"),
-    analyses=DEFAULTS,
+    analyses={**DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS},
     simulator="platescope.simulate._symmetric_cell:symmetric_cell",
     sections={
         "cell": Section(

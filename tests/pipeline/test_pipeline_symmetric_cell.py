@@ -127,3 +127,22 @@ def test_bad_transference_number_is_exit_2(tmp_path, capsys):
     exp.write_text(text)
     assert main(["analyze", str(exp), "--out", str(tmp_path / "out")]) == 2
     assert "t_plus" in capsys.readouterr().err
+
+
+def test_voltage_only_export_with_rests_in_the_settings_warns(tmp_path):
+    """The simulator's .mps rests 30 s after each half-cycle; a voltage-only export of the
+    same run cannot show where: a warning says so."""
+    from platescope.io import read_echem
+
+    exp = simulate("symmetric-cell", tmp_path / "in", seed=2, overrides={"n_cycles": "2"})
+    folder = exp.parent
+    rec = read_echem(folder / "echem.mpt")
+    volt = folder / "volt.txt"
+    rec[["time_s", "potential_V"]].rename(
+        columns={"time_s": "time/s", "potential_V": "Ewe/V"}
+    ).to_csv(volt, sep="\t", index=False)
+    text = exp.read_text().replace('path = "echem.mpt"', 'path = "volt.txt"')
+    exp.write_text(text)
+    s = analyze(exp, tmp_path / "out")
+    codes = {w["code"] for w in s["warnings"]}
+    assert {"rests-not-located", "current-not-measured"} <= codes

@@ -102,6 +102,23 @@ def _record(exp, settings, summary):
         attrs = dict(rec.attrs)
         rec = rec.assign(potential_V=-rec["potential_V"], current_A=-rec["current_A"])
         rec.attrs = attrs
+    rests = [
+        q["rest_s"]
+        for t in (settings or {}).get("techniques", [])
+        if t["code"] == "GCPL"
+        for q in t["sequences"]
+        if q.get("current_A") and q.get("rest_s")
+    ]
+    if rests:
+        add_warning(
+            summary,
+            "rests-not-located",
+            f"the settings rest {max(rests):g} s after constant-current sequences, but a record "
+            "without a current column cannot show where: those rests are analysed as if the "
+            "current flowed (a rest and a full short both read ≈ 0 V); export the current "
+            "column to separate them",
+            "symmetric_cell",
+        )
     add_warning(
         summary,
         "current-not-measured",

@@ -13,8 +13,7 @@ Per half-cycle (normalised time τ = (t − t_start)/duration):
   ``eta_plateau_err_V`` from the white noise σ (second differences) and the window's
   trend (:func:`_median_err`: 1.2533·σ/√n for a flat window, larger when the profile
   slopes, since then only the samples near the median move it); also the spread of |η|
-  in the window
-  (``eta_plateau_iqr_V``: drift plus noise, for judging "plateau");
+  in the window (``eta_plateau_iqr_V``: drift plus noise, for judging "plateau");
 - **nucleation overshoot** ``eta_nuc_overshoot_V``: the highest |η| (3-sample running
   median, so single spikes do not count) in τ ∈ [0, 0.1], minus the plateau;
 - **end of step** ``eta_end_V``: the median of |η| over τ ∈ [0.95, 1];
@@ -31,8 +30,7 @@ Soft shorts (:func:`soft_shorts`) inside a step: a **collapse** is a fall of |η
 < 25 % of the step's plateau within ≤ 5 samples, held ≥ 3 samples; a **noise burst** is a
 run where the 9-sample rolling standard deviation of the first differences exceeds 3×
 its median over the step (and 3√2 σ of the white noise; for white noise the chance is
-< 10⁻¹⁰ per window). Both are reported with start
-time, end time and depth.
+< 10⁻¹⁰ per window). Both are reported with start time, end time and depth.
 
 GITT (:func:`gitt_pulses`): a galvanostatic pulse followed by a rest: the **IR drop**
 is the jump of |η| at the switch (straight lines through the pulse's last 10 and the
@@ -41,7 +39,9 @@ rest's first 10 samples, both evaluated at the pulse's last sample), the
 overpotential** the |η| left at the end of the rest.
 
 Accuracy on simulated records (``validation/validate_symmetric_cell.py``, 20 seeds ×
-3 noise levels): see ``docs/symmetric_cell.md``.
+3 noise levels, σ 0.25–1.5 mV, plateaus 20–60 mV): shape class 99.8–100 % (no wrong
+class, one ``undetermined``), plateau |error| ≤ 0.56 mV (median 0.03–0.13 mV), soft
+shorts precision and recall 1.0; details in ``docs/symmetric_cell.md``.
 """
 
 from __future__ import annotations

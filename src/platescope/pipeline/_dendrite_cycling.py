@@ -104,16 +104,11 @@ def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped) -> dict:
     return out
 
 
-def run(exp, out, summary: dict) -> None:
-    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import particles, report, sync
+def _echem_step(exp, out, summary) -> tuple:
+    """The record → plating/stripping steps, cycles, chronoamperometry; (echem, steps)."""
+    from platescope import particles
 
     skipped = summary["skipped"]
-    params = summary["parameters"]
-    # every override is checked before any work, so a typo fails fast
-    p = params.setdefault("deposits", _params(exp, "deposits"))
-    pd_ = params.setdefault("dead_li", _params(exp, "dead_li"))
-
     echem = None
     steps = None
     if exp.echem:
@@ -132,11 +127,12 @@ def run(exp, out, summary: dict) -> None:
             }
         )
 
-    if not exp.movie:
-        skipped.append({"analysis": "deposits", "reason": "no [movie] input"})
-        skipped.append({"analysis": "dead_li", "reason": "no [movie] input"})
-        summary["headline"] = "no movie: cycling charges only"
-        return
+    return echem, steps
+
+
+def _deposits_step(exp, echem, p, out, summary) -> tuple:
+    """The movie on the echem clock → deposits detected, tracked, measured; merges."""
+    from platescope import particles, sync
 
     movie = read_movie_section(exp.movie, default_mode="epi")
     if echem is not None:
@@ -181,6 +177,14 @@ def run(exp, out, summary: dict) -> None:
     )
     out.table("merges", merges, title="Merges (absorbed track → surviving track)")
 
+    return movie, tracks, ts
+
+
+def _dead_li_step(echem, steps, ts, pd_, out, summary) -> tuple:
+    """Dead Li per deposit and per cycle (needs the stripping steps of the record)."""
+    from platescope import particles
+
+    skipped = summary["skipped"]
     per_dep = by_cycle = None
     if echem is not None and len(ts):
         per_dep = particles.find_dead_li(
@@ -221,7 +225,13 @@ def run(exp, out, summary: dict) -> None:
     elif echem is not None:
         skipped.append({"analysis": "dead_li", "reason": "no deposit was tracked"})
 
-    # ---- figures ------------------------------------------------------------------------
+    return per_dep, by_cycle
+
+
+def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:
+    """Tracks on a frame, areas and volumes, dead vs max volume, a frame montage."""
+    from platescope import report
+
     t = np.asarray(movie["t"].values, float)
     show = int(np.argmax(tracks.groupby("frame").size().reindex(range(t.size), fill_value=0)))
     if steps is not None and len(steps[steps["step"] == "plating"]):
@@ -249,8 +259,8 @@ def run(exp, out, summary: dict) -> None:
             report.fig_dead_vs_max(per_dep, by_cycle),
             title="Dead vs maximum effective volume",
             caption="Each deposit that turned dead: its dead effective volume against its "
-            "largest in the cycle (± 1σ), with the least-squares line of each cycle "
-            "(slope ± 2σ); the slope is the fraction of the maximum volume left dead.",
+            "largest in the cycle (error bars k = 2), with the least-squares line of each "
+            "cycle (slope ± k = 2); the slope is the fraction of the maximum volume left dead.",
         )
     if steps is not None and len(steps):
         frames, labels = _montage_frames(t, steps)
@@ -265,6 +275,8 @@ def run(exp, out, summary: dict) -> None:
         "stripping step, on one grey scale.",
     )
 
+
+def _headline(summary) -> None:
     d = summary["deposits"]
     if summary.get("dead_li"):
         last = summary["dead_li"][0]
@@ -276,6 +288,26 @@ def run(exp, out, summary: dict) -> None:
         )
     else:
         summary["headline"] = f"{d['n_tracks']} deposits tracked, {d['n_merges']} merges"
+
+
+def run(exp, out, summary: dict) -> None:
+    """Compose the scenario's steps; fill ``summary`` and ``out`` (a StagedOutput)."""
+    skipped = summary["skipped"]
+    params = summary["parameters"]
+    # every override is checked before any work, so a typo fails fast
+    p = params.setdefault("deposits", _params(exp, "deposits"))
+    pd_ = params.setdefault("dead_li", _params(exp, "dead_li"))
+    echem, steps = _echem_step(exp, out, summary)
+    if not exp.movie:
+        skipped.append({"analysis": "deposits", "reason": "no [movie] input"})
+        skipped.append({"analysis": "dead_li", "reason": "no [movie] input"})
+        summary["headline"] = "no movie: cycling charges only"
+        return
+
+    movie, tracks, ts = _deposits_step(exp, echem, p, out, summary)
+    per_dep, by_cycle = _dead_li_step(echem, steps, ts, pd_, out, summary)
+    _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out)
+    _headline(summary)
 
 
 #: The registry entry (pipeline/_scenarios.py).

@@ -40,8 +40,9 @@ def test_outputs_follow_the_contract(run):
         assert (res / "figures" / f"{fig}.png").is_file()
     assert set(summary["inputs"]) == {"echem", "cell.settings"}
     assert summary["settings"]["techniques"][0]["code"] == "GCPL"
-    # the shared chronoamperometry step ran and found no potentiostatic step
-    assert any(k["analysis"] == "chronoamperometry" for k in summary["skipped"])
+    # the shared chronoamperometry step does not apply to a galvanostatic record
+    assert "scharifker_hills" not in summary.get("echem", {})
+    assert not any(k["analysis"] == "chronoamperometry" for k in summary["skipped"])
     assert summary["headline"].startswith("8 half-cycles")
 
 

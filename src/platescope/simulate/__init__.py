@@ -10,6 +10,8 @@ SCENARIOS
     Registry: scenario name → function ``fn(out, *, seed=0, **params) -> Path``; each
     function's ``.parameters`` maps every accepted ``--set`` key to a
     :class:`~platescope.simulate._common.Param` (type, unit, default, range).
+as_movie(sim, key="movie", *, mode=None) -> xarray.DataArray
+    A ``make_*`` result's movie as the Movie DataArray the readers return.
 simulate(scenario, out, *, seed=0, overrides=None) -> Path
     Run a scenario by name (overrides may be strings from ``--set key=value``).
 parse_set_options(items) -> dict
@@ -47,9 +49,15 @@ dendrite_cycling(out, *, seed=0, **params) -> Path
     merge, partly dissolve and turn dead, with the EC-Lab cycling record.
 make_dendrite_cycling(seed=0, **params) -> dict
     The same, in memory (movie + truth, no files).
+symmetric_cell(out, *, seed=0, **params) -> Path
+    Galvanostatic cycling of a Li‖Li cell: planted peaking → flat → arcing profiles,
+    soft shorts, optional GITT block; EC-Lab .mpt + .mps settings.
+make_symmetric_cell(seed=0, **params) -> dict
+    The same, in memory (record + truth, no files).
 """
 
 from platescope.simulate._common import SCENARIOS, parse_set_options, simulate
+from platescope.simulate._data_model import as_movie
 from platescope.simulate._dendrite_cycling import dendrite_cycling, make_dendrite_cycling
 from platescope.simulate._irm_cv import irm_cv, make_irm_cv
 from platescope.simulate._irm_galvanostatic import irm_galvanostatic, make_irm_galvanostatic
@@ -58,10 +66,12 @@ from platescope.simulate._see_through import make_see_through, see_through_ag, s
 from platescope.simulate._sem_morphology import SEM_MORPHOLOGY_KINDS, make_sem_morphology
 from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
+from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
 
 __all__ = [
     "SCENARIOS",
     "SEM_MORPHOLOGY_KINDS",
+    "as_movie",
     "dendrite_cycling",
     "irm_cv",
     "irm_galvanostatic",
@@ -80,4 +90,6 @@ __all__ = [
     "simulate",
     "sims_diffusion",
     "make_sims_diffusion",
+    "make_symmetric_cell",
+    "symmetric_cell",
 ]

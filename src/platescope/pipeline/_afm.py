@@ -196,7 +196,7 @@ def _roughness(maps, params, out, summary) -> list[dict[str, Any]]:
     import pandas as pd
 
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "warnings"} for r in rows])
-    out.table("roughness", table, title="Areal roughness per map (ISO 25178-2)")
+    out.table("roughness", table, title="Areal roughness per map (ISO 25178-2)", errors="1sigma")
     summary.setdefault("afm", {})["maps"] = expand_errors(rows)
     return rows
 

@@ -75,10 +75,5 @@ def like(
     return xr.DataArray(values, dims=("y", "x"), coords=coords, attrs={**base, **attrs})
 
 
-def null(reason: str, **extra: Any) -> dict[str, Any]:
-    """A result that cannot be had: ``{"value": None, "reason": reason, ...}``."""
-    return {"reason": reason, **extra}
-
-
 def warn(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}

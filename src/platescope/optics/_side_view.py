@@ -39,7 +39,8 @@ Method
    fitted to the tip excess e(t) = h_max − h_mean; the break time with the smallest
    residual is the transition, accepted when the fit beats one line (F test,
    p < 0.001) and the excess grows ≥ ``min_rate_ratio`` × faster after it. Its 95 %
-   interval is where the residual rises by ≤ 3.84 σ² (σ² from the best fit).
+   interval is where the residual rises by ≤ 3.84 σ² (σ² from the best fit), at least
+   ±1.96 × half a frame interval.
 
 Accuracy (validation/validate_side_view.py → validation/results/side_view.json;
 docs/side_view.md): see the docs for the measured numbers.
@@ -63,6 +64,7 @@ from platescope.optics._preprocess import _check_movie, _is_dask, _pixel_size_um
 
 __all__ = [
     "analyze_side_view",
+    "dense_thickness_um",
     "electrode_edge",
     "front_profiles",
     "growth_transition",
@@ -374,9 +376,23 @@ def _walk(prof: np.ndarray, dist: np.ndarray, thr: float, sd: float, gap: int, k
     return h, err
 
 
+def _mode_level(v: np.ndarray, sd: float) -> float:
+    """The most common value (histogram peak, bins of σ, smoothed over ±2σ): a thin
+    band's plateau, unbiased by the blurred borders that spread evenly around it."""
+    lo, hi = float(np.min(v)), float(np.max(v))
+    if hi - lo <= 2 * sd:
+        return float(np.median(v))
+    edges = np.arange(lo, hi + sd, sd)
+    h, _ = np.histogram(v, edges)
+    h = ndimage.gaussian_filter1d(h.astype(float), 2.0, mode="constant")
+    i = int(np.argmax(h))
+    near = np.abs(v - 0.5 * (edges[i] + edges[i + 1])) <= 3 * sd
+    return float(np.median(v[near]))
+
+
 def _column_level(full: np.ndarray, core: np.ndarray) -> float:
     n = core.sum(axis=1)
-    use = n >= 3
+    use = n >= 2
     if not use.any():
         return float(np.median(full[core]))
     with warnings.catch_warnings():
@@ -407,16 +423,16 @@ def _levels(prof: np.ndarray, dist: np.ndarray, sd: float) -> dict:
         thr = float(threshold_otsu(v))
         full = sign * prof
         dep_full = np.broadcast_to(grow, prof.shape) & (full > 5.0 * sd)
-        st = np.ones((1, 5, 1), bool)  # a band's interior: 2 samples off its borders
+        st = np.ones((1, 3, 1), bool)  # a band's interior: 1 sample off its borders
         lo_core = ndimage.binary_erosion(dep_full & (full < thr), structure=st)
         hi_core = ndimage.binary_erosion(dep_full & (full >= thr), structure=st)
         if lo_core.sum() >= 20 and hi_core.sum() >= 20:
             # each level: the median over columns of the column's interior median (so the
             # long flanks of a few narrow whiskers do not outweigh the band)
-            lo, hi = _column_level(full, lo_core), _column_level(full, hi_core)
+            lo, hi = _mode_level(full[lo_core], sd), _column_level(full, hi_core)
             # a capping band is a plateau of its own in most columns (≥ 3 interior samples);
             # blurred borders and the flanks of narrow whiskers are not
-            frac_cols = float(np.mean(lo_core.sum(axis=1) >= 3))
+            frac_cols = float(np.mean(lo_core.sum(axis=1) >= 2))
             separated = (hi - lo) >= max(6.0 * sd, 0.25 * hi)
             d3 = np.broadcast_to(dist[None], prof.shape)
             outside = float(np.median(d3[lo_core])) > float(np.median(d3[hi_core]))
@@ -896,7 +912,10 @@ def growth_transition(
     inside = grid[rg - rss2 <= 3.84 * s2]
     lo, hi = (float(inside.min()), float(inside.max())) if inside.size else (tau, tau)
     dt = float(np.median(np.diff(t)))
-    err = max((hi - lo) / (2 * 1.96), dt / math.sqrt(12.0))
+    # floor: half a frame interval (the break is seen between frames; measured on the
+    # simulator, validation/validate_side_view.py)
+    err = max((hi - lo) / (2 * 1.96), 0.5 * dt)
+    lo, hi = min(lo, tau - 1.96 * err), max(hi, tau + 1.96 * err)
     out.update(t_transition_s=tau, t_transition_err_s=err, t_transition_ci95_s=[lo, hi])
     return out
 
@@ -989,6 +1008,18 @@ def analyze_side_view(
                 "the noise: front heights are uncertain; average frames or improve the lighting",
             }
         )
+    if prof.attrs["n_bands"] == 2:
+        cap_last = frames["capping_um"].iloc[-1]
+        blur_um = prof.attrs["min_resolved_um"] / 3.0
+        if np.isfinite(cap_last) and cap_last < 3.0 * blur_um:
+            warns.append(
+                {
+                    "code": "side-view-thin-capping",
+                    "message": f"the capping band ({cap_last:.2g} µm) is thinner than 3× the "
+                    f"blur ({blur_um:.2g} µm): its contrast level is uncertain and the front "
+                    "may sit up to ~1 px too far out; a higher magnification resolves it",
+                }
+            )
     if frames["n_columns_dropped"].max() > 0:
         k = int(frames["n_columns_dropped"].max())
         warns.append(

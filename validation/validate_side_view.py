@@ -42,16 +42,18 @@ def config(seed: int) -> dict:
         "growth_direction": str(rng.choice(["up", "down"])),
         "tilt_deg": float(rng.uniform(0.0, 3.0)),
         "porosity": float(rng.uniform(0.3, 0.8)),
-        "capping_fraction": float(rng.choice([0.0, 0.25, 0.35])),
-        "current_density_mA_cm2": float(rng.uniform(1.0, 2.5)),
+        "capping_fraction": float(rng.choice([0.0, 0.35, 0.45])),
+        "current_density_mA_cm2": float(rng.uniform(1.5, 3.0)),
         "n_whiskers": int(rng.integers(3, 8)) if whiskers else 0,
         "transition_frac": float(rng.uniform(0.4, 0.75)) if whiskers else 1.5,
         "roughness_rel": float(rng.uniform(0.04, 0.12)),
     }
 
 
-def run_one(seed: int, noise: float) -> dict:
+def run_one(seed: int, noise: float, *, thin_capping: bool = False) -> dict:
     cfg = config(seed)
+    if thin_capping:  # an outer band near the resolution: the documented limitation
+        cfg.update(capping_fraction=0.2)
     sim = make_side_view(seed=seed, noise_scale=noise, **cfg)
     movie = movie_dataarray(sim)
     p = sim["parameters"]
@@ -101,6 +103,8 @@ def run_one(seed: int, noise: float) -> dict:
         if last["roughness_um"] is None
         else last["roughness_um"] - tv["roughness_um"],
         "n_bands": r["n_bands"],
+        "thin_capping": thin_capping,
+        "warnings": ";".join(w["code"] for w in r["warnings"]),
         "n_bands_true": tv["n_bands"],
         "capping_err_px": None
         if last["capping_thickness_um"] is None or tv["capping_thickness_um"] is None
@@ -173,9 +177,10 @@ def main(argv=None) -> None:
     ap.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args(argv)
     rows = [run_one(s, n) for n in args.noise for s in range(args.seeds)]
+    thin = pd.DataFrame([run_one(s, 1.0, thin_capping=True) for s in range(args.seeds)])
     df = pd.DataFrame(rows)
     args.results.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.results / "side_view.csv", index=False)
+    pd.concat([df, thin]).to_csv(args.results / "side_view.csv", index=False)
     agg = {
         "targets": {
             "front_median_abs_err_px": "≤ 1 px (median over columns × resolved frames)",
@@ -185,6 +190,22 @@ def main(argv=None) -> None:
         "seeds": args.seeds,
         "noise_levels": args.noise,
         "by_noise": aggregate(df),
+        "thin_capping_limitation": {
+            "what": "capping band 20 % of the layer (≈ 2–4 px at 1.7 px blur), noise 1",
+            "runs": int(len(thin)),
+            "bands_found_2": float((thin["n_bands"] == 2).mean()),
+            "warned_unresolved_or_thin": float(
+                thin["warnings"].str.contains("unresolved-band|thin-capping").mean()
+            ),
+            "porosity_abs_err_median": float(thin["porosity_abs_err"].median()),
+            "porosity_abs_err_max": float(thin["porosity_abs_err"].max()),
+            "silent_porosity_err_over_0.05": int(
+                (
+                    (thin["porosity_abs_err"] > 0.05)
+                    & ~thin["warnings"].str.contains("unresolved-band|thin-capping")
+                ).sum()
+            ),
+        },
     }
     (args.results / "side_view.json").write_text(json.dumps(agg, indent=2) + "\n")
     cols = [
@@ -202,11 +223,7 @@ def main(argv=None) -> None:
     print("| noise | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for k, v in agg["by_noise"].items():
-        print(
-            f"| {k} | "
-            + " | ".join("—" if v[c] is None else f"{v[c]:.3g}" for c in cols)
-            + " |"
-        )
+        print(f"| {k} | " + " | ".join("—" if v[c] is None else f"{v[c]:.3g}" for c in cols) + " |")
 
 
 if __name__ == "__main__":

@@ -48,15 +48,6 @@ from platescope.optics._ce_map import (
     window_means,
 )
 from platescope.optics._nucleation_time import t_nuc_from_curve, t_nuc_map, t_nuc_regions
-from platescope.optics._side_view import (
-    analyze_side_view,
-    dense_thickness_um,
-    electrode_edge,
-    front_profiles,
-    growth_transition,
-    layer_metrics,
-    layer_porosity,
-)
 from platescope.optics._preprocess import (
     correct_illumination_drift,
     current_density_mA_cm2,
@@ -68,6 +59,15 @@ from platescope.optics._preprocess import (
     gaussian_blur,
     group_average,
     subtract_reference,
+)
+from platescope.optics._side_view import (
+    analyze_side_view,
+    dense_thickness_um,
+    electrode_edge,
+    front_profiles,
+    growth_transition,
+    layer_metrics,
+    layer_porosity,
 )
 
 __all__ = [

@@ -41,9 +41,9 @@ def config(seed: int) -> dict:
     return {
         "growth_direction": str(rng.choice(["up", "down"])),
         "tilt_deg": float(rng.uniform(0.0, 3.0)),
-        "porosity": float(rng.uniform(0.3, 0.8)),
+        "porosity": float(rng.uniform(0.3, 0.75)),
         "capping_fraction": float(rng.choice([0.0, 0.35, 0.45])),
-        "current_density_mA_cm2": float(rng.uniform(1.5, 3.0)),
+        "current_density_mA_cm2": float(rng.uniform(1.0, 2.5)),
         "n_whiskers": int(rng.integers(3, 8)) if whiskers else 0,
         "transition_frac": float(rng.uniform(0.4, 0.75)) if whiskers else 1.5,
         "roughness_rel": float(rng.uniform(0.04, 0.12)),
@@ -54,7 +54,7 @@ def run_one(seed: int, noise: float, *, thin_capping: bool = False) -> dict:
     cfg = config(seed)
     if thin_capping:  # an outer band near the resolution: the documented limitation
         cfg.update(capping_fraction=0.2)
-    sim = make_side_view(seed=seed, noise_scale=noise, **cfg)
+    sim = make_side_view(seed=seed, noise_scale=noise, field_height_px=200, **cfg)
     movie = movie_dataarray(sim)
     p = sim["parameters"]
     t0 = time.perf_counter()

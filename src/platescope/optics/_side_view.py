@@ -401,7 +401,15 @@ def _column_level(full: np.ndarray, core: np.ndarray) -> float:
     return float(np.median(per_col[use]))
 
 
-def _levels(prof: np.ndarray, dist: np.ndarray, sd: float, blur_px: float) -> dict:
+def _levels(
+    prof: np.ndarray,
+    dist: np.ndarray,
+    sd: float,
+    blur_px: float,
+    gap: int,
+    k0: int,
+    edge_sigma_px: float | None = None,
+) -> dict:
     """Deposit sign and contrast levels from late-frame profiles (t, K, nx)."""
     from skimage.filters import threshold_otsu
 
@@ -418,7 +426,25 @@ def _levels(prof: np.ndarray, dist: np.ndarray, sd: float, blur_px: float) -> di
         dep_mask = core
     v = sign * prof[dep_mask]
     one = _column_level(sign * prof, dep_mask)
-    out = {"sign": sign, "n_bands": 1, "inner": one, "outer": one}
+    out = {"sign": sign, "n_bands": 1, "inner": one, "outer": one, "method": "histogram"}
+    fit = _aligned_fit(sign * prof, dist, sd, blur_px, one, gap, k0)
+    if fit is not None:
+        two = fit["two"]
+        o, i, w = two["outer"], two["inner"], two["width_px"]
+        ratio = fit["rss2"] / fit["rss1"] if fit["rss1"] > 0 else 1.0
+        is_two = 0.05 * i < o <= 0.85 * i and w >= 1.5 and ratio < 0.3 and i - o >= 6.0 * sd
+        out.update(method="front-aligned fit", fit=fit, rss_ratio=float(ratio))
+        if is_two:
+            out.update(n_bands=2, inner=float(i), outer=float(o))
+        else:
+            lvl = fit["one"]["level"]
+            out.update(inner=float(lvl), outer=float(lvl))
+            # a front more diffuse than the optics blur (the electrode edge): an outer band
+            # too thin to pin down, or a graded edge
+            s_front = fit["one"]["sigma_px"]
+            out["front_sigma_px"] = float(s_front)
+            out["band_hint"] = bool(edge_sigma_px and s_front > 1.1 * edge_sigma_px)
+        return out
     if v.size >= 20 and np.ptp(v) > 0:
         thr = float(threshold_otsu(v))
         full = sign * prof
@@ -443,9 +469,7 @@ def _levels(prof: np.ndarray, dist: np.ndarray, sd: float, blur_px: float) -> di
             c = np.cumsum(b, axis=1)
             run = c - np.maximum.accumulate(np.where(~b, c, 0), axis=1)
             frac_cols = float(np.mean(run.max(axis=1) >= step_px + 2.0))
-            # weaker sign of an outer band too thin to resolve (measured: single bands stay
-            # below +0.5 px, 3–4 px capping bands at 1.7 px blur reach +0.6 to +1.6 px)
-            out["thin_band_fraction"] = float(np.mean(run.max(axis=1) >= step_px + 0.75))
+            out["band_hint"] = bool(np.mean(run.max(axis=1) >= step_px + 0.75) >= 0.5)
             separated = (hi - lo) >= max(6.0 * sd, 0.25 * hi)
             d3 = np.broadcast_to(dist[None], prof.shape)
             outside = float(np.median(d3[lo_core])) > float(np.median(d3[hi_core]))
@@ -453,6 +477,116 @@ def _levels(prof: np.ndarray, dist: np.ndarray, sd: float, blur_px: float) -> di
             if frac_cols >= 0.5 and separated and outside:
                 out.update(n_bands=2, inner=hi, outer=lo)
     return out
+
+
+def _edge_blur_fit(ref: np.ndarray, line: np.ndarray, smooth_px: float) -> float:
+    """σ (px) of the electrode edge in the reference, smoothed like the deposit signal.
+
+    The reference is sampled across the fitted edge line (±6 px, every 0.5 px) in every
+    column, averaged over columns and fitted with a + b·Φ((d − d0)/σ).
+    """
+    from scipy.optimize import least_squares
+    from scipy.special import ndtr
+
+    img = ndimage.gaussian_filter1d(ref, smooth_px, axis=0, mode="nearest") if smooth_px else ref
+    ny, nx = img.shape
+    d = np.arange(-6.0, 6.25, 0.5)
+    pos = np.clip(line[None, :] + d[:, None], 0, ny - 1.001)
+    i0 = np.floor(pos).astype(int)
+    fr = pos - i0
+    cols = np.arange(nx)[None, :]
+    prof = (img[i0, cols] * (1 - fr) + img[i0 + 1, cols] * fr).mean(axis=1)
+    r = least_squares(
+        lambda q: q[0] + q[1] * ndtr((d - q[2]) / q[3]) - prof,
+        [prof[0], prof[-1] - prof[0], 0.0, 1.5],
+        bounds=([-np.inf, -np.inf, -3.0, 0.2], [np.inf, np.inf, 3.0, 6.0]),
+    )
+    return float(r.x[3])
+
+
+def _aligned_fit(
+    prof: np.ndarray, dist: np.ndarray, sd: float, blur_px: float, hi: float, gap: int, k0: int
+):
+    """Band levels from the mean profile behind the front (front-aligned, whiskers left out).
+
+    Every late-frame column is aligned on its outer edge found at a low level (15 % of
+    the inner level), the columns are averaged (noise and roughness drop out) and one
+    blurred step, L2·Φ((u − u_f)/σ), and two blurred steps (an outer band of level L1
+    and width w in front of L2) are fitted by least squares. Returns None when the
+    layer is too thin (< 10 px) for this.
+    """
+    from scipy.optimize import least_squares
+    from scipy.special import ndtr
+
+    # align on a smoother copy (σ 1.5 px along y, 2 px along x): a noisy alignment would
+    # select columns whose noise sits high just inside the edge and bias the levels
+    smooth = ndimage.gaussian_filter(prof, (0, 1.5, 2.0), mode="nearest")
+    thr0 = max(0.15 * hi, 5.0 * sd / 2.5)
+    h0, _ = _walk(smooth, dist, thr0, sd, gap, k0)
+    ok = np.isfinite(h0) & (h0 >= 10.0)
+    if ok.sum() < 20:
+        return None
+    med = float(np.median(h0[ok]))
+    mad = 1.4826 * float(np.median(np.abs(h0[ok] - med)))
+    ok &= h0 <= med + max(3.0 * mad, 2.0)  # whisker tips are outliers above the front
+    if ok.sum() < 20:
+        return None
+    umax = min(20.0, 0.7 * med)
+    u = np.arange(-5.0, umax + 0.25, 0.5)
+    # the position d = h0 − u in sample index: d = ks + offset per column (uniform step)
+    off = dist[k0] - 0.0  # dist at k0 per column (ks[k0] = 0)
+    tt, xx = np.nonzero(ok)
+    pos = h0[tt, xx][:, None] - u[None, :] - off[xx][:, None] + k0
+    i0 = np.clip(np.floor(pos).astype(int), 0, prof.shape[1] - 2)
+    fr = np.clip(pos - i0, 0.0, 1.0)
+    a = prof[tt[:, None], i0, xx[:, None]]
+    b = prof[tt[:, None], i0 + 1, xx[:, None]]
+    samples = a + fr * (b - a)
+    mean_p = samples.mean(axis=0)
+    se = samples.std(axis=0, ddof=1) / math.sqrt(samples.shape[0]) + 1e-9 * max(hi, 1.0)
+
+    def one(q):
+        uf, sig, l2 = q
+        return l2 * ndtr((u - uf) / sig)
+
+    def two(q):
+        uf, sig, l1, w, sig2, l2 = q
+        return l1 * ndtr((u - uf) / sig) + (l2 - l1) * ndtr((u - uf - w) / sig2)
+
+    s0 = max(blur_px, 0.5)
+    r1 = least_squares(
+        lambda q: (one(q) - mean_p) / se,
+        [1.0, s0, hi],
+        bounds=([-5.0, 0.3, 0.0], [umax, 10.0, 10 * hi + 1]),
+    )
+    best2 = None
+    for w0 in (2.0, 4.0, 8.0):
+        r2 = least_squares(
+            lambda q: (two(q) - mean_p) / se,
+            [1.0, s0, 0.5 * hi, w0, s0, hi],
+            bounds=(
+                [-5.0, 0.3, 0.0, 0.0, 0.3, 0.0],
+                [umax, 10.0, 10 * hi + 1, umax, 10.0, 10 * hi + 1],
+            ),
+        )
+        if best2 is None or r2.cost < best2.cost:
+            best2 = r2
+    uf, sig, l1, w, sig2, l2 = best2.x
+    return {
+        "rss1": float(2 * r1.cost),
+        "rss2": float(2 * best2.cost),
+        "n_points": int(u.size),
+        "one": {"u_f": float(r1.x[0]), "sigma_px": float(r1.x[1]), "level": float(r1.x[2])},
+        "two": {
+            "u_f": float(uf),
+            "sigma_px": float(sig),
+            "outer": float(l1),
+            "width_px": float(w),
+            "sigma_inner_px": float(sig2),
+            "inner": float(l2),
+        },
+        "n_columns": int(ok.sum()),
+    }
 
 
 def _profiles_block(block, *, ref, rows, dist, sd, sign, thr_front, thr_dense, gap, k0, smooth):
@@ -553,7 +687,16 @@ def front_profiles(
         sd = max(float(np.std(diff)) * 1e-3, 1e-12)
     cols = np.arange(nx)[None, :]
     blur_px = math.hypot(edge.get("blur_sigma_px", 1.0), float(smooth_px))
-    lev = _levels(diff[:, rows, cols], dist, sd, blur_px if np.isfinite(blur_px) else 1.5)
+    edge_sigma = _edge_blur_fit(ref, np.asarray(edge["rows_px"], float), float(smooth_px))
+    lev = _levels(
+        diff[:, rows, cols],
+        dist,
+        sd,
+        blur_px if np.isfinite(blur_px) else 1.5,
+        gap,
+        k0,
+        edge_sigma_px=edge_sigma,
+    )
     slope_um = edge["slope_px_per_px"] * dy / dx
     um_per_px = dy / math.sqrt(1.0 + slope_um**2)
     attrs = {
@@ -562,7 +705,10 @@ def front_profiles(
         "level_outer": lev.get("outer"),
         "noise_counts": float(sd),
         "contrast_to_noise": None if lev["n_bands"] == 0 else float(lev["outer"] / sd),
-        "thin_band_fraction": lev.get("thin_band_fraction", 0.0),
+        "band_hint": bool(lev.get("band_hint", False)),
+        "edge_sigma_px": edge_sigma,
+        "front_sigma_px": lev.get("front_sigma_px"),
+        "level_method": lev.get("method"),
         "edge_err_um": float(edge["row_err_px"] * um_per_px),
         "min_resolved_um": float(
             3.0 * math.hypot(edge.get("blur_sigma_px", 1.0), float(smooth_px)) * um_per_px
@@ -1023,14 +1169,16 @@ def analyze_side_view(
                 "the noise: front heights are uncertain; average frames or improve the lighting",
             }
         )
-    if prof.attrs["n_bands"] == 1 and prof.attrs.get("thin_band_fraction", 0.0) >= 0.5:
+    if prof.attrs["n_bands"] == 1 and prof.attrs.get("band_hint"):
         warns.append(
             {
                 "code": "side-view-unresolved-band",
-                "message": "the layer's outer edge looks like a second, weaker band too thin "
-                "to resolve (a capping layer ≲ 2× the blur): the front is taken at half the "
-                "main band's contrast and may be short by up to that band's thickness, so the "
-                "porosity may be too low; image at a higher magnification to resolve it",
+                "message": "the growth front is more diffuse than the electrode edge (blur "
+                f"σ {prof.attrs.get('front_sigma_px') or float('nan'):.2g} vs "
+                f"{prof.attrs.get('edge_sigma_px') or float('nan'):.2g} px): likely a capping "
+                "band too thin to resolve; the front is taken at half the main band's contrast "
+                "and may be short by up to that band, so the porosity is withheld; image at a "
+                "higher magnification to resolve it",
             }
         )
     if prof.attrs["n_bands"] == 2:
@@ -1073,6 +1221,15 @@ def analyze_side_view(
         frames["porosity"] = por["porosity"].to_numpy()
         frames["porosity_err"] = por["porosity_err"].to_numpy()
         frames["porosity_reason"] = por["reason"].to_numpy()
+        if prof.attrs.get("band_hint"):
+            # the outer edge is not pinned down: no porosity rather than a wrong one
+            frames["porosity"] = np.nan
+            frames["porosity_err"] = np.nan
+            frames["porosity_reason"] = (
+                "the growth front is more diffuse than the optics blur (an outer band too "
+                "thin to resolve, or a graded edge): the layer thickness is uncertain by that "
+                "band"
+            )
     tr = growth_transition(
         frames["t_s"], frames["mean_um"], frames["max_um"], min_rate_ratio=min_rate_ratio
     )

@@ -18,19 +18,25 @@ Method
    agree with the line, or the line runs out of the field: a movie where no edge is
    visible gives no thickness at all rather than a wrong one.
 2. **Front** (:func:`front_profiles`): every frame minus the reference (the same first
-   frames) is the deposit signal D (sign chosen so the deposit is positive); the
-   deposit contrast levels come from the last frames: Otsu's split of the deposit
-   pixels (> 5 σ_D) gives an inner (dense) and an outer (capping) level when the outer
-   band is a genuine plateau (≥ 3 px per column and ≥ 15 % of the deposit pixels within
-   ±max(3 σ_D, 10 %) of its level, ≥ 6 σ_D and 25 % below the inner level, and lying
-   outside it); otherwise one level (the median). Along each column, walking away from
-   the edge, the front is the first point after which D stays below half the outermost
-   level for ``gap_px`` pixels; its position is the linear half-maximum crossing
-   between the last deposit pixel and the next (sub-pixel). Because the edge is the
-   half-step point of the reference, a layer blurred by a symmetric PSF is measured
-   without bias once it is thicker than ~2 PSF σ. The same walk at the mid level
-   between the two bands gives the dense-band thickness; capping = front − dense.
-   Heights are perpendicular to the fitted edge (vertical distance · cos θ).
+   frames) is the deposit signal D, smoothed along y (σ = 1 px), its sign chosen so the
+   deposit is positive. The deposit's contrast levels come from the last frames: every
+   column is aligned on its outer edge (found at 15 % of the inner level on a smoother
+   copy; whisker tips, > 3 MAD above the median front, left out), the aligned profiles
+   are averaged (noise and roughness drop out) and one blurred step L·Φ((u − u_f)/σ)
+   and two blurred steps (an outer band of level L1 and width w in front of the inner
+   level L2) are fitted. Two bands (a capping layer) when L1 ≤ 0.85 L2, w ≥ 1.5 px,
+   L2 − L1 ≥ 6 σ_D and the two-step fit leaves < 30 % of the one-step residual; else
+   one level. (Layers thinner than 10 px fall back to Otsu's split of the deposit
+   pixels.) Along each column, walking away from the edge, the front is the first
+   point after which D stays below half the outermost level for ``gap_px`` pixels; its
+   position is the linear half-maximum crossing between the last deposit pixel and the
+   next (sub-pixel). Because the edge is the half-step point of the reference, a layer
+   blurred by a symmetric PSF is measured without bias once it is thicker than
+   ~3 blur σ (``min_resolved_um``). The same walk at the mid level between the two
+   bands gives the dense-band thickness; capping = front − dense. Heights are
+   perpendicular to the fitted edge (vertical distance · cos θ). A front whose fitted
+   one-step σ exceeds 1.1 × the electrode edge's σ (an outer band too thin to resolve,
+   or a graded edge) is flagged (``band_hint``): the porosity is then withheld.
 3. **Layer metrics** (:func:`layer_metrics`): per frame the mean, the max and the
    roughness (standard deviation over columns, noise-corrected) of the front height.
 4. **Porosity** (:func:`layer_porosity`): h_dense = Q·V_M/(zFA) with V_M = 13.0 cm³/mol
@@ -767,19 +773,25 @@ def front_profiles(
 # --------------------------------------------------------------------------- metrics
 
 
-def layer_metrics(profiles: xr.Dataset) -> pd.DataFrame:
+def layer_metrics(profiles: xr.Dataset, *, systematic_px: float = 0.25) -> pd.DataFrame:
     """Mean, max and roughness of the front height per frame, with 1σ uncertainties.
 
     Parameters
     ----------
     profiles : xarray.Dataset
         :func:`front_profiles` output (computed here if dask-backed: one (t, x) table).
+    systematic_px : float
+        Systematic uncertainty (1σ, pixels) of the mean and max heights from the contrast
+        level that sets the half-maximum: 0.25 px is the 90th percentile of the mean
+        height's error per frame measured on the simulator
+        (validation/validate_side_view.py).
 
     Returns
     -------
     pandas.DataFrame
         One row per frame: ``t_s``, ``mean_um`` (mean front height), ``mean_err_um``
-        (noise at the crossings / √n and the edge line's error, in quadrature),
+        (noise at the crossings / √n, the edge line's error and ``systematic_px``, in
+        quadrature),
         ``max_um``, ``max_err_um``, ``roughness_um`` (sd over columns with the noise
         variance removed), ``roughness_err_um``, ``capping_um`` / ``dense_um`` (means;
         NaN with one band), ``n_columns`` (columns with a front), ``n_columns_dropped``
@@ -807,6 +819,8 @@ def layer_metrics(profiles: xr.Dataset) -> pd.DataFrame:
     ok = np.isfinite(h)
     n = ok.sum(axis=1)
     edge_err = float(ds.attrs.get("edge_err_um", 0.0) or 0.0)
+    sys_um = float(systematic_px) * float(ds.attrs.get("um_per_px", 1.0) or 1.0)
+    edge_err = math.hypot(edge_err, sys_um)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(h, axis=1)

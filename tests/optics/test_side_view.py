@@ -207,8 +207,5 @@ def test_unresolved_thin_capping_withholds_porosity():
     )
     r = _analyse(sim)
     codes = {w["code"] for w in r["warnings"]}
-    assert r["n_bands"] == 2 or "side-view-unresolved-band" in codes
-    if r["n_bands"] == 1:
-        assert r["final"]["porosity"] is None and "diffuse" in r["final"]["porosity_reason"]
-    else:
-        assert abs(r["final"]["porosity"] - sim["truth"]["side_view"]["porosity"]) < 0.05
+    assert r["n_bands"] == 1 and "side-view-unresolved-band" in codes
+    assert r["final"]["porosity"] is None and "diffuse" in r["final"]["porosity_reason"]

@@ -17,75 +17,43 @@ the front height per column and frame.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._params import Param
 from platescope.pipeline._common import (
-    analysis_params,
     expand_errors,
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._scenarios import Scenario, Step, run_step
 
 DEFAULTS = {
     "side_view": {
-        "edge_row": None,
-        "growth_direction": "auto",
-        "n_ref_frames": 3,
-        "min_snr": 8.0,
-        "gap_px": 3,
-        "min_rate_ratio": 2.0,
-        "area_rel_err": 0.0,
+        "edge_row": Param(
+            None,
+            float,
+            "pixel row (from the top, may be fractional) of the electrode surface when it "
+            "cannot be detected (auto: detected in the first frames)",
+            low=0.0,
+        ),
+        "growth_direction": Param(
+            "auto",
+            str,
+            'side the layer grows into on screen: "up" (toward row 0), "down" or "auto"',
+            choices=("auto", "up", "down"),
+        ),
+        "n_ref_frames": Param(3, int, "frames before growth averaged as the reference", low=1),
+        "min_snr": Param(8.0, float, "smallest edge step, × the pixel noise", low=0.0),
+        "gap_px": Param(3, int, "pixels below the level that end the layer, px", low=1),
+        "min_rate_ratio": Param(
+            2.0, float, "how much faster the tips must outgrow the layer after the break", low=1.0
+        ),
+        "area_rel_err": Param(
+            0.0, float, "relative 1σ uncertainty of [electrode] area_cm2", low=0.0, high=1.0
+        ),
     }
 }
-
-
-def _params(exp) -> dict:
-    p = analysis_params(exp, "side_view", DEFAULTS["side_view"])
-
-    def real(key, low=None):
-        v = p[key]
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise InputError(
-                exp.path,
-                f"[analysis.side_view] {key} = {v!r} is not a number",
-                f"give {key} as a number",
-            )
-        if low is not None and v < low:
-            raise InputError(
-                exp.path,
-                f"[analysis.side_view] {key} = {v!r} is below {low}",
-                f"give {key} ≥ {low}",
-            )
-
-    def integer(key, low):
-        v = p[key]
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-            raise InputError(
-                exp.path,
-                f"[analysis.side_view] {key} = {v!r} is not an integer ≥ {low}",
-                f"give {key} as an integer ≥ {low}",
-            )
-
-    if p["edge_row"] is not None:
-        real("edge_row", 0.0)
-    if p["growth_direction"] not in ("auto", "up", "down"):
-        raise InputError(
-            exp.path,
-            f"[analysis.side_view] growth_direction = {p['growth_direction']!r} is not "
-            '"up", "down" or "auto"',
-            'write growth_direction = "up" (the layer grows toward the top of the image), '
-            '"down" or "auto"',
-        )
-    integer("n_ref_frames", 1)
-    integer("gap_px", 1)
-    real("min_snr", 0.0)
-    real("min_rate_ratio", 1.0)
-    real("area_rel_err", 0.0)
-    return p
 
 
 def plated_charge(echem: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[dict]]:
@@ -127,18 +95,11 @@ def plated_charge(echem: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[dic
     return t, q, notes
 
 
-def run(exp, out, summary: dict) -> None:
-    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
+def _side_view(exp, p, out, summary: dict) -> dict:
+    """The side-view step: edge, fronts, layer metrics, porosity, transition."""
     from platescope import optics, report, sync
 
     skipped = summary["skipped"]
-    p = summary["parameters"].setdefault("side_view", _params(exp))
-    if not exp.movie:
-        raise InputError(
-            exp.path,
-            "the side-view scenario needs a [movie] (the cross-section movie)",
-            'add [movie] path = "movie.tif" to the experiment file',
-        )
     movie = read_movie_section(exp.movie, default_mode="trans")
     charge = None
     notes: list[dict] = []
@@ -216,7 +177,14 @@ def run(exp, out, summary: dict) -> None:
         )
     summary["side_view"] = expand_errors(sv)
     frames = res["frames"]
-    out.table("side_view_frames", frames, title="Layer thickness, roughness and porosity per frame")
+    table = frames.copy()
+    for c in [c for c in table.columns if c.endswith("_err_um") or c == "porosity_err"]:
+        table[c] = 2.0 * table[c]  # k = 2, as in summary.json
+    out.table(
+        "side_view_frames",
+        table,
+        title="Layer thickness, roughness and porosity per frame (*_err: k = 2)",
+    )
     wide = pd.DataFrame(prof["h_um"].values, columns=[f"x{j}" for j in range(prof.sizes["x"])])
     wide.insert(0, "t_s", np.asarray(prof["t"].values, float))
     out.table("side_view_front", wide, title="Front height (µm) per column and frame")
@@ -257,3 +225,26 @@ def run(exp, out, summary: dict) -> None:
             + (f", porosity {por:.2f}" if por is not None else "")
             + (f", whiskers from t = {t_tr:.0f} s" if t_tr is not None else "")
         )
+    return res
+
+
+STEPS = (Step("side_view", needs=("movie",), params=DEFAULTS["side_view"], run=_side_view),)
+
+
+def run(exp, out, summary: dict) -> None:
+    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
+    for step in STEPS:
+        run_step(step, exp, out, summary)
+    if "headline" not in summary and "side_view" not in summary:
+        summary["headline"] = "side view: no movie, nothing measured"
+
+
+SCENARIO = Scenario(
+    name="side-view",
+    title="Side-view (cross-section) movie: growth front, thickness, porosity, capping, "
+    "mossy → whisker",
+    run=run,
+    inputs=("movie", "echem"),
+    analyses=DEFAULTS,
+    simulator="platescope.simulate._side_view:side_view",
+)

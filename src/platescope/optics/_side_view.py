@@ -537,7 +537,7 @@ def _aligned_fit(
     ok &= h0 <= med + max(3.0 * mad, 2.0)  # whisker tips are outliers above the front
     if ok.sum() < 20:
         return None
-    umax = min(20.0, 0.7 * med)
+    umax = min(20.0, 0.7 * med)  # ≥ 7 px (med ≥ 10 px)
     u = np.arange(-5.0, umax + 0.25, 0.5)
     # the position d = h0 − u in sample index: d = ks + offset per column (uniform step)
     off = dist[k0] - 0.0  # dist at k0 per column (ks[k0] = 0)
@@ -559,24 +559,29 @@ def _aligned_fit(
         uf, sig, l1, w, sig2, l2 = q
         return l1 * ndtr((u - uf) / sig) + (l2 - l1) * ndtr((u - uf - w) / sig2)
 
-    s0 = max(blur_px, 0.5)
+    s0 = min(max(blur_px, 0.5), 9.0)
+    top = 10 * hi + 1
+    lb1, ub1 = [-5.0, 0.3, 0.0], [umax, 10.0, top]
     r1 = least_squares(
         lambda q: (one(q) - mean_p) / se,
-        [1.0, s0, hi],
-        bounds=([-5.0, 0.3, 0.0], [umax, 10.0, 10 * hi + 1]),
+        np.clip([1.0, s0, hi], lb1, ub1),
+        bounds=(lb1, ub1),
     )
+    lb2 = [-5.0, 0.3, 0.0, 0.0, 0.3, 0.0]
+    ub2 = [umax, 10.0, top, umax, 10.0, top]
     best2 = None
     for w0 in (2.0, 4.0, 8.0):
+        if w0 >= umax:
+            continue
         r2 = least_squares(
             lambda q: (two(q) - mean_p) / se,
-            [1.0, s0, 0.5 * hi, w0, s0, hi],
-            bounds=(
-                [-5.0, 0.3, 0.0, 0.0, 0.3, 0.0],
-                [umax, 10.0, 10 * hi + 1, umax, 10.0, 10 * hi + 1],
-            ),
+            np.clip([1.0, s0, 0.5 * hi, w0, s0, hi], lb2, ub2),
+            bounds=(lb2, ub2),
         )
         if best2 is None or r2.cost < best2.cost:
             best2 = r2
+    if best2 is None:
+        return None
     uf, sig, l1, w, sig2, l2 = best2.x
     return {
         "rss1": float(2 * r1.cost),

@@ -66,7 +66,10 @@ PARAMETERS: dict[str, Param] = {
     "field_height_px": Param(128, int, "movie height, pixels", 32, 4096),
     "pixel_size_um": Param(0.5, float, "pixel size, µm", 0.01, 20.0, True),
     "growth_direction": Param(
-        "up", str, 'side of the edge the layer grows into on screen: "up" or "down"'
+        "up",
+        str,
+        'side of the edge the layer grows into on screen: "up" or "down"',
+        choices=("up", "down"),
     ),
     "edge_margin_frac": Param(
         0.2,

@@ -510,6 +510,17 @@ def _edge_blur_fit(ref: np.ndarray, line: np.ndarray, smooth_px: float) -> float
     return float(r.x[3])
 
 
+def _electrode_change(diff: np.ndarray, edge: dict, sd: float) -> float:
+    """Median |signal| on the electrode side (3–8 px behind the edge) in the late frames,
+    in units of the signal's noise: ≫ 1 when the electrode moved (drift, recession)."""
+    ny, nx = diff.shape[1:]
+    s = -1 if edge["growth_direction"] == "up" else 1
+    base = np.rint(np.asarray(edge["rows_px"], float)).astype(int)
+    rows = np.clip(base[None, :] - s * np.arange(3, 9)[:, None], 0, ny - 1)
+    vals = diff[:, rows, np.arange(nx)[None, :]]
+    return float(np.median(np.abs(np.median(vals, axis=1))) / sd) if sd > 0 else 0.0
+
+
 def _aligned_fit(
     prof: np.ndarray, dist: np.ndarray, sd: float, blur_px: float, hi: float, gap: int, k0: int
 ):
@@ -712,6 +723,7 @@ def front_profiles(
     um_per_px = dy / math.sqrt(1.0 + slope_um**2)
     attrs = {
         "n_bands": lev["n_bands"],
+        "electrode_change": _electrode_change(diff, edge, sd),
         "level_inner": lev.get("inner"),
         "level_outer": lev.get("outer"),
         "noise_counts": float(sd),
@@ -1212,6 +1224,27 @@ def analyze_side_view(
                     "may sit up to ~1 px too far out; a higher magnification resolves it",
                 }
             )
+    min_h = prof.attrs["min_resolved_um"]
+    n_ref = min(int(n_ref_frames), len(frames))
+    ref_h = frames["mean_um"].to_numpy()[:n_ref]
+    if n_ref > 1 and np.nanmax(np.abs(ref_h - np.nanmean(ref_h))) > 0.5 * min_h:
+        warns.append(
+            {
+                "code": "side-view-growth-in-reference",
+                "message": f"the layer already changes within the first {n_ref} frames (the "
+                "reference): heights are measured from a reference that holds deposit and "
+                "come out too small; start the movie before the current or lower n_ref_frames",
+            }
+        )
+    if prof.attrs.get("electrode_change", 0.0) > 3.0:
+        warns.append(
+            {
+                "code": "side-view-electrode-changed",
+                "message": "the electrode side of the edge changes during the movie "
+                f"({prof.attrs['electrode_change']:.1f}× the noise): stage drift or the "
+                "electrode receding; heights are measured from the edge in the first frames",
+            }
+        )
     if frames["n_columns_dropped"].max() > 0:
         k = int(frames["n_columns_dropped"].max())
         warns.append(

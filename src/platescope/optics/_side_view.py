@@ -20,8 +20,8 @@ Method
 2. **Front** (:func:`front_profiles`): every frame minus the reference (the same first
    frames) is the deposit signal D, smoothed along y (σ = 1 px), its sign chosen so the
    deposit is positive. The deposit's contrast levels come from the last frames: every
-   column is aligned on its outer edge (found at 15 % of the inner level on a smoother
-   copy; whisker tips, > 3 MAD above the median front, left out), the aligned profiles
+   column is aligned on its outer edge (found at 15 % of the inner level on a copy smoothed
+   along y; whisker tips, > 3 MAD above the median front, left out), the aligned profiles
    are averaged (noise and roughness drop out) and one blurred step L·Φ((u − u_f)/σ)
    and two blurred steps (an outer band of level L1 and width w in front of the inner
    level L2) are fitted. Two bands (a capping layer) when L1 ≤ 0.85 L2, w ≥ 1.5 px,
@@ -535,9 +535,10 @@ def _aligned_fit(
     from scipy.optimize import least_squares
     from scipy.special import ndtr
 
-    # align on a smoother copy (σ 1.5 px along y, 2 px along x): a noisy alignment would
-    # select columns whose noise sits high just inside the edge and bias the levels
-    smooth = ndimage.gaussian_filter(prof, (0, 1.5, 2.0), mode="nearest")
+    # align on a smoother copy (σ 1.5 px along y only: fronts may change from one column
+    # to the next): a noisy alignment would select columns whose noise sits high just
+    # inside the edge and bias the levels
+    smooth = ndimage.gaussian_filter1d(prof, 1.5, axis=1, mode="nearest")
     thr0 = max(0.15 * hi, 5.0 * sd / 2.5)
     h0, _ = _walk(smooth, dist, thr0, sd, gap, k0)
     ok = np.isfinite(h0) & (h0 >= 10.0)

@@ -73,6 +73,7 @@ def run_one(seed: int, noise: float, *, thin_capping: bool = False) -> dict:
     mean_err_px = (fr["mean_um"] - tr["mean_um"]).to_numpy()[res] / px
     por_err = (fr["porosity"] - tr["porosity"]).to_numpy()[res]
     por_ok = np.isfinite(por_err)
+    por_z = np.abs(por_err) / fr["porosity_err"].to_numpy()[res]  # error / stated 1σ
     tv = sim["truth"]["side_view"]
     last = r["final"]
     row = {
@@ -98,6 +99,7 @@ def run_one(seed: int, noise: float, *, thin_capping: bool = False) -> dict:
         "porosity_worst_abs_err": float(np.nanmax(np.abs(por_err[por_ok])))
         if por_ok.any()
         else None,
+        "porosity_worst_frame_z": float(np.nanmax(por_z)) if por_ok.any() else None,
         "max_thickness_err_px": (last["max_thickness_um"] - tv["max_thickness_um"]) / px,
         "roughness_err_um": None
         if last["roughness_um"] is None
@@ -149,6 +151,8 @@ def aggregate(df: pd.DataFrame) -> dict:
             "porosity_abs_err_max": float(g["porosity_abs_err"].max()),
             "porosity_worst_frame_abs_err_max": float(g["porosity_worst_abs_err"].max()),
             "porosity_within_0.05": float((g["porosity_abs_err"] <= 0.05).mean()),
+            "porosity_worst_frame_z_max": float(g["porosity_worst_frame_z"].max()),
+            "porosity_last_frame_z_max": float((g["porosity_abs_err"] / g["porosity_err"]).max()),
             "capping_err_px_median_abs": float(pd.to_numeric(cap["capping_err_px"]).abs().median())
             if len(cap)
             else None,

@@ -250,3 +250,13 @@ def test_random_subpixel_fronts_recovered(seed, direction):
     assert np.median(err) < 0.25
     assert np.percentile(err, 95) < 0.8
     np.testing.assert_array_equal(p["h_um"].values[:3], 0.0)
+
+
+def test_no_growth_is_null_with_reason():
+    sim = make_side_view(seed=1, current_density_mA_cm2=0.011, n_whiskers=0)
+    r = _analyse(sim)
+    assert r["n_bands"] == 0
+    assert r["final"]["mean_thickness_um"] is None and r["final"]["mean_thickness_um_reason"]
+    assert r["final"]["porosity"] is None
+    assert [w["code"] for w in r["warnings"]] == ["side-view-no-deposit"]
+    assert r["transition"]["t_transition_s"] is None

@@ -1228,7 +1228,8 @@ def analyze_side_view(
     min_h = prof.attrs["min_resolved_um"]
     n_ref = min(int(n_ref_frames), len(frames))
     ref_h = frames["mean_um"].to_numpy()[:n_ref]
-    if n_ref > 1 and np.nanmax(np.abs(ref_h - np.nanmean(ref_h))) > 0.5 * min_h:
+    seen = prof.attrs["n_bands"] > 0 and np.isfinite(ref_h).all()
+    if seen and n_ref > 1 and np.max(np.abs(ref_h - ref_h.mean())) > 0.5 * min_h:
         warns.append(
             {
                 "code": "side-view-growth-in-reference",
@@ -1246,7 +1247,7 @@ def analyze_side_view(
                 "electrode receding; heights are measured from the edge in the first frames",
             }
         )
-    if frames["n_columns_dropped"].max() > 0:
+    if prof.attrs["n_bands"] > 0 and frames["n_columns_dropped"].max() > 0:
         k = int(frames["n_columns_dropped"].max())
         warns.append(
             {

@@ -113,7 +113,7 @@ def run_one(seed: int, noise: float, *, thin_capping: bool = False) -> dict:
         else (last["capping_thickness_um"] - tv["capping_thickness_um"]) / px,
     }
     # transition: truth on the echem clock, the movie on the movie clock
-    tt = tv["t_transition_s"]
+    tt = tv["transition"]["t_transition_s"]
     found = r["transition"]["t_transition_s"]
     t_found = None if found is None else found - sim["offset_s"]
     row.update(

@@ -72,7 +72,9 @@ def test_porosity_and_capping(capped):
 
 def test_transition_time(capped):
     sim, r = capped
-    t_true = sim["truth"]["side_view"]["t_transition_s"] + sim["offset_s"]  # movie clock
+    t_true = (
+        sim["truth"]["side_view"]["transition"]["t_transition_s"] + sim["offset_s"]
+    )  # movie clock
     tr = r["transition"]
     assert tr["t_transition_s"] is not None
     assert abs(tr["t_transition_s"] - t_true) < 2 * sim["frame_interval_s"]

@@ -37,7 +37,7 @@ def test_summary_matches_truth(run):
     assert sv["charge_C"] == pytest.approx(tv["charge_C"], rel=1e-3)
     # transition on the echem clock (the synchronised movie)
     dt = truth["parameters"]["frame_interval_s"]
-    assert abs(sv["transition"]["t_transition_s"] - tv["t_transition_s"]) < 2 * dt
+    assert abs(sv["transition"]["t_transition_s"] - tv["transition"]["t_transition_s"]) < 2 * dt
     assert s["warnings"] == []
 
 
@@ -122,3 +122,26 @@ def test_movie_without_echem_reports_no_porosity(run, tmp_path):
     assert sv["porosity"] is None and "charge" in sv["porosity_reason"]
     assert sv["mean_thickness_um"] is not None
     assert any(k["analysis"] == "side_view.porosity" for k in s["skipped"])
+
+
+def test_every_shared_number_within_its_uncertainty_or_a_pixel(run):
+    """platescope.testing pairs summary.json and truth.json key by key."""
+    from platescope.testing import compare_summary
+
+    _, _, s, truth = run
+    df = compare_summary(s, truth, keys=None)
+    df = df[df["key"].str.startswith("side_view.")]
+    keys = set(df["key"])
+    assert {
+        "side_view.mean_thickness_um",
+        "side_view.porosity",
+        "side_view.capping_thickness_um",
+        "side_view.transition.t_transition_s",
+        "side_view.edge.tilt_deg",
+    } <= keys
+    px = truth["parameters"]["pixel_size_um"]
+    for row in df.itertuples():
+        if row.key.endswith("_um"):
+            assert abs(row.error) < px, row
+    por = df.set_index("key").loc["side_view.porosity"]
+    assert bool(por["covered"]) or abs(por["error"]) < 0.01

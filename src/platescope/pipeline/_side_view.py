@@ -177,13 +177,11 @@ def _side_view(exp, p, out, summary: dict) -> dict:
         )
     summary["side_view"] = expand_errors(sv)
     frames = res["frames"]
-    table = frames.copy()
-    for c in [c for c in table.columns if c.endswith("_err_um") or c == "porosity_err"]:
-        table[c] = 2.0 * table[c]  # k = 2, as in summary.json
     out.table(
         "side_view_frames",
-        table,
-        title="Layer thickness, roughness and porosity per frame (*_err: k = 2)",
+        frames,
+        title="Layer thickness, roughness and porosity per frame",
+        errors="1sigma",
     )
     wide = pd.DataFrame(prof["h_um"].values, columns=[f"x{j}" for j in range(prof.sizes["x"])])
     wide.insert(0, "t_s", np.asarray(prof["t"].values, float))

@@ -355,8 +355,13 @@ def make_side_view(seed: int = 0, **params: Any) -> dict[str, Any]:
         "porosity": f(last["porosity"]),
         "h_dense_um": f(last["h_dense_um"]),
         "charge_C": f(last["charge_C"]),
-        "t_transition_s": t_tr_echem,
-        "charge_at_transition_C": None if t_tr_echem is None else float(i_set * t_tr),
+        "transition": {
+            "t_transition_s": t_tr_echem,
+            "charge_at_transition_C": None if t_tr_echem is None else float(i_set * t_tr),
+            "capacity_at_transition_mAh_cm2": None
+            if t_tr_echem is None
+            else float(i_set * t_tr / 3.6 / area),
+        },
         "planted_porosity": p["porosity"],
         "n_bands": 2 if p["capping_fraction"] > 0 else 1,
         "edge": {
@@ -374,8 +379,8 @@ def make_side_view(seed: int = 0, **params: Any) -> dict[str, Any]:
         "definitions": (
             "heights perpendicular to the electrode edge, µm, per pixel column, as planted "
             "(before PSF and noise); mean/max/roughness (sd, ddof 1) over columns; "
-            "porosity = 1 − h_dense/mean with h_dense = Q·V_M/(F·A); t_transition_s on the "
-            "echem clock (whiskers start); last-frame values in side_view, per frame in "
+            "porosity = 1 − h_dense/mean with h_dense = Q·V_M/(F·A); transition.t_transition_s "
+            "on the echem clock (whiskers start); last-frame values in side_view, per frame in "
             "truth/frames.csv, per column in truth/front_um.csv"
         ),
         "files": {"frames": "truth/frames.csv", "front": "truth/front_um.csv"},

@@ -48,8 +48,12 @@ Method
    interval is where the residual rises by ≤ 3.84 σ² (σ² from the best fit), at least
    ±1.96 × half a frame interval.
 
-Accuracy (validation/validate_side_view.py → validation/results/side_view.json;
-docs/side_view.md): see the docs for the measured numbers.
+Accuracy, measured on the simulator over 20 seeds × 3 noise levels
+(validation/validate_side_view.py → validation/results/side_view.json;
+docs/side_view.md): front height median |error| ≤ 0.29 px in every run, last-frame
+porosity |error| ≤ 0.009, capping bands found in 60/60 runs, mossy → whisker break
+within 1.33 frame intervals, no false transitions. Capping bands ≲ 2 blur σ thick are
+not resolved: flagged, porosity withheld (docs/side_view.md).
 """
 
 from __future__ import annotations

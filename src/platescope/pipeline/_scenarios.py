@@ -48,6 +48,7 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "platescope.pipeline._dendrite_cycling",
     "platescope.pipeline._sims_diffusion",
     "platescope.pipeline._side_view",
+    "platescope.pipeline._symmetric_cell",
 )
 
 

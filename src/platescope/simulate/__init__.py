@@ -55,6 +55,11 @@ dendrite_cycling(out, *, seed=0, **params) -> Path
     merge, partly dissolve and turn dead, with the EC-Lab cycling record.
 make_dendrite_cycling(seed=0, **params) -> dict
     The same, in memory (movie + truth, no files).
+symmetric_cell(out, *, seed=0, **params) -> Path
+    Galvanostatic cycling of a Li‖Li cell: planted peaking → flat → arcing profiles,
+    soft shorts, optional GITT block; EC-Lab .mpt + .mps settings.
+make_symmetric_cell(seed=0, **params) -> dict
+    The same, in memory (record + truth, no files).
 """
 
 from platescope.simulate._common import SCENARIOS, parse_set_options, simulate
@@ -68,6 +73,7 @@ from platescope.simulate._sem_morphology import SEM_MORPHOLOGY_KINDS, make_sem_m
 from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._side_view import make_side_view, side_view
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
+from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
 
 __all__ = [
     "SCENARIOS",
@@ -93,4 +99,6 @@ __all__ = [
     "make_sims_diffusion",
     "side_view",
     "make_side_view",
+    "make_symmetric_cell",
+    "symmetric_cell",
 ]

@@ -33,7 +33,8 @@ import numpy as np
 from scipy import ndimage
 
 from platescope.optics import electrode_edge, front_profiles
-from platescope.simulate._side_view import make_side_view, movie_dataarray
+from platescope.simulate import as_movie
+from platescope.simulate._side_view import make_side_view
 
 
 def baseline(movie, edge, prof_attrs, n_ref=3, gap=3):
@@ -99,7 +100,7 @@ def main(argv=None):
         plating_s=3600.0 - 6 * interval,
         current_density_mA_cm2=1.0,
     )
-    movie = movie_dataarray(sim)
+    movie = as_movie(sim, mode="trans")
     edge = electrode_edge(movie)
     t_np, prof = best(lambda: front_profiles(movie, edge).compute(), args.repeat)
     lazy = movie.copy(data=da.from_array(sim["movie"], chunks=(16, -1, -1)))

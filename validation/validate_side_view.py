@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from platescope.optics import analyze_side_view
-from platescope.simulate._side_view import make_side_view, movie_dataarray
+from platescope.simulate import as_movie
+from platescope.simulate._side_view import make_side_view
 
 
 def config(seed: int) -> dict:
@@ -55,7 +56,7 @@ def run_one(seed: int, noise: float, *, thin_capping: bool = False) -> dict:
     if thin_capping:  # an outer band near the resolution: the documented limitation
         cfg.update(capping_fraction=0.2)
     sim = make_side_view(seed=seed, noise_scale=noise, field_height_px=200, **cfg)
-    movie = movie_dataarray(sim)
+    movie = as_movie(sim, mode="trans")
     p = sim["parameters"]
     t0 = time.perf_counter()
     r = analyze_side_view(

@@ -19,12 +19,13 @@ from platescope.optics import (
     layer_metrics,
     layer_porosity,
 )
-from platescope.simulate._side_view import make_side_view, movie_dataarray
+from platescope.simulate import as_movie
+from platescope.simulate._side_view import make_side_view
 
 
 def _analyse(sim, **kw):
     return analyze_side_view(
-        movie_dataarray(sim),
+        as_movie(sim, mode="trans"),
         charge_C=sim["charge_at_frames_C"],
         area_cm2=sim["parameters"]["electrode_area_cm2"],
         **kw,

@@ -1170,9 +1170,9 @@ def analyze_side_view(
 
     Examples
     --------
-    >>> from platescope.simulate._side_view import make_side_view, movie_dataarray
+    >>> from platescope.simulate import as_movie, make_side_view
     >>> sim = make_side_view(seed=1, field_width_px=96, field_height_px=80, n_whiskers=0)
-    >>> r = analyze_side_view(movie_dataarray(sim), charge_C=sim["charge_at_frames_C"],
+    >>> r = analyze_side_view(as_movie(sim, mode="trans"), charge_C=sim["charge_at_frames_C"],
     ...                       area_cm2=sim["parameters"]["electrode_area_cm2"])
     >>> abs(r["final"]["mean_thickness_um"] - sim["truth"]["side_view"]["mean_thickness_um"]) < 0.5
     True

@@ -40,7 +40,7 @@ from platescope.simulate._common import (
     write_movie_files,
 )
 
-__all__ = ["PARAMETERS", "make_side_view", "movie_dataarray", "side_view"]
+__all__ = ["PARAMETERS", "make_side_view", "side_view"]
 
 SCENARIO = "side-view"
 T0_LOCAL = datetime(2024, 11, 12, 14, 3, 27, 500000)
@@ -404,31 +404,6 @@ def make_side_view(seed: int = 0, **params: Any) -> dict[str, Any]:
 
 
 fill_parameter_doc(make_side_view, PARAMETERS)
-
-
-def movie_dataarray(sim: dict):
-    """The simulated movie as a platescope Movie (DataArray t, y, x; movie clock; µm).
-
-    Examples
-    --------
-    >>> sim = make_side_view(seed=0, field_width_px=48, field_height_px=48, plating_s=120.0)
-    >>> movie_dataarray(sim).dims
-    ('t', 'y', 'x')
-    """
-    import xarray as xr
-
-    m = sim["movie"]
-    px = sim["pixel_size_um"]
-    return xr.DataArray(
-        m,
-        dims=("t", "y", "x"),
-        coords={
-            "t": sim["frame_times_s"],
-            "y": np.arange(m.shape[1]) * px,
-            "x": np.arange(m.shape[2]) * px,
-        },
-        attrs={"units": "counts", "mode": "trans", "source": "simulated side view"},
-    )
 
 
 @register(SCENARIO, PARAMETERS)

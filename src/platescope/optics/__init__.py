@@ -23,6 +23,10 @@ See-through alloying: :func:`transmittance`, :func:`relative_reflectivity`,
 :func:`absorbance`, :func:`normalize_window`, :func:`onset_map`,
 :func:`alloyed_fraction`, :func:`extreme_regions`, :func:`regional_curves`,
 :func:`complementarity`, :func:`temporal_color_code`, :func:`montage_frames`.
+
+Side-view (cross-section) growth movies: :func:`electrode_edge`, :func:`front_profiles`,
+:func:`layer_metrics`, :func:`layer_porosity`, :func:`dense_thickness_um`,
+:func:`growth_transition`, and all of them at once :func:`analyze_side_view`.
 """
 
 from platescope.optics._alloying import (
@@ -60,6 +64,15 @@ from platescope.optics._preprocess import (
     group_average,
     subtract_reference,
 )
+from platescope.optics._side_view import (
+    analyze_side_view,
+    dense_thickness_um,
+    electrode_edge,
+    front_profiles,
+    growth_transition,
+    layer_metrics,
+    layer_porosity,
+)
 
 __all__ = [
     "prepare_irm",
@@ -91,6 +104,13 @@ __all__ = [
     "gaussian_blur",
     "group_average",
     "subtract_reference",
+    "analyze_side_view",
+    "dense_thickness_um",
+    "electrode_edge",
+    "front_profiles",
+    "growth_transition",
+    "layer_metrics",
+    "layer_porosity",
     "t_nuc_from_curve",
     "t_nuc_map",
     "t_nuc_regions",

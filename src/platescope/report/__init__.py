@@ -15,6 +15,10 @@ with :func:`atomic_savefig`, dpi 150):
 - :func:`fig_combinatorial_features`, :func:`fig_fraction_nucleated`,
   :func:`fig_spot_map` — combinatorial SECCM: features vs current density, fraction
   of spots that nucleated, a map of the spot grid coloured by a feature
+- :func:`fig_side_view_kymograph`, :func:`fig_thickness_vs_charge`,
+  :func:`fig_side_view_frame` — side-view growth: kymograph of the front with the
+  electrode edge and the mossy → whisker transition, thickness vs charge with the
+  dense-Li line, a frame with the edge and the front drawn
 - :func:`fig_critical_current`, :func:`fig_sand_limits`, :func:`fig_void_capacity` —
   stripping limits vs D and j; :func:`fig_scharifker_hills` — a CA transient over the
   Scharifker–Hills curves
@@ -99,6 +103,9 @@ _WHERE = {
     "fig_sem_morphology": "_figures_particles",
     "fig_fraction_nucleated": "_figures_combinatorial",
     "fig_spot_map": "_figures_combinatorial",
+    "fig_side_view_frame": "_figures_side_view",
+    "fig_side_view_kymograph": "_figures_side_view",
+    "fig_thickness_vs_charge": "_figures_side_view",
     "fig_critical_current": "_figures_stripping",
     "fig_sand_limits": "_figures_stripping",
     "fig_scharifker_hills": "_figures_stripping",

@@ -32,6 +32,12 @@ sims_diffusion(out, *, seed=0, **params) -> Path
     SIMS depth profiles of a Li isotope tracer diffused for several anneal times.
 make_sims_diffusion(seed=0, **params) -> dict
     The same, in memory (counts + truth, no files).
+side_view(out, *, seed=0, **params) -> Path
+    Side-view (cross-section) movie of galvanostatic Li plating: a layer (optionally with
+    a capping band) growing from a tilted electrode edge, whiskers after a planted time,
+    with the EC-Lab record.
+make_side_view(seed=0, **params) -> dict
+    The same, in memory (movie + truth, no files).
 sem_particles(out, *, seed=0, **params) -> Path
     SEM images of Li nanoparticles (touching pairs) at one or several current densities.
 make_sem_particles(seed=0, **params) -> dict
@@ -65,6 +71,7 @@ from platescope.simulate._seccm_combinatorial import make_spot_design, seccm_com
 from platescope.simulate._see_through import make_see_through, see_through_ag, see_through_au
 from platescope.simulate._sem_morphology import SEM_MORPHOLOGY_KINDS, make_sem_morphology
 from platescope.simulate._sem_particles import make_sem_particles, sem_particles
+from platescope.simulate._side_view import make_side_view, side_view
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
 from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
 
@@ -90,6 +97,8 @@ __all__ = [
     "simulate",
     "sims_diffusion",
     "make_sims_diffusion",
+    "side_view",
+    "make_side_view",
     "make_symmetric_cell",
     "symmetric_cell",
 ]

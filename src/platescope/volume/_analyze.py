@@ -1,0 +1,278 @@
+"""One call: segment a tomogram and measure everything the ``tomography`` scenario reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from platescope._errors import InputError, source_of
+from platescope.volume._measure import COLLECTOR_FACES, measure_phases
+from platescope.volume._segment import (
+    DEFAULT_PHASES,
+    grey_thresholds,
+    label_phase_map,
+    phase_block,
+    smooth_halo,
+)
+from platescope.volume._stream import default_slab_z, iter_slabs, raw_data
+from platescope.volume._thickness import (
+    geometric_tortuosity,
+    stream_local_thickness,
+    thickness_stats,
+)
+
+__all__ = ["analyze_volume", "phase_mask_slabs"]
+
+_AXES = {"z": 0, "y": 1, "x": 2}
+
+
+def phase_mask_slabs(volume, *, phase: int, halo: int, slab_z: int | None, seg: Mapping[str, Any]):
+    """Yield ``(z0, z1, lo, mask)`` of one phase slab by slab, with ``halo`` slices each
+    side (the smoothing context is read beyond it and cropped).
+
+    >>> import numpy as np
+    >>> v = np.zeros((6, 2, 2), np.uint8); v[3:] = 1
+    >>> seg = {"label_map": {0: 0, 1: 1}, "smooth_sigma_vox": 0.0}
+    >>> [(z0, m[:, 0, 0].tolist()) for z0, _, _, m in phase_mask_slabs(v, phase=1, halo=1, slab_z=3, seg=seg)]
+    [(0, [False, False, False, True]), (3, [False, True, True, True])]
+    """
+    data = raw_data(volume)
+    n = int(data.shape[0])
+    sig = 0.0 if seg.get("label_map") is not None else float(seg.get("smooth_sigma_vox", 0.0))
+    sh = smooth_halo(sig)
+    for z0, z1, lo, block in iter_slabs(data, slab_z=slab_z, halo=halo + sh):
+        a_read = z0 - lo
+        ph = phase_block(
+            block,
+            thresholds=seg.get("thresholds"),
+            label_map=seg.get("label_map"),
+            smooth_sigma_vox=sig,
+        )
+        a = max(0, z0 - halo)
+        b = min(n, z1 + halo)
+        crop = ph[a - a_read : b - a_read]
+        yield z0, z1, z0 - a, crop == phase
+
+
+def analyze_volume(
+    volume,
+    *,
+    labels: Mapping[Any, str] | None = None,
+    classes: int = 2,
+    phase_names: Sequence[str] | None = None,
+    smooth_sigma_vox: float = 0.5,
+    collector_face: str | None = "z0",
+    transport_axis: str | None = None,
+    li_phase: str = "li",
+    pore_phase: str = "pore",
+    thickness: bool = True,
+    max_diameter_um: float | None = None,
+    slab_z: int | None = None,
+    max_tortuosity_voxels: int = 64_000_000,
+) -> dict[str, Any]:
+    """Segment a tomogram and measure Li deposits: volumes, porosity, surface area,
+    local thickness, tortuosity, connected (isolated = dead-Li candidate) components.
+
+    Streams through the volume in z-slabs (flat memory), except the tortuosity, which
+    needs the pore mask in memory and is skipped above ``max_tortuosity_voxels``.
+
+    Parameters
+    ----------
+    volume : xarray.DataArray
+        Grey or label volume ``(z, y, x)`` with ``attrs["voxel_size_um"]``
+        (:func:`platescope.io.read_volume`), possibly dask-backed.
+    labels : mapping, optional
+        Label value → phase name (``"pore"``, ``"li"``, ``"other"``, ``"outside"``): the
+        volume is a label image and is not thresholded. ``"outside"`` voxels are left
+        out of the region of interest (porosity = pore / (all − outside)).
+    classes : int
+        Grey volumes: number of phases for (multi-)Otsu.
+    phase_names : sequence of str, optional
+        Grey volumes: phase names in increasing grey level (default pore, li[, other]).
+    smooth_sigma_vox : float
+        Gaussian smoothing of grey volumes before thresholding and marching cubes, voxels.
+    collector_face : {"z0", "z1", "y0", "y1", "x0", "x1"} or None
+        Face on the current collector (isolated Li = components not touching it; depth
+        profile measured from it).
+    transport_axis : {"z", "y", "x"} or None
+        Axis for the geometric tortuosity of the pore phase (None: not computed).
+    li_phase, pore_phase : str
+        Phase names of Li and pores.
+    thickness : bool
+        Compute local thickness of Li and pores.
+    max_diameter_um : float, optional
+        Largest local thickness looked for, µm (default 64 voxels); sets the slab halo.
+    slab_z : int, optional
+        Slices per slab.
+    max_tortuosity_voxels : int
+        Above this many voxels the tortuosity is null with a reason.
+
+    Returns
+    -------
+    dict
+        ``segmentation`` {method, thresholds, levels, contrast_to_noise, phases},
+        ``phase_fraction``, ``phase_volume_um3``, ``porosity``, ``li_volume_um3``
+        (+ ``li_volume_um3_err``: change for a threshold shift of ±5 % of the contrast),
+        ``li_charge_C``, ``li_charge_mAh``, ``li_areal_capacity_mAh_cm2``,
+        ``li_surface_area_um2`` (marching cubes), ``li_surface_area_crofton_um2``,
+        ``specific_surface_area_um_inv`` (area / ROI volume),
+        ``li_surface_to_volume_um_inv``, ``profile`` {axis, depth_um, porosity,
+        li_fraction}, ``components`` {count, isolated_count, isolated_volume_um3, …},
+        ``li_local_thickness`` / ``pore_size`` {mean_um, median_um, d10_um, d90_um,
+        histogram}, ``tortuosity`` {tortuosity, …} and ``warnings``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> v = np.zeros((12, 12, 12), np.uint8); v[:4] = 1
+    >>> vol = xr.DataArray(v, dims=("z", "y", "x"), attrs={"voxel_size_um": [1.0, 1.0, 1.0]})
+    >>> r = analyze_volume(vol, labels={0: "pore", 1: "li"}, transport_axis="z")
+    >>> round(r["porosity"], 3), r["components"]["isolated_count"], r["tortuosity"]["tortuosity"]
+    (0.667, 0, None)
+    """
+    attrs = getattr(volume, "attrs", {}) or {}
+    vox = attrs.get("voxel_size_um")
+    src = source_of(volume)
+    if vox is None:
+        raise InputError(
+            src,
+            "the volume carries no voxel size",
+            "read it with read_volume(..., voxel_size_um=...)",
+        )
+    vox = [float(v) for v in vox]
+    data = raw_data(volume)
+    if data.ndim != 3 or min(data.shape) < 2:
+        raise InputError(
+            src,
+            f"the volume has shape {tuple(data.shape)}",
+            "give a 3-D volume at least 2 voxels in every direction",
+        )
+    if collector_face is not None and collector_face not in COLLECTOR_FACES:
+        raise InputError(
+            src, f"collector_face={collector_face!r}", f"use one of {', '.join(COLLECTOR_FACES)}"
+        )
+    if transport_axis is not None and transport_axis not in _AXES:
+        raise InputError(src, f"transport_axis={transport_axis!r}", "use z, y or x")
+    warnings: list[dict[str, str]] = []
+    if labels is not None:
+        lm = label_phase_map(labels)
+        names = list(lm["names"])
+        seg: dict[str, Any] = {"method": "labels", "label_map": lm, "smooth_sigma_vox": 0.0}
+        thr = None
+    else:
+        names = list(phase_names or DEFAULT_PHASES.get(int(classes), ()))
+        if len(names) != int(classes):
+            raise InputError(
+                src, f"{len(names)} phase names for {classes} classes", "give one name per class"
+            )
+        thr = grey_thresholds(volume, classes=int(classes))
+        seg = {
+            "method": "otsu" if classes == 2 else "multi-otsu",
+            "thresholds": thr["thresholds"],
+            "levels": thr["levels"],
+            "otsu_thresholds": thr["otsu_thresholds"],
+            "contrast_to_noise": thr["contrast_to_noise"],
+            "smooth_sigma_vox": float(smooth_sigma_vox),
+        }
+        if thr["contrast_to_noise"] < 3.0:
+            warnings.append(
+                {
+                    "code": "tomography-low-contrast",
+                    "message": f"the phases differ by only {thr['contrast_to_noise']:.1f} noise sd; "
+                    "volumes and areas are unreliable — denoise the reconstruction or give a label volume",
+                }
+            )
+    if li_phase not in names:
+        raise InputError(
+            src,
+            f"no phase is named {li_phase!r} (phases: {names})",
+            "map one label or class to 'li'",
+        )
+    seg["phases"] = names
+    res = measure_phases(
+        volume,
+        phase_names=names,
+        thresholds=seg.get("thresholds"),
+        levels=seg.get("levels"),
+        label_map=seg.get("label_map"),
+        smooth_sigma_vox=seg["smooth_sigma_vox"],
+        voxel_size_um=vox,
+        collector_face=collector_face,
+        li_phase=li_phase,
+        pore_phase=pore_phase,
+        slab_z=slab_z,
+    )
+    seg_out = {k: v for k, v in seg.items() if k != "label_map"}
+    if labels is not None:
+        seg_out["labels"] = {str(k): str(v) for k, v in labels.items()}
+    out: dict[str, Any] = {"segmentation": seg_out, **res}
+    if "voxel_size_note" in attrs:
+        warnings.append({"code": "voxel-size-override", "message": attrs["voxel_size_note"]})
+    comp = res["components"]
+    if comp.get("isolated_touching_other_faces"):
+        warnings.append(
+            {
+                "code": "isolated-li-at-volume-edge",
+                "message": f"{comp['isolated_touching_other_faces']} of {comp['isolated_count']} isolated Li "
+                "pieces touch a side of the volume and may connect to the collector outside it; "
+                "treat them as dead-Li candidates only",
+            }
+        )
+    dmin = min(vox)
+    max_d = float(max_diameter_um) if max_diameter_um else 64.0 * dmin
+    thick_halo = int(np.ceil(max_d / vox[0])) + 1
+    thick_slab = slab_z or max(default_slab_z(tuple(data.shape)), 4 * thick_halo)
+    for key, name in (("li_local_thickness", li_phase), ("pore_size", pore_phase)):
+        if not thickness:
+            out[key] = {"mean_um": None, "reason": "thickness=False"}
+            continue
+        if name not in names or res["phase_voxels"][name] == 0:
+            out[key] = {"mean_um": None, "reason": f"no {name} phase in the volume"}
+            continue
+        idx = names.index(name)
+        vals, capped = stream_local_thickness(
+            lambda h, idx=idx: phase_mask_slabs(
+                volume, phase=idx, halo=h, slab_z=thick_slab, seg=seg
+            ),
+            voxel_size_um=vox,
+            max_radius_um=0.5 * max_d,
+        )
+        out[key] = thickness_stats(vals, vox[0] * vox[1] * vox[2])
+        out[key]["max_diameter_um"] = max_d
+        if capped:
+            warnings.append(
+                {
+                    "code": "local-thickness-capped",
+                    "message": f"some {name} features are thicker than max_diameter_um={max_d:g}; "
+                    "their local thickness is capped — raise max_diameter_um",
+                }
+            )
+    if transport_axis is None:
+        out["tortuosity"] = {"tortuosity": None, "reason": "no transport_axis given"}
+    elif pore_phase not in names:
+        out["tortuosity"] = {"tortuosity": None, "reason": f"no {pore_phase} phase"}
+    elif int(np.prod(data.shape)) > max_tortuosity_voxels:
+        out["tortuosity"] = {
+            "tortuosity": None,
+            "reason": f"{int(np.prod(data.shape))} voxels > max_tortuosity_voxels={max_tortuosity_voxels} "
+            "(tortuosity runs in memory); crop or bin the volume",
+        }
+    else:
+        idx = names.index(pore_phase)
+        mask = np.concatenate(
+            [
+                m[lo : lo + (z1 - z0)]
+                for z0, z1, lo, m in phase_mask_slabs(
+                    volume, phase=idx, halo=0, slab_z=slab_z, seg=seg
+                )
+            ]
+        )
+        out["tortuosity"] = {
+            "phase": pore_phase,
+            "axis": transport_axis,
+            **geometric_tortuosity(mask, axis=_AXES[transport_axis], voxel_size_um=vox),
+        }
+    out["warnings"] = warnings
+    return out

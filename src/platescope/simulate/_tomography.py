@@ -349,7 +349,10 @@ def write_volume_tiff(
             "PhysicalSizeZUnit": "µm",
         }
         return atomic_write_with(
-            path, lambda tmp: tifffile.imwrite(tmp, volume, ome=True, photometric="minisblack", metadata=meta)
+            path,
+            lambda tmp: tifffile.imwrite(
+                tmp, volume, ome=True, photometric="minisblack", metadata=meta
+            ),
         )
     return atomic_write_with(
         path,

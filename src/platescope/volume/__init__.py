@@ -17,9 +17,12 @@ geometric_tortuosity(mask, *, axis, voxel_size_um)
     Shortest-path tortuosity of a phase along an axis.
 li_charge(volume_um3)
     Charge equivalent to a Li volume, Q = ρ V z F / M.
+orthogonal_sections(volume, segmentation)
+    Three central grey sections and their phases (for figures).
+    Charge equivalent to a Li volume, Q = ρ V z F / M.
 """
 
-from platescope.volume._analyze import analyze_volume
+from platescope.volume._analyze import analyze_volume, orthogonal_sections
 from platescope.volume._measure import COLLECTOR_FACES, li_charge, measure_phases
 from platescope.volume._segment import grey_thresholds, label_phase_map
 from platescope.volume._thickness import geometric_tortuosity, local_thickness_block
@@ -33,4 +36,5 @@ __all__ = [
     "li_charge",
     "local_thickness_block",
     "measure_phases",
+    "orthogonal_sections",
 ]

@@ -23,7 +23,7 @@ from platescope.volume._thickness import (
     thickness_stats,
 )
 
-__all__ = ["analyze_volume", "phase_mask_slabs"]
+__all__ = ["analyze_volume", "orthogonal_sections", "phase_mask_slabs"]
 
 _AXES = {"z": 0, "y": 1, "x": 2}
 
@@ -276,3 +276,69 @@ def analyze_volume(
         }
     out["warnings"] = warnings
     return out
+
+
+def orthogonal_sections(
+    volume,
+    segmentation: Mapping[str, Any],
+    *,
+    slab_z: int | None = None,
+    position_vox: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Three orthogonal grey sections through the volume and their phase indices, streamed.
+
+    Parameters
+    ----------
+    volume : xarray.DataArray
+        The volume given to :func:`analyze_volume`.
+    segmentation : mapping
+        ``analyze_volume(...)["segmentation"]`` (thresholds or labels, smoothing).
+    slab_z : int, optional
+        Slices per slab.
+    position_vox : (int, int, int), optional
+        ``(z, y, x)`` voxel indices of the sections (default: the centre).
+
+    Returns
+    -------
+    dict
+        ``grey`` and ``phase``: {``"xy"``, ``"xz"``, ``"yz"``: 2-D arrays},
+        ``position_vox``, ``voxel_size_um``, ``phases``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> v = xr.DataArray(np.zeros((4, 6, 8), np.uint8), dims=("z", "y", "x"), attrs={"voxel_size_um": [1, 1, 1]})
+    >>> s = orthogonal_sections(v, {"labels": {"0": "pore"}, "phases": ["pore"]})
+    >>> s["grey"]["xy"].shape, s["grey"]["xz"].shape, s["grey"]["yz"].shape
+    ((6, 8), (4, 8), (4, 6))
+    """
+    data = raw_data(volume)
+    nz, ny, nx = (int(s) for s in data.shape)
+    zc, yc, xc = position_vox or (nz // 2, ny // 2, nx // 2)
+    seg = dict(segmentation)
+    if seg.get("labels") is not None:
+        seg["label_map"] = label_phase_map(seg["labels"], phases=seg.get("phases"))
+    sig = 0.0 if seg.get("label_map") is not None else float(seg.get("smooth_sigma_vox", 0.0))
+    sh = smooth_halo(sig)
+    grey = {"xz": np.zeros((nz, nx)), "yz": np.zeros((nz, ny))}
+    phase = {"xz": np.zeros((nz, nx), np.uint8), "yz": np.zeros((nz, ny), np.uint8)}
+    for z0, z1, lo, block in iter_slabs(data, slab_z=slab_z, halo=sh):
+        ph = phase_block(
+            block,
+            thresholds=seg.get("thresholds"),
+            label_map=seg.get("label_map"),
+            smooth_sigma_vox=sig,
+        )
+        core_g, core_p = block[lo : lo + z1 - z0], ph[lo : lo + z1 - z0]
+        grey["xz"][z0:z1], phase["xz"][z0:z1] = core_g[:, yc, :], core_p[:, yc, :]
+        grey["yz"][z0:z1], phase["yz"][z0:z1] = core_g[:, :, xc], core_p[:, :, xc]
+        if z0 <= zc < z1:
+            grey["xy"], phase["xy"] = core_g[zc - z0].astype(float), core_p[zc - z0]
+    vox = (getattr(volume, "attrs", {}) or {}).get("voxel_size_um", [1.0, 1.0, 1.0])
+    return {
+        "grey": grey,
+        "phase": phase,
+        "position_vox": [zc, yc, xc],
+        "voxel_size_um": list(vox),
+        "phases": list(seg.get("phases", [])),
+    }

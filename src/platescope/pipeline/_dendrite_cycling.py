@@ -23,6 +23,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._scenarios import Scenario
 
 DEFAULTS = {
     "deposits": {
@@ -262,3 +263,14 @@ def run(exp, out, summary: dict) -> None:
         )
     else:
         summary["headline"] = f"{d['n_tracks']} deposits tracked, {d['n_merges']} merges"
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="dendrite-cycling",
+    title="Top-view optical cycling movie: deposits tracked, merged, dead Li per cycle",
+    run=run,
+    inputs=("echem", "movie"),
+    analyses=DEFAULTS,
+    simulator="platescope.simulate._dendrite_cycling:dendrite_cycling",
+)

@@ -27,6 +27,7 @@ from platescope.pipeline._common import (
     read_echem_section,
 )
 from platescope.pipeline._irm_galvanostatic import _movie_on_echem_clock
+from platescope.pipeline._scenarios import Scenario
 
 DEFAULTS = {
     "cycles": {
@@ -293,3 +294,14 @@ def run(exp, out, summary: dict) -> None:
     if not area:
         area = irm["area_cm2"]
     _irm_analyses(irm, echem, cyc, area, p_ce, out, summary)
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="irm-cv",
+    title="SECCM cyclic voltammetry with IRM: per-cycle charges, CE, CE(IRM) maps",
+    run=run,
+    inputs=("echem", "movie"),
+    analyses=DEFAULTS,
+    simulator="platescope.simulate._irm_cv:irm_cv",
+)

@@ -29,6 +29,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._scenarios import Scenario
 from platescope.pipeline._sem_common import COMMON_DEFAULTS, analyse_sem_image, sem_params
 
 DEFAULTS = {
@@ -526,3 +527,14 @@ def run(exp, out, summary: dict) -> None:
         _sem_analyses(exp, echem, p_sem, out, summary)
     else:
         skipped.append({"analysis": "particles", "reason": "no [sem] input"})
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="irm-galvanostatic",
+    title="SECCM galvanostatic Li plating: E(t) nucleation, IRM t_nuc map, SEM particles",
+    run=run,
+    inputs=("echem", "movie", "sem"),
+    analyses=DEFAULTS,
+    simulator="platescope.simulate._irm_galvanostatic:irm_galvanostatic",
+)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from platescope._errors import InputError
 from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._scenarios import Scenario
 
 DEFAULTS = {
     # 0.2 s smoothing: combinatorial records are 5 s long and t_nuc reaches 0.3 s at high j,
@@ -266,3 +267,14 @@ def _figures(out, report, rows, feats, map_feature) -> None:
         caption="Each spot at its position on the electrode, coloured by the feature; spots without a value "
         "(no nucleation within the record) are drawn as grey crosses.",
     )
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="seccm-combinatorial",
+    title="A hopping grid of SECCM spots × conditions: per-condition nucleation statistics",
+    run=run,
+    inputs=("seccm",),
+    analyses=DEFAULTS,
+    simulator="platescope.simulate._seccm_combinatorial:seccm_combinatorial",
+)

@@ -36,6 +36,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._scenarios import Scenario
 
 DEFAULTS = {
     "stages": {"smooth_frac": 0.006, "min_snr": 6.0, "min_step_V": 0.01},
@@ -582,3 +583,24 @@ def _headline(summary: dict) -> None:
     if pores:
         parts.append("pores " + "→".join(str(p.get("count")) for p in pores))
     summary["headline"] = "; ".join(parts) or summary.get("scenario", "")
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIOS = (
+    Scenario(
+        name="see-through-au",
+        title="See-through operando Li–Au alloying: stages, onset maps, sites, pores",
+        run=run,
+        inputs=("echem", "movie", "epi"),
+        analyses=DEFAULTS,
+        simulator="platescope.simulate._see_through:see_through_au",
+    ),
+    Scenario(
+        name="see-through-ag",
+        title="See-through operando Li–Ag alloying: stages, onset maps, sites, pores",
+        run=run,
+        inputs=("echem", "movie", "epi"),
+        analyses=DEFAULTS,
+        simulator="platescope.simulate._see_through:see_through_ag",
+    ),
+)

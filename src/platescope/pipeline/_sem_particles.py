@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platescope.pipeline._common import add_warning, expand_errors, read_echem_section
+from platescope.pipeline._scenarios import Scenario
 from platescope.pipeline._sem_common import (
     COMMON_DEFAULTS,
     analyse_sem_image,
@@ -263,3 +264,14 @@ def _series(results, p, out, summary) -> None:
         if dens and diam
         else f"{len(rows)} conditions ({', '.join(kinds)})"
     )
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="sem-particles",
+    title="SEM images of Li deposits: particle counts, sizes, morphology, trends",
+    run=run,
+    inputs=("sem", "sem_images", "echem"),
+    analyses=DEFAULTS,
+    simulator="platescope.simulate._sem_particles:sem_particles",
+)

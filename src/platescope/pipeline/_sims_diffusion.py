@@ -25,6 +25,8 @@ import pandas as pd
 
 from platescope._errors import InputError
 from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._scenarios import Scenario
+from platescope.pipeline._stripping import STRIPPING_DEFAULTS
 
 DEFAULTS = {
     "sims": {
@@ -344,3 +346,14 @@ def _write_outputs(out, rows, curves, profiles, combined, report) -> None:
             "anneal time; the weighted line s² = 2Dt + s0² gives the combined D (slope/2) and the "
             "intercept s0² (depth resolution σ0², film thickness and time-zero terms).",
         )
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="sims-diffusion",
+    title="SIMS isotope-tracer depth profiles: Li self-diffusion and stripping limits",
+    run=run,
+    inputs=("sims",),
+    analyses={**DEFAULTS, "stripping": STRIPPING_DEFAULTS},
+    simulator="platescope.simulate._sims_diffusion:sims_diffusion",
+)

@@ -65,7 +65,7 @@ def run(seed: int, *, thickness: bool, **params) -> dict:
     }
     if thickness:
         row["li_thickness_rel_err"] = (
-            r["li_local_thickness"]["mean_um"] / truth["li_local_thickness_mean_um"] - 1
+            r["li_local_thickness"]["mean_um"] / truth["li_local_thickness"]["mean_um"] - 1
         )
         row["pore_size_mean_um"] = r["pore_size"]["mean_um"]
         row["tortuosity"] = r["tortuosity"]["tortuosity"]

@@ -55,7 +55,7 @@ def test_li_local_thickness_against_planted_spheres():
     t = sim["truth"]
     r = analyze_volume(_as_da(sim), thickness=True)
     assert r["li_local_thickness"]["mean_um"] == pytest.approx(
-        t["li_local_thickness_mean_um"], rel=0.08
+        t["li_local_thickness"]["mean_um"], rel=0.08
     )
     assert r["pore_size"]["mean_um"] > 0
 

@@ -240,7 +240,7 @@ def _truth(spheres: np.ndarray, p: dict) -> dict[str, Any]:
         "specific_surface_area_um_inv": area / box_vol,
         "roi_volume_um3": box_vol,
         "collector_area_cm2": (nxy * v) ** 2 * 1e-8,
-        "li_local_thickness_mean_um": lt_sum / lt_w if lt_w else None,
+        "li_local_thickness": {"mean_um": lt_sum / lt_w if lt_w else None},
         "components": {
             "count": int(ncomp),
             "isolated_count": int(iso.sum()),

@@ -114,7 +114,8 @@ def analyze_volume(
     dict
         ``segmentation`` {method, thresholds, levels, contrast_to_noise, phases},
         ``phase_fraction``, ``phase_volume_um3``, ``porosity``, ``li_volume_um3``
-        (+ ``li_volume_um3_err``: change for a threshold shift of ±5 % of the contrast),
+        (+ ``li_volume_threshold_range_um3``: [low, high] for the threshold moved by
+        ±5 % of the phase contrast — a sensitivity, not a standard error),
         ``li_charge_C``, ``li_charge_mAh``, ``li_areal_capacity_mAh_cm2``,
         ``li_surface_area_um2`` (marching cubes), ``li_surface_area_crofton_um2``,
         ``specific_surface_area_um_inv`` (area / ROI volume),

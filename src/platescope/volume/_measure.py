@@ -377,7 +377,6 @@ def measure_phases(
     if grey2:
         lo_v, hi_v = sens * dv
         out["li_volume_threshold_range_um3"] = [float(hi_v), float(lo_v)]
-        out["li_volume_um3_err"] = float(max(abs(lo_v - li_vol), abs(hi_v - li_vol)))
     comp: dict[str, Any] = {
         "connectivity": 26,
         "count": int(uniq.size),
@@ -394,7 +393,8 @@ def measure_phases(
                 if counts[li]
                 else None,
                 "isolated_touching_other_faces": int((iso & other).sum()),
-                "isolated_volumes_um3": (sizes[iso] * dv).tolist(),
+                "isolated": iso.tolist(),
+                "touches_other_faces": other.tolist(),
             }
         )
     else:

@@ -1,5 +1,6 @@
 """Readers and writers: movies, electrochemistry, SEM images, SIMS depth profiles, SECCM spots
-(``read_spots``: platescope, eChemTips and WEC-SPM layouts), experiment files.
+(``read_spots``: platescope, eChemTips and WEC-SPM layouts), 3-D tomography volumes
+(``read_volume``: TIFF, OME-TIFF, ImageJ, slices, zarr), experiment files.
 
 Path → bytes → pure parser; no analysis happens here.
 """
@@ -11,6 +12,7 @@ from platescope.io._movie import describe_movie, read_frame_times, read_movie
 from platescope.io._sem import describe_sem, read_sem
 from platescope.io._sims import describe_sims, read_sims
 from platescope.io._spots import Spot, SpotSet, describe_spots, read_spots
+from platescope.io._volume import read_volume
 
 __all__ = [
     "Experiment",
@@ -29,4 +31,5 @@ __all__ = [
     "read_sem",
     "read_spots",
     "read_sims",
+    "read_volume",
 ]

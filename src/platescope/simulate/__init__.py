@@ -47,6 +47,10 @@ dendrite_cycling(out, *, seed=0, **params) -> Path
     merge, partly dissolve and turn dead, with the EC-Lab cycling record.
 make_dendrite_cycling(seed=0, **params) -> dict
     The same, in memory (movie + truth, no files).
+tomography(out, *, seed=0, **params) -> Path
+    A grey X-ray tomogram (ImageJ/OME-TIFF) of Li deposits on a current collector.
+make_tomography(seed=0, **params) -> dict
+    The same, in memory (volume + truth, no files).
 """
 
 from platescope.simulate._common import SCENARIOS, parse_set_options, simulate
@@ -58,6 +62,7 @@ from platescope.simulate._see_through import make_see_through, see_through_ag, s
 from platescope.simulate._sem_morphology import SEM_MORPHOLOGY_KINDS, make_sem_morphology
 from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
+from platescope.simulate._tomography import make_tomography, tomography
 
 __all__ = [
     "SCENARIOS",
@@ -80,4 +85,6 @@ __all__ = [
     "simulate",
     "sims_diffusion",
     "make_sims_diffusion",
+    "make_tomography",
+    "tomography",
 ]

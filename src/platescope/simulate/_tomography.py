@@ -62,7 +62,12 @@ PARAMETERS: dict[str, Param] = {
     ),
     "psf_sigma_vox": Param(1.0, float, "Gaussian blur (PSF) sd, voxels", 0.0, 5.0),
     "noise_sd": Param(0.06, float, "Gaussian noise sd (pore 0.25, Li 0.75 grey)", 0.0, 0.5),
-    "file_format": Param("imagej", str, "volume file: imagej (ImageJ TIFF) or ome (OME-TIFF)"),
+    "file_format": Param(
+        "imagej",
+        str,
+        "volume file: imagej (ImageJ TIFF) or ome (OME-TIFF)",
+        choices=("imagej", "ome"),
+    ),
 }
 
 

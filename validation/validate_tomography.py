@@ -120,7 +120,7 @@ def main() -> None:
     print("default", json.dumps(summarise(groups["default"]), indent=1), flush=True)
     for label, params in {
         "psf0.5": {"psf_sigma_vox": 0.5},
-        "psf1.0": {"psf_sigma_vox": 1.0},
+        "psf1.5": {"psf_sigma_vox": 1.5},
         "noise0.03": {"noise_sd": 0.03},
         "noise0.12": {"noise_sd": 0.12},
     }.items():

@@ -108,3 +108,34 @@ def test_memory_flat_when_the_volume_doubles():
     p2, r2 = _peak(128)
     assert r2["phase_voxels"]["li"] > 1.8 * r1["phase_voxels"]["li"]  # it really read twice as much
     assert p2 / p1 < 1.25
+
+
+def test_memory_flat_through_the_tiff_reader(tmp_path):
+    from platescope.io._volume import read_volume
+    from platescope.simulate._tomography import write_volume_tiff
+
+    def peak(nz):
+        z = np.arange(nz)[:, None, None]
+        y = np.arange(96)[None, :, None]
+        x = np.arange(96)[None, None, :]
+        grey = (1000 + 20000 * (np.sin(0.3 * x) * np.cos(0.25 * y) * np.sin(0.2 * z) > 0)).astype(
+            np.uint16
+        )
+        write_volume_tiff(tmp_path / f"v{nz}.tif", grey, voxel_size_um=1.0)
+        del grey
+        vol = read_volume(tmp_path / f"v{nz}.tif", chunk_z=8)
+        tracemalloc.start()
+        measure_phases(
+            vol,
+            phase_names=["pore", "li"],
+            thresholds=[11000.0],
+            levels=[1000.0, 21000.0],
+            slab_z=8,
+            smooth_sigma_vox=0.5,
+        )
+        _, p = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return p
+
+    peak(16)
+    assert peak(128) / peak(64) < 1.25

@@ -38,7 +38,7 @@ __all__ = ["read_volume", "VOLUME_SLICE_SUFFIXES"]
 
 #: File endings accepted as 2-D slices in a folder.
 VOLUME_SLICE_SUFFIXES = (".tif", ".tiff", ".png")
-_SLAB_TARGET_BYTES = 32 * 2**20
+_SLAB_TARGET_BYTES = 8 * 2**20
 _FIX_VOXEL = (
     "give the voxel size, e.g. read_volume(path, voxel_size_um=0.5) or "
     "voxel_size_um = 0.5 (or [dz, dy, dx]) in the [volume] section of the experiment file"
@@ -342,7 +342,7 @@ def read_volume(
     voxel_size_um : float or (float, float, float), optional
         Voxel size in µm, isotropic or ``(dz, dy, dx)``. Wins over the metadata.
     chunk_z : int, optional
-        Slices per dask chunk (default: slabs of about 32 MiB; zarr keeps its chunks).
+        Slices per dask chunk (default: slabs of about 8 MiB; zarr keeps its chunks).
 
     Returns
     -------

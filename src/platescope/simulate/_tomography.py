@@ -238,11 +238,11 @@ def _truth(spheres: np.ndarray, p: dict) -> dict[str, Any]:
     iso = ~comp_on
     radii = spheres[:, 3]
     return {
-        "porosity": 1.0 - li_vol / box_vol,
-        "li_volume_um3": li_vol,
+        "porosity": float(1.0 - li_vol / box_vol),
+        "li_volume_um3": float(li_vol),
         "li_charge_C": li_charge(li_vol),
-        "li_surface_area_um2": area,
-        "specific_surface_area_um_inv": area / box_vol,
+        "li_surface_area_um2": float(area),
+        "specific_surface_area_um_inv": float(area / box_vol),
         "roi_volume_um3": box_vol,
         "collector_area_cm2": (nxy * v) ** 2 * 1e-8,
         "li_local_thickness": {"mean_um": lt_sum / lt_w if lt_w else None},

@@ -2,12 +2,23 @@
 (``read_spots``: platescope, eChemTips and WEC-SPM layouts), 3-D tomography volumes
 (``read_volume``: TIFF, OME-TIFF, ImageJ, slices, zarr), experiment files.
 
-Path → bytes → pure parser; no analysis happens here.
+Path → bytes → pure parser; no analysis happens here. The writers the simulators use
+are public too: ``write_imagej_movie``, ``write_ome_movie``, ``write_micromanager_movie``,
+``write_frame_times_csv``, ``write_sem_tiff`` (instrument-like TIFFs) and
+``write_eclab_mpt`` (an EC-Lab text export).
 """
 
 from platescope.io._describe import describe
 from platescope.io._echem import describe_echem, read_echem
+from platescope.io._echem_eclab_text import write_eclab_mpt
 from platescope.io._experiment import Experiment, read_experiment
+from platescope.io._image_writers import (
+    write_frame_times_csv,
+    write_imagej_movie,
+    write_micromanager_movie,
+    write_ome_movie,
+    write_sem_tiff,
+)
 from platescope.io._movie import describe_movie, read_frame_times, read_movie
 from platescope.io._sem import describe_sem, read_sem
 from platescope.io._sims import describe_sims, read_sims
@@ -30,6 +41,12 @@ __all__ = [
     "read_movie",
     "read_sem",
     "read_spots",
+    "write_eclab_mpt",
+    "write_frame_times_csv",
+    "write_imagej_movie",
+    "write_micromanager_movie",
+    "write_ome_movie",
+    "write_sem_tiff",
     "read_sims",
     "read_volume",
 ]

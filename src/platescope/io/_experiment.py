@@ -116,12 +116,22 @@ SHARED_SECTIONS: dict[str, Section] = {
 _FIXED = {"experiment": frozenset({"scenario", "name", "description"}), "analysis": None}
 
 
+def _registry():
+    """The scenario registry (:mod:`platescope.pipeline._scenarios`), looked up by name.
+
+    Scenarios are plugins of the reader: which sections a file may hold depends on the
+    scenario it names, declared with the scenario's runner. The registry is loaded by
+    name (as an entry point would be), so the io layer has no import of the pipeline.
+    """
+    import importlib
+
+    return importlib.import_module("platescope.pipeline._scenarios")
+
+
 def __getattr__(name: str):
     # ``SCENARIOS``: the registered scenario names (read from the registry when asked)
     if name == "SCENARIOS":
-        from platescope.pipeline._scenarios import scenarios
-
-        return tuple(scenarios())
+        return tuple(_registry().scenarios())
     raise AttributeError(name)
 
 
@@ -202,9 +212,7 @@ class Experiment:
 
 def _all_sections(scenario: str) -> dict[str, Section]:
     """Shared sections + the ones the scenario defines."""
-    from platescope.pipeline._scenarios import scenarios
-
-    sc = scenarios().get(scenario)
+    sc = _registry().scenarios().get(scenario)
     return {**SHARED_SECTIONS, **(dict(sc.sections) if sc is not None else {})}
 
 
@@ -287,17 +295,13 @@ def read_experiment(path) -> Experiment:
         ) from None
     exp = raw.get("experiment")
     if not isinstance(exp, dict) or "scenario" not in exp:
-        from platescope.pipeline._scenarios import scenarios
-
         raise InputError(
             path,
             "the file has no [experiment] scenario",
-            f"add one of {', '.join(scenarios())}",
+            f"add one of {', '.join(_registry().scenarios())}",
         )
     _check_keys(path, "experiment", exp, _FIXED["experiment"])
-    from platescope.pipeline._scenarios import get_scenario
-
-    sc = get_scenario(str(exp["scenario"]), path=path)
+    sc = _registry().get_scenario(str(exp["scenario"]), path=path)
     scenario = sc.name
     specs = {**SHARED_SECTIONS, **dict(sc.sections)}
     allowed = set(sc.inputs) | {"electrode"}

@@ -1,6 +1,9 @@
 """platescope.optics: movie preprocessing and per-pixel optical analyses (DESIGN.md §1).
 
-Preprocessing (SECCM–IRM recipe): :func:`correct_illumination_drift`,
+The SECCM–IRM recipe in one call: :func:`prepare_irm` (clock sync, footprint, drift,
+reference subtraction).
+
+Preprocessing steps: :func:`correct_illumination_drift`,
 :func:`subtract_reference`, :func:`group_average`,
 :func:`gaussian_blur`, :func:`footprint_mask`, :func:`footprint_area_cm2`,
 :func:`current_density_mA_cm2`; without a landing step (movie starting at contact):
@@ -43,6 +46,7 @@ from platescope.optics._ce_map import (
     ce_intensity_changes,
     window_means,
 )
+from platescope.optics._irm_prepare import prepare_irm
 from platescope.optics._nucleation_time import t_nuc_from_curve, t_nuc_map, t_nuc_regions
 from platescope.optics._preprocess import (
     correct_illumination_drift,
@@ -58,6 +62,7 @@ from platescope.optics._preprocess import (
 )
 
 __all__ = [
+    "prepare_irm",
     "absorbance",
     "alloyed_fraction",
     "complementarity",

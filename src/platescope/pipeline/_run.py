@@ -90,6 +90,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
         with execution_options(scheduler=scheduler, workers=workers):
             sc.run(exp, staged, summary)
         collect_warnings(summary)
+        summary["headline"] = _headline(summary)  # every summary has one (README)
         # what the report shows is exactly what summary.json holds
         summary = json.loads(json.dumps(to_jsonable(summary), allow_nan=False))
         atomic_write_json(staged.root / "summary.json", summary)

@@ -165,8 +165,9 @@ def run(exp, out, summary: dict) -> None:
                 n_rows += len(rows)
     out.tables.append(
         {
-            "title": "Per-spot galvanostatic features (*_err ≈95 %, k = 2)",
+            "title": "Per-spot galvanostatic features",
             "path": "tables/spots.csv",
+            "errors": "expanded uncertainty, k = 2 (≈95 %)",
         }
     )
     feats = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=list(_KEEP))
@@ -232,7 +233,8 @@ def run(exp, out, summary: dict) -> None:
                 for r in summary["combinatorial"]
             ]
         ),
-        title="Per-condition statistics (*_err ≈95 %, k = 2)",
+        title="Per-condition statistics",
+        errors="k2",
     )
     _figures(out, report, summary["combinatorial"], feats, p_c["map_feature"])
     n_nuc = int(feats["nucleated"].fillna(False).astype(bool).sum())

@@ -309,7 +309,10 @@ def _write_outputs(out, rows, curves, profiles, combined, report) -> None:
             ),
         )
     out.table(
-        "sims_profiles", pd.concat(frames, ignore_index=True), title="SIMS profiles with fits"
+        "sims_profiles",
+        pd.concat(frames, ignore_index=True),
+        title="SIMS profiles with fits",
+        errors="1sigma",
     )
     table_cols = [
         "path",
@@ -327,10 +330,8 @@ def _write_outputs(out, rows, curves, profiles, combined, report) -> None:
         "n_points_used",
     ]
     res = pd.DataFrame([{c: r.get(c) for c in table_cols} for r in rows])
-    res["D_err_cm2_s"] = 2.0 * res["D_err_cm2_s"].astype(float)  # k = 2 like summary.json
-    res["sigma_err_um"] = 2.0 * res["sigma_err_um"].astype(float)
     res["excluded_points"] = [" ".join(map(str, r["excluded_points"])) for r in rows]
-    out.table("sims_results", res, title="Per-profile diffusion coefficients (errors k = 2)")
+    out.table("sims_results", res, title="Per-profile diffusion coefficients", errors="1sigma")
     good = [r for r in rows if r["D_cm2_s"] is not None]
     if len({r["anneal_time_s"] for r in good}) >= 2:
         out.figure(

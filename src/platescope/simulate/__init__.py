@@ -10,6 +10,8 @@ SCENARIOS
     Registry: scenario name → function ``fn(out, *, seed=0, **params) -> Path``; each
     function's ``.parameters`` maps every accepted ``--set`` key to a
     :class:`~platescope.simulate._common.Param` (type, unit, default, range).
+as_movie(sim, key="movie", *, mode=None) -> xarray.DataArray
+    A ``make_*`` result's movie as the Movie DataArray the readers return.
 simulate(scenario, out, *, seed=0, overrides=None) -> Path
     Run a scenario by name (overrides may be strings from ``--set key=value``).
 parse_set_options(items) -> dict
@@ -54,6 +56,7 @@ make_tomography(seed=0, **params) -> dict
 """
 
 from platescope.simulate._common import SCENARIOS, parse_set_options, simulate
+from platescope.simulate._data_model import as_movie
 from platescope.simulate._dendrite_cycling import dendrite_cycling, make_dendrite_cycling
 from platescope.simulate._irm_cv import irm_cv, make_irm_cv
 from platescope.simulate._irm_galvanostatic import irm_galvanostatic, make_irm_galvanostatic
@@ -67,6 +70,7 @@ from platescope.simulate._tomography import make_tomography, tomography
 __all__ = [
     "SCENARIOS",
     "SEM_MORPHOLOGY_KINDS",
+    "as_movie",
     "dendrite_cycling",
     "irm_cv",
     "irm_galvanostatic",

@@ -27,6 +27,7 @@ def test_summary_against_truth(run):
     root, summary, truth = run
     s, t = summary["tomography"], truth["tomography"]
     assert summary["scenario"] == "tomography"
+    assert "porosity" in summary["headline"] and "isolated" in summary["headline"]
     assert summary["inputs"]["volume"]["sha256"] == truth["inputs"]["volume.tif"]["sha256"]
     assert s["porosity"] == pytest.approx(t["porosity"], abs=0.01)
     assert s["li_volume_um3"] == pytest.approx(t["li_volume_um3"], rel=0.02)

@@ -186,6 +186,19 @@ def run(exp, out, summary):
     """Compose the steps; the engine writes skipped[] for a missing input."""
     for step in STEPS:
         run_step(step, exp, out, summary)
+    t = summary.get("tomography")
+    if t:
+        c = t["components"]
+        iso = (
+            f", {c['isolated_count']} isolated Li pieces ({c['isolated_volume_um3']:.3g} µm³)"
+            if c.get("isolated_count") is not None
+            else ""
+        )
+        por = f"porosity {t['porosity']:.3f}, " if t.get("porosity") is not None else ""
+        summary["headline"] = (
+            f"{por}Li {t['li_volume_um3']:.3g} µm³ ({t['li_charge_C'] * 1e6:.3g} µC), "
+            f"area {t['li_surface_area_um2']:.3g} µm²{iso}"
+        )
 
 
 #: The registry entry (pipeline/_scenarios.py).

@@ -62,6 +62,7 @@ def run(seed: int, *, thickness: bool, **params) -> dict:
             else None
         ),
         "contrast_to_noise": r["segmentation"]["contrast_to_noise"],
+        "smooth_sigma_vox": r["segmentation"]["smooth_sigma_vox"],
     }
     if thickness:
         row["li_thickness_rel_err"] = (
@@ -114,9 +115,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--sens-seeds", type=int, default=5)
+    ap.add_argument(
+        "--reuse-default",
+        action="store_true",
+        help="keep the default group's rows of results/tomography.json (slow: local thickness) "
+        "and rerun only the sensitivity groups",
+    )
     args = ap.parse_args()
     groups: dict[str, list[dict]] = {}
-    groups["default"] = [run(s, thickness=True) for s in range(args.seeds)]
+    if args.reuse_default:
+        groups["default"] = json.loads((HERE / "results" / "tomography.json").read_text())["rows"][
+            "default"
+        ]
+    else:
+        groups["default"] = [run(s, thickness=True) for s in range(args.seeds)]
     print("default", json.dumps(summarise(groups["default"]), indent=1), flush=True)
     for label, params in {
         "psf0.5": {"psf_sigma_vox": 0.5},

@@ -111,6 +111,32 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
+def write_md(result: dict, out: Path) -> None:
+    """The accuracy table of docs/tomography.md."""
+    lines = [
+        "| runs | n | porosity err (mean ± sd, max) | Li volume rel. err | area (MC) rel. err | area (Crofton) rel. err | isolated count exact | within targets |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for k, s in result["summary"].items():
+
+        def f(d, pct=True):
+            if not pct:
+                return f"{d['mean']:+.4f} ± {d['sd']:.4f} (max {d['max_abs']:.4f})"
+            return f"{d['mean'] * 100:+.2f} ± {d['sd'] * 100:.2f} (max {d['max_abs'] * 100:.2f})"
+
+        lines.append(
+            f"| {k} | {s['n']} | {f(s['porosity_err'], False)} | {f(s['li_volume_rel_err'])} % | {f(s['area_mc_rel_err'])} % | "
+            f"{f(s['area_crofton_rel_err'])} % | {s['isolated_count_exact']}/{s['n']} | {s['within_issue_targets']}/{s['n']} |"
+        )
+    if "li_thickness_rel_err" in result["summary"]["default"]:
+        s = result["summary"]["default"]["li_thickness_rel_err"]
+        lines.append("")
+        lines.append(
+            f"Li mean local thickness vs planted spheres (default runs): {s['mean'] * 100:+.1f} ± {s['sd'] * 100:.1f} % (max {s['max_abs'] * 100:.1f} %)."
+        )
+    (out / "tomography.md").write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
@@ -121,7 +147,11 @@ def main() -> None:
         help="keep the default group's rows of results/tomography.json (slow: local thickness) "
         "and rerun only the sensitivity groups",
     )
+    ap.add_argument("--md-only", action="store_true", help="rewrite tomography.md from the JSON")
     args = ap.parse_args()
+    if args.md_only:
+        write_md(json.loads((HERE / "results" / "tomography.json").read_text()), HERE / "results")
+        return
     groups: dict[str, list[dict]] = {}
     if args.reuse_default:
         groups["default"] = json.loads((HERE / "results" / "tomography.json").read_text())["rows"][
@@ -146,27 +176,7 @@ def main() -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "tomography.json").write_text(json.dumps(result, indent=1))
-    lines = [
-        "| runs | n | porosity err (mean ± sd, max) | Li volume rel. err | area (MC) rel. err | area (Crofton) rel. err | isolated count exact | within targets |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for k, s in result["summary"].items():
-
-        def f(d, pct=True):
-            m = 100 if pct else 1
-            return f"{d['mean'] * m:+.2f} ± {d['sd'] * m:.2f} (max {d['max_abs'] * m:.2f})"
-
-        lines.append(
-            f"| {k} | {s['n']} | {f(s['porosity_err'], False)} | {f(s['li_volume_rel_err'])} % | {f(s['area_mc_rel_err'])} % | "
-            f"{f(s['area_crofton_rel_err'])} % | {s['isolated_count_exact']}/{s['n']} | {s['within_issue_targets']}/{s['n']} |"
-        )
-    if "li_thickness_rel_err" in result["summary"]["default"]:
-        s = result["summary"]["default"]["li_thickness_rel_err"]
-        lines.append("")
-        lines.append(
-            f"Li mean local thickness vs planted spheres (default runs): {s['mean'] * 100:+.1f} ± {s['sd'] * 100:.1f} % (max {s['max_abs'] * 100:.1f} %)."
-        )
-    (out / "tomography.md").write_text("\n".join(lines) + "\n")
+    write_md(result, out)
 
 
 if __name__ == "__main__":

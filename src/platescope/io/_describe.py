@@ -57,6 +57,10 @@ def describe(path) -> dict:
             "name": exp.name,
             "inputs": {k: str(v) for k, v in exp.input_paths().items()},
         }
+    if suffix == ".mps":
+        from platescope.io._echem_eclab_mps import describe_settings
+
+        return describe_settings(path)
     if suffix in (".tif", ".tiff"):
         import tifffile
 
@@ -107,5 +111,5 @@ def describe(path) -> dict:
         path,
         f"platescope does not know files ending in '{suffix}'",
         "give a movie (.tif/.ome.tif/.nd2/.avi/.mp4), an SEM .tif, an echem record "
-        "(.mpt/.mpr/.txt/.DTA/.csv) or an experiment .toml",
+        "(.mpt/.mpr/.txt/.DTA/.csv), EC-Lab settings (.mps) or an experiment .toml",
     )

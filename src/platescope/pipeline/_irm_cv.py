@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.integrate import cumulative_trapezoid
 
 from platescope._errors import InputError
 from platescope.pipeline._common import (
@@ -123,7 +124,7 @@ def _irm_analyses(irm, echem, cyc, area, p, out, summary):
     # IRM ↔ cumulative net charge (cathodic positive): Fig. 2c of the paper
     t_e = echem["time_s"].to_numpy(float)
     i_e = echem["current_A"].to_numpy(float)
-    q_net = np.concatenate([[0.0], np.cumsum(-0.5 * (i_e[1:] + i_e[:-1]) * np.diff(t_e))])
+    q_net = -cumulative_trapezoid(i_e, t_e, initial=0.0)
     in_rec = (t_f >= t_e[0]) & (t_f <= t_e[-1])
     q_frames = np.interp(t_f, t_e, q_net)
     optics_out: dict = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy.integrate import cumulative_trapezoid
 
 from platescope.pipeline._common import (
     add_warning,
@@ -68,7 +69,7 @@ def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
     """|Charge| passed since the record's start at the given times, C (trapezoid rule)."""
     t = echem["time_s"].to_numpy(float)
     i = np.abs(echem["current_A"].to_numpy(float))
-    q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
+    q = cumulative_trapezoid(i, t, initial=0.0)
     return np.interp(np.asarray(times, float), t, q, left=0.0)
 
 

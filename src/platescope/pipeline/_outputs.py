@@ -8,7 +8,6 @@ results untouched.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,24 +17,7 @@ import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError
-
-
-def sha256_file(path, *, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in chunks (flat memory).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> _ = p.write_bytes(b"abc")
-    >>> sha256_file(p)[:12]
-    'ba7816bf8f01'
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+from platescope._hashing import sha256_file  # noqa: F401 (re-exported)
 
 
 class StagedOutput:

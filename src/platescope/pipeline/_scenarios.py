@@ -47,6 +47,7 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "platescope.pipeline._sem_particles",
     "platescope.pipeline._dendrite_cycling",
     "platescope.pipeline._sims_diffusion",
+    "platescope.pipeline._symmetric_cell",
     "platescope.pipeline._tomography",
 )
 

@@ -6,8 +6,8 @@
   ``Q_a_C``, ``Q_a_err_C``, ``CE``, ``CE_err``, ``complete`` + reasons), and a table.
 - :data:`CHRONOAMPEROMETRY` — Scharifker–Hills on every potentiostatic step the record
   holds (:func:`platescope.echem.split_steps` finds them) →
-  ``summary["echem"]["scharifker_hills"]``; skipped with the reason when the record has
-  no potentiostatic step.
+  ``summary["echem"]["scharifker_hills"]``; nothing (not applicable) when the record
+  has no potentiostatic step.
 
 Each is a :class:`~platescope.pipeline._scenarios.Step` run by
 :func:`~platescope.pipeline._scenarios.run_step` with the record as context
@@ -97,12 +97,9 @@ def _run_chronoamperometry(ctx: EchemContext, params: dict, out, summary: dict) 
     steps = ctx.steps
     pot = steps[steps["kind"] == "potentiostatic"]
     if pot.empty:
-        summary["skipped"].append(
-            {
-                "analysis": "chronoamperometry",
-                "reason": "the record has no potentiostatic (constant-potential) step",
-            }
-        )
+        # not applicable (a galvanostatic or sweep record): nothing was left undone, so
+        # no skipped[] entry; its parameters are not recorded either
+        summary["parameters"].pop("chronoamperometry", None)
         return None
     keep = np.zeros(len(ctx.echem), dtype=bool)
     for r in pot.itertuples():

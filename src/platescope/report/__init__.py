@@ -46,6 +46,11 @@ with :func:`atomic_savefig`, dpi 150):
   area/effective volume vs time (dead ones marked), dead vs maximum volume per cycle
   with fit lines, a frame montage
 
+- :func:`fig_symmetric_voltage`, :func:`fig_symmetric_profiles`,
+  :func:`fig_symmetric_evolution` — Li‖Li symmetric cells: voltage vs time coloured by
+  shape class with soft shorts shaded, |η| vs normalised time per half-cycle, plateau /
+  end / overshoot and shape index per half-cycle with error bars
+
 HTML: :func:`render_report`, :func:`render_index`, and the number formatters
 :func:`format_number`, :func:`format_value`.
 
@@ -117,6 +122,9 @@ _WHERE = {
     "fig_ripley_l": "_figures_spatial",
     "fig_site_map": "_figures_spatial",
     "fig_site_pore_sizes": "_figures_spatial",
+    "fig_symmetric_evolution": "_figures_symmetric",
+    "fig_symmetric_profiles": "_figures_symmetric",
+    "fig_symmetric_voltage": "_figures_symmetric",
     "format_number": "_html",
     "format_value": "_html",
     "render_index": "_html",

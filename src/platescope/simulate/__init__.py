@@ -49,6 +49,11 @@ dendrite_cycling(out, *, seed=0, **params) -> Path
     merge, partly dissolve and turn dead, with the EC-Lab cycling record.
 make_dendrite_cycling(seed=0, **params) -> dict
     The same, in memory (movie + truth, no files).
+symmetric_cell(out, *, seed=0, **params) -> Path
+    Galvanostatic cycling of a Li‖Li cell: planted peaking → flat → arcing profiles,
+    soft shorts, optional GITT block; EC-Lab .mpt + .mps settings.
+make_symmetric_cell(seed=0, **params) -> dict
+    The same, in memory (record + truth, no files).
 tomography(out, *, seed=0, **params) -> Path
     A grey X-ray tomogram (ImageJ/OME-TIFF) of Li deposits on a current collector.
 make_tomography(seed=0, **params) -> dict
@@ -65,6 +70,7 @@ from platescope.simulate._see_through import make_see_through, see_through_ag, s
 from platescope.simulate._sem_morphology import SEM_MORPHOLOGY_KINDS, make_sem_morphology
 from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
+from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
 from platescope.simulate._tomography import make_tomography, tomography
 
 __all__ = [
@@ -89,6 +95,8 @@ __all__ = [
     "simulate",
     "sims_diffusion",
     "make_sims_diffusion",
+    "make_symmetric_cell",
+    "symmetric_cell",
     "make_tomography",
     "tomography",
 ]

@@ -10,7 +10,6 @@ way and name the accepted keys when a key or value is wrong.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import tomllib
@@ -23,6 +22,7 @@ import tomli_w
 
 from platescope._atomic import _atomic_target, atomic_write_json, atomic_write_text
 from platescope._errors import InputError
+from platescope._hashing import sha256_file
 from platescope._params import Param
 
 __all__ = [
@@ -248,15 +248,6 @@ def fill_parameter_doc(fn: Callable, parameters: Mapping[str, Param]) -> None:
     """Put :func:`doc_parameters` in place of ``{params}`` in ``fn``'s docstring."""
     if fn.__doc__:  # absent under python -OO
         fn.__doc__ = fn.__doc__.replace("{params}", doc_parameters(parameters))
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def input_hashes(out: Path, names: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -24,8 +24,9 @@ def test_figures_from_a_simulated_volume(tmp_path):
     # the streamed sections equal the phases of the whole volume thresholded at once
     from platescope.volume._segment import phase_block
 
+    seg = res["segmentation"]
     whole = phase_block(
-        sim["volume"], thresholds=res["segmentation"]["thresholds"], smooth_sigma_vox=0.5
+        sim["volume"], thresholds=seg["thresholds"], smooth_sigma_vox=seg["smooth_sigma_vox"]
     )
     np.testing.assert_array_equal(sec["phase"]["xz"], whole[:, 24, :])
     np.testing.assert_array_equal(sec["phase"]["xy"], whole[12])

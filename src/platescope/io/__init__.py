@@ -1,6 +1,7 @@
 """Readers and writers: movies, electrochemistry, SEM images, AFM height maps
 (``read_height_map``), SIMS depth profiles, SECCM spots
-(``read_spots``: platescope, eChemTips and WEC-SPM layouts), experiment files, EC-Lab
+(``read_spots``: platescope, eChemTips and WEC-SPM layouts), 3-D tomography volumes
+(``read_volume``: TIFF, OME-TIFF, ImageJ, slices, zarr), experiment files, EC-Lab
 settings (``read_eclab_settings``: the ``.mps`` protocol; ``read_eclab_loops``;
 ``read_voltage_export`` for text exports without a current column).
 
@@ -34,6 +35,7 @@ from platescope.io._movie import describe_movie, read_frame_times, read_movie
 from platescope.io._sem import describe_sem, read_sem
 from platescope.io._sims import describe_sims, read_sims
 from platescope.io._spots import Spot, SpotSet, describe_spots, read_spots
+from platescope.io._volume import read_volume
 
 __all__ = [
     "Experiment",
@@ -65,4 +67,5 @@ __all__ = [
     "write_sem_tiff",
     "read_sims",
     "set_currents_A",
+    "read_volume",
 ]

@@ -50,6 +50,7 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "platescope.pipeline._side_view",
     "platescope.pipeline._symmetric_cell",
     "platescope.pipeline._afm",
+    "platescope.pipeline._tomography",
 )
 
 

@@ -60,6 +60,10 @@ symmetric_cell(out, *, seed=0, **params) -> Path
     soft shorts, optional GITT block; EC-Lab .mpt + .mps settings.
 make_symmetric_cell(seed=0, **params) -> dict
     The same, in memory (record + truth, no files).
+tomography(out, *, seed=0, **params) -> Path
+    A grey X-ray tomogram (ImageJ/OME-TIFF) of Li deposits on a current collector.
+make_tomography(seed=0, **params) -> dict
+    The same, in memory (volume + truth, no files).
 """
 
 from platescope.simulate._common import SCENARIOS, parse_set_options, simulate
@@ -74,6 +78,7 @@ from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._side_view import make_side_view, side_view
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
 from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
+from platescope.simulate._tomography import make_tomography, tomography
 
 __all__ = [
     "SCENARIOS",
@@ -101,4 +106,6 @@ __all__ = [
     "make_side_view",
     "make_symmetric_cell",
     "symmetric_cell",
+    "make_tomography",
+    "tomography",
 ]

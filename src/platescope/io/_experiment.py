@@ -51,6 +51,9 @@ class Section:
         An array of tables (``[[name]]``) rather than one table.
     needs_path : bool
         Whether a present section must give ``path``.
+    folder_keys : frozenset of str
+        Path keys that may name a folder (a stack of slices, a zarr store) as well as a
+        file; such a folder is hashed by its files.
     """
 
     keys: frozenset
@@ -59,6 +62,7 @@ class Section:
     signed_keys: frozenset = frozenset()
     many: bool = False
     needs_path: bool = True
+    folder_keys: frozenset = frozenset()
 
 
 _MOVIE_KEYS = frozenset({"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"})
@@ -230,7 +234,7 @@ def _check_keys(path, section, table, allowed):
         )
 
 
-def _resolve(path, base: Path, section: str, key: str, value) -> str:
+def _resolve(path, base: Path, section: str, key: str, value, *, folder_ok: bool = False) -> str:
     if not isinstance(value, str) or not value:
         raise InputError(
             path, f"[{section}] {key} must be a file path string", "write it in quotes"
@@ -239,6 +243,8 @@ def _resolve(path, base: Path, section: str, key: str, value) -> str:
     if not p.is_absolute():
         p = base / p
     problem = file_problem(p)
+    if folder_ok and p.is_dir():
+        problem = None
     if problem == "does not exist":
         raise InputError(
             path,
@@ -434,7 +440,7 @@ def _read_table(path, base: Path, label: str, table: dict, spec: Section) -> dic
     _check_keys(path, label, table, set(spec.keys))
     _check_numbers(path, label, table, spec)
     for key in spec.path_keys & set(table):
-        table[key] = _resolve(path, base, label, key, table[key])
+        table[key] = _resolve(path, base, label, key, table[key], folder_ok=key in spec.folder_keys)
     if spec.many and spec.needs_path and "path" not in table:
         _resolve(path, base, label, "path", None)  # raises: an entry must name its file
     return table

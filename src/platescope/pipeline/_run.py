@@ -9,6 +9,7 @@ from pathlib import Path
 
 from platescope import __version__
 from platescope._errors import InputError
+from platescope._hashing import sha256_path
 from platescope._outguard import claim_output_folder, write_marker
 from platescope.pipeline._common import collect_warnings
 from platescope.pipeline._outputs import StagedOutput, sha256_file
@@ -68,7 +69,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
     _check_analysis_sections(exp, sc)
     claim_output_folder(out, kind="result", inputs=[exp.path, *exp.input_paths().values()])
     inputs = {
-        role: {"path": str(p), "sha256": sha256_file(p)} for role, p in exp.input_paths().items()
+        role: {"path": str(p), "sha256": sha256_path(p)} for role, p in exp.input_paths().items()
     }
     summary: dict = {
         "scenario": exp.scenario,

@@ -28,7 +28,6 @@ Tables: ``tomography_profile``, ``tomography_components``, ``tomography_size_dis
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -68,18 +67,6 @@ def _volume_path(exp, entry: Mapping) -> Path:
     return p if p.is_absolute() else Path(exp.path).parent / p
 
 
-def _hash_input(p: Path) -> dict:
-    from platescope.simulate._common import sha256_file
-
-    if p.is_file():
-        return {"path": str(p), "sha256": sha256_file(p)}
-    h = hashlib.sha256()
-    for f in sorted(q for q in p.rglob("*") if q.is_file()):
-        h.update(str(f.relative_to(p)).encode())
-        h.update(sha256_file(f).encode())
-    return {"path": str(p), "sha256": h.hexdigest(), "kind": "folder (hash of its files' hashes)"}
-
-
 def _tomography(exp, params, out, summary):
     from platescope.io._volume import read_volume
     from platescope.report._figures_tomography import (
@@ -99,7 +86,8 @@ def _tomography(exp, params, out, summary):
             "write labels = { 0 = 'pore', 1 = 'li' } (label value → phase name)",
         )
     vol = read_volume(path, voxel_size_um=entry.get("voxel_size_um"))
-    summary["inputs"]["volume"] = _hash_input(path)
+    if path.is_dir():
+        summary["inputs"]["volume"]["kind"] = "folder (hash of its files' names and hashes)"
     res = analyze_volume(
         vol,
         labels=labels,
@@ -212,7 +200,9 @@ SCENARIO = Scenario(
     sections={
         "volume": Section(
             frozenset({"path", "voxel_size_um", "labels", "collector_face", "transport_axis"}),
-            path_keys=frozenset(),  # a folder of slices or a zarr folder is allowed: resolved by the runner
+            # a folder of slices or a zarr store is as good as a file: resolved, checked
+            # and hashed (by its files) like any input
+            folder_keys=frozenset({"path"}),
         ),
     },
 )

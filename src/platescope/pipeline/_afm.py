@@ -371,9 +371,11 @@ def _headline(summary) -> str:
         text = f"Sq {rows[0]['Sq_nm']:.3g} → {rows[-1]['Sq_nm']:.3g} nm over {hours:.3g} h"
     g = a.get("growth") or {}
     if g.get("rate_difference_nm_h") is not None and g.get("p_value") is not None:
+        pv = g["p_value"]
+        p_text = "p < 1e-6" if pv < 1e-6 else f"p = {pv:.2g}"  # the test is not exact beyond
         text += (
             f"; features grow {g['rate_difference_nm_h']:.3g} ± "
-            f"{g['rate_difference_err_nm_h']:.2g} nm/h faster than flat (p = {g['p_value']:.2g})"
+            f"{g['rate_difference_err_nm_h']:.2g} nm/h faster than flat ({p_text})"
         )
     return text
 

@@ -75,3 +75,70 @@ def file_problem(path) -> str | None:
     if p.exists():
         return "is not a regular file (a pipe, socket or device)"
     return "does not exist"
+
+
+# errno → (problem, fix) for failures of the machine rather than of platescope; "{where}"
+# is the folder or file concerned.
+_ENVIRONMENT_ERRNO = {
+    "EROFS": ("the file system is read-only", "choose an --out on a writable disk"),
+    "EACCES": (
+        "permission denied",
+        "make the folder writable for your user, or choose an --out you can write to",
+    ),
+    "EPERM": (
+        "the operation is not permitted here",
+        "make the folder writable for your user, or choose an --out you can write to",
+    ),
+    "ENOSPC": ("the disk is full", "free some space, or choose an --out on another disk"),
+    "EDQUOT": (
+        "your disk quota is used up",
+        "free some space, or choose an --out on another disk",
+    ),
+    "ENOTDIR": (
+        "a part of this path is a file, not a folder",
+        "choose an --out whose parent folders are folders",
+    ),
+    "ENAMETOOLONG": ("the path is too long", "choose a shorter --out"),
+    "EIO": (
+        "the disk reported an input/output error",
+        "check the disk or network share, or choose another --out",
+    ),
+    "EMLINK": ("the folder holds too many entries", "choose another --out"),
+}
+
+
+def environment_error(err: BaseException, path=None) -> InputError | None:
+    """The :class:`InputError` (exit 2) for an OS failure of the environment, else None.
+
+    One place maps ``errno`` to a message with the fix: a read-only file system,
+    permission denied, a full disk or quota, a file where a folder should be, a path too
+    long, an I/O error. Other errors (and non-OS exceptions) give None: they stay bugs.
+
+    Parameters
+    ----------
+    err : BaseException
+        The exception caught.
+    path : path, optional
+        The file or folder concerned when the error does not name one.
+
+    Examples
+    --------
+    >>> import errno
+    >>> e = environment_error(OSError(errno.ENOSPC, "No space left on device", "/data/out"))
+    >>> print(e)
+    /data/out: the disk is full. Fix: free some space, or choose an --out on another disk.
+    >>> environment_error(ValueError("x")) is None
+    True
+    """
+    import errno as _errno
+
+    if not isinstance(err, OSError) or err.errno is None:
+        return None
+    name = _errno.errorcode.get(err.errno)
+    if name not in _ENVIRONMENT_ERRNO:
+        return None
+    problem, fix = _ENVIRONMENT_ERRNO[name]
+    where = err.filename if err.filename is not None else path
+    if isinstance(where, bytes):
+        where = os.fsdecode(where)
+    return InputError(where, problem, fix)

@@ -121,6 +121,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
         "uncertainty_convention": "*_err values are expanded uncertainties, ≈95 % (k = 2)",
     }
     staged = StagedOutput(out)
+    staged.report_housekeeping(summary)  # leftovers of killed runs, cleaned
     try:
         from platescope.pipeline._parallel import execution_options
 

@@ -50,6 +50,35 @@ _FIX_TRUNCATED = (
 )
 
 
+# What tifffile raises on damaged files and headers (OME XML, Micro-Manager and Zeiss
+# metadata with zero or absurd sizes: ZeroDivisionError, MemoryError, OverflowError, ...).
+_DAMAGED = (
+    tifffile.TiffFileError,
+    ValueError,
+    OSError,
+    struct.error,
+    IndexError,
+    KeyError,
+    ZeroDivisionError,
+    MemoryError,
+    OverflowError,
+    RecursionError,
+    TypeError,
+    AttributeError,
+    EOFError,
+)
+
+# tifffile reports damage through its logger; platescope explains it instead (without
+# this, Python's last-resort handler prints those lines before our message)
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    """``Type: message`` of an exception, one line, at most ``limit`` characters."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class _ListHandler(logging.Handler):
     def __init__(self, records: list[str]) -> None:
         super().__init__(level=logging.WARNING)
@@ -527,9 +556,9 @@ def _loader(
                     data = tifffile.imread(path, series=series_index)
                 else:
                     data = tifffile.imread(path, series=series_index, key=keys)
-        except (tifffile.TiffFileError, ValueError, OSError, struct.error, RuntimeError) as exc:
+        except (*_DAMAGED, RuntimeError) as exc:
             raise InputError(
-                path, f"the pixel data cannot be decoded ({exc})", _FIX_TRUNCATED
+                path, f"the pixel data cannot be decoded ({_short(exc)})", _FIX_TRUNCATED
             ) from exc
         return np.asarray(data).reshape(n_frames, height, width)
 
@@ -582,24 +611,21 @@ def probe(path: Path, *, channel: int = 0, z: int = 0, position: int = 0) -> Raw
     with capture_tifffile_log(), open(path, "rb") as fh:
         try:
             tif = tifffile.TiffFile(path)
-        except (
-            tifffile.TiffFileError,
-            ValueError,
-            OSError,
-            struct.error,
-            IndexError,
-            KeyError,
-        ) as exc:
+        except _DAMAGED as exc:
             raise InputError(
                 path,
-                f"this is not a readable TIFF file ({exc}); it may be truncated or corrupt",
+                f"this is not a readable TIFF file ({_short(exc)}); it may be truncated or corrupt",
                 _FIX_TRUNCATED,
             ) from exc
         try:
             return _probe_open(tif, path, fh, channel, z, position)
-        except (tifffile.TiffFileError, struct.error, IndexError, KeyError) as exc:
+        except InputError:
+            raise
+        except _DAMAGED as exc:
             raise InputError(
-                path, f"the TIFF structure is damaged ({exc}); it may be truncated", _FIX_TRUNCATED
+                path,
+                f"the TIFF structure or its metadata header is damaged ({_short(exc)})",
+                _FIX_TRUNCATED,
             ) from exc
         finally:
             tif.close()

@@ -333,6 +333,15 @@ def _open_platescope(path: Path, settings: Path | None) -> SpotSet:
         str(p if Path(p).is_absolute() else base / p) for p in index["path"].str.strip()
     ]
     index = index[list(INDEX_COLUMNS) + [c for c in index.columns if c not in INDEX_COLUMNS]]
+    present = np.fromiter((os.path.isfile(p) for p in index["path"]), bool, len(index))
+    if len(index) and not present.any():
+        first = Path(index["path"].iloc[0])
+        raise InputError(
+            path,
+            f"none of the {len(index)} spot files it names exists (the first is "
+            f"{first.name!r} in {first.parent})",
+            "copy the spot files next to the index, or correct the paths in its 'path' column",
+        )
     return SpotSet(
         "platescope", path, None, index.reset_index(drop=True), {"technique": "galvanostatic"}
     )

@@ -134,3 +134,17 @@ def test_parse_set_reads_both_separators(tmp_path):
     p = tmp_path / "a.set"
     p.write_text("; comment\nA\t1.5\nB = text\nnot a pair\n")
     assert parse_set(p) == {"A": 1.5, "B": "text"}
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["", "\x00\x01\x02 binary \xff\n", "hello world\nthis is not a settings file\n", "a=b\nc\td\n"],
+)
+def test_a_set_file_that_cannot_be_parsed_is_an_error_not_one_condition(tmp_path, garbage):
+    tsv = _write(tmp_path, _channels(), set_text=garbage)
+    with pytest.raises(InputError, match=r"run\.set: the settings file holds none of the WEC-SPM"):
+        read_spots(tsv)
+    # a real .set without conditions still reads (one pooled condition, as before)
+    minimal = "Technique\tGalvanostatic hopping\nFeedback type hold\t0\n"
+    spots = read_spots(_write(tmp_path, _channels(), set_text=minimal))
+    assert list(spots.index["condition"].unique()) == ["all"]

@@ -745,6 +745,14 @@ def finish(
                 f"{name} is not finite at data row {row + 1} ({int(bad.sum())} rows)",
                 "remove or repair those rows, or re-export the file",
             )
+    cols, excluded = exclude_implausible_samples(path, cols)
+    if excluded:
+        notes["samples_excluded"] = excluded
+        from platescope._provenance import note_warning
+
+        note_warning(
+            "echem-samples-excluded", excluded["message"], where=f"input {_short_name(path)}"
+        )
     time = cols["time_s"]
     back = np.flatnonzero(np.diff(time) < 0)
     if back.size:
@@ -792,6 +800,102 @@ def finish(
     attrs.update(notes)
     df.attrs.update(attrs)
     return df
+
+
+#: Largest magnitude a potentiostat record can hold, per quantity. Potentiostats and
+#: cell cyclers measure within about ±10 V (±15–20 V with extended compliance), so a
+#: sample beyond ±20 V is a glitch or a unit error; ±100 A is beyond the boosters of
+#: battery test channels. Samples beyond are excluded and reported.
+PHYSICAL_LIMITS = {"potential_V": 20.0, "current_A": 100.0}
+#: More than this fraction of samples out of range is a unit error, not glitches: refused.
+MAX_EXCLUDED_FRACTION = 0.01
+#: An isolated potential spike farther than this many times the record's 0.1–99.9 %
+#: spread from its median is excluded at reading (smaller spikes are left to the
+#: analyses, which exclude and report them themselves).
+GROSS_SPIKE_SPREADS = 10.0
+
+
+def _short_name(path) -> str:
+    import os
+
+    return os.path.basename(os.fspath(path)) if path else "record"
+
+
+def exclude_implausible_samples(path, cols: dict) -> tuple[dict, dict | None]:
+    """Drop samples no instrument can have recorded; return (columns, report or None).
+
+    A sample is excluded when its potential or current lies beyond
+    :data:`PHYSICAL_LIMITS` (|E| > 20 V, |I| > 100 A), or when its potential is an
+    isolated single-sample spike (:func:`platescope.echem.isolated_outliers`) lying
+    more than :data:`GROSS_SPIKE_SPREADS` × the 0.1–99.9 % spread of the other samples
+    from their median. The whole row (time, potential, current, ...) is dropped.
+
+    Raises
+    ------
+    InputError
+        More than 1 % of the samples are beyond the limits: a unit error (e.g. a
+        column in mV labelled V), which excluding would hide.
+
+    Examples
+    --------
+    >>> t = np.arange(100.0); e = np.full(100, -0.05); e[40] = 1e26
+    >>> cols, rep = exclude_implausible_samples("cp.csv", {"time_s": t,
+    ...     "potential_V": e, "current_A": np.full(100, -1e-4)})
+    >>> len(cols["time_s"]), rep["count"], rep["rows"]
+    (99, 1, [41])
+    """
+    from platescope.echem._galvanostatic import isolated_outliers
+
+    n = len(cols["time_s"])
+    if n == 0:
+        return cols, None
+    reasons = []
+    bad = np.zeros(n, dtype=bool)
+    for name, limit in PHYSICAL_LIMITS.items():
+        over = np.abs(np.asarray(cols[name], dtype=float)) > limit
+        if over.any():
+            bad |= over
+            quantity = name.split("_")[0]
+            unit = name.split("_")[1]
+            reasons.append(f"{int(over.sum())} with |{quantity}| > {limit:g} {unit}")
+    n_range = int(bad.sum())
+    if n_range > max(1, MAX_EXCLUDED_FRACTION * n):
+        raise InputError(
+            path,
+            f"{n_range} of {n} samples lie beyond what a potentiostat records ("
+            + "; ".join(reasons)
+            + "): the column is probably in other units than its name says",
+            "check the column units (e.g. potential_mV instead of potential_V, current_mA "
+            "instead of current_A) and re-export or rename the column",
+        )
+    e = np.asarray(cols["potential_V"], dtype=float)
+    good = e[~bad]
+    if good.size >= 3:
+        spikes = np.zeros(n, dtype=bool)
+        spikes[~bad] = isolated_outliers(good)
+        rest = e[~bad & ~spikes]
+        lo, hi = np.percentile(rest, [0.1, 99.9]) if rest.size else (0.0, 0.0)
+        spread = max(float(hi - lo), 1e-3)
+        gross = spikes & (
+            np.abs(e - np.median(rest if rest.size else good)) > GROSS_SPIKE_SPREADS * spread
+        )
+        if gross.any():
+            bad |= gross
+            reasons.append(
+                f"{int(gross.sum())} isolated potential spike(s) more than "
+                f"{GROSS_SPIKE_SPREADS:g}× the record's spread from its median"
+            )
+    if not bad.any():
+        return cols, None
+    rows = [int(r) + 1 for r in np.flatnonzero(bad)[:5]]
+    count = int(bad.sum())
+    message = (
+        f"{_short_name(path)}: {count} sample(s) excluded as impossible readings ("
+        + "; ".join(reasons)
+        + f"), at data row(s) {', '.join(map(str, rows))}{' …' if count > 5 else ''}"
+    )
+    kept = {k: np.asarray(v)[~bad] for k, v in cols.items()}
+    return kept, {"count": count, "rows": rows, "message": message}
 
 
 def impedance_error(path: str, technique: str) -> InputError:

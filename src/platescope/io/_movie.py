@@ -277,6 +277,9 @@ def read_frame_times(path: str | os.PathLike) -> np.ndarray:
     array([1.5, 2. ])
     """
     p = _check_path(path)
+    from platescope._provenance import note_file
+
+    note_file(p, role="movie.frame_times")
     try:
         with open(p, encoding="utf-8-sig", errors="replace") as fh:
             header = fh.readline()

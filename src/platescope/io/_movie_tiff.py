@@ -39,6 +39,7 @@ import numpy as np
 import tifffile
 
 from platescope._errors import InputError
+from platescope._provenance import note_file
 from platescope.io._movie import RawMovie, length_units_to_um, time_units_to_s, to_utc_iso
 
 _MM_TAG = 51123
@@ -367,6 +368,7 @@ def _mm_metadata(
             page = series.pages[k]
             fname = page.parent.filehandle.path
             if fname not in handles:
+                note_file(fname, role="movie (Micro-Manager file of the dataset)")
                 handles[fname] = open(fname, "rb")  # noqa: SIM115 - closed below
             raw = read_tag_bytes(handles[fname], page.offset, fmt, _MM_TAG)
             meta = None

@@ -222,6 +222,15 @@ def parse_sims_text(
             "every row has zero 6Li and 7Li counts",
             "check that the Li+ masses (6 and 7) were recorded and exported",
         )
+    for iso, other in (("6Li", "7Li"), ("7Li", "6Li")):
+        if not np.any(df[f"counts_{iso}"].to_numpy() > 0):
+            raise InputError(
+                where,
+                f"counts_{iso} is zero in every row: the profile holds only {other}, so no "
+                "isotope fraction (and no tracer diffusion) can be computed from it",
+                f"check that mass {iso[0]} was recorded and exported with its counts "
+                "(natural Li holds 7.6 % 6Li, so a real profile counts both isotopes)",
+            )
     if np.count_nonzero(li > 0) < MIN_POINTS:
         raise InputError(
             where,

@@ -92,6 +92,9 @@ def parse_set(path: Path) -> dict:
     >>> parse_set(p)
     {'Sample Time (us)': 10.0, 'Technique': 'Galvanostatic hopping'}
     """
+    from platescope._provenance import note_file
+
+    note_file(path, role="seccm.settings (.set)")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -110,6 +113,18 @@ def parse_set(path: Path) -> dict:
         except ValueError:
             out[key.strip()] = value
     return out
+
+
+#: Settings of a WEC-SPM .set that platescope reads; a file with none of them is refused.
+_KNOWN_SETTINGS = (
+    "Sample Time (us)",
+    "Samples per data point",
+    "Number of conditions",
+    "Technique",
+    "Feedback type hold",
+    "Footprint diameter (um)",
+    "Galvanostatic duration (s)",
+)
 
 
 def _setting(settings: dict, *names: str):
@@ -306,6 +321,14 @@ def open_wecspm(path: Path, settings: Path | None):
         )
     set_path = Path(set_path)
     st = parse_set(set_path)
+    if not any(_setting(st, name) is not None for name in _KNOWN_SETTINGS):
+        raise InputError(
+            set_path,
+            "the settings file holds none of the WEC-SPM settings platescope reads ("
+            + ", ".join(repr(n) for n in _KNOWN_SETTINGS[:4])
+            + " ...): it is not a WEC-SPM .set or it is damaged",
+            "give the .set file written with this recording (or its path as [seccm] settings)",
+        )
     lines = _line_table(tsv)
     chans: dict[str, dict] = {}
     for line in lines:

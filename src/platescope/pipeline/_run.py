@@ -10,6 +10,7 @@ from pathlib import Path
 from platescope import __version__
 from platescope._errors import InputError
 from platescope._outguard import claim_output_folder, write_marker
+from platescope._provenance import record_provenance, run_log
 from platescope.pipeline import _dendrite_cycling as _dendrite_cycling_runner
 from platescope.pipeline import _irm_cv as _irm_cv_runner
 from platescope.pipeline import _irm_galvanostatic
@@ -104,9 +105,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
         )
     _check_analysis_sections(exp)
     claim_output_folder(out, kind="result", inputs=[exp.path, *exp.input_paths().values()])
-    inputs = {
-        role: {"path": str(p), "sha256": sha256_file(p)} for role, p in exp.input_paths().items()
-    }
+    inputs: dict = {}  # filled after the run with every file read (record_provenance)
     summary: dict = {
         "scenario": exp.scenario,
         "name": exp.name,
@@ -125,8 +124,9 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
     try:
         from platescope.pipeline._parallel import execution_options
 
-        with execution_options(scheduler=scheduler, workers=workers):
+        with run_log() as log, execution_options(scheduler=scheduler, workers=workers):
             runner(exp, staged, summary)
+        record_provenance(exp, log, summary, staged)  # inputs, sidecars, spot files: hashed
         collect_warnings(summary)
         # what the report shows is exactly what summary.json holds
         summary = json.loads(json.dumps(to_jsonable(summary), allow_nan=False))

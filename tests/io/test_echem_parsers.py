@@ -533,7 +533,7 @@ def test_writer_replaces_atomically_and_keeps_old_file_on_error(tmp_path: Path) 
 def test_gamry_without_curve_table_says_which_tables_it_found(tmp_path: Path) -> None:
     text = _gamry({}, tag="CORPOT", title="Open Circuit Potential")
     text += "OCVCURVE\tTABLE\t1\r\n\tPt\tT\tVf\r\n\t#\ts\tV\r\n\t0\t1\t0.1\r\n"
-    with pytest.raises(InputError, match="tables found: OCVCURVE"):
+    with pytest.raises(InputError, match="tables found: 'OCVCURVE'"):
         read_echem(_write(tmp_path / "ocp.DTA", text))
 
 

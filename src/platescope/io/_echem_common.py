@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 
 #: Columns a reader may return, in this order. The first three are always present.
 #: ``control_mode`` (EC-Lab's ``mode``: 1 constant current, 2 controlled potential, 3 rest),
@@ -718,7 +718,7 @@ def finish(
         notes["current_note"] = "open-circuit record: current set to 0 A by definition"
     missing = [c for c in REQUIRED_COLUMNS if c not in cols]
     if missing:
-        found = ", ".join(repr(c) for c in record.found_columns) or "none"
+        found = shown_names(record.found_columns)
         hint = f" ({record.current_hint})" if record.current_hint and "current_A" in missing else ""
         raise InputError(
             path,

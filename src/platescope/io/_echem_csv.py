@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 from platescope.io._echem_common import (
     CSV_ALIASES,
     ECLAB_ALIASES,
@@ -138,7 +138,7 @@ def read_csv(path: str) -> Record:
     derive_current = "current_A" not in found and "_dq_C" in found and "time_s" in found
     missing = [c for c in needed if c not in found and not (c == "current_A" and derive_current)]
     if missing:
-        shown = ", ".join(repr(n) for n in names if n) or "none"
+        shown = shown_names(names)
         raise InputError(
             path,
             f"the table lacks {', '.join(missing)}: columns found: {shown}; needed: "

@@ -139,7 +139,7 @@ def read_eclab_text(path: str) -> Record:
         if not m:
             raise InputError(
                 path,
-                f"line 2 should read 'Nb header lines : N' but reads {lines[1][:60]!r}",
+                "line 2 should read 'Nb header lines : N' but reads something else",
                 "re-export the file from EC-Lab (Export as text)",
             )
         n_header = int(m.group(1))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 from platescope.io._echem_common import (
     IMPEDANCE_CODES,
     TECHNIQUE_NAMES,
@@ -110,7 +110,7 @@ def read_gamry(path: str) -> Record:
     if code in IMPEDANCE_CODES or (not curves and any(t[0] == "ZCURVE" for t in tables)):
         raise impedance_error(path, technique or "ZCURVE table")
     if not curves:
-        found = ", ".join(t[0] for t in tables) or "none"
+        found = shown_names([t[0] for t in tables])
         raise InputError(
             path,
             f"no CURVE data table in this Gamry file (tables found: {found})",
@@ -142,7 +142,7 @@ def read_gamry(path: str) -> Record:
             raise InputError(
                 path,
                 f"table {tag} lacks the column(s) {', '.join(missing)} (time T in s, "
-                f"potential Vf in V, current Im in A); columns found: {', '.join(found_columns)}",
+                f"potential Vf in V, current Im in A); columns found: {shown_names(found_columns)}",
                 "export a Gamry time-domain experiment (CV, chronoamperometry, "
                 "chronopotentiometry) or a CSV with time_s, potential_V, current_A",
             )

@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 import struct
 import weakref
 import xml.etree.ElementTree as ET
@@ -77,6 +78,7 @@ logging.getLogger("tifffile").addHandler(logging.NullHandler())
 def _short(exc: BaseException, limit: int = 160) -> str:
     """``Type: message`` of an exception, one line, at most ``limit`` characters."""
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    text = re.sub(r"""b(['"]).*?\1""", "b'…'", text)  # no bytes of the file in messages
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

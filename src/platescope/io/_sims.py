@@ -71,7 +71,10 @@ def _header_and_rows(text: str, path) -> tuple[list[str], list[list[str]], int, 
     sep = max(counts, key=lambda c: (counts[c], c != ","))
     if counts[sep] == 0:
         raise InputError(
-            path, f"the header line '{head.strip()[:60]}' has no column separator", _FIX_FORMAT
+            path,
+            f"the first non-comment line (line {k + 1}) has no column separator (, ; or tab), "
+            "so it is not a column-name line",
+            _FIX_FORMAT,
         )
     names = [c.strip().strip('"').strip() for c in head.split(sep)]
     rows = []

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 
 __all__ = ["SPOT_LAYOUTS", "Spot", "SpotSet", "describe_spots", "looks_like_spots", "read_spots"]
 
@@ -295,7 +295,7 @@ def _open_platescope(path: Path, settings: Path | None) -> SpotSet:
     if missing:
         raise InputError(
             path,
-            f"the spot index lacks the column(s) {', '.join(missing)} (found: {', '.join(index.columns)})",
+            f"the spot index lacks the column(s) {', '.join(missing)} (found: {shown_names(index.columns)})",
             "give the columns spot,x_um,y_um,condition,current_density_mA_cm2,path "
             "(optional area_cm2, duration_s)",
         )

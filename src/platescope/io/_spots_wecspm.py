@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 
 __all__ = ["open_wecspm", "parse_set", "read_wecspm_spot"]
 
@@ -363,7 +363,7 @@ def open_wecspm(path: Path, settings: Path | None):
         raise InputError(
             tsv,
             f"the recording lacks the channel line(s) {', '.join(missing)} (found: "
-            f"{', '.join(repr(ln['label']) for ln in lines[:12])})",
+            f"{shown_names([ln['label'] for ln in lines], limit=12)})",
             "export V1, Current1, Feedback Type (and Line Number, dt (s), X, Y) from WEC-SPM",
         )
     if "time_s" not in chans:

@@ -120,3 +120,25 @@ def test_damaged_headers_are_input_errors_without_log_lines(tmp_path, capsys, fl
             assert lines[0].startswith("platescope: error: "), (name, captured.err)
             assert len(captured.err) < 1200, name
     assert outcomes["exit 2"] >= 5, outcomes
+
+
+def test_a_page_chain_that_loops_is_an_input_error_not_a_hang(tmp_path, capsys):
+    import struct
+
+    p = tmp_path / "loop.tif"
+    tifffile.imwrite(p, np.ones((3, 8, 8), np.uint16), imagej=True, metadata={"axes": "TYX"})
+    b = bytearray(p.read_bytes())
+    first = struct.unpack_from("<I", b, 4)[0]
+    offset = first
+    for _ in range(2):  # to the third (last) page
+        n = struct.unpack_from("<H", b, offset)[0]
+        offset = struct.unpack_from("<I", b, offset + 2 + 12 * n)[0]
+    n = struct.unpack_from("<H", b, offset)[0]
+    struct.pack_into("<I", b, offset + 2 + 12 * n, first)  # last page -> first page
+    p.write_bytes(bytes(b))
+    for argv in (["info", str(p)],):
+        assert main(argv) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert "the chain of TIFF pages loops: page 3 points back" in err
+    with pytest.raises(InputError, match="loops"):
+        read_movie(p, pixel_size_um=0.1, frame_interval_s=1.0)

@@ -84,6 +84,9 @@ def _describe(path) -> dict:
     if suffix in (".tif", ".tiff"):
         import tifffile
 
+        from platescope.io._movie_tiff import check_ifd_chain
+
+        check_ifd_chain(path)
         try:
             with tifffile.TiffFile(path) as tif:
                 single = len(tif.pages) == 1

@@ -227,6 +227,9 @@ def _open_sem(path: str | os.PathLike) -> dict[str, Any]:
             "this is not a TIFF file; SEM images are read from the instrument's TIFF (which carries the pixel size)",
             "export the image as TIFF from the microscope software, or convert it and pass [sem] pixel_size_nm",
         )
+    from platescope.io._movie_tiff import check_ifd_chain
+
+    check_ifd_chain(p)
     try:
         with capture_tifffile_log(), tifffile.TiffFile(p) as tif:
             page = tif.pages.first

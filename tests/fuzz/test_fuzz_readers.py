@@ -24,6 +24,7 @@ import json
 import re
 import shutil
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,7 +33,7 @@ from hypothesis import strategies as st
 
 from platescope import InputError
 
-FAST_EXAMPLES = 25
+FAST_EXAMPLES = 60
 SLOW_EXAMPLES = 400
 DEADLINE = dt.timedelta(seconds=8)  # per case; generous: the machine is shared
 
@@ -190,11 +191,8 @@ def _run(reader: str, folder, target):
                 assert np.isfinite(df[c]).all() and (df[c] >= 0).all()
     elif reader.startswith("spots"):
         layout = reader.removeprefix("spots-")
-        index = {
-            "platescope": folder / "spots.csv",
-            "echemtips": next(folder.glob("*.csv")),
-            "wec-spm": next(folder.glob("*.tsv")),
-        }[layout]
+        pattern = {"platescope": "spots.csv", "echemtips": "*.csv", "wec-spm": "*.tsv"}[layout]
+        index = next(folder.glob(pattern))
         spots = read_spots(index, layout=layout)
         for pos in range(min(len(spots), 3)):
             try:
@@ -227,7 +225,7 @@ def _case(reader, seeds, outcomes, data):
     what, blob = data.draw(mutated((src / rel).read_bytes()), label="mutation")
     work = tempfile.mkdtemp(prefix="case-", dir=src.parent)
     try:
-        folder = shutil.copytree(src, f"{work}/{reader}")
+        folder = Path(shutil.copytree(src, f"{work}/{reader}"))
         (folder / rel).write_bytes(blob)
         target = folder / files[0] if reader.startswith("spots") else folder / rel
         try:

@@ -520,15 +520,22 @@ def read_delimited(
 
 def _diagnose_bad_numbers(path, text, usecols, names, line_numbers, sep, decimal):
     """Find the first field that is not a number and raise an InputError naming it."""
-    frame = pd.read_csv(
-        io.StringIO(text),
-        sep=sep,
-        header=None,
-        usecols=usecols,
-        dtype=str,
-        engine="python" if len(sep) > 1 else "c",
-        keep_default_na=False,
-    )
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            usecols=usecols,
+            dtype=str,
+            engine="python" if len(sep) > 1 else "c",
+            keep_default_na=False,
+        )
+    except (ValueError, pd.errors.ParserError):  # e.g. rows too short for the columns
+        raise InputError(
+            path,
+            "the data table could not be parsed: its rows do not hold the columns the header names",
+            "re-export the file from the instrument software",
+        ) from None
     for idx in usecols:
         raw = frame[idx].astype(str).str.strip()
         cleaned = raw.str.replace(",", ".", regex=False) if decimal == "," else raw

@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from platescope.testing import load_pair
+
 
 def match_detections(det: pd.DataFrame, truth_frames: pd.DataFrame) -> np.ndarray:
     """Planted object id of every detection (−1 when none), by the rule above."""
@@ -116,8 +118,7 @@ def volume_errors(tracks: pd.DataFrame, truth_ids: np.ndarray, truth_frames: pd.
 
 def compare(sim_dir: Path, res_dir: Path) -> dict:
     """Errors of one analysed simulation against its truth."""
-    truth = json.loads((sim_dir / "truth" / "truth.json").read_text())
-    got = json.loads((res_dir / "summary.json").read_text())
+    truth, got = load_pair(sim_dir, res_dir)
     tf = pd.read_csv(sim_dir / "truth" / "deposits_frames.csv")
     tc = pd.read_csv(sim_dir / "truth" / "deposits_cycles.csv")
     tracks = pd.read_csv(res_dir / "tables" / "deposit_tracks.csv")

@@ -20,7 +20,6 @@ Writes ``validation/results/<name>.{csv,md}`` (default name ``irm_contact_start`
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import tifffile
 
 from platescope.pipeline import analyze
 from platescope.simulate import parse_set_options, simulate
+from platescope.testing import load_pair
 
 
 def paths(starts) -> dict:
@@ -41,8 +41,7 @@ def paths(starts) -> dict:
 
 
 def compare(sim_dir: Path, res_dir: Path) -> dict:
-    truth = json.loads((sim_dir / "truth" / "truth.json").read_text())
-    got = json.loads((res_dir / "summary.json").read_text())
+    truth, got = load_pair(sim_dir, res_dir)
     fp, tfp = got["footprint"], truth["footprint"]
     frames = pd.read_csv(sim_dir / "frame_times.csv")["time_s"].to_numpy()
     dt = float(np.median(np.diff(frames)))

@@ -16,7 +16,6 @@ Writes ``validation/results/irm_cv.csv`` (one row per run) and
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -27,14 +26,14 @@ import tifffile
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
+from platescope.testing import load_pair
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def compare(sim_dir: Path, res_dir: Path) -> dict:
     """Errors of one analysed simulation against its truth."""
-    truth = json.loads((sim_dir / "truth" / "truth.json").read_text())
-    got = json.loads((res_dir / "summary.json").read_text())
+    truth, got = load_pair(sim_dir, res_dir)
     tc = truth["echem"]["cycles"]
     gc = got["echem"]["cycles"]
     row: dict = {"n_cycles_ok": len(tc) == len(gc)}

@@ -15,7 +15,6 @@ one in docs/validation.md).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -26,12 +25,12 @@ import tifffile
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
+from platescope.testing import load_pair
 
 
 def compare(sim_dir: Path, res_dir: Path) -> dict:
     """Errors of one analysed simulation against its truth."""
-    truth = json.loads((sim_dir / "truth" / "truth.json").read_text())
-    got = json.loads((res_dir / "summary.json").read_text())
+    truth, got = load_pair(sim_dir, res_dir)
     tg, gg = truth["echem"]["galvanostatic"], got["echem"]["galvanostatic"]
     row = {"nucleated_ok": tg["nucleated"] == gg["nucleated"]}
     if tg["nucleated"] and gg["nucleated"]:

@@ -22,7 +22,6 @@ condition) and ``.md`` (summary table).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -32,14 +31,14 @@ import pandas as pd
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
+from platescope.testing import load_pair
 
 HERE = Path(__file__).resolve().parent
 
 
 def compare(sim_dir: Path, res_dir: Path) -> list[dict]:
     """Per-condition errors of one analysed simulation against its truth."""
-    truth = json.loads((sim_dir / "truth" / "truth.json").read_text())
-    got = json.loads((res_dir / "summary.json").read_text())
+    truth, got = load_pair(sim_dir, res_dir)
     g_rows = {r["condition"]: r for r in got["combinatorial"]}
     out = []
     ts = pd.read_csv(sim_dir / "truth" / "spots.csv")

@@ -15,7 +15,6 @@ Writes ``validation/results/see_through.csv`` and ``validation/results/see_throu
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
@@ -27,12 +26,12 @@ import tifffile
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
+from platescope.testing import load_pair
 
 
 def compare(sim_dir: Path, res_dir: Path) -> dict:
     """Errors of one analysed simulation against its truth."""
-    truth = json.loads((sim_dir / "truth" / "truth.json").read_text())
-    got = json.loads((res_dir / "summary.json").read_text())
+    truth, got = load_pair(sim_dir, res_dir)
     frames = pd.read_csv(sim_dir / "frame_times.csv")["time_s"].to_numpy()
     dt = float(np.median(np.diff(frames)))
     row: dict = {"frame_interval_s": dt}

@@ -42,6 +42,7 @@ from platescope.io import read_experiment, read_sem
 from platescope.particles import footprint_from_sem, measure_particles, segment_particles
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
+from platescope.testing import load_truth
 
 HERE = Path(__file__).resolve().parent
 
@@ -139,7 +140,7 @@ def run_one(seed: int, noise: float, work: Path, *, full: bool, engine: bool) ->
     t0 = time.perf_counter()
     got_rows, det_tables = _analyse(exp_path, res_dir, full)
     t_an = time.perf_counter() - t0
-    truth = json.loads((sim_dir / "truth" / "truth.json").read_text())
+    truth = load_truth(sim_dir)
     exp = read_experiment(exp_path)
     rows = []
     for got, want, entry, det in zip(

@@ -22,7 +22,6 @@ docs/sims_diffusion.md).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ import pandas as pd
 from platescope.models import combine_anneal_times, fit_tracer_profile
 from platescope.pipeline._sims_diffusion import DEFAULTS
 from platescope.simulate import make_sims_diffusion
+from platescope.testing import load_truth
 
 D_TRUE = 1.6e-10
 
@@ -128,7 +128,7 @@ def run_through_files(seeds: int, counts_levels, out: Path) -> pd.DataFrame:
             t0 = time.perf_counter()
             exp = simulate("sims-diffusion", sim, seed=seed, overrides={"counts_per_point": counts})
             s = analyze(exp, res)
-            truth = json.loads((sim / "truth" / "truth.json").read_text())
+            truth = load_truth(sim)
             for got, want in zip(s["sims"], truth["sims"], strict=True):
                 rows.append(
                     {

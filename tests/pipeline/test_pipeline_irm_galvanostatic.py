@@ -303,23 +303,20 @@ def test_contact_start_without_deposition_signal_names_a_fix_not_yet_applied(
 def test_no_footprint_message_suggests_the_area_only_when_not_given(monkeypatch, area):
     """A signal strong enough to centre a circle but not to outline the footprint: the
     area is the fix only for an experiment file that does not give it yet."""
-    from types import SimpleNamespace
-
     import xarray as xr
 
-    from platescope import InputError, optics
-    from platescope.pipeline._irm_galvanostatic import _footprint_without_landing
+    from platescope import InputError
+    from platescope.optics import _irm_prepare
 
     def fake(movie, **kw):
         assert kw["area_cm2"] == area
         return None, {"reason": "the deposit is patchy", "can_centre": area is None}
 
-    monkeypatch.setattr(optics, "footprint_from_deposition", fake)
-    exp = SimpleNamespace(electrode={"area_cm2": area}, movie={"path": "irm.tif"})
+    monkeypatch.setattr(_irm_prepare, "footprint_from_deposition", fake)
     after = xr.DataArray(np.zeros((3, 2, 2)), dims=("t", "y", "x"), coords={"t": [0.1, 0.3, 0.5]})
     with pytest.raises(InputError) as err:
-        _footprint_without_landing(
-            exp, after, {"footprint_sigma_um": 0.2}, {}, {"method": "explicit offset"}
+        _irm_prepare._footprint_without_landing(
+            after, 0.2, area, {"method": "explicit offset"}, "irm.tif"
         )
     msg = str(err.value)
     assert "irm.tif" in msg and "patchy" in msg

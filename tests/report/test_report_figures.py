@@ -88,14 +88,15 @@ def test_potential_irm_marks_nucleation(transient):
     assert ax_i.get_xlabel() == "Time / s"
     assert ax_i.get_ylabel() == "IRM signal / counts"
     assert ax_r.get_ylabel() == "dI/dt / counts s⁻¹"
-    # the nucleation point, the vertical line and the ±err band in the potential panel
+    # the nucleation point, the vertical line and the ±err band (1σ in, drawn at k = 2)
     points = [ln for ln in ax_e.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata()) == 1]
     assert len(points) == 1
     assert points[0].get_xdata()[0] == 17.7 and points[0].get_ydata()[0] == -0.058
     assert _vlines_at(ax_e, 17.7)
     bands = [p for p in ax_e.patches if isinstance(p, Rectangle)]
     assert any(
-        p.get_x() == pytest.approx(17.3) and p.get_width() == pytest.approx(0.8) for p in bands
+        p.get_x() == pytest.approx(17.7 - 2 * 0.4) and p.get_width() == pytest.approx(4 * 0.4)
+        for p in bands
     )
     growth = _hlines_at(ax_e, -0.004)
     assert growth and growth[0].get_linestyle() == "--"
@@ -292,7 +293,8 @@ def test_alpha_fit_line_and_legend():
     fit = next(ln for ln in ax.get_lines() if ln.get_label().startswith("α"))
     slope, icpt = np.polyfit(fit.get_xdata(), fit.get_ydata(), 1)
     assert slope == pytest.approx(42.0) and icpt == pytest.approx(5.0)
-    assert fit.get_label() == "α = 42 ± 0.6 counts nm⁻¹, R² = 0.9961"
+    # value_err is 1σ (0.6); the legend states the summary's k = 2 uncertainty
+    assert fit.get_label() == "α = 42 ± 1.2 (k = 2) counts nm⁻¹, R² = 0.9961"
 
 
 def test_alpha_length_mismatch():
@@ -328,7 +330,7 @@ def test_sync_explicit_contact_time():
     )
     ax = fig.axes[0]
     assert _vlines_at(ax, 7.5)
-    assert "current onset" in ax.get_title() and "± 0.1" in ax.get_title()
+    assert "current onset" in ax.get_title() and "± 0.2 (k = 2)" in ax.get_title()
 
 
 def test_figures_save_in_threads(tmp_path):

@@ -13,33 +13,11 @@ from pathlib import Path
 from platescope import __version__
 from platescope._errors import InputError, environment_error
 
-DEMO_SCENARIOS = (
-    "irm-galvanostatic",
-    "irm-cv",
-    "seccm-combinatorial",
-    "see-through-au",
-    "see-through-ag",
-    "sem-particles",
-    "dendrite-cycling",
-    "sims-diffusion",
-)
-
 
 def _parse_set(values: list[str]) -> dict:
-    out = {}
-    for item in values or []:
-        if "=" not in item:
-            raise InputError(
-                None,
-                f"--set {item!r} is not of the form key=value",
-                "write e.g. --set noise_scale=2",
-            )
-        key, value = item.split("=", 1)
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+    from platescope.simulate import parse_set_options
+
+    return parse_set_options(values or [])
 
 
 def _cmd_simulate(args) -> int:
@@ -82,22 +60,52 @@ def _cmd_demo(args) -> int:
 
 
 def _demo_scenarios(name: str) -> tuple[str, ...]:
+    from platescope.pipeline import demo_scenarios
+
+    names = demo_scenarios()
     if name == "all":
-        return DEMO_SCENARIOS
-    if name not in DEMO_SCENARIOS:
+        return names
+    if name not in names:
         raise InputError(
             None,
             f"the demo has no scenario '{name}' in this version",
-            f"use one of {', '.join(DEMO_SCENARIOS)} or all",
+            f"use one of {', '.join(names)} or all",
         )
     return (name,)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``platescope`` command."""
+def _scenario_help(with_parameters: bool) -> str:
+    """The registered scenarios (and each one's ``--set`` keys) for ``--help``."""
+    from platescope.pipeline import scenarios
+
+    lines = ["scenarios:"]
+    for name, sc in scenarios().items():
+        lines.append(f"  {name:<22s} {sc.title}")
+        fn = sc.simulator_function() if with_parameters else None
+        if fn is not None:
+            for key, prm in getattr(fn, "parameters", {}).items():
+                lines.append(
+                    textwrap.fill(
+                        f"{key} ({prm.kind.__name__}, default {prm.default!r}): {prm.doc}",
+                        width=88,
+                        initial_indent="      --set ",
+                        subsequent_indent="            ",
+                    )
+                )
+    return "\n".join(lines)
+
+
+def build_parser(*, help_text: bool = False) -> argparse.ArgumentParser:
+    """The argument parser of the ``platescope`` command.
+
+    ``help_text`` adds the scenario registry (and the simulators' ``--set`` keys) to the
+    help pages; it is off for ordinary runs so they do not import every simulator.
+    """
     p = argparse.ArgumentParser(
         prog="platescope",
         description="Quantify operando microscopy and electrochemistry of metal plating.",
+        epilog=_scenario_help(False) if help_text else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"platescope {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -111,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_cmd_demo)
 
-    s = sub.add_parser("simulate", help="write a synthetic experiment with its truth")
+    s = sub.add_parser(
+        "simulate",
+        help="write a synthetic experiment with its truth",
+        epilog=_scenario_help(True) if help_text else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     s.add_argument("scenario")
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
@@ -145,8 +158,9 @@ def _say(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(help_text=any(a in ("-h", "--help") for a in given))
+    args = parser.parse_args(given)
     try:
         return int(args.func(args) or 0)
     except InputError as err:

@@ -15,6 +15,10 @@ Alloying stages (see-through, galvanostatic): :func:`find_stages` (SEI, alloying
 Li metal; Li dissolution, dealloying, with times, E and x), :func:`half_cycles`,
 :func:`host_moles`, :func:`li_content`, ``FILM_PROPERTIES``.
 
+Symmetric Li‖Li cells: :func:`symmetric_cell` (per half-cycle plateau, nucleation
+overshoot, end overpotential, shape index and class peaking/arcing/flat, soft shorts,
+GITT pulses), :func:`voltage_record` (a voltage-only export + the applied current).
+
 Cycling (CV or galvanostatic): :func:`cycle_charges` (per-cycle Q_c, Q_a, CE with 1σ
 errors; plating→stripping halves paired in time order, ``complete`` per cycle),
 :func:`cv_features` (cathodic onset, anodic peaks, plating → stripping switch).
@@ -43,6 +47,15 @@ from platescope.echem._steps import (
     step_slice,
     turning_points,
 )
+from platescope.echem._symmetric import (
+    SHAPE_CLASSES,
+    gitt_pulses,
+    half_cycle_features,
+    regular_grid,
+    soft_shorts,
+    symmetric_cell,
+    voltage_record,
+)
 
 __all__ = [
     "STEP_KINDS",
@@ -65,4 +78,11 @@ __all__ = [
     "potential_noise_V",
     "spot_features",
     "wilson_interval",
+    "SHAPE_CLASSES",
+    "gitt_pulses",
+    "half_cycle_features",
+    "regular_grid",
+    "soft_shorts",
+    "symmetric_cell",
+    "voltage_record",
 ]

@@ -97,6 +97,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.integrate import cumulative_trapezoid
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
@@ -702,7 +703,7 @@ def find_stages(
         # rests (|I| below the threshold) carry no charge: leave them out of E(Q)
         live = ii >= rest_fraction * p99
         tt, ee, ii = tt[live], ee[live], ii[live]
-        q_full = np.concatenate([[0.0], np.cumsum(0.5 * (ii[1:] + ii[:-1]) * np.diff(tt))])
+        q_full = cumulative_trapezoid(ii, tt, initial=0.0)
         cyc = int(h.cycle)
         row = {
             "cycle": cyc,
@@ -1011,7 +1012,7 @@ def li_content(
     t = echem["time_s"].to_numpy(float)
     i = echem["current_A"].to_numpy(float)
     t0 = t[0] if t_start_s is None else float(t_start_s)
-    q = np.concatenate([[0.0], np.cumsum(-0.5 * (i[1:] + i[:-1]) * np.diff(t))])
+    q = -cumulative_trapezoid(i, t, initial=0.0)
     q0 = float(np.interp(t0, t, q))
     x = (q - q0 - q_sei_C) / (FARADAY_C_MOL * n_host_mol)
     x[t < t0] = np.nan

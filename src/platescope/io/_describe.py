@@ -42,7 +42,7 @@ def _plain(obj):
 
 
 def describe(path) -> dict:
-    """Describe a movie, SEM image, electrochemistry record or experiment file.
+    """Describe a movie, SEM image, AFM height map, electrochemistry record or experiment file.
 
     TIFFs with one page that carry SEM metadata are described as SEM images, other
     TIFFs as movies. The result holds only JSON types: a value that is not a finite
@@ -73,6 +73,10 @@ def _describe(path) -> dict:
     if problem:
         raise InputError(path, f"the path {problem}", "name a regular data file")
     suffix = path.suffix.lower()
+    from platescope.io._afm import describe_height_map, looks_like_afm
+
+    if looks_like_afm(path):
+        return describe_height_map(path)
     if suffix == ".toml":
         exp = read_experiment(path)
         return {
@@ -81,6 +85,10 @@ def _describe(path) -> dict:
             "name": exp.name,
             "inputs": {k: str(v) for k, v in exp.input_paths().items()},
         }
+    if suffix == ".mps":
+        from platescope.io._echem_eclab_mps import describe_settings
+
+        return describe_settings(path)
     if suffix in (".tif", ".tiff"):
         import tifffile
 
@@ -138,6 +146,7 @@ def _describe(path) -> dict:
     raise InputError(
         path,
         f"platescope does not know files ending in '{suffix}'",
-        "give a movie (.tif/.ome.tif/.nd2/.avi/.mp4), an SEM .tif, an echem record "
-        "(.mpt/.mpr/.txt/.DTA/.csv) or an experiment .toml",
+        "give a movie (.tif/.ome.tif/.nd2/.avi/.mp4), an SEM .tif, an AFM scan "
+        "(.gwy/.gsf/.spm/.sxm/.mi), an echem record "
+        "(.mpt/.mpr/.txt/.DTA/.csv), EC-Lab settings (.mps) or an experiment .toml",
     )

@@ -31,78 +31,118 @@ from pathlib import Path
 
 from platescope._errors import InputError, file_problem
 
-SCENARIOS = (
-    "irm-galvanostatic",
-    "irm-cv",
-    "seccm-combinatorial",
-    "see-through-au",
-    "see-through-ag",
-    "sem-particles",
-    "dendrite-cycling",
-    "sims-diffusion",
-)
 
-_KEYS = {
-    "experiment": {"scenario", "name", "description"},
-    "electrode": {"area_cm2", "film_metal", "film_thickness_nm", "diameter_um"},
-    "echem": {
-        "path",
-        "time_offset_s",
-        "timezone",
-        "current_density_mA_cm2",
-        "technique",
-        "electrode",
-    },
-    "movie": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
+@dataclass(frozen=True)
+class Section:
+    """An input section of the experiment file: its keys and how they are checked.
+
+    Attributes
+    ----------
+    keys : frozenset of str
+        Accepted keys (any other key is an error).
+    path_keys : frozenset of str
+        Keys that name files (resolved from the experiment file's folder, must exist).
+    number_keys : frozenset of str
+        Keys that must be real, finite numbers (never bools), positive unless in
+        ``signed_keys``.
+    signed_keys : frozenset of str
+        Number keys that may be zero or negative (clock offsets).
+    many : bool
+        An array of tables (``[[name]]``) rather than one table.
+    needs_path : bool
+        Whether a present section must give ``path``.
+    """
+
+    keys: frozenset
+    path_keys: frozenset = frozenset({"path"})
+    number_keys: frozenset = frozenset()
+    signed_keys: frozenset = frozenset()
+    many: bool = False
+    needs_path: bool = True
+
+
+_MOVIE_KEYS = frozenset({"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"})
+
+#: The input sections every scenario may choose from (a scenario lists the ones it reads
+#: in its registry entry, and may define more: ``Scenario.sections``).
+SHARED_SECTIONS: dict[str, Section] = {
+    "electrode": Section(
+        frozenset({"area_cm2", "film_metal", "film_thickness_nm", "diameter_um"}),
+        path_keys=frozenset(),
+        number_keys=frozenset({"area_cm2", "film_thickness_nm", "diameter_um"}),
+        needs_path=False,
+    ),
+    "echem": Section(
+        frozenset(
+            {"path", "time_offset_s", "timezone", "current_density_mA_cm2", "technique"}
+            | {"electrode"}
+        ),
+        number_keys=frozenset({"time_offset_s", "current_density_mA_cm2"}),
+        signed_keys=frozenset({"time_offset_s"}),
+    ),
+    "movie": Section(
+        _MOVIE_KEYS,
+        path_keys=frozenset({"path", "frame_times"}),
+        number_keys=frozenset({"pixel_size_um", "frame_interval_s"}),
+    ),
     # a second movie of the same field (see-through: epi beside the primary trans movie)
-    "epi": {"path", "mode", "pixel_size_um", "frame_times", "frame_interval_s"},
-    "sem": {"path", "pixel_size_nm"},
-    "sem_images": {
-        "path",
-        "pixel_size_nm",
-        "current_density_mA_cm2",
-        "condition",
-        "charge_C",
-        "capacity_mAh_cm2",
-        "cycle",
-        "condition_value",
-        "condition_unit",
-    },
-    "sims": {
-        "path",
-        "anneal_time_s",
-        "tracer",
-        "crater_depth_um",
-        "sputter_rate_um_s",
-        "depth_scale_err",
-    },
-    "seccm": {"spots", "layout", "path", "settings"},
-    "analysis": None,  # free-form, checked by each analysis
+    "epi": Section(
+        _MOVIE_KEYS,
+        path_keys=frozenset({"path", "frame_times"}),
+        number_keys=frozenset({"pixel_size_um", "frame_interval_s"}),
+    ),
+    "sem": Section(frozenset({"path", "pixel_size_nm"}), number_keys=frozenset({"pixel_size_nm"})),
+    "sem_images": Section(
+        frozenset(
+            {"path", "pixel_size_nm", "current_density_mA_cm2", "condition", "charge_C"}
+            | {"capacity_mAh_cm2", "cycle", "condition_value", "condition_unit"}
+        ),
+        many=True,
+    ),
+    "sims": Section(
+        frozenset(
+            {"path", "anneal_time_s", "tracer", "crater_depth_um", "sputter_rate_um_s"}
+            | {"depth_scale_err"}
+        ),
+        many=True,
+    ),
+    "seccm": Section(
+        frozenset({"spots", "layout", "path", "settings"}),
+        path_keys=frozenset({"path", "spots", "settings"}),
+        needs_path=False,
+    ),
 }
-_PATH_KEYS = {"path", "frame_times", "spots", "settings"}
-#: numeric keys of the input sections: a real, finite number (never a bool) and, except
-#: for clock offsets, positive
-_NUMBER_KEYS = {
-    "area_cm2",
-    "film_thickness_nm",
-    "diameter_um",
-    "time_offset_s",
-    "current_density_mA_cm2",
-    "pixel_size_um",
-    "frame_interval_s",
-    "pixel_size_nm",
-}
-_SIGNED_KEYS = {"time_offset_s"}
+#: Sections of every experiment file (not inputs).
+_FIXED = {"experiment": frozenset({"scenario", "name", "description"}), "analysis": None}
 
 
-def _check_numbers(path, section: str, table: dict) -> None:
-    for key in _NUMBER_KEYS & set(table):
+def _registry():
+    """The scenario registry (:mod:`platescope.pipeline._scenarios`), looked up by name.
+
+    Scenarios are plugins of the reader: which sections a file may hold depends on the
+    scenario it names, declared with the scenario's runner. The registry is loaded by
+    name (as an entry point would be), so the io layer has no import of the pipeline.
+    """
+    import importlib
+
+    return importlib.import_module("platescope.pipeline._scenarios")
+
+
+def __getattr__(name: str):
+    # ``SCENARIOS``: the registered scenario names (read from the registry when asked)
+    if name == "SCENARIOS":
+        return tuple(_registry().scenarios())
+    raise AttributeError(name)
+
+
+def _check_numbers(path, section: str, table: dict, spec: Section) -> None:
+    for key in spec.number_keys & set(table):
         v = table[key]
         ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        if ok and key not in _SIGNED_KEYS:
+        if ok and key not in spec.signed_keys:
             ok = v > 0
         if not ok:
-            need = "a finite number" if key in _SIGNED_KEYS else "a positive, finite number"
+            need = "a finite number" if key in spec.signed_keys else "a positive, finite number"
             raise InputError(
                 path,
                 f"[{section}] {key} = {v!r} is not {need}",
@@ -130,6 +170,9 @@ class Experiment:
         ``[[sem_images]]`` entries (several SEM images, e.g. one per current density).
     analysis : dict
         ``[analysis.<name>]`` parameter overrides.
+    extra : dict
+        Sections the scenario itself defines (``Scenario.sections``), by name; read them
+        with :meth:`section`.
     """
 
     path: Path
@@ -144,20 +187,37 @@ class Experiment:
     seccm: dict = field(default_factory=dict)
     analysis: dict = field(default_factory=dict)
     sem_images: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    def section(self, name: str):
+        """Any input section by name (a dict, or a list for ``[[...]]`` sections; empty
+        when absent)."""
+        if name in SHARED_SECTIONS:
+            return getattr(self, name)
+        return self.extra.get(name, [] if _section_spec(self.scenario, name).many else {})
 
     def input_paths(self) -> dict[str, Path]:
         """All input files by role, e.g. ``{"echem": ..., "movie": ..., "movie.frame_times": ...}``."""
         out = {}
-        for section in ("echem", "movie", "epi", "sem", "seccm"):
-            for key in _PATH_KEYS:
-                value = getattr(self, section).get(key)
-                if value is not None:
-                    out[section if key == "path" else f"{section}.{key}"] = Path(value)
-        for n, entry in enumerate(self.sims):
-            out[f"sims[{n}]"] = Path(entry["path"])
-        for n, entry in enumerate(self.sem_images):
-            out[f"sem_images[{n}]"] = Path(entry["path"])
+        for name, spec in _all_sections(self.scenario).items():
+            value = self.section(name)
+            entries = list(enumerate(value)) if spec.many else [(None, value)]
+            for n, entry in entries:
+                role = name if n is None else f"{name}[{n}]"
+                for key in sorted(spec.path_keys, key=lambda k: (k != "path", k)):
+                    if entry.get(key) is not None:
+                        out[role if key == "path" else f"{role}.{key}"] = Path(entry[key])
         return out
+
+
+def _all_sections(scenario: str) -> dict[str, Section]:
+    """Shared sections + the ones the scenario defines."""
+    sc = _registry().scenarios().get(scenario)
+    return {**SHARED_SECTIONS, **(dict(sc.sections) if sc is not None else {})}
+
+
+def _section_spec(scenario: str, name: str) -> Section:
+    return _all_sections(scenario)[name]
 
 
 def _check_keys(path, section, table, allowed):
@@ -233,56 +293,67 @@ def read_experiment(path) -> Experiment:
         raise InputError(
             path, f"the experiment file is not valid TOML ({err})", "fix the syntax"
         ) from None
-    _check_keys(path, "file", raw, set(_KEYS))
     exp = raw.get("experiment")
     if not isinstance(exp, dict) or "scenario" not in exp:
         raise InputError(
-            path, "the file has no [experiment] scenario", f"add one of {', '.join(SCENARIOS)}"
+            path,
+            "the file has no [experiment] scenario",
+            f"add one of {', '.join(_registry().scenarios())}",
         )
-    _check_keys(path, "experiment", exp, _KEYS["experiment"])
-    scenario = exp["scenario"]
-    if scenario not in SCENARIOS:
-        raise InputError(
-            path, f"unknown scenario '{scenario}'", f"use one of {', '.join(SCENARIOS)}"
-        )
-    base = path.parent
-    sections = {}
-    for section in ("electrode", "echem", "movie", "epi", "sem", "seccm"):
-        if not isinstance(raw.get(section, {}), dict):
-            raise InputError(path, f"[{section}] must be a table", f"write it as [{section}]")
-        table = dict(raw.get(section, {}))
-        _check_keys(path, section, table, _KEYS[section])
-        _check_numbers(path, section, table)
-        for key in _PATH_KEYS & set(table):
-            table[key] = _resolve(path, base, section, key, table[key])
-        if (
-            table
-            and section in ("echem", "movie", "epi", "sem", "seccm")
-            and "path" not in table
-            and section != "seccm"
-        ):
+    _check_keys(path, "experiment", exp, _FIXED["experiment"])
+    sc = _registry().get_scenario(str(exp["scenario"]), path=path)
+    scenario = sc.name
+    specs = {**SHARED_SECTIONS, **dict(sc.sections)}
+    allowed = set(sc.inputs) | {"electrode"}
+    for name in raw:
+        if name in _FIXED:
+            continue
+        if name not in specs:
             raise InputError(
                 path,
-                f"[{section}] has no path",
-                f'add path = "..." to [{section}] or remove the section',
+                f"the file has an unknown section [{name}]",
+                f"use only [experiment], [analysis.*] and {_sections_words(allowed)}"
+                " (see DESIGN.md §3 / the README)",
             )
-        sections[section] = table
-    sims = []
-    for n, entry in enumerate(raw.get("sims", [])):
-        _check_keys(path, f"sims[{n}]", entry, _KEYS["sims"])
-        entry = dict(entry)
-        entry["path"] = _resolve(path, base, f"sims[{n}]", "path", entry.get("path"))
-        sims.append(entry)
+        if name not in allowed:
+            raise InputError(
+                path,
+                f"[{name}] is not an input of scenario {scenario}",
+                f"remove it, or use a scenario that reads it; {scenario} reads "
+                f"{_sections_words(allowed)}",
+            )
+    base = path.parent
+    sections: dict = {}
+    for name, spec in specs.items():
+        if name not in raw:
+            sections[name] = [] if spec.many else {}
+            continue
+        value = raw[name]
+        if spec.many:
+            if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+                raise InputError(
+                    path,
+                    f"{name} must be an array of tables",
+                    f"write each entry as [[{name}]]",
+                )
+            entries = []
+            for n, entry in enumerate(value):
+                entries.append(_read_table(path, base, f"{name}[{n}]", dict(entry), spec))
+            sections[name] = entries
+        else:
+            if not isinstance(value, dict):
+                raise InputError(path, f"[{name}] must be a table", f"write it as [{name}]")
+            table = _read_table(path, base, name, dict(value), spec)
+            if table and spec.needs_path and "path" not in table:
+                raise InputError(
+                    path,
+                    f"[{name}] has no path",
+                    f'add path = "..." to [{name}] or remove the section',
+                )
+            sections[name] = table
+    sims = sections.pop("sims")
     sem_images = []
-    raw_sem_images = raw.get("sem_images", [])
-    if not isinstance(raw_sem_images, list) or not all(isinstance(e, dict) for e in raw_sem_images):
-        raise InputError(
-            path, "sem_images must be an array of tables", "write each image as [[sem_images]]"
-        )
-    for n, entry in enumerate(raw_sem_images):
-        _check_keys(path, f"sem_images[{n}]", entry, _KEYS["sem_images"])
-        entry = dict(entry)
-        entry["path"] = _resolve(path, base, f"sem_images[{n}]", "path", entry.get("path"))
+    for n, entry in enumerate(sections.pop("sem_images")):
         for key in ("pixel_size_nm", "current_density_mA_cm2", "charge_C"):
             v = entry.get(key)
             if v is not None and not (
@@ -340,6 +411,8 @@ def read_experiment(path) -> Experiment:
             raise InputError(
                 path, f"[electrode] {key} must be a positive number (cm²)", "correct it"
             )
+    shared = {k: v for k, v in sections.items() if k in SHARED_SECTIONS}
+    extra = {k: v for k, v in sections.items() if k not in SHARED_SECTIONS}
     return Experiment(
         path=path.resolve(),
         scenario=scenario,
@@ -347,5 +420,21 @@ def read_experiment(path) -> Experiment:
         sims=sims,
         sem_images=sem_images,
         analysis=analysis,
-        **sections,
+        extra=extra,
+        **shared,
     )
+
+
+def _sections_words(names) -> str:
+    return ", ".join(f"[{n}]" for n in sorted(names))
+
+
+def _read_table(path, base: Path, label: str, table: dict, spec: Section) -> dict:
+    """Check one section table's keys and numbers; resolve its file paths."""
+    _check_keys(path, label, table, set(spec.keys))
+    _check_numbers(path, label, table, spec)
+    for key in spec.path_keys & set(table):
+        table[key] = _resolve(path, base, label, key, table[key])
+    if spec.many and spec.needs_path and "path" not in table:
+        _resolve(path, base, label, "path", None)  # raises: an entry must name its file
+    return table

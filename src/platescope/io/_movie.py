@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from platescope._errors import InputError
+from platescope._movie_model import movie_dataarray
 
 __all__ = ["describe_movie", "read_frame_times", "read_movie"]
 
@@ -597,33 +598,28 @@ def read_movie(
         lazy = decoded_bytes(raw.n_frames, raw.height, raw.width, raw.dtype) > LAZY_THRESHOLD_BYTES
     _check_budget(raw, p, lazy=bool(lazy))
     data = raw.load(bool(lazy) and not raw.always_eager)
-    py, px = spacing
-    coords = {
-        "t": ("t", np.asarray(timing["times"], dtype=float), {"units": "s"}),
-        "y": ("y", np.arange(raw.height) * py, {"units": "um"}),
-        "x": ("x", np.arange(raw.width) * px, {"units": "um"}),
-    }
     attrs: dict[str, Any] = {
-        "units": "counts",
-        "mode": None if mode is None else str(mode).lower(),
         "t0": raw.t0,
-        "source": str(p.resolve()),
         "format": raw.format,
-        "pixel_size_um": float(px),
         "pixel_size_source": px_source,
         "t_source": timing["t_source"],
         "t_filled": int(timing.get("t_filled", 0)),
         "frame_axis": raw.frame_axis,
     }
-    if py != px:
-        attrs["pixel_size_y_um"] = float(py)
     if raw.t0_local is not None:
         attrs["t0_local"] = raw.t0_local
     for key in ("t_file_source", "t_note"):
         if key in timing:
             attrs[key] = timing[key]
     attrs.update({k: v for k, v in raw.selection.items()})
-    return xr.DataArray(data, dims=("t", "y", "x"), coords=coords, attrs=attrs, name="intensity")
+    return movie_dataarray(
+        data,
+        t_s=timing["times"],
+        pixel_size_um=spacing,
+        mode=mode,
+        source=str(p.resolve()),
+        **attrs,
+    )
 
 
 def describe_movie(

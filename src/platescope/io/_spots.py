@@ -28,255 +28,19 @@ caller can skip it and carry on with the others.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError, shown_names
+from platescope.io import _spots_echemtips as et
+from platescope.io import _spots_wecspm as wec
+from platescope.io._spotset import INDEX_COLUMNS, Spot, SpotSet
 
 __all__ = ["SPOT_LAYOUTS", "Spot", "SpotSet", "describe_spots", "looks_like_spots", "read_spots"]
 
-#: Columns of every :attr:`SpotSet.index` (locator columns of a layout start with ``_``).
-INDEX_COLUMNS = (
-    "spot",
-    "x_um",
-    "y_um",
-    "condition",
-    "current_density_mA_cm2",
-    "area_cm2",
-    "duration_s",
-    "path",
-)
 REQUIRED_PLATESCOPE = ("spot", "x_um", "y_um", "condition", "current_density_mA_cm2", "path")
-
-
-@dataclass(frozen=True)
-class Spot:
-    """One spot of a :class:`SpotSet`: its index row and a way to read its record.
-
-    Attributes
-    ----------
-    spot : int or str
-        Spot id (platescope: the ``spot`` column; eChemTips: ``scan_pixel``;
-        WEC-SPM: hop number from 0 in acquisition order).
-    x_um, y_um : float
-        Position, µm.
-    condition : int or str
-        Condition label.
-    current_density_mA_cm2 : float
-        Current density magnitude of the spot, mA cm⁻² (NaN when unknown).
-    area_cm2 : float
-        Footprint area, cm² (NaN when unknown).
-    path : str
-        The file holding the record.
-    """
-
-    spot: Any
-    x_um: float
-    y_um: float
-    condition: Any
-    current_density_mA_cm2: float
-    area_cm2: float
-    duration_s: float
-    path: str
-    _set: SpotSet = field(repr=False, compare=False)
-    _pos: int = field(repr=False, compare=False)
-
-    def read(self) -> pd.DataFrame:
-        """The spot's E–t record (see :meth:`SpotSet.read`)."""
-        return self._set.read(self._pos)
-
-
-@dataclass(frozen=True, eq=False)
-class SpotSet:
-    """A lazy, picklable view of the spots of one combinatorial run.
-
-    Attributes
-    ----------
-    layout : str
-        ``"platescope"``, ``"echemtips"`` or ``"wec-spm"``.
-    source : pathlib.Path
-        The index (platescope) or recording file (vendor layouts).
-    settings : pathlib.Path or None
-        The sidecar/settings file of a vendor layout.
-    index : pandas.DataFrame
-        One row per spot: ``spot``, ``x_um``, ``y_um`` (µm), ``condition``,
-        ``current_density_mA_cm2`` (mA cm⁻², NaN if unknown), ``area_cm2`` (cm², NaN if
-        unknown), ``duration_s`` (programmed record length, s, NaN if unknown),
-        ``path`` (file holding the record) and private locator columns (``_*``).
-    meta : dict
-        What the layout's metadata says (program, grid, status …).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "s0.csv").write_text("time_s,potential_V,current_A\\n" +
-    ...     "".join(f"{k * 0.1:.1f},{-0.001 * k:.4f},-1e-10\\n" for k in range(30)))
-    >>> _ = (d / "spots.csv").write_text(
-    ...     "spot,x_um,y_um,condition,current_density_mA_cm2,path\\n0,0,0,A,0.5,s0.csv\\n")
-    >>> spots = read_spots(d / "spots.csv")
-    >>> len(spots), spots.layout, len(next(iter(spots)).read())
-    (1, 'platescope', 30)
-    """
-
-    layout: str
-    source: Path
-    settings: Path | None
-    index: pd.DataFrame
-    meta: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __iter__(self) -> Iterator[Spot]:
-        for pos in range(len(self.index)):
-            yield self.spot(pos)
-
-    def spot(self, pos: int) -> Spot:
-        """The :class:`Spot` at position ``pos`` (0-based, index order)."""
-        r = self.index.iloc[pos]
-        return Spot(
-            spot=_py(r["spot"]),
-            x_um=float(r["x_um"]),
-            y_um=float(r["y_um"]),
-            condition=_py(r["condition"]),
-            current_density_mA_cm2=float(r["current_density_mA_cm2"]),
-            area_cm2=float(r["area_cm2"]),
-            duration_s=float(r["duration_s"]),
-            path=str(r["path"]),
-            _set=self,
-            _pos=pos,
-        )
-
-    def read(self, pos: int) -> pd.DataFrame:
-        """Read the E–t record of the spot at position ``pos``.
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``time_s`` (s from contact, first sample 0), ``potential_V`` (V),
-            ``current_A`` (A, cathodic negative); ``attrs``: ``source``, ``spot``,
-            ``condition``, ``layout``, ``technique``.
-
-        Raises
-        ------
-        platescope.InputError
-            The spot's file is missing, truncated or corrupt, or holds no contact
-            segment; the message names the spot and the file.
-        """
-        row = self.index.iloc[pos]
-        reader = _READERS[self.layout]
-        try:
-            df = reader(self, row)
-        except InputError as err:
-            spot = _py(row["spot"])
-            prefix = f"spot {spot}: "
-            problem = err.problem if err.problem.startswith(prefix) else prefix + err.problem
-            raise InputError(err.path or row["path"], problem, err.fix) from None
-        _check_record(df, row, self.layout)
-        df.attrs.update(
-            spot=_py(row["spot"]),
-            condition=_py(row["condition"]),
-            layout=self.layout,
-        )
-        df.attrs.setdefault("technique", "Chronopotentiometry")
-        return df
-
-    def subset(self, positions: Sequence[int] | slice) -> SpotSet:
-        """A SpotSet of some positions only (shares files, copies the small index)."""
-        idx = (
-            self.index.iloc[positions]
-            if isinstance(positions, slice)
-            else self.index.iloc[list(positions)]
-        )
-        return replace(self, index=idx.reset_index(drop=True))
-
-    def batches(self, size: int) -> Iterator[SpotSet]:
-        """Consecutive sub-sets of at most ``size`` spots (for bounded parallel work)."""
-        size = max(int(size), 1)
-        for start in range(0, len(self), size):
-            yield self.subset(slice(start, start + size))
-
-    def describe(self) -> dict:
-        """What the run holds (for ``platescope info``)."""
-        ix = self.index
-        conds = ix.groupby("condition", sort=False).size()
-        j = ix.groupby("condition", sort=False)["current_density_mA_cm2"].mean()
-        return {
-            "kind": "seccm_spots",
-            "layout": self.layout,
-            "path": str(self.source),
-            "settings": str(self.settings) if self.settings else None,
-            "n_spots": int(len(ix)),
-            "n_conditions": int(len(conds)),
-            "conditions": [
-                {
-                    "condition": _py(c),
-                    "n_spots": int(n),
-                    "current_density_mA_cm2": None
-                    if not np.isfinite(j.loc[c])
-                    else float(j.loc[c]),
-                }
-                for c, n in conds.items()
-            ],
-            "x_um": [float(ix["x_um"].min()), float(ix["x_um"].max())] if len(ix) else None,
-            "y_um": [float(ix["y_um"].min()), float(ix["y_um"].max())] if len(ix) else None,
-            "duration_s": _finite_or_none(ix["duration_s"].median()) if len(ix) else None,
-            "columns": ["time_s", "potential_V", "current_A"],
-            "units": {
-                "time_s": "s from contact",
-                "potential_V": "V",
-                "current_A": "A (cathodic < 0)",
-            },
-            **{
-                k: v
-                for k, v in self.meta.items()
-                if k in ("status", "technique", "recording_schema_version")
-            },
-        }
-
-
-def _finite_or_none(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if np.isfinite(x) else None
-
-
-def _py(value):
-    """numpy scalar → Python scalar (ids and condition labels stay int or str)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _check_record(df: pd.DataFrame, row, layout: str) -> None:
-    """A spot's record must be complete: at least 20 points and (when known) its full length."""
-    spot = _py(row["spot"])
-    path = row["path"]
-    if len(df) < 20:
-        raise InputError(
-            path,
-            f"spot {spot}: the record has only {len(df)} samples",
-            "check that the file is complete, or drop the spot from the index",
-        )
-    dur = float(row["duration_s"]) if "duration_s" in row.index else float("nan")
-    if np.isfinite(dur) and len(df) > 1:
-        t = df["time_s"].to_numpy(float)
-        step = float(np.median(np.diff(t)))
-        if t[-1] < dur - 3 * step:
-            raise InputError(
-                path,
-                f"spot {spot}: the record ends after {t[-1]:.3g} s of its {dur:.3g} s programme "
-                "(truncated file or interrupted hop)",
-                "copy the complete file again, or drop the spot from the index",
-            )
 
 
 # --------------------------------------------------------------------------- platescope
@@ -387,23 +151,12 @@ def _read_platescope(spots: SpotSet, row) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- registry
 def _readers():
-    from platescope.io import _spots_echemtips as et
-    from platescope.io import _spots_wecspm as wec
-
     return {
         "platescope": (_open_platescope, _read_platescope),
         "echemtips": (et.open_echemtips, et.read_echemtips_spot),
         "wec-spm": (wec.open_wecspm, wec.read_wecspm_spot),
     }
 
-
-class _ReaderTable(dict):
-    def __missing__(self, key):
-        self.update({k: v[1] for k, v in _readers().items()})
-        return self[key]
-
-
-_READERS: dict = _ReaderTable()
 
 #: Accepted layout names.
 SPOT_LAYOUTS = ("platescope", "echemtips", "wec-spm")

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError
+from platescope.io._spotset import INDEX_COLUMNS, SpotSet
 
 __all__ = ["open_echemtips", "read_echemtips_spot"]
 
@@ -220,7 +221,6 @@ def _field_values(lines: bytes, col: int, n: int) -> np.ndarray:
 
 def open_echemtips(path: Path, settings: Path | None):
     """Index an eChemTips recording: one row per scan pixel, no samples loaded."""
-    from platescope.io._spots import INDEX_COLUMNS, SpotSet
 
     if path.suffix.lower() == ".json":
         json_path, csv_path = path, path.with_suffix(".csv")

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError, shown_names
+from platescope.io._spotset import INDEX_COLUMNS, SpotSet
 
 __all__ = ["open_wecspm", "parse_set", "read_wecspm_spot"]
 
@@ -296,7 +297,6 @@ def _sample_offsets(path: Path, line: dict, wanted: np.ndarray) -> tuple[np.ndar
 
 def open_wecspm(path: Path, settings: Path | None):
     """Index a WEC-SPM hopping export: one row per surface hold, no samples loaded."""
-    from platescope.io._spots import INDEX_COLUMNS, SpotSet
 
     if path.suffix.lower() == ".set":
         set_path, tsv = path, path.with_suffix(".tsv")

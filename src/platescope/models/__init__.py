@@ -6,6 +6,7 @@ from platescope.models._faraday import (
     charge_to_volume_um3,
     sphere_volume_to_fmol,
 )
+from platescope.models._sand import sand_capacity_mAh_cm2, sand_limit
 from platescope.models._scharifker_hills import (
     scharifker_hills_current,
     scharifker_hills_dimensionless,
@@ -67,3 +68,4 @@ __all__ += [  # tracer diffusion from SIMS depth profiles (issue 6)
     "isotope_fraction",
     "tracer_profile",
 ]
+__all__ += ["sand_capacity_mAh_cm2", "sand_limit"]  # Sand's capacity (issue 14)

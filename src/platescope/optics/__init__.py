@@ -1,6 +1,9 @@
 """platescope.optics: movie preprocessing and per-pixel optical analyses (DESIGN.md §1).
 
-Preprocessing (SECCM–IRM recipe): :func:`correct_illumination_drift`,
+The SECCM–IRM recipe in one call: :func:`prepare_irm` (clock sync, footprint, drift,
+reference subtraction).
+
+Preprocessing steps: :func:`correct_illumination_drift`,
 :func:`subtract_reference`, :func:`group_average`,
 :func:`gaussian_blur`, :func:`footprint_mask`, :func:`footprint_area_cm2`,
 :func:`current_density_mA_cm2`; without a landing step (movie starting at contact):
@@ -20,6 +23,10 @@ See-through alloying: :func:`transmittance`, :func:`relative_reflectivity`,
 :func:`absorbance`, :func:`normalize_window`, :func:`onset_map`,
 :func:`alloyed_fraction`, :func:`extreme_regions`, :func:`regional_curves`,
 :func:`complementarity`, :func:`temporal_color_code`, :func:`montage_frames`.
+
+Side-view (cross-section) growth movies: :func:`electrode_edge`, :func:`front_profiles`,
+:func:`layer_metrics`, :func:`layer_porosity`, :func:`dense_thickness_um`,
+:func:`growth_transition`, and all of them at once :func:`analyze_side_view`.
 """
 
 from platescope.optics._alloying import (
@@ -43,6 +50,7 @@ from platescope.optics._ce_map import (
     ce_intensity_changes,
     window_means,
 )
+from platescope.optics._irm_prepare import prepare_irm
 from platescope.optics._nucleation_time import t_nuc_from_curve, t_nuc_map, t_nuc_regions
 from platescope.optics._preprocess import (
     correct_illumination_drift,
@@ -56,8 +64,18 @@ from platescope.optics._preprocess import (
     group_average,
     subtract_reference,
 )
+from platescope.optics._side_view import (
+    analyze_side_view,
+    dense_thickness_um,
+    electrode_edge,
+    front_profiles,
+    growth_transition,
+    layer_metrics,
+    layer_porosity,
+)
 
 __all__ = [
+    "prepare_irm",
     "absorbance",
     "alloyed_fraction",
     "complementarity",
@@ -86,6 +104,13 @@ __all__ = [
     "gaussian_blur",
     "group_average",
     "subtract_reference",
+    "analyze_side_view",
+    "dense_thickness_um",
+    "electrode_edge",
+    "front_profiles",
+    "growth_transition",
+    "layer_metrics",
+    "layer_porosity",
     "t_nuc_from_curve",
     "t_nuc_map",
     "t_nuc_regions",

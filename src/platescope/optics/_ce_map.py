@@ -38,7 +38,9 @@ import pandas as pd
 import xarray as xr
 
 from platescope._errors import InputError
-from platescope.optics._preprocess import _check_movie, _is_dask, _source, gaussian_blur
+from platescope._errors import source_of as _source
+from platescope._movie_model import _check_movie, _is_dask
+from platescope.optics._preprocess import gaussian_blur
 
 __all__ = [
     "apply_ce_calibration",

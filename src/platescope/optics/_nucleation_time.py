@@ -58,7 +58,8 @@ import xarray as xr
 from scipy import ndimage, sparse
 
 from platescope._errors import InputError
-from platescope.optics._preprocess import _check_movie, _is_dask, _source
+from platescope._errors import source_of as _source
+from platescope._movie_model import _check_movie, _is_dask
 
 __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
 

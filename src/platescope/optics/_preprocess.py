@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
+from platescope._movie_model import _check_movie, _float_dtype, _is_dask, _pixel_size_um
 
 __all__ = [
     "correct_illumination_drift",
@@ -37,84 +38,7 @@ __all__ = [
 _UM2_TO_CM2 = 1e-8
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def _check_movie(movie, *, name: str = "movie") -> np.ndarray:
-    """Validate a Movie and return its frame times in s (float64, strictly increasing)."""
-    if not isinstance(movie, xr.DataArray):
-        raise InputError(
-            None,
-            f"{name} is a {type(movie).__name__}, not an xarray.DataArray with dims (t, y, x)",
-            "read the movie with platescope.io.read_movie or wrap the array in "
-            "xarray.DataArray(data, dims=('t', 'y', 'x'), coords={'t': times_s, ...})",
-        )
-    if movie.dims != ("t", "y", "x"):
-        raise InputError(
-            _source(movie),
-            f"{name} has dims {movie.dims}, expected ('t', 'y', 'x')",
-            "transpose it with movie.transpose('t', 'y', 'x') or rename the dimensions",
-        )
-    if movie.sizes["t"] == 0 or movie.sizes["y"] == 0 or movie.sizes["x"] == 0:
-        raise InputError(
-            _source(movie), f"{name} is empty (shape {movie.shape})", "check the input file"
-        )
-    if "t" not in movie.coords:
-        raise InputError(
-            _source(movie),
-            f"{name} has no time coordinate 't'",
-            "attach the per-frame timestamps in seconds as coordinate 't'",
-        )
-    t = np.asarray(movie["t"].values, dtype=float)
-    if not np.all(np.isfinite(t)):
-        raise InputError(
-            _source(movie),
-            f"{name} has non-finite frame times",
-            "supply real per-frame timestamps (a frame-times CSV) or the frame interval",
-        )
-    if t.size > 1 and not np.all(np.diff(t) > 0):
-        bad = int(np.argmax(~(np.diff(t) > 0)))
-        raise InputError(
-            _source(movie),
-            f"{name} frame times are not strictly increasing (frame {bad + 1} at "
-            f"{t[bad + 1]!r} s follows {t[bad]!r} s)",
-            "fix the frame timestamps (zero or repeated times usually mean the metadata "
-            "lacks them; pass a frame-times CSV or the frame interval)",
-        )
-    return t
-
-
-def _pixel_size_um(obj, *, name: str = "movie") -> tuple[float, float]:
-    """(dy, dx) in µm from the ``y``/``x`` coordinates of a DataArray."""
-    sizes = []
-    for dim in ("y", "x"):
-        if dim not in obj.coords or obj.sizes[dim] < 2:
-            raise InputError(
-                _source(obj),
-                f"{name} has no usable '{dim}' coordinate in µm to give the pixel size",
-                f"attach coordinate '{dim}' in µm (pixel centres), e.g. from the file "
-                "metadata or the experiment file's pixel_size_um",
-            )
-        c = np.asarray(obj[dim].values, dtype=float)
-        d = np.diff(c)
-        step = float(np.median(np.abs(d)))
-        if not np.isfinite(step) or step <= 0 or not np.allclose(np.abs(d), step, rtol=1e-3):
-            raise InputError(
-                _source(obj),
-                f"{name} coordinate '{dim}' is not evenly spaced in µm",
-                f"give '{dim}' as evenly spaced pixel centres in µm",
-            )
-        sizes.append(step)
-    return sizes[0], sizes[1]
-
-
-def _float_dtype(dtype) -> np.dtype:
-    """float64 stays float64; everything else computes in float32."""
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
-
-
-def _is_dask(arr) -> bool:
-    return hasattr(arr, "dask") and hasattr(arr, "compute")
+# the Movie checks live in the ground module platescope._movie_model
 
 
 # --------------------------------------------------------------------------- movie ops

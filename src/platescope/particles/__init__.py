@@ -1,5 +1,8 @@
 """platescope.particles: detection, segmentation and measurement of particles.
 
+The SEM recipe in one call: :func:`analyse_sem_image` (footprint, particles, sizes,
+density, deposited Li, faradaic efficiency, morphology, exclusions).
+
 General engine (any 2-D image, physical units, ImageJ-compatible conventions — see
 docs/particles.md): :func:`segment_particles` (smoothing, Otsu/triangle/Li/…/fixed/
 local thresholds, watershed split, ROI, size and circularity filters → label image),
@@ -55,6 +58,7 @@ from platescope.particles._sem_particles import (
     footprint_from_sem,
     particle_summary,
 )
+from platescope.particles._sem_recipe import SEM_RECIPE_DEFAULTS, analyse_sem_image
 from platescope.particles._tracking import (
     deposit_timeseries,
     detect_deposits,
@@ -64,6 +68,8 @@ from platescope.particles._tracking import (
 )
 
 __all__ = [
+    "SEM_RECIPE_DEFAULTS",
+    "analyse_sem_image",
     "IMAGEJ_THRESHOLD_METHODS",
     "MEASURE_COLUMNS",
     "MORPHOLOGY_KINDS",

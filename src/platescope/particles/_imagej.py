@@ -45,7 +45,7 @@ from scipy import ndimage as ndi
 from skimage import filters, segmentation
 
 from platescope._errors import InputError
-from platescope.particles._detect import _image2d
+from platescope.particles._image_checks import _image2d
 
 __all__ = [
     "IMAGEJ_THRESHOLD_METHODS",

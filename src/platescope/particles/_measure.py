@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError
-from platescope.particles._detect import _image2d, _roi, _spacing
+from platescope.particles._image_checks import _first_pixels, _image2d, _roi, _spacing
 
 __all__ = ["MEASURE_COLUMNS", "measure_particles"]
 
@@ -72,7 +72,6 @@ def _traced_perimeter(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     vectorised step per boundary edge for all particles together: the loop runs as
     many times as the longest boundary (plus its first two sides).
     """
-    from platescope.particles._detect import _first_pixels
 
     lab = labels  # padded by one zero pixel along y and x
     width = lab.shape[-1]

@@ -27,7 +27,7 @@ from skimage import filters, measure
 from skimage import morphology as skmorph
 
 from platescope._errors import InputError
-from platescope.particles._detect import _image2d, _positive, _roi, _spacing
+from platescope.particles._image_checks import _image2d, _positive, _roi, _spacing
 
 __all__ = [
     "MORPHOLOGY_KINDS",

@@ -35,11 +35,10 @@ from platescope.particles._detect import (
     _block_mean,
     _fill_small_holes,
     _masked_background,
-    _positive,
-    _source,
     _split,
     _threshold_value,
 )
+from platescope.particles._image_checks import _positive, _source
 from platescope.particles._measure import _measure_core
 
 __all__ = ["detect_particles", "footprint_from_sem", "particle_summary"]

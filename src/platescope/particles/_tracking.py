@@ -255,7 +255,8 @@ def detect_deposits(
     >>> bool(abs(det["area_um2"].iloc[-1] / (np.pi * 16) - 1) < 0.1)  # the r = 4 µm disk
     True
     """
-    from platescope import particles as _engine
+    from platescope.particles._detect import segment_particles
+    from platescope.particles._measure import measure_particles
 
     if polarity not in ("dark", "bright"):
         raise ValueError(f"polarity must be 'dark' or 'bright', not {polarity!r}")
@@ -297,7 +298,7 @@ def detect_deposits(
         )
         for k in range(block.shape[0]):
             frame = block[k]
-            labels = _engine.segment_particles(
+            labels = segment_particles(
                 frame,
                 spacing=(dy, dx),
                 sigma_um=None,
@@ -312,7 +313,7 @@ def detect_deposits(
             soft = None
             if edge == "half-max":
                 labels, soft = _half_max_labels(labels, frame, grow_px)
-            table = _engine.measure_particles(labels, frame, spacing=(dy, dx), roi=roi)
+            table = measure_particles(labels, frame, spacing=(dy, dx), roi=roi)
             if soft is not None:
                 table["area_pixels_um2"] = table["area_um2"]
                 table["area_um2"] = soft[table["label"].to_numpy(np.int64)] * dy * dx

@@ -33,12 +33,15 @@ def analysis_params(exp, name: str, defaults: Mapping[str, Any]) -> dict:
     name : str
         Analysis name, e.g. ``"galvanostatic"``.
     defaults : mapping
-        Every accepted key with its default value.
+        Every accepted key with its default value, or a :class:`~platescope._params.Param`
+        table (one validation style with ``--set``: a plain default's type is the
+        parameter's type — bools take bools, numbers real finite numbers).
 
     Raises
     ------
     InputError
-        An override key that the analysis does not know (names the accepted keys).
+        An override key that the analysis does not know (names the accepted keys), or
+        a value of the wrong type or range (names the experiment file and the key).
 
     Examples
     --------
@@ -47,21 +50,14 @@ def analysis_params(exp, name: str, defaults: Mapping[str, Any]) -> dict:
     >>> analysis_params(exp, "cv", {"smooth": 1, "order": 2})
     {'smooth': 3, 'order': 2}
     """
-    p = dict(defaults)
+    from platescope._params import check_params, param_table
+
     given = exp.analysis.get(name, {})
     if not isinstance(given, Mapping):
         raise InputError(
             exp.path, f"[analysis.{name}] must be a table", f"write it as [analysis.{name}]"
         )
-    unknown = set(given) - set(p)
-    if unknown:
-        raise InputError(
-            exp.path,
-            f"[analysis.{name}] has unknown key(s) {', '.join(sorted(unknown))}",
-            f"use only {', '.join(sorted(p))}",
-        )
-    p.update(given)
-    return p
+    return check_params(param_table(defaults), given, section=f"analysis.{name}", path=exp.path)
 
 
 def k95(err):

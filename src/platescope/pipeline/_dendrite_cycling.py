@@ -14,14 +14,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
 from platescope.pipeline._common import (
     analysis_params,
-    cycle_rows,
-    cycles_meta,
     expand_errors,
     read_echem_section,
     read_movie_section,
+)
+from platescope.pipeline._scenarios import Scenario, run_step
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    CYCLES,
+    CYCLES_DEFAULTS,
+    echem_context,
 )
 
 DEFAULTS = {
@@ -99,29 +104,20 @@ def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped) -> dict:
     return out
 
 
-def run(exp, out, summary: dict) -> None:
-    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import echem as echem_mod
-    from platescope import particles, report, sync
+def _echem_step(exp, out, summary) -> tuple:
+    """The record → plating/stripping steps, cycles, chronoamperometry; (echem, steps)."""
+    from platescope import particles
 
     skipped = summary["skipped"]
-    params = summary["parameters"]
-    # every override is checked before any work, so a typo fails fast
-    p = params.setdefault("deposits", _params(exp, "deposits"))
-    pd_ = params.setdefault("dead_li", _params(exp, "dead_li"))
-
     echem = None
     steps = None
     if exp.echem:
         echem = read_echem_section(exp)
         steps = particles.cycling_steps(echem)
         out.table("cycling_steps", steps, title="Plating and stripping steps (from the current)")
-        try:
-            cc = echem_mod.cycle_charges(echem)
-            summary["echem"] = {"cycles": expand_errors(cycle_rows(cc)), **cycles_meta(cc)}
-            out.table("echem_cycles", cc, title="Charge and Coulombic efficiency per cycle")
-        except InputError as exc:  # e.g. a record without a complete cycle
-            skipped.append({"analysis": "echem.cycles", "reason": exc.problem})
+        ctx = echem_context(echem, table_prefix="echem_")
+        run_step(CYCLES, exp, out, summary, context=ctx)
+        run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx)
     else:
         skipped.append({"analysis": "echem.cycles", "reason": "no [echem] input"})
         skipped.append(
@@ -131,11 +127,12 @@ def run(exp, out, summary: dict) -> None:
             }
         )
 
-    if not exp.movie:
-        skipped.append({"analysis": "deposits", "reason": "no [movie] input"})
-        skipped.append({"analysis": "dead_li", "reason": "no [movie] input"})
-        summary["headline"] = "no movie: cycling charges only"
-        return
+    return echem, steps
+
+
+def _deposits_step(exp, echem, p, out, summary) -> tuple:
+    """The movie on the echem clock → deposits detected, tracked, measured; merges."""
+    from platescope import particles, sync
 
     movie = read_movie_section(exp.movie, default_mode="epi")
     if echem is not None:
@@ -172,9 +169,22 @@ def run(exp, out, summary: dict) -> None:
         _deposit_summary(tracks, ts, merges, p, det.attrs, n_dropped)
     )
     out.table("deposit_tracks", tracks, title="Deposits per frame with their track")
-    out.table("deposit_timeseries", ts, title="Per-deposit area, effective radius and volume")
+    out.table(
+        "deposit_timeseries",
+        ts,
+        title="Per-deposit area, effective radius and volume",
+        errors="1sigma",
+    )
     out.table("merges", merges, title="Merges (absorbed track → surviving track)")
 
+    return movie, tracks, ts
+
+
+def _dead_li_step(echem, steps, ts, pd_, out, summary) -> tuple:
+    """Dead Li per deposit and per cycle (needs the stripping steps of the record)."""
+    from platescope import particles
+
+    skipped = summary["skipped"]
     per_dep = by_cycle = None
     if echem is not None and len(ts):
         per_dep = particles.find_dead_li(
@@ -199,15 +209,29 @@ def run(exp, out, summary: dict) -> None:
             "maximum volume stranded as dead Li; 1 − slope is reversible); slope_err k = 2"
         )
         out.table(
-            "dead_li_deposits", per_dep, title="Dead-Li status of every deposit in every cycle"
+            "dead_li_deposits",
+            per_dep,
+            title="Dead-Li status of every deposit in every cycle",
+            errors="1sigma",
         )
-        out.table("dead_li_cycles", by_cycle, title="Dead Li per cycle with the dead-vs-max line")
+        out.table(
+            "dead_li_cycles",
+            by_cycle,
+            title="Dead Li per cycle with the dead-vs-max line",
+            errors="1sigma",
+        )
         if not len(steps[steps["step"] == "stripping"]):
             skipped.append({"analysis": "dead_li", "reason": "the record has no stripping step"})
     elif echem is not None:
         skipped.append({"analysis": "dead_li", "reason": "no deposit was tracked"})
 
-    # ---- figures ------------------------------------------------------------------------
+    return per_dep, by_cycle
+
+
+def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:
+    """Tracks on a frame, areas and volumes, dead vs max volume, a frame montage."""
+    from platescope import report
+
     t = np.asarray(movie["t"].values, float)
     show = int(np.argmax(tracks.groupby("frame").size().reindex(range(t.size), fill_value=0)))
     if steps is not None and len(steps[steps["step"] == "plating"]):
@@ -235,8 +259,8 @@ def run(exp, out, summary: dict) -> None:
             report.fig_dead_vs_max(per_dep, by_cycle),
             title="Dead vs maximum effective volume",
             caption="Each deposit that turned dead: its dead effective volume against its "
-            "largest in the cycle (± 1σ), with the least-squares line of each cycle "
-            "(slope ± 2σ); the slope is the fraction of the maximum volume left dead.",
+            "largest in the cycle (error bars k = 2), with the least-squares line of each "
+            "cycle (slope ± k = 2); the slope is the fraction of the maximum volume left dead.",
         )
     if steps is not None and len(steps):
         frames, labels = _montage_frames(t, steps)
@@ -251,6 +275,8 @@ def run(exp, out, summary: dict) -> None:
         "stripping step, on one grey scale.",
     )
 
+
+def _headline(summary) -> None:
     d = summary["deposits"]
     if summary.get("dead_li"):
         last = summary["dead_li"][0]
@@ -262,3 +288,38 @@ def run(exp, out, summary: dict) -> None:
         )
     else:
         summary["headline"] = f"{d['n_tracks']} deposits tracked, {d['n_merges']} merges"
+
+
+def run(exp, out, summary: dict) -> None:
+    """Compose the scenario's steps; fill ``summary`` and ``out`` (a StagedOutput)."""
+    skipped = summary["skipped"]
+    params = summary["parameters"]
+    # every override is checked before any work, so a typo fails fast
+    p = params.setdefault("deposits", _params(exp, "deposits"))
+    pd_ = params.setdefault("dead_li", _params(exp, "dead_li"))
+    echem, steps = _echem_step(exp, out, summary)
+    if not exp.movie:
+        skipped.append({"analysis": "deposits", "reason": "no [movie] input"})
+        skipped.append({"analysis": "dead_li", "reason": "no [movie] input"})
+        summary["headline"] = "no movie: cycling charges only"
+        return
+
+    movie, tracks, ts = _deposits_step(exp, echem, p, out, summary)
+    per_dep, by_cycle = _dead_li_step(echem, steps, ts, pd_, out, summary)
+    _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out)
+    _headline(summary)
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="dendrite-cycling",
+    title="Top-view optical cycling movie: deposits tracked, merged, dead Li per cycle",
+    run=run,
+    inputs=("echem", "movie"),
+    analyses={
+        **DEFAULTS,
+        "cycles": CYCLES_DEFAULTS,
+        "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
+    },
+    simulator="platescope.simulate._dendrite_cycling:dendrite_cycling",
+)

@@ -16,17 +16,25 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.integrate import cumulative_trapezoid
 
 from platescope._errors import InputError
 from platescope.pipeline._common import (
     analysis_params,
     ce_headline,
+    cycle_rows,
     cycles_meta,
     expand_errors,
     num_or_none,
     read_echem_section,
 )
 from platescope.pipeline._irm_galvanostatic import _movie_on_echem_clock
+from platescope.pipeline._scenarios import Scenario, run_step
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    echem_context,
+)
 
 DEFAULTS = {
     "cycles": {
@@ -68,40 +76,26 @@ def _echem_analyses(echem, p, out, summary):
         onset_fraction=p["onset_fraction"],
         peak_prominence_fraction=p["peak_prominence_fraction"],
     )
-    rows = []
-    for (_, c), (_, f) in zip(cyc.iterrows(), feats.iterrows(), strict=True):
-        row = {
-            "cycle": int(c["cycle"]),
-            "t_start_s": float(c["t_start_s"]),
-            "t_end_s": float(c["t_end_s"]),
-            "Q_c_C": float(c["Q_c_C"]),
-            "Q_c_C_err": _finite_or_none(c["Q_c_err_C"]),
-            "Q_a_C": float(c["Q_a_C"]),
-            "Q_a_C_err": _finite_or_none(c["Q_a_err_C"]),
-            "CE": _finite_or_none(c["CE"]),
-            "CE_err": _finite_or_none(c["CE_err"]),
-            "E_onset_c_V": _finite_or_none(f["E_onset_c_V"]),
-            "E_onset_c_V_err": _finite_or_none(f["E_onset_c_err_V"]),
-            "E_peak_a_V": _finite_or_none(f["E_peak_a_V"]),
-            "E_peak_a_V_err": _finite_or_none(f["E_peak_a_err_V"]),
-            "E_peaks_a_V": list(f["E_peaks_a_V"]),
-            "t_switch_s": _finite_or_none(f["t_switch_s"]),
-        }
-        row["complete"] = bool(c["complete"])
-        if not row["complete"]:
-            row["incomplete_reason"] = c["incomplete_reason"]
-        if row["CE"] is None:
-            row["CE_reason"] = (
-                c.get("CE_reason") or c["incomplete_reason"] or "no cathodic charge in the cycle"
-            )
+    # the shared echem.cycles[] row schema (pipeline/_common.cycle_rows) + CV features
+    rows = cycle_rows(cyc)
+    for row, (_, f) in zip(rows, feats.iterrows(), strict=True):
+        row.update(
+            {
+                "E_onset_c_V": num_or_none(f["E_onset_c_V"]),
+                "E_onset_c_err_V": num_or_none(f["E_onset_c_err_V"]),
+                "E_peak_a_V": num_or_none(f["E_peak_a_V"]),
+                "E_peak_a_err_V": num_or_none(f["E_peak_a_err_V"]),
+                "E_peaks_a_V": list(f["E_peaks_a_V"]),
+                "t_switch_s": num_or_none(f["t_switch_s"]),
+            }
+        )
         if f["reason"]:
             row["features_reason"] = f["reason"]
-        rows.append(row)
     ech = summary.setdefault("echem", {})
     ech["cycles"] = expand_errors(rows)
     ech.update(cycles_meta(cyc))
     table = cyc.merge(feats.drop(columns=["E_peaks_a_V", "reason"]), on="cycle")
-    out.table("cycles", table, title="Per-cycle charges, CE (1σ errors) and CV features")
+    out.table("cycles", table, title="Per-cycle charges, CE and CV features", errors="1sigma")
     out.figure(
         "cv_cycles",
         report.fig_cv_cycles(echem, cyc),
@@ -130,7 +124,7 @@ def _irm_analyses(irm, echem, cyc, area, p, out, summary):
     # IRM ↔ cumulative net charge (cathodic positive): Fig. 2c of the paper
     t_e = echem["time_s"].to_numpy(float)
     i_e = echem["current_A"].to_numpy(float)
-    q_net = np.concatenate([[0.0], np.cumsum(-0.5 * (i_e[1:] + i_e[:-1]) * np.diff(t_e))])
+    q_net = -cumulative_trapezoid(i_e, t_e, initial=0.0)
     in_rec = (t_f >= t_e[0]) & (t_f <= t_e[-1])
     q_frames = np.interp(t_f, t_e, q_net)
     optics_out: dict = {}
@@ -284,6 +278,7 @@ def run(exp, out, summary: dict) -> None:
                 f'write {key} = "auto" (or one of the others), or leave it out',
             )
     cyc = _echem_analyses(echem, p_c, out, summary)
+    run_step(CHRONOAMPEROMETRY, exp, out, summary, context=echem_context(echem))
     if not exp.movie:
         skipped.append({"analysis": "optics", "reason": "no [movie] input"})
         return
@@ -293,3 +288,14 @@ def run(exp, out, summary: dict) -> None:
     if not area:
         area = irm["area_cm2"]
     _irm_analyses(irm, echem, cyc, area, p_ce, out, summary)
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="irm-cv",
+    title="SECCM cyclic voltammetry with IRM: per-cycle charges, CE, CE(IRM) maps",
+    run=run,
+    inputs=("echem", "movie"),
+    analyses={**DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS},
+    simulator="platescope.simulate._irm_cv:irm_cv",
+)

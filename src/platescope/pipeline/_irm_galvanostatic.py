@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import ndimage
+from scipy.integrate import cumulative_trapezoid
 
-from platescope._errors import InputError
 from platescope.pipeline._common import (
     add_warning,
     analysis_params,
@@ -29,7 +28,13 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._sem_common import COMMON_DEFAULTS, analyse_sem_image, sem_params
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    echem_context,
+)
 
 DEFAULTS = {
     "galvanostatic": {"smooth_s": 0.5, "growth_fraction": 0.2},
@@ -64,7 +69,7 @@ def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
     """|Charge| passed since the record's start at the given times, C (trapezoid rule)."""
     t = echem["time_s"].to_numpy(float)
     i = np.abs(echem["current_A"].to_numpy(float))
-    q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
+    q = cumulative_trapezoid(i, t, initial=0.0)
     return np.interp(np.asarray(times, float), t, q, left=0.0)
 
 
@@ -78,135 +83,31 @@ def _without_edges(rate, window_samples: int) -> np.ndarray:
     return out
 
 
-def _first_frame_after_contact(t_s: np.ndarray, dt_s: float) -> int:
-    """Index of the first frame whose exposure starts at or after contact (echem t = 0).
-
-    Exposures run between the midpoints of neighbouring timestamps (the first one
-    starts half an interval before its timestamp); a start up to 0.1 frame before
-    contact counts as at contact (frame-interval jitter blurs the estimate that much).
-    """
-    starts = np.concatenate([[t_s[0] - (t_s[1] - t_s[0]) / 2], (t_s[:-1] + t_s[1:]) / 2])
-    return int(np.searchsorted(starts, -0.1 * dt_s))
-
-
-def _footprint_without_landing(exp, after, p_irm, summary, sy) -> tuple:
-    """Footprint of a movie with no frame before contact (no landing step)."""
-    from platescope import optics
-
-    area_given = exp.electrode.get("area_cm2")
-    mask, info = optics.footprint_from_deposition(
-        after, sigma_um=p_irm["footprint_sigma_um"], area_cm2=area_given
-    )
-    t0 = float(after.t.values[0])
-    if mask is None:
-        problem = (
-            "the movie has no frame before contact (its first frame after contact is at "
-            f"t = {t0:.2f} s on the electrochemistry clock, {sy['method']}), so there is no "
-            f"landing step to outline the footprint, and the deposition signal cannot replace "
-            f"it: {info['reason']}"
-        )
-        if area_given:
-            problem += " (not even to centre the given [electrode] area_cm2 on it)"
-            fix = (
-                "start the recording before the pipette lands, so that the landing step "
-                "outlines the footprint"
-            )
-        elif info.get("can_centre"):
-            fix = (
-                "give [electrode] area_cm2 (the footprint is then a circle of that area "
-                "centred on the deposit), or start the recording before the pipette lands"
-            )
-        else:
-            fix = (
-                "start the recording before the pipette lands, so that the landing step "
-                "outlines the footprint"
-            )
-        raise InputError(exp.movie["path"], problem, fix)
-    source = {
-        "deposition signal": "IRM deposition signal (the movie has no frame before contact)",
-        "area_cm2 centred on the deposition signal": "[electrode] area_cm2 centred on the "
-        "IRM deposition signal (the movie has no frame before contact)",
-    }[info["source"]]
-    fp = {
-        "area_cm2": float(optics.footprint_area_cm2(mask)),
-        "source": source,
-        "centre_x_um": info["centre_x_um"],
-        "centre_y_um": info["centre_y_um"],
-        "radius_um": info["radius_um"],
-        "signal_contrast": info["contrast"],
-        "signal_t_s": info["signal_t_s"],
-    }
-    if info["source"] == "deposition signal":
-        fp["area_cm2_err"] = info["area_cm2_err"]
-        if area_given:
-            fp["given_area_cm2"] = float(area_given)
-    else:
-        fp["outline_reason"] = info["outline_reason"]
-    summary["footprint"] = expand_errors(fp)
-    for w in info["warnings"]:
-        add_warning(summary, w["code"], w["message"], "footprint.area_cm2")
-    return mask, fp["area_cm2"]
-
-
 def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
-    """Read the movie, align its clock, find the footprint, correct drift, subtract a reference.
+    """Read the movie and prepare it (:func:`platescope.optics.prepare_irm`); record how.
 
-    The reference is the landing frame (first frame after contact) when the movie has
-    frames before contact; when it starts at (or after) contact it is the movie's first
-    frame after contact, and the footprint comes from the deposition signal instead of the
-    landing step (``summary["footprint"]["source"]``, ``summary["irm_reference"]``).
-
-    Returns the reference-subtracted movie on the echem clock (``sub``), the footprint
-    ``mask`` (y, x), its area, and the footprint-mean signal per frame.
+    Writes ``summary["sync"]``, ``["footprint"]``, ``["irm_reference"]``, ``["drift"]``
+    (or a ``skipped[]`` entry) and the clock-sync figure; returns the prepared movie.
     """
-    from platescope import optics, report, sync
+    from platescope import optics, report
 
-    skipped = summary["skipped"]
     movie = read_movie_section(exp.movie, default_mode="irm")
-    movie_mean = sync.mean_intensity(movie)  # one pass, shared by the sync and its figure
-    sy = sync.synchronize(
-        movie, echem, time_offset_s=exp.echem.get("time_offset_s"), movie_mean=movie_mean
+    irm = optics.prepare_irm(
+        movie,
+        echem,
+        time_offset_s=exp.echem.get("time_offset_s"),
+        footprint_sigma_um=p_irm["footprint_sigma_um"],
+        area_cm2=exp.electrode.get("area_cm2"),
     )
+    sy = irm["sync"]
     summary["sync"] = expand_errors(sy)
-    movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
-    t_mv = movie_e.t.values
-    dt_mv = float(np.median(np.diff(t_mv)))
-    n_before = int(np.searchsorted(t_mv, -dt_mv))  # frames wholly before contact
-    if n_before >= 1:
-        # first frame exposed wholly after contact
-        landing = int(sy.get("landing_frame", np.searchsorted(t_mv, 0.5 * dt_mv)))
-    else:
-        landing = int(sy.get("landing_frame", _first_frame_after_contact(t_mv, dt_mv)))
-    landing = min(max(landing, 0), movie_e.sizes["t"] - 2)
-    after = movie_e.isel(t=slice(landing, None))
-    if n_before >= 1:
-        step_img = (
-            after.isel(t=slice(0, 5)).mean("t") - movie_e.isel(t=slice(0, n_before)).mean("t")
-        ).compute()
-        mask = optics.footprint_mask(step_img, sigma_um=p_irm["footprint_sigma_um"])
-        fp_area = float(optics.footprint_area_cm2(mask))
-        yc, xc = ndimage.center_of_mass(np.asarray(mask.values, bool))
-        summary["footprint"] = {
-            "area_cm2": fp_area,
-            "source": "IRM landing step",
-            "centre_x_um": float(np.interp(xc, np.arange(mask.sizes["x"]), mask.x.values)),
-            "centre_y_um": float(np.interp(yc, np.arange(mask.sizes["y"]), mask.y.values)),
-        }
-        reference = "landing frame (the first frame after contact)"
-    else:
-        mask, fp_area = _footprint_without_landing(exp, after, p_irm, summary, sy)
-        reference = (
-            "first frame of the movie after contact (the movie has no frame before contact, "
-            "so no landing frame)"
-        )
-    summary["irm_reference"] = {
-        "frame": landing,
-        "t_s": float(t_mv[landing]),
-        "description": reference,
-    }
+    summary["footprint"] = expand_errors(irm["footprint"])
+    for w in irm["footprint_warnings"]:
+        add_warning(summary, w["code"], w["message"], "footprint.area_cm2")
+    summary["irm_reference"] = irm["irm_reference"]
     contact_note = (
         f"contact at {sy['offset_s']:.3f} s on the movie clock ({sy['method']})"
-        if n_before >= 1
+        if irm["n_before"] >= 1
         else f"contact at {sy['offset_s']:.3f} s on the movie clock ({sy['method']}), "
         "before or at the first frame: the movie starts at contact"
     )
@@ -214,7 +115,7 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
         "sync",
         report.fig_sync(
             movie.t.values,
-            movie_mean,
+            irm["movie_mean"],
             offset_s=-sy["offset_s"],
             method=sy["method"],
             echem=echem,
@@ -224,37 +125,13 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
         title="Clock synchronisation",
         caption=f"Mean intensity of the movie around the landing step; {contact_note}.",
     )
-    # illumination drift from pixels well outside the footprint (nothing deposits there)
-    outside = ~ndimage.binary_dilation(np.asarray(mask.values, bool), iterations=10)
-    if outside.sum() >= 10:
-        after, gain = optics.correct_illumination_drift(after, reference=outside, frame=0)
-        summary["drift"] = {
-            "method": "mean of pixels ≥ 10 px outside the footprint",
-            "gain_range_percent": float(100 * (gain.max() - gain.min())),
-        }
+    if irm["drift"] is not None:
+        summary["drift"] = irm["drift"]
     else:
-        skipped.append(
-            {
-                "analysis": "optics.drift_correction",
-                "reason": "the field of view has no pixels outside the footprint",
-            }
+        summary["skipped"].append(
+            {"analysis": "optics.drift_correction", "reason": irm["drift_reason"]}
         )
-    sub = optics.subtract_reference(after, frame=0)
-    t_f = sub.t.values
-    m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
-    mean_sig = np.asarray(
-        sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float
-    )
-    return {
-        "sub": sub,
-        "reference": "landing frame" if n_before >= 1 else "first frame after contact",
-        "mask": mask,
-        "mask_np": m,
-        "area_cm2": fp_area,
-        "t_s": t_f,
-        "mean": mean_sig,
-        "px_um": float(abs(sub.x.values[1] - sub.x.values[0])),
-    }
+    return irm
 
 
 def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
@@ -307,6 +184,7 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
         "t_nuc_regions",
         regions,
         title=f"t_nuc(IRM) per {p_irm['region_px']}×{p_irm['region_px']} px region",
+        errors="1sigma",
     )
     q = _cumulative_charge_at(echem, t_f)
     in_record = t_f <= float(echem["time_s"].iloc[-1])  # charge is unknown after the record
@@ -517,6 +395,7 @@ def run(exp, out, summary: dict) -> None:
             echem[[c for c in ("time_s", "potential_V", "current_A") if c in echem]],
             title="Electrochemistry record (echem clock)",
         )
+        run_step(CHRONOAMPEROMETRY, exp, out, summary, context=echem_context(echem))
 
     if irm is not None:
         _irm_analyses(irm, echem, feats, area, params["irm"], out, summary)
@@ -526,3 +405,14 @@ def run(exp, out, summary: dict) -> None:
         _sem_analyses(exp, echem, p_sem, out, summary)
     else:
         skipped.append({"analysis": "particles", "reason": "no [sem] input"})
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="irm-galvanostatic",
+    title="SECCM galvanostatic Li plating: E(t) nucleation, IRM t_nuc map, SEM particles",
+    run=run,
+    inputs=("echem", "movie", "sem"),
+    analyses={**DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS},
+    simulator="platescope.simulate._irm_galvanostatic:irm_galvanostatic",
+)

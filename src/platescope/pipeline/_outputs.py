@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import re
 import shutil
@@ -41,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError, environment_error
+from platescope._hashing import sha256_file  # noqa: F401 (re-exported)
 
 #: Staging/backup folders whose process cannot be shown dead are removed after this many hours.
 STALE_AFTER_H = 24.0
@@ -57,24 +57,6 @@ _USE_EXCHANGE = True
 def _step(name: str) -> None:
     if _STEP_HOOK is not None:
         _STEP_HOOK(name)
-
-
-def sha256_file(path, *, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in chunks (flat memory).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> _ = p.write_bytes(b"abc")
-    >>> sha256_file(p)[:12]
-    'ba7816bf8f01'
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def rename_exchange(a, b) -> bool:
@@ -372,11 +354,41 @@ class StagedOutput:
             self._lock.release()
             self._lock = None
 
-    def table(self, name: str, df: pd.DataFrame, *, title: str) -> str:
-        """Write ``tables/<name>.csv``; returns its relative path."""
+    def table(self, name: str, df: pd.DataFrame, *, title: str, errors: str | None = None) -> str:
+        """Write ``tables/<name>.csv``; returns its relative path.
+
+        Parameters
+        ----------
+        name : str
+            File stem.
+        df : pandas.DataFrame
+            The table.
+        title : str
+            Its title in the report.
+        errors : {"1sigma", "k2"}, optional
+            What the table's ``*_err`` columns hold. Tables follow the summary's
+            convention (expanded, k = 2): ``"1sigma"`` doubles them on writing, ``"k2"``
+            writes them as they are. Required when the table has ``*_err`` columns, so
+            no table states an uncertainty without saying which.
+        """
+        from platescope.pipeline._common import is_err_key
+
+        err_cols = [c for c in df.columns if is_err_key(c)]
+        if err_cols and errors not in ("1sigma", "k2"):
+            raise ValueError(
+                f"table {name!r} has uncertainty columns {err_cols[:3]}: say errors='1sigma' "
+                "or errors='k2'"
+            )
+        if err_cols and errors == "1sigma":
+            df = df.copy()
+            for c in err_cols:
+                df[c] = pd.to_numeric(df[c], errors="coerce") * 2.0
         rel = f"tables/{name}.csv"
         df.to_csv(self.root / rel, index=False)
-        self.tables.append({"title": title, "path": rel})
+        entry = {"title": title, "path": rel}
+        if err_cols:
+            entry["errors"] = "expanded uncertainty, k = 2 (≈95 %)"
+        self.tables.append(entry)
         return rel
 
     def map(self, name: str, data, *, pixel_size_um: float | None = None) -> str:

@@ -11,44 +11,14 @@ from platescope import __version__
 from platescope._errors import InputError
 from platescope._outguard import claim_output_folder, write_marker
 from platescope._provenance import record_provenance, run_log
-from platescope.pipeline import _dendrite_cycling as _dendrite_cycling_runner
-from platescope.pipeline import _irm_cv as _irm_cv_runner
-from platescope.pipeline import _irm_galvanostatic
-from platescope.pipeline import _seccm_combinatorial as _seccm_combinatorial_runner
-from platescope.pipeline import _see_through as _see_through_runner
-from platescope.pipeline import _sem_particles as _sem_particles_runner
-from platescope.pipeline import _sims_diffusion as _sims_diffusion_runner
 from platescope.pipeline._common import collect_warnings
 from platescope.pipeline._outputs import StagedOutput, sha256_file
-
-SCENARIO_RUNNERS = {
-    "dendrite-cycling": _dendrite_cycling_runner.run,
-    "irm-galvanostatic": _irm_galvanostatic.run,
-    "seccm-combinatorial": _seccm_combinatorial_runner.run,
-    "irm-cv": _irm_cv_runner.run,
-    "sims-diffusion": _sims_diffusion_runner.run,
-    "see-through-au": _see_through_runner.run,
-    "see-through-ag": _see_through_runner.run,
-    "sem-particles": _sem_particles_runner.run,
-}
+from platescope.pipeline._scenarios import get_scenario, scenarios
 
 
-#: ``[analysis.<name>]`` sections each scenario reads (its runner's parameter tables).
-SCENARIO_ANALYSES = {
-    "dendrite-cycling": set(_dendrite_cycling_runner.DEFAULTS),
-    "irm-galvanostatic": set(_irm_galvanostatic.DEFAULTS),
-    "seccm-combinatorial": set(_seccm_combinatorial_runner.DEFAULTS),
-    "irm-cv": set(_irm_cv_runner.DEFAULTS),
-    "sims-diffusion": set(_sims_diffusion_runner.DEFAULTS) | {"stripping"},
-    "see-through-au": set(_see_through_runner.DEFAULTS),
-    "see-through-ag": set(_see_through_runner.DEFAULTS),
-    "sem-particles": set(_sem_particles_runner.DEFAULTS),
-}
-
-
-def _check_analysis_sections(exp) -> None:
+def _check_analysis_sections(exp, sc) -> None:
     """An ``[analysis.<name>]`` the scenario does not read is a typo or a foreign section."""
-    known = SCENARIO_ANALYSES.get(exp.scenario, set())
+    known = set(sc.analyses)
     unknown = sorted(set(exp.analysis) - known)
     if unknown:
         raise InputError(
@@ -95,15 +65,8 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
     from platescope.report import atomic_write_json, render_report, to_jsonable
 
     exp = read_experiment(experiment)
-    runner = SCENARIO_RUNNERS.get(exp.scenario)
-    if runner is None:
-        raise InputError(
-            exp.path,
-            f"scenario '{exp.scenario}' is part of the contract but its analyses are not in "
-            f"platescope {__version__} yet",
-            f"use one of {', '.join(SCENARIO_RUNNERS)} or a later platescope",
-        )
-    _check_analysis_sections(exp)
+    sc = get_scenario(exp.scenario, path=exp.path)
+    _check_analysis_sections(exp, sc)
     claim_output_folder(out, kind="result", inputs=[exp.path, *exp.input_paths().values()])
     inputs: dict = {}  # filled after the run with every file read (record_provenance)
     summary: dict = {
@@ -125,9 +88,10 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
         from platescope.pipeline._parallel import execution_options
 
         with run_log() as log, execution_options(scheduler=scheduler, workers=workers):
-            runner(exp, staged, summary)
+            sc.run(exp, staged, summary)
         record_provenance(exp, log, summary, staged)  # inputs, sidecars, spot files: hashed
         collect_warnings(summary)
+        summary["headline"] = _headline(summary)  # every summary has one (README)
         # what the report shows is exactly what summary.json holds
         summary = json.loads(json.dumps(to_jsonable(summary), allow_nan=False))
         atomic_write_json(staged.root / "summary.json", summary)
@@ -144,15 +108,15 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
     return summary
 
 
-def run_demo(out, *, scenarios, seed: int = 0) -> Path:
+def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
     """Simulate each scenario, analyse it, and write ``out/index.html``.
 
     Parameters
     ----------
     out : path
         Demo folder: ``<scenario>/input`` (simulated files) and ``<scenario>/results``.
-    scenarios : sequence of str
-        Scenario names.
+    scenarios : sequence of str, optional
+        Scenario names (default: every scenario of the registry that has ``demo``).
     seed : int
         Simulation seed.
 
@@ -164,10 +128,11 @@ def run_demo(out, *, scenarios, seed: int = 0) -> Path:
     from platescope.report import render_index
     from platescope.simulate import simulate
 
+    names = demo_scenarios() if scenarios is None else tuple(scenarios)
     out = claim_output_folder(out, kind="demo")
     out.mkdir(parents=True, exist_ok=True)
     entries = []
-    for name in scenarios:
+    for name in names:
         exp = simulate(name, out / name / "input", seed=seed)
         summary = analyze(exp, out / name / "results")
         entries.append(
@@ -186,3 +151,12 @@ def run_demo(out, *, scenarios, seed: int = 0) -> Path:
     index = Path(render_index(entries, out_path=out / "index.html"))
     write_marker(out, kind="demo", version=__version__)
     return index
+
+
+def demo_scenarios() -> tuple[str, ...]:
+    """Names of the scenarios ``platescope demo`` runs, in order (from the registry).
+
+    >>> demo_scenarios()[0]
+    'irm-galvanostatic'
+    """
+    return tuple(name for name, sc in scenarios().items() if sc.demo)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from platescope._errors import InputError
 from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._scenarios import Scenario
 
 DEFAULTS = {
     # 0.2 s smoothing: combinatorial records are 5 s long and t_nuc reaches 0.3 s at high j,
@@ -164,8 +165,9 @@ def run(exp, out, summary: dict) -> None:
                 n_rows += len(rows)
     out.tables.append(
         {
-            "title": "Per-spot galvanostatic features (*_err ≈95 %, k = 2)",
+            "title": "Per-spot galvanostatic features",
             "path": "tables/spots.csv",
+            "errors": "expanded uncertainty, k = 2 (≈95 %)",
         }
     )
     feats = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=list(_KEEP))
@@ -231,7 +233,8 @@ def run(exp, out, summary: dict) -> None:
                 for r in summary["combinatorial"]
             ]
         ),
-        title="Per-condition statistics (*_err ≈95 %, k = 2)",
+        title="Per-condition statistics",
+        errors="k2",
     )
     _figures(out, report, summary["combinatorial"], feats, p_c["map_feature"])
     n_nuc = int(feats["nucleated"].fillna(False).astype(bool).sum())
@@ -266,3 +269,14 @@ def _figures(out, report, rows, feats, map_feature) -> None:
         caption="Each spot at its position on the electrode, coloured by the feature; spots without a value "
         "(no nucleation within the record) are drawn as grey crosses.",
     )
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="seccm-combinatorial",
+    title="A hopping grid of SECCM spots × conditions: per-condition nucleation statistics",
+    run=run,
+    inputs=("seccm",),
+    analyses=DEFAULTS,
+    simulator="platescope.simulate._seccm_combinatorial:seccm_combinatorial",
+)

@@ -30,11 +30,17 @@ from platescope._errors import InputError
 from platescope.pipeline._common import (
     add_warning,
     analysis_params,
-    cycle_rows,
-    cycles_meta,
     expand_errors,
     read_echem_section,
     read_movie_section,
+)
+from platescope.pipeline._scenarios import Scenario, run_step
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    CYCLES,
+    CYCLES_DEFAULTS,
+    echem_context,
 )
 
 DEFAULTS = {
@@ -136,17 +142,16 @@ def _echem_part(exp, echem, p_st, out, summary) -> dict | None:
         ech["Q_per_x_C"] = n_host * 96485.33212
     elif x_reason:
         ech["x_reason"] = x_reason
-    try:
-        cc = echem_mod.cycle_charges(echem)
-        ech["cycles"] = expand_errors(cycle_rows(cc))
-        ech.update(cycles_meta(cc))
-        out.table("cycles", cc, title="Charges and Coulombic efficiency per cycle")
-    except InputError as err:
-        ech["cycles"] = None
-        ech["cycles_reason"] = err.problem if hasattr(err, "problem") else str(err)
-        summary["skipped"].append({"analysis": "echem.cycles", "reason": ech["cycles_reason"]})
+    ctx = echem_context(echem)
+    run_step(CYCLES, exp, out, summary, context=ctx)
+    run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx)
     if res["found"]:
-        out.table("stages", _stage_rows(res["stages"]), title="Stages from the potential record")
+        out.table(
+            "stages",
+            _stage_rows(res["stages"]),
+            title="Stages from the potential record",
+            errors="1sigma",
+        )
     return res
 
 
@@ -157,13 +162,12 @@ def _stage(stages, cycle, name):
     return None
 
 
-def run(exp, out, summary: dict) -> None:
-    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import optics, report
+def _echem_step(exp, out, summary) -> tuple:
+    """echem → stages, cycles, chronoamperometry and the stages figure; (echem, found stages)."""
+    from platescope import report
 
     skipped = summary["skipped"]
     params = summary["parameters"]
-    offset = float(exp.echem.get("time_offset_s") or 0.0) if exp.echem else 0.0
     echem = None
     stages: list[dict] = []
     if exp.echem:
@@ -183,11 +187,11 @@ def run(exp, out, summary: dict) -> None:
     else:
         skipped.append({"analysis": "echem.stages", "reason": "no [echem] input"})
 
-    if not exp.movie:
-        skipped.append({"analysis": "optics", "reason": "no [movie] input"})
-        _headline(summary)
-        return
-    p_al = params.setdefault("alloying", _params(exp, "alloying"))
+    return echem, stages
+
+
+def _movie_step(exp, out, summary, offset: float) -> dict:
+    """The primary movie on the echem clock → its optical signal and mean intensity."""
     movie = _movie_on_echem_clock(exp, exp.movie, offset)
     summary["movie"] = {
         "mode": movie.attrs.get("mode"),
@@ -208,6 +212,25 @@ def run(exp, out, summary: dict) -> None:
     )
     optics_out: dict = {"signal": sig_name, "reference": ref_kw}
     summary["optics"] = optics_out
+    return {
+        "movie": movie,
+        "px": px,
+        "signal": signal,
+        "sig_name": sig_name,
+        "norm_int": norm_int,
+        "t_f": t_f,
+        "mean_int": mean_int,
+        "optics_out": optics_out,
+    }
+
+
+def _alloying_step(mv: dict, stages, echem, p_al, out, summary) -> tuple:
+    """Onset maps, alloyed fraction and regional curves of each alloying stage of one cycle."""
+    from platescope import optics, report
+
+    skipped = summary["skipped"]
+    signal, sig_name, t_f, px = mv["signal"], mv["sig_name"], mv["t_f"], mv["px"]
+    optics_out = mv["optics_out"]
     cyc = int(p_al["cycle"])
     alloy_stages = [s for s in stages if s["cycle"] == cyc and s["name"].startswith("alloying")]
     onset: dict[int, xr.DataArray] = {}
@@ -312,6 +335,14 @@ def run(exp, out, summary: dict) -> None:
             caption="Normalised signal of the whole field (mean) and of the automatically found "
             f"first (Area Init) and last (Area Fnl) {p_al['region_fraction']:.0%} of the field.",
         )
+    return onset, cyc
+
+
+def _views_step(mv: dict, stages, onset, cyc, out) -> None:
+    """Temporal colour code of alloying step 1 and the montage by stage."""
+    from platescope import optics, report
+
+    signal, norm_int, movie = mv["signal"], mv["norm_int"], mv["movie"]
     s1 = _stage(stages, cyc, "alloying 1")
     if onset and s1 is not None:
         win = optics.group_average(signal.sel(t=slice(s1["t_start_s"], s1["t_end_s"])), size=2)
@@ -351,20 +382,12 @@ def run(exp, out, summary: dict) -> None:
             "stage; each row is normalised to its own range.",
         )
 
-    sites = _sites_and_stats(exp, norm_int, stages, onset, cyc, px, out, summary)
-    pores = _pores(exp, norm_int, stages, px, out, summary)
-    if sites is not None or pores is not None:
-        out.figure(
-            "size_distributions",
-            report.fig_size_distributions(
-                sites["area_um2"] if sites is not None and "area_um2" in sites else [],
-                pores["area_final_um2"] if pores is not None and len(pores) else [],
-            ),
-            title="Sizes of Li disks and pores",
-            caption=f"Cross-sections of the Li disks at the end of the Li metal stage (cycle {cyc}) "
-            "and final areas of the pores.",
-        )
 
+def _epi_step(exp, mv: dict, stages, offset: float, out, summary) -> None:
+    """The epi movie's mean R/R₀ (when given) beside the primary movie's mean intensity."""
+    from platescope import report
+
+    movie, t_f, mean_int = mv["movie"], mv["t_f"], mv["mean_int"]
     if exp.epi:
         epi = _movie_on_echem_clock(exp, exp.epi, offset)
         _, ename, enorm, _ = _optical_signal(epi)
@@ -396,6 +419,38 @@ def run(exp, out, summary: dict) -> None:
             title="Mean intensity",
             caption="Field-mean normalised intensity with the stages shaded.",
         )
+
+
+def run(exp, out, summary: dict) -> None:
+    """Compose the scenario's steps; fill ``summary`` and ``out`` (a StagedOutput)."""
+    from platescope import report
+
+    offset = float(exp.echem.get("time_offset_s") or 0.0) if exp.echem else 0.0
+    echem, stages = _echem_step(exp, out, summary)
+    if not exp.movie:
+        summary["skipped"].append({"analysis": "optics", "reason": "no [movie] input"})
+        _headline(summary)
+        return
+    p_al = summary["parameters"].setdefault("alloying", _params(exp, "alloying"))
+    mv = _movie_step(exp, out, summary, offset)
+    onset, cyc = _alloying_step(mv, stages, echem, p_al, out, summary)
+    _views_step(mv, stages, onset, cyc, out)
+    norm_int, px = mv["norm_int"], mv["px"]
+    sites = _sites_and_stats(exp, norm_int, stages, onset, cyc, px, out, summary)
+    pores = _pores(exp, norm_int, stages, px, out, summary)
+    if sites is not None or pores is not None:
+        out.figure(
+            "size_distributions",
+            report.fig_size_distributions(
+                sites["area_um2"] if sites is not None and "area_um2" in sites else [],
+                pores["area_final_um2"] if pores is not None and len(pores) else [],
+            ),
+            title="Sizes of Li disks and pores",
+            caption=f"Cross-sections of the Li disks at the end of the Li metal stage (cycle {cyc}) "
+            "and final areas of the pores.",
+        )
+
+    _epi_step(exp, mv, stages, offset, out, summary)
     _headline(summary)
 
 
@@ -429,7 +484,9 @@ def _sites_and_stats(exp, norm_int, stages, onset, cyc, px, out, summary) -> Non
         "density_cm2_err": math.sqrt(n) / area_um2 * 1e8 if n else None,
         "cycle": cyc,
         "window_um": list(window),
-        "path": out.table("sites", sites, title=f"Li nucleation sites (cycle {cyc})"),
+        "path": out.table(
+            "sites", sites, title=f"Li nucleation sites (cycle {cyc})", errors="1sigma"
+        ),
     }
     summary["sites"] = expand_errors(summary["sites"])
     # colocalisation: stage masks vs the Li sites (disks of the measured area)
@@ -582,3 +639,26 @@ def _headline(summary: dict) -> None:
     if pores:
         parts.append("pores " + "→".join(str(p.get("count")) for p in pores))
     summary["headline"] = "; ".join(parts) or summary.get("scenario", "")
+
+
+_ANALYSES = {**DEFAULTS, "cycles": CYCLES_DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS}
+
+#: The registry entries (pipeline/_scenarios.py).
+SCENARIOS = (
+    Scenario(
+        name="see-through-au",
+        title="See-through operando Li–Au alloying: stages, onset maps, sites, pores",
+        run=run,
+        inputs=("echem", "movie", "epi"),
+        analyses=_ANALYSES,
+        simulator="platescope.simulate._see_through:see_through_au",
+    ),
+    Scenario(
+        name="see-through-ag",
+        title="See-through operando Li–Ag alloying: stages, onset maps, sites, pores",
+        run=run,
+        inputs=("echem", "movie", "epi"),
+        analyses=_ANALYSES,
+        simulator="platescope.simulate._see_through:see_through_ag",
+    ),
+)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platescope.pipeline._common import add_warning, expand_errors, read_echem_section
+from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._sem_common import (
     COMMON_DEFAULTS,
     analyse_sem_image,
@@ -26,6 +27,11 @@ from platescope.pipeline._sem_common import (
     sem_params,
 )
 from platescope.pipeline._sem_series import SERIES_KEYS, pick_series_key, series_trend
+from platescope.pipeline._steps_shared import (
+    CHRONOAMPEROMETRY,
+    CHRONOAMPEROMETRY_DEFAULTS,
+    echem_context,
+)
 
 # sigma_nm 6 and the noise-based detection level: measured in validation/sem_particles.py
 # (recall ≥ 0.95 incl. 20–30 nm particles that an Otsu level misses; sizes set by the
@@ -44,15 +50,12 @@ DEFAULTS = {
 }
 
 
-def _charge_from_echem(exp) -> float | None:
+def _plating_charge(ctx) -> float | None:
     """Plating charge (C) of the [echem] record: its cathodic steps only."""
-    if not exp.echem:
+    if ctx is None:
         return None
-    from platescope.echem import split_steps
-
-    echem = read_echem_section(exp)
+    steps = ctx.steps
     # the plating charge: cathodic steps only (never rests, stripping or impedance rows)
-    steps = split_steps(echem)
     cath = steps[(steps["direction"] == "cathodic") & (steps["kind"] != "sweep")]
     if cath.empty:
         return None
@@ -64,6 +67,9 @@ def run(exp, out, summary: dict) -> None:
     from platescope import io, report
 
     p = summary["parameters"].setdefault("sem", sem_params(exp, DEFAULTS["sem"]))
+    ctx = echem_context(read_echem_section(exp)) if exp.echem else None
+    if ctx is not None:  # a potentiostatic deposition record: Scharifker–Hills
+        run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx)
     entries = []
     if exp.sem:
         entries.append(
@@ -71,7 +77,7 @@ def run(exp, out, summary: dict) -> None:
                 "path": exp.sem["path"],
                 "pixel_size_nm": exp.sem.get("pixel_size_nm"),
                 "condition": "sem",
-                "charge_C": _charge_from_echem(exp),
+                "charge_C": _plating_charge(ctx),
                 "current_density_mA_cm2": (exp.echem or {}).get("current_density_mA_cm2"),
             }
         )
@@ -263,3 +269,14 @@ def _series(results, p, out, summary) -> None:
         if dens and diam
         else f"{len(rows)} conditions ({', '.join(kinds)})"
     )
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="sem-particles",
+    title="SEM images of Li deposits: particle counts, sizes, morphology, trends",
+    run=run,
+    inputs=("sem", "sem_images", "echem"),
+    analyses={**DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS},
+    simulator="platescope.simulate._sem_particles:sem_particles",
+)

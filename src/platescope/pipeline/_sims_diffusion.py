@@ -25,6 +25,8 @@ import pandas as pd
 
 from platescope._errors import InputError
 from platescope.pipeline._common import analysis_params, expand_errors
+from platescope.pipeline._scenarios import Scenario
+from platescope.pipeline._stripping import STRIPPING_DEFAULTS
 
 DEFAULTS = {
     "sims": {
@@ -307,7 +309,10 @@ def _write_outputs(out, rows, curves, profiles, combined, report) -> None:
             ),
         )
     out.table(
-        "sims_profiles", pd.concat(frames, ignore_index=True), title="SIMS profiles with fits"
+        "sims_profiles",
+        pd.concat(frames, ignore_index=True),
+        title="SIMS profiles with fits",
+        errors="1sigma",
     )
     table_cols = [
         "path",
@@ -325,10 +330,8 @@ def _write_outputs(out, rows, curves, profiles, combined, report) -> None:
         "n_points_used",
     ]
     res = pd.DataFrame([{c: r.get(c) for c in table_cols} for r in rows])
-    res["D_err_cm2_s"] = 2.0 * res["D_err_cm2_s"].astype(float)  # k = 2 like summary.json
-    res["sigma_err_um"] = 2.0 * res["sigma_err_um"].astype(float)
     res["excluded_points"] = [" ".join(map(str, r["excluded_points"])) for r in rows]
-    out.table("sims_results", res, title="Per-profile diffusion coefficients (errors k = 2)")
+    out.table("sims_results", res, title="Per-profile diffusion coefficients", errors="1sigma")
     good = [r for r in rows if r["D_cm2_s"] is not None]
     if len({r["anneal_time_s"] for r in good}) >= 2:
         out.figure(
@@ -344,3 +347,14 @@ def _write_outputs(out, rows, curves, profiles, combined, report) -> None:
             "anneal time; the weighted line s² = 2Dt + s0² gives the combined D (slope/2) and the "
             "intercept s0² (depth resolution σ0², film thickness and time-zero terms).",
         )
+
+
+#: The registry entry (pipeline/_scenarios.py).
+SCENARIO = Scenario(
+    name="sims-diffusion",
+    title="SIMS isotope-tracer depth profiles: Li self-diffusion and stripping limits",
+    run=run,
+    inputs=("sims",),
+    analyses={**DEFAULTS, "stripping": STRIPPING_DEFAULTS},
+    simulator="platescope.simulate._sims_diffusion:sims_diffusion",
+)

@@ -199,7 +199,8 @@ def stripping_analyses(
         "stripping_sand",
         sand_tab,
         title="Diffusion-limited (Sand) stripping time and capacity of the measured electrode "
-        "(errors 1σ, from D)",
+        "(errors from D)",
+        errors="1sigma",
     )
 
     preset = models.LI_METAL if p["void_morphology"] == "li_metal" else models.LI_MG_10
@@ -452,7 +453,8 @@ def chronoamperometry_analyses(
         out.table(
             "scharifker_hills",
             pd.DataFrame([{k2: v for k2, v in r.items() if not isinstance(v, dict)} for r in rows]),
-            title="Scharifker–Hills analysis per potentiostatic step (errors 1σ)",
+            title="Scharifker–Hills analysis per potentiostatic step",
+            errors="1sigma",
         )
         a, b, fit = next(((a, b, f) for a, b, f in fits if f["nucleation_transient"]), fits[0])
         out.figure(

@@ -15,6 +15,10 @@ with :func:`atomic_savefig`, dpi 150):
 - :func:`fig_combinatorial_features`, :func:`fig_fraction_nucleated`,
   :func:`fig_spot_map` — combinatorial SECCM: features vs current density, fraction
   of spots that nucleated, a map of the spot grid coloured by a feature
+- :func:`fig_side_view_kymograph`, :func:`fig_thickness_vs_charge`,
+  :func:`fig_side_view_frame` — side-view growth: kymograph of the front with the
+  electrode edge and the mossy → whisker transition, thickness vs charge with the
+  dense-Li line, a frame with the edge and the front drawn
 - :func:`fig_critical_current`, :func:`fig_sand_limits`, :func:`fig_void_capacity` —
   stripping limits vs D and j; :func:`fig_scharifker_hills` — a CA transient over the
   Scharifker–Hills curves
@@ -46,8 +50,16 @@ with :func:`atomic_savefig`, dpi 150):
   area/effective volume vs time (dead ones marked), dead vs maximum volume per cycle
   with fit lines, a frame montage
 
+- :func:`fig_symmetric_voltage`, :func:`fig_symmetric_profiles`,
+  :func:`fig_symmetric_evolution` — Li‖Li symmetric cells: voltage vs time coloured by
+  shape class with soft shorts shaded, |η| vs normalised time per half-cycle, plateau /
+  end / overshoot and shape index per half-cycle with error bars
+
 HTML: :func:`render_report`, :func:`render_index`, and the number formatters
 :func:`format_number`, :func:`format_value`.
+
+AFM height maps (:mod:`platescope.report._figures_afm`): :func:`fig_height_map`,
+:func:`fig_roughness_vs_time`, :func:`fig_line_profiles`, :func:`fig_growth`.
 
 Atomic writers (temp file in the same folder, then ``os.replace``):
 :func:`atomic_write_bytes`, :func:`atomic_write_text`, :func:`atomic_write_json`,
@@ -63,6 +75,10 @@ import importlib
 from typing import Any
 
 _WHERE = {
+    "fig_growth": "_figures_afm",
+    "fig_height_map": "_figures_afm",
+    "fig_line_profiles": "_figures_afm",
+    "fig_roughness_vs_time": "_figures_afm",
     "fig_dead_vs_max": "_figures_tracking",
     "fig_deposit_montage": "_figures_tracking",
     "fig_deposit_tracks": "_figures_tracking",
@@ -87,6 +103,9 @@ _WHERE = {
     "fig_sem_morphology": "_figures_particles",
     "fig_fraction_nucleated": "_figures_combinatorial",
     "fig_spot_map": "_figures_combinatorial",
+    "fig_side_view_frame": "_figures_side_view",
+    "fig_side_view_kymograph": "_figures_side_view",
+    "fig_thickness_vs_charge": "_figures_side_view",
     "fig_critical_current": "_figures_stripping",
     "fig_sand_limits": "_figures_stripping",
     "fig_scharifker_hills": "_figures_stripping",
@@ -117,6 +136,9 @@ _WHERE = {
     "fig_ripley_l": "_figures_spatial",
     "fig_site_map": "_figures_spatial",
     "fig_site_pore_sizes": "_figures_spatial",
+    "fig_symmetric_evolution": "_figures_symmetric",
+    "fig_symmetric_profiles": "_figures_symmetric",
+    "fig_symmetric_voltage": "_figures_symmetric",
     "format_number": "_html",
     "format_value": "_html",
     "render_index": "_html",

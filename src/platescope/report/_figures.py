@@ -307,7 +307,8 @@ def fig_potential_irm(
     irm_rate : array_like or None
         Its time derivative dI/dt, counts s⁻¹.
     E_nuc_V, t_nuc_s, t_nuc_err_s : float, optional
-        Nucleation potential (V), time (s) and the time's uncertainty (s). When
+        Nucleation potential (V), time (s) and the time's standard (1σ) uncertainty
+        (s; drawn as the k = 2 band the summary states). When
         ``E_nuc_V`` is None the top panel says "no nucleation detected".
     t_nuc_irm_s : float, optional
         Optical nucleation time t_nuc(IRM), s.
@@ -338,13 +339,14 @@ def fig_potential_irm(
     nucleated = _finite(E_nuc_V)
     if nucleated and _finite(t_nuc_s):
         if _finite(t_nuc_err_s) and float(t_nuc_err_s) > 0:
+            u = 2.0 * float(t_nuc_err_s)  # 1σ in; shown as the summary's k = 2
             ax_e.axvspan(
-                t_nuc_s - t_nuc_err_s,
-                t_nuc_s + t_nuc_err_s,
+                t_nuc_s - u,
+                t_nuc_s + u,
                 color=_VERMILION,
                 alpha=0.15,
                 lw=0,
-                label=f"t_nuc ± {_g(t_nuc_err_s, 2)} s",
+                label=f"t_nuc ± {_g(u, 2)} s (k = 2)",
             )
         ax_e.axvline(t_nuc_s, color=_VERMILION, lw=1.0, ls=":")
         ax_e.plot(
@@ -813,7 +815,7 @@ def fig_alpha(h_eq_nm: Any, irm_mean: Any, *, alpha: Mapping[str, Any] | None = 
         ok = np.isfinite(h)
         xs = np.linspace(min(0.0, np.nanmin(h[ok])), np.nanmax(h[ok]), 100)
         units = a.get("units") or "counts nm⁻¹"
-        err = f" ± {_g(a['value_err'], 2)}" if _finite(a.get("value_err")) else ""
+        err = f" ± {_g(2.0 * a['value_err'], 2)} (k = 2)" if _finite(a.get("value_err")) else ""
         r2 = f", R² = {float(a['r2']):.4f}" if _finite(a.get("r2")) else ""
         ax.plot(
             xs,
@@ -876,7 +878,8 @@ def fig_sync(
         The contact (landing) time on the common clock, s. When not given, the
         steepest step of the movie mean is marked.
     offset_err_s : float, optional
-        Uncertainty of the offset, s (shown in the title and as a band).
+        Standard (1σ) uncertainty of the offset, s (shown at k = 2 in the title and as
+        a band).
 
     Returns
     -------
@@ -904,7 +907,8 @@ def fig_sync(
         c_label = f"landing step at {_g(t_c)} s" if t_c is not None else ""
     if t_c is not None:
         if _finite(offset_err_s) and float(offset_err_s) > 0:
-            ax.axvspan(t_c - offset_err_s, t_c + offset_err_s, color=_VERMILION, alpha=0.15, lw=0)
+            u = 2.0 * float(offset_err_s)  # 1σ in; the band is the summary's k = 2
+            ax.axvspan(t_c - u, t_c + u, color=_VERMILION, alpha=0.15, lw=0)
         ax.axvline(t_c, color=_VERMILION, lw=1.4, ls="--", label=c_label)
     ax.set_xlabel("Time (potentiostat clock) / s")
     ax.set_ylabel("Movie mean intensity / counts", color=_BLUE)
@@ -936,7 +940,7 @@ def fig_sync(
         ax.spines["right"].set_visible(False)
         h2, l2 = ax_i.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    err = f" ± {_g(offset_err_s, 2)}" if _finite(offset_err_s) else ""
+    err = f" ± {_g(2.0 * offset_err_s, 2)} (k = 2)" if _finite(offset_err_s) else ""
     ax.set_title(
         f"Clock sync by {method}\npotentiostat t = 0 at movie t = {_g(-offset_s)}{err} s",
         fontsize=_LABEL_SIZE,

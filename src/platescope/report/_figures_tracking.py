@@ -244,15 +244,15 @@ def fig_dead_vs_max(per_deposit: pd.DataFrame, by_cycle: pd.DataFrame) -> Any:
             a, r2 = float(row["intercept_um3"].iloc[0]), float(row["r2"].iloc[0])
             xx = np.array([0.0, float(g["v_max_um3"].max()) * 1.05])
             ax.plot(xx, a + s * xx, "-", color=colour, lw=1.2)
-            label += f": slope {_g(s)} ± {_g(2 * se, 2)}, R² {r2:.3f}"
+            label += f": slope {_g(s)} ± {_g(2 * se, 2)} (k = 2), R² {r2:.3f}"
         else:
             label += f" ({len(g)} dead: too few for a line)"
         if "v_dead_err_um3" in g and "v_max_err_um3" in g:
             ax.errorbar(
                 g["v_max_um3"],
                 g["v_dead_um3"],
-                xerr=g["v_max_err_um3"],
-                yerr=g["v_dead_err_um3"],
+                xerr=2.0 * g["v_max_err_um3"],  # 1σ in; bars at k = 2 like the summary
+                yerr=2.0 * g["v_dead_err_um3"],
                 fmt="o",
                 color=colour,
                 ms=4.5,

@@ -43,6 +43,7 @@ _UNITS: tuple[tuple[str, str], ...] = (
     ("_cm3_mol", "cm³ mol⁻¹"),
     ("_mV_s", "mV s⁻¹"),
     ("_V_s", "V s⁻¹"),
+    ("_nm_h", "nm h⁻¹"),
     ("_um2", "µm²"),
     ("_nm2", "nm²"),
     ("_cm2", "cm²"),  # cm⁻² for densities, see _unit_of
@@ -780,6 +781,8 @@ def _tables_html(tables: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
         shown = _href(path, base_dir)
         count, preview = _csv_preview(_locate(path, base_dir))
         info = f' <span class="what">({count} rows)</span>' if count is not None else ""
+        if t.get("errors"):
+            info += f' <span class="what">— *_err columns: {_e(str(t["errors"]))}</span>'
         item = f"<li><b>{_e(title)}</b>: {_link(path, base_dir, text=shown)}{info}"
         if preview:
             item += f"<details><summary>first rows</summary>{preview}</details>"
@@ -902,7 +905,8 @@ def render_report(
         ``{"title", "path", "caption"}``; PNG/JPEG/SVG files are embedded as base64
         data URIs.
     tables : sequence of mapping
-        ``{"title", "path"}`` of CSV tables, linked by a path relative to the report
+        ``{"title", "path"}`` (+ ``"errors"``: what the ``*_err`` columns hold) of CSV
+        tables, linked by a path relative to the report
         (with a row count and a preview of the first rows).
     out_path : str or os.PathLike
         The HTML file to write (atomically).

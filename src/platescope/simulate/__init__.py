@@ -10,6 +10,8 @@ SCENARIOS
     Registry: scenario name → function ``fn(out, *, seed=0, **params) -> Path``; each
     function's ``.parameters`` maps every accepted ``--set`` key to a
     :class:`~platescope.simulate._common.Param` (type, unit, default, range).
+as_movie(sim, key="movie", *, mode=None) -> xarray.DataArray
+    A ``make_*`` result's movie as the Movie DataArray the readers return.
 simulate(scenario, out, *, seed=0, overrides=None) -> Path
     Run a scenario by name (overrides may be strings from ``--set key=value``).
 parse_set_options(items) -> dict
@@ -30,6 +32,12 @@ sims_diffusion(out, *, seed=0, **params) -> Path
     SIMS depth profiles of a Li isotope tracer diffused for several anneal times.
 make_sims_diffusion(seed=0, **params) -> dict
     The same, in memory (counts + truth, no files).
+side_view(out, *, seed=0, **params) -> Path
+    Side-view (cross-section) movie of galvanostatic Li plating: a layer (optionally with
+    a capping band) growing from a tilted electrode edge, whiskers after a planted time,
+    with the EC-Lab record.
+make_side_view(seed=0, **params) -> dict
+    The same, in memory (movie + truth, no files).
 sem_particles(out, *, seed=0, **params) -> Path
     SEM images of Li nanoparticles (touching pairs) at one or several current densities.
 make_sem_particles(seed=0, **params) -> dict
@@ -47,9 +55,15 @@ dendrite_cycling(out, *, seed=0, **params) -> Path
     merge, partly dissolve and turn dead, with the EC-Lab cycling record.
 make_dendrite_cycling(seed=0, **params) -> dict
     The same, in memory (movie + truth, no files).
+symmetric_cell(out, *, seed=0, **params) -> Path
+    Galvanostatic cycling of a Li‖Li cell: planted peaking → flat → arcing profiles,
+    soft shorts, optional GITT block; EC-Lab .mpt + .mps settings.
+make_symmetric_cell(seed=0, **params) -> dict
+    The same, in memory (record + truth, no files).
 """
 
 from platescope.simulate._common import SCENARIOS, parse_set_options, simulate
+from platescope.simulate._data_model import as_movie
 from platescope.simulate._dendrite_cycling import dendrite_cycling, make_dendrite_cycling
 from platescope.simulate._irm_cv import irm_cv, make_irm_cv
 from platescope.simulate._irm_galvanostatic import irm_galvanostatic, make_irm_galvanostatic
@@ -57,11 +71,14 @@ from platescope.simulate._seccm_combinatorial import make_spot_design, seccm_com
 from platescope.simulate._see_through import make_see_through, see_through_ag, see_through_au
 from platescope.simulate._sem_morphology import SEM_MORPHOLOGY_KINDS, make_sem_morphology
 from platescope.simulate._sem_particles import make_sem_particles, sem_particles
+from platescope.simulate._side_view import make_side_view, side_view
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
+from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
 
 __all__ = [
     "SCENARIOS",
     "SEM_MORPHOLOGY_KINDS",
+    "as_movie",
     "dendrite_cycling",
     "irm_cv",
     "irm_galvanostatic",
@@ -80,4 +97,8 @@ __all__ = [
     "simulate",
     "sims_diffusion",
     "make_sims_diffusion",
+    "side_view",
+    "make_side_view",
+    "make_symmetric_cell",
+    "symmetric_cell",
 ]

@@ -10,12 +10,10 @@ way and name the accepted keys when a key or value is wrong.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +22,8 @@ import tomli_w
 
 from platescope._atomic import _atomic_target, atomic_write_json, atomic_write_text
 from platescope._errors import InputError
+from platescope._hashing import sha256_file
+from platescope._params import Param
 
 __all__ = [
     "AU_FILM",
@@ -53,87 +53,6 @@ SCENARIOS: dict[str, Callable[..., Path]] = {}
 
 #: The simulated SECCM substrate: ``[electrode]`` keys of experiment.toml (20 nm Au film).
 AU_FILM: dict[str, Any] = {"film_metal": "Au", "film_thickness_nm": 20.0}
-
-
-@dataclass(frozen=True)
-class Param:
-    """One scenario parameter.
-
-    Attributes
-    ----------
-    default : float, int, bool, str or None
-        Default value; ``None`` means "derived from other parameters" (see ``doc``).
-    kind : type
-        ``float``, ``int``, ``bool`` or ``str``.
-    doc : str
-        Meaning, with units.
-    low, high : float, optional
-        Inclusive bounds for numbers.
-    low_exclusive : bool
-        Whether ``low`` itself is excluded (e.g. strictly positive quantities).
-    """
-
-    default: Any
-    kind: type
-    doc: str
-    low: float | None = None
-    high: float | None = None
-    low_exclusive: bool = False
-
-    def coerce(self, key: str, value: Any, accepted: Iterable[str]) -> Any:
-        """Convert ``value`` (possibly a string from ``--set``) and check its range."""
-
-        def bad(problem: str) -> InputError:
-            return InputError(
-                None,
-                f"--set {key}={value!r}: {problem}",
-                f"give {key} as {self.kind.__name__}"
-                + (
-                    f" in [{self.low}, {self.high}]"
-                    if self.low is not None or self.high is not None
-                    else ""
-                )
-                + f" ({self.doc})",
-            )
-
-        if value is None or (
-            isinstance(value, str) and value.strip().lower() in ("none", "auto", "")
-        ):
-            if self.default is None:
-                return None
-            raise bad("this parameter has no automatic value")
-        try:
-            if self.kind is bool:
-                if isinstance(value, str):
-                    v = value.strip().lower()
-                    if v not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError(value)
-                    out: Any = v in ("true", "1", "yes")
-                else:
-                    out = bool(value)
-            elif isinstance(value, bool):  # True is not a number of anything
-                raise ValueError(value)
-            elif self.kind is int:
-                f = float(value)
-                if not f.is_integer():
-                    raise ValueError(value)
-                out = int(f)
-            elif self.kind is float:
-                out = float(value)
-                if not math.isfinite(out):
-                    raise ValueError(value)
-            else:
-                out = str(value)
-        except (TypeError, ValueError):
-            raise bad(f"not a valid {self.kind.__name__}") from None
-        if self.kind in (int, float):
-            if self.low is not None and (
-                out < self.low or (self.low_exclusive and out == self.low)
-            ):
-                raise bad("out of range")
-            if self.high is not None and out > self.high:
-                raise bad("out of range")
-        return out
 
 
 def register(name: str, parameters: Mapping[str, Param]) -> Callable:
@@ -217,9 +136,18 @@ def simulate(
     ...              overrides={"current_density_mA_cm2": "3.82"})  # doctest: +SKIP
     """
     if scenario not in SCENARIOS:
-        raise InputError(
-            None, f"unknown scenario {scenario!r}", f"use one of: {', '.join(sorted(SCENARIOS))}"
-        )
+        # a scenario's simulator registers itself when its module is imported: the
+        # scenario registry (pipeline/_scenarios.py) names that module
+        from platescope.pipeline._scenarios import scenarios
+
+        sc = scenarios().get(scenario)
+        if sc is not None and sc.simulator:
+            sc.simulator_function()
+    if scenario not in SCENARIOS:
+        from platescope.pipeline._scenarios import scenarios
+
+        names = sorted(set(SCENARIOS) | {n for n, sc in scenarios().items() if sc.simulator})
+        raise InputError(None, f"unknown scenario {scenario!r}", f"use one of: {', '.join(names)}")
     fn = SCENARIOS[scenario]
     try:
         seed = int(seed)
@@ -320,15 +248,6 @@ def fill_parameter_doc(fn: Callable, parameters: Mapping[str, Param]) -> None:
     """Put :func:`doc_parameters` in place of ``{params}`` in ``fn``'s docstring."""
     if fn.__doc__:  # absent under python -OO
         fn.__doc__ = fn.__doc__.replace("{params}", doc_parameters(parameters))
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def input_hashes(out: Path, names: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+from scipy.integrate import cumulative_trapezoid
 
 import platescope
 from platescope._errors import InputError
@@ -558,7 +559,7 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
     cyc_col[t_s >= t_end] = cycles[-1]["cycle"] - 1
     potential = e_nf + rng_echem.normal(0.0, ns * p["potential_noise_V"], n_s)
     current = control * (1.0 + rng_echem.normal(0.0, ns * p["current_noise_frac"], n_s))
-    charge = np.concatenate([[0.0], np.cumsum(0.5 * (current[1:] + current[:-1]) * np.diff(t_s))])
+    charge = cumulative_trapezoid(current, t_s, initial=0.0)
     echem = pd.DataFrame(
         {
             "time_s": t_s,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+from scipy.integrate import cumulative_trapezoid
 
 import platescope
 from platescope.models import FARADAY_C_MOL, LI_MOLAR_VOLUME_CM3_MOL
@@ -341,11 +342,9 @@ def make_irm_cv(seed: int = 0, **params: Any) -> dict[str, Any]:
     g_int = {}
     for name in PROCESSES:
         g = shapes_f[name][one] / norms[name]
-        f_cum = np.concatenate([[0.0], np.cumsum(0.5 * (g[1:] + g[:-1]) * np.diff(tau))])
+        f_cum = cumulative_trapezoid(g, tau, initial=0.0)
         f_cum /= f_cum[-1]
-        g_int[name] = np.concatenate(
-            [[0.0], np.cumsum(0.5 * (f_cum[1:] + f_cum[:-1]) * np.diff(tau))]
-        )
+        g_int[name] = cumulative_trapezoid(f_cum, tau, initial=0.0)
     for k, (n, name) in enumerate(comp_names):
         x = echem_bounds - n * period
         big_g = np.interp(np.clip(x, 0.0, period), tau, g_int[name]) + np.maximum(x - period, 0.0)
@@ -391,7 +390,7 @@ def make_irm_cv(seed: int = 0, **params: Any) -> dict[str, Any]:
     cur = i_nf + rng_echem.normal(0.0, ns * p["current_noise_A"], n_s)
     cyc_e = np.minimum(np.ceil(t_e / period - 1e-9).astype(int), n_cyc)
     cyc_e[0] = 1
-    charge = np.concatenate([[0.0], np.cumsum(0.5 * (cur[1:] + cur[:-1]) * np.diff(t_e))])
+    charge = cumulative_trapezoid(cur, t_e, initial=0.0)
     echem = pd.DataFrame(
         {
             "time_s": t_e,

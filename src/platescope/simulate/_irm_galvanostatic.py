@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+from scipy.integrate import cumulative_trapezoid
 
 import platescope
 from platescope._errors import InputError
@@ -371,7 +372,7 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     i_set = -j * 1e-3 * area_cm2  # A, cathodic negative
     potential = e_nf + rng_echem.normal(0.0, ns * p["potential_noise_V"], n_s)
     current = i_set * (1.0 + rng_echem.normal(0.0, ns * p["current_noise_frac"], n_s))
-    charge = np.concatenate([[0.0], np.cumsum(0.5 * (current[1:] + current[:-1]) * np.diff(t_e))])
+    charge = cumulative_trapezoid(current, t_e, initial=0.0)
     echem = pd.DataFrame(
         {
             "time_s": t_e,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+from scipy.integrate import cumulative_trapezoid
 
 import platescope
 from platescope._errors import InputError
@@ -250,7 +251,7 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     i_set = sign * current
     potential = e_nf + rng_e.normal(0.0, ns * p["potential_noise_V"], n_s)
     cur = i_set * (1.0 + rng_e.normal(0.0, ns * p["current_noise_frac"], n_s))
-    charge = np.concatenate([[0.0], np.cumsum(0.5 * (cur[1:] + cur[:-1]) * np.diff(t_e))])
+    charge = cumulative_trapezoid(cur, t_e, initial=0.0)
     echem = pd.DataFrame(
         {
             "time_s": t_e,

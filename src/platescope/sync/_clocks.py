@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import ndimage
+from scipy.integrate import cumulative_trapezoid
 
 from platescope._errors import InputError
 
@@ -291,7 +292,7 @@ def offset_from_xcorr(
     src = echem.attrs.get("source")
     dt = dt_s or float(np.median(np.diff(tm)))
     # the current averaged over each grid step, as a frame integrates the deposition
-    q = np.concatenate([[0.0], np.cumsum(0.5 * (cur[1:] + cur[:-1]) * np.diff(te))])
+    q = cumulative_trapezoid(cur, te, initial=0.0)
     edges_e = te[0] + dt * np.arange(int(np.floor((te[-1] - te[0]) / dt + 1e-9)) + 1)
     ce = -np.diff(np.interp(edges_e, te, q)) / dt  # plating (negative current) ↔ rising signal
     ge0 = te[0] + dt / 2  # echem time of ce[0] (centre of the first full step)

@@ -259,3 +259,27 @@ def test_fuzz_readers(reader, seeds, fuzz_outcomes, data):
 @given(data=st.data())
 def test_fuzz_readers_long(reader, seeds, fuzz_outcomes, data):
     _case(reader, seeds, fuzz_outcomes, data)
+
+
+# Cases the long fuzz run found, kept as regular tests (they failed before the fix).
+
+
+def test_found_huge_integer_in_a_count_column_is_dropped_not_cast(tmp_path):
+    from platescope.io import read_echem
+
+    p = tmp_path / "r.csv"
+    p.write_text("time_s,potential_V,current_A,cycle\n0,0.1,-1e-4,0\n1,0.1,-1e-4,1e308\n")
+    df = read_echem(p)
+    assert "cycle" not in df.columns and "cycle_dropped" in df.attrs
+
+
+def test_found_carriage_return_inside_a_row_is_not_a_row_break(tmp_path):
+    from platescope.io import read_echem
+
+    p = tmp_path / "r.csv"
+    p.write_bytes(b"time_s,potential_V,current_A\n0,0.1,-1e-4\n1,0.1\r,-1e-4\n2,0.1,-1e-4\n")
+    try:
+        df = read_echem(p)
+    except InputError:
+        return
+    assert len(df) == 3 and np.isfinite(df.to_numpy()).all()

@@ -148,3 +148,19 @@ def test_a_set_file_that_cannot_be_parsed_is_an_error_not_one_condition(tmp_path
     minimal = "Technique\tGalvanostatic hopping\nFeedback type hold\t0\n"
     spots = read_spots(_write(tmp_path, _channels(), set_text=minimal))
     assert list(spots.index["condition"].unique()) == ["all"]
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("Number of conditions\t1e308\n", "Number of conditions"),
+        ("Footprint diameter (um)\t1e308\n", "Footprint diameter"),
+        ("Number of conditions\t1e9\n", "Number of conditions"),  # was a billion-step loop
+    ],
+)
+def test_absurd_numbers_in_the_set_are_errors_not_crashes_or_hangs(tmp_path, line, match):
+    key = line.split("\t")[0]
+    text = "".join(ln + "\n" for ln in SET.format(second=1).splitlines() if not ln.startswith(key))
+    tsv = _write(tmp_path, _channels(), set_text=text + line)
+    with pytest.raises(InputError, match=match):
+        read_spots(tsv)

@@ -469,7 +469,8 @@ def read_delimited(
                 "repair that line or re-export the file from the instrument software",
             )
     usecols = sorted(set(wanted.values()))
-    text = "\n".join(lines)
+    # a stray carriage return inside a line would be a line break to the parser
+    text = "\n".join(lines).replace("\r", "")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -501,6 +502,13 @@ def read_delimited(
     except (ValueError, TypeError):
         _diagnose_bad_numbers(path, text, usecols, names, line_numbers, sep, decimal)
         raise  # pragma: no cover - _diagnose always raises
+    if len(frame) != len(lines):
+        raise InputError(
+            path,
+            f"the data table splits into {len(frame)} rows where the file has {len(lines)} "
+            "data lines (quotes or stray line breaks inside rows?)",
+            "re-export the file from the instrument software",
+        )
     columns = {}
     for key, idx in wanted.items():
         values = frame[idx].to_numpy(dtype=np.float64)
@@ -778,8 +786,12 @@ def finish(
         values = np.asarray(cols[name], dtype=np.float64)
         if name in INTEGER_COLUMNS:
             finite = np.isfinite(values)
-            if not finite.all() or np.any(values != np.round(values)):
-                # not integers: keep them out rather than round silently
+            if (
+                not finite.all()
+                or np.any(values != np.round(values))
+                or np.any(np.abs(values) > 2.0**53)
+            ):
+                # not integers (or beyond int64/exact floats): keep them out, never round
                 units.pop(name, None)
                 notes[f"{name}_dropped"] = "column holds non-integer values"
                 continue

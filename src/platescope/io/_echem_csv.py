@@ -187,7 +187,8 @@ def read_csv(path: str) -> Record:
         extra["last_row_dropped"] = UNTERMINATED_NOTE
     for key, (_, vendor, factor) in found.items():
         if key in table.columns and not key.startswith("_"):
-            columns[key] = table.columns[key] * factor
+            with np.errstate(over="ignore", invalid="ignore"):  # inf: refused later
+                columns[key] = table.columns[key] * factor
             units[key] = vendor
     if derive_current:
         dq = table.columns["_dq_C"] * found["_dq_C"][2]

@@ -85,7 +85,11 @@ def read_gamry(path: str) -> Record:
             declared = None
             if len(fields) > 2:
                 value = parse_number(fields[2])
-                declared = int(value) if value is not None else None
+                declared = (
+                    int(value)
+                    if value is not None and np.isfinite(value) and abs(value) < 2**31
+                    else None
+                )
             start = i + 1
             j = start
             while j < n and lines[j].startswith("\t"):
@@ -96,7 +100,8 @@ def read_gamry(path: str) -> Record:
         if kind == "NOTES":
             count = parse_number(fields[2]) if len(fields) > 2 else None
             tags[tag] = fields[1:]
-            i += 1 + (int(count) if count is not None and count >= 0 else 0)
+            ok = count is not None and np.isfinite(count) and 0 <= count < n
+            i += 1 + (int(count) if ok else 0)
             continue
         tags.setdefault(tag, fields[1:])
         i += 1

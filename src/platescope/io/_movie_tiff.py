@@ -70,6 +70,7 @@ _DAMAGED = (
     AttributeError,
     EOFError,
     RuntimeError,  # e.g. "incompatible keyframe" of a damaged page
+    AssertionError,  # tifffile asserts on some impossible page layouts
 )
 
 # tifffile reports damage through its logger; platescope explains it instead (without

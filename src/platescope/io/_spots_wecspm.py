@@ -404,14 +404,31 @@ def open_wecspm(path: Path, settings: Path | None):
     n_cond = _setting(st, "Number of conditions")
     area = None
     d_um = _setting(st, "Footprint diameter (um)")
-    if isinstance(d_um, float) and d_um > 0:
+    if isinstance(d_um, float) and not 0 < d_um < 1e6:
+        raise InputError(
+            set_path,
+            f"'Footprint diameter (um)' = {d_um:g} is not a diameter in µm (0 < d < 1e6)",
+            "correct it in the .set file",
+        )
+    if isinstance(d_um, float):
         area = math.pi * (0.5 * d_um) ** 2 * 1e-8
     duration = _setting(st, "Galvanostatic duration (s)")
     duration = float(duration) if isinstance(duration, float) else np.nan
     cond_of_hop: list = []
     j_of_cond: dict = {}
+
+    def _whole(value, what, most):
+        if not (np.isfinite(value) and value == round(value) and 0 <= value <= most):
+            raise InputError(
+                set_path,
+                f"'{what}' = {value:g} is not a whole number between 0 and {most} (the "
+                f"recording has {len(runs)} surface holds)",
+                f"correct '{what}' in the .set file",
+            )
+        return int(value)
+
     if isinstance(n_cond, float) and n_cond >= 1:
-        for k in range(1, int(n_cond) + 1):
+        for k in range(1, _whole(n_cond, "Number of conditions", 10 * len(runs) + 100) + 1):
             i_a = _setting(st, f"Condition {k} current (A)")
             hops = _setting(st, f"Condition {k} hops")
             if not isinstance(hops, float):
@@ -420,7 +437,7 @@ def open_wecspm(path: Path, settings: Path | None):
                     f"'Condition {k} hops' is missing or not a number",
                     "give the hop count per condition",
                 )
-            cond_of_hop += [k - 1] * int(hops)
+            cond_of_hop += [k - 1] * _whole(hops, f"Condition {k} hops", 10 * len(runs) + 100)
             j_of_cond[k - 1] = (
                 abs(float(i_a)) / area * 1e3 if isinstance(i_a, float) and area else np.nan
             )

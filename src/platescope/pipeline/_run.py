@@ -10,9 +10,10 @@ from pathlib import Path
 from platescope import __version__
 from platescope._errors import InputError
 from platescope._outguard import claim_output_folder, write_marker
-from platescope._provenance import record_provenance, run_log
+from platescope._provenance import run_log
 from platescope.pipeline._common import collect_warnings
 from platescope.pipeline._outputs import StagedOutput, sha256_file
+from platescope.pipeline._provenance import record_provenance
 from platescope.pipeline._scenarios import get_scenario, scenarios
 
 

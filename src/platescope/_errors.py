@@ -12,8 +12,8 @@ import re
 #: Longest path, problem and fix an InputError shows (characters); longer text is cut
 #: with "…" so that no message runs to pages, whatever a file holds.
 MAX_PATH_CHARS = 300
-MAX_PROBLEM_CHARS = 600
-MAX_FIX_CHARS = 400
+MAX_PROBLEM_CHARS = 1000
+MAX_FIX_CHARS = 1000
 
 _NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|complex|bool|str)_?\d*\(([^()]*)\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -183,3 +183,14 @@ def test_any_out_of_order_row_is_refused(steps, swap):
     depth[[i, i + 1]] = depth[[i + 1, i]]
     with pytest.raises(InputError, match="does not increase"):
         parse_sims_text(_table(depth, np.ones(depth.size), np.ones(depth.size)), path="x.csv")
+
+
+@pytest.mark.parametrize(("zero", "other"), [("6Li", "7Li"), ("7Li", "6Li")])
+def test_a_profile_with_one_isotope_all_zero_is_refused(tmp_path, zero, other):
+    d = np.arange(1, 21, dtype=float)
+    counts = {"6Li": np.full(20, 50.0), "7Li": np.full(20, 600.0)}
+    counts[zero] = np.zeros(20)
+    p = _write(tmp_path, _table(d, counts["6Li"], counts["7Li"]), name="one_isotope.csv")
+    with pytest.raises(InputError, match=f"counts_{zero} is zero in every row") as err:
+        read_sims(p)
+    assert f"holds only {other}" in str(err.value) and "one_isotope.csv" in str(err.value)

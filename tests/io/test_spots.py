@@ -150,3 +150,35 @@ def test_unknown_file_is_not_guessed(tmp_path):
         read_spots(p)
     with pytest.raises(InputError, match="unknown SECCM spot layout"):
         read_spots(p, layout="hdf5")
+
+
+def test_an_index_whose_spot_files_are_all_missing_is_exit_2(tmp_path, capsys):
+    import pandas as pd
+
+    from platescope.cli import main
+    from platescope.simulate import simulate
+
+    exp = simulate(
+        "seccm-combinatorial",
+        tmp_path / "exp",
+        seed=4,
+        overrides={"n_conditions": 2, "n_repeats": 3},
+    )
+    index = pd.read_csv(exp.parent / "spots.csv")
+    for rel in index["path"]:
+        (exp.parent / rel).unlink()
+    with pytest.raises(InputError, match="none of the 6 spot files it names exists"):
+        read_spots(exp.parent / "spots.csv")
+    code = main(["analyze", str(exp), "--out", str(tmp_path / "out")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2, err
+    assert "none of the 6 spot files" in err
+    # one file back: the index is usable again (the missing ones are reported per spot)
+    simulate(
+        "seccm-combinatorial",
+        tmp_path / "exp2",
+        seed=4,
+        overrides={"n_conditions": 2, "n_repeats": 3},
+    )
+    (exp.parent / index["path"][0]).write_bytes((tmp_path / "exp2" / index["path"][0]).read_bytes())
+    assert len(read_spots(exp.parent / "spots.csv")) == 6

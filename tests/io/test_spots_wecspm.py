@@ -134,3 +134,33 @@ def test_parse_set_reads_both_separators(tmp_path):
     p = tmp_path / "a.set"
     p.write_text("; comment\nA\t1.5\nB = text\nnot a pair\n")
     assert parse_set(p) == {"A": 1.5, "B": "text"}
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["", "\x00\x01\x02 binary \xff\n", "hello world\nthis is not a settings file\n", "a=b\nc\td\n"],
+)
+def test_a_set_file_that_cannot_be_parsed_is_an_error_not_one_condition(tmp_path, garbage):
+    tsv = _write(tmp_path, _channels(), set_text=garbage)
+    with pytest.raises(InputError, match=r"run\.set: the settings file holds none of the WEC-SPM"):
+        read_spots(tsv)
+    # a real .set without conditions still reads (one pooled condition, as before)
+    minimal = "Technique\tGalvanostatic hopping\nFeedback type hold\t0\n"
+    spots = read_spots(_write(tmp_path, _channels(), set_text=minimal))
+    assert list(spots.index["condition"].unique()) == ["all"]
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("Number of conditions\t1e308\n", "Number of conditions"),
+        ("Footprint diameter (um)\t1e308\n", "Footprint diameter"),
+        ("Number of conditions\t1e9\n", "Number of conditions"),  # was a billion-step loop
+    ],
+)
+def test_absurd_numbers_in_the_set_are_errors_not_crashes_or_hangs(tmp_path, line, match):
+    key = line.split("\t")[0]
+    text = "".join(ln + "\n" for ln in SET.format(second=1).splitlines() if not ln.startswith(key))
+    tsv = _write(tmp_path, _channels(), set_text=text + line)
+    with pytest.raises(InputError, match=match):
+        read_spots(tsv)

@@ -30,7 +30,9 @@ def test_outputs_follow_the_contract(run):
         assert key in summary
     for role in ("echem", "movie", "movie.frame_times", "sem"):
         entry = summary["inputs"][role]
-        assert len(entry["sha256"]) == 64 and Path(entry["path"]).is_file()
+        # paths relative to the experiment file (and absolute in path_abs)
+        assert len(entry["sha256"]) == 64 and (root / "input" / entry["path"]).is_file()
+        assert Path(entry["path_abs"]) == root / "input" / entry["path"]
     g = summary["echem"]["galvanostatic"]
     for key in ("E_nuc_V", "t_nuc_s", "Q_nuc_uAh_cm2", "E_growth_V", "eta_nuc_V", "nucleated"):
         assert key in g

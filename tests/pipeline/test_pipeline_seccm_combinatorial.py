@@ -140,4 +140,4 @@ def test_experiment_without_spot_data_is_an_input_error(tmp_path, capsys):
         '[experiment]\nscenario = "seccm-combinatorial"\n[seccm]\nlayout = "echemtips"\n'
     )
     assert main(["analyze", str(exp), "--out", str(tmp_path / "o")]) == 2
-    assert "names no spot data" in capsys.readouterr().err
+    assert "names no spot data" in " ".join(capsys.readouterr().err.split())

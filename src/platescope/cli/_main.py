@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from platescope import __version__
-from platescope._errors import InputError
+from platescope._errors import InputError, environment_error
 
 
 def _parse_set(values: list[str]) -> dict:
@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         _say("platescope: interrupted")
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence
+        if (env := environment_error(err)) is not None:  # read-only, disk full, ...
+            _say(f"platescope: error: {env}")
+            return 2
         if args.debug or os.environ.get("PLATESCOPE_DEBUG"):
             traceback.print_exc()
         _say(

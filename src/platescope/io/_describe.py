@@ -22,11 +22,31 @@ def _looks_like_frame_times(path: Path) -> bool:
     )
 
 
+def _plain(obj):
+    """JSON-safe copy: NaN/±inf → None, numpy → Python, tuples → lists, others → str."""
+    import math
+
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | np.ndarray):
+        return [_plain(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
+    return str(obj)
+
+
 def describe(path) -> dict:
     """Describe a movie, SEM image, AFM height map, electrochemistry record or experiment file.
 
     TIFFs with one page that carry SEM metadata are described as SEM images, other
-    TIFFs as movies.
+    TIFFs as movies. The result holds only JSON types: a value that is not a finite
+    number (NaN, ±inf) is ``None``, so ``platescope info`` prints valid JSON.
 
     Parameters
     ----------
@@ -39,6 +59,10 @@ def describe(path) -> dict:
         ``kind`` plus what the kind's reader reports (shape, times, pixel size, columns,
         units …).
     """
+    return _plain(_describe(path))
+
+
+def _describe(path) -> dict:
     from platescope.io._echem import describe_echem
     from platescope.io._experiment import read_experiment
     from platescope.io._movie import describe_movie
@@ -68,13 +92,21 @@ def describe(path) -> dict:
     if suffix in (".tif", ".tiff"):
         import tifffile
 
+        from platescope.io._movie_tiff import check_ifd_chain
+
+        check_ifd_chain(path)
         try:
             with tifffile.TiffFile(path) as tif:
                 single = len(tif.pages) == 1
                 sem_meta = bool(tif.fei_metadata or tif.sem_metadata)
         except Exception as err:  # tifffile raises several types on corrupt files
+            what = (
+                "it does not start with a TIFF signature"
+                if "not a TIFF file" in str(err)
+                else type(err).__name__
+            )
             raise InputError(
-                path, f"the TIFF cannot be opened ({err})", "check that the file is complete"
+                path, f"the TIFF cannot be opened ({what})", "check that the file is complete"
             ) from None
         if single and sem_meta:
             return describe_sem(path)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 
 #: Columns a reader may return, in this order. The first three are always present.
 #: ``control_mode`` (EC-Lab's ``mode``: 1 constant current, 2 controlled potential, 3 rest),
@@ -469,7 +469,8 @@ def read_delimited(
                 "repair that line or re-export the file from the instrument software",
             )
     usecols = sorted(set(wanted.values()))
-    text = "\n".join(lines)
+    # a stray carriage return inside a line would be a line break to the parser
+    text = "\n".join(lines).replace("\r", "")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -501,6 +502,13 @@ def read_delimited(
     except (ValueError, TypeError):
         _diagnose_bad_numbers(path, text, usecols, names, line_numbers, sep, decimal)
         raise  # pragma: no cover - _diagnose always raises
+    if len(frame) != len(lines):
+        raise InputError(
+            path,
+            f"the data table splits into {len(frame)} rows where the file has {len(lines)} "
+            "data lines (quotes or stray line breaks inside rows?)",
+            "re-export the file from the instrument software",
+        )
     columns = {}
     for key, idx in wanted.items():
         values = frame[idx].to_numpy(dtype=np.float64)
@@ -520,15 +528,22 @@ def read_delimited(
 
 def _diagnose_bad_numbers(path, text, usecols, names, line_numbers, sep, decimal):
     """Find the first field that is not a number and raise an InputError naming it."""
-    frame = pd.read_csv(
-        io.StringIO(text),
-        sep=sep,
-        header=None,
-        usecols=usecols,
-        dtype=str,
-        engine="python" if len(sep) > 1 else "c",
-        keep_default_na=False,
-    )
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            usecols=usecols,
+            dtype=str,
+            engine="python" if len(sep) > 1 else "c",
+            keep_default_na=False,
+        )
+    except (ValueError, pd.errors.ParserError):  # e.g. rows too short for the columns
+        raise InputError(
+            path,
+            "the data table could not be parsed: its rows do not hold the columns the header names",
+            "re-export the file from the instrument software",
+        ) from None
     for idx in usecols:
         raw = frame[idx].astype(str).str.strip()
         cleaned = raw.str.replace(",", ".", regex=False) if decimal == "," else raw
@@ -718,7 +733,7 @@ def finish(
         notes["current_note"] = "open-circuit record: current set to 0 A by definition"
     missing = [c for c in REQUIRED_COLUMNS if c not in cols]
     if missing:
-        found = ", ".join(repr(c) for c in record.found_columns) or "none"
+        found = shown_names(record.found_columns)
         hint = f" ({record.current_hint})" if record.current_hint and "current_A" in missing else ""
         raise InputError(
             path,
@@ -745,6 +760,14 @@ def finish(
                 f"{name} is not finite at data row {row + 1} ({int(bad.sum())} rows)",
                 "remove or repair those rows, or re-export the file",
             )
+    cols, excluded = exclude_implausible_samples(path, cols)
+    if excluded:
+        notes["samples_excluded"] = excluded
+        from platescope._provenance import note_warning
+
+        note_warning(
+            "echem-samples-excluded", excluded["message"], where=f"input {_short_name(path)}"
+        )
     time = cols["time_s"]
     back = np.flatnonzero(np.diff(time) < 0)
     if back.size:
@@ -763,8 +786,12 @@ def finish(
         values = np.asarray(cols[name], dtype=np.float64)
         if name in INTEGER_COLUMNS:
             finite = np.isfinite(values)
-            if not finite.all() or np.any(values != np.round(values)):
-                # not integers: keep them out rather than round silently
+            if (
+                not finite.all()
+                or np.any(values != np.round(values))
+                or np.any(np.abs(values) > 2.0**53)
+            ):
+                # not integers (or beyond int64/exact floats): keep them out, never round
                 units.pop(name, None)
                 notes[f"{name}_dropped"] = "column holds non-integer values"
                 continue
@@ -792,6 +819,102 @@ def finish(
     attrs.update(notes)
     df.attrs.update(attrs)
     return df
+
+
+#: Largest magnitude a potentiostat record can hold, per quantity. Potentiostats and
+#: cell cyclers measure within about ±10 V (±15–20 V with extended compliance), so a
+#: sample beyond ±20 V is a glitch or a unit error; ±100 A is beyond the boosters of
+#: battery test channels. Samples beyond are excluded and reported.
+PHYSICAL_LIMITS = {"potential_V": 20.0, "current_A": 100.0}
+#: More than this fraction of samples out of range is a unit error, not glitches: refused.
+MAX_EXCLUDED_FRACTION = 0.01
+#: An isolated potential spike farther than this many times the record's 0.1–99.9 %
+#: spread from its median is excluded at reading (smaller spikes are left to the
+#: analyses, which exclude and report them themselves).
+GROSS_SPIKE_SPREADS = 10.0
+
+
+def _short_name(path) -> str:
+    import os
+
+    return os.path.basename(os.fspath(path)) if path else "record"
+
+
+def exclude_implausible_samples(path, cols: dict) -> tuple[dict, dict | None]:
+    """Drop samples no instrument can have recorded; return (columns, report or None).
+
+    A sample is excluded when its potential or current lies beyond
+    :data:`PHYSICAL_LIMITS` (|E| > 20 V, |I| > 100 A), or when its potential is an
+    isolated single-sample spike (:func:`platescope.echem.isolated_outliers`) lying
+    more than :data:`GROSS_SPIKE_SPREADS` × the 0.1–99.9 % spread of the other samples
+    from their median. The whole row (time, potential, current, ...) is dropped.
+
+    Raises
+    ------
+    InputError
+        More than 1 % of the samples are beyond the limits: a unit error (e.g. a
+        column in mV labelled V), which excluding would hide.
+
+    Examples
+    --------
+    >>> t = np.arange(100.0); e = np.full(100, -0.05); e[40] = 1e26
+    >>> cols, rep = exclude_implausible_samples("cp.csv", {"time_s": t,
+    ...     "potential_V": e, "current_A": np.full(100, -1e-4)})
+    >>> len(cols["time_s"]), rep["count"], rep["rows"]
+    (99, 1, [41])
+    """
+    from platescope.echem._galvanostatic import isolated_outliers
+
+    n = len(cols["time_s"])
+    if n == 0:
+        return cols, None
+    reasons = []
+    bad = np.zeros(n, dtype=bool)
+    for name, limit in PHYSICAL_LIMITS.items():
+        over = np.abs(np.asarray(cols[name], dtype=float)) > limit
+        if over.any():
+            bad |= over
+            quantity = name.split("_")[0]
+            unit = name.split("_")[1]
+            reasons.append(f"{int(over.sum())} with |{quantity}| > {limit:g} {unit}")
+    n_range = int(bad.sum())
+    if n_range > max(1, MAX_EXCLUDED_FRACTION * n):
+        raise InputError(
+            path,
+            f"{n_range} of {n} samples lie beyond what a potentiostat records ("
+            + "; ".join(reasons)
+            + "): the column is probably in other units than its name says",
+            "check the column units (e.g. potential_mV instead of potential_V, current_mA "
+            "instead of current_A) and re-export or rename the column",
+        )
+    e = np.asarray(cols["potential_V"], dtype=float)
+    good = e[~bad]
+    if good.size >= 3:
+        spikes = np.zeros(n, dtype=bool)
+        spikes[~bad] = isolated_outliers(good)
+        rest = e[~bad & ~spikes]
+        lo, hi = np.percentile(rest, [0.1, 99.9]) if rest.size else (0.0, 0.0)
+        spread = max(float(hi - lo), 1e-3)
+        gross = spikes & (
+            np.abs(e - np.median(rest if rest.size else good)) > GROSS_SPIKE_SPREADS * spread
+        )
+        if gross.any():
+            bad |= gross
+            reasons.append(
+                f"{int(gross.sum())} isolated potential spike(s) more than "
+                f"{GROSS_SPIKE_SPREADS:g}× the record's spread from its median"
+            )
+    if not bad.any():
+        return cols, None
+    rows = [int(r) + 1 for r in np.flatnonzero(bad)[:5]]
+    count = int(bad.sum())
+    message = (
+        f"{_short_name(path)}: {count} sample(s) excluded as impossible readings ("
+        + "; ".join(reasons)
+        + f"), at data row(s) {', '.join(map(str, rows))}{' …' if count > 5 else ''}"
+    )
+    kept = {k: np.asarray(v)[~bad] for k, v in cols.items()}
+    return kept, {"count": count, "rows": rows, "message": message}
 
 
 def impedance_error(path: str, technique: str) -> InputError:

@@ -131,7 +131,8 @@ def read_eclab_mpr(path: str) -> Record:
     for key, (_, vendor, factor) in found.items():
         if key.startswith("_"):
             continue
-        columns[key] = np.asarray(data[vendor], dtype=np.float64) * factor
+        with np.errstate(over="ignore", invalid="ignore"):  # inf: refused later
+            columns[key] = np.asarray(data[vendor], dtype=np.float64) * factor
         units[key] = vendor
     for key, flag in (("control_mode", "mode"), ("ox_red", "ox/red")):
         try:
@@ -143,7 +144,8 @@ def read_eclab_mpr(path: str) -> Record:
             units[key] = f"flags: {flag}"
     if "current_A" not in columns and "_dq_C" in found and "time_s" in columns:
         _, vendor, factor = found["_dq_C"]
-        dq = np.asarray(data[vendor], dtype=np.float64) * factor
+        with np.errstate(over="ignore", invalid="ignore"):
+            dq = np.asarray(data[vendor], dtype=np.float64) * factor
         columns["current_A"] = current_from_charge_steps(columns["time_s"], dq)
         units["current_A"] = f"{vendor} / Δt (as EC-Lab's <I>/mA)"
         extra["current_derived"] = "charge increment per sampling interval"

@@ -139,7 +139,7 @@ def read_eclab_text(path: str) -> Record:
         if not m:
             raise InputError(
                 path,
-                f"line 2 should read 'Nb header lines : N' but reads {lines[1][:60]!r}",
+                "line 2 should read 'Nb header lines : N' but reads something else",
                 "re-export the file from EC-Lab (Export as text)",
             )
         n_header = int(m.group(1))
@@ -205,7 +205,8 @@ def read_eclab_text(path: str) -> Record:
     for key, (_, vendor, factor) in found.items():
         if key.startswith("_") or key not in table.columns:
             continue
-        columns[key] = table.columns[key] * factor
+        with np.errstate(over="ignore", invalid="ignore"):  # inf: refused later
+            columns[key] = table.columns[key] * factor
         units[key] = vendor
     if "current_A" not in columns and "_dq_C" in table.columns and "time_s" in columns:
         dq = table.columns["_dq_C"] * found["_dq_C"][2]

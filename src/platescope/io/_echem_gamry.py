@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 from platescope.io._echem_common import (
     IMPEDANCE_CODES,
     TECHNIQUE_NAMES,
@@ -85,7 +85,11 @@ def read_gamry(path: str) -> Record:
             declared = None
             if len(fields) > 2:
                 value = parse_number(fields[2])
-                declared = int(value) if value is not None else None
+                declared = (
+                    int(value)
+                    if value is not None and np.isfinite(value) and abs(value) < 2**31
+                    else None
+                )
             start = i + 1
             j = start
             while j < n and lines[j].startswith("\t"):
@@ -96,7 +100,8 @@ def read_gamry(path: str) -> Record:
         if kind == "NOTES":
             count = parse_number(fields[2]) if len(fields) > 2 else None
             tags[tag] = fields[1:]
-            i += 1 + (int(count) if count is not None and count >= 0 else 0)
+            ok = count is not None and np.isfinite(count) and 0 <= count < n
+            i += 1 + (int(count) if ok else 0)
             continue
         tags.setdefault(tag, fields[1:])
         i += 1
@@ -110,7 +115,7 @@ def read_gamry(path: str) -> Record:
     if code in IMPEDANCE_CODES or (not curves and any(t[0] == "ZCURVE" for t in tables)):
         raise impedance_error(path, technique or "ZCURVE table")
     if not curves:
-        found = ", ".join(t[0] for t in tables) or "none"
+        found = shown_names([t[0] for t in tables])
         raise InputError(
             path,
             f"no CURVE data table in this Gamry file (tables found: {found})",
@@ -142,7 +147,7 @@ def read_gamry(path: str) -> Record:
             raise InputError(
                 path,
                 f"table {tag} lacks the column(s) {', '.join(missing)} (time T in s, "
-                f"potential Vf in V, current Im in A); columns found: {', '.join(found_columns)}",
+                f"potential Vf in V, current Im in A); columns found: {shown_names(found_columns)}",
                 "export a Gamry time-domain experiment (CV, chronoamperometry, "
                 "chronopotentiometry) or a CSV with time_s, potential_V, current_A",
             )

@@ -29,8 +29,50 @@ from platescope._movie_model import movie_dataarray
 
 __all__ = ["describe_movie", "read_frame_times", "read_movie"]
 
-#: Files larger than this are opened lazily (dask) unless ``lazy`` says otherwise.
+#: Movies whose *decoded* pixels (frames × height × width × bytes per pixel, from the
+#: header) exceed this are opened lazily (dask) unless ``lazy`` says otherwise. The size
+#: on disk says nothing: a compressed TIFF of 2 MB can decode to gigabytes.
 LAZY_THRESHOLD_BYTES = 256 * 2**20
+
+#: A single frame larger than this (decoded) is refused: even lazy reading holds whole
+#: frames, and the analyses make float copies of them (8 bytes per pixel).
+MAX_FRAME_BYTES = 512 * 2**20
+
+#: Formats read only into memory (video) are refused above this decoded size.
+MAX_EAGER_BYTES = 4 * 2**30
+
+
+def decoded_bytes(n_frames: int, height: int, width: int, dtype) -> int:
+    """Bytes the pixels take once decoded (Python int: no overflow).
+
+    >>> decoded_bytes(1000, 2048, 2048, "uint16") / 2**30
+    7.8125
+    """
+    return int(n_frames) * int(height) * int(width) * int(np.dtype(dtype).itemsize)
+
+
+def _check_budget(raw: RawMovie, p: Path, *, lazy: bool) -> None:
+    """Refuse a movie that cannot be read within the memory budget (InputError, exit 2)."""
+    frame = decoded_bytes(1, raw.height, raw.width, raw.dtype)
+    if frame > MAX_FRAME_BYTES:
+        raise InputError(
+            p,
+            f"one frame is {raw.height} × {raw.width} pixels of {np.dtype(raw.dtype).name} "
+            f"({frame / 2**20:.0f} MiB decoded), more than platescope reads "
+            f"({MAX_FRAME_BYTES // 2**20} MiB per frame)",
+            "crop or bin the movie (e.g. Fiji Image > Scale, Image > Crop) and export it again",
+        )
+    total = decoded_bytes(raw.n_frames, raw.height, raw.width, raw.dtype)
+    if (raw.always_eager or not lazy) and total > MAX_EAGER_BYTES:
+        raise InputError(
+            p,
+            f"the movie decodes to {total / 2**30:.1f} GiB ({raw.n_frames} frames of "
+            f"{raw.height} × {raw.width}), more than platescope holds in memory "
+            f"({MAX_EAGER_BYTES // 2**30} GiB)"
+            + (" and this format cannot be read lazily" if raw.always_eager else ""),
+            "export it as a multi-page TIFF (read lazily), or crop, bin or shorten it",
+        )
+
 
 _MODES = ("irm", "trans", "epi", "sem")
 _PIXEL_DISAGREE_REL = 0.01
@@ -236,6 +278,9 @@ def read_frame_times(path: str | os.PathLike) -> np.ndarray:
     array([1.5, 2. ])
     """
     p = _check_path(path)
+    from platescope._provenance import note_file
+
+    note_file(p, role="movie.frame_times")
     try:
         with open(p, encoding="utf-8-sig", errors="replace") as fh:
             header = fh.readline()
@@ -421,6 +466,7 @@ def read_movie(
     channel: int = 0,
     z: int = 0,
     position: int = 0,
+    min_frames: int = 1,
 ) -> xr.DataArray:
     """Read a microscopy movie into a ``(t, y, x)`` DataArray with real times.
 
@@ -469,14 +515,19 @@ def read_movie(
     lazy : bool, optional
         ``True``: dask-backed, nothing read at open (TIFF via tifffile's zarr store,
         chunks of whole frames; ND2 via ``nd2``). ``False``: read into memory.
-        ``None`` (default): lazy when the file is larger than 256 MiB. Video is
-        always decoded into memory.
+        ``None`` (default): lazy when the *decoded* pixels (frames × height × width
+        × bytes per pixel, from the header) exceed 256 MiB, whatever the size on
+        disk. Video is always decoded into memory. A frame larger than 512 MiB
+        decoded, or an in-memory read beyond 4 GiB, is refused (InputError).
     frame_interval_s : float, optional
         Constant frame interval in s, used when the file has no per-frame times
         and no ``frame_times`` are given.
     channel, z, position : int
         0-based indices of the channel, z-plane and stage position to read from
         multi-dimensional files.
+    min_frames : int
+        Fewest frames accepted (default 1); the pipeline asks for 3, the least
+        any time-series analysis can use.
 
     Returns
     -------
@@ -520,6 +571,14 @@ def read_movie(
     raw = _probe(p, selection)
     if raw.n_frames < 1:
         raise InputError(p, "the movie has no frames", "check that the right file was exported")
+    if raw.n_frames < min_frames:
+        raise InputError(
+            p,
+            f"the movie has {raw.n_frames} frame{'s' if raw.n_frames != 1 else ''}; the "
+            f"analyses need a time series of at least {min_frames}",
+            "export every frame of the recording (check the channel/z/position selection "
+            "and that the file is the movie, not a snapshot)",
+        )
     timing = _resolve_times(raw, frame_times, frame_interval_s)
     spacing, px_source = _resolve_pixel_size(raw, pixel_size_um)
     problems, fixes = [], []
@@ -536,7 +595,8 @@ def read_movie(
         raise InputError(p, "the movie has " + " and ".join(problems), "; ".join(fixes))
 
     if lazy is None:
-        lazy = p.stat().st_size > LAZY_THRESHOLD_BYTES
+        lazy = decoded_bytes(raw.n_frames, raw.height, raw.width, raw.dtype) > LAZY_THRESHOLD_BYTES
+    _check_budget(raw, p, lazy=bool(lazy))
     data = raw.load(bool(lazy) and not raw.always_eager)
     attrs: dict[str, Any] = {
         "t0": raw.t0,
@@ -623,7 +683,11 @@ def describe_movie(
         "pixel_size_source": raw.pixel_size_source,
         "t0": raw.t0,
         "t0_local": raw.t0_local,
-        "lazy_by_default": p.stat().st_size > LAZY_THRESHOLD_BYTES and not raw.always_eager,
+        "decoded_bytes": decoded_bytes(raw.n_frames, raw.height, raw.width, raw.dtype),
+        "lazy_by_default": (
+            decoded_bytes(raw.n_frames, raw.height, raw.width, raw.dtype) > LAZY_THRESHOLD_BYTES
+            and not raw.always_eager
+        ),
     }
     if times is not None:
         info["first_time_s"] = float(times[0])

@@ -27,6 +27,8 @@ import contextlib
 import json
 import logging
 import math
+import os
+import re
 import struct
 import weakref
 import xml.etree.ElementTree as ET
@@ -39,6 +41,7 @@ import numpy as np
 import tifffile
 
 from platescope._errors import InputError
+from platescope._provenance import note_file
 from platescope.io._movie import RawMovie, length_units_to_um, time_units_to_s, to_utc_iso
 
 _MM_TAG = 51123
@@ -48,6 +51,38 @@ _FIX_TRUNCATED = (
     "re-export the movie from the acquisition software, or copy it again from the "
     "instrument computer (the copy may be incomplete)"
 )
+
+
+# What tifffile raises on damaged files and headers (OME XML, Micro-Manager and Zeiss
+# metadata with zero or absurd sizes: ZeroDivisionError, MemoryError, OverflowError, ...).
+_DAMAGED = (
+    tifffile.TiffFileError,
+    ValueError,
+    OSError,
+    struct.error,
+    IndexError,
+    KeyError,
+    ZeroDivisionError,
+    MemoryError,
+    OverflowError,
+    RecursionError,
+    TypeError,
+    AttributeError,
+    EOFError,
+    RuntimeError,  # e.g. "incompatible keyframe" of a damaged page
+    AssertionError,  # tifffile asserts on some impossible page layouts
+)
+
+# tifffile reports damage through its logger; platescope explains it instead (without
+# this, Python's last-resort handler prints those lines before our message)
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    """``Type: message`` of an exception, one line, at most ``limit`` characters."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    text = re.sub(r"""b(['"]).*?\1""", "b'…'", text)  # no bytes of the file in messages
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _ListHandler(logging.Handler):
@@ -77,6 +112,60 @@ def capture_tifffile_log() -> Iterator[list[str]]:
 
 class _ShortRead(Exception):
     pass
+
+
+def check_ifd_chain(path, *, max_pages: int = 10_000_000) -> int:
+    """Walk the chain of TIFF pages (IFDs) and return its length; refuse a looping chain.
+
+    A damaged "next page" offset that points back to an earlier page makes tifffile
+    iterate the same page forever (seen in fuzzing: a 3.7 kB file yielded 450 000+
+    pages in 20 s). Walking the chain first, with cycle detection, turns that hang
+    into an InputError. Non-TIFF or truncated headers are left to tifffile.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, tifffile
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.tif")
+    >>> tifffile.imwrite(p, np.zeros((3, 4, 5), np.uint8), photometric="minisblack")
+    >>> check_ifd_chain(p)
+    3
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+        if len(head) < 8 or head[:2] not in (b"II", b"MM"):
+            return 0
+        bo = "<" if head[:2] == b"II" else ">"
+        (magic,) = struct.unpack(bo + "H", head[2:4])
+        if magic == 42:
+            (offset,) = struct.unpack(bo + "I", head[4:8])
+            count_fmt, count_size, entry, next_fmt = bo + "H", 2, 12, bo + "I"
+        elif magic == 43 and len(head) >= 16:
+            (offset,) = struct.unpack(bo + "Q", head[8:16])
+            count_fmt, count_size, entry, next_fmt = bo + "Q", 8, 20, bo + "Q"
+        else:
+            return 0
+        size = os.fstat(fh.fileno()).st_size
+        seen: set[int] = set()
+        while offset:
+            if offset in seen:
+                raise InputError(
+                    path,
+                    f"the chain of TIFF pages loops: page {len(seen)} points back to an "
+                    f"earlier page (byte {offset}), a damaged page offset",
+                    _FIX_TRUNCATED,
+                )
+            if len(seen) >= max_pages or offset + count_size > size:
+                break  # tifffile reports what is wrong with this page
+            seen.add(offset)
+            fh.seek(offset)
+            raw = fh.read(count_size)
+            (n,) = struct.unpack(count_fmt, raw)
+            fh.seek(offset + count_size + n * entry)
+            raw = fh.read(struct.calcsize(next_fmt))
+            if len(raw) != struct.calcsize(next_fmt):
+                break
+            (offset,) = struct.unpack(next_fmt, raw)
+        return len(seen)
 
 
 def _read_exact(fh: Any, offset: int, size: int) -> bytes:
@@ -338,6 +427,7 @@ def _mm_metadata(
             page = series.pages[k]
             fname = page.parent.filehandle.path
             if fname not in handles:
+                note_file(fname, role="movie (Micro-Manager file of the dataset)")
                 handles[fname] = open(fname, "rb")  # noqa: SIM115 - closed below
             raw = read_tag_bytes(handles[fname], page.offset, fmt, _MM_TAG)
             meta = None
@@ -527,9 +617,9 @@ def _loader(
                     data = tifffile.imread(path, series=series_index)
                 else:
                     data = tifffile.imread(path, series=series_index, key=keys)
-        except (tifffile.TiffFileError, ValueError, OSError, struct.error, RuntimeError) as exc:
+        except _DAMAGED as exc:
             raise InputError(
-                path, f"the pixel data cannot be decoded ({exc})", _FIX_TRUNCATED
+                path, f"the pixel data cannot be decoded ({_short(exc)})", _FIX_TRUNCATED
             ) from exc
         return np.asarray(data).reshape(n_frames, height, width)
 
@@ -581,25 +671,23 @@ def probe(path: Path, *, channel: int = 0, z: int = 0, position: int = 0) -> Raw
     # _check_complete explain the damage to the user instead
     with capture_tifffile_log(), open(path, "rb") as fh:
         try:
+            check_ifd_chain(path)
             tif = tifffile.TiffFile(path)
-        except (
-            tifffile.TiffFileError,
-            ValueError,
-            OSError,
-            struct.error,
-            IndexError,
-            KeyError,
-        ) as exc:
+        except _DAMAGED as exc:
             raise InputError(
                 path,
-                f"this is not a readable TIFF file ({exc}); it may be truncated or corrupt",
+                f"this is not a readable TIFF file ({_short(exc)}); it may be truncated or corrupt",
                 _FIX_TRUNCATED,
             ) from exc
         try:
             return _probe_open(tif, path, fh, channel, z, position)
-        except (tifffile.TiffFileError, struct.error, IndexError, KeyError) as exc:
+        except InputError:
+            raise
+        except _DAMAGED as exc:
             raise InputError(
-                path, f"the TIFF structure is damaged ({exc}); it may be truncated", _FIX_TRUNCATED
+                path,
+                f"the TIFF structure or its metadata header is damaged ({_short(exc)})",
+                _FIX_TRUNCATED,
             ) from exc
         finally:
             tif.close()

@@ -37,6 +37,9 @@ from platescope.io._movie_tiff import capture_tifffile_log
 
 __all__ = ["describe_sem", "detect_databar", "read_sem"]
 
+#: An SEM image whose header states more decoded bytes than this is refused.
+_MAX_SEM_BYTES = 2 * 2**30
+
 _FIX_DAMAGED = (
     "export the image again from the microscope software (TIFF with its metadata) or copy it again"
 )
@@ -227,6 +230,9 @@ def _open_sem(path: str | os.PathLike) -> dict[str, Any]:
             "this is not a TIFF file; SEM images are read from the instrument's TIFF (which carries the pixel size)",
             "export the image as TIFF from the microscope software, or convert it and pass [sem] pixel_size_nm",
         )
+    from platescope.io._movie_tiff import check_ifd_chain
+
+    check_ifd_chain(p)
     try:
         with capture_tifffile_log(), tifffile.TiffFile(p) as tif:
             page = tif.pages.first
@@ -238,6 +244,15 @@ def _open_sem(path: str | os.PathLike) -> dict[str, Any]:
                 raise InputError(
                     p,
                     f"the file looks truncated: the image data end at byte {end} but the file has {p.stat().st_size} bytes",
+                    _FIX_DAMAGED,
+                )
+            decoded = int(np.prod(page.shape, dtype=np.float64)) * np.dtype(page.dtype).itemsize
+            if decoded > _MAX_SEM_BYTES:
+                raise InputError(
+                    p,
+                    f"the image header states {' × '.join(map(str, page.shape))} pixels "
+                    f"({decoded / 2**30:.1f} GiB decoded), more than platescope reads "
+                    f"({_MAX_SEM_BYTES // 2**30} GiB); the header may be damaged",
                     _FIX_DAMAGED,
                 )
             image = page.asarray()
@@ -255,6 +270,11 @@ def _open_sem(path: str | os.PathLike) -> dict[str, Any]:
         IndexError,
         KeyError,
         RuntimeError,
+        ZeroDivisionError,
+        OverflowError,
+        MemoryError,
+        AssertionError,
+        TypeError,
     ) as exc:
         raise InputError(
             p, f"the TIFF cannot be read ({exc}); it may be truncated or corrupt", _FIX_DAMAGED

@@ -71,7 +71,10 @@ def _header_and_rows(text: str, path) -> tuple[list[str], list[list[str]], int, 
     sep = max(counts, key=lambda c: (counts[c], c != ","))
     if counts[sep] == 0:
         raise InputError(
-            path, f"the header line '{head.strip()[:60]}' has no column separator", _FIX_FORMAT
+            path,
+            f"the first non-comment line (line {k + 1}) has no column separator (, ; or tab), "
+            "so it is not a column-name line",
+            _FIX_FORMAT,
         )
     names = [c.strip().strip('"').strip() for c in head.split(sep)]
     rows = []
@@ -222,6 +225,15 @@ def parse_sims_text(
             "every row has zero 6Li and 7Li counts",
             "check that the Li+ masses (6 and 7) were recorded and exported",
         )
+    for iso, other in (("6Li", "7Li"), ("7Li", "6Li")):
+        if not np.any(df[f"counts_{iso}"].to_numpy() > 0):
+            raise InputError(
+                where,
+                f"counts_{iso} is zero in every row: the profile holds only {other}, so no "
+                "isotope fraction (and no tracer diffusion) can be computed from it",
+                f"check that mass {iso[0]} was recorded and exported with its counts "
+                "(natural Li holds 7.6 % 6Li, so a real profile counts both isotopes)",
+            )
     if np.count_nonzero(li > 0) < MIN_POINTS:
         raise InputError(
             where,

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 from platescope.io import _spots_echemtips as et
 from platescope.io import _spots_wecspm as wec
 from platescope.io._spotset import INDEX_COLUMNS, Spot, SpotSet
@@ -59,7 +59,7 @@ def _open_platescope(path: Path, settings: Path | None) -> SpotSet:
     if missing:
         raise InputError(
             path,
-            f"the spot index lacks the column(s) {', '.join(missing)} (found: {', '.join(index.columns)})",
+            f"the spot index lacks the column(s) {', '.join(missing)} (found: {shown_names(index.columns)})",
             "give the columns spot,x_um,y_um,condition,current_density_mA_cm2,path "
             "(optional area_cm2, duration_s)",
         )
@@ -97,6 +97,15 @@ def _open_platescope(path: Path, settings: Path | None) -> SpotSet:
         str(p if Path(p).is_absolute() else base / p) for p in index["path"].str.strip()
     ]
     index = index[list(INDEX_COLUMNS) + [c for c in index.columns if c not in INDEX_COLUMNS]]
+    present = np.fromiter((os.path.isfile(p) for p in index["path"]), bool, len(index))
+    if len(index) and not present.any():
+        first = Path(index["path"].iloc[0])
+        raise InputError(
+            path,
+            f"none of the {len(index)} spot files it names exists (the first is "
+            f"{first.name!r} in {first.parent})",
+            "copy the spot files next to the index, or correct the paths in its 'path' column",
+        )
     return SpotSet(
         "platescope", path, None, index.reset_index(drop=True), {"technique": "galvanostatic"}
     )

@@ -53,6 +53,9 @@ def _load_sidecar(csv_path: Path, json_path: Path) -> dict:
             f"keep {json_path.name} next to {csv_path.name} (it holds the scan grid and conditions), "
             "or give its path as [seccm] settings",
         )
+    from platescope._provenance import note_file
+
+    note_file(json_path, role="seccm.settings (eChemTips JSON sidecar)")
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from platescope._errors import InputError
+from platescope._errors import InputError, shown_names
 from platescope.io._spotset import INDEX_COLUMNS, SpotSet
 
 __all__ = ["open_wecspm", "parse_set", "read_wecspm_spot"]
@@ -93,6 +93,9 @@ def parse_set(path: Path) -> dict:
     >>> parse_set(p)
     {'Sample Time (us)': 10.0, 'Technique': 'Galvanostatic hopping'}
     """
+    from platescope._provenance import note_file
+
+    note_file(path, role="seccm.settings (.set)")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -111,6 +114,18 @@ def parse_set(path: Path) -> dict:
         except ValueError:
             out[key.strip()] = value
     return out
+
+
+#: Settings of a WEC-SPM .set that platescope reads; a file with none of them is refused.
+_KNOWN_SETTINGS = (
+    "Sample Time (us)",
+    "Samples per data point",
+    "Number of conditions",
+    "Technique",
+    "Feedback type hold",
+    "Footprint diameter (um)",
+    "Galvanostatic duration (s)",
+)
 
 
 def _setting(settings: dict, *names: str):
@@ -306,6 +321,14 @@ def open_wecspm(path: Path, settings: Path | None):
         )
     set_path = Path(set_path)
     st = parse_set(set_path)
+    if not any(_setting(st, name) is not None for name in _KNOWN_SETTINGS):
+        raise InputError(
+            set_path,
+            "the settings file holds none of the WEC-SPM settings platescope reads ("
+            + ", ".join(repr(n) for n in _KNOWN_SETTINGS[:4])
+            + " ...): it is not a WEC-SPM .set or it is damaged",
+            "give the .set file written with this recording (or its path as [seccm] settings)",
+        )
     lines = _line_table(tsv)
     chans: dict[str, dict] = {}
     for line in lines:
@@ -340,7 +363,7 @@ def open_wecspm(path: Path, settings: Path | None):
         raise InputError(
             tsv,
             f"the recording lacks the channel line(s) {', '.join(missing)} (found: "
-            f"{', '.join(repr(ln['label']) for ln in lines[:12])})",
+            f"{shown_names([ln['label'] for ln in lines], limit=12)})",
             "export V1, Current1, Feedback Type (and Line Number, dt (s), X, Y) from WEC-SPM",
         )
     if "time_s" not in chans:
@@ -381,14 +404,31 @@ def open_wecspm(path: Path, settings: Path | None):
     n_cond = _setting(st, "Number of conditions")
     area = None
     d_um = _setting(st, "Footprint diameter (um)")
-    if isinstance(d_um, float) and d_um > 0:
+    if isinstance(d_um, float) and not 0 < d_um < 1e6:
+        raise InputError(
+            set_path,
+            f"'Footprint diameter (um)' = {d_um:g} is not a diameter in µm (0 < d < 1e6)",
+            "correct it in the .set file",
+        )
+    if isinstance(d_um, float):
         area = math.pi * (0.5 * d_um) ** 2 * 1e-8
     duration = _setting(st, "Galvanostatic duration (s)")
     duration = float(duration) if isinstance(duration, float) else np.nan
     cond_of_hop: list = []
     j_of_cond: dict = {}
+
+    def _whole(value, what, most):
+        if not (np.isfinite(value) and value == round(value) and 0 <= value <= most):
+            raise InputError(
+                set_path,
+                f"'{what}' = {value:g} is not a whole number between 0 and {most} (the "
+                f"recording has {len(runs)} surface holds)",
+                f"correct '{what}' in the .set file",
+            )
+        return int(value)
+
     if isinstance(n_cond, float) and n_cond >= 1:
-        for k in range(1, int(n_cond) + 1):
+        for k in range(1, _whole(n_cond, "Number of conditions", 10 * len(runs) + 100) + 1):
             i_a = _setting(st, f"Condition {k} current (A)")
             hops = _setting(st, f"Condition {k} hops")
             if not isinstance(hops, float):
@@ -397,7 +437,7 @@ def open_wecspm(path: Path, settings: Path | None):
                     f"'Condition {k} hops' is missing or not a number",
                     "give the hop count per condition",
                 )
-            cond_of_hop += [k - 1] * int(hops)
+            cond_of_hop += [k - 1] * _whole(hops, f"Condition {k} hops", 10 * len(runs) + 100)
             j_of_cond[k - 1] = (
                 abs(float(i_a)) / area * 1e3 if isinstance(i_a, float) and area else np.nan
             )

@@ -144,6 +144,7 @@ def read_movie_section(section: Mapping[str, Any], *, default_mode: str | None =
         pixel_size_um=section.get("pixel_size_um"),
         frame_interval_s=section.get("frame_interval_s"),
         mode=section.get("mode", default_mode),
+        min_frames=3,  # every movie analysis is a time series
     )
 
 

@@ -171,13 +171,16 @@ def _client(mode: str, workers: int, scheduler: Any):
         finally:
             client.close()
         return
-    cluster = LocalCluster(
-        n_workers=1 if mode == "threads" else workers,
-        threads_per_worker=workers if mode == "threads" else 1,
-        processes=mode == "processes",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    # worker processes started while SIGINT is ignored keep ignoring it: Ctrl-C then
+    # reaches only this process, which stops the cluster and exits quietly (exit 130)
+    with _sigint_ignored(mode == "processes"):
+        cluster = LocalCluster(
+            n_workers=1 if mode == "threads" else workers,
+            threads_per_worker=workers if mode == "threads" else 1,
+            processes=mode == "processes",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     try:
         client = Client(cluster, set_as_default=False)
         try:
@@ -186,6 +189,25 @@ def _client(mode: str, workers: int, scheduler: Any):
             client.close()
     finally:
         cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored(active: bool):
+    """Ignore SIGINT while worker processes start (they inherit it; main thread only).
+
+    A Ctrl-C pressed during these one or two seconds is lost; the next one works.
+    """
+    import signal
+    import threading
+
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _progress(total: int, progress: bool | None, unit: str):

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from platescope import __version__
 from platescope._errors import InputError
-from platescope._hashing import sha256_path
 from platescope._outguard import claim_output_folder, write_marker
+from platescope._provenance import run_log
 from platescope.pipeline._common import collect_warnings
 from platescope.pipeline._outputs import StagedOutput, sha256_file
+from platescope.pipeline._provenance import record_provenance
 from platescope.pipeline._scenarios import get_scenario, scenarios
 
 
@@ -68,9 +69,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
     sc = get_scenario(exp.scenario, path=exp.path)
     _check_analysis_sections(exp, sc)
     claim_output_folder(out, kind="result", inputs=[exp.path, *exp.input_paths().values()])
-    inputs = {
-        role: {"path": str(p), "sha256": sha256_path(p)} for role, p in exp.input_paths().items()
-    }
+    inputs: dict = {}  # filled after the run with every file read (record_provenance)
     summary: dict = {
         "scenario": exp.scenario,
         "name": exp.name,
@@ -85,11 +84,13 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
         "uncertainty_convention": "*_err values are expanded uncertainties, ≈95 % (k = 2)",
     }
     staged = StagedOutput(out)
+    staged.report_housekeeping(summary)  # leftovers of killed runs, cleaned
     try:
         from platescope.pipeline._parallel import execution_options
 
-        with execution_options(scheduler=scheduler, workers=workers):
+        with run_log() as log, execution_options(scheduler=scheduler, workers=workers):
             sc.run(exp, staged, summary)
+        record_provenance(exp, log, summary, staged)  # inputs, sidecars, spot files: hashed
         collect_warnings(summary)
         summary["headline"] = _headline(summary)  # every summary has one (README)
         # what the report shows is exactly what summary.json holds

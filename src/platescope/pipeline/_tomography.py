@@ -86,8 +86,6 @@ def _tomography(exp, params, out, summary):
             "write labels = { 0 = 'pore', 1 = 'li' } (label value → phase name)",
         )
     vol = read_volume(path, voxel_size_um=entry.get("voxel_size_um"))
-    if path.is_dir():
-        summary["inputs"]["volume"]["kind"] = "folder (hash of its files' names and hashes)"
     res = analyze_volume(
         vol,
         labels=labels,

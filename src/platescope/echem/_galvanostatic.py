@@ -39,6 +39,10 @@ from platescope._errors import InputError
 _C_PER_UAH = 3.6e-3
 _MIN_FIT_POINTS = 15
 _SPIKE_SIGMA = 10.0
+#: Potentials (V) where a Li nucleation minimum can lie (vs Li/Li⁺ or a usual
+#: quasi-reference); outside, the potential column's sign, unit or reference is suspect.
+E_PLAUSIBLE_V = (-5.0, 5.0)
+
 _NULL_KEYS = (
     "E_nuc_V",
     "E_nuc_V_err",
@@ -371,6 +375,15 @@ def galvanostatic_features(
     )
     if q_nuc is None:
         out["reason"] = "Q_nuc needs the electrode area ([electrode] area_cm2 or a footprint mask)"
+    if not (E_PLAUSIBLE_V[0] <= e_nuc <= E_PLAUSIBLE_V[1]):
+        out.setdefault("warnings", []).append(
+            {
+                "code": "potential-out-of-range",
+                "message": f"E_nuc = {e_nuc:.3g} V is outside {E_PLAUSIBLE_V[0]:g} to "
+                f"{E_PLAUSIBLE_V[1]:g} V, where Li plating vs Li/Li⁺ or a usual quasi-reference "
+                "lies: check the sign and unit of the potential column and the reference",
+            }
+        )
     return out
 
 

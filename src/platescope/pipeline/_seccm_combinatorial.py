@@ -111,6 +111,26 @@ def _open_spots(exp):
     return io.read_spots(src, layout=layout, settings=s.get("settings"))
 
 
+def _check_potential_range(feats: pd.DataFrame, summary: dict) -> None:
+    """Warn when spots' E_nuc lie where no Li nucleation minimum can (sign, unit, reference)."""
+    from platescope.echem._galvanostatic import E_PLAUSIBLE_V
+    from platescope.pipeline._common import add_warning
+
+    if not len(feats) or "E_nuc_V" not in feats:
+        return
+    e = pd.to_numeric(feats["E_nuc_V"], errors="coerce")
+    bad = int(((e < E_PLAUSIBLE_V[0]) | (e > E_PLAUSIBLE_V[1])).sum())
+    if bad:
+        add_warning(
+            summary,
+            "potential-out-of-range",
+            f"{bad} of {int(e.notna().sum())} spots have E_nuc outside {E_PLAUSIBLE_V[0]:g} to "
+            f"{E_PLAUSIBLE_V[1]:g} V, where Li plating vs Li/Li⁺ or a usual quasi-reference "
+            "lies: check the sign and unit of the voltage column and the reference",
+            "combinatorial",
+        )
+
+
 def run(exp, out, summary: dict) -> None:
     """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
     from platescope import echem as echem_mod
@@ -171,6 +191,7 @@ def run(exp, out, summary: dict) -> None:
         }
     )
     feats = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=list(_KEEP))
+    _check_potential_range(feats, summary)
     if skipped:
         out.table(
             "skipped_spots",

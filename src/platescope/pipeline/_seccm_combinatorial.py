@@ -131,30 +131,10 @@ def _check_potential_range(feats: pd.DataFrame, summary: dict) -> None:
         )
 
 
-def run(exp, out, summary: dict) -> None:
-    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import echem as echem_mod
-    from platescope import report
+def _spots_step(spots, p_g, p_c, out) -> tuple:
+    """Every spot's features, computed in bounded batches and streamed to tables/spots.csv."""
     from platescope.pipeline._parallel import analyse_batch, current_execution, map_batches
 
-    skipped_analyses = summary["skipped"]
-    if not exp.seccm:
-        skipped_analyses.append({"analysis": "combinatorial", "reason": "no [seccm] input"})
-        return
-    params = summary["parameters"]
-    p_g = params.setdefault(
-        "galvanostatic", analysis_params(exp, "galvanostatic", DEFAULTS["galvanostatic"])
-    )
-    p_c = params.setdefault(
-        "combinatorial", analysis_params(exp, "combinatorial", DEFAULTS["combinatorial"])
-    )
-    if p_c["map_feature"] not in echem_mod._combinatorial.FEATURES:
-        raise InputError(
-            exp.path,
-            f"[analysis.combinatorial] map_feature = {p_c['map_feature']!r} is not a spot feature",
-            f"use one of {', '.join(echem_mod._combinatorial.FEATURES)}",
-        )
-    spots = _open_spots(exp)
     ex = current_execution()
     run_info: dict = {}
     table_path = out.root / "tables" / "spots.csv"
@@ -191,28 +171,40 @@ def run(exp, out, summary: dict) -> None:
         }
     )
     feats = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=list(_KEEP))
-    _check_potential_range(feats, summary)
-    if skipped:
-        out.table(
-            "skipped_spots",
-            pd.DataFrame(skipped, columns=["spot", "path", "reason"]),
-            title="Spots that could not be analysed",
-        )
-        by_kind: dict[str, int] = {}
-        for s in skipped:
-            text = s["reason"]
-            key = text.split(": ", 1)[1] if text.startswith("spot ") and ": " in text else text
-            key = key.split(". Fix:")[0]
-            by_kind[key] = by_kind.get(key, 0) + 1
-        skipped_analyses.append(
-            {
-                "analysis": "combinatorial.spots",
-                "reason": f"{len(skipped)} of {len(spots)} spots could not be analysed: "
-                + "; ".join(
-                    f"{n}× {k}" for k, n in sorted(by_kind.items(), key=lambda kv: -kv[1])[:5]
-                ),
-            }
-        )
+    return feats, skipped, n_rows, run_info
+
+
+def _skipped_spots_step(spots, skipped, out, summary) -> None:
+    """Spots that could not be read: their table and one skipped[] line by kind."""
+    if not skipped:
+        return
+    skipped_analyses = summary["skipped"]
+    out.table(
+        "skipped_spots",
+        pd.DataFrame(skipped, columns=["spot", "path", "reason"]),
+        title="Spots that could not be analysed",
+    )
+    by_kind: dict[str, int] = {}
+    for s in skipped:
+        text = s["reason"]
+        key = text.split(": ", 1)[1] if text.startswith("spot ") and ": " in text else text
+        key = key.split(". Fix:")[0]
+        by_kind[key] = by_kind.get(key, 0) + 1
+    skipped_analyses.append(
+        {
+            "analysis": "combinatorial.spots",
+            "reason": f"{len(skipped)} of {len(spots)} spots could not be analysed: "
+            + "; ".join(f"{n}× {k}" for k, n in sorted(by_kind.items(), key=lambda kv: -kv[1])[:5]),
+        }
+    )
+
+
+def _conditions_step(spots, feats, skipped, n_rows, run_info, p_c, out, summary) -> None:
+    """Per-condition statistics, the run record, the conditions table, figures, headline."""
+    from platescope import echem as echem_mod
+    from platescope import report
+
+    skipped_analyses = summary["skipped"]
     cond = echem_mod.condition_summary(feats) if len(feats) else pd.DataFrame()
     rows = [{k: _clean(v) for k, v in r.items()} for r in cond.to_dict("records")]
     summary["combinatorial"] = expand_errors(rows)
@@ -265,6 +257,34 @@ def run(exp, out, summary: dict) -> None:
         f"{n_rows} of {len(spots)} spots in {len(rows)} conditions; {n_nuc} reached E_nuc{rng}"
         + (f"; {len(skipped)} skipped" if skipped else "")
     )
+
+
+def run(exp, out, summary: dict) -> None:
+    """Compose the scenario's steps; fill ``summary`` and ``out`` (a StagedOutput)."""
+    from platescope import echem as echem_mod
+
+    skipped_analyses = summary["skipped"]
+    if not exp.seccm:
+        skipped_analyses.append({"analysis": "combinatorial", "reason": "no [seccm] input"})
+        return
+    params = summary["parameters"]
+    p_g = params.setdefault(
+        "galvanostatic", analysis_params(exp, "galvanostatic", DEFAULTS["galvanostatic"])
+    )
+    p_c = params.setdefault(
+        "combinatorial", analysis_params(exp, "combinatorial", DEFAULTS["combinatorial"])
+    )
+    if p_c["map_feature"] not in echem_mod._combinatorial.FEATURES:
+        raise InputError(
+            exp.path,
+            f"[analysis.combinatorial] map_feature = {p_c['map_feature']!r} is not a spot feature",
+            f"use one of {', '.join(echem_mod._combinatorial.FEATURES)}",
+        )
+    spots = _open_spots(exp)
+    feats, skipped, n_rows, run_info = _spots_step(spots, p_g, p_c, out)
+    _check_potential_range(feats, summary)
+    _skipped_spots_step(spots, skipped, out, summary)
+    _conditions_step(spots, feats, skipped, n_rows, run_info, p_c, out, summary)
 
 
 def _figures(out, report, rows, feats, map_feature) -> None:

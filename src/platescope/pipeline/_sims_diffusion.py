@@ -136,87 +136,77 @@ def _oxygen_column(profile: pd.DataFrame) -> str | None:
     return next((c for c in profile.columns if c.startswith("counts_") and c.endswith("O")), None)
 
 
-def run(exp, out, summary: dict) -> None:
-    """Run the scenario's analyses and fill ``summary`` and ``out`` (a StagedOutput)."""
-    from platescope import io, models, report
+def _profile_step(exp, k: int, entry, p, summary) -> tuple:
+    """One depth profile → its tracer fit (D, σ², exclusions); (result, curve, profile)."""
+    from platescope import io, models
 
-    params = summary["parameters"]
-    p = _check_params(
-        exp, params.setdefault("sims", analysis_params(exp, "sims", DEFAULTS["sims"]))
+    t, tracer, dse = _entry_values(exp, k, entry)
+    prof = io.read_sims(
+        entry["path"],
+        crater_depth_um=entry.get("crater_depth_um"),
+        sputter_rate_um_s=entry.get("sputter_rate_um_s"),
     )
-    if not exp.sims:
-        summary["sims"] = []
-        summary["sims_D_cm2_s"] = None
-        summary["sims_D_cm2_s_reason"] = "the experiment file has no [[sims]] entries"
-        summary["skipped"].append({"analysis": "sims", "reason": "no [[sims]] input"})
-        return
-
-    rows, curves, profiles = [], [], []
-    for k, entry in enumerate(exp.sims):
-        t, tracer, dse = _entry_values(exp, k, entry)
-        prof = io.read_sims(
+    other = "7Li" if tracer == "6Li" else "6Li"
+    o_col = _oxygen_column(prof)
+    exclusion = p["exclusion"]
+    if exclusion == "oxygen" and o_col is None:
+        raise InputError(
             entry["path"],
-            crater_depth_um=entry.get("crater_depth_um"),
-            sputter_rate_um_s=entry.get("sputter_rate_um_s"),
+            "[analysis.sims] exclusion = 'oxygen' but the profile has no oxygen channel",
+            "use exclusion = 'auto' or export a counts_18O / counts_16O column",
         )
-        other = "7Li" if tracer == "6Li" else "6Li"
-        o_col = _oxygen_column(prof)
-        exclusion = p["exclusion"]
-        if exclusion == "oxygen" and o_col is None:
-            raise InputError(
-                entry["path"],
-                "[analysis.sims] exclusion = 'oxygen' but the profile has no oxygen channel",
-                "use exclusion = 'auto' or export a counts_18O / counts_16O column",
-            )
-        try:
-            res = models.fit_tracer_profile(
-                prof["depth_um"].to_numpy(),
-                prof[f"counts_{tracer}"].to_numpy(),
-                prof[f"counts_{other}"].to_numpy(),
-                anneal_time_s=t,
-                model=p["model"],
-                sigma0_um=p["sigma0_um"],
-                background_fraction=p["background_fraction"],
-                source_fraction=p["source_fraction"],
-                film_thickness_um=p["film_thickness_um"],
-                oxygen_counts=None if o_col is None else prof[o_col].to_numpy(),
-                exclusion=exclusion,
-                exclusion_z=p["exclusion_z"],
-                oxygen_z=p["oxygen_z"],
-                max_excluded_fraction=p["max_excluded_fraction"],
-                depth_scale_err=p["depth_scale_err"] if dse is None else dse,
-                mass_bias=p["mass_bias"],
-                bootstrap=int(p["bootstrap"]),
-                seed=int(p["seed"]) + k,
-            )
-        except ValueError as err:
-            raise InputError(
-                entry["path"],
-                f"the profile cannot be fitted ({err})",
-                "check that the file is a tracer diffusion profile with Li counts at every depth",
-            ) from None
-        curve = res.pop("curve")
-        res = {
-            "path": entry["path"],
-            "tracer": tracer,
-            "depth_source": prof.attrs.get("depth_source"),
-            "oxygen_channel": None if o_col is None else o_col.removeprefix("counts_"),
-            **res,
-        }
-        snr = abs(res["amplitude"]) / res["amplitude_err"] if res["amplitude_err"] else np.inf
-        if not (snr >= _MIN_AMPLITUDE_SNR and res["amplitude"] > 0 and res["D_cm2_s"] > 0):
-            reason = (
-                f"no significant tracer excess (amplitude {res['amplitude']:.3g} ± "
-                f"{res['amplitude_err']:.2g}, {snr:.1f}σ); check that tracer names the "
-                "isotope the film is enriched in"
-                if snr < _MIN_AMPLITUDE_SNR or res["amplitude"] <= 0
-                else "the fitted width is smaller than the depth resolution σ0"
-            )
-            res.update(D_cm2_s=None, D_err_cm2_s=None, D_reason=reason)
-            summary["skipped"].append({"analysis": f"sims[{k}]", "reason": reason})
-        rows.append(res)
-        curves.append(curve)
-        profiles.append(prof)
+    try:
+        res = models.fit_tracer_profile(
+            prof["depth_um"].to_numpy(),
+            prof[f"counts_{tracer}"].to_numpy(),
+            prof[f"counts_{other}"].to_numpy(),
+            anneal_time_s=t,
+            model=p["model"],
+            sigma0_um=p["sigma0_um"],
+            background_fraction=p["background_fraction"],
+            source_fraction=p["source_fraction"],
+            film_thickness_um=p["film_thickness_um"],
+            oxygen_counts=None if o_col is None else prof[o_col].to_numpy(),
+            exclusion=exclusion,
+            exclusion_z=p["exclusion_z"],
+            oxygen_z=p["oxygen_z"],
+            max_excluded_fraction=p["max_excluded_fraction"],
+            depth_scale_err=p["depth_scale_err"] if dse is None else dse,
+            mass_bias=p["mass_bias"],
+            bootstrap=int(p["bootstrap"]),
+            seed=int(p["seed"]) + k,
+        )
+    except ValueError as err:
+        raise InputError(
+            entry["path"],
+            f"the profile cannot be fitted ({err})",
+            "check that the file is a tracer diffusion profile with Li counts at every depth",
+        ) from None
+    curve = res.pop("curve")
+    res = {
+        "path": entry["path"],
+        "tracer": tracer,
+        "depth_source": prof.attrs.get("depth_source"),
+        "oxygen_channel": None if o_col is None else o_col.removeprefix("counts_"),
+        **res,
+    }
+    snr = abs(res["amplitude"]) / res["amplitude_err"] if res["amplitude_err"] else np.inf
+    if not (snr >= _MIN_AMPLITUDE_SNR and res["amplitude"] > 0 and res["D_cm2_s"] > 0):
+        reason = (
+            f"no significant tracer excess (amplitude {res['amplitude']:.3g} ± "
+            f"{res['amplitude_err']:.2g}, {snr:.1f}σ); check that tracer names the "
+            "isotope the film is enriched in"
+            if snr < _MIN_AMPLITUDE_SNR or res["amplitude"] <= 0
+            else "the fitted width is smaller than the depth resolution σ0"
+        )
+        res.update(D_cm2_s=None, D_err_cm2_s=None, D_reason=reason)
+        summary["skipped"].append({"analysis": f"sims[{k}]", "reason": reason})
+    return res, curve, prof
+
+
+def _combined_step(rows, curves, profiles, p, out, summary) -> tuple:
+    """σ² vs anneal time over the profiles → the combined D (k = 2 in the summary)."""
+    from platescope import models, report
 
     good = [r for r in rows if r["D_cm2_s"] is not None]
     combined = None
@@ -251,6 +241,29 @@ def run(exp, out, summary: dict) -> None:
         summary["headline"] = "no diffusion coefficient from the SIMS profiles"
         D = D_err = None
 
+    return D, D_err
+
+
+def run(exp, out, summary: dict) -> None:
+    """Compose the scenario's steps; fill ``summary`` and ``out`` (a StagedOutput)."""
+    params = summary["parameters"]
+    p = _check_params(
+        exp, params.setdefault("sims", analysis_params(exp, "sims", DEFAULTS["sims"]))
+    )
+    if not exp.sims:
+        summary["sims"] = []
+        summary["sims_D_cm2_s"] = None
+        summary["sims_D_cm2_s_reason"] = "the experiment file has no [[sims]] entries"
+        summary["skipped"].append({"analysis": "sims", "reason": "no [[sims]] input"})
+        return
+
+    rows, curves, profiles = [], [], []
+    for k, entry in enumerate(exp.sims):
+        res, curve, prof = _profile_step(exp, k, entry, p, summary)
+        rows.append(res)
+        curves.append(curve)
+        profiles.append(prof)
+    D, D_err = _combined_step(rows, curves, profiles, p, out, summary)
     # ---- stripping limits from the combined D (pipeline/_stripping.py; 1σ error in)
     from platescope.pipeline._stripping import stripping_analyses
 

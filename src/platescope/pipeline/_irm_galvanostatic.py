@@ -29,7 +29,7 @@ from platescope.pipeline._common import (
     read_movie_section,
 )
 from platescope.pipeline._scenarios import Scenario, run_step
-from platescope.pipeline._sem_common import COMMON_DEFAULTS, analyse_sem_image, sem_params
+from platescope.pipeline._sem_common import SEM_DEFAULTS, analyse_sem_image, sem_params
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
     CHRONOAMPEROMETRY_DEFAULTS,
@@ -48,16 +48,7 @@ DEFAULTS = {
         "blur_sigma_um": 1.0,
         "footprint_sigma_um": 0.2,
     },
-    "sem": {
-        "sigma_nm": 8.0,
-        "threshold": "otsu",
-        "max_area_um2": 0.1,
-        "min_area_nm2": 300.0,
-        "edge_fraction": 0.2,
-        "footprint": "grey",
-        "ridge_min_nm": 0.0,
-        **COMMON_DEFAULTS,
-    },
+    "sem": SEM_DEFAULTS,  # one SEM tuning for every scenario (pipeline/_sem_common.py)
 }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from platescope.pipeline._common import add_warning, expand_errors, read_echem_section
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._sem_common import (
-    COMMON_DEFAULTS,
+    SEM_DEFAULTS,
     analyse_sem_image,
     headline,
     sem_params,
@@ -37,16 +37,7 @@ from platescope.pipeline._steps_shared import (
 # (recall ≥ 0.95 incl. 20–30 nm particles that an Otsu level misses; sizes set by the
 # half-maximum outline, so the level does not bias them)
 DEFAULTS = {
-    "sem": {
-        "sigma_nm": 6.0,
-        "threshold": "noise",
-        "max_area_um2": 0.1,
-        "min_area_nm2": 300.0,
-        "edge_fraction": 0.2,
-        "footprint": "grey",
-        "ridge_min_nm": 20.0,
-        **COMMON_DEFAULTS,
-    }
+    "sem": SEM_DEFAULTS,  # one SEM tuning for every scenario (pipeline/_sem_common.py)
 }
 
 

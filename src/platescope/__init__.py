@@ -2,8 +2,8 @@
 
 ``import platescope as ps`` gives the subpackages on first use (nothing heavy happens
 at import time): ``ps.io``, ``ps.sync``, ``ps.echem``, ``ps.optics``, ``ps.particles``,
-``ps.stats``, ``ps.models``, ``ps.simulate``, ``ps.pipeline``, ``ps.report``,
-``ps.testing``, ``ps.cli``; ``ps.load(result_dir)`` opens an ``analyze`` result
+``ps.stats``, ``ps.models``, ``ps.surface`` (AFM height maps), ``ps.volume``
+(tomograms), ``ps.simulate``, ``ps.pipeline``, ``ps.report``, ``ps.testing``, ``ps.cli``; ``ps.load(result_dir)`` opens an ``analyze`` result
 (summary, tables, maps, the movie) and ``ps.analyze`` runs one.
 """
 
@@ -22,8 +22,10 @@ _SUBPACKAGES = (
     "report",
     "simulate",
     "stats",
+    "surface",
     "sync",
     "testing",
+    "volume",
 )
 
 __all__ = ["InputError", "PlatescopeError", "__version__", "analyze", "load", *_SUBPACKAGES]

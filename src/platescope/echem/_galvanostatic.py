@@ -405,7 +405,12 @@ def describe_steps(steps: pd.DataFrame, *, limit: int = 6) -> str:
 
 
 def nucleation_by_step(
-    echem: pd.DataFrame, *, area_cm2: float | None = None, min_samples: int = 20, **options
+    echem: pd.DataFrame,
+    *,
+    area_cm2: float | None = None,
+    min_samples: int = 20,
+    steps: pd.DataFrame | None = None,
+    **options,
 ) -> tuple[list[dict], pd.DataFrame]:
     """Nucleation features of every cathodic constant-current (plating) step of a record.
 
@@ -422,6 +427,9 @@ def nucleation_by_step(
         Electrode area, cm² (for Q_nuc and j).
     min_samples : int
         Least number of samples of a plating step worth analysing.
+    steps : pandas.DataFrame, optional
+        :func:`platescope.echem.split_steps` of the record, when the caller has it
+        already (else it is computed here).
     **options
         Passed to :func:`galvanostatic_features` (``smooth_s``, ``rise_sigma``, …).
 
@@ -447,7 +455,8 @@ def nucleation_by_step(
     """
     from platescope.echem._steps import split_steps, step_slice
 
-    steps = split_steps(echem)
+    if steps is None:
+        steps = split_steps(echem)
     plating = steps[(steps["kind"] == "galvanostatic") & (steps["direction"] == "cathodic")]
     rows = []
     for r in plating.itertuples():

@@ -55,11 +55,10 @@ def _params(exp, name):
 _finite_or_none = num_or_none
 
 
-def _echem_analyses(echem, p, out, summary):
+def _echem_analyses(echem, steps, p, out, summary):
     from platescope import echem as echem_mod
     from platescope import report
 
-    steps = echem_mod.split_steps(echem)  # once, for the cycles and the CV features
     cyc = echem_mod.cycle_charges(echem, by=p["by"], first_half=p["first_half"], steps=steps)
     if not cyc["complete"].any():
         raise InputError(
@@ -277,8 +276,9 @@ def run(exp, out, summary: dict) -> None:
                 f"[analysis.cycles] {key} = {p_c[key]!r} is not one of {', '.join(allowed)}",
                 f'write {key} = "auto" (or one of the others), or leave it out',
             )
-    cyc = _echem_analyses(echem, p_c, out, summary)
-    run_step(CHRONOAMPEROMETRY, exp, out, summary, context=echem_context(echem))
+    ctx = echem_context(echem)  # split into steps once: cycles, CV features, CA steps
+    cyc = _echem_analyses(echem, ctx.steps, p_c, out, summary)
+    run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx)
     if not exp.movie:
         skipped.append({"analysis": "optics", "reason": "no [movie] input"})
         return

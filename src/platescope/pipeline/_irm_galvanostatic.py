@@ -285,7 +285,7 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
         )
 
 
-def nucleation_summary(echem, area, area_source, p_g, out) -> tuple[dict, dict]:
+def nucleation_summary(echem, area, area_source, p_g, out, *, steps=None) -> tuple[dict, dict]:
     """Nucleation of every plating step; the first one is ``echem.galvanostatic``.
 
     Returns the first plating step's features (k = 2 errors) and the ``summary["echem"]``
@@ -294,7 +294,7 @@ def nucleation_summary(echem, area, area_source, p_g, out) -> tuple[dict, dict]:
     """
     from platescope import echem as echem_mod
 
-    rows, steps = echem_mod.nucleation_by_step(echem, area_cm2=area, **p_g)
+    rows, steps = echem_mod.nucleation_by_step(echem, area_cm2=area, steps=steps, **p_g)
     out.table(
         "steps",
         steps.drop(columns=["i_start", "i_stop"]),
@@ -379,14 +379,15 @@ def run(exp, out, summary: dict) -> None:
     feats = None
     if echem is not None:
         p_g = params.setdefault("galvanostatic", _params(exp, "galvanostatic"))
-        feats, ech = nucleation_summary(echem, area, area_source, p_g, out)
+        ctx = echem_context(echem)  # the record split into steps once, for every step
+        feats, ech = nucleation_summary(echem, area, area_source, p_g, out, steps=ctx.steps)
         summary["echem"] = ech
         out.table(
             "echem",
             echem[[c for c in ("time_s", "potential_V", "current_A") if c in echem]],
             title="Electrochemistry record (echem clock)",
         )
-        run_step(CHRONOAMPEROMETRY, exp, out, summary, context=echem_context(echem))
+        run_step(CHRONOAMPEROMETRY, exp, out, summary, context=ctx)
 
     if irm is not None:
         _irm_analyses(irm, echem, feats, area, params["irm"], out, summary)

@@ -55,18 +55,6 @@ DEFAULTS = {
 }
 
 
-def _volume_path(exp, entry: Mapping) -> Path:
-    value = entry.get("path")
-    if not isinstance(value, str) or not value:
-        raise InputError(
-            exp.path,
-            "[volume] needs path = 'volume.tif' (a file or a folder)",
-            "add the path in quotes",
-        )
-    p = Path(value)
-    return p if p.is_absolute() else Path(exp.path).parent / p
-
-
 def _tomography(exp, params, out, summary):
     from platescope.io._volume import read_volume
     from platescope.report._figures_tomography import (
@@ -77,7 +65,7 @@ def _tomography(exp, params, out, summary):
     from platescope.volume import analyze_volume, orthogonal_sections
 
     entry = exp.section("volume")
-    path = _volume_path(exp, entry)
+    path = Path(entry["path"])  # resolved and checked by the experiment reader (folder_keys)
     labels = entry.get("labels")
     if labels is not None and not isinstance(labels, Mapping):
         raise InputError(

@@ -104,10 +104,15 @@ class Param:
         from_text = isinstance(value, str) and source is None
 
         def bad(problem: str) -> InputError:
-            shown = value if isinstance(value, str | int | float | bool) else type(value).__name__
+            if isinstance(value, bool):
+                shown = "true" if value else "false"  # as the TOML file spells it
+            elif isinstance(value, str | int | float):
+                shown = repr(value)
+            else:
+                shown = f"a {type(value).__name__}"
             return InputError(
                 path,
-                f"{where} = {shown!r}: {problem}",
+                f"{where} = {shown}: {problem}",
                 f"give {key} as {self.accepted()}" + (f" ({self.doc})" if self.doc else ""),
             )
 

@@ -18,7 +18,8 @@ from platescope.pipeline._scenarios import get_scenario, scenarios
 
 
 def _check_analysis_sections(exp, sc) -> None:
-    """An ``[analysis.<name>]`` the scenario does not read is a typo or a foreign section."""
+    """An ``[analysis.<name>]`` the scenario does not read is a typo or a foreign section;
+    a value of the wrong type or range is refused before any work."""
     known = set(sc.analyses)
     unknown = sorted(set(exp.analysis) - known)
     if unknown:
@@ -28,6 +29,12 @@ def _check_analysis_sections(exp, sc) -> None:
             + (f" (nor {', '.join(unknown[1:])})" if len(unknown) > 1 else ""),
             f"use only {', '.join(f'[analysis.{k}]' for k in sorted(known))}, or remove it",
         )
+    # every given value is checked before any input is read, also for a step that will
+    # later be skipped for a missing input (a typo must not wait for the data)
+    from platescope.pipeline._common import analysis_params
+
+    for name in exp.analysis:
+        analysis_params(exp, name, sc.analyses[name])
 
 
 def _headline(summary: dict) -> str:

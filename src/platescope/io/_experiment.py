@@ -24,6 +24,8 @@ Unknown sections or keys are errors (a typo would otherwise be silently ignored)
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -109,6 +111,14 @@ SHARED_SECTIONS: dict[str, Section] = {
             | {"depth_scale_err"}
         ),
         many=True,
+    ),
+    # the liquid electrolyte: Sand's time (symmetric-cell, top-view-nucleation)
+    "electrolyte": Section(
+        frozenset({"D_cm2_s", "c0_mol_L", "t_plus"}),
+        path_keys=frozenset(),
+        number_keys=frozenset({"D_cm2_s", "c0_mol_L", "t_plus"}),
+        signed_keys=frozenset({"t_plus"}),
+        needs_path=False,
     ),
     "seccm": Section(
         frozenset({"spots", "layout", "path", "settings"}),
@@ -196,7 +206,7 @@ class Experiment:
     def section(self, name: str):
         """Any input section by name (a dict, or a list for ``[[...]]`` sections; empty
         when absent)."""
-        if name in SHARED_SECTIONS:
+        if name in SHARED_SECTIONS and hasattr(self, name):
             return getattr(self, name)
         return self.extra.get(name, [] if _section_spec(self.scenario, name).many else {})
 
@@ -417,8 +427,11 @@ def read_experiment(path) -> Experiment:
             raise InputError(
                 path, f"[electrode] {key} must be a positive number (cm²)", "correct it"
             )
-    shared = {k: v for k, v in sections.items() if k in SHARED_SECTIONS}
-    extra = {k: v for k, v in sections.items() if k not in SHARED_SECTIONS}
+    # shared sections with an Experiment attribute are passed as such; the others
+    # ([electrolyte]) are read with Experiment.section like a scenario's own
+    attrs = {f.name for f in dataclasses.fields(Experiment)}
+    shared = {k: v for k, v in sections.items() if k in SHARED_SECTIONS and k in attrs}
+    extra = {k: v for k, v in sections.items() if k not in shared}
     return Experiment(
         path=path.resolve(),
         scenario=scenario,

@@ -28,6 +28,11 @@ effective radius and volume), :func:`effective_volume_um3`, :func:`cycling_steps
 (plating/stripping steps from the current), :func:`find_dead_li` (per deposit and
 cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle).
 
+Nucleation counts in top-view plating movies (SCIENCE.md §4;
+docs/top_view_nucleation.md): :func:`nucleus_counts` (deposits seen and cumulative
+nucleus count and density per frame), :func:`tip_growth_onset` (when elongated deposits —
+tips — appear).
+
 Li nucleation sites and pores in see-through transmittance movies (SCIENCE.md §1;
 docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 :func:`track_pores` (emergence, area over time, merges), :func:`pore_cycle_stats`.
@@ -52,6 +57,7 @@ from platescope.particles._morphology import (
     void_metrics,
     whisker_metrics,
 )
+from platescope.particles._nucleation_counts import nucleus_counts, tip_growth_onset
 from platescope.particles._pores import detect_sites, pore_cycle_stats, track_pores
 from platescope.particles._sem_particles import (
     detect_particles,
@@ -102,4 +108,6 @@ __all__ = [
     "void_metrics",
     "whisker_metrics",
     "whole_image_region",
+    "nucleus_counts",
+    "tip_growth_onset",
 ]

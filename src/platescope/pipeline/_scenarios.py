@@ -46,6 +46,7 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "platescope.pipeline._see_through",
     "platescope.pipeline._sem_particles",
     "platescope.pipeline._dendrite_cycling",
+    "platescope.pipeline._top_view_nucleation",
     "platescope.pipeline._sims_diffusion",
     "platescope.pipeline._side_view",
     "platescope.pipeline._symmetric_cell",

@@ -304,12 +304,5 @@ SCENARIO = Scenario(
             number_keys=frozenset({"current_mA"}),
             needs_path=False,
         ),
-        "electrolyte": Section(
-            frozenset({"D_cm2_s", "c0_mol_L", "t_plus"}),
-            path_keys=frozenset(),
-            number_keys=frozenset({"D_cm2_s", "c0_mol_L", "t_plus"}),
-            signed_keys=frozenset({"t_plus"}),
-            needs_path=False,
-        ),
     },
 )

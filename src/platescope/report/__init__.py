@@ -83,6 +83,8 @@ _WHERE = {
     "fig_deposit_montage": "_figures_tracking",
     "fig_deposit_tracks": "_figures_tracking",
     "fig_deposit_volumes": "_figures_tracking",
+    "fig_nucleation_law": "_figures_nucleation_counts",
+    "fig_nucleus_counts": "_figures_nucleation_counts",
     "atomic_savefig": "_atomic",
     "atomic_write_bytes": "_atomic",
     "atomic_write_json": "_atomic",

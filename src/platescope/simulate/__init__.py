@@ -59,6 +59,9 @@ symmetric_cell(out, *, seed=0, **params) -> Path
     Galvanostatic cycling of a Li‖Li cell: planted peaking → flat → arcing profiles,
     soft shorts, optional GITT block; EC-Lab .mpt + .mps settings.
 make_symmetric_cell(seed=0, **params) -> dict
+top_view_nucleation(out, *, seed=0, **params) -> Path
+    Li plated at several current densities seen from above (nucleus counts, tips).
+make_top_view_nucleation(seed=0, **params) -> dict
     The same, in memory (record + truth, no files).
 tomography(out, *, seed=0, **params) -> Path
     A grey X-ray tomogram (ImageJ/OME-TIFF) of Li deposits on a current collector.
@@ -78,6 +81,10 @@ from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._side_view import make_side_view, side_view
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
 from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
+from platescope.simulate._top_view_nucleation import (
+    make_top_view_nucleation,
+    top_view_nucleation,
+)
 from platescope.simulate._tomography import make_tomography, tomography
 
 __all__ = [
@@ -105,7 +112,9 @@ __all__ = [
     "side_view",
     "make_side_view",
     "make_symmetric_cell",
+    "make_top_view_nucleation",
     "symmetric_cell",
+    "top_view_nucleation",
     "make_tomography",
     "tomography",
 ]

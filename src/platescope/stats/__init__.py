@@ -6,6 +6,8 @@ Colocalisation (``_colocalization``): :func:`pearson_r`, :func:`manders`,
 :func:`costes_threshold`, :func:`costes_test`, :func:`colocalization`,
 :func:`pearson_matrix`.
 
+Power laws: :func:`power_law_fit` (y = a·x^b on log–log axes, exponent ± 1σ).
+
 Spatial point statistics (``_spatial``): :func:`clark_evans`, :func:`ripley_k`,
 :func:`ripley_envelope`, :func:`csr_test`, :func:`sample_point_process`.
 """
@@ -19,6 +21,7 @@ from platescope.stats._colocalization import (
     pearson_r,
 )
 from platescope.stats._distributions import fit_diameter_distribution, mixture_pdf
+from platescope.stats._power_law import power_law_fit
 from platescope.stats._spatial import (
     clark_evans,
     csr_test,
@@ -38,6 +41,7 @@ __all__ = [
     "mixture_pdf",
     "pearson_matrix",
     "pearson_r",
+    "power_law_fit",
     "ripley_envelope",
     "ripley_k",
     "sample_point_process",

@@ -14,7 +14,13 @@ def test_cumulative_count_counts_each_track_once_and_skips_earlier_ones():
     rows = [(0, 0, 0), (1, 5, 0), (2, 10, 0), (2, 10, 1), (3, 15, 0), (3, 15, 1), (3, 15, 2)]
     rows += [(4, 20, 0), (4, 20, 1)]
     tr = pd.DataFrame(rows, columns=["frame", "t_s", "track"])
-    c = nucleus_counts(tr, frame_times_s=[0, 5, 10, 15, 20], field_area_um2=2e4, t_start_s=10.0)
+    c = nucleus_counts(
+        tr,
+        frame_times_s=[0, 5, 10, 15, 20],
+        field_area_um2=2e4,
+        t_start_s=10.0,
+        min_track_frames=1,
+    )
     assert c["n_cumulative"].tolist() == [0, 0, 1, 2, 2]
     assert c["n_visible"].tolist() == [0, 0, 1, 2, 1]
     assert c.attrs["n_before_start"] == 1
@@ -47,8 +53,9 @@ def test_tip_onset_from_drawn_disks_growing_arms():
             mask |= _disk_with_arm(n_px, px, c, 3.0, arm, angle=0.6 + i)
         frames.append(np.where(mask, 600.0, 1500.0))
     coords = (np.arange(n_px) + 0.5) * px
-    mv = xr.DataArray(np.array(frames), dims=("t", "y", "x"),
-                      coords={"t": t, "y": coords, "x": coords})
+    mv = xr.DataArray(
+        np.array(frames), dims=("t", "y", "x"), coords={"t": t, "y": coords, "x": coords}
+    )
     det = detect_deposits(mv, threshold=0.2, sigma_um=0.0)
     r = tip_growth_onset(det, frame_times_s=t)
     # an arm lowers the circularity below 0.45 before it is 3r = 9 µm long (docstring):
@@ -61,3 +68,10 @@ def test_tip_onset_from_drawn_disks_growing_arms():
     det_round = det[det["frame"] < 6]
     none = tip_growth_onset(det_round, frame_times_s=t[:6])
     assert none["t_onset_s"] is None and "no tip growth" in none["reason"]
+
+
+def test_short_tracks_are_dropped_and_reported():
+    tr = pd.DataFrame({"frame": [0, 1, 2, 1], "t_s": [0, 5, 10, 5.0], "track": [0, 0, 0, 1]})
+    c = nucleus_counts(tr, frame_times_s=[0, 5, 10], field_area_um2=1e4, min_track_frames=3)
+    assert c["n_cumulative"].tolist() == [1, 1, 1]
+    assert c.attrs["n_short_dropped"] == 1

@@ -3,7 +3,6 @@ the power-law exponent and the onset of tip growth after Sand's time; bad input 
 with exit status 2 and a message naming the file and the fix."""
 
 import json
-import textwrap
 
 import pytest
 
@@ -34,9 +33,14 @@ def run(tmp_path_factory):
 def test_outputs_follow_the_contract(run):
     root, summary, _ = run
     res = root / "results"
-    for rel in ("summary.json", "report.html", "tables/nucleation_runs.csv",
-                "tables/nucleus_counts.csv", "figures/nucleus_counts.png",
-                "figures/nucleation_law.png"):
+    for rel in (
+        "summary.json",
+        "report.html",
+        "tables/nucleation_runs.csv",
+        "tables/nucleus_counts.csv",
+        "figures/nucleus_counts.png",
+        "figures/nucleation_law.png",
+    ):
         assert (res / rel).is_file(), rel
     # every run's movie, frame times and record are hashed
     assert set(summary["inputs"]) == {
@@ -72,9 +76,19 @@ def test_counts_exponent_and_tip_onset_recovered(run):
 
 
 def test_entry_without_echem_is_exit_2(tmp_path, capsys):
-    exp = simulate("top-view-nucleation", tmp_path / "in", seed=1,
-                   overrides={**SMALL, "n_runs": "1", "field_px": "96", "n_ref": "3",
-                              "plating_s": "40", "frame_interval_s": "10"})
+    exp = simulate(
+        "top-view-nucleation",
+        tmp_path / "in",
+        seed=1,
+        overrides={
+            **SMALL,
+            "n_runs": "1",
+            "field_px": "96",
+            "n_ref": "3",
+            "plating_s": "40",
+            "frame_interval_s": "10",
+        },
+    )
     text = exp.read_text().replace('echem = "run_1/echem.mpt"\n', "")
     exp.write_text(text)
     assert main(["analyze", str(exp), "--out", str(tmp_path / "res")]) == 2
@@ -83,9 +97,19 @@ def test_entry_without_echem_is_exit_2(tmp_path, capsys):
 
 
 def test_record_without_plating_step_gives_a_reason_not_a_count(tmp_path):
-    exp = simulate("top-view-nucleation", tmp_path / "in", seed=1,
-                   overrides={**SMALL, "n_runs": "1", "field_px": "96", "n_ref": "3",
-                              "plating_s": "40", "frame_interval_s": "10"})
+    exp = simulate(
+        "top-view-nucleation",
+        tmp_path / "in",
+        seed=1,
+        overrides={
+            **SMALL,
+            "n_runs": "1",
+            "field_px": "96",
+            "n_ref": "3",
+            "plating_s": "40",
+            "frame_interval_s": "10",
+        },
+    )
     # a rest-only record: the same times, zero current
     mpt = tmp_path / "in" / "run_1" / "echem.mpt"
     lines = mpt.read_text(encoding="latin-1").splitlines(keepends=True)

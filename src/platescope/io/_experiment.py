@@ -25,7 +25,6 @@ Unknown sections or keys are errors (a typo would otherwise be silently ignored)
 from __future__ import annotations
 
 import dataclasses
-
 import math
 import tomllib
 from dataclasses import dataclass, field

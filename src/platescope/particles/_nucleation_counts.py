@@ -54,6 +54,7 @@ def nucleus_counts(
     frame_times_s,
     field_area_um2: float,
     t_start_s: float | None = None,
+    min_track_frames: int = 3,
 ) -> pd.DataFrame:
     """Deposits seen per frame and the cumulative nucleus count and density.
 
@@ -71,6 +72,10 @@ def nucleus_counts(
         (dirt, earlier deposits) and are not nuclei of this step; they are left out of
         ``n_cumulative`` (and out of ``n_visible``), and their number is in
         ``attrs["n_before_start"]``.
+    min_track_frames : int
+        Tracks seen in fewer frames are not counted (flicker of noise, a thin arm
+        breaking off its deposit for a frame); their number is in
+        ``attrs["n_short_dropped"]``.
 
     Returns
     -------
@@ -79,13 +84,13 @@ def nucleus_counts(
         that frame), ``n_cumulative`` (distinct tracks first seen at or before it),
         ``density_cm2`` = n_cumulative / area (cm⁻²) and ``density_err_cm2``, its 1σ
         counting (Poisson) uncertainty √N / area. ``attrs``: ``field_area_um2``,
-        ``n_before_start``.
+        ``n_before_start``, ``n_short_dropped``.
 
     Examples
     --------
     >>> tr = pd.DataFrame({"frame": [0, 1, 1, 2, 2, 2], "t_s": [0, 5, 5, 10, 10, 10.0],
     ...                    "track": [0, 0, 1, 0, 1, 2]})
-    >>> c = nucleus_counts(tr, frame_times_s=[0, 5, 10], field_area_um2=1e4)
+    >>> c = nucleus_counts(tr, frame_times_s=[0, 5, 10], field_area_um2=1e4, min_track_frames=1)
     >>> c["n_cumulative"].tolist(), round(float(c["density_cm2"].iloc[-1]))
     ([1, 2, 3], 30000)
     """
@@ -98,6 +103,10 @@ def nucleus_counts(
         raise ValueError(f"field_area_um2 must be positive, got {field_area_um2!r}")
     frame = tracks["frame"].to_numpy(np.int64)
     track = tracks["track"].to_numpy(np.int64)
+    size = pd.Series(frame).groupby(track).size()
+    short = size.index.to_numpy()[size.to_numpy() < int(min_track_frames)]
+    keep = ~np.isin(track, short)
+    frame, track = frame[keep], track[keep]
     first = pd.Series(frame).groupby(track).min()
     before = np.zeros(0, np.int64)
     if t_start_s is not None and len(first):
@@ -119,7 +128,11 @@ def nucleus_counts(
             "density_err_cm2": np.sqrt(n_cum) / area * _UM2_PER_CM2,
         }
     )
-    out.attrs = {"field_area_um2": area, "n_before_start": int(before.size)}
+    out.attrs = {
+        "field_area_um2": area,
+        "n_before_start": int(before.size),
+        "n_short_dropped": int(short.size),
+    }
     return out
 
 

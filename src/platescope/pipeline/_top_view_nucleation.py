@@ -166,13 +166,13 @@ def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple[dict, pd.DataFrame 
         min_area_um2=p["min_area_um2"],
     )
     tracks = particles.track_deposits(det, search_range_um=p["search_range_um"], memory=p["memory"])
-    n_short = 0
-    if len(tracks):
-        length = tracks.groupby("track")["frame"].transform("size")
-        short = length < p["min_track_frames"]
-        n_short = int(tracks.loc[short, "track"].nunique())
-        tracks = tracks[~short]
-    counts = particles.nucleus_counts(tracks, frame_times_s=t, field_area_um2=field_um2, t_start_s=t0)
+    counts = particles.nucleus_counts(
+        tracks,
+        frame_times_s=t,
+        field_area_um2=field_um2,
+        t_start_s=t0,
+        min_track_frames=p["min_track_frames"],
+    )
     counts.insert(0, "run", k + 1)
     counts["t_from_start_s"] = t - t0
     counts["charge_mC_cm2"] = _charge_density(echem, step, t, area, float(j))
@@ -193,7 +193,7 @@ def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple[dict, pd.DataFrame 
         charge_plated_mC_cm2=float(counts["charge_mC_cm2"].iloc[-1]),
         field_area_um2=field_um2,
         n_before_start=int(counts.attrs["n_before_start"]),
-        n_short_tracks_dropped=n_short,
+        n_short_tracks_dropped=int(counts.attrs["n_short_dropped"]),
         threshold=float(det.attrs.get("threshold", math.nan)),
         t_tip_onset_s=None if tip["t_onset_s"] is None else tip["t_onset_s"] - t0,
         t_tip_onset_err_s=tip["t_onset_err_s"],
@@ -230,8 +230,7 @@ def _nucleation(exp, params, out, summary):
         r["density_at_charge_cm2"], r["density_at_charge_err_cm2"] = d, e
         if d is None:
             r["density_at_charge_reason"] = (
-                f"the run plated {r['charge_plated_mC_cm2']:.3g} mC cm⁻², less than "
-                f"{q:.3g} mC cm⁻²"
+                f"the run plated {r['charge_plated_mC_cm2']:.3g} mC cm⁻², less than {q:.3g} mC cm⁻²"
             )
         if r["n_nuclei"] < 10:
             add_warning(
@@ -400,8 +399,10 @@ def _headline(summary) -> None:
     sand = (summary.get("sand") or {}).get("runs") or []
     tips = [s for s in sand if s["t_tip_onset_s"] is not None]
     if sand:
-        parts.append(f"tips seen in {len(tips)}/{len(sand)} run(s), Sand's time passed in "
-                     f"{sum(bool(s['exceeds_sand']) for s in sand)}")
+        parts.append(
+            f"tips seen in {len(tips)}/{len(sand)} run(s), Sand's time passed in "
+            f"{sum(bool(s['exceeds_sand']) for s in sand)}"
+        )
     summary["headline"] = "; ".join(parts)
 
 

@@ -81,11 +81,11 @@ from platescope.simulate._sem_particles import make_sem_particles, sem_particles
 from platescope.simulate._side_view import make_side_view, side_view
 from platescope.simulate._sims_diffusion import make_sims_diffusion, sims_diffusion
 from platescope.simulate._symmetric_cell import make_symmetric_cell, symmetric_cell
+from platescope.simulate._tomography import make_tomography, tomography
 from platescope.simulate._top_view_nucleation import (
     make_top_view_nucleation,
     top_view_nucleation,
 )
-from platescope.simulate._tomography import make_tomography, tomography
 
 __all__ = [
     "SCENARIOS",

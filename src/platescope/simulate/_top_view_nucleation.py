@@ -169,7 +169,13 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
     w = np.exp(p["growth_sd"] * rng.standard_normal(n))
     # total deposit volume rate (µm³ s⁻¹) shared by the deposits by their weights
     rate_total = (
-        p["deposit_fraction"] * j * 1e-3 * field_cm2 * LI_MOLAR_VOLUME_CM3_MOL / FARADAY_C_MOL * 1e12
+        p["deposit_fraction"]
+        * j
+        * 1e-3
+        * field_cm2
+        * LI_MOLAR_VOLUME_CM3_MOL
+        / FARADAY_C_MOL
+        * 1e12
     )
     rate = rate_total * w / max(w.sum(), 1e-12)
     t_sand = _sand_s(j, p)
@@ -214,8 +220,10 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
                 length = min(p["tip_speed_um_s"] * (min(te, t_plate1) - t_tip), p["tip_max_um"])
                 length += radius[d]
                 cy, cx = centres[d]
-                arm = ((cy + length * math.sin(ang[d]), cx + length * math.cos(ang[d])),
-                       0.5 * ARM_WIDTH_UM)
+                arm = (
+                    (cy + length * math.sin(ang[d]), cx + length * math.cos(ang[d])),
+                    0.5 * ARM_WIDTH_UM,
+                )
                 ext = length + ARM_WIDTH_UM
             cy, cx = centres[d]
             i0, i1 = max(int((cy - ext) / px) - 2, 0), min(int((cy + ext) / px) + 3, n_px)
@@ -419,7 +427,11 @@ def top_view_nucleation(out: str | os.PathLike, *, seed: int = 0, **params: Any)
         seed,
         {
             "electrode": {"area_cm2": p["electrode_area_cm2"]},
-            "electrolyte": {"D_cm2_s": p["D_cm2_s"], "c0_mol_L": p["c0_mol_L"], "t_plus": p["t_plus"]},
+            "electrolyte": {
+                "D_cm2_s": p["D_cm2_s"],
+                "c0_mol_L": p["c0_mol_L"],
+                "t_plus": p["t_plus"],
+            },
             "plating": entries,
         },
     )

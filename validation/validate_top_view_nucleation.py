@@ -5,7 +5,7 @@ electrolyte concentration so that some runs pass Sand's time and some do not), w
 it to files with the simulator at every noise level and runs ``analyze`` on the
 experiment file. Compared with the planted truth per run:
 
-- nucleus count (relative error);
+- nucleus count and pit count (relative error);
 - the onset of tip growth against the planted start (lag, s and frames), and runs where
   tips were reported without being planted or missed;
 - Sand's verdict (tips after Sand's time / none before it);
@@ -38,13 +38,16 @@ def config(seed: int) -> dict:
     rng = np.random.default_rng(20_000 + seed)
     return {
         "n_runs": "3",
-        "n_ref": f"{rng.uniform(10, 22):.2f}",
-        "exponent": f"{rng.uniform(0.3, 1.1):.3f}",
+        "n_ref": f"{rng.uniform(8, 16):.2f}",
+        "exponent": f"{rng.uniform(0.3, 1.0):.3f}",
+        "n_pit_ref": f"{rng.uniform(4, 8):.2f}",
+        "pit_exponent": f"{rng.uniform(0.2, 0.8):.3f}",
         "j_min_mA_cm2": f"{rng.uniform(0.3, 0.6):.3f}",
         "j_max_mA_cm2": f"{rng.uniform(2.5, 4.0):.3f}",
         "c0_mol_L": f"{rng.uniform(0.08, 0.12):.4f}",
-        "field_px": "224",
+        "field_px": "256",
         "plating_s": "240",
+        "stripping_s": "90",
         "frame_interval_s": "5",
     }
 
@@ -71,6 +74,11 @@ def run_one(seed: int, noise: float, work: Path) -> tuple[list[dict], dict]:
                 "n_found": g.get("n_nuclei"),
                 "count_rel_err": (g["n_nuclei"] - w["n_nuclei"]) / w["n_nuclei"]
                 if g.get("n_nuclei") is not None and w["n_nuclei"]
+                else np.nan,
+                "pits_true": w["n_pits"],
+                "pits_found": g.get("n_pits"),
+                "pit_rel_err": (g["n_pits"] - w["n_pits"]) / w["n_pits"]
+                if g.get("n_pits") is not None and w["n_pits"]
                 else np.nan,
                 "tip_planted_s": planted,
                 "tip_found_s": got,
@@ -119,6 +127,9 @@ def main() -> None:
             "count_abs_rel_err_median": float(g["count_rel_err"].abs().median()),
             "count_abs_rel_err_max": float(g["count_rel_err"].abs().max()),
             "count_within_5pct": float((g["count_rel_err"].abs() <= 0.05).mean()),
+            "pit_abs_rel_err_median": float(g["pit_rel_err"].abs().median()),
+            "pit_abs_rel_err_max": float(g["pit_rel_err"].abs().max()),
+            "pit_within_5pct": float((g["pit_rel_err"].abs() <= 0.05).mean()),
             "tip_runs": int(g["tip_planted_s"].notna().sum()),
             "tip_lag_median_s": float(lag.median()) if len(lag) else None,
             "tip_lag_max_s": float(lag.max()) if len(lag) else None,
@@ -139,7 +150,9 @@ def main() -> None:
             continue
         print(
             f"| {noise} | {a['runs']} | {a['count_abs_rel_err_median']:.3f} / "
-            f"{a['count_abs_rel_err_max']:.3f} | {a['count_within_5pct']:.2f} | {a['tip_runs']} | "
+            f"{a['count_abs_rel_err_max']:.3f} | {a['count_within_5pct']:.2f} | "
+            f"{a['pit_abs_rel_err_median']:.3f} / {a['pit_abs_rel_err_max']:.3f} | "
+            f"{a['pit_within_5pct']:.2f} | {a['tip_runs']} | "
             f"{a['tip_lag_median_s']} [{a['tip_lag_min_s']}, {a['tip_lag_max_s']}] | "
             f"{a['tip_false']} / {a['tip_missed']} | {a['exponent_abs_err_median']:.3f} | "
             f"{a['exponent_within_k2']:.2f} |"

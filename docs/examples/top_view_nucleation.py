@@ -33,6 +33,7 @@ sim = ps.simulate.make_top_view_nucleation(
     field_px=200,
     n_ref=14.0,
     plating_s=200.0,
+    stripping_s=0.0,  # plating only: no pits in this example
 )
 p = sim["parameters"]
 runs = []

@@ -16,6 +16,8 @@ SMALL = {
     "j_max_mA_cm2": "4",
     "field_px": "200",
     "n_ref": "14",
+    "n_pit_ref": "4",
+    "stripping_s": "80",
     "plating_s": "200",
     "frame_interval_s": "5",
 }
@@ -56,6 +58,8 @@ def test_counts_exponent_and_tip_onset_recovered(run):
         assert g["j_mA_cm2"] == pytest.approx(w["j_mA_cm2"], rel=0.01)
         assert abs(g["n_nuclei"] - w["n_nuclei"]) <= max(1, 0.05 * w["n_nuclei"])
         assert g["density_cm2"] == pytest.approx(w["density_cm2"], rel=0.05 + 1 / w["n_nuclei"])
+        # pits: new objects first seen in the stripping step (the deposits are older)
+        assert abs(g["n_pits"] - w["n_pits"]) <= max(1, 0.05 * w["n_pits"])
         start = w["t_plating_start_s"]
         if w["t_tip_start_s"] is None:
             assert g["t_tip_onset_s"] is None
@@ -64,6 +68,7 @@ def test_counts_exponent_and_tip_onset_recovered(run):
             # lower the circularity (a few frames at 1 µm/s), never precedes it
             lag = g["t_tip_onset_s"] - (w["t_tip_start_s"] - start)
             assert -w["frame_interval_s"] <= lag <= 4 * w["frame_interval_s"], lag
+    assert summary["nucleation"]["pit_law"]["n_points"] == 3
     law = summary["nucleation"]["law"]
     assert abs(law["exponent"] - truth["exponent"]) <= max(law["exponent_err"], 0.1)
     sand = {s["run"]: s for s in summary["sand"]["runs"]}
@@ -126,4 +131,5 @@ def test_record_without_plating_step_gives_a_reason_not_a_count(tmp_path):
     summary = analyze(exp, tmp_path / "res")
     r = summary["nucleation"]["runs"][0]
     assert r["n_nuclei"] is None and "no constant-current cathodic step" in r["reason"]
+    assert "n_pits" not in r
     assert any(w["code"] == "run-not-analysed" for w in summary["warnings"])

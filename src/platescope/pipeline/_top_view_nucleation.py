@@ -56,6 +56,9 @@ DEFAULTS = {
         "tip_min_area_um2": Param(4.0, float, "elongated objects at least this large, µm²", 0, 1e6),
         "tip_persist_frames": Param(3, int, "frames the elongated objects must stay", 1, 100),
         "tip_min_objects": Param(1, int, "elongated objects per frame", 1, 10000),
+        "pit_polarity": Param(
+            "dark", str, "pits darker or brighter than the electrode", choices=("dark", "bright")
+        ),
     },
     "nucleation_law": {
         "quantity": Param(
@@ -80,15 +83,20 @@ _RUN_DEFINITIONS = (
 )
 
 
-def _plating_step(echem) -> dict | None:
-    """The longest constant-current cathodic step of a record (a row of split_steps)."""
+def _plating_and_stripping(echem) -> tuple[dict | None, dict | None]:
+    """The longest constant-current cathodic step of a record and the first
+    constant-current anodic step after it (rows of split_steps), or None."""
     from platescope.echem import split_steps
 
     steps = split_steps(echem)
-    cat = steps[(steps["kind"] == "galvanostatic") & (steps["direction"] == "cathodic")]
+    galv = steps[steps["kind"] == "galvanostatic"]
+    cat = galv[galv["direction"] == "cathodic"]
     if not len(cat):
-        return None
-    return cat.loc[cat["duration_s"].idxmax()].to_dict()
+        return None, None
+    plate = cat.loc[cat["duration_s"].idxmax()].to_dict()
+    after = galv[(galv["direction"] == "anodic") & (galv["t_start_s"] >= plate["t_end_s"] - 1e-9)]
+    strip = after.sort_values("t_start_s").iloc[0].to_dict() if len(after) else None
+    return plate, strip
 
 
 def _charge_density(echem, step: dict, t: np.ndarray, area_cm2, j: float) -> np.ndarray:
@@ -118,7 +126,7 @@ def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple[dict, pd.DataFrame 
             'add echem = "<the potentiostat file of this run>" to the entry',
         )
     echem = io.read_echem(entry["echem"], timezone=entry.get("timezone"))
-    step = _plating_step(echem)
+    step, strip = _plating_and_stripping(echem)
     if step is None:
         row.update(n_nuclei=None, reason="the record has no constant-current cathodic step")
         return row, None
@@ -200,7 +208,56 @@ def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple[dict, pd.DataFrame 
     )
     if tip["t_onset_s"] is None:
         row["t_tip_onset_reason"] = tip["reason"]
+    row.update(_pits(movie, det, tracks, strip, t, field_um2, p, counts))
     return row, counts
+
+
+def _pits(movie, det, tracks, strip, t, field_um2, p, counts) -> dict:
+    """Pits: tracks first seen during the stripping step after plating (adds the per-frame
+    pit columns to ``counts``); the run's pit count and density, or a reason."""
+    from platescope import particles
+
+    counts["n_pits_cumulative"] = 0
+    counts["pit_density_cm2"] = 0.0
+    counts["pit_density_err_cm2"] = 0.0
+    if strip is None:
+        return {"n_pits": None, "n_pits_reason": "no constant-current anodic step after plating"}
+    s0, s1 = float(strip["t_start_s"]), float(strip["t_end_s"])
+    in_strip = (t >= s0) & (t <= s1)
+    if in_strip.sum() < 3:
+        return {
+            "n_pits": None,
+            "n_pits_reason": f"only {int(in_strip.sum())} frame(s) fall in the stripping step",
+        }
+    if p["pit_polarity"] != p["polarity"]:
+        det = particles.detect_deposits(
+            movie,
+            polarity=p["pit_polarity"],
+            sigma_um=p["sigma_um"],
+            threshold=p["threshold"],
+            min_area_um2=p["min_area_um2"],
+        )
+        tracks = particles.track_deposits(
+            det, search_range_um=p["search_range_um"], memory=p["memory"]
+        )
+    pits = particles.nucleus_counts(
+        tracks,
+        frame_times_s=t,
+        field_area_um2=field_um2,
+        t_start_s=s0,
+        min_track_frames=p["min_track_frames"],
+    )
+    counts["n_pits_cumulative"] = pits["n_cumulative"].to_numpy()
+    counts["pit_density_cm2"] = pits["density_cm2"].to_numpy()
+    counts["pit_density_err_cm2"] = pits["density_err_cm2"].to_numpy()
+    last = pits[in_strip].iloc[-1]
+    return {
+        "t_stripping_start_s": s0,
+        "stripping_duration_s": float(strip["duration_s"]),
+        "n_pits": int(last["n_cumulative"]),
+        "pit_density_cm2": float(last["density_cm2"]),
+        "pit_density_err_cm2": float(last["density_err_cm2"]),
+    }
 
 
 def _density_at(counts: pd.DataFrame, q: float) -> tuple[float | None, float | None]:
@@ -282,6 +339,16 @@ def _law(ctx, params, out, summary):
     fit["x_unit"], fit["prefactor_unit"] = "mA cm⁻²", "cm⁻² at 1 mA cm⁻²"
     ctx["law"] = fit
     summary["nucleation"]["law"] = expand_errors(fit)
+    pit_runs = [r for r in ctx["runs"] if r.get("pit_density_cm2")]
+    if pit_runs:
+        pits = power_law_fit(
+            [r["j_mA_cm2"] for r in pit_runs],
+            [r["pit_density_cm2"] for r in pit_runs],
+            y_err=[r["pit_density_err_cm2"] for r in pit_runs],
+        )
+        pits["quantity"] = "pit_density_cm2"
+        ctx["pit_law"] = pits
+        summary["nucleation"]["pit_law"] = expand_errors(pits)
     return fit
 
 
@@ -379,11 +446,16 @@ def _figures(ctx, out) -> None:
     if law is not None:
         out.figure(
             "nucleation_law",
-            report.fig_nucleation_law(nuc["runs"], law, charge_mC_cm2=nuc["charge_mC_cm2"]),
+            report.fig_nucleation_law(
+                nuc["runs"],
+                law,
+                charge_mC_cm2=nuc["charge_mC_cm2"],
+                pit_law=ctx.get("pit_law"),
+            ),
             title="Nucleus density vs current density",
             caption="Areal nucleus density per run (± k = 2 counting uncertainty) against "
             "current density on log–log axes, with the fitted power law and its exponent "
-            "(± k = 2).",
+            "(± k = 2); squares: pits opened in the stripping step, with their own law.",
         )
 
 
@@ -391,11 +463,12 @@ def _headline(summary) -> None:
     runs = [r for r in summary["nucleation"]["runs"] if r.get("n_nuclei") is not None]
     law = summary["nucleation"].get("law") or {}
     parts = [f"{len(runs)} run(s) analysed"]
-    if law.get("exponent") is not None:
-        e = law.get("exponent_err")
-        parts.append(
-            f"density ∝ j^{law['exponent']:.2f}" + (f" ± {e:.2f}" if e is not None else "")
-        )
+    for name, fit in (("nuclei", law), ("pits", summary["nucleation"].get("pit_law") or {})):
+        if fit.get("exponent") is not None:
+            e = fit.get("exponent_err")
+            parts.append(
+                f"{name} ∝ j^{fit['exponent']:.2f}" + (f" ± {e:.2f}" if e is not None else "")
+            )
     sand = (summary.get("sand") or {}).get("runs") or []
     tips = [s for s in sand if s["t_tip_onset_s"] is not None]
     if sand:

@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from platescope.report._figures import (
     _BLUE,
     _LEGEND_SIZE,
-    _VERMILION,
+    _ORANGE,
     _figure,
     _g,
     _no_data,
@@ -105,7 +105,9 @@ def fig_nucleus_counts(
     return fig
 
 
-def fig_nucleation_law(runs: Sequence[dict], law: dict, *, charge_mC_cm2=None) -> Any:
+def fig_nucleation_law(
+    runs: Sequence[dict], law: dict, *, charge_mC_cm2=None, pit_law: dict | None = None
+) -> Any:
     """Areal nucleus density vs current density on log–log axes with the power law.
 
     Parameters
@@ -117,6 +119,9 @@ def fig_nucleation_law(runs: Sequence[dict], law: dict, *, charge_mC_cm2=None) -
         :func:`platescope.stats.power_law_fit` result (1σ) with ``quantity``.
     charge_mC_cm2 : float, optional
         The charge at which densities were compared (for the axis label).
+    pit_law : dict, optional
+        The same fit for the pit densities (``pit_density_cm2`` of the runs): drawn as
+        squares with their own line.
 
     Returns
     -------
@@ -143,15 +148,37 @@ def fig_nucleation_law(runs: Sequence[dict], law: dict, *, charge_mC_cm2=None) -
     n = np.array([r[key] for r in pts])
     e = np.array([r.get(key.replace("_cm2", "_err_cm2")) or 0.0 for r in pts])
     lo = np.clip(n - 2 * e, n * 0.05, None)
-    ax.errorbar(j, n, yerr=[n - lo, 2 * e], fmt="o", color=_BLUE, ms=5, lw=0.9, label="runs")
+    ax.errorbar(j, n, yerr=[n - lo, 2 * e], fmt="o", color=_BLUE, ms=5, lw=0.9, label="nuclei")
     if law.get("exponent") is not None:
         xx = np.geomspace(j.min() / 1.2, j.max() * 1.2, 50)
         b, be = law["exponent"], law.get("exponent_err")
-        lab = f"fit: N ∝ j^{_g(b, 3)}" + (f" ± {_g(2 * be, 2)} (k = 2)" if be else "")
-        ax.plot(xx, law["prefactor"] * xx**b, "-", color=_VERMILION, lw=1.2, label=lab)
+        lab = f"nuclei: ∝ j^{_g(b, 3)}" + (f" ± {_g(2 * be, 2)} (k = 2)" if be else "")
+        ax.plot(xx, law["prefactor"] * xx**b, "-", color=_BLUE, lw=1.2, label=lab)
+    if pit_law is not None:
+        pp = [r for r in runs if r.get("pit_density_cm2") and r.get("j_mA_cm2")]
+        jp = np.array([r["j_mA_cm2"] for r in pp])
+        npit = np.array([r["pit_density_cm2"] for r in pp])
+        ep = np.array([r.get("pit_density_err_cm2") or 0.0 for r in pp])
+        lo = np.clip(npit - 2 * ep, npit * 0.05, None)
+        ax.errorbar(
+            jp,
+            npit,
+            yerr=[npit - lo, 2 * ep],
+            fmt="s",
+            color=_ORANGE,
+            ms=4.5,
+            lw=0.9,
+            label="pits",
+        )
+        if pit_law.get("exponent") is not None and len(jp):
+            xx = np.geomspace(jp.min() / 1.2, jp.max() * 1.2, 50)
+            b, be = pit_law["exponent"], pit_law.get("exponent_err")
+            lab = f"pits: ∝ j^{_g(b, 3)}" + (f" ± {_g(2 * be, 2)} (k = 2)" if be else "")
+            ax.plot(xx, pit_law["prefactor"] * xx**b, "--", color=_ORANGE, lw=1.1, label=lab)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xticks(np.unique(np.round(j, 3)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("current density j (mA cm⁻²)")
     what = (
@@ -159,7 +186,7 @@ def fig_nucleation_law(runs: Sequence[dict], law: dict, *, charge_mC_cm2=None) -
         if key == "density_at_charge_cm2" and charge_mC_cm2
         else "nucleus density (cm⁻²)"
     )
-    ax.set_ylabel(what)
+    ax.set_ylabel(what if pit_law is None else what.replace("nucleus density", "density"))
     _style(ax)
     ax.legend(fontsize=_LEGEND_SIZE, frameon=False, loc="upper left")
     return fig

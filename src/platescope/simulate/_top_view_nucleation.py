@@ -8,7 +8,8 @@ in the first ``nucleation_fraction`` of the plating step, each growing as a hemi
 whose volume takes its share of ``deposit_fraction`` of the charge through the field.
 When the step outlasts Sand's time t_Sand = πD(zc₀F)²/(4(j(1−t₊))²) of the electrolyte
 given, a fraction ``tip_fraction`` of the deposits sprout a 1 µm wide arm from t_Sand on,
-growing at ``tip_speed_um_s`` in a random in-plane direction (tip growth).
+growing at ``tip_speed_um_s`` in a random in-plane direction (tip growth). A
+stripping step may follow, in which the deposits shrink and pits open.
 
 Files per run (``run_<k>/``): ImageJ TIFF movie + ``frame_times.csv`` + EC-Lab ``.mpt``;
 one ``experiment.toml`` with a ``[[plating]]`` entry per run and ``[electrolyte]``;
@@ -62,6 +63,12 @@ PARAMETERS: dict[str, Param] = {
         0.25, float, "nuclei appear in this first fraction of the plating step", 0.01, 1.0
     ),
     "plating_s": Param(300.0, float, "plating step duration, s", 10.0, 36000.0),
+    "stripping_s": Param(100.0, float, "stripping step after plating (0: none), s", 0.0, 36000.0),
+    "n_pit_ref": Param(8.0, float, "pits in the field at 1 mA cm⁻² while stripping", 0, 2000),
+    "pit_exponent": Param(0.5, float, "pits ∝ j^pit_exponent", -3.0, 3.0),
+    "pit_fraction": Param(
+        0.1, float, "share of the field's stripping charge taken from the pits", 0.0, 1.0
+    ),
     "rest_s": Param(20.0, float, "rest before plating, s", 0.0, 3600.0),
     "frame_interval_s": Param(5.0, float, "frame interval, s", 0.1, 600.0, True),
     "sample_period_s": Param(0.5, float, "echem sample period, s", 0.01, 60.0, True),
@@ -104,21 +111,38 @@ def _sand_s(j: float, p: dict) -> float:
     )
 
 
-def _place(rng, n: int, excl: np.ndarray, size_um: float, gap_um: float) -> np.ndarray:
-    """Centres (y, x) in µm of n deposits with exclusion radii ``excl``, apart by gap."""
+def _place(
+    rng,
+    n: int,
+    excl: np.ndarray,
+    size_um: float,
+    gap_um: float,
+    fixed=None,
+    arms=(),
+    what: str = "deposits",
+) -> np.ndarray:
+    """Centres (y, x) in µm of n objects with exclusion radii ``excl``, apart by gap
+    from each other, from ``fixed`` = (centres (m, 2), radii (m,)) and from the ``arms``
+    (segments a0→a1 of width ARM_WIDTH_UM) already there."""
+    fc, fr = fixed if fixed is not None else (np.zeros((0, 2)), np.zeros(0))
     pts = np.empty((n, 2))
     for k in range(n):
         for _ in range(5000):
             c = rng.uniform(excl[k] + 2.0, size_um - excl[k] - 2.0, 2)
-            if k == 0 or np.all(np.hypot(*(pts[:k] - c).T) >= excl[:k] + excl[k] + gap_um):
+            ok = k == 0 or np.all(np.hypot(*(pts[:k] - c).T) >= excl[:k] + excl[k] + gap_um)
+            ok = ok and np.all(np.hypot(*(fc - c).T) >= fr + excl[k] + gap_um)
+            if ok and all(
+                _seg_dist(c[None], a0, a1)[0] >= ARM_WIDTH_UM + excl[k] + gap_um for a0, a1 in arms
+            ):
                 pts[k] = c
                 break
         else:
             raise InputError(
                 None,
-                f"{n} deposits of up to {2 * excl.max():.1f} µm do not fit apart in a "
+                f"{n} {what} of up to {2 * excl.max():.1f} µm do not fit apart in a "
                 f"{size_um:g} µm field",
-                "increase field_px or pixel_size_um, or lower n_ref, exponent or j_max_mA_cm2",
+                "increase field_px or pixel_size_um, or lower n_ref, exponent, n_pit_ref, "
+                "pit_exponent or j_max_mA_cm2",
             )
     return pts
 
@@ -198,9 +222,26 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
                 arms.append((a0, a1))
                 break
     t_tip = t_plate0 + t_sand
+    # stripping: the deposits dissolve at the rate they grew; pits open in the electrode
+    t_strip1 = t_plate1 + p["stripping_s"]
+    n_pit = int(round(p["n_pit_ref"] * j ** p["pit_exponent"])) if p["stripping_s"] > 0 else 0
+    t_pit = t_plate1 + rng.uniform(0.0, p["nucleation_fraction"], n_pit) * p["stripping_s"]
+    wp = np.exp(p["growth_sd"] * rng.standard_normal(n_pit))
+    pit_rate = rate_total / p["deposit_fraction"] * p["pit_fraction"] * wp / max(wp.sum(), 1e-12)
+    pit_r_max = np.cbrt(1.5 * pit_rate * (t_strip1 - t_pit) / np.pi)
+    pit_centres = _place(
+        rng,
+        n_pit,
+        pit_r_max + 1.5 * p["psf_sigma_um"],
+        size,
+        gap,
+        fixed=(centres, r_max + 1.5 * p["psf_sigma_um"]),
+        arms=arms,
+        what="pits",
+    )
 
     lead = p["movie_lead_s"]
-    t_end = t_plate1 + 10.0
+    t_end = t_strip1 + 10.0
     times = np.arange(0.0, t_end + lead + 1e-9, p["frame_interval_s"])
     t_echem = times - lead
     coord = (np.arange(n_px) + 0.5) * px
@@ -212,6 +253,8 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
     for k, te in enumerate(t_echem):
         dark = np.zeros((n_px, n_px))
         grow = np.clip(np.minimum(te, t_plate1) - t_nuc, 0.0, None)
+        grow -= np.clip(np.minimum(te, t_strip1) - t_plate1, 0.0, None)  # dissolving
+        grow = np.clip(grow, 0.0, None)
         radius = np.cbrt(1.5 * rate * grow / np.pi)
         for d in np.flatnonzero(grow > 0):
             arm = None
@@ -230,6 +273,15 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
             j0, j1 = max(int((cx - ext) / px) - 2, 0), min(int((cx + ext) / px) + 3, n_px)
             cov = _coverage(coord[i0:i1, None], coord[None, j0:j1], cy, cx, radius[d], arm, px)
             dark[i0:i1, j0:j1] = np.maximum(dark[i0:i1, j0:j1], cov)
+        pit_open = np.clip(np.minimum(te, t_strip1) - t_pit, 0.0, None)
+        pit_radius = np.cbrt(1.5 * pit_rate * pit_open / np.pi)
+        for d in np.flatnonzero(pit_open > 0):
+            cy, cx = pit_centres[d]
+            ext = pit_radius[d]
+            i0, i1 = max(int((cy - ext) / px) - 2, 0), min(int((cy + ext) / px) + 3, n_px)
+            j0, j1 = max(int((cx - ext) / px) - 2, 0), min(int((cx + ext) / px) + 3, n_px)
+            cov = _coverage(coord[i0:i1, None], coord[None, j0:j1], cy, cx, ext, None, px)
+            dark[i0:i1, j0:j1] = np.maximum(dark[i0:i1, j0:j1], cov)
         if sig > 0:
             dark = ndimage.gaussian_filter(dark, sig, mode="constant")
         clean = bg * (1.0 - p["contrast"] * dark)
@@ -242,10 +294,13 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
     ts = np.arange(0.0, t_end + 1e-9, p["sample_period_s"])
     i_set = -j * 1e-3 * p["electrode_area_cm2"]
     plating = (ts >= t_plate0) & (ts < t_plate1)
-    control = np.where(plating, i_set, 0.0)
+    stripping = (ts >= t_plate1) & (ts < t_strip1)
+    control = np.where(plating, i_set, np.where(stripping, -i_set, 0.0))
     tau = np.clip(ts - t_plate0, 0, None)
     eta = 0.03 * math.sqrt(j) * (1.0 + 0.8 * np.exp(-tau / 3.0))
-    potential = np.where(plating, -eta, 0.0) + rng.normal(0.0, ns * p["potential_noise_V"], ts.size)
+    eta_s = 0.03 * math.sqrt(j) * (1.0 + 0.3 * np.exp(-np.clip(ts - t_plate1, 0, None) / 3.0))
+    potential = np.where(plating, -eta, np.where(stripping, eta_s, 0.0))
+    potential = potential + rng.normal(0.0, ns * p["potential_noise_V"], ts.size)
     current = control * (1.0 + rng.normal(0.0, ns * 2e-3, ts.size))
     echem = pd.DataFrame(
         {
@@ -253,7 +308,7 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
             "potential_V": potential,
             "current_A": current,
             "control_A": control,
-            "step": np.where(plating, 1, np.where(ts >= t_plate1, 2, 0)).astype(np.int64),
+            "step": np.select([plating, stripping, ts >= t_strip1], [1, 2, 3], 0).astype(np.int64),
             "charge_C": cumulative_trapezoid(current, ts, initial=0.0),
         }
     )
@@ -268,6 +323,16 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
             "tip": has_tip,
         }
     )
+    pits = pd.DataFrame(
+        {
+            "run": run,
+            "pit": np.arange(n_pit),
+            "y_um": pit_centres[:, 0],
+            "x_um": pit_centres[:, 1],
+            "t_nuc_s": t_pit,
+            "rate_um3_s": pit_rate,
+        }
+    )
     tip_seen = bool(has_tip.any()) and t_tip < t_plate1
     return {
         "movie": movie,
@@ -276,6 +341,7 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
         "pixel_size_um": px,
         "echem": echem,
         "nuclei": nuclei,
+        "pits": pits,
         "truth": {
             "run": run,
             "j_mA_cm2": float(j),
@@ -284,6 +350,9 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
             "density_cm2": n / (size * size) * 1e8,
             "t_plating_start_s": t_plate0,
             "t_plating_end_s": t_plate1,
+            "t_stripping_end_s": t_strip1 if n_pit or p["stripping_s"] > 0 else None,
+            "n_pits": n_pit,
+            "pit_density_cm2": n_pit / (size * size) * 1e8,
             "t_sand_s": t_sand,
             "n_tip_deposits": int(has_tip.sum()),
             "t_tip_start_s": float(t_tip) if tip_seen else None,
@@ -296,16 +365,21 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
 def make_top_view_nucleation(seed: int = 0, **params: Any) -> dict[str, Any]:
     """Simulate top-view movies of galvanostatic Li plating at several current densities.
 
-    Electrochemistry per run: rest ``rest_s``, plating at −j for ``plating_s``, 10 s rest;
-    a plating overpotential of 30 mV·√j with a 3 s nucleation overshoot; noise.
+    Electrochemistry per run: rest ``rest_s``, plating at −j for ``plating_s``, stripping at
+    +j for ``stripping_s`` (0: none), 10 s rest; overpotentials of 30 mV·√j with a 3 s
+    nucleation overshoot; noise.
 
     Image: bright-field reflection, 12-bit: a weakly textured background darkened by
     ``contrast`` × the anti-aliased coverage of each deposit (a disk of the radius of a
     hemisphere of its volume, plus its arm), blurred by the PSF; shot + read noise.
-    Truth: per run the planted nucleus count (all nuclei appear before the step's
-    ``nucleation_fraction``, and all grow above the 2 µm² detection limit), density per
-    cm² of the imaged field, Sand's time and the start of tip growth (t_Sand after the
-    plating start, when the step is longer than t_Sand).
+    While stripping the deposits dissolve at the rate they grew, and
+    N_pit = ``n_pit_ref``·j^``pit_exponent`` pits open (dark disks, away from the
+    deposits) in the first ``nucleation_fraction`` of the step, taking ``pit_fraction``
+    of the stripping charge.
+    Truth: per run the planted nucleus and pit counts (all appear early in their step and
+    grow above the 2 µm² detection limit), densities per cm² of the imaged field, Sand's
+    time and the start of tip growth (t_Sand after the plating start, when the step is
+    longer than t_Sand).
 
     Parameters
     ----------
@@ -324,7 +398,7 @@ def make_top_view_nucleation(seed: int = 0, **params: Any) -> dict[str, Any]:
 
     Examples
     --------
-    >>> sim = make_top_view_nucleation(seed=1, n_runs=2, field_px=96, n_ref=4,
+    >>> sim = make_top_view_nucleation(seed=1, n_runs=2, field_px=96, n_ref=4, stripping_s=0,
     ...                                plating_s=60.0, frame_interval_s=20.0)
     >>> [r["truth"]["n_nuclei"] for r in sim["runs"]]
     [2, 11]
@@ -379,7 +453,7 @@ def top_view_nucleation(out: str | os.PathLike, *, seed: int = 0, **params: Any)
     --------
     >>> import tempfile
     >>> p = top_view_nucleation(tempfile.mkdtemp(), seed=2, n_runs=2, field_px=96, n_ref=4,
-    ...                         plating_s=60.0, frame_interval_s=20.0)
+    ...                         stripping_s=0, plating_s=60.0, frame_interval_s=20.0)
     >>> sorted(f.name for f in p.parent.iterdir())
     ['experiment.toml', 'run_1', 'run_2', 'truth']
     """
@@ -418,6 +492,8 @@ def top_view_nucleation(out: str | os.PathLike, *, seed: int = 0, **params: Any)
     (out / "truth").mkdir(exist_ok=True)
     nuclei = pd.concat([r["nuclei"] for r in sim["runs"]], ignore_index=True)
     atomic_write_text(out / "truth" / "nuclei.csv", nuclei.to_csv(index=False))
+    pits = pd.concat([r["pits"] for r in sim["runs"]], ignore_index=True)
+    atomic_write_text(out / "truth" / "pits.csv", pits.to_csv(index=False))
     truth = sim["truth"]
     truth["inputs"] = input_hashes(out, names)
     write_json_atomic(out / "truth" / "truth.json", truth)

@@ -80,20 +80,15 @@ def test_counts_exponent_and_tip_onset_recovered(run):
             assert s["verdict"] == "tips after Sand's time (as expected)"
 
 
+def _tiny_run(folder):
+    """One short plating run (no stripping) for the bad-input tests."""
+    tiny = {"n_runs": "1", "field_px": "96", "n_ref": "3", "plating_s": "40"}
+    tiny.update(frame_interval_s="10", stripping_s="0")
+    return simulate("top-view-nucleation", folder, seed=1, overrides={**SMALL, **tiny})
+
+
 def test_entry_without_echem_is_exit_2(tmp_path, capsys):
-    exp = simulate(
-        "top-view-nucleation",
-        tmp_path / "in",
-        seed=1,
-        overrides={
-            **SMALL,
-            "n_runs": "1",
-            "field_px": "96",
-            "n_ref": "3",
-            "plating_s": "40",
-            "frame_interval_s": "10",
-        },
-    )
+    exp = _tiny_run(tmp_path / "in")
     text = exp.read_text().replace('echem = "run_1/echem.mpt"\n', "")
     exp.write_text(text)
     assert main(["analyze", str(exp), "--out", str(tmp_path / "res")]) == 2
@@ -102,19 +97,7 @@ def test_entry_without_echem_is_exit_2(tmp_path, capsys):
 
 
 def test_record_without_plating_step_gives_a_reason_not_a_count(tmp_path):
-    exp = simulate(
-        "top-view-nucleation",
-        tmp_path / "in",
-        seed=1,
-        overrides={
-            **SMALL,
-            "n_runs": "1",
-            "field_px": "96",
-            "n_ref": "3",
-            "plating_s": "40",
-            "frame_interval_s": "10",
-        },
-    )
+    exp = _tiny_run(tmp_path / "in")
     # a rest-only record: the same times, zero current
     mpt = tmp_path / "in" / "run_1" / "echem.mpt"
     lines = mpt.read_text(encoding="latin-1").splitlines(keepends=True)

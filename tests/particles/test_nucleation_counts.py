@@ -20,6 +20,7 @@ def test_cumulative_count_counts_each_track_once_and_skips_earlier_ones():
         field_area_um2=2e4,
         t_start_s=10.0,
         min_track_frames=1,
+        satellite_gap_um=None,
     )
     assert c["n_cumulative"].tolist() == [0, 0, 1, 2, 2]
     assert c["n_visible"].tolist() == [0, 0, 1, 2, 1]
@@ -72,6 +73,38 @@ def test_tip_onset_from_drawn_disks_growing_arms():
 
 def test_short_tracks_are_dropped_and_reported():
     tr = pd.DataFrame({"frame": [0, 1, 2, 1], "t_s": [0, 5, 10, 5.0], "track": [0, 0, 0, 1]})
-    c = nucleus_counts(tr, frame_times_s=[0, 5, 10], field_area_um2=1e4, min_track_frames=3)
+    c = nucleus_counts(
+        tr,
+        frame_times_s=[0, 5, 10],
+        field_area_um2=1e4,
+        min_track_frames=3,
+        satellite_gap_um=None,
+    )
     assert c["n_cumulative"].tolist() == [1, 1, 1]
     assert c.attrs["n_short_dropped"] == 1
+
+
+def test_a_piece_appearing_against_an_older_deposit_is_not_a_nucleus():
+    """Track 0: a 3 µm-radius deposit at (20, 20) µm from frame 0. Track 1 appears at
+    frame 2 with its equivalent circle 0.5 µm from track 0's edge (an arm piece);
+    track 2 appears at frame 2 far away (a nucleus)."""
+    r0 = 3.0
+    rows = []
+    for f in range(5):
+        rows.append((f, f * 5.0, 0, 20.0, 20.0, np.pi * r0**2))
+    for f in range(2, 5):
+        rows.append((f, f * 5.0, 1, 20.0, 20.0 + r0 + 0.5 + 1.0, np.pi * 1.0**2))
+        rows.append((f, f * 5.0, 2, 60.0, 60.0, np.pi * 1.0**2))
+    tr = pd.DataFrame(rows, columns=["frame", "t_s", "track", "y_um", "x_um", "area_um2"])
+    c = nucleus_counts(tr, frame_times_s=np.arange(5) * 5.0, field_area_um2=1e4)
+    assert c["n_cumulative"].tolist() == [1, 1, 2, 2, 2]
+    assert c.attrs["n_satellites"] == 1
+    off = nucleus_counts(
+        tr, frame_times_s=np.arange(5) * 5.0, field_area_um2=1e4, satellite_gap_um=None
+    )
+    assert off["n_cumulative"].iloc[-1] == 3
+    # a gap smaller than 0.5 µm no longer joins them
+    tight = nucleus_counts(
+        tr, frame_times_s=np.arange(5) * 5.0, field_area_um2=1e4, satellite_gap_um=0.4
+    )
+    assert tight["n_cumulative"].iloc[-1] == 3

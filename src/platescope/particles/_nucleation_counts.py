@@ -55,6 +55,7 @@ def nucleus_counts(
     field_area_um2: float,
     t_start_s: float | None = None,
     min_track_frames: int = 3,
+    satellite_gap_um: float | None = 1.0,
 ) -> pd.DataFrame:
     """Deposits seen per frame and the cumulative nucleus count and density.
 
@@ -76,6 +77,15 @@ def nucleus_counts(
         Tracks seen in fewer frames are not counted (flicker of noise, a thin arm
         breaking off its deposit for a frame); their number is in
         ``attrs["n_short_dropped"]``.
+    satellite_gap_um : float or None
+        A track that first appears touching an older deposit — the two detections in
+        that frame closer than this gap, µm, each taken as a circle about its centroid
+        of radius max(equivalent radius, perimeter / 4) (the reach of an elongated
+        object) — is a piece of
+        that deposit (a thin arm whose middle fell below the threshold), not a nucleus:
+        it is not counted, and its number is in ``attrs["n_satellites"]``. A true
+        nucleus born that close to a deposit is lost with it. Needs ``y_um``, ``x_um``
+        and ``area_um2`` in ``tracks``; None turns the rule off.
 
     Returns
     -------
@@ -84,13 +94,14 @@ def nucleus_counts(
         that frame), ``n_cumulative`` (distinct tracks first seen at or before it),
         ``density_cm2`` = n_cumulative / area (cm⁻²) and ``density_err_cm2``, its 1σ
         counting (Poisson) uncertainty √N / area. ``attrs``: ``field_area_um2``,
-        ``n_before_start``, ``n_short_dropped``.
+        ``n_before_start``, ``n_short_dropped``, ``n_satellites``.
 
     Examples
     --------
     >>> tr = pd.DataFrame({"frame": [0, 1, 1, 2, 2, 2], "t_s": [0, 5, 5, 10, 10, 10.0],
     ...                    "track": [0, 0, 1, 0, 1, 2]})
-    >>> c = nucleus_counts(tr, frame_times_s=[0, 5, 10], field_area_um2=1e4, min_track_frames=1)
+    >>> c = nucleus_counts(tr, frame_times_s=[0, 5, 10], field_area_um2=1e4,
+    ...                    min_track_frames=1, satellite_gap_um=None)
     >>> c["n_cumulative"].tolist(), round(float(c["density_cm2"].iloc[-1]))
     ([1, 2, 3], 30000)
     """
@@ -108,13 +119,19 @@ def nucleus_counts(
     keep = ~np.isin(track, short)
     frame, track = frame[keep], track[keep]
     first = pd.Series(frame).groupby(track).min()
+    satellites = np.zeros(0, np.int64)
+    if satellite_gap_um is not None and len(first):
+        _need(tracks, ("y_um", "x_um", "area_um2"), "tracks")
+        kept = tracks[keep]
+        satellites = _satellites(kept, first, float(satellite_gap_um))
+        first = first.drop(index=satellites)
     before = np.zeros(0, np.int64)
     if t_start_s is not None and len(first):
         # a track seen in a frame taken before plating started is not a nucleus of it
         early = t[np.clip(first.to_numpy(), 0, t.size - 1)] < float(t_start_s)
         before = first.index.to_numpy()[early]
         first = first[~early]
-    keep = ~np.isin(track, before)
+    keep = ~np.isin(track, np.concatenate([before, satellites]))
     n_visible = np.bincount(frame[keep], minlength=t.size)[: t.size]
     n_new = np.bincount(first.to_numpy(np.int64), minlength=t.size)[: t.size]
     n_cum = np.cumsum(n_new)
@@ -132,8 +149,33 @@ def nucleus_counts(
         "field_area_um2": area,
         "n_before_start": int(before.size),
         "n_short_dropped": int(short.size),
+        "n_satellites": int(satellites.size),
     }
     return out
+
+
+def _satellites(tracks: pd.DataFrame, first: pd.Series, gap_um: float) -> np.ndarray:
+    """Tracks whose first detection touches an older track's detection in that frame."""
+    frame = tracks["frame"].to_numpy(np.int64)
+    track = tracks["track"].to_numpy(np.int64)
+    yx = tracks[["y_um", "x_um"]].to_numpy(float)
+    r = np.sqrt(np.clip(tracks["area_um2"].to_numpy(float), 0.0, None) / np.pi)
+    if "perimeter_um" in tracks:
+        # an elongated object reaches about a quarter of its perimeter from its centroid
+        r = np.maximum(r, np.nan_to_num(tracks["perimeter_um"].to_numpy(float)) / 4.0)
+    born = first.reindex(track).to_numpy()
+    out = []
+    for f in np.unique(first.to_numpy()):
+        here = frame == f
+        new = here & (born == f)
+        old = here & (born < f)
+        if not new.any() or not old.any():
+            continue
+        d = np.hypot(*(yx[new][:, None, :] - yx[old][None, :, :]).transpose(2, 0, 1))
+        edge = d - r[new][:, None] - r[old][None, :]
+        touching = (edge <= gap_um).any(axis=1)
+        out.extend(np.unique(track[new][touching]).tolist())
+    return np.unique(np.asarray(out, np.int64))
 
 
 def tip_growth_onset(

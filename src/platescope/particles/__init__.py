@@ -23,7 +23,10 @@ Gaussian Blur → auto-threshold → Watershed → Analyze Particles, step for s
 
 Deposits through a movie and dead Li (SCIENCE.md §4; docs/tracking_dead_li.md):
 :func:`detect_deposits` (per-frame detection, chunked), :func:`track_deposits`
-(linking with merges), :func:`merge_events`, :func:`deposit_timeseries` (area,
+(linking with merges and splits), :func:`merge_events`, :func:`split_events`;
+the track graph (docs/tracking_dead_li.md): :func:`lineage_events`,
+:func:`track_graph` (parents, children, deposit families), :func:`trackmate_tables`
+(TrackMate-style spots + edges export); :func:`deposit_timeseries` (area,
 effective radius and volume), :func:`effective_volume_um3`, :func:`cycling_steps`
 (plating/stripping steps from the current), :func:`find_dead_li` (per deposit and
 cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle).
@@ -41,6 +44,12 @@ from platescope.particles._imagej import (
     imagej_gaussian_blur,
     imagej_particles,
     imagej_threshold,
+)
+from platescope.particles._lineage import (
+    lineage_events,
+    split_events,
+    track_graph,
+    trackmate_tables,
 )
 from platescope.particles._measure import MEASURE_COLUMNS, measure_particles
 from platescope.particles._morphology import (
@@ -90,6 +99,7 @@ __all__ = [
     "imagej_threshold",
     "index_of_dispersion",
     "line_intercept",
+    "lineage_events",
     "footprint_from_sem",
     "measure_particles",
     "merge_events",
@@ -97,7 +107,10 @@ __all__ = [
     "particle_summary",
     "pore_cycle_stats",
     "segment_particles",
+    "split_events",
     "track_deposits",
+    "track_graph",
+    "trackmate_tables",
     "track_pores",
     "void_metrics",
     "whisker_metrics",

@@ -33,7 +33,6 @@ __all__ = [
     "deposit_timeseries",
     "detect_deposits",
     "merge_events",
-    "split_events",
     "track_deposits",
 ]
 
@@ -718,8 +717,10 @@ def deposit_timeseries(
     pandas.DataFrame
         ``track``, ``frame``, ``t_s``, ``area_um2``, ``area_noise_um2`` (σ_A of the
         track), ``integrated_intensity`` (when present), ``radius_um``,
-        ``radius_err_um``, ``volume_um3``, ``volume_err_um3`` (1σ), ``merged_into``;
-        sorted by track and time. ``attrs["shape"]`` names the model.
+        ``radius_err_um``, ``volume_um3``, ``volume_err_um3`` (1σ), ``merged_into``
+        and, for tracks with ``split_from``, ``split_from`` and ``family`` (the
+        deposit family of :func:`~platescope.particles.track_graph`); sorted by track
+        and time. ``attrs["shape"]`` names the model.
 
     Examples
     --------
@@ -758,6 +759,13 @@ def deposit_timeseries(
     out["merged_into"] = (
         ts["merged_into"].to_numpy(np.int64) if "merged_into" in ts else np.full(len(ts), -1)
     )
+    if "split_from" in ts:
+        from platescope.particles._lineage import track_graph
+
+        out["split_from"] = ts["split_from"].to_numpy(np.int64)
+        graph = track_graph(ts)
+        fam = dict(zip(graph["track"].astype(int), graph["family"].astype(int), strict=True))
+        out["family"] = out["track"].map(fam).to_numpy(np.int64)
     out = out.reset_index(drop=True)
     out.attrs = {
         "shape": shape,

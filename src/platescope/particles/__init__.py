@@ -29,14 +29,20 @@ the track graph (docs/tracking_dead_li.md): :func:`lineage_events`,
 (TrackMate-style spots + edges export); :func:`deposit_timeseries` (area,
 effective radius and volume), :func:`effective_volume_um3`, :func:`cycling_steps`
 (plating/stripping steps from the current), :func:`find_dead_li` (per deposit and
-cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle).
+cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle, per deposit or per
+family), :func:`dead_li_by_family` (a deposit and the parts split off it, counted once).
 
 Li nucleation sites and pores in see-through transmittance movies (SCIENCE.md §1;
 docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 :func:`track_pores` (emergence, area over time, merges), :func:`pore_cycle_stats`.
 """
 
-from platescope.particles._dead_li import cycling_steps, dead_li_by_cycle, find_dead_li
+from platescope.particles._dead_li import (
+    cycling_steps,
+    dead_li_by_cycle,
+    dead_li_by_family,
+    find_dead_li,
+)
 from platescope.particles._detect import THRESHOLD_METHODS, detect_blobs, segment_particles
 from platescope.particles._footprint import find_footprint, whole_image_region
 from platescope.particles._imagej import (
@@ -85,6 +91,7 @@ __all__ = [
     "THRESHOLD_METHODS",
     "cycling_steps",
     "dead_li_by_cycle",
+    "dead_li_by_family",
     "deposit_mask",
     "deposit_timeseries",
     "detect_blobs",

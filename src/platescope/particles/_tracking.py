@@ -394,6 +394,41 @@ def _link_quietly(trackpy, frame_in: pd.DataFrame, search_range_um: float, memor
     return linked
 
 
+def _speed_range(t_s: np.ndarray, frame: np.ndarray, speed: float, memory: int) -> float:
+    """Largest displacement a link may need: speed × the longest real time a link spans
+    (``memory`` + 1 frame intervals, from the detections' own frame times)."""
+    ft = pd.Series(t_s).groupby(frame).first().sort_index()
+    fr, tt = ft.index.to_numpy(np.int64), ft.to_numpy(float)
+    if fr.size < 2:
+        return 0.0
+    lag = np.searchsorted(fr, fr + int(memory) + 1, side="right") - 1
+    return float(speed * np.max(tt[lag] - tt))
+
+
+def _cut_fast_links(
+    track: np.ndarray,
+    frame: np.ndarray,
+    t_s: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    speed: float,
+    floor_um: float,
+) -> tuple[np.ndarray, int]:
+    """Cut every link whose displacement exceeds max(speed·Δt, floor): the rest of the
+    track from there becomes a new track. Returns (new track ids, links cut)."""
+    order = np.lexsort((frame, track))
+    tr, yy, xx, tt = track[order], y[order], x[order], t_s[order]
+    same = tr[1:] == tr[:-1]
+    step = np.hypot(np.diff(yy), np.diff(xx))
+    allowed = np.maximum(speed * np.diff(tt), floor_um)
+    cut = same & (step > allowed * (1 + 1e-9))
+    # a new segment starts at every track change and every cut
+    seg = np.concatenate([[0], np.cumsum(~same | cut)])
+    out = np.empty_like(track)
+    out[order] = seg
+    return out, int(cut.sum())
+
+
 def _renumber(track: np.ndarray, frame: np.ndarray) -> np.ndarray:
     """Track ids 0, 1, 2 … in order of first appearance (then of first row)."""
     order = np.lexsort((np.arange(track.size), frame))
@@ -463,7 +498,8 @@ def _split_pass(
 def track_deposits(
     detections: pd.DataFrame,
     *,
-    search_range_um: float,
+    search_range_um: float | None = None,
+    max_speed_um_s: float | None = None,
     memory: int = 2,
     merge_area_fraction: float = 0.5,
     splits: bool = True,
@@ -510,10 +546,19 @@ def track_deposits(
     detections : pandas.DataFrame
         Output of :func:`detect_deposits` (at least ``frame``, ``t_s``, ``y_um``,
         ``x_um``, ``area_um2``).
-    search_range_um : float
+    search_range_um : float, optional
         Largest centroid displacement between linked detections, µm (drift + growth
         asymmetry per frame; the centroid of a merged object is judged by the merge
-        rule, not by this range).
+        rule, not by this range). With ``max_speed_um_s`` it is the floor of the
+        allowed displacement (centroid jitter of a still deposit at short intervals).
+    max_speed_um_s : float, optional
+        Largest centroid speed, µm/s, on the real time axis: two detections Δt apart
+        (``t_s``, irregular intervals and memory gaps included) are linked only when
+        their centroids are at most max(``max_speed_um_s``·Δt, ``search_range_um``)
+        apart. The linker searches up to the speed × the longest real time a link may
+        span, then every longer step is cut (the rest of the track becomes a new
+        track); ``attrs["n_links_cut"]`` counts them. At least one of the two ranges
+        must be given.
     memory : int
         Frames a deposit may go undetected and keep its track.
     merge_area_fraction : float
@@ -552,8 +597,11 @@ def track_deposits(
     [[0, 0, -1], [1, 0, -1], [2, 0, -1], [1, 1, 0], [2, 1, -1]]
     """
     _check_detections(detections)
-    if not (search_range_um > 0 and math.isfinite(search_range_um)):
-        raise ValueError(f"search_range_um must be positive, got {search_range_um!r}")
+    if search_range_um is None and max_speed_um_s is None:
+        raise ValueError("give search_range_um (µm per frame) or max_speed_um_s (µm/s)")
+    for name, v in (("search_range_um", search_range_um), ("max_speed_um_s", max_speed_um_s)):
+        if v is not None and not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"{name} must be positive, got {v!r}")
     det = detections.reset_index(drop=True).copy()
     det = det.drop(columns=[c for c in ("track", "merged_into", "split_from") if c in det])
     if len(det) == 0:
@@ -562,7 +610,24 @@ def track_deposits(
         det["split_from"] = pd.Series(dtype=np.int64)
         return det
     frame = det["frame"].to_numpy(np.int64)
-    track = _renumber(_link(det, search_range_um, memory), frame)
+    t_s = det["t_s"].to_numpy(float)
+    n_cut = 0
+    if max_speed_um_s is None:
+        track = _renumber(_link(det, float(search_range_um), memory), frame)
+    else:
+        floor = float(search_range_um or 0.0)
+        reach = max(_speed_range(t_s, frame, float(max_speed_um_s), memory), floor)
+        raw = _link(det, reach, memory) if reach > 0 else np.arange(len(det))
+        raw, n_cut = _cut_fast_links(
+            raw,
+            frame,
+            t_s,
+            det["y_um"].to_numpy(float),
+            det["x_um"].to_numpy(float),
+            float(max_speed_um_s),
+            floor,
+        )
+        track = _renumber(raw, frame)
     y = det["y_um"].to_numpy(float)
     x = det["x_um"].to_numpy(float)
     area = det["area_um2"].to_numpy(float)
@@ -618,6 +683,8 @@ def track_deposits(
     det["split_from"] = np.array([mapping[v] if v >= 0 else -1 for v in split_from.tolist()])
     det = det.sort_values(["track", "frame"], kind="stable").reset_index(drop=True)
     det.attrs = dict(detections.attrs)
+    det.attrs["n_links_cut"] = n_cut
+    det.attrs["max_speed_um_s"] = max_speed_um_s
     return det
 
 

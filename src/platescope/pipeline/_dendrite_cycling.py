@@ -39,6 +39,7 @@ DEFAULTS = {
         "max_area_um2": None,
         "watershed": False,
         "search_range_um": 3.0,
+        "max_speed_um_s": None,
         "memory": 2,
         "splits": True,
         "split_area_fraction": 0.5,
@@ -161,6 +162,7 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
     tracks = particles.track_deposits(
         det,
         search_range_um=p["search_range_um"],
+        max_speed_um_s=p["max_speed_um_s"],
         memory=p["memory"],
         splits=p["splits"],
         split_area_fraction=p["split_area_fraction"],

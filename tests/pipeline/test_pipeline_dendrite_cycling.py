@@ -270,3 +270,8 @@ def test_dead_halves_and_family_dead_fraction(split_run):
         # (≈ −8 %, docs/tracking_dead_li.md), so their ratio moves far less
         assert abs(got["dead_fraction"].iloc[0] - f["dead_fraction"]) < 0.03
     assert summary["dead_li_families"] and "dead_li_families_definition" in summary
+    # a dead half that is the smaller one broke off its parent: the per-deposit
+    # dead/max ratio of that part is flagged
+    codes = {w["code"] for w in summary.get("warnings", [])}
+    broke_off_dead = bool((planted["dead_object"] != planted["parent_object"]).any())
+    assert ("dead-li-split-parts" in codes) == broke_off_dead

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from platescope.pipeline._common import (
+    add_warning,
     analysis_params,
     expand_errors,
     read_echem_section,
@@ -185,6 +186,8 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
     summary["deposits"] = expand_errors(
         _deposit_summary(tracks, ts, merges, p, det.attrs, n_dropped, splits, graph)
     )
+    if p["max_speed_um_s"] is not None:
+        summary["deposits"]["n_links_cut"] = int(tracks.attrs.get("n_links_cut", 0))
     out.table("deposit_tracks", tracks, title="Deposits per frame with their track")
     out.table(
         "deposit_timeseries",
@@ -222,6 +225,7 @@ def _dead_li_step(echem, steps, ts, pd_, out, summary) -> tuple:
         )
         by_cycle = particles.dead_li_by_cycle(per_dep, min_dead=pd_["min_dead"])
         if "family" in per_dep:
+            _warn_split_parts(per_dep, ts, summary)
             fam = particles.dead_li_by_family(per_dep, ts)
             out.table(
                 "dead_li_families",
@@ -274,6 +278,32 @@ def _dead_li_step(echem, steps, ts, pd_, out, summary) -> tuple:
         skipped.append({"analysis": "dead_li", "reason": "no deposit was tracked"})
 
     return per_dep, by_cycle
+
+
+def _warn_split_parts(per_dep, ts, summary) -> None:
+    """Dead deposits that broke off a parent in the same cycle: per-deposit V_max is the
+    part's own (after the break), so the per-deposit line understates the dead fraction."""
+    if "split_from" not in ts:
+        return
+    born = ts[ts["split_from"] >= 0].groupby("track")["t_s"].min()
+    dead = per_dep[per_dep["status"] == "dead"]
+    parts = dead[
+        [
+            int(t) in born.index and c0 <= float(born[int(t)]) <= s1
+            for t, c0, s1 in zip(
+                dead["track"], dead["t_cycle_start_s"], dead["t_strip_end_s"], strict=True
+            )
+        ]
+    ]
+    if len(parts):
+        add_warning(
+            summary,
+            "dead-li-split-parts",
+            f"{len(parts)} dead deposit(s) broke off a parent during the same cycle; their "
+            "per-deposit dead/max ratio uses the part's own maximum and is near 1. Read "
+            "dead_li_families (a deposit and its parts counted once) for the dead fraction.",
+            "dead_li",
+        )
 
 
 def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:

@@ -473,8 +473,14 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         so that their disks touch at a time drawn in 45–75 % of the first plating step;
         from then on they are drawn as one object (the convex hull of the two disks), the
         larger at the merge is the survivor whose id the object carries, and the pair
-        shares one fate. All other deposits are kept ≥ 2 µm + 3·PSF σ apart at their
-        largest.
+        shares one fate. ``n_splitting_deposits`` (0 by default) lying whiskers: two
+        halves that nucleate together are drawn as one elongated object (the convex hull
+        of their disks, the id of the half with the larger growth rate) until, at
+        10–40 % of the stripping step of a random cycle, the neck dissolves: from then
+        on the halves are two disks ≥ 2 µm + 3·PSF σ apart, one (drawn at random) dead
+        — it never changes again — and the other live, shrinking to the step's end and
+        a deposit of its own in later cycles; before its break a whisker is always live.
+        All other deposits are kept ≥ 2 µm + 3·PSF σ apart at their largest.
 
         Image: bright-field reflection, 12-bit. I = B(y − d(t))·G(t)·(1 − PSF ⊗ D) with B a
         weakly textured background, d(t) a linear stage drift of ``stage_drift_um``, G(t) a
@@ -486,8 +492,11 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         Truth: per deposit per frame (id, object id, position, own and object area, own
         volume and the object's effective volume, dead flag), per object per cycle (fate,
         V_max, V_dead), the merges, and per cycle the least-squares line of V_dead vs V_max
-        over the dead objects (the number a perfect analysis would report). Truth areas are
-        those of the drawn (anti-aliased) footprints before PSF and noise.
+        over the dead objects (the number a perfect analysis would report); the whisker
+        breaks (``splits``: parent, live and dead half, cycle, time, first frame after)
+        and each breaking whisker's family dead fraction (``families``: the dead half's
+        final effective volume over the whole whisker's largest in that cycle). Truth
+        areas are those of the drawn (anti-aliased) footprints before PSF and noise.
 
         Parameters
         ----------
@@ -504,8 +513,9 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
             ``movie`` (uint16 t×y×x), ``frame_times_s`` (movie clock), ``offset_s`` (echem
             t = 0 on the movie clock), ``pixel_size_um``, ``echem`` (DataFrame: time_s,
             potential_V, current_A, control_A, cycle, step, charge_C), ``frames`` (truth
-            per deposit per frame), ``cycles`` (truth per object per cycle), ``merges``,
-            ``truth`` (dict) and ``parameters``.
+            per deposit per frame, with ``family``), ``cycles`` (truth per object per
+            cycle), ``merges``, ``splits``, ``families``, ``truth`` (dict) and
+            ``parameters``.
 
         Examples
         --------
@@ -920,7 +930,7 @@ def dendrite_cycling(out: str | os.PathLike, *, seed: int = 0, **params: Any) ->
     ``frame_times.csv`` (real per-frame times, movie clock), ``echem.mpt`` (EC-Lab text,
     galvanostatic cycling), ``experiment.toml`` (with ``[echem] time_offset_s``) and
     ``truth/`` (``truth.json``, ``deposits_frames.csv``, ``deposits_cycles.csv``,
-    ``merges.csv``). See :func:`make_dendrite_cycling` for the model.
+    ``merges.csv``, ``splits.csv``, ``families.csv``). See :func:`make_dendrite_cycling` for the model.
 
     Parameters
     ----------

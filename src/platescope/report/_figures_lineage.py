@@ -105,11 +105,11 @@ def fig_deposit_lineage(
     ax.set_ylabel("Track (grouped by family)")
     handles = [
         Line2D([], [], color=_BLUE, lw=2, label="track"),
-        Line2D([], [], color=_VERMILION, lw=2, label="turned dead"),
+        Line2D([], [], color=_VERMILION, lw=2, label="turned dead (in some cycle)"),
         Line2D([], [], color=_SKY, marker="o", lw=1, label="split (part breaks off)"),
         Line2D([], [], color=_ORANGE, marker="o", lw=1, label="merge (absorbed)"),
     ]
-    ax.legend(handles=handles, fontsize=_LEGEND_SIZE, loc="lower right", ncols=2)
+    fig.legend(handles=handles, fontsize=_LEGEND_SIZE, loc="outside lower center", ncols=4)
     _style(ax)
     ax.set_title(
         f"Deposit lineage: {int((events['event'] == 'split').sum())} splits, "

@@ -9,8 +9,10 @@ Event rules. Every track is given the planted object most of its detections matc
 (``track_objects``). A found split (``tables/splits.csv``: part ← parent track) is
 correct when its two tracks are the planted whisker's two halves and it is within 2
 frames of the planted break; a found merge (``tables/merges.csv``) is correct when its
-two tracks are the planted pair (merges are seen a few frames before the drawn disks
-touch, because the blurred outlines join first, so no frame window is imposed). Each
+two tracks, each taken by the planted object most of its detections up to the merge
+frame match, are the planted pair (merges are seen a few frames before the drawn disks
+touch, because the blurred outlines join first, so no frame window is imposed, and the
+member larger when the outlines join — the survivor — may be the smaller one at contact). Each
 planted event is matched once. Dead Li: per (cycle, planted object), as in
 ``dendrite_cycling.py``. Family dead fraction: the analysis family holding the
 parent's track (``tables/dead_li_families.csv``) against ``truth/families.csv``.
@@ -41,7 +43,15 @@ base = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(base)
 
 
-def event_scores(sim_dir: Path, res_dir: Path, t2o: dict[int, int]) -> dict:
+def _object_until(tracks: pd.DataFrame, ids: np.ndarray, track: int, frame: int) -> int:
+    """Planted object most detections of ``track`` up to ``frame`` match (−1: none)."""
+    sel = (tracks["track"].to_numpy() == track) & (tracks["frame"].to_numpy() <= frame)
+    v = ids[sel]
+    v = v[v >= 0]
+    return int(pd.Series(v).mode().iloc[0]) if v.size else -1
+
+
+def event_scores(sim_dir: Path, res_dir: Path, t2o: dict[int, int], tracks=None, ids=None) -> dict:
     """Found vs planted splits and merges (rules above)."""
     ps = pd.read_csv(sim_dir / "truth" / "splits.csv")
     pm = pd.read_csv(sim_dir / "truth" / "merges.csv")
@@ -63,7 +73,14 @@ def event_scores(sim_dir: Path, res_dir: Path, t2o: dict[int, int]) -> dict:
     used_m: set[int] = set()
     ok_m = 0
     for _, e in fm.iterrows():
-        pair = {t2o.get(int(e["track"]), -1), t2o.get(int(e["into_track"]), -2)}
+        if tracks is not None:
+            f = int(e["frame"])
+            pair = {
+                _object_until(tracks, ids, int(e["track"]), f),
+                _object_until(tracks, ids, int(e["into_track"]), f),
+            }
+        else:
+            pair = {t2o.get(int(e["track"]), -1), t2o.get(int(e["into_track"]), -2)}
         for k, t in pm.iterrows():
             if k not in used_m and pair == {int(t["deposit"]), int(t["into_deposit"])}:
                 used_m.add(k)
@@ -113,7 +130,7 @@ def compare(sim_dir: Path, res_dir: Path) -> dict:
     ids = base.match_detections(tracks, tfr)
     t2o = base.track_objects(tracks, ids)
     row = base.link_accuracy(tracks, ids)
-    row.update(event_scores(sim_dir, res_dir, t2o))
+    row.update(event_scores(sim_dir, res_dir, t2o, tracks, ids))
     row.update(base.dead_scores(per_dep, tc, t2o))
     row.update(family_errors(sim_dir, res_dir, tracks, ids))
     return row
@@ -178,9 +195,20 @@ def main() -> None:
     ap.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0])
     ap.add_argument("--splits", type=int, default=4, help="n_splitting_deposits")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--rescore", type=Path, default=None, help="score the runs kept in an earlier --out"
+    )
     args = ap.parse_args()
-    out = args.out or Path(tempfile.mkdtemp(prefix="val_splits_"))
-    df = run(args.seeds, args.noise, out, n_splits=args.splits)
+    if args.rescore:
+        old = pd.read_csv(Path(__file__).parent / "results" / "dendrite_splits.csv")
+        rows = []
+        for _, r in old.iterrows():
+            d = args.rescore / f"n{r['noise_scale']:g}_s{int(r['seed'])}"
+            rows.append({**r.to_dict(), **compare(d / "input", d / "results")})
+        df = pd.DataFrame(rows)
+    else:
+        out = args.out or Path(tempfile.mkdtemp(prefix="val_splits_"))
+        df = run(args.seeds, args.noise, out, n_splits=args.splits)
     res = Path(__file__).parent / "results"
     res.mkdir(exist_ok=True)
     df.to_csv(res / "dendrite_splits.csv", index=False)

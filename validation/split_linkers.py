@@ -48,8 +48,17 @@ def _movie(sim) -> xr.DataArray:
     )
 
 
+def _object_until(tracks, ids, track, frame) -> int:
+    sel = (tracks["track"].to_numpy() == track) & (tracks["frame"].to_numpy() <= frame)
+    v = ids[sel]
+    v = v[v >= 0]
+    return int(pd.Series(v).mode().iloc[0]) if v.size else -1
+
+
 def _score(splits, merges, tracks, sim) -> dict:
-    """splits: [(frame of the parts, track a, track b)]; merges: [(track a, track b)]."""
+    """splits: [(frame of the parts, track a, track b)]; merges: [(last frame before the
+    merge, track a, track b)]; merge tracks are identified by their detections up to it
+    (the rule of validation/dendrite_splits.py)."""
     ids = base.match_detections(tracks, sim["frames"])
     t2o = base.track_objects(tracks, ids)
     ps, pm = sim["splits"], sim["merges"]
@@ -63,8 +72,8 @@ def _score(splits, merges, tracks, sim) -> dict:
                     ok_s += 1
                     break
     used, ok_m = set(), 0
-    for a, b in merges:
-        pair = {t2o.get(a, -1), t2o.get(b, -2)}
+    for f, a, b in merges:
+        pair = {_object_until(tracks, ids, a, f), _object_until(tracks, ids, b, f)}
         for k, t in pm.iterrows():
             if k not in used and pair == {t["deposit"], t["into_deposit"]}:
                 used.add(k)
@@ -92,7 +101,11 @@ def run_platescope(det, sim, search_range_um=3.0) -> dict:
         for e in ev.itertuples()
         if e.event == "split"
     ]
-    mg = [(int(e.parent_track), int(e.child_track)) for e in ev.itertuples() if e.event == "merge"]
+    mg = [
+        (int(e.frame), int(e.parent_track), int(e.child_track))
+        for e in ev.itertuples()
+        if e.event == "merge"
+    ]
     return {"link_s": dt, **_score(sp, mg, tr, sim)}
 
 
@@ -123,11 +136,12 @@ def run_laptrack(det, sim, search_range_um=3.0, event_range_um=8.0) -> dict:
         kids = sorted(kids, key=lambda k: -tr.loc[tr["track"] == k, "area_um2"].iloc[0])[:2]
         if len(kids) == 2:
             sp.append((int(first[kids[0]]), kids[0], kids[1]))
+    last = tr.groupby("track")["frame"].max()
     mg = []
     for _, g in merge_df.groupby("child_track_id"):
         par = g["parent_track_id"].astype(int).tolist()
         if len(par) >= 2:
-            mg.append((par[0], par[1]))
+            mg.append((int(last[par[0]]), par[0], par[1]))
     return {"link_s": dt, **_score(sp, mg, tr, sim)}
 
 

@@ -129,7 +129,7 @@ def run_laptrack(det, sim, search_range_um=3.0, event_range_um=8.0) -> dict:
     tr = det.reset_index(drop=True).assign(track=track_df["track_id"].to_numpy())
     first = tr.groupby("track")["frame"].min()
     sp = []
-    for _, g in split_df.groupby("parent_track_id"):
+    for _, g in split_df.groupby("parent_track_id") if len(split_df) else ():
         kids = g["child_track_id"].astype(int).tolist()
         # laptrack ends the parent and starts every part as a new track; score the two
         # largest parts as the halves
@@ -138,7 +138,7 @@ def run_laptrack(det, sim, search_range_um=3.0, event_range_um=8.0) -> dict:
             sp.append((int(first[kids[0]]), kids[0], kids[1]))
     last = tr.groupby("track")["frame"].max()
     mg = []
-    for _, g in merge_df.groupby("child_track_id"):
+    for _, g in merge_df.groupby("child_track_id") if len(merge_df) else ():
         par = g["parent_track_id"].astype(int).tolist()
         if len(par) >= 2:
             mg.append((int(last[par[0]]), par[0], par[1]))

@@ -290,3 +290,45 @@ def test_auto_threshold_finds_nothing_in_a_field_without_deposits():
     frames[3:] = [f - 900.0 * (np.hypot(*np.mgrid[-48:48, -48:48]) < 8) for f in frames[3:]]
     det = detect_deposits(_movie(frames))
     assert len(det) == 3 and det["frame"].tolist() == [3, 4, 5]
+
+
+# ------------------------------------------------------------ speed on real time
+def _moving_and_jumping():
+    """Deposit A moves at 0.2 µm/s along x through irregular frame times; deposit B sits
+    at (30, 30) until t = 30 s and a different deposit C appears 4 µm away 1 s later."""
+    t = np.array([0.0, 10.0, 12.0, 30.0, 31.0, 60.0])
+    rows = []
+    for f, tt in enumerate(t):
+        rows.append((f, tt, 10.0, 5.0 + 0.2 * tt, 6.0, "A"))
+        if tt <= 30.0:
+            rows.append((f, tt, 30.0, 30.0, 6.0, "B"))
+        else:
+            rows.append((f, tt, 30.0, 34.0, 6.0, "C"))
+    return pd.DataFrame(rows, columns=["frame", "t_s", "y_um", "x_um", "area_um2", "who"])
+
+
+def test_search_range_from_a_speed_on_the_real_time_axis():
+    det = _moving_and_jumping()
+    # a per-frame range of 3 µm cuts A's track at its steps of 3.6 and 5.8 µm (the
+    # long intervals), although A never moves faster than 0.2 µm/s
+    per_frame = track_deposits(det, search_range_um=3.0, splits=False)
+    assert per_frame.loc[per_frame["who"] == "A", "track"].nunique() == 3
+    # speed limit 0.25 µm/s (> A's 0.2) with a 0.5 µm floor: A is one track, and the
+    # 4 µm jump in 1 s (4 µm/s) is not a link
+    by_speed = track_deposits(det, max_speed_um_s=0.25, search_range_um=0.5, splits=False)
+    assert by_speed.loc[by_speed["who"] == "A", "track"].nunique() == 1
+    b = set(by_speed.loc[by_speed["who"] == "B", "track"])
+    c = set(by_speed.loc[by_speed["who"] == "C", "track"])
+    assert len(b) == 1 and len(c) == 1 and b != c
+    # the linker's reach is speed × the longest span of memory + 1 intervals
+    # (here 12 → 60 s = 48 s → 12 µm), so B → C was offered and cut
+    assert by_speed.attrs["n_links_cut"] >= 1
+    assert by_speed.attrs["max_speed_um_s"] == 0.25
+
+
+def test_a_range_is_required_and_positive():
+    det = _moving_and_jumping()
+    with pytest.raises(ValueError, match="max_speed_um_s"):
+        track_deposits(det)
+    with pytest.raises(ValueError, match="positive"):
+        track_deposits(det, max_speed_um_s=-1.0)

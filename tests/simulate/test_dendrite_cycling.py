@@ -166,3 +166,64 @@ def test_no_deposits_is_a_valid_experiment():
     assert sim["frames"].empty and sim["truth"]["deposits"]["count"] == 0
     row = sim["truth"]["dead_li"][0]
     assert row["n_deposits"] == 0 and row["slope"] is None and "too few" in row["reason"]
+
+
+# ------------------------------------------------------------ breaking whiskers
+SPLITTING = {**SMALL, "n_splitting_deposits": 2, "field_px": 160}
+
+
+@pytest.fixture(scope="module")
+def split_sim():
+    return make_dendrite_cycling(seed=5, **SPLITTING)
+
+
+def test_splits_are_off_by_default(sim):
+    assert sim["truth"]["deposits"]["n_splits"] == 0 and sim["splits"].empty
+    assert sim["parameters"]["n_splitting_deposits"] == 0
+
+
+def test_a_whisker_is_one_object_until_it_breaks_then_two(split_sim):
+    fr, splits = split_sim["frames"], split_sim["splits"]
+    p = split_sim["parameters"]
+    assert len(splits) == 2 and split_sim["truth"]["deposits"]["n_splits"] == 2
+    for _, s in splits.iterrows():
+        halves = [int(s["live_object"]), int(s["dead_object"])]
+        before = fr[fr["deposit"].isin(halves) & (fr["t_s"] < s["t_split_s"])]
+        after = fr[fr["deposit"].isin(halves) & (fr["t_s"] >= s["t_split_s"])]
+        # one object (the parent's id, the larger half) covering more than both disks
+        assert (before["object"] == s["parent_object"]).all()
+        assert (before["family"] == s["parent_object"]).all()
+        one = before[before["frame"] == before["frame"].max()]
+        assert one["object_area_um2"].iloc[0] > one["area_um2"].sum()
+        assert one.set_index("deposit").loc[s["parent_object"], "area_um2"] >= one["area_um2"].min()
+        # after the break: each half its own object, apart by ≥ 2 µm + 3 PSF σ
+        assert (after["object"] == after["deposit"]).all()
+        first = after[after["frame"] == after["frame"].min()].set_index("deposit")
+        d = np.hypot(
+            *(first.loc[halves[0], ["y_um", "x_um"]] - first.loc[halves[1], ["y_um", "x_um"]])
+        )
+        r = np.sqrt(first["area_um2"] / np.pi)
+        assert d - r.sum() >= 2.0 + 3.0 * p["psf_sigma_um"] - 1e-6
+        assert int(s["frame"]) == int(first["frame"].iloc[0])
+        # the dead half never changes again; the live half shrinks to the step's end
+        dead = after[after["deposit"] == s["dead_object"]]
+        assert np.ptp(dead["volume_um3"]) < 1e-9 * dead["volume_um3"].max()
+        assert dead["dead"].all()
+        t_end = split_sim["truth"]["echem"]["cycles"][int(s["cycle"]) - 1]["t_strip_end_s"]
+        live = after[(after["deposit"] == s["live_object"]) & (after["t_s"] <= t_end)]
+        assert live["volume_um3"].iloc[-1] < live["volume_um3"].iloc[0]
+
+
+def test_family_truth_is_the_dead_half_over_the_whole_whisker(split_sim):
+    fr, fams, cyc = split_sim["frames"], split_sim["families"], split_sim["cycles"]
+    for _, f in fams.iterrows():
+        c = split_sim["truth"]["echem"]["cycles"][int(f["cycle"]) - 1]
+        inside = fr[(fr["family"] == f["family"]) & (fr["t_s"] >= c["t_plate_start_s"])]
+        inside = inside[inside["t_s"] <= c["t_strip_end_s"]].drop_duplicates(["frame", "object"])
+        vmax = inside.groupby("frame")["object_volume_um3"].sum().max()
+        members = [int(m) for m in f["members"].split()]
+        row = cyc[(cyc["cycle"] == f["cycle"]) & cyc["object"].isin(members) & cyc["dead"]]
+        assert len(row) == 1  # exactly one half is planted dead
+        assert f["v_max_um3"] == pytest.approx(vmax, rel=1e-12)
+        assert f["dead_fraction"] == pytest.approx(row["v_dead_um3"].iloc[0] / vmax, rel=1e-12)
+        assert 0 < f["dead_fraction"] < 0.5  # a half, less its shrinking before the break

@@ -23,10 +23,14 @@ Gaussian Blur → auto-threshold → Watershed → Analyze Particles, step for s
 
 Deposits through a movie and dead Li (SCIENCE.md §4; docs/tracking_dead_li.md):
 :func:`detect_deposits` (per-frame detection, chunked), :func:`track_deposits`
-(linking with merges), :func:`merge_events`, :func:`deposit_timeseries` (area,
+(linking with merges and splits), :func:`merge_events`, :func:`split_events`;
+the track graph (docs/tracking_dead_li.md): :func:`lineage_events`,
+:func:`track_graph` (parents, children, deposit families), :func:`trackmate_tables`
+(TrackMate-style spots + edges export); :func:`deposit_timeseries` (area,
 effective radius and volume), :func:`effective_volume_um3`, :func:`cycling_steps`
 (plating/stripping steps from the current), :func:`find_dead_li` (per deposit and
-cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle).
+cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle, per deposit or per
+family), :func:`dead_li_by_family` (a deposit and the parts split off it, counted once).
 
 Nucleation counts in top-view plating movies (SCIENCE.md §4;
 docs/top_view_nucleation.md): :func:`nucleus_counts` (deposits seen and cumulative
@@ -38,7 +42,12 @@ docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 :func:`track_pores` (emergence, area over time, merges), :func:`pore_cycle_stats`.
 """
 
-from platescope.particles._dead_li import cycling_steps, dead_li_by_cycle, find_dead_li
+from platescope.particles._dead_li import (
+    cycling_steps,
+    dead_li_by_cycle,
+    dead_li_by_family,
+    find_dead_li,
+)
 from platescope.particles._detect import THRESHOLD_METHODS, detect_blobs, segment_particles
 from platescope.particles._footprint import find_footprint, whole_image_region
 from platescope.particles._imagej import (
@@ -46,6 +55,12 @@ from platescope.particles._imagej import (
     imagej_gaussian_blur,
     imagej_particles,
     imagej_threshold,
+)
+from platescope.particles._lineage import (
+    lineage_events,
+    split_events,
+    track_graph,
+    trackmate_tables,
 )
 from platescope.particles._measure import MEASURE_COLUMNS, measure_particles
 from platescope.particles._morphology import (
@@ -82,6 +97,7 @@ __all__ = [
     "THRESHOLD_METHODS",
     "cycling_steps",
     "dead_li_by_cycle",
+    "dead_li_by_family",
     "deposit_mask",
     "deposit_timeseries",
     "detect_blobs",
@@ -96,6 +112,7 @@ __all__ = [
     "imagej_threshold",
     "index_of_dispersion",
     "line_intercept",
+    "lineage_events",
     "footprint_from_sem",
     "measure_particles",
     "merge_events",
@@ -103,7 +120,10 @@ __all__ = [
     "particle_summary",
     "pore_cycle_stats",
     "segment_particles",
+    "split_events",
     "track_deposits",
+    "track_graph",
+    "trackmate_tables",
     "track_pores",
     "void_metrics",
     "whisker_metrics",

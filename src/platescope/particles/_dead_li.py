@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["cycling_steps", "dead_li_by_cycle", "find_dead_li"]
+__all__ = ["cycling_steps", "dead_li_by_cycle", "dead_li_by_family", "find_dead_li"]
 
 _STATUSES = ("live", "dead", "dead_before", "dissolved", "merged", "undetermined")
 
@@ -189,7 +189,8 @@ def find_dead_li(
         One row per (cycle, track): ``cycle``, ``track``, ``status``, ``dead`` (bool,
         newly dead this cycle), ``v_max_um3``, ``v_max_err_um3``, ``v_dead_um3``,
         ``v_dead_err_um3`` (1σ), ``tail_slope_um3_s``, ``tail_slope_err_um3_s``,
-        ``n_tail``, ``t_strip_start_s``, ``t_strip_end_s``.
+        ``n_tail``, ``t_strip_start_s``, ``t_strip_end_s``, ``t_cycle_start_s`` (the
+        cycle's plating start, s) and, when the timeseries has it, ``family``.
 
     Examples
     --------
@@ -222,6 +223,7 @@ def find_dead_li(
     t_all = ts["t_s"].to_numpy(float)
     v_all = ts["volume_um3"].to_numpy(float)
     area = ts["area_um2"].to_numpy(float) if "area_um2" in ts else None
+    family = ts["family"].to_numpy(np.int64) if "family" in ts else None
     if min_area_loss_um2 is None:
         px = timeseries.attrs.get("pixel_size_um")
         min_loss = 3.0 * float(px) ** 2 if px else 0.0
@@ -250,7 +252,10 @@ def find_dead_li(
                 "track": track,
                 "t_strip_start_s": s0,
                 "t_strip_end_s": s1,
+                "t_cycle_start_s": c0,
             }
+            if family is not None:
+                row["family"] = int(family[idx][0])
             vc = pd.Series(v[in_cyc]).rolling(3, center=True, min_periods=1).median()
             k = int(np.argmax(vc.to_numpy()))
             row["v_max_um3"] = float(vc.iloc[k])
@@ -313,12 +318,125 @@ def find_dead_li(
         "n_tail",
         "t_strip_start_s",
         "t_strip_end_s",
+        "t_cycle_start_s",
     ]
+    if family is not None:
+        cols.insert(2, "family")
     out = pd.DataFrame(rows, columns=cols)
     return out.astype({"cycle": np.int64, "track": np.int64, "dead": bool, "n_tail": np.int64})
 
 
-def dead_li_by_cycle(per_deposit: pd.DataFrame, *, min_dead: int = 3) -> pd.DataFrame:
+#: a family's status: the first of its members' statuses in this order
+_FAMILY_ORDER = ("dead", "live", "undetermined", "dissolved", "dead_before", "merged")
+
+
+def dead_li_by_family(per_deposit: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
+    """Dead Li per deposit family and cycle: a deposit and every part split off it.
+
+    A deposit that breaks during stripping (a whisker whose neck dissolves) leaves a
+    live part, still connected and shrinking, and a dead part; the per-deposit view
+    sees the dead part from the break on only, so its "maximum volume" is its own
+    after the break, not the deposit's. The family (the connected component of
+    splits and merges, :func:`~platescope.particles.track_graph`) restores the
+    deposit's view: per cycle, the family's maximum effective volume is the largest
+    3-frame running median of the summed volume of its members (those active in the
+    cycle: not dead in an earlier one) from the cycle's plating start to the end of
+    its stripping; its dead volume is the sum of the dead volumes of the members found
+    dead in the cycle (:func:`find_dead_li`), and ``dead_fraction`` their ratio.
+
+    Parameters
+    ----------
+    per_deposit : pandas.DataFrame
+        Output of :func:`find_dead_li` on a timeseries with a ``family`` column.
+    timeseries : pandas.DataFrame
+        The same :func:`~platescope.particles.deposit_timeseries` output (``track``,
+        ``family``, ``t_s``, ``volume_um3``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (cycle, family): ``cycle``, ``family``, ``tracks`` (space-separated
+        member ids), ``n_tracks``, ``n_dead``, ``n_live``, ``status`` (the first member
+        status in the order dead, live, undetermined, dissolved, dead_before, merged),
+        ``dead`` (a member turned dead this cycle), ``v_max_um3``, ``v_dead_um3``
+        (µm³), ``dead_fraction`` (v_dead/v_max; 0 when nothing died).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ts = pd.DataFrame({"track": [0, 0, 0, 0, 1, 1], "family": 0,
+    ...                    "t_s": [0.0, 1, 2, 3, 2, 3], "volume_um3": [10.0, 10, 6, 5, 3, 3]})
+    >>> pdp = pd.DataFrame({"cycle": 1, "track": [0, 1], "family": 0, "status": ["live", "dead"],
+    ...                     "dead": [False, True], "v_max_um3": [10.0, 3], "v_dead_um3": [None, 3.0],
+    ...                     "t_cycle_start_s": 0.0, "t_strip_end_s": 3.0})
+    >>> dead_li_by_family(pdp, ts)[["family", "status", "v_max_um3", "dead_fraction"]].values.tolist()
+    [[0, 'dead', 10.0, 0.3]]
+    """
+    need = ("cycle", "track", "family", "status", "v_dead_um3", "t_cycle_start_s")
+    missing = [c for c in need if c not in per_deposit]
+    if missing:
+        raise ValueError(
+            f"per_deposit lacks {missing}; run find_dead_li on a timeseries with families "
+            "(deposit_timeseries of tracks from track_deposits)"
+        )
+    t_all = timeseries["t_s"].to_numpy(float)
+    v_all = timeseries["volume_um3"].to_numpy(float)
+    rows_of = {int(k): v for k, v in timeseries.groupby("track").indices.items()}
+    rows = []
+    for (cycle, fam), g in per_deposit.groupby(["cycle", "family"], sort=True):
+        c0 = float(g["t_cycle_start_s"].iloc[0])
+        s1 = float(g["t_strip_end_s"].iloc[0])
+        active = g[g["status"] != "dead_before"]
+        idx = [rows_of[int(k)] for k in active["track"] if int(k) in rows_of]
+        vmax = math.nan
+        if idx:
+            sel = np.concatenate(idx)
+            t, v = t_all[sel], v_all[sel]
+            inside = (t >= c0) & (t <= s1)
+            if inside.any():
+                total = pd.Series(v[inside]).groupby(t[inside]).sum().sort_index()
+                vmax = float(total.rolling(3, center=True, min_periods=1).median().max())
+        dead = g[g["status"] == "dead"]
+        v_dead = float(dead["v_dead_um3"].astype(float).sum()) if len(dead) else 0.0
+        status = next(s for s in (*_FAMILY_ORDER, g["status"].iloc[0]) if s in set(g["status"]))
+        rows.append(
+            {
+                "cycle": int(cycle),
+                "family": int(fam),
+                "tracks": " ".join(str(int(k)) for k in sorted(g["track"])),
+                "n_tracks": int(len(g)),
+                "n_dead": int(len(dead)),
+                "n_live": int((g["status"] == "live").sum()),
+                "status": status,
+                "dead": bool(len(dead)),
+                "v_max_um3": vmax,
+                "v_dead_um3": v_dead if len(dead) else math.nan,
+                "dead_fraction": v_dead / vmax if vmax > 0 else math.nan,
+            }
+        )
+    cols = [
+        "cycle",
+        "family",
+        "tracks",
+        "n_tracks",
+        "n_dead",
+        "n_live",
+        "status",
+        "dead",
+        "v_max_um3",
+        "v_dead_um3",
+        "dead_fraction",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def dead_li_by_cycle(
+    per_deposit: pd.DataFrame,
+    *,
+    min_dead: int = 3,
+    level: str = "deposit",
+    timeseries: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Per-cycle dead-Li counts and the line of dead vs maximum effective volume.
 
     For each cycle, over the deposits found dead in that cycle, a least-squares line
@@ -336,6 +454,13 @@ def dead_li_by_cycle(per_deposit: pd.DataFrame, *, min_dead: int = 3) -> pd.Data
         Output of :func:`find_dead_li`.
     min_dead : int
         Fewest dead deposits for a fit (else the fit values are NaN with a ``reason``).
+    level : {"deposit", "family"}
+        ``"deposit"`` (default): every track is a deposit. ``"family"``: every deposit
+        family of :func:`dead_li_by_family` is one (a deposit that broke into a live
+        and a dead part counts once, with the family's maximum and dead volumes);
+        needs ``timeseries``. The counts then count families.
+    timeseries : pandas.DataFrame, optional
+        The :func:`~platescope.particles.deposit_timeseries` output (for ``"family"``).
 
     Returns
     -------
@@ -355,6 +480,12 @@ def dead_li_by_cycle(per_deposit: pd.DataFrame, *, min_dead: int = 3) -> pd.Data
     >>> round(float(dead_li_by_cycle(pdp)["slope"].iloc[0]), 3)
     0.4
     """
+    if level == "family":
+        if timeseries is None:
+            raise ValueError("level='family' needs the timeseries")
+        per_deposit = dead_li_by_family(per_deposit, timeseries)
+    elif level != "deposit":
+        raise ValueError(f"level must be 'deposit' or 'family', not {level!r}")
     rows = []
     for cycle, g in per_deposit.groupby("cycle", sort=True):
         st = g["status"]

@@ -29,7 +29,12 @@ from scipy import ndimage
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 
-__all__ = ["deposit_timeseries", "detect_deposits", "merge_events", "track_deposits"]
+__all__ = [
+    "deposit_timeseries",
+    "detect_deposits",
+    "merge_events",
+    "track_deposits",
+]
 
 _PANDAS4_WARNING = getattr(pd.errors, "Pandas4Warning", None)
 _SHAPES = ("hemisphere", "cylinder")
@@ -389,6 +394,41 @@ def _link_quietly(trackpy, frame_in: pd.DataFrame, search_range_um: float, memor
     return linked
 
 
+def _speed_range(t_s: np.ndarray, frame: np.ndarray, speed: float, memory: int) -> float:
+    """Largest displacement a link may need: speed × the longest real time a link spans
+    (``memory`` + 1 frame intervals, from the detections' own frame times)."""
+    ft = pd.Series(t_s).groupby(frame).first().sort_index()
+    fr, tt = ft.index.to_numpy(np.int64), ft.to_numpy(float)
+    if fr.size < 2:
+        return 0.0
+    lag = np.searchsorted(fr, fr + int(memory) + 1, side="right") - 1
+    return float(speed * np.max(tt[lag] - tt))
+
+
+def _cut_fast_links(
+    track: np.ndarray,
+    frame: np.ndarray,
+    t_s: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    speed: float,
+    floor_um: float,
+) -> tuple[np.ndarray, int]:
+    """Cut every link whose displacement exceeds max(speed·Δt, floor): the rest of the
+    track from there becomes a new track. Returns (new track ids, links cut)."""
+    order = np.lexsort((frame, track))
+    tr, yy, xx, tt = track[order], y[order], x[order], t_s[order]
+    same = tr[1:] == tr[:-1]
+    step = np.hypot(np.diff(yy), np.diff(xx))
+    allowed = np.maximum(speed * np.diff(tt), floor_um)
+    cut = same & (step > allowed * (1 + 1e-9))
+    # a new segment starts at every track change and every cut
+    seg = np.concatenate([[0], np.cumsum(~same | cut)])
+    out = np.empty_like(track)
+    out[order] = seg
+    return out, int(cut.sum())
+
+
 def _renumber(track: np.ndarray, frame: np.ndarray) -> np.ndarray:
     """Track ids 0, 1, 2 … in order of first appearance (then of first row)."""
     order = np.lexsort((np.arange(track.size), frame))
@@ -398,12 +438,72 @@ def _renumber(track: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return np.array([seen[int(v)] for v in track], dtype=np.int64)
 
 
+def _split_pass(
+    track: np.ndarray,
+    frame: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    area: np.ndarray,
+    r_eq: np.ndarray,
+    merged_into: np.ndarray,
+    fraction: float,
+) -> np.ndarray:
+    """Find splits and relabel the children (rule in :func:`track_deposits`).
+
+    ``track`` is modified in place; returns ``split_from`` per row (−1 except on the
+    first row of a child track that broke off a parent).
+    """
+    split_from = np.full(track.size, -1, dtype=np.int64)
+    next_id = int(track.max()) + 1 if track.size else 0
+    frames_sorted = np.unique(frame)
+    rows_of_frame = {int(f): np.flatnonzero(frame == f) for f in frames_sorted}
+    first = pd.Series(frame).groupby(track).min().to_dict()
+    for f in frames_sorted:
+        f = int(f)
+        here, nxt = rows_of_frame[f], rows_of_frame.get(f + 1)
+        if nxt is None or nxt.size < 2:
+            continue
+        for i in here:
+            if merged_into[i] >= 0:
+                continue
+            tid = int(track[i])
+            d = np.hypot(y[nxt] - y[i], x[nxt] - x[i])
+            near = nxt[d <= r_eq[nxt] + r_eq[i]]
+            kids = [int(j) for j in near if track[j] == tid or first[int(track[j])] == f + 1]
+            if len(kids) < 2:
+                continue
+            a = area[kids]
+            if area[i] < a.max() + fraction * (a.sum() - a.max()):
+                continue
+            keep = kids[int(np.argmax(a))]
+            later = (track == tid) & (frame > f)
+            if track[keep] != tid and later.any():
+                # the linker continued the parent with a smaller child: that part of the
+                # track becomes a track of its own (a child, or a later re-detection)
+                track[later] = next_id
+                first[next_id] = int(frame[later].min())
+                next_id += 1
+            if track[keep] != tid:
+                old = int(track[keep])
+                track[track == old] = tid
+                merged_into[merged_into == old] = tid
+                split_from[split_from == old] = tid
+                first.pop(old, None)
+            for j in kids:
+                if j != keep:
+                    split_from[j] = tid
+    return split_from
+
+
 def track_deposits(
     detections: pd.DataFrame,
     *,
-    search_range_um: float,
+    search_range_um: float | None = None,
+    max_speed_um_s: float | None = None,
     memory: int = 2,
     merge_area_fraction: float = 0.5,
+    splits: bool = True,
+    split_area_fraction: float = 0.5,
 ) -> pd.DataFrame:
     """Link per-frame deposit detections into tracks and record merges.
 
@@ -425,29 +525,57 @@ def track_deposits(
     survivor's id from frame f + 1 on (whichever track the linker had given it, or a
     new one when the jump of the centroid exceeded the search range); every other
     member's last row gets ``merged_into`` = survivor id (−1 elsewhere), and
-    :func:`merge_events` lists the events. A merged object that splits again starts a
-    new track (splits are not modelled).
+    :func:`merge_events` lists the events.
+
+    Splits (a deposit breaking into two or more, e.g. a whisker whose neck dissolves),
+    the mirror of the merge rule. A detection P of track T at frame f is the parent of
+    the set C of detections at frame f + 1 that
+
+    * overlap P's equivalent circle (centroid distance ≤ r_P + r_C), and
+    * are T's own continuation or the first detection of a track,
+
+    when C has at least two members and P held their area:
+    A_P ≥ max(A_C) + ``split_area_fraction``·(ΣA_C − max(A_C)) (a deposit growing next
+    to a new neighbour keeps or gains area, so it is not a split). The largest child
+    continues T (the mirror of the survivor convention); every other child starts a
+    track whose first row gets ``split_from`` = T (−1 elsewhere), and
+    :func:`split_events` lists the events. Merges are found first, then splits.
 
     Parameters
     ----------
     detections : pandas.DataFrame
         Output of :func:`detect_deposits` (at least ``frame``, ``t_s``, ``y_um``,
         ``x_um``, ``area_um2``).
-    search_range_um : float
+    search_range_um : float, optional
         Largest centroid displacement between linked detections, µm (drift + growth
         asymmetry per frame; the centroid of a merged object is judged by the merge
-        rule, not by this range).
+        rule, not by this range). With ``max_speed_um_s`` it is the floor of the
+        allowed displacement (centroid jitter of a still deposit at short intervals).
+    max_speed_um_s : float, optional
+        Largest centroid speed, µm/s, on the real time axis: two detections Δt apart
+        (``t_s``, irregular intervals and memory gaps included) are linked only when
+        their centroids are at most max(``max_speed_um_s``·Δt, ``search_range_um``)
+        apart. The linker searches up to the speed × the longest real time a link may
+        span, then every longer step is cut (the rest of the track becomes a new
+        track); ``attrs["n_links_cut"]`` counts them. At least one of the two ranges
+        must be given.
     memory : int
         Frames a deposit may go undetected and keep its track.
     merge_area_fraction : float
         Fraction of the absorbed deposit's area the merged object must gain (rule 2).
+    splits : bool
+        Find splits (default). ``False`` gives the tracks of platescope ≤ 0.2 (a
+        deposit that breaks leaves its smaller parts as unrelated new tracks).
+    split_area_fraction : float
+        Fraction of the smaller children's area the parent must have held.
 
     Returns
     -------
     pandas.DataFrame
         The detections sorted by ``track`` then ``frame``, with ``track`` (int, 0, 1 …
-        in order of appearance) and ``merged_into`` (int, −1 unless the row is the last
-        of a track that merged).
+        in order of appearance), ``merged_into`` (int, −1 unless the row is the last
+        of a track that merged) and ``split_from`` (int, −1 unless the row is the first
+        of a track that broke off another).
 
     Examples
     --------
@@ -458,18 +586,48 @@ def track_deposits(
     >>> tr = track_deposits(det, search_range_um=2.0)
     >>> tr[["frame", "track", "merged_into"]].values.tolist()
     [[0, 0, -1], [1, 0, -1], [2, 0, -1], [0, 1, -1], [1, 1, 0]]
+
+    A deposit of 20 µm² breaking into parts of 12 and 6 µm²:
+
+    >>> det = pd.DataFrame({"frame": [0, 1, 1, 2, 2], "t_s": [0, 5, 5, 10, 10.0],
+    ...                     "y_um": [5, 5, 5, 5, 5.0], "x_um": [5, 3.5, 7.5, 3.5, 7.5],
+    ...                     "area_um2": [20.0, 12.0, 6.0, 12.0, 6.0]})
+    >>> tr = track_deposits(det, search_range_um=1.0)
+    >>> tr[["frame", "track", "split_from"]].values.tolist()
+    [[0, 0, -1], [1, 0, -1], [2, 0, -1], [1, 1, 0], [2, 1, -1]]
     """
     _check_detections(detections)
-    if not (search_range_um > 0 and math.isfinite(search_range_um)):
-        raise ValueError(f"search_range_um must be positive, got {search_range_um!r}")
+    if search_range_um is None and max_speed_um_s is None:
+        raise ValueError("give search_range_um (µm per frame) or max_speed_um_s (µm/s)")
+    for name, v in (("search_range_um", search_range_um), ("max_speed_um_s", max_speed_um_s)):
+        if v is not None and not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"{name} must be positive, got {v!r}")
     det = detections.reset_index(drop=True).copy()
-    det = det.drop(columns=[c for c in ("track", "merged_into") if c in det])
+    det = det.drop(columns=[c for c in ("track", "merged_into", "split_from") if c in det])
     if len(det) == 0:
         det["track"] = pd.Series(dtype=np.int64)
         det["merged_into"] = pd.Series(dtype=np.int64)
+        det["split_from"] = pd.Series(dtype=np.int64)
         return det
     frame = det["frame"].to_numpy(np.int64)
-    track = _renumber(_link(det, search_range_um, memory), frame)
+    t_s = det["t_s"].to_numpy(float)
+    n_cut = 0
+    if max_speed_um_s is None:
+        track = _renumber(_link(det, float(search_range_um), memory), frame)
+    else:
+        floor = float(search_range_um or 0.0)
+        reach = max(_speed_range(t_s, frame, float(max_speed_um_s), memory), floor)
+        raw = _link(det, reach, memory) if reach > 0 else np.arange(len(det))
+        raw, n_cut = _cut_fast_links(
+            raw,
+            frame,
+            t_s,
+            det["y_um"].to_numpy(float),
+            det["x_um"].to_numpy(float),
+            float(max_speed_um_s),
+            floor,
+        )
+        track = _renumber(raw, frame)
     y = det["y_um"].to_numpy(float)
     x = det["x_um"].to_numpy(float)
     area = det["area_um2"].to_numpy(float)
@@ -512,12 +670,21 @@ def track_deposits(
                 if i != surv:
                     merged_into[i] = sur_id
                     last[int(track[i])] = f
+    if splits:
+        split_from = _split_pass(
+            track, frame, y, x, area, r_eq, merged_into, float(split_area_fraction)
+        )
+    else:
+        split_from = np.full(len(det), -1, dtype=np.int64)
     new = _renumber(track, frame)
     mapping = dict(zip(track.tolist(), new.tolist(), strict=True))
     det["track"] = new
     det["merged_into"] = np.array([mapping[v] if v >= 0 else -1 for v in merged_into.tolist()])
+    det["split_from"] = np.array([mapping[v] if v >= 0 else -1 for v in split_from.tolist()])
     det = det.sort_values(["track", "frame"], kind="stable").reset_index(drop=True)
     det.attrs = dict(detections.attrs)
+    det.attrs["n_links_cut"] = n_cut
+    det.attrs["max_speed_um_s"] = max_speed_um_s
     return det
 
 
@@ -617,8 +784,10 @@ def deposit_timeseries(
     pandas.DataFrame
         ``track``, ``frame``, ``t_s``, ``area_um2``, ``area_noise_um2`` (σ_A of the
         track), ``integrated_intensity`` (when present), ``radius_um``,
-        ``radius_err_um``, ``volume_um3``, ``volume_err_um3`` (1σ), ``merged_into``;
-        sorted by track and time. ``attrs["shape"]`` names the model.
+        ``radius_err_um``, ``volume_um3``, ``volume_err_um3`` (1σ), ``merged_into``
+        and, for tracks with ``split_from``, ``split_from`` and ``family`` (the
+        deposit family of :func:`~platescope.particles.track_graph`); sorted by track
+        and time. ``attrs["shape"]`` names the model.
 
     Examples
     --------
@@ -657,6 +826,13 @@ def deposit_timeseries(
     out["merged_into"] = (
         ts["merged_into"].to_numpy(np.int64) if "merged_into" in ts else np.full(len(ts), -1)
     )
+    if "split_from" in ts:
+        from platescope.particles._lineage import track_graph
+
+        out["split_from"] = ts["split_from"].to_numpy(np.int64)
+        graph = track_graph(ts)
+        fam = dict(zip(graph["track"].astype(int), graph["family"].astype(int), strict=True))
+        out["family"] = out["track"].map(fam).to_numpy(np.int64)
     out = out.reset_index(drop=True)
     out.attrs = {
         "shape": shape,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from platescope.pipeline._common import (
+    add_warning,
     analysis_params,
     expand_errors,
     read_echem_section,
@@ -39,7 +40,10 @@ DEFAULTS = {
         "max_area_um2": None,
         "watershed": False,
         "search_range_um": 3.0,
+        "max_speed_um_s": None,
         "memory": 2,
+        "splits": True,
+        "split_area_fraction": 0.5,
         "min_track_frames": 3,
         "shape": "hemisphere",
         "height_um": None,
@@ -74,7 +78,7 @@ def _montage_frames(t: np.ndarray, steps: pd.DataFrame) -> tuple[list[int], list
     return frames, labels
 
 
-def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped) -> dict:
+def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped, splits=None, graph=None) -> dict:
     n_tracks = int(tracks["track"].nunique()) if len(tracks) else 0
     absorbed = set(merges["track"]) if len(merges) else set()
     vmax = ts[~ts["track"].isin(absorbed)].groupby("track")["volume_um3"].max()
@@ -91,12 +95,16 @@ def _deposit_summary(tracks, ts, merges, p, det_attrs, n_dropped) -> dict:
         "height_um": p["height_um"],
         "threshold": det_attrs.get("threshold"),
         "n_short_tracks_dropped": int(n_dropped),
+        "n_splits": int(len(splits)) if splits is not None else 0,
+        "n_families": int(graph["family"].nunique()) if graph is not None and len(graph) else 0,
         "definitions": (
             "count = n_tracks: deposits followed for at least min_track_frames frames; "
             "n_objects: tracks minus merges (a merged group counts once); "
             "mean_max_volume_um3: mean over objects of the largest effective volume "
             f"({p['shape']} of the projected area), ± standard error across deposits; "
-            "merge rule and survivor convention: platescope.particles.track_deposits"
+            "merge and split rules, survivor convention: platescope.particles.track_deposits; "
+            "n_splits: parts that broke off a deposit; n_families: connected groups of "
+            "tracks joined by splits and merges (platescope.particles.track_graph)"
         ),
     }
     if not n_tracks:
@@ -152,7 +160,14 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
         min_area_um2=p["min_area_um2"],
         max_area_um2=p["max_area_um2"],
     )
-    tracks = particles.track_deposits(det, search_range_um=p["search_range_um"], memory=p["memory"])
+    tracks = particles.track_deposits(
+        det,
+        search_range_um=p["search_range_um"],
+        max_speed_um_s=p["max_speed_um_s"],
+        memory=p["memory"],
+        splits=p["splits"],
+        split_area_fraction=p["split_area_fraction"],
+    )
     length = tracks.groupby("track")["frame"].transform("size") if len(tracks) else None
     n_dropped = 0
     if length is not None:
@@ -162,12 +177,17 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
         tracks = tracks[~short].copy()
         # a merge into a dropped track is forgotten with it
         tracks.loc[~tracks["merged_into"].isin(keep_ids), "merged_into"] = -1
+        tracks.loc[~tracks["split_from"].isin(keep_ids), "split_from"] = -1
         tracks.attrs = dict(det.attrs)
     ts = particles.deposit_timeseries(tracks, shape=p["shape"], height_um=p["height_um"])
     merges = particles.merge_events(tracks)
+    splits = particles.split_events(tracks)
+    graph = particles.track_graph(tracks)
     summary["deposits"] = expand_errors(
-        _deposit_summary(tracks, ts, merges, p, det.attrs, n_dropped)
+        _deposit_summary(tracks, ts, merges, p, det.attrs, n_dropped, splits, graph)
     )
+    if p["max_speed_um_s"] is not None:
+        summary["deposits"]["n_links_cut"] = int(tracks.attrs.get("n_links_cut", 0))
     out.table("deposit_tracks", tracks, title="Deposits per frame with their track")
     out.table(
         "deposit_timeseries",
@@ -176,6 +196,15 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
         errors="1sigma",
     )
     out.table("merges", merges, title="Merges (absorbed track → surviving track)")
+    out.table("splits", splits, title="Splits (track → the part that broke off it)")
+    out.table(
+        "track_graph", graph, title="Track graph: parents, children and family of every track"
+    )
+    spots, edges = particles.trackmate_tables(tracks)
+    out.table("trackmate_spots", spots, title="TrackMate-style export: spots")
+    out.table(
+        "trackmate_edges", edges, title="TrackMate-style export: edges (links, splits, merges)"
+    )
 
     return movie, tracks, ts
 
@@ -195,6 +224,29 @@ def _dead_li_step(echem, steps, ts, pd_, out, summary) -> tuple:
             min_points=pd_["min_points"],
         )
         by_cycle = particles.dead_li_by_cycle(per_dep, min_dead=pd_["min_dead"])
+        if "family" in per_dep:
+            _warn_split_parts(per_dep, ts, summary)
+            fam = particles.dead_li_by_family(per_dep, ts)
+            out.table(
+                "dead_li_families",
+                fam,
+                title="Dead Li per deposit family (a deposit and the parts split off it)",
+            )
+            by_fam = particles.dead_li_by_cycle(
+                per_dep, min_dead=pd_["min_dead"], level="family", timeseries=ts
+            )
+            summary["dead_li_families"] = expand_errors(
+                [
+                    {k: v for k, v in r.items() if not (k == "reason" and not v)}
+                    for r in by_fam.to_dict("records")
+                ]
+            )
+            summary["dead_li_families_definition"] = (
+                "as dead_li, over deposit families (a deposit with every part that split "
+                "off it or merged into it counts once): V_max = largest summed effective "
+                "volume of the family in the cycle, V_dead = summed dead volume of its "
+                "members found dead in the cycle (platescope.particles.dead_li_by_family)"
+            )
         rows = []
         for r in by_cycle.to_dict("records"):
             r = {k: v for k, v in r.items() if not (k == "reason" and not v)}
@@ -226,6 +278,32 @@ def _dead_li_step(echem, steps, ts, pd_, out, summary) -> tuple:
         skipped.append({"analysis": "dead_li", "reason": "no deposit was tracked"})
 
     return per_dep, by_cycle
+
+
+def _warn_split_parts(per_dep, ts, summary) -> None:
+    """Dead deposits that broke off a parent in the same cycle: per-deposit V_max is the
+    part's own (after the break), so the per-deposit line understates the dead fraction."""
+    if "split_from" not in ts:
+        return
+    born = ts[ts["split_from"] >= 0].groupby("track")["t_s"].min()
+    dead = per_dep[per_dep["status"] == "dead"]
+    parts = dead[
+        [
+            int(t) in born.index and c0 <= float(born[int(t)]) <= s1
+            for t, c0, s1 in zip(
+                dead["track"], dead["t_cycle_start_s"], dead["t_strip_end_s"], strict=True
+            )
+        ]
+    ]
+    if len(parts):
+        add_warning(
+            summary,
+            "dead-li-split-parts",
+            f"{len(parts)} dead deposit(s) broke off a parent during the same cycle; their "
+            "per-deposit dead/max ratio uses the part's own maximum and is near 1. Read "
+            "dead_li_families (a deposit and its parts counted once) for the dead fraction.",
+            "dead_li",
+        )
 
 
 def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:
@@ -261,6 +339,17 @@ def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:
             caption="Each deposit that turned dead: its dead effective volume against its "
             "largest in the cycle (error bars k = 2), with the least-squares line of each "
             "cycle (slope ± k = 2); the slope is the fraction of the maximum volume left dead.",
+        )
+    if len(tracks):
+        out.figure(
+            "deposit_lineage",
+            report.fig_deposit_lineage(tracks, per_deposit=per_dep, steps=steps),
+            title="Deposit lineage",
+            caption="Tracks of the deposit families that split or merged, against time "
+            "(one row per track, families together; vermilion: turned dead); sky blue: a "
+            "part breaking off its parent, orange: a deposit absorbed by its neighbour; "
+            "stripping steps shaded. All calls are in tables/track_graph.csv and the "
+            "TrackMate-style tables/trackmate_spots.csv + trackmate_edges.csv.",
         )
     if steps is not None and len(steps):
         frames, labels = _montage_frames(t, steps)

@@ -45,6 +45,7 @@ with :func:`atomic_savefig`, dpi 150):
   :func:`fig_particles_vs_current` — particles across conditions: outlined SEM zooms,
   diameter histograms with fits, density and diameter vs current density;
   :func:`fig_sem_morphology` — the deposit segmented for the morphology verdict
+- :func:`fig_deposit_lineage` — tracks against time with their splits and merges;
 - :func:`fig_deposit_tracks`, :func:`fig_deposit_volumes`, :func:`fig_dead_vs_max`,
   :func:`fig_deposit_montage` — deposits through a cycling movie: tracks over a frame,
   area/effective volume vs time (dead ones marked), dead vs maximum volume per cycle
@@ -80,6 +81,7 @@ _WHERE = {
     "fig_line_profiles": "_figures_afm",
     "fig_roughness_vs_time": "_figures_afm",
     "fig_dead_vs_max": "_figures_tracking",
+    "fig_deposit_lineage": "_figures_lineage",
     "fig_deposit_montage": "_figures_tracking",
     "fig_deposit_tracks": "_figures_tracking",
     "fig_deposit_volumes": "_figures_tracking",

@@ -72,6 +72,13 @@ PARAMETERS: dict[str, Param] = {
     "n_merging_pairs": Param(
         3, int, "pairs among the first deposits that grow into each other", 0, 50
     ),
+    "n_splitting_deposits": Param(
+        0,
+        int,
+        "lying whiskers that break in two in a stripping step (one part goes dead)",
+        0,
+        50,
+    ),
     "deposit_fraction": Param(
         0.3,
         float,
@@ -142,6 +149,10 @@ class _Deposit:
         self.partner: int | None = None  # merge partner (pair members)
         self.t_merge: float | None = None
         self.survivor: int = did  # object id once merged
+        self.split_partner: int | None = None  # the other half of a whisker that breaks
+        self.split_parent: int | None = None  # object id of the whisker before it breaks
+        self.split_cycle: int | None = None
+        self.t_split: float | None = None
         self.xy = (math.nan, math.nan)
 
     def volume(self, t):
@@ -205,6 +216,20 @@ def _plan_volumes(p: dict, rng: np.random.Generator, cycles: list[dict]) -> dict
         a.partner, b.partner = b.id, a.id
         a.t_merge = b.t_merge = t_m
         pairs.append((a, b))
+    # splitting whiskers: two halves nucleate together, are drawn as one elongated object
+    # and break apart in the stripping step of a random cycle; the half with the larger
+    # rate (the larger at the break, as both shrink alike before it) carries the id
+    splits = []
+    n_split = min(p["n_splitting_deposits"], (n0 - 2 * n_pairs) // 2)
+    for k in range(n_split):
+        a, b = deps[2 * n_pairs + 2 * k], deps[2 * n_pairs + 2 * k + 1]
+        a.t_nuc = a.knots_t[0] = b.t_nuc = b.knots_t[0] = p0 + rng.uniform(0.0, 0.08) * tp
+        a.split_partner, b.split_partner = b.id, a.id
+        parent = a if a.rate >= b.rate else b
+        a.split_parent = b.split_parent = parent.id
+        a.survivor = b.survivor = parent.id
+        a.split_cycle = b.split_cycle = int(rng.integers(1, p["n_cycles"] + 1))
+        splits.append((a, b))
 
     fates = []  # (cycle, object id, fate, sigma, f)
     dead_objects: set[int] = set()
@@ -240,7 +265,13 @@ def _plan_volumes(p: dict, rng: np.random.Generator, cycles: list[dict]) -> dict
         f_c = p["dead_fraction_first"] * p["dead_fraction_ratio"] ** (c - 1)
         for oid, members in objects.items():
             is_pair = len(members) > 1
-            if rng.random() < p["dead_probability"]:
+            whisker = members[0].split_partner is not None and members[0].t_split is None
+            if whisker and c == members[0].split_cycle:
+                fates.extend(_break_whisker(members, c, s0, s1, rng, dead_objects))
+                continue
+            if whisker:  # a whole whisker before its break: it stays live
+                f, sigma, fate, tau_d = 0.0, rng.uniform(0.4, 0.7), "live", math.nan
+            elif rng.random() < p["dead_probability"]:
                 f = float(
                     np.clip(f_c * (1 + p["dead_fraction_sd"] * rng.standard_normal()), 0.05, 0.95)
                 )
@@ -282,7 +313,47 @@ def _plan_volumes(p: dict, rng: np.random.Generator, cycles: list[dict]) -> dict
             )
             if fate == "dead":
                 dead_objects.add(oid)
-    return {"deposits": deps, "pairs": pairs, "fates": fates, "rate_total_um3_s": rate_total}
+    return {
+        "deposits": deps,
+        "pairs": pairs,
+        "splits": splits,
+        "fates": fates,
+        "rate_total_um3_s": rate_total,
+    }
+
+
+def _break_whisker(members, c, s0, s1, rng, dead_objects) -> list[dict]:
+    """A whisker breaks at a time in 10–40 % of the stripping step: both halves shrink
+    alike until then, one half (drawn at random) stops there for good (dead), the other
+    goes on shrinking (live). Returns the two halves' fates; each half is its own object
+    from then on."""
+    sigma = rng.uniform(0.4, 0.7)
+    tau = rng.uniform(0.1, 0.4)
+    t_split = s0 + tau * (s1 - s0)
+    dead = members[int(rng.integers(len(members)))]
+    out = []
+    for d in members:
+        vmax = float(d.volume(s0))
+        d.t_split = t_split
+        d.add(t_split, vmax * (1.0 - sigma * tau))
+        if d is dead:
+            d.t_dead = t_split
+            d.add(s1, vmax * (1.0 - sigma * tau))
+            dead_objects.add(d.id)
+        else:
+            d.add(s1, vmax * (1.0 - sigma))
+        d.survivor = d.id
+        out.append(
+            {
+                "cycle": c,
+                "object": d.id,
+                "fate": "dead" if d is dead else "live",
+                "members": [d.id],
+                "planted_dead_fraction": 1.0 - sigma * tau if d is dead else None,
+                "t_dead_s": t_split if d is dead else None,
+            }
+        )
+    return out
 
 
 def _place(p: dict, rng: np.random.Generator, plan: dict, t_grid: np.ndarray) -> None:
@@ -302,6 +373,9 @@ def _place(p: dict, rng: np.random.Generator, plan: dict, t_grid: np.ndarray) ->
 
     for d in deps:
         if not math.isnan(d.xy[0]):
+            continue
+        if d.split_partner is not None:
+            _place_whisker(d, deps[d.split_partner], rng, fits, placed, r_max, t_grid, gap, size)
             continue
         partner = deps[d.partner] if d.partner is not None else None
         for _ in range(4000):
@@ -332,6 +406,30 @@ def _place(p: dict, rng: np.random.Generator, plan: dict, t_grid: np.ndarray) ->
             )
 
 
+def _place_whisker(a, b, rng, fits, placed, r_max, t_grid, gap, size) -> None:
+    """Place a whisker's two halves so that, once broken, they stay ``gap`` apart."""
+    after = t_grid >= (a.t_split if a.t_split is not None else t_grid[-1])
+    ra = float(hemisphere_radius_um(a.volume(t_grid[after]).max())) if after.any() else 0.0
+    rb = float(hemisphere_radius_um(b.volume(t_grid[after]).max())) if after.any() else 0.0
+    dist = ra + rb + gap
+    reach = 0.5 * dist + max(r_max[a.id], r_max[b.id])
+    for _ in range(4000):
+        y, x = rng.uniform(0, size, 2)
+        ang = rng.uniform(0, 2 * np.pi)
+        ym, xm = y + 0.5 * dist * math.sin(ang), x + 0.5 * dist * math.cos(ang)
+        y2, x2 = y + dist * math.sin(ang), x + dist * math.cos(ang)
+        if fits(ym, xm, reach):
+            a.xy, b.xy = (y, x), (y2, x2)
+            placed.append((ym, xm, reach))
+            return
+    raise InputError(
+        None,
+        f"a breaking whisker of {2 * reach:.1f} µm does not fit among the deposits in a "
+        f"{size:g} µm field",
+        "increase field_px or pixel_size_um, or reduce n_splitting_deposits or n_deposits",
+    )
+
+
 def _coverage(yy, xx, centres, radii, px):
     """Anti-aliased coverage (0..1) of the union of disks (a one-pixel linear edge ramp)."""
     sd = np.full(np.broadcast_shapes(yy.shape, xx.shape), np.inf)
@@ -340,12 +438,12 @@ def _coverage(yy, xx, centres, radii, px):
     return np.clip(0.5 - sd / px, 0.0, 1.0)
 
 
-def _object_disks(centres, radii):
-    """Disks drawing an object: one disk, or the convex hull of a merged pair (sampled)."""
+def _object_disks(centres, radii, n_samples=_HULL_SAMPLES):
+    """Disks drawing an object: one disk, or the convex hull of a pair (sampled)."""
     if len(centres) == 1:
         return list(centres), [radii[0]]
     (ya, xa), (yb, xb) = centres
-    s = np.linspace(0.0, 1.0, _HULL_SAMPLES)
+    s = np.linspace(0.0, 1.0, n_samples)
     centres = [(ya + u * (yb - ya), xa + u * (xb - xa)) for u in s]
     rad = [radii[0] + u * (radii[1] - radii[0]) for u in s]
     return centres, rad
@@ -375,8 +473,14 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         so that their disks touch at a time drawn in 45–75 % of the first plating step;
         from then on they are drawn as one object (the convex hull of the two disks), the
         larger at the merge is the survivor whose id the object carries, and the pair
-        shares one fate. All other deposits are kept ≥ 2 µm + 3·PSF σ apart at their
-        largest.
+        shares one fate. ``n_splitting_deposits`` (0 by default) lying whiskers: two
+        halves that nucleate together are drawn as one elongated object (the convex hull
+        of their disks, the id of the half with the larger growth rate) until, at
+        10–40 % of the stripping step of a random cycle, the neck dissolves: from then
+        on the halves are two disks ≥ 2 µm + 3·PSF σ apart, one (drawn at random) dead
+        — it never changes again — and the other live, shrinking to the step's end and
+        a deposit of its own in later cycles; before its break a whisker is always live.
+        All other deposits are kept ≥ 2 µm + 3·PSF σ apart at their largest.
 
         Image: bright-field reflection, 12-bit. I = B(y − d(t))·G(t)·(1 − PSF ⊗ D) with B a
         weakly textured background, d(t) a linear stage drift of ``stage_drift_um``, G(t) a
@@ -388,8 +492,11 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         Truth: per deposit per frame (id, object id, position, own and object area, own
         volume and the object's effective volume, dead flag), per object per cycle (fate,
         V_max, V_dead), the merges, and per cycle the least-squares line of V_dead vs V_max
-        over the dead objects (the number a perfect analysis would report). Truth areas are
-        those of the drawn (anti-aliased) footprints before PSF and noise.
+        over the dead objects (the number a perfect analysis would report); the whisker
+        breaks (``splits``: parent, live and dead half, cycle, time, first frame after)
+        and each breaking whisker's family dead fraction (``families``: the dead half's
+        final effective volume over the whole whisker's largest in that cycle). Truth
+        areas are those of the drawn (anti-aliased) footprints before PSF and noise.
 
         Parameters
         ----------
@@ -406,8 +513,9 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
             ``movie`` (uint16 t×y×x), ``frame_times_s`` (movie clock), ``offset_s`` (echem
             t = 0 on the movie clock), ``pixel_size_um``, ``echem`` (DataFrame: time_s,
             potential_V, current_A, control_A, cycle, step, charge_C), ``frames`` (truth
-            per deposit per frame), ``cycles`` (truth per object per cycle), ``merges``,
-            ``truth`` (dict) and ``parameters``.
+            per deposit per frame, with ``family``), ``cycles`` (truth per object per
+            cycle), ``merges``, ``splits``, ``families``, ``truth`` (dict) and
+            ``parameters``.
 
         Examples
         --------
@@ -461,14 +569,21 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
     vols = np.array([d.volume(t_echem) for d in deps])  # (n_dep, n_frames)
     objects: dict[int, list[_Deposit]] = {}
     for d in deps:
-        objects.setdefault(d.survivor, []).append(d)
+        key = d.split_parent if d.split_parent is not None else d.survivor
+        objects.setdefault(key, []).append(d)
 
     movie = np.empty((times.size, n_px, n_px), dtype=np.uint16)
     rows = []
     for k, te in enumerate(t_echem):
         dark = np.zeros((n_px, n_px), dtype=np.float32)
         for oid, members in objects.items():
-            merged = len(members) > 1 and te >= members[0].t_merge
+            whisker = members[0].split_parent is not None
+            if len(members) < 2:
+                merged = False
+            elif whisker:  # one elongated object until it breaks
+                merged = members[0].t_split is None or te < members[0].t_split
+            else:
+                merged = te >= members[0].t_merge
             groups = [members] if merged else [[m] for m in members]
             for grp in groups:
                 v = np.array([vols[m.id, k] for m in grp])
@@ -476,7 +591,13 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
                     continue
                 radii = hemisphere_radius_um(v)
                 shifted = [(m.xy[0] + drift_y[k], m.xy[1] + drift_x[k]) for m in grp]
-                centres, rad = _object_disks(shifted, radii)
+                n_hull = _HULL_SAMPLES
+                if whisker and len(grp) > 1:  # dense enough for a thin, long whisker
+                    length = math.hypot(
+                        shifted[1][0] - shifted[0][0], shifted[1][1] - shifted[0][1]
+                    )
+                    n_hull = max(_HULL_SAMPLES, int(math.ceil(length / (0.25 * px))) + 1)
+                centres, rad = _object_disks(shifted, radii, n_hull)
                 ext = max(rad) + 2 * px
                 cy = np.array([c[0] for c in centres])
                 cx = np.array([c[1] for c in centres])
@@ -509,6 +630,7 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
                             "t_s": float(te),
                             "deposit": m.id,
                             "object": obj_id,
+                            "family": oid,
                             "y_um": sy,
                             "x_um": sx,
                             "object_y_um": oy,
@@ -573,6 +695,17 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
     )
 
     truth, cycles_df, merges_df = _truth(p, plan, frames, cycles, echem, offset, times, seed)
+    splits_df, families_df = _truth_splits(plan, frames, cycles, offset, times)
+    truth["deposits"]["n_splits"] = int(len(splits_df))
+    truth["files"].update(splits="truth/splits.csv", families="truth/families.csv")
+    truth["splits_definition"] = (
+        "a planted whisker (two halves drawn as one elongated object, id = the larger half) "
+        "breaks at t_split_s in a stripping step: frame = first frame after the break; the "
+        "dead half stops changing, the live half goes on shrinking. families.csv: per split "
+        "family in its break cycle, v_max_um3 = largest effective volume of the whole "
+        "whisker in the cycle, v_dead_um3 = the dead half's final effective volume, "
+        "dead_fraction = their ratio (drawn footprints, no PSF or noise)"
+    )
     return {
         "movie": movie,
         "frame_times_s": times,
@@ -584,6 +717,8 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         "frames": frames,
         "cycles": cycles_df,
         "merges": merges_df,
+        "splits": splits_df,
+        "families": families_df,
         "truth": truth,
         "parameters": p,
         "t0_local": T0_LOCAL,
@@ -602,6 +737,47 @@ def _line(x: np.ndarray, y: np.ndarray) -> dict:
         "intercept_um3": float(a),
         "r2": 1.0 - float(np.sum(res**2)) / ss if ss > 0 else None,
     }
+
+
+def _truth_splits(plan, frames, cycles, offset, times) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Planted whisker breaks (events) and the family-level dead fraction of each."""
+    rows, fams = [], []
+    for a, b in plan.get("splits", []):
+        if a.t_split is None:
+            continue
+        dead = a if a.t_dead is not None and a.t_dead == a.t_split else b
+        live = b if dead is a else a
+        parent = a.split_parent
+        c = a.split_cycle
+        rows.append(
+            {
+                "parent_object": parent,
+                "live_object": live.id,
+                "dead_object": dead.id,
+                "cycle": c,
+                "t_split_s": float(a.t_split),
+                "frame": int(np.searchsorted(times - offset, a.t_split)),
+            }
+        )
+        q0, s1 = cycles[c - 1]["plate"][0], cycles[c - 1]["strip"][1]
+        fr = frames[(frames["family"] == parent) & (frames["t_s"] >= q0) & (frames["t_s"] <= s1)]
+        per_frame = fr.drop_duplicates(["frame", "object"]).groupby("frame")["object_volume_um3"]
+        vmax = float(per_frame.sum().max()) if len(fr) else math.nan
+        fd = fr[fr["object"] == dead.id].drop_duplicates("frame")
+        vdead = float(fd["object_volume_um3"].iloc[-1]) if len(fd) else math.nan
+        fams.append(
+            {
+                "cycle": c,
+                "family": parent,
+                "members": f"{a.id} {b.id}",
+                "v_max_um3": vmax,
+                "v_dead_um3": vdead,
+                "dead_fraction": vdead / vmax if vmax > 0 else math.nan,
+            }
+        )
+    cols = ["parent_object", "live_object", "dead_object", "cycle", "t_split_s", "frame"]
+    fcols = ["cycle", "family", "members", "v_max_um3", "v_dead_um3", "dead_fraction"]
+    return pd.DataFrame(rows, columns=cols), pd.DataFrame(fams, columns=fcols)
 
 
 def _truth(p, plan, frames, cycles, echem, offset, times, seed):
@@ -754,7 +930,7 @@ def dendrite_cycling(out: str | os.PathLike, *, seed: int = 0, **params: Any) ->
     ``frame_times.csv`` (real per-frame times, movie clock), ``echem.mpt`` (EC-Lab text,
     galvanostatic cycling), ``experiment.toml`` (with ``[echem] time_offset_s``) and
     ``truth/`` (``truth.json``, ``deposits_frames.csv``, ``deposits_cycles.csv``,
-    ``merges.csv``). See :func:`make_dendrite_cycling` for the model.
+    ``merges.csv``, ``splits.csv``, ``families.csv``). See :func:`make_dendrite_cycling` for the model.
 
     Parameters
     ----------
@@ -794,7 +970,7 @@ def dendrite_cycling(out: str | os.PathLike, *, seed: int = 0, **params: Any) ->
         technique="Galvanostatic Cycling with Potential Limitation",
     )
     truth = sim["truth"]
-    for key in ("frames", "cycles", "merges"):  # truth/deposits_frames.csv, ...
+    for key in ("frames", "cycles", "merges", "splits", "families"):  # truth/*.csv
         atomic_write_text(out / truth["files"][key], sim[key].to_csv(index=False))
     truth["inputs"] = input_hashes(out, ("movie.tif", "frame_times.csv", "echem.mpt"))
     truth["files"].update(movie="movie.tif", frame_times="frame_times.csv", echem="echem.mpt")

@@ -108,3 +108,19 @@ def test_a_piece_appearing_against_an_older_deposit_is_not_a_nucleus():
         tr, frame_times_s=np.arange(5) * 5.0, field_area_um2=1e4, satellite_gap_um=0.4
     )
     assert tight["n_cumulative"].iloc[-1] == 3
+
+
+def test_a_track_split_off_a_deposit_is_not_a_nucleus():
+    tr = pd.DataFrame(
+        {
+            "frame": [0, 1, 2, 1, 2],
+            "t_s": [0, 5, 10, 5, 10.0],
+            "track": [0, 0, 0, 1, 1],
+            "split_from": [-1, -1, -1, 0, -1],
+        }
+    )
+    c = nucleus_counts(
+        tr, frame_times_s=[0, 5, 10], field_area_um2=1e4, satellite_gap_um=None, min_track_frames=1
+    )
+    assert c["n_cumulative"].tolist() == [1, 1, 1]
+    assert c.attrs["n_split_born"] == 1

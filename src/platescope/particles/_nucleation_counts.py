@@ -85,7 +85,9 @@ def nucleus_counts(
         that deposit (a thin arm whose middle fell below the threshold), not a nucleus:
         it is not counted, and its number is in ``attrs["n_satellites"]``. A true
         nucleus born that close to a deposit is lost with it. Needs ``y_um``, ``x_um``
-        and ``area_um2`` in ``tracks``; None turns the rule off.
+        and ``area_um2`` in ``tracks``; None turns the rule off. Tracks that
+        :func:`platescope.particles.track_deposits` marks as split off a deposit
+        (``split_from`` ≥ 0) are pieces too: ``attrs["n_split_born"]``.
 
     Returns
     -------
@@ -94,7 +96,7 @@ def nucleus_counts(
         that frame), ``n_cumulative`` (distinct tracks first seen at or before it),
         ``density_cm2`` = n_cumulative / area (cm⁻²) and ``density_err_cm2``, its 1σ
         counting (Poisson) uncertainty √N / area. ``attrs``: ``field_area_um2``,
-        ``n_before_start``, ``n_short_dropped``, ``n_satellites``.
+        ``n_before_start``, ``n_short_dropped``, ``n_satellites``, ``n_split_born``.
 
     Examples
     --------
@@ -119,6 +121,12 @@ def nucleus_counts(
     keep = ~np.isin(track, short)
     frame, track = frame[keep], track[keep]
     first = pd.Series(frame).groupby(track).min()
+    split_born = np.zeros(0, np.int64)
+    if "split_from" in tracks:
+        # a track born by splitting off a deposit (track_deposits' split rule) is a piece
+        sf = tracks["split_from"].to_numpy(np.int64)[keep]
+        split_born = np.intersect1d(np.unique(track[sf >= 0]), first.index.to_numpy())
+        first = first.drop(index=split_born)
     satellites = np.zeros(0, np.int64)
     if satellite_gap_um is not None and len(first):
         _need(tracks, ("y_um", "x_um", "area_um2"), "tracks")
@@ -131,7 +139,7 @@ def nucleus_counts(
         early = t[np.clip(first.to_numpy(), 0, t.size - 1)] < float(t_start_s)
         before = first.index.to_numpy()[early]
         first = first[~early]
-    keep = ~np.isin(track, np.concatenate([before, satellites]))
+    keep = ~np.isin(track, np.concatenate([before, satellites, split_born]))
     n_visible = np.bincount(frame[keep], minlength=t.size)[: t.size]
     n_new = np.bincount(first.to_numpy(np.int64), minlength=t.size)[: t.size]
     n_cum = np.cumsum(n_new)
@@ -150,6 +158,7 @@ def nucleus_counts(
         "n_before_start": int(before.size),
         "n_short_dropped": int(short.size),
         "n_satellites": int(satellites.size),
+        "n_split_born": int(split_born.size),
     }
     return out
 

@@ -76,7 +76,7 @@ _RUN_DEFINITIONS = (
     "[electrode] area (or the entry's current_density_mA_cm2); n_nuclei = deposits tracked "
     "for ≥ min_track_frames frames and first seen after plating started (deposits already "
     "there are n_before_start and not counted, nor n_satellites: tracks first seen "
-    "touching an older deposit, pieces of it); density_cm2 = n / imaged field area, its "
+    "touching an older deposit or split off one, pieces of it); density_cm2 = n / imaged field area, its "
     "_err the counting (Poisson) uncertainty √n / area; density_at_charge_cm2: the same "
     "when the plated charge reached charge_mC_cm2; t_tip_onset_s: optical onset of tip "
     "growth after the plating start (particles.tip_growth_onset; trails the true start by "
@@ -203,7 +203,7 @@ def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple[dict, pd.DataFrame 
         field_area_um2=field_um2,
         n_before_start=int(counts.attrs["n_before_start"]),
         n_short_tracks_dropped=int(counts.attrs["n_short_dropped"]),
-        n_satellites=int(counts.attrs["n_satellites"]),
+        n_satellites=int(counts.attrs["n_satellites"]) + int(counts.attrs["n_split_born"]),
         threshold=float(det.attrs.get("threshold", math.nan)),
         t_tip_onset_s=None if tip["t_onset_s"] is None else tip["t_onset_s"] - t0,
         t_tip_onset_err_s=tip["t_onset_err_s"],

@@ -263,6 +263,7 @@ def _table_layers(run) -> list:
                     {
                         "name": "deposit tracks [µm]",
                         "tail_length": 30,
+                        "tail_width": 4,
                         "metadata": {"platescope": {"kind": "tracks", "table": name}},
                     },
                     "tracks",

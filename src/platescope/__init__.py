@@ -3,7 +3,8 @@
 ``import platescope as ps`` gives the subpackages on first use (nothing heavy happens
 at import time): ``ps.io``, ``ps.sync``, ``ps.echem``, ``ps.optics``, ``ps.particles``,
 ``ps.stats``, ``ps.models``, ``ps.surface`` (AFM height maps), ``ps.volume``
-(tomograms), ``ps.simulate``, ``ps.pipeline``, ``ps.report``, ``ps.testing``, ``ps.cli``; ``ps.load(result_dir)`` opens an ``analyze`` result
+(tomograms), ``ps.simulate``, ``ps.pipeline``, ``ps.report``, ``ps.testing``, ``ps.cli``,
+``ps.viewer`` (napari plugin, optional extra); ``ps.load(result_dir)`` opens an ``analyze`` result
 (summary, tables, maps, the movie) and ``ps.analyze`` runs one.
 """
 
@@ -25,6 +26,7 @@ _SUBPACKAGES = (
     "surface",
     "sync",
     "testing",
+    "viewer",
     "volume",
 )
 

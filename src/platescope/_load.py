@@ -85,7 +85,9 @@ class Run:
         """The experiment file the run analysed (:class:`platescope.io.Experiment`)."""
         from platescope.io import read_experiment
 
-        ef = (self.summary.get("experiment_file") or {}).get("path")
+        rec = self.summary.get("experiment_file") or {}
+        # "path" is relative to the experiment file's own folder; "path_abs" locates it
+        ef = rec.get("path_abs") or rec.get("path")
         if not ef:
             raise InputError(self.path, "the summary names no experiment file", "rerun analyze")
         return read_experiment(ef)

@@ -32,7 +32,16 @@ __all__ = ["MARKER", "claim_output_folder", "write_marker"]
 MARKER = ".platescope-output.json"
 
 # Layouts of outputs written before the marker existed (platescope ≤ 0.1).
-_LEGACY_RESULT = {"summary.json", "report.html", "tables", "maps", "figures"}
+# A result whose marker was lost is recognised the same way (ro-crate-metadata.json is
+# part of the result layout since the RO-Crate was added).
+_LEGACY_RESULT = {
+    "summary.json",
+    "report.html",
+    "tables",
+    "maps",
+    "figures",
+    "ro-crate-metadata.json",
+}
 _LEGACY_DEMO_ROOT = {"index.html"}
 
 

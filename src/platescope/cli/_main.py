@@ -40,6 +40,21 @@ def _cmd_analyze(args) -> int:
         print(f"skipped {item['analysis']}: {item['reason']}", file=sys.stderr)
     for w in summary.get("warnings") or []:
         print(f"warning [{w['code']}] {w['where']}: {w['message']}", file=sys.stderr)
+    if getattr(args, "catalog", None):
+        from platescope.catalog import append_to_catalog
+
+        cat = append_to_catalog(Path(args.catalog), Path(args.out))
+        print(f"catalog {args.catalog}: {len(cat)} run(s)", file=sys.stderr)
+    return 0
+
+
+def _cmd_catalog(args) -> int:
+    from platescope.catalog import build_catalog
+
+    cat, notes = build_catalog([Path(d) for d in args.folders], out=Path(args.out))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{args.out}: {len(cat)} run(s), {len(cat.columns)} columns")
     return 0
 
 
@@ -144,7 +159,22 @@ def build_parser(*, help_text: bool = False) -> argparse.ArgumentParser:
     a.add_argument(
         "--workers", type=int, default=None, metavar="N", help="local workers (default: cores, ≤ 4)"
     )
+    a.add_argument(
+        "--catalog",
+        default=None,
+        metavar="FILE",
+        help="add the run to this Parquet catalog (created if missing; see 'catalog')",
+    )
     a.set_defaults(func=_cmd_analyze)
+
+    c = sub.add_parser(
+        "catalog", help="one Parquet row per result folder: scenario, hashes, headline numbers"
+    )
+    c.add_argument(
+        "folders", nargs="+", metavar="DIR", help="result folders or folders holding them"
+    )
+    c.add_argument("--out", required=True, help="the Parquet file to write (e.g. catalog.parquet)")
+    c.set_defaults(func=_cmd_catalog)
 
     i = sub.add_parser("info", help="describe what a file holds")
     i.add_argument("file")

@@ -355,7 +355,7 @@ class StagedOutput:
             self._lock = None
 
     def table(self, name: str, df: pd.DataFrame, *, title: str, errors: str | None = None) -> str:
-        """Write ``tables/<name>.csv``; returns its relative path.
+        """Write ``tables/<name>.csv`` and its Parquet twin; returns the CSV's relative path.
 
         Parameters
         ----------
@@ -385,6 +385,9 @@ class StagedOutput:
                 df[c] = pd.to_numeric(df[c], errors="coerce") * 2.0
         rel = f"tables/{name}.csv"
         df.to_csv(self.root / rel, index=False)
+        from platescope._parquet import write_parquet
+
+        write_parquet(df, self.root / f"tables/{name}.parquet")  # typed twin (catalogs, DuckDB)
         entry = {"title": title, "path": rel}
         if err_cols:
             entry["errors"] = "expanded uncertainty, k = 2 (≈95 %)"

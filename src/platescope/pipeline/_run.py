@@ -109,6 +109,9 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
             tables=staged.tables,
             out_path=staged.root / "report.html",
         )
+        from platescope.pipeline._rocrate import write_ro_crate
+
+        write_ro_crate(staged.root, summary)  # last: it lists every output
         staged.publish()
     except BaseException:
         staged.discard()

@@ -34,6 +34,7 @@ def diagnose_frame_times(
     strobe_t_s=None,
     max_jitter_fraction: float = 0.02,
     gap_factor: float = 1.5,
+    warn_jitter: bool = True,
 ) -> dict:
     """Find and, where possible, repair problems in per-frame times.
 
@@ -54,6 +55,10 @@ def diagnose_frame_times(
         interval are jittery.
     gap_factor : float
         An interval longer than this many median intervals is a gap (dropped frames).
+    warn_jitter : bool
+        Warn about jittery intervals. Irregular intervals may be real (a camera whose
+        timing is irregular but correctly stamped); only a strobe can tell, so
+        :func:`platescope.sync.synchronize` warns from the strobe residuals instead.
 
     Returns
     -------
@@ -131,8 +136,9 @@ def diagnose_frame_times(
             f"{back.size} frames have a time stamp earlier than the frame before (software "
             "time written out of order).",
         )
-    jittery = jitter is not None and med and jitter > max_jitter_fraction * med
-    if jittery:
+    jittery = bool(jitter is not None and med and jitter > max_jitter_fraction * med)
+    out["jittery"] = jittery
+    if jittery and warn_jitter:
         _problem(
             "jitter",
             np.zeros(0, dtype=int),
@@ -152,7 +158,7 @@ def diagnose_frame_times(
         if s.size == n and np.all(np.isfinite(s)) and np.all(np.diff(s) > 0):
             out.update(health="repaired" if (broken or jittery) else "ok", repair="strobe")
             out["t_s"] = s
-            if broken or jittery:
+            if out["warnings"]:
                 for w in out["warnings"]:
                     w["message"] += " Replaced by the exposure-strobe times."
             return out

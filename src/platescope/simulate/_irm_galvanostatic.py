@@ -60,8 +60,7 @@ from platescope.simulate._sem_model import (
     place_particles,
     render_sem,
 )
-
-from platescope.simulate._strobe import STROBE_PARAMETERS, add_strobe  # noqa: E402
+from platescope.simulate._strobe import STROBE_PARAMETERS, add_strobe
 
 __all__ = ["PARAMETERS", "irm_galvanostatic", "make_irm_galvanostatic"]
 

@@ -124,6 +124,7 @@ def add_strobe(sim: dict[str, Any], p: dict[str, Any], seed: int) -> dict[str, A
         "frame_times_echem_s": t_true[keep].tolist(),
         "dropped_frames": [int(i) for i in dropped],
         "n_dropped": int(len(dropped)),
+        "dropped_frame_times_echem_s": t_true[np.asarray(dropped, dtype=int)].tolist(),
         "extra_pulse_times_s": extras,
         "n_frames_before_record": int((t_true[keep] < te[0]).sum()),
         "channel": "Analog IN 1/V (aux1_V)",

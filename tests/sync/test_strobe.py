@@ -1,0 +1,227 @@
+"""Strobe sync and frame-time diagnosis against planted truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from platescope import io, sync
+from platescope._errors import InputError
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "echem"
+
+
+def _pulse_train(centres, width, t):
+    """Instantaneous samples of 5 V pulses (0.1 ms edges) centred on ``centres``."""
+    v = np.zeros_like(t)
+    for c in centres:
+        up = (t - (c - width / 2)) / 1e-4 + 0.5
+        down = ((c + width / 2) - t) / 1e-4 + 0.5
+        v = np.maximum(v, 5.0 * np.clip(np.minimum(up, down), 0, 1))
+    return v
+
+
+@pytest.fixture(scope="module")
+def strobe_sim(tmp_path_factory):
+    from platescope.simulate._irm_galvanostatic import irm_galvanostatic
+
+    out = tmp_path_factory.mktemp("strobe")
+    exp = irm_galvanostatic(out, seed=4, strobe=True, duration_s=20.0)
+    truth = json.loads((out / "truth" / "truth.json").read_text())
+    return out, exp, truth
+
+
+def test_strobe_sim_frame_times_within_1ms(strobe_sim):
+    out, _, truth = strobe_sim
+    echem = io.read_echem(out / "echem.mpt")
+    assert "aux1_V" in echem.columns
+    movie = io.read_movie(out / "irm.tif", frame_times=out / "frame_times.csv")
+    st = truth["strobe"]
+    assert st["n_dropped"] >= 3 and st["strobe_jitter_ms"] == 0.2
+    sy = sync.synchronize(movie, echem)
+    assert sy["method"] == "strobe"
+    t = sy.pop("frame_times_s")
+    true_t = np.asarray(st["frame_times_echem_s"])
+    te = echem["time_s"].to_numpy()
+    half = 0.3 * np.median(np.diff(true_t))  # the simulated exposure: 60 % of the interval
+    # frames whose whole exposure pulse is in the record (one straddling its start is not)
+    inside = (true_t - half > te[0]) & (true_t + half < te[-1])
+    err_ms = 1e3 * np.abs(t - true_t)[inside]
+    assert err_ms.max() < 1.0
+    # the movie's own stamps are 5 ms off: the strobe is what brings them under 1 ms
+    own = movie.t.values - truth["sync"]["offset_s"]
+    assert 1e3 * np.abs(own - true_t)[inside].max() > 5.0
+    # dropped frames inside the record found where they were planted
+    s = sy["strobe"]
+    dropped = np.asarray(st["dropped_frame_times_echem_s"])
+    dropped = dropped[(dropped - half > te[0]) & (dropped + half < te[-1])]  # strobed ones
+    assert dropped.size >= 2
+    assert s["dropped_frames"] == dropped.size
+    np.testing.assert_allclose(s["dropped_frame_times_s"], dropped, atol=1e-3)
+    assert s["n_glitch_pulses"] == len(st["extra_pulse_times_s"])
+    # frames before contact and after the record have no pulse (± one straddling each end)
+    assert abs(s["n_frames_outside_record"] - (~inside).sum()) <= 2
+    assert st["n_frames_before_record"] >= 5
+    codes = {w["code"] for w in sy["warnings"]}
+    assert {"frame-times-jittery", "frame-times-gap"} <= codes
+
+
+def test_strobe_preferred_in_pipeline(strobe_sim, tmp_path):
+    from platescope.pipeline import analyze
+
+    _, exp, truth = strobe_sim
+    summary = analyze(exp, tmp_path / "out")
+    assert summary["sync"]["method"] == "strobe"
+    assert summary["sync"]["strobe"]["dropped_frames"] >= 2
+    codes = {w["code"] for w in summary["warnings"]}
+    assert "strobe-dropped-frames" in codes and "frame-times-jittery" in codes
+    assert "frame_times_s" not in summary["sync"]
+
+
+def test_strobe_library_jitter_drops_extras():
+    rng = np.random.default_rng(7)
+    n, dt = 400, 0.05
+    true_t = 1.0 + np.cumsum(dt * (1 + rng.uniform(-0.01, 0.01, n)))
+    t = np.arange(0.0, true_t[-1] + 0.1, 2e-4)
+    cen = true_t + rng.normal(0, 0.2e-3, n)  # 0.2 ms strobe jitter
+    v = _pulse_train(cen, 0.6 * dt, t) + rng.normal(0, 0.01, t.size)
+    glitch = rng.uniform(2.0, true_t[-1] - 1, 8)
+    glitch = glitch[np.min(np.abs(glitch[:, None] - true_t[None, :]), axis=1) > 0.02]
+    v = np.maximum(v, _pulse_train(glitch, 1e-3, t))
+    keep = np.ones(n, bool)
+    keep[rng.choice(np.arange(10, n - 10), 20, replace=False)] = False  # 5 % dropped
+    stamps = true_t[keep] + 100.0 + rng.normal(0, 4e-3, keep.sum())  # other clock, jitter
+    res = sync.strobe_frame_times(stamps, sync.find_strobe_pulses(t, v))
+    err = 1e3 * np.abs(res["t_s"] - true_t[keep])
+    assert err.max() < 1.0
+    assert res["dropped_frames"] == 20
+    assert res["n_glitch_pulses"] == glitch.size
+    assert res["offset_s"] == pytest.approx(100.0, abs=1e-3)
+
+
+def test_regular_frames_need_an_anchor():
+    dt = 0.1
+    true_t = 1.0 + dt * np.arange(50)
+    t = np.arange(0.0, 8.0, 5e-4)
+    # the strobe runs before and after the movie: a shift by one frame fits as well
+    cen = np.concatenate(
+        [true_t[0] - dt * np.arange(5, 0, -1), true_t, true_t[-1] + dt * np.arange(1, 6)]
+    )
+    v = _pulse_train(cen, 0.05, t)
+    pulses = sync.find_strobe_pulses(t, v)
+    with pytest.raises(InputError, match="too regular"):
+        sync.strobe_frame_times(true_t + 3.0, pulses)
+    res = sync.strobe_frame_times(true_t + 3.0, pulses, prior_offset_s=3.0, prior_offset_err_s=0.01)
+    assert np.abs(res["t_s"] - true_t).max() < 1e-3
+
+
+def test_real_eclab_header_with_analog_in(tmp_path):
+    src = DATA / "ixdat" / "dataset_with_loop_01_03_CP_DUSB0_C01.mpt"
+    if not src.exists():
+        pytest.skip(f"{src} is not available (shared data folder absent)")
+    lines = (
+        src.read_bytes().decode("latin-1").split("\r\n")
+        if b"\r\n" in src.read_bytes()
+        else src.read_text(encoding="latin-1").split("\n")
+    )
+    n_header = int(lines[1].split(":")[1])
+    header = lines[: n_header - 1]
+    names = lines[n_header - 1].rstrip("\t").split("\t")
+    template = lines[n_header].split("\t")
+    names.append("Analog IN 1/V")
+    i_t, i_e, i_i = names.index("time/s"), names.index("Ewe/V"), names.index("I/mA")
+    t = np.arange(0.0, 3.0, 1e-3)
+    centres = 0.25 + 0.2 * np.arange(13) + 0.003 * np.sin(np.arange(13))
+    aux = _pulse_train(centres, 0.08, t)
+    rows = []
+    for k in range(t.size):
+        f = list(template[: len(names) - 1])
+        f[i_t] = f"{t[k]:.10E}"
+        f[i_e] = "-1.0000000E-002"
+        f[i_i] = "-1.0000000E-001"
+        rows.append("\t".join(f + [f"{aux[k]:.7E}"]))
+    text = "\r\n".join(header + ["\t".join(names) + "\t"] + rows) + "\r\n"
+    path = tmp_path / "strobe_CP_C01.mpt"
+    path.write_bytes(text.encode("latin-1"))
+    df = io.read_echem(path)
+    assert df.attrs["units_original"]["aux1_V"] == "Analog IN 1/V"
+    np.testing.assert_allclose(df["aux1_V"].to_numpy(), aux, atol=1e-6)
+    pulses = sync.find_strobe_pulses(df["time_s"], df["aux1_V"])
+    assert pulses["n_pulses"] == 13
+    assert np.abs(pulses["centre_s"] - centres).max() < 0.5e-3  # half a 1 ms sample
+    from platescope.sync._check import describe_aux
+
+    info = describe_aux(df)["aux1_V"]
+    assert info["has_pulses"] and info["n_pulses"] == 13
+    assert info["pulse_period_ms"] == pytest.approx(200.0, abs=5.0)
+
+
+def test_no_pulses_is_not_a_strobe():
+    t = np.arange(0, 2, 1e-3)
+    res = sync.find_strobe_pulses(t, 0.3 + 0.001 * np.sin(t))
+    assert not res["has_pulses"] and "two distinct levels" in res["reason"]
+
+
+# ------------------------------------------------------------------ diagnosis
+def _truth_times(n=40, dt=0.25):
+    return 2.0 + dt * np.arange(n)
+
+
+@pytest.mark.parametrize(
+    ("plant", "code"),
+    [
+        ("zero", "frame-times-zero"),
+        ("repeated", "frame-times-repeated"),
+        ("non_monotonic", "frame-times-non-monotonic"),
+    ],
+)
+def test_diagnosis_finds_and_repairs(plant, code):
+    true_t = _truth_times()
+    t = true_t.copy()
+    if plant == "zero":
+        t[[5, 6, 20]] = 0.0
+        frames = [5, 6, 20]
+    elif plant == "repeated":
+        t[12] = t[11]
+        frames = [12]
+    else:
+        t[12], t[13] = t[13], t[12]
+        frames = [13]
+    d = sync.diagnose_frame_times(t)
+    found = {p["code"]: p for p in d["problems"]}
+    assert code in found and found[code]["frames"][: len(frames)] == frames
+    assert code in {w["code"] for w in d["warnings"]}
+    if plant == "zero":  # absent times alone are interpolated
+        assert d["health"] == "repaired"
+        np.testing.assert_allclose(d["t_s"], true_t)
+    else:
+        assert d["health"] == "unusable" and d["t_s"] is None and "not increasing" in d["reason"]
+    fixed = sync.diagnose_frame_times(t, frame_interval_s=0.25)
+    assert fixed["repair"] == "stated frame interval"
+    np.testing.assert_allclose(fixed["t_s"], true_t)
+    strobe = sync.diagnose_frame_times(t, strobe_t_s=true_t - 1.0)
+    assert strobe["repair"] == "strobe"
+    np.testing.assert_allclose(strobe["t_s"], true_t - 1.0)
+
+
+def test_diagnosis_jitter():
+    rng = np.random.default_rng(3)
+    true_t = _truth_times(200, 0.1)
+    d = sync.diagnose_frame_times(true_t + rng.normal(0, 0.008, true_t.size))
+    assert "frame-times-jittery" in {w["code"] for w in d["warnings"]}
+    # robust sd of the intervals of times with 8 ms white jitter: 8·√2 ≈ 11 ms
+    assert d["jitter_ms"] == pytest.approx(8.0 * np.sqrt(2), rel=0.2)
+    assert d["health"] == "ok"
+    clean = sync.diagnose_frame_times(true_t)
+    assert clean["problems"] == [] and clean["warnings"] == []
+    rep = sync.diagnose_frame_times(true_t + rng.normal(0, 0.008, true_t.size), strobe_t_s=true_t)
+    assert rep["health"] == "repaired" and rep["repair"] == "strobe"
+
+
+def test_all_zero_times_unusable_without_interval():
+    d = sync.diagnose_frame_times(np.zeros(10))
+    assert d["health"] == "unusable"
+    assert sync.diagnose_frame_times(np.zeros(10), frame_interval_s=0.1)["health"] == "repaired"

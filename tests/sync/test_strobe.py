@@ -225,3 +225,23 @@ def test_all_zero_times_unusable_without_interval():
     d = sync.diagnose_frame_times(np.zeros(10))
     assert d["health"] == "unusable"
     assert sync.diagnose_frame_times(np.zeros(10), frame_interval_s=0.1)["health"] == "repaired"
+
+
+def test_info_and_check(strobe_sim, capsys):
+    from platescope.cli._main import main
+    from platescope.sync._check import check_pair
+
+    out, exp, truth = strobe_sim
+    assert main(["info", str(out / "echem.mpt")]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["aux"]["aux1_V"]["has_pulses"]
+    assert main(["info", "--check", str(exp)]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["ok"] and rep["sync"]["method"] == "strobe"
+    assert rep["n_frames"] == len(truth["strobe"]["frame_times_echem_s"])
+    assert rep["time_axis"]["n_gaps"] >= 2 and rep["clock_overlap_s"] > 0
+    # a stated offset that puts the movie far from the record: cannot be analysed
+    bad = check_pair(
+        out / "irm.tif", out / "echem.mpt", frame_times=out / "frame_times.csv", time_offset_s=1e4
+    )
+    assert not bad["ok"] and "do not overlap" in bad["fatal"]

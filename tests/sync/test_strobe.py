@@ -245,3 +245,57 @@ def test_info_and_check(strobe_sim, capsys):
         out / "irm.tif", out / "echem.mpt", frame_times=out / "frame_times.csv", time_offset_s=1e4
     )
     assert not bad["ok"] and "do not overlap" in bad["fatal"]
+
+
+def _mm_pair(tmp_path, elapsed_ms, *, strobe_t=None):
+    """A Micro-Manager movie with the given ElapsedTime-ms and a record (landing at 1 s)."""
+    import pandas as pd
+
+    from platescope.io._image_writers import write_micromanager_movie
+
+    n = len(elapsed_ms)
+    frames = np.full((n, 16, 16), 1000, np.uint16)
+    frames[10:] += 300  # landing step at frame 10
+    path = tmp_path / "mm_MMStack_Pos0.ome.tif"
+    write_micromanager_movie(path, frames, pixel_size_um=0.1, elapsed_ms=elapsed_ms)
+    t = np.arange(0.0, 10.0, 1e-3)
+    cols = {"time_s": t, "potential_V": np.full(t.size, -0.01), "current_A": np.full(t.size, -1e-6)}
+    if strobe_t is not None:
+        cols["aux1_V"] = _pulse_train(strobe_t, 0.05, t)
+    csv = tmp_path / "echem.csv"
+    pd.DataFrame(cols).to_csv(csv, index=False)
+    return path, io.read_echem(csv)
+
+
+def test_repeated_stamps_repaired_from_stated_interval(tmp_path):
+    true_ms = 100.0 * np.arange(30)
+    stamps = true_ms.copy()
+    stamps[15] = stamps[14]  # repeated
+    stamps[20], stamps[21] = stamps[21], stamps[20]  # out of order
+    path, echem = _mm_pair(tmp_path, stamps)
+    with pytest.raises(InputError, match="not strictly increasing"):
+        io.read_movie(path)
+    movie = io.read_movie(path, frame_interval_s=0.1)
+    np.testing.assert_allclose(movie.t.values, true_ms / 1e3)
+    assert "replaced by the stated frame_interval_s" in movie.attrs["t_note"]
+    sy = sync.synchronize(movie, echem, time_offset_s=1.0)
+    codes = {w["code"] for w in sy["warnings"]}
+    assert {"frame-times-repeated", "frame-times-non-monotonic"} <= codes
+    assert sy["frame_times"]["n_repeated"] == 1 and sy["frame_times"]["n_non_monotonic"] == 1
+
+
+def test_zero_and_jittery_stamps_replaced_by_strobe(tmp_path):
+    rng = np.random.default_rng(5)
+    true_s = 0.2 + 0.1 * np.arange(40) + rng.uniform(-0.01, 0.01, 40)
+    stamps = 1e3 * true_s + rng.normal(0, 6.0, 40)  # 6 ms software jitter
+    stamps[[7, 8]] = 0.0  # placeholder zeros
+    path, echem = _mm_pair(tmp_path, stamps, strobe_t=true_s + 2.0)  # record starts 2 s early
+    movie = io.read_movie(path)
+    assert movie.attrs["t_filled"] == 2
+    sy = sync.synchronize(movie, echem)
+    assert sy["method"] == "strobe"
+    t = sy.pop("frame_times_s")
+    assert 1e3 * np.abs(t - (true_s + 2.0)).max() < 1.0
+    codes = {w["code"] for w in sy["warnings"]}
+    assert {"frame-times-zero", "frame-times-jittery"} <= codes
+    assert sy["frame_times"]["repair"] == "strobe"

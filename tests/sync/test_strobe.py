@@ -299,3 +299,29 @@ def test_zero_and_jittery_stamps_replaced_by_strobe(tmp_path):
     codes = {w["code"] for w in sy["warnings"]}
     assert {"frame-times-zero", "frame-times-jittery"} <= codes
     assert sy["frame_times"]["repair"] == "strobe"
+
+
+def test_t0_offset_warns_that_mpr_start_has_no_zone():
+    import pandas as pd
+    import xarray as xr
+
+    movie = xr.DataArray(
+        np.zeros((5, 4, 4)), dims=("t", "y", "x"), coords={"t": np.arange(5.0)}
+    )
+    movie.attrs["t0"] = "2024-06-12T12:00:00+00:00"
+    echem = pd.DataFrame({"time_s": [0.0, 10.0], "potential_V": [0.0, 0.0], "current_A": [0.0, 0.0]})
+    # an .mpr read with [echem] timezone: wall clock 14:00:02 in Paris (CEST) = 12:00:02 UTC
+    echem.attrs.update(
+        t0="2024-06-12T12:00:02+00:00",
+        t0_assumed_utc=False,
+        timezone="Europe/Paris",
+        format="eclab-mpr",
+    )
+    sy = sync.synchronize(movie, echem)
+    assert sy["method"] == "absolute start times" and sy["offset_s"] == pytest.approx(2.0)
+    w = [w for w in sy["warnings"] if w["code"] == "t0-timezone-stated"]
+    assert w and "eclab-mpr" in w[0]["message"] and "Europe/Paris" in w[0]["message"]
+    # without a stated zone the start time is not used at all
+    echem.attrs.update(t0_assumed_utc=True, timezone=None)
+    with pytest.raises(InputError, match="time zone"):
+        sync.synchronize(movie, echem)

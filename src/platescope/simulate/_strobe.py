@@ -44,22 +44,28 @@ _NOISE_V = 5e-3
 _EXPOSURE_FRAC = 0.6
 
 
-def add_strobe(sim: dict[str, Any], p: dict[str, Any], seed: int) -> dict[str, Any]:
+def add_strobe(
+    sim: dict[str, Any], p: dict[str, Any], seed: int, *, movie_keys: tuple[str, ...] = ("movie",)
+) -> dict[str, Any]:
     """Return a copy of ``sim`` with the strobe recorded, frames dropped, times jittered.
 
     The record to write is ``echem_file`` (resampled, with ``aux1_V``); ``echem`` is
     left as simulated.
 
     ``sim`` holds ``echem`` (DataFrame, echem clock), ``movie`` (t, y, x),
-    ``frame_times_s`` (movie clock, the true exposure centres), ``truth["sync"]
-    ["offset_s"]``. ``p`` holds :data:`STROBE_PARAMETERS`. The copy's
+    ``frame_times_s`` (movie clock, the true exposure centres) and either
+    ``frame_times_echem_s`` or ``truth["sync"]["offset_s"]``; every key of
+    ``movie_keys`` is a movie that loses the dropped frames. ``p`` holds :data:`STROBE_PARAMETERS`. The copy's
     ``truth["strobe"]`` holds ``frame_times_echem_s`` (frames kept), ``dropped_frames``
     (indices into the full movie), ``extra_pulse_times_s`` and the settings.
     """
     rng = np.random.default_rng([seed, 1717])
     out = dict(sim)
-    offset = float(sim["truth"]["sync"]["offset_s"])
-    t_true = np.asarray(sim["frame_times_s"], float) - offset  # echem clock
+    if "frame_times_echem_s" in sim:
+        t_true = np.asarray(sim["frame_times_echem_s"], float)
+    else:
+        offset = float(sim["truth"]["sync"]["offset_s"])
+        t_true = np.asarray(sim["frame_times_s"], float) - offset  # echem clock
     n = t_true.size
     interval = np.gradient(t_true) if n > 1 else np.array([1.0])
     half = 0.5 * _EXPOSURE_FRAC * interval
@@ -112,11 +118,9 @@ def add_strobe(sim: dict[str, Any], p: dict[str, Any], seed: int) -> dict[str, A
     stamps = np.asarray(sim["frame_times_s"], float)[keep]
     stamps = stamps + rng.normal(0.0, 1e-3 * p["timestamp_jitter_ms"], stamps.size)
     stamps = np.maximum.accumulate(stamps)  # software time never runs back here
-    out.update(
-        echem_file=new_echem,
-        movie=np.asarray(sim["movie"])[keep],
-        frame_times_s=stamps,
-    )
+    out.update(echem_file=new_echem, frame_times_s=stamps)
+    for key in movie_keys:
+        out[key] = np.asarray(sim[key])[keep]
     truth = dict(sim["truth"])
     truth["strobe"] = {
         "definition": "exposure centres of the frames in the movie file, echem clock (s); "

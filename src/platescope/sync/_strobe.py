@@ -336,41 +336,62 @@ def strobe_frame_times(
     smooth = hist + np.r_[hist[1:], 0] + np.r_[0, hist[:-1]]
     top = np.argsort(smooth)[::-1][:8]
     tol0 = 0.3 * dt
-    cands = []
-    for b in top:
-        o0 = 0.5 * (edges[b] + edges[b + 1])
-        near = d[np.abs(d - o0) <= 1.5 * bw]
-        o = float(np.median(near)) if near.size else o0
+
+    def _score(o: float):
+        """(count, robust residual sd after a line fit, refined offset) of an offset."""
         m = _match(f - o, c, tol0)
         ok = m >= 0
         if ok.sum() < 3:
-            continue
-        res = (f[ok] - o) - c[m[ok]]
-        cands.append((int(ok.sum()), float(np.sqrt(np.mean((res - res.mean()) ** 2))), o))
+            return None
+        o = o + float(np.median((f[ok] - o) - c[m[ok]]))  # refine once
+        m = _match(f - o, c, tol0)
+        ok = m >= 0
+        if ok.sum() < 3:
+            return None
+        coef = np.polyfit(f[ok], c[m[ok]], 1)
+        res = c[m[ok]] - np.polyval(coef, f[ok])
+        mad = 1.4826 * float(np.median(np.abs(res - np.median(res))))
+        return int(ok.sum()), mad, o
+
+    seeds = [0.5 * (edges[b] + edges[b + 1]) for b in top]
+    seeds += [seeds[0] + k * dt for k in (-3, -2, -1, 1, 2, 3)]  # neighbours one frame off
+    cands = []
+    for o0 in seeds:
+        sc = _score(o0)
+        if sc is not None and all(abs(sc[2] - x[2]) > 0.25 * dt for x in cands):
+            cands.append(sc)
     if not cands:
         raise InputError(src, "no offset lets the frames find their strobe pulses", fix)
-    # merge candidates that are the same offset
-    cands.sort(key=lambda x: (-x[0], x[1]))
-    best = cands[0]
-    rivals = [x for x in cands[1:] if abs(x[2] - best[2]) > 0.5 * dt]
+    # among offsets matching nearly as many frames as the most, the one whose frames sit
+    # most tightly on their pulses (a wrong pulse-to-frame shift adds the differences of
+    # neighbouring intervals to the residual)
+    top_count = max(x[0] for x in cands)
+    close = sorted([x for x in cands if x[0] >= 0.9 * top_count], key=lambda x: x[1])
+    best = close[0]
+    rivals = [x for x in close[1:] if abs(x[2] - best[2]) > 0.5 * dt]
     anchor = "stated offset" if prior_offset_s is not None else None
     if rivals and anchor is None:
         r = rivals[0]
         if r[1] > 1.5 * max(best[1], 1e-9) + 1e-4:
             anchor = "pattern of the frame intervals"
-        elif r[0] < best[0]:
-            # as regular as one frame off: the camera pulses only for its exposures, so
-            # one frame off leaves a frame without pulse at one end of the train
-            anchor = "ends of the pulse train"
         else:
-            raise InputError(
-                src,
-                f"the strobe pulses fit the frames equally well at two offsets ({best[2]:.4g} s "
-                f"and {r[2]:.4g} s, {best[0]} frames each): the frames are too regular to tell "
-                "which pulse is which frame",
-                "give [echem] time_offset_s (or absolute start times with a time zone) to within "
-                "a third of a frame; the strobe then refines it",
-            )
+            # as regular as one frame off: the camera pulses only for its exposures, so a
+            # shift leaves frames without pulse at one end of the train
+            same = [x for x in [best, *rivals] if x[1] <= 1.5 * max(best[1], 1e-9) + 1e-4]
+            same.sort(key=lambda x: -x[0])
+            if same[0][0] > same[1][0]:
+                best, r = same[0], same[1]
+                rivals = [r]
+                anchor = "ends of the pulse train"
+            else:
+                raise InputError(
+                    src,
+                    f"the strobe pulses fit the frames equally well at two offsets "
+                    f"({same[0][2]:.4g} s and {same[1][2]:.4g} s, {same[0][0]} frames each): "
+                    "the frames are too regular to tell which pulse is which frame",
+                    "give [echem] time_offset_s (or absolute start times with a time zone) to "
+                    "within a third of a frame; the strobe then refines it",
+                )
     margin = int(best[0] - rivals[0][0]) if rivals else None
     o = best[2]
     # line fit (offset + clock rate) on the matched pairs, then match again tighter

@@ -305,11 +305,11 @@ def test_t0_offset_warns_that_mpr_start_has_no_zone():
     import pandas as pd
     import xarray as xr
 
-    movie = xr.DataArray(
-        np.zeros((5, 4, 4)), dims=("t", "y", "x"), coords={"t": np.arange(5.0)}
-    )
+    movie = xr.DataArray(np.zeros((5, 4, 4)), dims=("t", "y", "x"), coords={"t": np.arange(5.0)})
     movie.attrs["t0"] = "2024-06-12T12:00:00+00:00"
-    echem = pd.DataFrame({"time_s": [0.0, 10.0], "potential_V": [0.0, 0.0], "current_A": [0.0, 0.0]})
+    echem = pd.DataFrame(
+        {"time_s": [0.0, 10.0], "potential_V": [0.0, 0.0], "current_A": [0.0, 0.0]}
+    )
     # an .mpr read with [echem] timezone: wall clock 14:00:02 in Paris (CEST) = 12:00:02 UTC
     echem.attrs.update(
         t0="2024-06-12T12:00:02+00:00",
@@ -325,3 +325,29 @@ def test_t0_offset_warns_that_mpr_start_has_no_zone():
     echem.attrs.update(t0_assumed_utc=True, timezone=None)
     with pytest.raises(InputError, match="time zone"):
         sync.synchronize(movie, echem)
+
+
+def test_see_through_strobe_sampling_limited(tmp_path):
+    from platescope.simulate import simulate
+
+    dt_sample = 0.01  # 10 ms sampling of a 1 s-interval movie
+    exp = simulate(
+        "see-through-au",
+        tmp_path,
+        seed=1,
+        overrides={"strobe": True, "strobe_sample_period_s": dt_sample, "n_cycles": 1},
+    )
+    truth = json.loads((exp.parent / "truth" / "truth.json").read_text())
+    echem = io.read_echem(exp.parent / "echem.mpt")
+    movie = io.read_movie(exp.parent / "trans.tif", frame_times=exp.parent / "frame_times.csv")
+    assert movie.sizes["t"] == io.read_movie(exp.parent / "epi.tif").sizes["t"]
+    sy = sync.synchronize(movie, echem)
+    assert sy["method"] == "strobe"
+    t = sy.pop("frame_times_s")
+    true_t = np.asarray(truth["strobe"]["frame_times_echem_s"])
+    te = echem["time_s"].to_numpy()
+    half = 0.3 * np.median(np.diff(true_t))
+    inside = (true_t - half > te[0]) & (true_t + half < te[-1])
+    # a sharp edge sampled every Δt is placed within ±Δt/2; edge jitter 0.2 ms
+    assert 1e3 * np.abs(t - true_t)[inside].max() < 1e3 * dt_sample / 2 + 1.0
+    assert sy["strobe"]["dropped_frames"] == truth["strobe"]["n_dropped"]

@@ -351,3 +351,27 @@ def test_see_through_strobe_sampling_limited(tmp_path):
     # a sharp edge sampled every Δt is placed within ±Δt/2; edge jitter 0.2 ms
     assert 1e3 * np.abs(t - true_t)[inside].max() < 1e3 * dt_sample / 2 + 1.0
     assert sy["strobe"]["dropped_frames"] == truth["strobe"]["n_dropped"]
+
+
+def test_check_exit_2_when_clocks_cannot_be_aligned(tmp_path, capsys):
+    from platescope.cli._main import main
+
+    path, _ = _mm_pair(tmp_path, 100.0 * np.arange(30))
+    # a record with a constant current, no strobe and no start time; the movie's landing
+    # step is there, so first check that the pair is fine ...
+    assert main(["info", "--check", str(path), str(tmp_path / "echem.csv")]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["ok"] and rep["sync"]["method"].startswith("landing")
+    # ... then take the landing step away: nothing can align the clocks
+    from platescope.io._image_writers import write_micromanager_movie
+
+    flat = tmp_path / "flat_MMStack_Pos0.ome.tif"
+    write_micromanager_movie(
+        flat,
+        np.full((30, 16, 16), 1000, np.uint16),
+        pixel_size_um=0.1,
+        elapsed_ms=100.0 * np.arange(30),
+    )
+    assert main(["info", "--check", str(flat), str(tmp_path / "echem.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be analysed" in err and "time_offset_s" in err

@@ -162,6 +162,10 @@ def test_real_eclab_header_with_analog_in(tmp_path):
 def test_no_pulses_is_not_a_strobe():
     t = np.arange(0, 2, 1e-3)
     res = sync.find_strobe_pulses(t, 0.3 + 0.001 * np.sin(t))
+    assert not res["has_pulses"] and "less than 0.5 V" in res["reason"]
+    # volts of Gaussian noise: wide, but one level, not two
+    noise = np.random.default_rng(0).normal(0.0, 1.0, t.size)
+    res = sync.find_strobe_pulses(t, noise)
     assert not res["has_pulses"] and "two distinct levels" in res["reason"]
 
 
@@ -375,3 +379,15 @@ def test_check_exit_2_when_clocks_cannot_be_aligned(tmp_path, capsys):
     assert main(["info", "--check", str(flat), str(tmp_path / "echem.csv")]) == 2
     err = capsys.readouterr().err
     assert "cannot be analysed" in err and "time_offset_s" in err
+
+
+def test_real_gamry_ach_channel_is_read_but_carries_no_strobe():
+    src = DATA / "unitpackage" / "gamry_cv.DTA"
+    if not src.exists():
+        pytest.skip(f"{src} is not available (shared data folder absent)")
+    df = io.read_echem(src)
+    assert df.attrs["units_original"]["aux1_V"] == "Ach/V"
+    # the file's Ach column, parsed by hand: 81 values from -1.19 mV to 0.66 mV (an idle input)
+    assert np.abs(df["aux1_V"]).max() < 2e-3
+    name, res = sync.strobe_channel(df)
+    assert name is None and "less than 0.5 V" in res["reason"]

@@ -63,6 +63,7 @@ def find_strobe_pulses(
     *,
     polarity: str = "high",
     min_separation_sigma: float = 10.0,
+    min_step_V: float = 0.5,
     min_pulses: int = 3,
 ) -> dict:
     """Find the exposure pulses in an auxiliary voltage channel.
@@ -76,6 +77,9 @@ def find_strobe_pulses(
         low level (an inverted output).
     min_separation_sigma : float
         The two levels must be this many noise standard deviations apart.
+    min_step_V : float
+        The two levels must be at least this far apart, V (TTL strobes swing 3.3–5 V;
+        an idle input flickering by a few ADC steps is not a strobe).
     min_pulses : int
         Fewer complete pulses than this is no strobe.
 
@@ -119,7 +123,13 @@ def find_strobe_pulses(
         sample_interval_s=float(np.median(np.diff(t))),
     )
     step = hi - lo
-    if step <= 0 or step < min_separation_sigma * max(noise, 1e-12):
+    if step < min_step_V:
+        out["reason"] = (
+            f"the channel swings by {step:.3g} V between its two levels, less than "
+            f"{min_step_V:g} V (a TTL strobe swings 3.3–5 V)"
+        )
+        return out
+    if step < min_separation_sigma * max(noise, 1e-12):
         out["reason"] = (
             f"the channel has no two distinct levels (separation {step:.3g} V is "
             f"{step / max(noise, 1e-12):.1f}× the noise, need {min_separation_sigma:g}×)"

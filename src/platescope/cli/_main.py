@@ -61,8 +61,43 @@ def _cmd_catalog(args) -> int:
 def _cmd_info(args) -> int:
     from platescope.io import describe
 
-    info = describe(Path(args.file))
+    if args.check:
+        return _cmd_check(args)
+    if len(args.file) != 1:
+        raise InputError(None, "info describes one file", "give one file, or use --check")
+    info = describe(Path(args.file[0]))
+    if info.get("kind") == "echem" and any(
+        c in info.get("columns", []) for c in ("aux1_V", "aux2_V")
+    ):
+        from platescope.io import read_echem
+        from platescope.sync._check import describe_aux
+
+        info["aux"] = describe_aux(read_echem(args.file[0]))
     print(json.dumps(info, indent=2, default=str))
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from platescope.io._describe import _plain
+    from platescope.sync._check import check_experiment, check_pair
+
+    if len(args.file) == 1:
+        report = check_experiment(Path(args.file[0]))
+    elif len(args.file) == 2:
+        report = check_pair(Path(args.file[0]), Path(args.file[1]))
+    else:
+        raise InputError(
+            None, "--check takes an experiment file or a movie and an echem file", "give 1 or 2"
+        )
+    print(json.dumps(_plain(report), indent=2, default=str))
+    for line in report["problems"]:
+        print(f"check: {line}", file=sys.stderr)
+    if not report["ok"]:
+        raise InputError(
+            args.file[0],
+            f"this movie + echem pair cannot be analysed: {report['fatal']}",
+            "fix the problem above before running platescope analyze",
+        )
     return 0
 
 
@@ -177,7 +212,13 @@ def build_parser(*, help_text: bool = False) -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_catalog)
 
     i = sub.add_parser("info", help="describe what a file holds")
-    i.add_argument("file")
+    i.add_argument("file", nargs="+")
+    i.add_argument(
+        "--check",
+        action="store_true",
+        help="diagnose a movie + echem pair (EXPERIMENT.toml, or MOVIE ECHEM) before an "
+        "analysis: frame times, clock overlap, sync method; exit 2 if it cannot be analysed",
+    )
     i.set_defaults(func=_cmd_info)
     return p
 

@@ -26,6 +26,10 @@ from platescope._errors import InputError, shown_names
 #: ``ox_red`` (EC-Lab's ``ox/red``: 1 oxidation, 0 reduction) and ``freq_Hz`` (> 0 on the
 #: rows of an impedance block inside a time record) are what the instrument says about
 #: each sample; :func:`platescope.echem.split_steps` uses them when present.
+#: ``aux1_V`` / ``aux2_V`` are the potentiostat's auxiliary analogue inputs (EC-Lab
+#: ``Analog IN 1/V`` / ``Analog IN 2/V``, Gamry ``Ach``), V; a camera's exposure strobe
+#: wired there gives each frame its time on the potentiostat clock
+#: (:func:`platescope.sync.strobe_frame_times`).
 STANDARD_COLUMNS = (
     "time_s",
     "potential_V",
@@ -36,6 +40,8 @@ STANDARD_COLUMNS = (
     "control_mode",
     "ox_red",
     "freq_Hz",
+    "aux1_V",
+    "aux2_V",
 )
 REQUIRED_COLUMNS = ("time_s", "potential_V", "current_A")
 INTEGER_COLUMNS = ("cycle", "step", "control_mode", "ox_red")
@@ -180,6 +186,21 @@ ECLAB_ALIASES: dict[str, tuple[tuple[str, float], ...]] = {
     "control_mode": (("mode", 1.0),),
     "ox_red": (("ox/red", 1.0),),
     "freq_Hz": (("freq/Hz", 1.0),),
+    # auxiliary analogue inputs (a camera strobe, a thermocouple amplifier ...)
+    "aux1_V": (
+        ("Analog IN 1/V", 1.0),
+        ("Analog IN1/V", 1.0),
+        ("<Analog IN 1>/V", 1.0),
+        ("Aux1/V", 1.0),
+        ("Analog IN 1/mV", 1e-3),
+    ),
+    "aux2_V": (
+        ("Analog IN 2/V", 1.0),
+        ("Analog IN2/V", 1.0),
+        ("<Analog IN 2>/V", 1.0),
+        ("Aux2/V", 1.0),
+        ("Analog IN 2/mV", 1e-3),
+    ),
 }
 
 # Column names of DESIGN.md's CSV convention (and a few unit variants of them).
@@ -195,6 +216,8 @@ CSV_ALIASES: dict[str, tuple[tuple[str, float], ...]] = {
     "cycle": (("cycle", 1.0),),
     "step": (("step", 1.0),),
     "charge_C": (("charge_C", 1.0), ("charge_mC", 1e-3), ("charge_mAh", 3.6)),
+    "aux1_V": (("aux1_V", 1.0), ("aux_V", 1.0), ("aux1_mV", 1e-3)),
+    "aux2_V": (("aux2_V", 1.0), ("aux2_mV", 1e-3)),
 }
 
 

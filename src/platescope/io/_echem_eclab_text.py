@@ -301,7 +301,9 @@ def write_eclab_mpt(
         (A, cathodic negative); optional ``step`` (→ ``Ns``), ``cycle`` (→ ``cycle
         number``), ``charge_C`` (C, → ``(Q-Qo)/mA.h``; else the trapezoidal integral
         of the current), ``control_A`` (the set current, A, → ``control/mA``; else the
-        current). ``attrs["electrode_area_cm2"]`` (cm²) is written when present.
+        current), ``aux1_V`` / ``aux2_V`` (auxiliary inputs, V, → ``Analog IN 1/V`` /
+        ``Analog IN 2/V`` after the other columns). ``attrs["electrode_area_cm2"]``
+        (cm²) is written when present.
     t0_local : datetime.datetime
         Wall-clock time of the acquisition start on the instrument PC; a time zone, if
         attached, is not written (EC-Lab files carry none).
@@ -383,6 +385,11 @@ def write_eclab_mpt(
         _eclab_float(charge / 3.6, 15, decimal),
         _eclab_float(cycle.astype(np.float64), 15, decimal),
     ]
+    names = list(WRITER_COLUMNS)
+    for std, vendor in (("aux1_V", "Analog IN 1/V"), ("aux2_V", "Analog IN 2/V")):
+        if std in echem.columns:
+            cols.append(_eclab_float(echem[std].to_numpy(dtype=np.float64), 7, decimal))
+            names.append(vendor)
     rows = ["\t".join(fields) for fields in zip(*cols, strict=True)]
 
     rounded = t0_local.replace(tzinfo=None) + timedelta(microseconds=500)
@@ -410,7 +417,7 @@ def write_eclab_mpt(
     header += [
         "Cycle Definition : Charge/Discharge alternance",
         "",
-        "\t".join(WRITER_COLUMNS) + "\t",
+        "\t".join(names) + "\t",
     ]
     header[1] = f"Nb header lines : {len(header)}                          "
     body = "\r\n".join(header + rows) + "\r\n"

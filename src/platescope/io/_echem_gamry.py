@@ -126,6 +126,7 @@ def read_gamry(path: str) -> Record:
 
     parts: dict[str, list[np.ndarray]] = {"time_s": [], "potential_V": [], "current_A": []}
     cycles: list[np.ndarray] = []
+    aux: list[np.ndarray] = []
     has_cycle_col = True
     found_columns: list[str] = []
     decimal = "."
@@ -152,6 +153,8 @@ def read_gamry(path: str) -> Record:
                 "chronopotentiometry) or a CSV with time_s, potential_V, current_A",
             )
         wanted = {"time_s": index["T"], "potential_V": index["Vf"], "current_A": index["Im"]}
+        if "Ach" in index:  # auxiliary analogue channel, V (e.g. a camera strobe)
+            wanted["aux1_V"] = index["Ach"]
         if "Cycle" in index:
             wanted["cycle"] = index["Cycle"]
         else:
@@ -177,6 +180,8 @@ def read_gamry(path: str) -> Record:
                 )
         for key in parts:
             parts[key].append(table.columns[key])
+        if "aux1_V" in table.columns:
+            aux.append(table.columns["aux1_V"])
         m = _CURVE.match(tag)
         if len(curves) > 1 and m and m.group(1):
             cycles.append(np.full(n_rows, float(m.group(1))))
@@ -184,6 +189,9 @@ def read_gamry(path: str) -> Record:
             cycles.append(table.columns["cycle"])
     columns = {k: np.concatenate(v) for k, v in parts.items()}
     units = {"time_s": "T/s", "potential_V": "Vf/V vs. Ref.", "current_A": "Im/A"}
+    if aux and len(aux) == len(curves):
+        columns["aux1_V"] = np.concatenate(aux)
+        units["aux1_V"] = "Ach/V"
     if len(curves) > 1 and len(cycles) == len(curves):
         columns["cycle"] = np.concatenate(cycles)
         units["cycle"] = "CURVEn table number"

@@ -399,9 +399,24 @@ def _resolve_times(
             out["t_file_source"] = f"file:{raw.frame_times_source}"
         return out
     if file_times is not None:
-        _check_increasing(file_times, raw.path, f"per-frame timestamps ({raw.frame_times_source})")
-        out.update(times=file_times, t_source=f"file:{raw.frame_times_source}", t_filled=n_filled)
-        return out
+        steps = np.diff(file_times)
+        broken = bool(np.any(steps <= 0)) and frame_interval_s is not None
+        if not broken:
+            _check_increasing(
+                file_times, raw.path, f"per-frame timestamps ({raw.frame_times_source})"
+            )
+            out.update(
+                times=file_times, t_source=f"file:{raw.frame_times_source}", t_filled=n_filled
+            )
+            return out
+        # repeated or out-of-order stamps and a stated interval: the interval wins, the
+        # raw stamps stay for platescope.sync.diagnose_frame_times to report
+        out["t_file_raw_s"] = [float(v) for v in np.asarray(raw.frame_times_s, float)]
+        out["t_note"] = (
+            f"the file's {raw.frame_times_source} values are not increasing ("
+            f"{int(np.sum(steps == 0))} repeated, {int(np.sum(steps < 0))} out of order); "
+            "replaced by the stated frame_interval_s"
+        )
     dt, source = None, None
     if frame_interval_s is not None:
         dt = float(frame_interval_s)
@@ -416,7 +431,7 @@ def _resolve_times(
         dt, source = raw.frame_interval_s, f"metadata:{raw.frame_interval_source}"
     if dt is not None:
         out.update(times=np.arange(n, dtype=float) * dt, t_source=source)
-        if raw.frame_times_s is not None:
+        if raw.frame_times_s is not None and "t_note" not in out:
             out["t_note"] = f"the file's {raw.frame_times_source} values were all 0 or absent"
         return out
     if n == 1:
@@ -484,7 +499,10 @@ def read_movie(
        placeholder-zero values are filled from their neighbours (linear between
        valid neighbours, the median interval at the ends) and counted in
        ``attrs["t_filled"]``; if all are absent/zero the file has no per-frame times;
-    3. ``frame_interval_s`` (constant interval), when given;
+    3. ``frame_interval_s`` (constant interval), when given; it also replaces file
+       timestamps that repeat or run backwards (the raw stamps are kept in
+       ``attrs["t_file_raw_s"]`` and ``attrs["t_note"]`` says so; without it such
+       stamps are refused);
     4. a constant interval in the metadata (ImageJ ``finterval``, OME
        ``TimeIncrement``, Micro-Manager ``Interval_ms``, video frame rate).
 
@@ -608,7 +626,7 @@ def read_movie(
     }
     if raw.t0_local is not None:
         attrs["t0_local"] = raw.t0_local
-    for key in ("t_file_source", "t_note"):
+    for key in ("t_file_source", "t_note", "t_file_raw_s"):
         if key in timing:
             attrs[key] = timing[key]
     attrs.update({k: v for k, v in raw.selection.items()})

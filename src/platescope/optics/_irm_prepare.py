@@ -152,7 +152,9 @@ def prepare_irm(
     source = movie.attrs.get("source")
     movie_mean = sync.mean_intensity(movie)  # one pass, shared by the sync and its figure
     sy = sync.synchronize(movie, echem, time_offset_s=time_offset_s, movie_mean=movie_mean)
-    movie_e = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
+    movie_e = sync.to_echem_clock(
+        movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)
+    )
     t_mv = movie_e.t.values
     dt_mv = float(np.median(np.diff(t_mv)))
     n_before = int(np.searchsorted(t_mv, -dt_mv))  # frames wholly before contact

@@ -146,9 +146,15 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
     if echem is not None:
         sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
         summary["sync"] = expand_errors(
-            {k: v for k, v in sy.items() if k in ("offset_s", "offset_err_s", "method")}
+            {
+                k: v
+                for k, v in sy.items()
+                if k in ("offset_s", "offset_err_s", "method", "strobe", "frame_times", "warnings")
+            }
         )
-        movie = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
+        movie = sync.to_echem_clock(
+            movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)
+        )
 
     det = particles.detect_deposits(
         movie,

@@ -107,9 +107,15 @@ def _side_view(exp, p, out, summary: dict) -> dict:
         echem = read_echem_section(exp)
         sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
         summary["sync"] = expand_errors(
-            {k: v for k, v in sy.items() if k in ("offset_s", "offset_err_s", "method")}
+            {
+                k: v
+                for k, v in sy.items()
+                if k in ("offset_s", "offset_err_s", "method", "strobe", "frame_times", "warnings")
+            }
         )
-        movie = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
+        movie = sync.to_echem_clock(
+            movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)
+        )
         t_e, q_e, notes = plated_charge(echem)
         charge = np.interp(np.asarray(movie["t"].values, float), t_e, q_e)
     else:

@@ -60,6 +60,7 @@ from platescope.simulate._sem_model import (
     place_particles,
     render_sem,
 )
+from platescope.simulate._strobe import STROBE_PARAMETERS, add_strobe
 
 __all__ = ["PARAMETERS", "irm_galvanostatic", "make_irm_galvanostatic"]
 
@@ -170,6 +171,7 @@ PARAMETERS: dict[str, Param] = {
     "pair_fraction": Param(
         0.12, float, "fraction of particles in overlapping (touching) pairs", 0.0, 0.5
     ),
+    **STROBE_PARAMETERS,
 }
 
 
@@ -731,10 +733,15 @@ def irm_galvanostatic(out: str | os.PathLike, *, seed: int = 0, **params: Any) -
     _check_movie_start(resolved)
     out = prepare_output_dir(out, SCENARIO)
     sim = make_irm_galvanostatic(seed=seed, **params)
+    if sim["parameters"]["strobe"]:
+        sim = add_strobe(sim, sim["parameters"], seed)
     truth_dir = out / "truth"
     movie_section = write_movie_files(out, sim)
     write_eclab_mpt(
-        out / "echem.mpt", sim["echem"], t0_local=sim["t0_local"], technique="Chronopotentiometry"
+        out / "echem.mpt",
+        sim.get("echem_file", sim["echem"]),
+        t0_local=sim["t0_local"],
+        technique="Chronopotentiometry",
     )
     write_sem_tiff(
         out / "sem.tif",

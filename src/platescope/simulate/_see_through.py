@@ -54,6 +54,7 @@ from platescope.simulate._see_through_model import (
     to_rank,
     x_at,
 )
+from platescope.simulate._strobe import STROBE_PARAMETERS, add_strobe
 
 __all__ = ["PARAMETERS", "make_see_through", "see_through_ag", "see_through_au"]
 
@@ -127,6 +128,7 @@ PARAMETERS: dict[str, Param] = {
     "n_pores_ag": Param(10, int, "Ag: pores opened in cycle 1 (a third of them in pairs)", 0, 100),
     "ag_pore_area_um2": Param(0.12, float, "Ag: median pore area after cycle 1, µm²", 0.03, 2.0),
     "ag_pore_growth": Param(3.0, float, "Ag: pore area factor per later cycle", 1.0, 10.0),
+    **STROBE_PARAMETERS,
 }
 
 
@@ -685,6 +687,8 @@ def _write(metal: str, out, seed: int, params: dict) -> Path:
     resolve_params(PARAMETERS, params)  # validate before touching the folder
     out = prepare_output_dir(out, scenario)
     sim = make_see_through(metal, seed=seed, **params)
+    if sim["parameters"]["strobe"]:
+        sim = add_strobe(sim, sim["parameters"], seed, movie_keys=("trans", "epi"))
     # trans.tif and epi.tif share one frame_times.csv (written twice, same bytes)
     movie, epi = (
         write_movie_files(out, {**sim, "movie": sim[mode]}, name=f"{mode}.tif", mode=mode)
@@ -692,7 +696,7 @@ def _write(metal: str, out, seed: int, params: dict) -> Path:
     )
     write_eclab_mpt(
         out / "echem.mpt",
-        sim["echem"],
+        sim.get("echem_file", sim["echem"]),
         t0_local=sim["t0_local"],
         technique="Galvanostatic Cycling with Potential Limitation",
     )

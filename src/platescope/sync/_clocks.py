@@ -7,6 +7,9 @@ clock, so ``t_echem = t_movie − offset_s``.
 
 The offset comes, in order of preference, from
 
+0. the camera's exposure strobe in an auxiliary channel of the record (``aux1_V`` /
+   ``aux2_V``): every frame gets its own time on the potentiostat clock
+   (:mod:`platescope.sync._strobe`); an explicit offset then only anchors the match,
 1. an explicit value (``[echem] time_offset_s`` in the experiment file),
 2. the two absolute start times (``t0`` attrs of movie and record, both UTC),
 3. the landing/contact frame: the step in mean intensity when the meniscus wets the
@@ -385,17 +388,155 @@ def synchronize(
         Explicit offset (s): echem ``t = 0`` on the movie clock. Wins over everything.
     movie_mean : array_like, optional
         Mean intensity per frame if already computed (one pass over the movie less).
-    method : {"auto", "explicit", "t0", "landing", "xcorr"}
-        ``auto`` tries explicit, then t0 (when both files carry one), then the landing
-        step, then cross-correlation.
+    method : {"auto", "strobe", "explicit", "t0", "landing", "xcorr"}
+        ``auto`` tries the strobe (when an aux channel carries pulses; an explicit
+        offset then anchors it), explicit, then t0 (when both files carry one), then the
+        landing step, then cross-correlation.
 
     Returns
     -------
     dict
         ``offset_s``, ``offset_err_s``, ``method`` and method details; ``tried`` lists
-        methods that were not usable and why.
+        methods that were not usable and why; ``frame_times`` the diagnosis of the
+        movie's own frame times (:func:`platescope.sync.diagnose_frame_times`, without
+        the arrays) and ``warnings`` its warnings. With the strobe, ``method`` is
+        ``"strobe"``, ``strobe`` holds the match (pulses, dropped frames, extra pulses,
+        residuals in ms, quality) and ``frame_times_s`` the per-frame times on the echem
+        clock (an array: pass it to :func:`to_echem_clock` and drop it before
+        writing the dict anywhere).
     """
+    res = _synchronize(
+        movie, echem, time_offset_s=time_offset_s, method=method, movie_mean=movie_mean
+    )
+    return _with_time_diagnosis(res, movie, echem)
+
+
+def _with_time_diagnosis(res: dict, movie: xr.DataArray, echem: pd.DataFrame) -> dict:
+    """Attach the frame-time diagnosis (and the t0 time-zone caveat) to a sync result."""
+    from platescope.sync._diagnose import CODES, diagnose_frame_times
+
+    t = np.asarray(movie["t"].values, dtype=float)
+    raw = movie.attrs.get("t_file_raw_s")
+    diag = diagnose_frame_times(
+        t if raw is None else np.asarray(raw, dtype=float),
+        strobe_t_s=res.get("frame_times_s"),
+        warn_jitter=False,
+    )
+    warnings = list(diag.pop("warnings"))
+    n_filled = int(movie.attrs.get("t_filled", 0) or 0)
+    if n_filled and not diag["n_zero"]:
+        diag["n_zero"] = n_filled
+        diag["problems"].insert(0, {"code": CODES["zero"], "n": n_filled, "frames": []})
+        warnings.insert(
+            0,
+            {
+                "code": CODES["zero"],
+                "message": f"{n_filled} frames had a zero or absent time stamp; the reader "
+                "interpolated them between the valid ones"
+                + (" (the strobe times are used instead)." if "frame_times_s" in res else "."),
+            },
+        )
+    st = res.get("strobe")
+    if st and st.get("residual_rms_ms", 0.0) > 1.0:
+        warnings.append(
+            {
+                "code": CODES["jitter"],
+                "message": f"the movie's own time stamps deviate from the exposure strobe by "
+                f"{st['residual_rms_ms']:.2g} ms rms (at most {st['residual_max_ms']:.2g} ms): "
+                "software time; the strobe times are used.",
+            }
+        )
+    if raw is not None and movie.attrs.get("t_note"):
+        diag["reader_repair"] = movie.attrs["t_note"]
+    diag.pop("t_s", None)
+    res["frame_times"] = diag
+    if res.get("method") == "absolute start times":
+        fmt = echem.attrs.get("format") or "the record"
+        zone = echem.attrs.get("timezone")
+        warnings.append(
+            {
+                "code": "t0-timezone-stated",
+                "message": f"the offset rests on the record's start time, which {fmt} files "
+                f"store as wall-clock time without a time zone; it was read as {zone}. A wrong "
+                "zone or a daylight-saving change shifts the offset by whole hours.",
+            }
+        )
+    if warnings:
+        res["warnings"] = warnings
+    return res
+
+
+def _synchronize(
+    movie: xr.DataArray,
+    echem: pd.DataFrame,
+    *,
+    time_offset_s: float | None = None,
+    method: str = "auto",
+    movie_mean=None,
+) -> dict:
     tried = []
+    if method in ("auto", "strobe"):
+        from platescope.sync._strobe import strobe_channel, strobe_frame_times
+
+        has_aux = any(c in echem.columns for c in ("aux1_V", "aux2_V"))
+        channel, pulses = strobe_channel(echem) if has_aux else (None, {})
+        if channel is not None:
+            try:
+                st = strobe_frame_times(
+                    movie["t"].values,
+                    pulses,
+                    prior_offset_s=time_offset_s,
+                    prior_offset_err_s=0.0 if time_offset_s is not None else None,
+                )
+            except InputError as err:
+                if method == "strobe":
+                    raise InputError(echem.attrs.get("source"), err.problem, err.fix) from None
+                tried.append({"method": "strobe", "reason": err.problem})
+            else:
+                frame_times = st.pop("t_s")
+                st.pop("from_pulse")
+                st["channel"] = channel
+                st["dropped_frame_times_s"] = st["dropped_frame_times_s"][:50]
+                out = {
+                    "offset_s": st.pop("offset_s"),
+                    "offset_err_s": st.pop("offset_err_s"),
+                    "method": "strobe",
+                    "strobe": st,
+                    "frame_times_s": frame_times,
+                    "tried": tried,
+                }
+                warn = []
+                if st["dropped_frames"]:
+                    warn.append(
+                        {
+                            "code": "strobe-dropped-frames",
+                            "message": f"the strobe shows {st['dropped_frames']} exposures the "
+                            "movie has no frame for (dropped frames); the other frames keep "
+                            "their own exposure times.",
+                        }
+                    )
+                if st["quality"] != "good":
+                    warn.append(
+                        {
+                            "code": "strobe-sync-fair",
+                            "message": f"strobe sync quality is {st['quality']}: "
+                            f"{100 * st['match_fraction']:.0f} % of the frames inside the "
+                            f"record found a pulse ({st['anchor']} decided which pulse is "
+                            "which frame); check the aux wiring or state [echem] time_offset_s.",
+                        }
+                    )
+                if warn:
+                    st["warnings"] = warn
+                return out
+        elif method == "strobe":
+            raise InputError(
+                echem.attrs.get("source"),
+                "no exposure strobe in the record: " + pulses.get("reason", ""),
+                "record the camera's exposure output on an auxiliary input, or use another "
+                "sync method",
+            )
+        elif has_aux:
+            tried.append({"method": "strobe", "reason": pulses.get("reason", "")})
     if time_offset_s is not None and method in ("auto", "explicit"):
         return {
             "offset_s": float(time_offset_s),
@@ -448,7 +589,7 @@ def synchronize(
     raise InputError(
         None,
         f"unknown synchronisation method '{method}'",
-        "use one of auto, explicit, t0, landing, xcorr",
+        "use one of auto, strobe, explicit, t0, landing, xcorr",
     )
 
 
@@ -458,6 +599,7 @@ def to_echem_clock(
     *,
     echem: pd.DataFrame | None = None,
     min_overlap_s: float = 0.0,
+    frame_times_s=None,
 ) -> xr.DataArray:
     """Shift a movie's time coordinate onto the electrochemistry clock.
 
@@ -472,13 +614,24 @@ def to_echem_clock(
         ``min_overlap_s``; otherwise an ``InputError`` names both files.
     min_overlap_s : float
         Required overlap, s.
+    frame_times_s : array_like, optional
+        Per-frame times already on the echem clock (s), e.g. from the strobe
+        (``synchronize(...)["frame_times_s"]``); they replace ``t − offset_s``.
 
     Returns
     -------
     xarray.DataArray
         Same data (not computed), ``t`` = movie time − offset, ``attrs["clock"] = "echem"``.
     """
-    shifted = movie.assign_coords(t=movie["t"].values - offset_s)
+    if frame_times_s is not None:
+        new_t = np.asarray(frame_times_s, dtype=float)
+        if new_t.shape != movie["t"].shape:
+            raise ValueError(
+                f"frame_times_s has {new_t.size} values but the movie {movie.sizes['t']} frames"
+            )
+    else:
+        new_t = movie["t"].values - offset_s
+    shifted = movie.assign_coords(t=new_t)
     shifted.attrs = {**movie.attrs, "clock": "echem", "time_offset_s": float(offset_s)}
     if echem is not None:
         t = shifted["t"].values

@@ -150,8 +150,12 @@ def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple[dict, pd.DataFrame 
 
     movie = read_movie_section(entry, default_mode="epi")
     sy = sync.synchronize(movie, echem, time_offset_s=entry.get("time_offset_s"))
-    movie = sync.to_echem_clock(movie, sy["offset_s"], echem=echem)
+    movie = sync.to_echem_clock(
+        movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)
+    )
     row["sync_method"] = sy["method"]
+    for w in sy.get("warnings") or []:  # frame-time and clock diagnoses, per run
+        row.setdefault("warnings", []).append(w)
     t = np.asarray(movie["t"].values, float)
     ny, nx = movie.sizes["y"], movie.sizes["x"]
     dy = float(np.diff(movie["y"].values[:2])[0]) if ny > 1 else float("nan")
@@ -276,6 +280,8 @@ def _nucleation(exp, params, out, summary):
     rows, tables = [], []
     for k, entry in enumerate(exp.section("plating")):
         row, counts = _analyse_run(exp, k, entry, params)
+        for w in row.pop("warnings", []):  # the run's clock and frame-time diagnoses
+            add_warning(summary, w["code"], f"{row['label']}: {w['message']}", "nucleation")
         rows.append(row)
         if counts is not None:
             tables.append(counts)

@@ -33,39 +33,49 @@ docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 :func:`track_pores` (emergence, area over time, merges), :func:`pore_cycle_stats`.
 """
 
-from platescope.particles._dead_li import cycling_steps, dead_li_by_cycle, find_dead_li
-from platescope.particles._detect import THRESHOLD_METHODS, detect_blobs, segment_particles
-from platescope.particles._footprint import find_footprint, whole_image_region
-from platescope.particles._imagej import (
-    IMAGEJ_THRESHOLD_METHODS,
-    imagej_gaussian_blur,
-    imagej_particles,
-    imagej_threshold,
-)
-from platescope.particles._measure import MEASURE_COLUMNS, measure_particles
-from platescope.particles._morphology import (
-    MORPHOLOGY_KINDS,
-    deposit_mask,
-    index_of_dispersion,
-    line_intercept,
-    morphology,
-    void_metrics,
-    whisker_metrics,
-)
-from platescope.particles._pores import detect_sites, pore_cycle_stats, track_pores
-from platescope.particles._sem_particles import (
-    detect_particles,
-    footprint_from_sem,
-    particle_summary,
-)
-from platescope.particles._sem_recipe import SEM_RECIPE_DEFAULTS, analyse_sem_image
-from platescope.particles._tracking import (
-    deposit_timeseries,
-    detect_deposits,
-    effective_volume_um3,
-    merge_events,
-    track_deposits,
-)
+from __future__ import annotations
+
+import importlib
+
+#: public name → the submodule defining it; submodules load on first use, so
+#: ``import platescope.particles`` costs nothing heavy (scipy.stats, pandas, xarray and
+#: scikit-image are imported only by the step that needs them).
+_WHERE = {
+    "cycling_steps": "platescope.particles._dead_li",
+    "dead_li_by_cycle": "platescope.particles._dead_li",
+    "find_dead_li": "platescope.particles._dead_li",
+    "THRESHOLD_METHODS": "platescope.particles._detect",
+    "detect_blobs": "platescope.particles._detect",
+    "segment_particles": "platescope.particles._detect",
+    "find_footprint": "platescope.particles._footprint",
+    "whole_image_region": "platescope.particles._footprint",
+    "IMAGEJ_THRESHOLD_METHODS": "platescope.particles._imagej",
+    "imagej_gaussian_blur": "platescope.particles._imagej",
+    "imagej_particles": "platescope.particles._imagej",
+    "imagej_threshold": "platescope.particles._imagej",
+    "MEASURE_COLUMNS": "platescope.particles._measure",
+    "measure_particles": "platescope.particles._measure",
+    "MORPHOLOGY_KINDS": "platescope.particles._morphology",
+    "deposit_mask": "platescope.particles._morphology",
+    "index_of_dispersion": "platescope.particles._morphology",
+    "line_intercept": "platescope.particles._morphology",
+    "morphology": "platescope.particles._morphology",
+    "void_metrics": "platescope.particles._morphology",
+    "whisker_metrics": "platescope.particles._morphology",
+    "detect_sites": "platescope.particles._pores",
+    "pore_cycle_stats": "platescope.particles._pores",
+    "track_pores": "platescope.particles._pores",
+    "detect_particles": "platescope.particles._sem_particles",
+    "footprint_from_sem": "platescope.particles._sem_particles",
+    "particle_summary": "platescope.particles._sem_particles",
+    "SEM_RECIPE_DEFAULTS": "platescope.particles._sem_recipe",
+    "analyse_sem_image": "platescope.particles._sem_recipe",
+    "deposit_timeseries": "platescope.particles._tracking",
+    "detect_deposits": "platescope.particles._tracking",
+    "effective_volume_um3": "platescope.particles._tracking",
+    "merge_events": "platescope.particles._tracking",
+    "track_deposits": "platescope.particles._tracking",
+}
 
 __all__ = [
     "SEM_RECIPE_DEFAULTS",
@@ -103,3 +113,16 @@ __all__ = [
     "whisker_metrics",
     "whole_image_region",
 ]
+
+
+def __getattr__(name: str):
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'platescope.particles' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -33,13 +33,10 @@ docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 :func:`track_pores` (emergence, area over time, merges), :func:`pore_cycle_stats`.
 """
 
-from __future__ import annotations
+from platescope._lazy import lazy_namespace
 
-import importlib
-
-#: public name → the submodule defining it; submodules load on first use, so
-#: ``import platescope.particles`` costs nothing heavy (scipy.stats, pandas, xarray and
-#: scikit-image are imported only by the step that needs them).
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.particles`` stays cheap, a command imports only what its step needs)
 _WHERE = {
     "cycling_steps": "platescope.particles._dead_li",
     "dead_li_by_cycle": "platescope.particles._dead_li",
@@ -114,15 +111,4 @@ __all__ = [
     "whole_image_region",
 ]
 
-
-def __getattr__(name: str):
-    mod = _WHERE.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'platescope.particles' has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

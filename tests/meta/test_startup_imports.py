@@ -76,7 +76,6 @@ def test_info_of_an_sem_image_needs_no_pandas(tmp_path):
 
 def test_lazy_names_resolve_to_the_defining_module():
     import platescope.particles as particles
-
     from platescope.particles._measure import measure_particles
 
     assert particles.measure_particles is measure_particles

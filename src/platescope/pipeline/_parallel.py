@@ -236,7 +236,7 @@ def map_batches(
     *,
     scheduler: Any = None,
     workers: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = 256,
     progress: bool | None = None,
     info: dict | None = None,
 ) -> Iterator[Any]:

@@ -138,3 +138,30 @@ def test_empty_and_shape_checks():
     assert len(f) == 0 and list(f.columns) == list(BATCH_COLUMNS)
     with pytest.raises(ValueError, match="same shape"):
         spot_features_batch(np.zeros((2, 50)), np.zeros((2, 49)), np.zeros((2, 50)))
+
+
+def test_a_record_without_current_is_skipped_as_before(tmp_path, monkeypatch):
+    """A reader that returns no current column: the per-spot rule's error, for that spot."""
+    t, e, i = _branch_records()
+    for k in range(2):
+        pd.DataFrame({"time_s": t[k], "potential_V": e[k], "current_A": i[k]}).to_csv(
+            tmp_path / f"s{k}.csv", index=False
+        )
+    (tmp_path / "spots.csv").write_text(
+        "spot,x_um,y_um,condition,current_density_mA_cm2,path\n"
+        "0,0,0,A,0.5,s0.csv\n1,0,1,A,0.5,s1.csv\n"
+    )
+    spots = read_spots(tmp_path / "spots.csv")
+    real = type(spots).read
+
+    def read(self, pos):
+        df = real(self, pos)
+        return df.drop(columns="current_A") if pos == 1 else df
+
+    monkeypatch.setattr(type(spots), "read", read)
+    a = analyse_batch(spots, OPTIONS)
+    b = analyse_batch_per_spot(spots, OPTIONS)
+    assert [s["spot"] for s in a["skipped"]] == [1]
+    assert a["skipped"] == b["skipped"]
+    assert "current_A" in a["skipped"][0]["reason"]
+    _assert_same(a["rows"], b["rows"])

@@ -398,28 +398,37 @@ def analyse_batch(batch, options: dict | None = None) -> dict:
         spot's features; ``*_err`` as expanded k = 2 uncertainties) and ``skipped``
         (list of ``{spot, path, reason}``).
     """
+    from platescope.echem import spot_features
     from platescope.echem._combinatorial_batch import BATCH_COLUMNS, spot_features_batch
 
     options = dict(options or {})
     skipped: list[dict] = []
     records: dict[int, tuple] = {}
+    done: dict[int, dict] = {}
     spots = list(batch)
     for pos, spot in enumerate(spots):
         try:
             rec = spot.read()
+            if not {"time_s", "potential_V", "current_A"} <= set(rec.columns):
+                # the per-spot rules name the missing column (InputError → skipped)
+                done[pos] = spot_features(
+                    rec,
+                    current_density_mA_cm2=spot.current_density_mA_cm2,
+                    area_cm2=spot.area_cm2,
+                    **options,
+                )
+                continue
             records[pos] = (
                 rec["time_s"].to_numpy(float),
                 rec["potential_V"].to_numpy(float),
-                rec["current_A"].to_numpy(float)
-                if "current_A" in rec
-                else np.full(len(rec), np.nan),
+                rec["current_A"].to_numpy(float),
             )
         except Exception as err:  # noqa: BLE001 - one bad spot must not sink the others
             skipped.append(_skip_entry(spot, err))
     by_len: dict[int, list[int]] = {}
     for pos, (t, _, _) in records.items():
         by_len.setdefault(t.size, []).append(pos)
-    tables: dict[int, dict] = {}
+    tables: dict[int, dict] = dict(done)
     for group in by_len.values():
         sub = [spots[p] for p in group]
         try:

@@ -406,9 +406,16 @@ def analyse_batch(batch, options: dict | None = None) -> dict:
     records: dict[int, tuple] = {}
     done: dict[int, dict] = {}
     spots = list(batch)
+    try:
+        # one pass over a vendor recording's rows for the whole batch (else spot by spot)
+        read = batch.read_all()
+    except Exception:  # noqa: BLE001 - a reader bug: read spot by spot, report the spot
+        read = [None] * len(spots)
     for pos, spot in enumerate(spots):
         try:
-            rec = spot.read()
+            rec = read[pos] if read[pos] is not None else spot.read()
+            if isinstance(rec, Exception):
+                raise rec
             if not {"time_s", "potential_V", "current_A"} <= set(rec.columns):
                 # the per-spot rules name the missing column (InputError → skipped)
                 done[pos] = spot_features(

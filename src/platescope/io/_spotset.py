@@ -191,7 +191,9 @@ class SpotSet:
         Layouts listed in :data:`SPOT_BATCH_READERS` (one recording for all spots) read
         the spots' rows in one pass over their byte range and parse them once; the
         others read spot by spot. A spot that cannot be read gives the
-        :class:`platescope.InputError` :meth:`read` would raise, in its place.
+        :class:`platescope.InputError` :meth:`read` would raise, in its place. Every
+        record is held in memory: call it on a batch (:meth:`batches`), not on a run of
+        10⁶ spots.
 
         Returns
         -------

@@ -15,10 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
+from platescope._lazy import lazy_module
+
+# imported on first use (`platescope info` of an SEM image needs no xarray)
+xr = lazy_module("xarray")
 
 __all__ = ["movie_dataarray"]
 

@@ -136,3 +136,50 @@ def test_garbage_row_is_reported_with_its_line(tmp_path):
     spots.read(0)
     with pytest.raises(InputError, match=r"spot 1: line 61 is not a complete numeric row"):
         spots.read(1)
+
+
+def _same_as_one_by_one(spots):
+    """read_all (one pass over the rows) gives what read() gives, spot by spot."""
+    together = spots.read_all()
+    assert len(together) == len(spots)
+    for pos, got in enumerate(together):
+        try:
+            want = spots.read(pos)
+        except InputError as err:
+            assert isinstance(got, InputError), pos
+            assert str(got) == str(err)
+            continue
+        assert not isinstance(got, InputError), (pos, got)
+        assert got.equals(want) and got.attrs == want.attrs, pos
+
+
+def test_read_all_equals_read_spot_by_spot(tmp_path):
+    rows = [r for k in range(6) for r in _hop(k, 2.0 * k, 11 * k, e0=0.5 - 0.01 * k)]
+    spots = read_spots(_write(tmp_path, rows, pixels=7))  # pixel 6: planned, not recorded
+    _same_as_one_by_one(spots)
+    assert sum(isinstance(x, InputError) for x in spots.read_all()) == 1
+
+
+def test_read_all_keeps_the_per_spot_messages_of_bad_hops(tmp_path):
+    rows = _hop(0, 0, 0) + _hop(1, 1, 11) + _hop(2, 2, 22)
+    rows += [[3.0 + 0.01 * k, 33, 0, 1, 10.0, 0, 0, 0, 4, 3] for k in range(30)]  # no contact
+    csv = _write(tmp_path, rows, pixels=4)
+    lines = csv.read_text().splitlines()
+    lines[60] = "1.2,x,y,z,??,0,0,0,2,1"  # garbage inside hop 1
+    csv.write_text("\n".join(lines) + "\n")
+    spots = read_spots(csv)
+    _same_as_one_by_one(spots)
+    got = spots.read_all()
+    assert "line 61 is not a complete numeric row" in str(got[1])
+    assert "no contact" in str(got[3])
+    assert len(got[0]) == len(got[2]) == 40
+
+
+def test_read_all_one_pass_reports_a_hop_without_contact(tmp_path):
+    rows = _hop(0, 0, 0) + [[1.0 + 0.01 * k, 11, 0, 1, 10.0, 0, 0, 0, 4, 1] for k in range(30)]
+    rows += _hop(2, 2, 22)
+    spots = read_spots(_write(tmp_path, rows, pixels=3))
+    _same_as_one_by_one(spots)
+    got = spots.read_all()
+    assert "spot 1: voltage1_v never fell" in str(got[1])
+    assert len(got[0]) == len(got[2]) == 40

@@ -570,3 +570,24 @@ def test_overlapping_pairs_of_the_scenario_model_are_split(j):
     assert n_paired > 100
     assert paired_hits / n_paired >= 0.95
     assert n_hit / n_det >= 0.95  # no over-splitting of single particles
+
+
+def test_disk_pair_jacobian_matches_finite_differences():
+    """The analytic Jacobian of the one/two-disk grey-level model (pair splitting)."""
+    from scipy.optimize._numdiff import approx_derivative
+
+    from platescope.particles._sem_particles import _disk_jacobian, _disk_residual
+
+    rng = np.random.default_rng(0)
+    yy, xx = (a.ravel().astype(float) for a in np.mgrid[0:20, 0:25])
+    z = rng.normal(size=yy.size)
+    cases = (
+        (1, [3.0, 0.8, 0.1, 9.3, 11.2, 5.1]),
+        (2, [3.0, 0.9, 0.1, 8.3, 8.2, 4.1, 11.0, 15.5, 3.7]),
+        (2, [2.0, 0.1, 0.0, 8.3, 8.2, 4.1, 11.0, 15.5, 3.7]),  # edge width clamped at 0.2
+    )
+    for n, q in cases:
+        q = np.array(q)
+        got = _disk_jacobian(q, yy, xx, z, n)
+        ref = approx_derivative(_disk_residual, q, method="3-point", args=(yy, xx, z, n))
+        np.testing.assert_allclose(got, ref, atol=1e-6)

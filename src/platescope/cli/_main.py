@@ -145,11 +145,12 @@ def _scenario_help(with_parameters: bool) -> str:
     return "\n".join(lines)
 
 
-def build_parser(*, help_text: bool = False) -> argparse.ArgumentParser:
+def build_parser(*, help_text: bool | str = False) -> argparse.ArgumentParser:
     """The argument parser of the ``platescope`` command.
 
-    ``help_text`` adds the scenario registry (and the simulators' ``--set`` keys) to the
-    help pages; it is off for ordinary runs so they do not import every simulator.
+    ``help_text`` adds the scenario registry to the help pages, and with
+    ``help_text="simulate"`` also the simulators' ``--set`` keys to ``simulate --help``
+    (that imports every simulator); it is off for ordinary runs.
     """
     p = argparse.ArgumentParser(
         prog="platescope",
@@ -172,7 +173,7 @@ def build_parser(*, help_text: bool = False) -> argparse.ArgumentParser:
     s = sub.add_parser(
         "simulate",
         help="write a synthetic experiment with its truth",
-        epilog=_scenario_help(True) if help_text else None,
+        epilog=_scenario_help(True) if help_text == "simulate" else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("scenario")
@@ -230,7 +231,11 @@ def _say(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     given = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(help_text=any(a in ("-h", "--help") for a in given))
+    asks_help = any(a in ("-h", "--help") for a in given)
+    # the simulators' --set keys (importing every simulator) only for `simulate --help`
+    parser = build_parser(
+        help_text=("simulate" if "simulate" in given else True) if asks_help else False
+    )
     args = parser.parse_args(given)
     try:
         return int(args.func(args) or 0)

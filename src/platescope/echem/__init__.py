@@ -24,38 +24,39 @@ errors; plating→stripping halves paired in time order, ``complete`` per cycle)
 :func:`cv_features` (cathodic onset, anodic peaks, plating → stripping switch).
 """
 
-from platescope.echem._combinatorial import condition_summary, spot_features, wilson_interval
-from platescope.echem._cycles import cv_features, cycle_charges
-from platescope.echem._galvanostatic import (
-    describe_steps,
-    galvanostatic_features,
-    isolated_outliers,
-    nucleation_by_step,
-    potential_noise_V,
-)
-from platescope.echem._stages import (
-    FILM_PROPERTIES,
-    find_stages,
-    half_cycles,
-    host_moles,
-    li_content,
-)
-from platescope.echem._steps import (
-    STEP_KINDS,
-    record_warnings,
-    split_steps,
-    step_slice,
-    turning_points,
-)
-from platescope.echem._symmetric import (
-    SHAPE_CLASSES,
-    gitt_pulses,
-    half_cycle_features,
-    regular_grid,
-    soft_shorts,
-    symmetric_cell,
-    voltage_record,
-)
+from platescope._lazy import lazy_namespace
+
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.echem`` stays cheap, a command imports only what its step needs)
+_WHERE = {
+    "condition_summary": "platescope.echem._combinatorial",
+    "spot_features": "platescope.echem._combinatorial",
+    "wilson_interval": "platescope.echem._combinatorial",
+    "cv_features": "platescope.echem._cycles",
+    "cycle_charges": "platescope.echem._cycles",
+    "describe_steps": "platescope.echem._galvanostatic",
+    "galvanostatic_features": "platescope.echem._galvanostatic",
+    "isolated_outliers": "platescope.echem._galvanostatic",
+    "nucleation_by_step": "platescope.echem._galvanostatic",
+    "potential_noise_V": "platescope.echem._galvanostatic",
+    "FILM_PROPERTIES": "platescope.echem._stages",
+    "find_stages": "platescope.echem._stages",
+    "half_cycles": "platescope.echem._stages",
+    "host_moles": "platescope.echem._stages",
+    "li_content": "platescope.echem._stages",
+    "STEP_KINDS": "platescope.echem._steps",
+    "record_warnings": "platescope.echem._steps",
+    "split_steps": "platescope.echem._steps",
+    "step_slice": "platescope.echem._steps",
+    "turning_points": "platescope.echem._steps",
+    "SHAPE_CLASSES": "platescope.echem._symmetric",
+    "gitt_pulses": "platescope.echem._symmetric",
+    "half_cycle_features": "platescope.echem._symmetric",
+    "regular_grid": "platescope.echem._symmetric",
+    "soft_shorts": "platescope.echem._symmetric",
+    "symmetric_cell": "platescope.echem._symmetric",
+    "voltage_record": "platescope.echem._symmetric",
+}
 
 __all__ = [
     "STEP_KINDS",
@@ -86,3 +87,5 @@ __all__ = [
     "symmetric_cell",
     "voltage_record",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

@@ -12,30 +12,42 @@ are public too: ``write_imagej_movie``, ``write_ome_movie``, ``write_micromanage
 file).
 """
 
-from platescope.io._afm import describe_height_map, read_height_map
-from platescope.io._describe import describe
-from platescope.io._echem import describe_echem, read_echem
-from platescope.io._echem_eclab_mps import (
-    read_eclab_loops,
-    read_eclab_settings,
-    read_voltage_export,
-    set_currents_A,
-    write_eclab_mps,
-)
-from platescope.io._echem_eclab_text import write_eclab_mpt
-from platescope.io._experiment import Experiment, read_experiment
-from platescope.io._image_writers import (
-    write_frame_times_csv,
-    write_imagej_movie,
-    write_micromanager_movie,
-    write_ome_movie,
-    write_sem_tiff,
-)
-from platescope.io._movie import describe_movie, read_frame_times, read_movie
-from platescope.io._sem import describe_sem, read_sem
-from platescope.io._sims import describe_sims, read_sims
-from platescope.io._spots import Spot, SpotSet, describe_spots, read_spots
-from platescope.io._volume import read_volume
+from platescope._lazy import lazy_namespace
+
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.io`` stays cheap, a command imports only what its step needs)
+_WHERE = {
+    "describe_height_map": "platescope.io._afm",
+    "read_height_map": "platescope.io._afm",
+    "describe": "platescope.io._describe",
+    "describe_echem": "platescope.io._echem",
+    "read_echem": "platescope.io._echem",
+    "read_eclab_loops": "platescope.io._echem_eclab_mps",
+    "read_eclab_settings": "platescope.io._echem_eclab_mps",
+    "read_voltage_export": "platescope.io._echem_eclab_mps",
+    "set_currents_A": "platescope.io._echem_eclab_mps",
+    "write_eclab_mps": "platescope.io._echem_eclab_mps",
+    "write_eclab_mpt": "platescope.io._echem_eclab_text",
+    "Experiment": "platescope.io._experiment",
+    "read_experiment": "platescope.io._experiment",
+    "write_frame_times_csv": "platescope.io._image_writers",
+    "write_imagej_movie": "platescope.io._image_writers",
+    "write_micromanager_movie": "platescope.io._image_writers",
+    "write_ome_movie": "platescope.io._image_writers",
+    "write_sem_tiff": "platescope.io._image_writers",
+    "describe_movie": "platescope.io._movie",
+    "read_frame_times": "platescope.io._movie",
+    "read_movie": "platescope.io._movie",
+    "describe_sem": "platescope.io._sem",
+    "read_sem": "platescope.io._sem",
+    "describe_sims": "platescope.io._sims",
+    "read_sims": "platescope.io._sims",
+    "Spot": "platescope.io._spots",
+    "SpotSet": "platescope.io._spots",
+    "describe_spots": "platescope.io._spots",
+    "read_spots": "platescope.io._spots",
+    "read_volume": "platescope.io._volume",
+}
 
 __all__ = [
     "Experiment",
@@ -69,3 +81,5 @@ __all__ = [
     "set_currents_A",
     "read_volume",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from platescope._errors import InputError, file_problem
+from platescope._lazy import lazy_module
 from platescope.io._afm_formats import (
     GSF_MAGIC,
     MI_MAGIC,
@@ -40,6 +40,9 @@ from platescope.io._afm_formats import (
     parse_sxm,
 )
 from platescope.io._movie import length_units_to_um
+
+# imported on first use: `platescope info` and the readers' sniffers stay fast
+xr = lazy_module("xarray")
 
 __all__ = ["READERS", "describe_height_map", "looks_like_afm", "read_height_map"]
 

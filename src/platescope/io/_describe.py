@@ -63,11 +63,7 @@ def describe(path) -> dict:
 
 
 def _describe(path) -> dict:
-    from platescope.io._echem import describe_echem
-    from platescope.io._experiment import read_experiment
-    from platescope.io._movie import describe_movie
-    from platescope.io._sem import describe_sem
-
+    # each reader is imported only for its kind of file (`platescope info` stays fast)
     path = Path(path)
     problem = file_problem(path)
     if problem:
@@ -78,6 +74,8 @@ def _describe(path) -> dict:
     if looks_like_afm(path):
         return describe_height_map(path)
     if suffix == ".toml":
+        from platescope.io._experiment import read_experiment
+
         exp = read_experiment(path)
         return {
             "kind": "experiment",
@@ -109,9 +107,15 @@ def _describe(path) -> dict:
                 path, f"the TIFF cannot be opened ({what})", "check that the file is complete"
             ) from None
         if single and sem_meta:
+            from platescope.io._sem import describe_sem
+
             return describe_sem(path)
+        from platescope.io._movie import describe_movie
+
         return describe_movie(path)
     if suffix in _MOVIE_EXT:
+        from platescope.io._movie import describe_movie
+
         return describe_movie(path)
     if suffix in (".csv", ".tsv", ".set", ".json"):
         from platescope.io._spots import looks_like_spots
@@ -142,6 +146,8 @@ def _describe(path) -> dict:
             "max_interval_s": float(steps.max()) if steps.size else None,
         }
     if suffix in _ECHEM_EXT:
+        from platescope.io._echem import describe_echem
+
         return describe_echem(path)
     raise InputError(
         path,

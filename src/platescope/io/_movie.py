@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope._movie_model import movie_dataarray
+
+# imported on first use: `platescope info` and the readers' sniffers stay fast
+pd = lazy_module("pandas")
+xr = lazy_module("xarray")
 
 __all__ = ["describe_movie", "read_frame_times", "read_movie"]
 

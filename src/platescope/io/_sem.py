@@ -29,11 +29,14 @@ from typing import Any
 
 import numpy as np
 import tifffile
-import xarray as xr
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.io._movie import length_units_to_um
 from platescope.io._movie_tiff import capture_tifffile_log
+
+# imported on first use: `platescope info` and the readers' sniffers stay fast
+xr = lazy_module("xarray")
 
 __all__ = ["describe_sem", "detect_databar", "read_sem"]
 

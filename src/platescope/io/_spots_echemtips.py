@@ -361,7 +361,18 @@ def read_echemtips_spot(spots, row) -> pd.DataFrame:
             "(corrupt or truncated recording)",
             "copy the complete recording again; a run interrupted mid-write ends with a partial line",
         )
-    v = num["voltage1_v"].to_numpy(float)
+    return _record_from_arrays(
+        spots,
+        path,
+        spot,
+        num["elapsed_s"].to_numpy(float),
+        num["voltage1_v"].to_numpy(float),
+        num["current1_na"].to_numpy(float),
+    )
+
+
+def _record_from_arrays(spots, path: Path, spot: int, elapsed, v, i_na) -> pd.DataFrame:
+    """A hop's galvanostatic record from its rows: the contact segment, t = 0 at contact."""
     seg = contact_segment(
         v,
         overload_V=spots.meta["overload_potential_v"],
@@ -375,7 +386,7 @@ def read_echemtips_spot(spots, row) -> pd.DataFrame:
             "this hop has no galvanostatic record; drop it or check the contact threshold",
         )
     a, b = seg
-    t = num["elapsed_s"].to_numpy(float)[a:b]
+    t = elapsed[a:b]
     if np.any(np.diff(t) <= 0):
         raise InputError(
             path,
@@ -386,7 +397,7 @@ def read_echemtips_spot(spots, row) -> pd.DataFrame:
         {
             "time_s": t - t[0],
             "potential_V": v[a:b],
-            "current_A": num["current1_na"].to_numpy(float)[a:b] * 1e-9,
+            "current_A": i_na[a:b] * 1e-9,
         }
     )
     out.attrs.update(
@@ -400,3 +411,73 @@ def read_echemtips_spot(spots, row) -> pd.DataFrame:
         },
     )
     return out
+
+
+#: A batch is read in one pass when its rows span at most this many times their own bytes.
+_BATCH_SPAN = 2.0
+
+
+def read_echemtips_batch(spots, rows: pd.DataFrame) -> list:
+    """Records of several scan pixels from one read and one parse of their byte range.
+
+    Returns one item per row of ``rows`` (in order): the record DataFrame, exactly as
+    :func:`read_echemtips_spot` gives it, or the :class:`InputError` it raises. Spots
+    whose rows are not where the index says, or not all finite numbers, are read by
+    :func:`read_echemtips_spot` itself, so every message stays that of the per-spot
+    reader.
+    """
+    out: list = [None] * len(rows)
+    n_rows = rows["_n_rows"].to_numpy(int)
+    start = rows["_start"].to_numpy(int)
+    end = rows["_end"].to_numpy(int)
+    line = rows["_line"].to_numpy(int)
+    live = np.flatnonzero(n_rows > 0)
+    chunk = None
+    if live.size > 1:
+        lo, hi = int(start[live].min()), int(end[live].max())
+        if hi - lo <= _BATCH_SPAN * float((end[live] - start[live]).sum()):
+            chunk = _parse_chunk(rows["path"].iloc[int(live[0])], spots.meta["columns"], lo, hi)
+    if chunk is not None:
+        first_line = int(line[live][np.argmin(start[live])])
+        pix = chunk["scan_pixel"]
+        for r in live:
+            a = int(line[r]) - first_line
+            b = a + int(n_rows[r])
+            spot = int(rows["spot"].iloc[r])
+            if a < 0 or b > pix.size or not (pix[a:b] == spot).all():
+                continue
+            t, v, i = chunk["elapsed_s"][a:b], chunk["voltage1_v"][a:b], chunk["current1_na"][a:b]
+            if not (np.isfinite(t).all() and np.isfinite(v).all() and np.isfinite(i).all()):
+                continue
+            try:
+                out[r] = _record_from_arrays(spots, Path(rows["path"].iloc[r]), spot, t, v, i)
+            except InputError as err:
+                out[r] = err
+    for r in range(len(rows)):
+        if out[r] is None:
+            try:
+                out[r] = read_echemtips_spot(spots, rows.iloc[r])
+            except InputError as err:
+                out[r] = err
+    return out
+
+
+def _parse_chunk(path, columns, lo: int, hi: int) -> dict | None:
+    """The numeric columns of the rows in bytes [lo, hi), or None when any is not numeric."""
+    with open(path, "rb") as fh:
+        fh.seek(lo)
+        data = fh.read(hi - lo)
+    try:
+        df = pd.read_csv(
+            io.BytesIO(data),
+            header=None,
+            names=columns,
+            usecols=["elapsed_s", "voltage1_v", "current1_na", "scan_pixel"],
+            engine="c",
+            skip_blank_lines=False,
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if not all(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns):
+        return None
+    return {c: df[c].to_numpy(float) for c in df.columns}

@@ -28,6 +28,21 @@ SPOT_READERS = {
 }
 
 
+#: layout → a function reading many spots of one recording in one pass,
+#: ``fn(spots, index_rows) -> [DataFrame or InputError, ...]``
+SPOT_BATCH_READERS = {
+    "echemtips": "platescope.io._spots_echemtips:read_echemtips_batch",
+}
+
+
+def _named(err: InputError, row) -> InputError:
+    """The error with the spot's id in front of its problem and the spot's file as path."""
+    spot = _py(row["spot"])
+    prefix = f"spot {spot}: "
+    problem = err.problem if err.problem.startswith(prefix) else prefix + err.problem
+    return InputError(err.path or row["path"], problem, err.fix)
+
+
 def _spot_reader(layout: str):
     module, _, attr = SPOT_READERS[layout].partition(":")
     return getattr(importlib.import_module(module), attr)
@@ -167,10 +182,48 @@ class SpotSet:
         try:
             df = reader(self, row)
         except InputError as err:
-            spot = _py(row["spot"])
-            prefix = f"spot {spot}: "
-            problem = err.problem if err.problem.startswith(prefix) else prefix + err.problem
-            raise InputError(err.path or row["path"], problem, err.fix) from None
+            raise _named(err, row) from None
+        return self._finish(df, row)
+
+    def read_all(self) -> list:
+        """Every spot's record, read together where the layout allows it.
+
+        Layouts listed in :data:`SPOT_BATCH_READERS` (one recording for all spots) read
+        the spots' rows in one pass over their byte range and parse them once; the
+        others read spot by spot. A spot that cannot be read gives the
+        :class:`platescope.InputError` :meth:`read` would raise, in its place. Every
+        record is held in memory: call it on a batch (:meth:`batches`), not on a run of
+        10⁶ spots.
+
+        Returns
+        -------
+        list
+            One item per spot in index order: the record (as :meth:`read` returns it)
+            or the InputError.
+        """
+        if self.layout not in SPOT_BATCH_READERS:
+            out: list = []
+            for pos in range(len(self)):
+                try:
+                    out.append(self.read(pos))
+                except InputError as err:
+                    out.append(err)
+            return out
+        module, _, attr = SPOT_BATCH_READERS[self.layout].partition(":")
+        raw = getattr(importlib.import_module(module), attr)(self, self.index)
+        out = []
+        for pos, item in enumerate(raw):
+            row = self.index.iloc[pos]
+            if isinstance(item, InputError):
+                out.append(_named(item, row))
+                continue
+            try:
+                out.append(self._finish(item, row))
+            except InputError as err:
+                out.append(err)
+        return out
+
+    def _finish(self, df: pd.DataFrame, row) -> pd.DataFrame:
         _check_record(df, row, self.layout)
         df.attrs.update(
             spot=_py(row["spot"]),

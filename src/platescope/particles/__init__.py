@@ -42,51 +42,53 @@ docs/spatial_statistics.md): :func:`detect_sites` (where and when disks appear),
 :func:`track_pores` (emergence, area over time, merges), :func:`pore_cycle_stats`.
 """
 
-from platescope.particles._dead_li import (
-    cycling_steps,
-    dead_li_by_cycle,
-    dead_li_by_family,
-    find_dead_li,
-)
-from platescope.particles._detect import THRESHOLD_METHODS, detect_blobs, segment_particles
-from platescope.particles._footprint import find_footprint, whole_image_region
-from platescope.particles._imagej import (
-    IMAGEJ_THRESHOLD_METHODS,
-    imagej_gaussian_blur,
-    imagej_particles,
-    imagej_threshold,
-)
-from platescope.particles._lineage import (
-    lineage_events,
-    split_events,
-    track_graph,
-    trackmate_tables,
-)
-from platescope.particles._measure import MEASURE_COLUMNS, measure_particles
-from platescope.particles._morphology import (
-    MORPHOLOGY_KINDS,
-    deposit_mask,
-    index_of_dispersion,
-    line_intercept,
-    morphology,
-    void_metrics,
-    whisker_metrics,
-)
-from platescope.particles._nucleation_counts import nucleus_counts, tip_growth_onset
-from platescope.particles._pores import detect_sites, pore_cycle_stats, track_pores
-from platescope.particles._sem_particles import (
-    detect_particles,
-    footprint_from_sem,
-    particle_summary,
-)
-from platescope.particles._sem_recipe import SEM_RECIPE_DEFAULTS, analyse_sem_image
-from platescope.particles._tracking import (
-    deposit_timeseries,
-    detect_deposits,
-    effective_volume_um3,
-    merge_events,
-    track_deposits,
-)
+from platescope._lazy import lazy_namespace
+
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.particles`` stays cheap, a command imports only what its step needs)
+_WHERE = {
+    "cycling_steps": "platescope.particles._dead_li",
+    "dead_li_by_cycle": "platescope.particles._dead_li",
+    "find_dead_li": "platescope.particles._dead_li",
+    "THRESHOLD_METHODS": "platescope.particles._detect",
+    "detect_blobs": "platescope.particles._detect",
+    "segment_particles": "platescope.particles._detect",
+    "find_footprint": "platescope.particles._footprint",
+    "whole_image_region": "platescope.particles._footprint",
+    "IMAGEJ_THRESHOLD_METHODS": "platescope.particles._imagej",
+    "imagej_gaussian_blur": "platescope.particles._imagej",
+    "imagej_particles": "platescope.particles._imagej",
+    "imagej_threshold": "platescope.particles._imagej",
+    "MEASURE_COLUMNS": "platescope.particles._measure",
+    "measure_particles": "platescope.particles._measure",
+    "MORPHOLOGY_KINDS": "platescope.particles._morphology",
+    "deposit_mask": "platescope.particles._morphology",
+    "index_of_dispersion": "platescope.particles._morphology",
+    "line_intercept": "platescope.particles._morphology",
+    "morphology": "platescope.particles._morphology",
+    "void_metrics": "platescope.particles._morphology",
+    "whisker_metrics": "platescope.particles._morphology",
+    "detect_sites": "platescope.particles._pores",
+    "pore_cycle_stats": "platescope.particles._pores",
+    "track_pores": "platescope.particles._pores",
+    "detect_particles": "platescope.particles._sem_particles",
+    "footprint_from_sem": "platescope.particles._sem_particles",
+    "particle_summary": "platescope.particles._sem_particles",
+    "SEM_RECIPE_DEFAULTS": "platescope.particles._sem_recipe",
+    "analyse_sem_image": "platescope.particles._sem_recipe",
+    "deposit_timeseries": "platescope.particles._tracking",
+    "detect_deposits": "platescope.particles._tracking",
+    "effective_volume_um3": "platescope.particles._tracking",
+    "merge_events": "platescope.particles._tracking",
+    "track_deposits": "platescope.particles._tracking",
+    "dead_li_by_family": "platescope.particles._dead_li",
+    "lineage_events": "platescope.particles._lineage",
+    "split_events": "platescope.particles._lineage",
+    "track_graph": "platescope.particles._lineage",
+    "trackmate_tables": "platescope.particles._lineage",
+    "nucleus_counts": "platescope.particles._nucleation_counts",
+    "tip_growth_onset": "platescope.particles._nucleation_counts",
+}
 
 __all__ = [
     "SEM_RECIPE_DEFAULTS",
@@ -131,3 +133,5 @@ __all__ = [
     "nucleus_counts",
     "tip_growth_onset",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

@@ -243,6 +243,42 @@ def _disk_residual(q, yy, xx, z, n):
     return _disk_model(yy, xx, q, n) - z
 
 
+def _disk_jacobian(q, yy, xx, z, n):
+    """Analytic Jacobian of :func:`_disk_residual` (columns: the entries of ``q``).
+
+    Each pixel's grey level follows the disk that is brightest there (the union is the
+    maximum), so only that disk's centre and radius move it; the edge width is clamped
+    at 0.2 px (no derivative below). Replaces a finite-difference Jacobian that cost
+    3n + 3 extra model evaluations per iteration.
+    """
+    amp, s_raw = float(q[0]), float(q[1])
+    s = max(s_raw, 0.2)
+    g = np.empty((n, yy.size))
+    d = np.empty((n, yy.size))
+    for i in range(n):
+        cy, cx, r = q[3 + 3 * i : 6 + 3 * i]
+        d[i] = np.hypot(yy - cy, xx - cx)
+        g[i] = special.expit((r - d[i]) / s)
+    k = np.argmax(g, axis=0)
+    cols = np.arange(yy.size)
+    gk, dk = g[k, cols], d[k, cols]
+    slope = amp * gk * (1.0 - gk) / s  # d(amp·σ(w))/dw / s, w = (r − d)/s
+    jac = np.zeros((yy.size, 3 + 3 * n))
+    jac[:, 0] = gk
+    if s_raw > 0.2:
+        jac[:, 1] = -slope * (q[3 + 3 * k + 2] - dk) / s
+    jac[:, 2] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uy = np.where(dk > 0, (yy - q[3 + 3 * k]) / dk, 0.0)
+        ux = np.where(dk > 0, (xx - q[3 + 3 * k + 1]) / dk, 0.0)
+    for i in range(n):
+        mine = k == i
+        jac[mine, 3 + 3 * i] = slope[mine] * uy[mine]
+        jac[mine, 4 + 3 * i] = slope[mine] * ux[mine]
+        jac[mine, 5 + 3 * i] = slope[mine]
+    return jac
+
+
 def _split_pairs(labels: np.ndarray, work: np.ndarray, noise: float) -> np.ndarray:
     """Cut isolated objects that two overlapping particles explain much better than one.
 
@@ -289,13 +325,16 @@ def _split_pairs(labels: np.ndarray, work: np.ndarray, noise: float) -> np.ndarr
         uy, ux = yy[use], xx[use]
         amp0 = float(np.quantile(z, 0.9))
         one = optimize.least_squares(
-            _disk_residual, [amp0, 0.8, 0.0, cy, cx, np.sqrt(a / np.pi)], args=(uy, ux, z, 1)
+            _disk_residual,
+            [amp0, 0.8, 0.0, cy, cx, np.sqrt(a / np.pi)],
+            jac=_disk_jacobian,
+            args=(uy, ux, z, 1),
         )
         half = ((py - cy) * v[0, 1] + (px - cx) * v[1, 1]) < 0
         q0 = [amp0, one.x[1], one.x[2]]
         for part in (half, ~half):
             q0 += [py[part].mean(), px[part].mean(), np.sqrt(part.sum() / np.pi)]
-        two = optimize.least_squares(_disk_residual, q0, args=(uy, ux, z, 2))
+        two = optimize.least_squares(_disk_residual, q0, jac=_disk_jacobian, args=(uy, ux, z, 2))
         loss1 = float(np.sum(one.fun**2))
         loss2 = float(np.sum(two.fun**2))
         q = two.x

@@ -20,32 +20,10 @@ from platescope._errors import InputError
 from platescope.particles._footprint import find_footprint, whole_image_region
 from platescope.particles._imagej import imagej_particles
 from platescope.particles._morphology import morphology as _morphology_of
+from platescope.particles._sem_defaults import SEM_RECIPE_DEFAULTS
 from platescope.particles._sem_particles import detect_particles, particle_summary
 
 __all__ = ["SEM_RECIPE_DEFAULTS", "analyse_sem_image"]
-
-#: The recipe's parameters with the ``sem-particles`` tuning (validated in
-#: validation/sem_particles.py): smoothing, detection level, size limits, footprint, ImageJ
-#: preset options. ``analyse_sem_image(image, params={...})`` overrides any of them.
-SEM_RECIPE_DEFAULTS: dict[str, Any] = {
-    "sigma_nm": 6.0,
-    "threshold": "noise",
-    "max_area_um2": 0.1,
-    "min_area_nm2": 300.0,
-    "edge_fraction": 0.2,
-    "footprint": "grey",
-    "ridge_min_nm": 20.0,
-    "polarity": "bright",
-    "morphology_sigma_px": 0.5,
-    "morphology_grid": 8,
-    "excluded_warn_fraction": 0.05,
-    "preset": "none",
-    "sigma_px": 2.0,
-    "min_area_px": 0.0,
-    "max_area_px": None,
-    "watershed": True,
-    "exclude_edges": False,
-}
 
 #: quantities that need resolved particle sizes
 _SIZE_KEYS = (

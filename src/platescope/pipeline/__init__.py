@@ -14,8 +14,20 @@ Scenario, Step, run_step
     How a scenario is declared and how its steps run (see docs/adding_a_scenario.md).
 """
 
-from platescope.pipeline._run import analyze, demo_scenarios, run_demo
-from platescope.pipeline._scenarios import Scenario, Step, get_scenario, run_step, scenarios
+from platescope._lazy import lazy_namespace
+
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.pipeline`` stays cheap, a command imports only what its step needs)
+_WHERE = {
+    "analyze": "platescope.pipeline._run",
+    "demo_scenarios": "platescope.pipeline._run",
+    "run_demo": "platescope.pipeline._run",
+    "Scenario": "platescope.pipeline._scenarios",
+    "Step": "platescope.pipeline._scenarios",
+    "get_scenario": "platescope.pipeline._scenarios",
+    "run_step": "platescope.pipeline._scenarios",
+    "scenarios": "platescope.pipeline._scenarios",
+}
 
 __all__ = [
     "Scenario",
@@ -27,3 +39,5 @@ __all__ = [
     "run_step",
     "scenarios",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

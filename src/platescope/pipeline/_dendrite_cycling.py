@@ -12,8 +12,8 @@ Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from platescope._lazy import lazy_module
 from platescope.pipeline._common import (
     add_warning,
     analysis_params,
@@ -29,6 +29,9 @@ from platescope.pipeline._steps_shared import (
     CYCLES_DEFAULTS,
     echem_context,
 )
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
 
 DEFAULTS = {
     "deposits": {

@@ -15,10 +15,9 @@ Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy.integrate import cumulative_trapezoid
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.pipeline._common import (
     analysis_params,
     ce_headline,
@@ -35,6 +34,10 @@ from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY_DEFAULTS,
     echem_context,
 )
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
+_integrate = lazy_module("scipy.integrate")
 
 DEFAULTS = {
     "cycles": {
@@ -123,7 +126,7 @@ def _irm_analyses(irm, echem, cyc, area, p, out, summary):
     # IRM ↔ cumulative net charge (cathodic positive): Fig. 2c of the paper
     t_e = echem["time_s"].to_numpy(float)
     i_e = echem["current_A"].to_numpy(float)
-    q_net = -cumulative_trapezoid(i_e, t_e, initial=0.0)
+    q_net = -_integrate.cumulative_trapezoid(i_e, t_e, initial=0.0)
     in_rec = (t_f >= t_e[0]) & (t_f <= t_e[-1])
     q_frames = np.interp(t_f, t_e, q_net)
     optics_out: dict = {}

@@ -17,10 +17,8 @@ Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-import xarray as xr
-from scipy.integrate import cumulative_trapezoid
 
+from platescope._lazy import lazy_module
 from platescope.pipeline._common import (
     add_warning,
     analysis_params,
@@ -35,6 +33,11 @@ from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY_DEFAULTS,
     echem_context,
 )
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
+xr = lazy_module("xarray")
+_integrate = lazy_module("scipy.integrate")
 
 DEFAULTS = {
     "galvanostatic": {"smooth_s": 0.5, "growth_fraction": 0.2},
@@ -60,7 +63,7 @@ def _cumulative_charge_at(echem: pd.DataFrame, times) -> np.ndarray:
     """|Charge| passed since the record's start at the given times, C (trapezoid rule)."""
     t = echem["time_s"].to_numpy(float)
     i = np.abs(echem["current_A"].to_numpy(float))
-    q = cumulative_trapezoid(i, t, initial=0.0)
+    q = _integrate.cumulative_trapezoid(i, t, initial=0.0)
     return np.interp(np.asarray(times, float), t, q, left=0.0)
 
 

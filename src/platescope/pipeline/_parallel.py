@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from platescope._errors import InputError
@@ -38,6 +39,7 @@ from platescope._errors import InputError
 __all__ = [
     "PROGRESS_MIN_SPOTS",
     "analyse_batch",
+    "analyse_batch_per_spot",
     "current_execution",
     "execution_options",
     "map_batches",
@@ -234,7 +236,7 @@ def map_batches(
     *,
     scheduler: Any = None,
     workers: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = 256,
     progress: bool | None = None,
     info: dict | None = None,
 ) -> Iterator[Any]:
@@ -376,6 +378,12 @@ def _k95(x):
 def analyse_batch(batch, options: dict | None = None) -> dict:
     """Read and analyse every spot of a batch; unreadable spots are reported, not raised.
 
+    The records are read one by one and analysed together: records of equal length go
+    through :func:`platescope.echem._combinatorial_batch.spot_features_batch` as one
+    array (no Python call per spot); a group the batch function refuses is analysed
+    spot by spot (:func:`platescope.echem.spot_features`) so that one bad record is
+    reported alone.
+
     Parameters
     ----------
     batch : platescope.io.SpotSet
@@ -391,6 +399,108 @@ def analyse_batch(batch, options: dict | None = None) -> dict:
         (list of ``{spot, path, reason}``).
     """
     from platescope.echem import spot_features
+    from platescope.echem._combinatorial_batch import BATCH_COLUMNS, spot_features_batch
+
+    options = dict(options or {})
+    skipped: list[dict] = []
+    records: dict[int, tuple] = {}
+    done: dict[int, dict] = {}
+    spots = list(batch)
+    try:
+        # one pass over a vendor recording's rows for the whole batch (else spot by spot)
+        read = batch.read_all()
+    except Exception:  # noqa: BLE001 - a reader bug: read spot by spot, report the spot
+        read = [None] * len(spots)
+    for pos, spot in enumerate(spots):
+        try:
+            rec = read[pos] if read[pos] is not None else spot.read()
+            if isinstance(rec, Exception):
+                raise rec
+            if not {"time_s", "potential_V", "current_A"} <= set(rec.columns):
+                # the per-spot rules name the missing column (InputError → skipped)
+                done[pos] = spot_features(
+                    rec,
+                    current_density_mA_cm2=spot.current_density_mA_cm2,
+                    area_cm2=spot.area_cm2,
+                    **options,
+                )
+                continue
+            records[pos] = (
+                rec["time_s"].to_numpy(float),
+                rec["potential_V"].to_numpy(float),
+                rec["current_A"].to_numpy(float),
+            )
+        except Exception as err:  # noqa: BLE001 - one bad spot must not sink the others
+            skipped.append(_skip_entry(spot, err))
+    by_len: dict[int, list[int]] = {}
+    for pos, (t, _, _) in records.items():
+        by_len.setdefault(t.size, []).append(pos)
+    tables: dict[int, dict] = dict(done)
+    for group in by_len.values():
+        sub = [spots[p] for p in group]
+        try:
+            feats = spot_features_batch(
+                np.stack([records[p][0] for p in group]),
+                np.stack([records[p][1] for p in group]),
+                np.stack([records[p][2] for p in group]),
+                current_density_mA_cm2=np.array([s.current_density_mA_cm2 for s in sub]),
+                area_cm2=np.array([s.area_cm2 for s in sub]),
+                **options,
+            )
+        except Exception:  # noqa: BLE001 - redo spot by spot: the bad one is reported alone
+            for p in group:
+                row = _one_spot(spots[p], records[p], options, skipped)
+                if row is not None:
+                    tables[p] = row
+            continue
+        for p, rec in zip(group, feats.to_dict("records"), strict=True):
+            tables[p] = rec
+    rows = []
+    for pos in sorted(tables):
+        spot = spots[pos]
+        row = {"spot": spot.spot, "condition": spot.condition, "x_um": spot.x_um, "y_um": spot.y_um}
+        for k in BATCH_COLUMNS:
+            v = tables[pos].get(k)
+            row[k] = _k95(v) if k.endswith("_err") and v is not None else v
+        rows.append(row)
+    order = {sp.spot: i for i, sp in enumerate(spots)}
+    skipped.sort(key=lambda s: order.get(s["spot"], 0))
+    return {"rows": pd.DataFrame(rows), "skipped": skipped}
+
+
+def _skip_entry(spot, err: Exception) -> dict:
+    if isinstance(err, InputError):
+        return {"spot": spot.spot, "path": spot.path, "reason": f"{err.problem}. Fix: {err.fix}."}
+    return {
+        "spot": spot.spot,
+        "path": spot.path,
+        "reason": f"the analysis of this spot failed ({type(err).__name__}: {err}); "
+        "this is a platescope bug, please report it",
+    }
+
+
+def _one_spot(spot, record, options: dict, skipped: list) -> dict | None:
+    from platescope.echem import spot_features
+
+    t, e, i = record
+    try:
+        return spot_features(
+            pd.DataFrame({"time_s": t, "potential_V": e, "current_A": i}),
+            current_density_mA_cm2=spot.current_density_mA_cm2,
+            area_cm2=spot.area_cm2,
+            **options,
+        )
+    except Exception as err:  # noqa: BLE001 - one bad spot must not sink the others
+        skipped.append(_skip_entry(spot, err))
+        return None
+
+
+def analyse_batch_per_spot(batch, options: dict | None = None) -> dict:
+    """:func:`analyse_batch` one spot at a time (the reference of the batch path).
+
+    One Python call of :func:`platescope.echem.spot_features` per spot; same output.
+    """
+    from platescope.echem import spot_features
 
     options = dict(options or {})
     rows = []
@@ -404,20 +514,8 @@ def analyse_batch(batch, options: dict | None = None) -> dict:
                 area_cm2=spot.area_cm2,
                 **options,
             )
-        except InputError as err:
-            skipped.append(
-                {"spot": spot.spot, "path": spot.path, "reason": f"{err.problem}. Fix: {err.fix}."}
-            )
-            continue
         except Exception as err:  # noqa: BLE001 - one bad spot must not sink 10,000 others
-            skipped.append(
-                {
-                    "spot": spot.spot,
-                    "path": spot.path,
-                    "reason": f"the analysis of this spot failed ({type(err).__name__}: {err}); "
-                    "this is a platescope bug, please report it",
-                }
-            )
+            skipped.append(_skip_entry(spot, err))
             continue
         row = {
             "spot": spot.spot,

@@ -23,10 +23,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.pipeline._common import (
     add_warning,
     analysis_params,
@@ -42,6 +41,10 @@ from platescope.pipeline._steps_shared import (
     CYCLES_DEFAULTS,
     echem_context,
 )
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
+xr = lazy_module("xarray")
 
 DEFAULTS = {
     "stages": {"smooth_frac": 0.006, "min_snr": 6.0, "min_step_V": 0.01},

@@ -15,7 +15,19 @@ from __future__ import annotations
 from typing import Any
 
 from platescope._errors import InputError
-from platescope.particles._sem_recipe import SEM_RECIPE_DEFAULTS, analyse_sem_image
+from platescope.particles._sem_defaults import SEM_RECIPE_DEFAULTS
+
+
+def analyse_sem_image(*args, **kwargs):
+    """:func:`platescope.particles.analyse_sem_image`, imported on first use.
+
+    The recipe pulls scikit-image and SciPy; importing it here at module level made
+    every command (``platescope --help`` included) pay for it.
+    """
+    from platescope.particles._sem_recipe import analyse_sem_image as recipe
+
+    return recipe(*args, **kwargs)
+
 
 __all__ = [
     "COMMON_DEFAULTS",

@@ -18,8 +18,8 @@ the front height per column and frame.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from platescope._lazy import lazy_module
 from platescope._params import Param
 from platescope.pipeline._common import (
     expand_errors,
@@ -27,6 +27,9 @@ from platescope.pipeline._common import (
     read_movie_section,
 )
 from platescope.pipeline._scenarios import Scenario, Step, run_step
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
 
 DEFAULTS = {
     "side_view": {

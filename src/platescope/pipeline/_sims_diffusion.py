@@ -21,12 +21,15 @@ hook ``i_crit_uA_cm2``, ``i_crit_err_uA_cm2``, ``stripping``.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.pipeline._common import analysis_params, expand_errors
 from platescope.pipeline._scenarios import Scenario
 from platescope.pipeline._stripping import STRIPPING_DEFAULTS
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
 
 DEFAULTS = {
     "sims": {

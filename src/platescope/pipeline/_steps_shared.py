@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.pipeline._common import cycle_rows, cycles_meta, expand_errors
 from platescope.pipeline._scenarios import Step
 from platescope.pipeline._stripping import CHRONOAMPEROMETRY_DEFAULTS
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
 
 __all__ = ["CHRONOAMPEROMETRY", "CYCLES", "CYCLES_DEFAULTS", "EchemContext", "echem_context"]
 

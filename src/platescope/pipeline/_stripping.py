@@ -21,10 +21,13 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.pipeline._common import expand_errors
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
 
 STRIPPING_DEFAULTS: dict[str, Any] = {
     "j_min_mA_cm2": 0.01,

@@ -23,9 +23,9 @@ Steps, each run when its inputs exist (otherwise recorded in ``skipped``):
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.io._experiment import Section
 from platescope.pipeline._common import add_warning, expand_errors, read_echem_section
 from platescope.pipeline._scenarios import Scenario, Step, run_step
@@ -34,6 +34,9 @@ from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY_DEFAULTS,
     echem_context,
 )
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
 
 DEFAULTS = {
     "symmetric_cell": {"gitt_max_pulse_s": 120.0, "min_duration_s": 0.0, "shape_threshold": 0.05},

@@ -31,12 +31,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
-
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope._params import Param
 from platescope.io._experiment import Section
 from platescope.pipeline._scenarios import Scenario, Step, run_step
+
+# imported on first use: `platescope --help` imports every runner and must stay fast
+pd = lazy_module("pandas")
 
 DEFAULTS = {
     "tomography": {

@@ -14,6 +14,7 @@ extends at least 2·t_nuc, the mean over the last 20 % of the record is E_growth
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -47,6 +48,12 @@ TURN_THRESHOLD_V = 1e-3
 E_GROWTH_TAIL_FRACTION = 0.2
 
 
+@functools.lru_cache(maxsize=16)
+def _pchip(ys: tuple[float, ...]):
+    """The PCHIP of ys over ln j of Table 1 (built once per ys; a design draws thousands)."""
+    return PchipInterpolator(np.log(TABLE1["current_density_mA_cm2"]), ys, extrapolate=False)
+
+
 def _pchip_log(j, ys, *, extrapolate=True):
     """Shape-preserving cubic (PCHIP) in ln j through the Table 1 points.
 
@@ -54,7 +61,7 @@ def _pchip_log(j, ys, *, extrapolate=True):
     are continuous everywhere.
     """
     lx = np.log(TABLE1["current_density_mA_cm2"])
-    f = PchipInterpolator(lx, ys, extrapolate=False)
+    f = _pchip(tuple(float(y) for y in ys))
     x = math.log(j)
     if lx[0] <= x <= lx[-1]:
         return float(f(x))
@@ -143,7 +150,13 @@ class GalvanostaticCurve:
         """Exact (t, E) of the global minimum over t ≥ 0 (unbounded in time), s and V."""
         t_hi = 4.0 * self.t_scale_s
         grid = np.linspace(0.0, t_hi, 40001)
-        i = int(np.argmin(self(grid)))
+        # the arg-min of the fine grid, found on every 100th point first and then on the
+        # fine points around the coarse arg-min (the curve has one minimum, ≈ 0.3 t_scale
+        # wide: 40× the coarse step); 600 evaluations instead of 40,001, same grid point
+        coarse = grid[::100]
+        c = int(np.argmin(self(coarse)))
+        a, b = max(c - 2, 0) * 100, min(c + 2, coarse.size - 1) * 100
+        i = a + int(np.argmin(self(grid[a : b + 1])))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
         res = minimize_scalar(
             lambda t: float(self(t)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}

@@ -370,12 +370,13 @@ def _spot_record(row, p: dict, seed: int) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- writers
 def _fmt_block(cols: list[np.ndarray], fmts: list[str], sep: str = ",") -> str:
-    """Rows of numbers as text (vectorised per column)."""
-    parts = [np.char.mod(f, c) for c, f in zip(cols, fmts, strict=True)]
-    out = parts[0].astype(object)
-    for part in parts[1:]:
-        out = out + sep + part.astype(object)
-    return "\n".join(out.tolist()) + "\n"
+    """Rows of numbers as text: one printf-style pass over all values (fmts per column)."""
+    n = len(cols[0])
+    if n == 0:
+        return ""
+    row = sep.join(fmts) + "\n"
+    values = np.column_stack([np.asarray(c, dtype=float) for c in cols]).ravel().tolist()
+    return (row * n) % tuple(values)
 
 
 class _FolderSwap:

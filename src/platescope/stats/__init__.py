@@ -12,23 +12,26 @@ Spatial point statistics (``_spatial``): :func:`clark_evans`, :func:`ripley_k`,
 :func:`ripley_envelope`, :func:`csr_test`, :func:`sample_point_process`.
 """
 
-from platescope.stats._colocalization import (
-    colocalization,
-    costes_test,
-    costes_threshold,
-    manders,
-    pearson_matrix,
-    pearson_r,
-)
-from platescope.stats._distributions import fit_diameter_distribution, mixture_pdf
-from platescope.stats._power_law import power_law_fit
-from platescope.stats._spatial import (
-    clark_evans,
-    csr_test,
-    ripley_envelope,
-    ripley_k,
-    sample_point_process,
-)
+from platescope._lazy import lazy_namespace
+
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.stats`` stays cheap, a command imports only what its step needs)
+_WHERE = {
+    "colocalization": "platescope.stats._colocalization",
+    "costes_test": "platescope.stats._colocalization",
+    "costes_threshold": "platescope.stats._colocalization",
+    "manders": "platescope.stats._colocalization",
+    "pearson_matrix": "platescope.stats._colocalization",
+    "pearson_r": "platescope.stats._colocalization",
+    "fit_diameter_distribution": "platescope.stats._distributions",
+    "mixture_pdf": "platescope.stats._distributions",
+    "clark_evans": "platescope.stats._spatial",
+    "csr_test": "platescope.stats._spatial",
+    "ripley_envelope": "platescope.stats._spatial",
+    "ripley_k": "platescope.stats._spatial",
+    "sample_point_process": "platescope.stats._spatial",
+    "power_law_fit": "platescope.stats._power_law",
+}
 
 __all__ = [
     "clark_evans",
@@ -46,3 +49,5 @@ __all__ = [
     "ripley_k",
     "sample_point_process",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

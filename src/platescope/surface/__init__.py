@@ -11,17 +11,25 @@ Profiles: :func:`line_profile`, :func:`auto_profile_line`. Time series:
 features vs flat areas with an autocorrelation-corrected Welch test). See docs/afm.md.
 """
 
-from platescope.surface._iso import areal_parameters, tile_sq_err
-from platescope.surface._level import level_lines, level_map, level_plane
-from platescope.surface._profiles import auto_profile_line, line_profile
-from platescope.surface._series import (
-    feature_mask,
-    growth_rates,
-    height_change,
-    level_series,
-    register_maps,
-    roughness_series,
-)
+from platescope._lazy import lazy_namespace
+
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.surface`` stays cheap, a command imports only what its step needs)
+_WHERE = {
+    "areal_parameters": "platescope.surface._iso",
+    "tile_sq_err": "platescope.surface._iso",
+    "level_lines": "platescope.surface._level",
+    "level_map": "platescope.surface._level",
+    "level_plane": "platescope.surface._level",
+    "auto_profile_line": "platescope.surface._profiles",
+    "line_profile": "platescope.surface._profiles",
+    "feature_mask": "platescope.surface._series",
+    "growth_rates": "platescope.surface._series",
+    "height_change": "platescope.surface._series",
+    "level_series": "platescope.surface._series",
+    "register_maps": "platescope.surface._series",
+    "roughness_series": "platescope.surface._series",
+}
 
 __all__ = [
     "areal_parameters",
@@ -38,3 +46,5 @@ __all__ = [
     "roughness_series",
     "tile_sq_err",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

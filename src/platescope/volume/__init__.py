@@ -22,10 +22,21 @@ orthogonal_sections(volume, segmentation)
     Charge equivalent to a Li volume, Q = ρ V z F / M.
 """
 
-from platescope.volume._analyze import analyze_volume, orthogonal_sections
-from platescope.volume._measure import COLLECTOR_FACES, li_charge, measure_phases
-from platescope.volume._segment import grey_thresholds, label_phase_map
-from platescope.volume._thickness import geometric_tortuosity, local_thickness_block
+from platescope._lazy import lazy_namespace
+
+#: public name → the submodule defining it (imported on first use: ``import
+#: platescope.volume`` stays cheap, a command imports only what its step needs)
+_WHERE = {
+    "analyze_volume": "platescope.volume._analyze",
+    "orthogonal_sections": "platescope.volume._analyze",
+    "COLLECTOR_FACES": "platescope.volume._measure",
+    "li_charge": "platescope.volume._measure",
+    "measure_phases": "platescope.volume._measure",
+    "grey_thresholds": "platescope.volume._segment",
+    "label_phase_map": "platescope.volume._segment",
+    "geometric_tortuosity": "platescope.volume._thickness",
+    "local_thickness_block": "platescope.volume._thickness",
+}
 
 __all__ = [
     "COLLECTOR_FACES",
@@ -38,3 +49,5 @@ __all__ = [
     "measure_phases",
     "orthogonal_sections",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _WHERE)

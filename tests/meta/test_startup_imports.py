@@ -1,0 +1,84 @@
+"""Start-up cost: what ``platescope --help`` / ``info`` and the package imports pull in.
+
+A fact, not a time: a fresh interpreter is asked which heavy libraries are in
+``sys.modules`` after the step. ``platescope --help`` imports every scenario runner
+(the registry lists them), so a runner that imported pandas at module level would
+fail here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("pandas", "scipy", "xarray", "matplotlib", "skimage", "dask", "distributed")
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = (
+        "import sys, json, contextlib, io\n"
+        + code
+        + f"\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "platescope",
+        "platescope.cli",
+        "platescope.io",
+        "platescope.echem",
+        "platescope.particles",
+        "platescope.pipeline",
+        "platescope.models",
+        "platescope.stats",
+    ],
+)
+def test_package_import_is_light(module):
+    assert _loaded_after(f"import {module}") == []
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "from platescope.cli._main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "assert 'seccm-combinatorial' in buf.getvalue()\n"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_info_of_an_sem_image_needs_no_pandas(tmp_path):
+    import numpy as np
+    import tifffile
+
+    p = tmp_path / "plain.tif"
+    tifffile.imwrite(p, np.zeros((2, 8, 8), np.uint16))  # a 2-frame movie: describe_movie
+    code = (
+        "from platescope.cli._main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['info', {str(Path(p))!r}]) == 0\n"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_lazy_names_resolve_to_the_defining_module():
+    import platescope.particles as particles
+    from platescope.particles._measure import measure_particles
+
+    assert particles.measure_particles is measure_particles
+    assert "analyse_sem_image" in dir(particles)
+    with pytest.raises(AttributeError):
+        particles.no_such_function  # noqa: B018

@@ -117,6 +117,7 @@ def build_parser(*, help_text: bool = False) -> argparse.ArgumentParser:
         "--out", default="platescope-demo", help="output folder (default ./platescope-demo)"
     )
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     d.set_defaults(func=_cmd_demo)
 
     s = sub.add_parser(
@@ -144,12 +145,16 @@ def build_parser(*, help_text: bool = False) -> argparse.ArgumentParser:
     a.add_argument(
         "--workers", type=int, default=None, metavar="N", help="local workers (default: cores, ≤ 4)"
     )
+    a.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     a.set_defaults(func=_cmd_analyze)
 
     i = sub.add_parser("info", help="describe what a file holds")
     i.add_argument("file")
     i.set_defaults(func=_cmd_info)
     return p
+
+
+_QUIET_HELP = "no progress display (it is shown only when stderr is a terminal anyway)"
 
 
 def _say(message: str) -> None:
@@ -161,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(help_text=any(a in ("-h", "--help") for a in given))
     args = parser.parse_args(given)
+    if getattr(args, "quiet", False):
+        from platescope._progress import set_quiet
+
+        set_quiet(True)
     try:
         return int(args.func(args) or 0)
     except InputError as err:

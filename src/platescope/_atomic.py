@@ -13,6 +13,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -275,8 +276,12 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **
             fig.savefig(tmp, **kw)
         if vector and kw["format"] == "png":
             svg_kw = {k: v for k, v in kw.items() if k not in ("dpi", "format", "pil_kwargs")}
-            # the SVG's embedded rasters (maps, images) keep the PNG's resolution
-            with _atomic_target(dest.with_suffix(".svg")) as tmp:
+            # the SVG's embedded rasters (maps, images) keep the PNG's resolution. A second
+            # constrained-layout pass can give up on a figure the first pass laid out (a
+            # legend anchored above its axes); the first pass's positions then stand, the
+            # same as in the PNG, so that warning says nothing about this file.
+            with _atomic_target(dest.with_suffix(".svg")) as tmp, warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
                 fig.savefig(tmp, format="svg", dpi=kw["dpi"], metadata={"Date": None}, **svg_kw)
     return dest
 

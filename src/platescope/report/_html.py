@@ -844,13 +844,8 @@ def _figure_html(fig: Mapping[str, Any], index: int, base_dir: Path | None = Non
         except OSError:
             data = None
         twin = p.with_suffix(".svg")
-        if data and twin != p and twin.is_file():
-            try:
-                svg = twin.read_bytes()
-            except OSError:
-                svg = b""
-            if svg and len(svg) < len(data):  # vector when it is the lighter of the two
-                data, mime = svg, _MIME[".svg"]
+        if data and mime:
+            data, mime = _screen_copy(data, mime, twin if twin != p else None)
         if data:
             b64 = base64.b64encode(data).decode("ascii")
             body = f'<img src="data:{mime};base64,{b64}" alt="{_e(title)}">'
@@ -869,6 +864,47 @@ def _figure_html(fig: Mapping[str, Any], index: int, base_dir: Path | None = Non
     if caption:
         cap += f" {_e(caption)}"
     return f"<figure>{body}<figcaption>{cap}{files}</figcaption></figure>"
+
+
+#: Embedded figures: the SVG twin when lighter than the PNG and below _EMBED_MAX_BYTES;
+#: a PNG above it is shown as a copy _SCREEN_WIDTH_PX wide (JPEG when still too heavy).
+_EMBED_MAX_BYTES = 800_000
+_SCREEN_WIDTH_PX = 1600
+
+
+def _screen_copy(data: bytes, mime: str, twin: Path | None) -> tuple[bytes, str]:
+    """The bytes to embed for a figure file: light enough for a report of many figures.
+
+    The files beside the report keep full resolution (300-dpi PNG, SVG); only the copy
+    inside the HTML is lighter.
+    """
+    if twin is not None and twin.is_file():
+        try:
+            svg = twin.read_bytes()
+        except OSError:
+            svg = b""
+        if svg and len(svg) < len(data) and len(svg) <= _EMBED_MAX_BYTES:
+            return svg, _MIME[".svg"]
+    if len(data) <= _EMBED_MAX_BYTES or mime != "image/png":
+        return data, mime
+    import io
+
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        return data, mime
+    with Image.open(io.BytesIO(data)) as im:
+        im = im.convert("RGB")
+        if im.width > _SCREEN_WIDTH_PX:
+            h = round(im.height * _SCREEN_WIDTH_PX / im.width)
+            im = im.resize((_SCREEN_WIDTH_PX, h), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG", optimize=True)
+        if buf.tell() <= _EMBED_MAX_BYTES:
+            return buf.getvalue(), mime
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=88)
+        return buf.getvalue(), "image/jpeg"
 
 
 def _csv_preview(path: Path, n: int = 5, max_cols: int = 10) -> tuple[int | None, str]:

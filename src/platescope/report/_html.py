@@ -263,12 +263,15 @@ figure { margin: 0 0 1.4rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; background: #fff; }
 figcaption { font-size: .9rem; color: #333; margin-top: .3rem; }
 figcaption .files { color: var(--muted); font-size: .82rem; }
-.wide-figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr));
-  gap: 1.2rem; }
+.wide-figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 30rem), 1fr));
+  gap: 1.2rem; align-items: start; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: .88em;
   background: #f4f4f6; padding: 0 .25em; border-radius: 3px; overflow-wrap: anywhere; }
 details { margin: .3rem 0 .6rem; }
 details summary { cursor: pointer; color: var(--accent); font-size: .92rem; }
+.long { white-space: normal; display: inline-block; min-width: 14rem; max-width: 28rem; }
+details.cell { margin: 0; white-space: normal; min-width: 14rem; max-width: 30rem; }
+details.cell[open] { font-size: .85rem; }
 details > :not(summary) { margin-left: .6rem; }
 .empty { color: var(--muted); font-style: italic; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .85rem;
@@ -534,6 +537,12 @@ def _cell(
             out += f' <span class="reason">({_e(reason)})</span>'
         return out
     if isinstance(value, Mapping):
+        if not with_unit:  # a cell of a table: folded, so the table stays narrow
+            n = len(_flatten(value))
+            return (
+                f'<details class="cell"><summary>{n} value{"s" if n != 1 else ""}</summary>'
+                f"{_inline_dict(value, base_dir)}</details>"
+            )
         return _inline_dict(value, base_dir)
     if isinstance(value, list | tuple):
         if not value:
@@ -553,6 +562,8 @@ def _cell(
             break
     text = format_value(value, err=err, ci95=ci)
     out = _e(text)
+    if isinstance(value, str) and len(value) > _LONG_TEXT:
+        out = f'<span class="long">{out}</span>'  # prose wraps instead of widening a table
     if with_unit and unit and not isinstance(value, str | bool):
         out += f' <span class="u">{_e(unit)}</span>'
     stem = _split_key(key)[0]
@@ -645,6 +656,8 @@ def _list_table(rows: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
                 hidden.add(ck)
     hidden |= {c for c in cols if c in ("reason", "reasons") or c.endswith("_reason")}
     shown = [c for c in cols if c not in hidden]
+    # what identifies a row first (condition, cycle, j, …), the rest as the data has it
+    shown.sort(key=lambda c: _ID_COLUMNS.index(c) if c in _ID_COLUMNS else len(_ID_COLUMNS))
     head = []
     for c in shown:
         label, unit, what = _label(c)
@@ -671,6 +684,24 @@ def _list_table(rows: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
     body = "".join("<tr>" + "".join(cell(r, c) for c in shown) + "</tr>" for r in rows)
     return f'<div class="scroll"><table class="t"><tr>{th}</tr>{body}</table></div>'
 
+
+#: Text values longer than this wrap inside their cell.
+_LONG_TEXT = 60
+
+#: Columns that identify a row, shown first in this order.
+_ID_COLUMNS = (
+    "condition",
+    "cycle",
+    "half_cycle",
+    "half",
+    "step",
+    "name",
+    "spot",
+    "current_density_mA_cm2",
+    "anneal_time_s",
+    "time_s",
+    "t_s",
+)
 
 #: A list table with more columns than this and at most _TRANSPOSE_ROWS rows is transposed.
 _TRANSPOSE_COLS = 8
@@ -1142,6 +1173,11 @@ def _section_html(
 ) -> str:
     title = f'<h2 id="{_e(_anchor(key))}">{_e(_section_title(key))}</h2>'
     nums = _block_body(key, value, base_dir, 2, skipped)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
+        # a table is the analysis' numbers: full width, its figures in a grid above it
+        grid = "".join(_figure_html(f, i, base_dir) for i, f in figs)
+        grid = f'<div class="wide-figs">{grid}</div>' if grid else ""
+        return f'<section class="analysis">{title}{grid}{nums}</section>'
     side = [(i, f) for i, f in figs if _aspect(f, base_dir) <= _SIDE_MAX_ASPECT]
     wide = [(i, f) for i, f in figs if _aspect(f, base_dir) > _SIDE_MAX_ASPECT]
     if side:
@@ -1153,6 +1189,7 @@ def _section_html(
     else:
         pair = f'<div class="pair nofig"><div class="nums">{nums}</div></div>'
     below = "".join(_figure_html(f, i, base_dir) for i, f in wide)
+    below = f'<div class="wide-figs">{below}</div>' if below else ""
     return f'<section class="analysis">{title}{pair}{below}</section>'
 
 
@@ -1310,9 +1347,12 @@ def render_report(
     further = [k for k in section_keys if k not in main]
     # figures are numbered in the order the page shows them (side, then wide, per section)
     n = 0
-    for group in [by_section.get(k, []) for k in main] + [other_figs]:
+    for k in [*main, None]:
+        group = by_section.get(k, []) if k is not None else other_figs
+        in_grid = k is None or isinstance(summary.get(k), list | tuple)
         order = sorted(
-            range(len(group)), key=lambda j: _aspect(group[j][1], base_dir) > _SIDE_MAX_ASPECT
+            range(len(group)),
+            key=lambda j: 0 if in_grid else _aspect(group[j][1], base_dir) > _SIDE_MAX_ASPECT,
         )
         for j in order:
             n += 1

@@ -95,7 +95,7 @@ def fig_sims_profile(
         ax_n.plot(x, np.where(y > 0, y, np.nan), ".-", ms=3, lw=0.8, color=colour, label=label)
     ax_n.set_yscale("log")
     ax_n.set_xlabel(_DEPTH)
-    ax_n.set_ylabel("Counts per point")
+    ax_n.set_ylabel("Counts per depth point (counts)")
     ax_n.legend(
         fontsize=_LEGEND_SIZE,
         frameon=False,

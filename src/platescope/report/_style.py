@@ -90,7 +90,8 @@ def house_style() -> Iterator[None]:
     --------
     >>> import matplotlib
     >>> with house_style():
-    ...     matplotlib.rcParams["savefig.dpi"]
+    ...     dpi = matplotlib.rcParams["savefig.dpi"]
+    >>> int(dpi)
     300
     """
     import matplotlib
@@ -170,6 +171,8 @@ def enforce_min_font(fig: Any, *, min_pt: float = MIN_FONT_PT) -> int:
     """
     from matplotlib.text import Text
 
+    if not hasattr(fig, "findobj"):  # not a matplotlib Figure: nothing to check
+        return 0
     n = 0
     for ax in fig.axes:  # tick labels made at draw time take the axis' tick parameters
         for axis in (ax.xaxis, ax.yaxis):

@@ -198,7 +198,7 @@ def _usable(v: Any) -> bool:
 
 
 def _item(summary: Mapping[str, Any], path: str, label: str | None) -> dict | None:
-    from platescope.report._html import _find_err, _label, _reason_for
+    from platescope.report._keys import _find_err, _label, _reason_for
 
     parent, key = _resolve(summary, path)
     if parent is None or key is None:
@@ -235,7 +235,7 @@ def _item(summary: Mapping[str, Any], path: str, label: str | None) -> dict | No
 
 def _fallback(summary: Mapping[str, Any]) -> list[tuple[str, None]]:
     """The first values with an uncertainty, for scenarios without a headline entry."""
-    from platescope.report._html import _find_err, _is_value_dict
+    from platescope.report._keys import _find_err, _is_value_dict
 
     found: list[tuple[str, None]] = []
 

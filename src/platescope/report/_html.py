@@ -542,6 +542,7 @@ def _render_block(
     skipped: Mapping[str, str],
     *,
     anchor: str | None = None,
+    fold: bool = True,
 ) -> str:
     ident = f' id="{_e(anchor)}"' if anchor else ""
     small_dict = (
@@ -549,7 +550,7 @@ def _render_block(
         and level == _FOLD_LEVEL
         and len(_flatten(value)) <= _OPEN_DICT_ROWS
     )
-    if level >= _FOLD_LEVEL and value is not None and not small_dict:
+    if fold and level >= _FOLD_LEVEL and value is not None and not small_dict:
         # a detail inside an analysis: folded, its size in the summary line
         size = ""
         if isinstance(value, list | tuple) and value:
@@ -606,8 +607,11 @@ def _render_mapping(
     out = _scalar_rows(d, scalars, base_dir)
     if not out and scalars and isinstance(d.get("reason"), str):
         out = f'<p><span class="null">{_DASH}</span> <span class="reason">({_e(d["reason"])})</span></p>'
+    # an analysis whose numbers are all one level down shows its first dict open
+    first_dict = next((k for k in blocks if isinstance(d[k], Mapping)), None)
+    open_key = first_dict if not out and level == _FOLD_LEVEL - 1 else None
     for k in blocks:
-        out += _render_block(k, d[k], base_dir, level + 1, skipped)
+        out += _render_block(k, d[k], base_dir, level + 1, skipped, fold=k != open_key)
     return out
 
 

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -229,8 +230,13 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, text + "\n")
 
 
-def atomic_savefig(fig: Any, path: str | os.PathLike, **kw: Any) -> Path:
-    """Save a matplotlib figure to ``path`` atomically.
+def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **kw: Any) -> Path:
+    """Save a matplotlib figure to ``path`` atomically, in the house style.
+
+    The house style (:mod:`platescope.report._style`) applies while saving: PNGs at
+    300 dpi, text in SVG/PDF kept as text, and no text below 7 pt (smaller text is
+    raised to 7 pt). A PNG gets a vector twin beside it (same name, ``.svg``) unless
+    ``vector=False``, so every figure is ready for a paper.
 
     Parameters
     ----------
@@ -239,8 +245,10 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, **kw: Any) -> Path:
     path : str or os.PathLike
         Destination file; the format comes from its suffix (``.png``, ``.pdf``,
         ``.svg``) unless ``format=`` is given.
+    vector : bool, optional
+        Also write the SVG twin of a PNG (default True).
     **kw
-        Passed to :meth:`matplotlib.figure.Figure.savefig`; ``dpi`` defaults to 150.
+        Passed to :meth:`matplotlib.figure.Figure.savefig`; ``dpi`` defaults to 300.
 
     Returns
     -------
@@ -253,15 +261,28 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, **kw: Any) -> Path:
     >>> from matplotlib.figure import Figure
     >>> fig = Figure(); ax = fig.add_subplot(); _ = ax.plot([0, 1], [0, 1])
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> atomic_savefig(fig, d / "f.png").read_bytes()[:4]
-    b'\\x89PNG'
+    >>> atomic_savefig(fig, d / "f.png").read_bytes()[:4], (d / "f.svg").exists()
+    (b'\\x89PNG', True)
     """
+    from platescope.report._style import PNG_DPI, enforce_min_font, house_style
+
     dest = Path(path)
-    kw.setdefault("dpi", 150)
+    kw.setdefault("dpi", PNG_DPI)
     if "format" not in kw:
         kw["format"] = dest.suffix.lstrip(".").lower() or "png"
-    with _atomic_target(dest) as tmp:
-        fig.savefig(tmp, **kw)
+    with house_style():
+        enforce_min_font(fig)
+        with _atomic_target(dest) as tmp:
+            fig.savefig(tmp, **kw)
+        if vector and kw["format"] == "png":
+            svg_kw = {k: v for k, v in kw.items() if k not in ("dpi", "format", "pil_kwargs")}
+            # the SVG's embedded rasters (maps, images) keep the PNG's resolution. A second
+            # constrained-layout pass can give up on a figure the first pass laid out (a
+            # legend anchored above its axes); the first pass's positions then stand, the
+            # same as in the PNG, so that warning says nothing about this file.
+            with _atomic_target(dest.with_suffix(".svg")) as tmp, warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
+                fig.savefig(tmp, format="svg", dpi=kw["dpi"], metadata={"Date": None}, **svg_kw)
     return dest
 
 

@@ -89,7 +89,8 @@ def test_savefig_writes_png_and_pdf(tmp_path):
     pdf = atomic_savefig(fig, tmp_path / "f.pdf")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    assert _names(tmp_path) == ["f.pdf", "f.png"]
+    # a PNG gets its SVG twin; a PDF is a vector file already
+    assert _names(tmp_path) == ["f.pdf", "f.png", "f.svg"]
 
 
 def test_json_converts_nan_numpy_and_sorts(tmp_path):

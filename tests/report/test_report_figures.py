@@ -84,10 +84,10 @@ def test_potential_irm_marks_nucleation(transient):
     )
     assert isinstance(fig, Figure)
     ax_e, ax_i, ax_r = fig.axes
-    assert ax_e.get_ylabel() == "E / V vs Li/Li⁺"
-    assert ax_i.get_xlabel() == "Time / s"
-    assert ax_i.get_ylabel() == "IRM signal / counts"
-    assert ax_r.get_ylabel() == "dI/dt / counts s⁻¹"
+    assert ax_e.get_ylabel() == "E (V vs Li/Li⁺)"
+    assert ax_i.get_xlabel() == "Time (s)"
+    assert ax_i.get_ylabel() == "IRM signal (counts)"
+    assert ax_r.get_ylabel() == "dI/dt (counts s⁻¹)"
     # the nucleation point, the vertical line and the ±err band (1σ in, drawn at k = 2)
     points = [ln for ln in ax_e.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata()) == 1]
     assert len(points) == 1
@@ -139,7 +139,7 @@ def test_tnuc_map_colorbar_scalebar_histogram():
     fig = fig_tnuc_map(da, t_nuc_s=17.7)
     ax_m = fig.axes[0]
     ylabels = [a.get_ylabel() for a in fig.axes]
-    assert "t_nuc(IRM) / s" in ylabels  # the colour bar
+    assert "t_nuc(IRM) (s)" in ylabels  # the colour bar
     # map drawn in µm: extent = coordinates ± half a pixel; NaN masked (drawn as 'bad')
     im = ax_m.images[0]
     left, right, bottom, top = im.get_extent()
@@ -157,7 +157,7 @@ def test_tnuc_map_colorbar_scalebar_histogram():
     assert f"{length:g} µm" in [t.get_text() for t in ax_m.texts]
     # histogram: electrochemical t_nuc marked, Gaussian with the histogram's area
     ax_h = fig.axes[1]
-    assert ax_h.get_xlabel() == "t_nuc(IRM) / s"
+    assert ax_h.get_xlabel() == "t_nuc(IRM) (s)"
     assert _vlines_at(ax_h, 17.7)
     counts = np.array([p.get_height() for p in ax_h.patches if isinstance(p, Rectangle)])
     widths = np.array([p.get_width() for p in ax_h.patches if isinstance(p, Rectangle)])
@@ -258,7 +258,7 @@ def test_diameter_histogram_two_gaussians_scaled_to_counts():
     }
     fig = fig_diameter_histogram(d, fit=fit)
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "Diameter / nm" and ax.get_ylabel() == "Particles / count"
+    assert ax.get_xlabel() == "Diameter (nm)" and ax.get_ylabel() == "Particles"
     bars = [p for p in ax.patches if isinstance(p, Rectangle)]
     width = np.mean([b.get_width() for b in bars])
     assert sum(b.get_height() for b in bars) == d.size
@@ -288,8 +288,8 @@ def test_alpha_fit_line_and_legend():
     s = 42.0 * h + 5.0
     fig = fig_alpha(h, s, alpha={"value": 42.0, "value_err": 0.6, "r2": 0.9961, "intercept": 5.0})
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "Equivalent Li thickness h_eq / nm"
-    assert ax.get_ylabel() == "IRM signal / counts"
+    assert ax.get_xlabel() == "Equivalent Li thickness h_eq (nm)"
+    assert ax.get_ylabel() == "IRM signal (counts)"
     fit = next(ln for ln in ax.get_lines() if ln.get_label().startswith("α"))
     slope, icpt = np.polyfit(fit.get_xdata(), fit.get_ydata(), 1)
     assert slope == pytest.approx(42.0) and icpt == pytest.approx(5.0)
@@ -317,8 +317,8 @@ def test_sync_common_clock_and_steepest_step():
     ]
     assert len(marks) == 1 and abs(marks[0].get_xdata()[0] - 0.0) <= 0.25
     assert "landing step" in ax.get_title()
-    assert ax.get_xlabel() == "Time (potentiostat clock) / s"
-    assert ax_i.get_ylabel() == "|I| / nA"
+    assert ax.get_xlabel() == "Time on the potentiostat clock (s)"
+    assert ax_i.get_ylabel() == "|I| (nA)"
     assert np.allclose(ax_i.get_lines()[0].get_ydata()[:2], 0.0)  # no current before the record
     assert np.allclose(ax_i.get_lines()[0].get_ydata()[2:], 0.2)
 

@@ -77,8 +77,11 @@ def test_report_is_self_contained(report):
     assert "<link" not in text
     assert "<script" not in text.lower()
     assert "@import" not in text and "url(" not in text
-    m = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert m and base64.b64decode(m.group(1)) == png.read_bytes()
+    # the figure itself, or its SVG twin when that is the lighter file
+    m = re.search(r'src="data:image/(png|svg\+xml);base64,([A-Za-z0-9+/=]+)"', text)
+    embedded = base64.b64decode(m.group(2))
+    twin = png.with_suffix(".svg")
+    assert embedded == (png.read_bytes() if m.group(1) == "png" else twin.read_bytes())
     assert text.startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in out.parent.iterdir()) == ["figures", "report.html", "tables"]
 
@@ -186,3 +189,82 @@ def test_index_links_reports(tmp_path):
     assert 'href="sem-particles/summary.json"' in text
     assert "312 particles &lt;1e9 cm⁻²&gt;" in text
     assert "irm-cv" in text and "<link" not in text
+
+
+# --------------------------------------------------------------------------- layout
+def _layout_report(tmp_path, **summary_extra):
+    fig = Figure(figsize=(4, 3))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    png = atomic_savefig(fig, tmp_path / "figures" / "potential_irm.png")
+    summary = {**_summary(), **summary_extra}
+    summary["warnings"] = [
+        {"code": "drift", "message": "the gain drifted by 3 %", "where": "drift"}
+    ]
+    summary["python"] = "3.11.7"
+    summary["echem"]["stages"] = [
+        {f"quantity_{i}_V": 0.1 * i for i in range(12)} | {"name": f"S{j}"} for j in range(3)
+    ]
+    return render_report(
+        summary,
+        figures=[{"title": "Potential", "path": png, "caption": ""}],
+        out_path=tmp_path / "report.html",
+    ).read_text(encoding="utf-8")
+
+
+def test_report_order_headline_warnings_analyses_provenance(tmp_path):
+    text = _layout_report(tmp_path)
+    at = {k: text.index(f'id="{k}"') for k in ("headline", "warnings", "r-echem", "provenance")}
+    assert at["headline"] < at["warnings"] < at["r-echem"] < at["provenance"]
+    # the provenance is last: the Python version is not among the first things read
+    assert text.index("3.11.7") > at["provenance"]
+    head = text[at["headline"] : at["warnings"]]
+    # the scenario's headline numbers, each ± its uncertainty, the convention said once
+    assert "E_nuc" in head and "-0.0581 ± 0.0012" in head
+    assert head.count("k = 2") == 1
+
+
+def test_report_figure_beside_its_numbers_details_folded(tmp_path):
+    text = _layout_report(tmp_path)
+    echem = text.split('id="r-echem"')[1].split('<section class="analysis">')[0]
+    # the figure sits in the electrochemistry section, in the column beside the numbers
+    assert '<div class="pair">' in echem and '<div class="figs"><figure>' in echem
+    assert "Figure 1. Potential" in echem
+    # a list of rows inside an analysis is folded, in its own scrolling box
+    stages = echem.split("<summary>Stages")[1]
+    assert echem.count("<details") >= 2 and '<div class="scroll">' in stages
+    # 13 columns × 3 rows: transposed (one row per quantity)
+    assert '<table class="t transposed">' in stages
+    assert stages.count("<tr>") == 13
+
+
+def test_big_figure_embedded_as_a_screen_copy(tmp_path):
+    rng = np.random.default_rng(0)
+    fig = Figure(figsize=(10, 4))
+    fig.add_subplot().imshow(rng.random((400, 1000)))  # noise: a heavy PNG
+    png = atomic_savefig(fig, tmp_path / "figures" / "sem_noise.png", vector=False)
+    assert len(png.read_bytes()) > 800_000
+    text = render_report(
+        {"scenario": "x", "particles": {"count": 1}},
+        figures=[{"title": "noise", "path": png}],
+        out_path=tmp_path / "r.html",
+    ).read_text(encoding="utf-8")
+    m = re.search(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"', text)
+    data = base64.b64decode(m.group(2))
+    assert len(data) <= 800_000
+    # the file beside the report keeps its 300 dpi (3000 px wide)
+    assert int.from_bytes(png.read_bytes()[16:20], "big") == 3000
+
+
+def test_units_of_densities_and_rates(tmp_path):
+    text = render_report(
+        {
+            "scenario": "x",
+            "sites": {"density_um2": 0.15, "density_um2_err": 0.07},
+            "run": {"spots_per_s": 168.4},
+        },
+        out_path=tmp_path / "r.html",
+    ).read_text(encoding="utf-8")
+    assert '0.150 ± 0.070 <span class="u">µm⁻²</span>' in text
+    assert '168.4 <span class="u">s⁻¹</span>' in text
+    assert "per 168" not in text and "µm²<" not in text

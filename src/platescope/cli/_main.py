@@ -168,6 +168,7 @@ def build_parser(*, help_text: bool | str = False) -> argparse.ArgumentParser:
         "--out", default="platescope-demo", help="output folder (default ./platescope-demo)"
     )
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     d.set_defaults(func=_cmd_demo)
 
     s = sub.add_parser(
@@ -201,6 +202,7 @@ def build_parser(*, help_text: bool | str = False) -> argparse.ArgumentParser:
         metavar="FILE",
         help="add the run to this Parquet catalog (created if missing; see 'catalog')",
     )
+    a.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     a.set_defaults(func=_cmd_analyze)
 
     c = sub.add_parser(
@@ -224,6 +226,9 @@ def build_parser(*, help_text: bool | str = False) -> argparse.ArgumentParser:
     return p
 
 
+_QUIET_HELP = "no progress display (it is shown only when stderr is a terminal anyway)"
+
+
 def _say(message: str) -> None:
     print(textwrap.fill(message, width=88), file=sys.stderr)
 
@@ -237,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         help_text=("simulate" if "simulate" in given else True) if asks_help else False
     )
     args = parser.parse_args(given)
+    if getattr(args, "quiet", False):
+        from platescope._progress import set_quiet
+
+        set_quiet(True)
     try:
         return int(args.func(args) or 0)
     except InputError as err:

@@ -191,7 +191,7 @@ def _roughness(maps, params, out, summary) -> list[dict[str, Any]]:
             report.fig_roughness_vs_time(rows),
             title="Roughness vs time",
             caption="Sa and Sq (ISO 25178-2) of each levelled map; error bars: Sq standard "
-            "error from its spread over tiles (k = 1 in the figure).",
+            "error from its spread over tiles, ± 2 SE (k = 2, as in the summary).",
         )
     import pandas as pd
 
@@ -321,8 +321,9 @@ def _growth(maps, params, out, summary) -> None:
             report.fig_growth(g, pixel_size_um=px),
             title="SEI growth on features vs flat areas",
             caption="Per-pixel height rate (least squares over the registered maps, nm/h) with "
-            "the feature outline; bars: mean rate ± standard error with the effective sample "
-            "size (k = 1), p from the autocorrelation-corrected Welch test.",
+            "the feature outline; bars: mean rate ± 2 standard errors with the effective "
+            "sample size (k = 2, as in the summary), p from the autocorrelation-corrected "
+            "Welch test.",
         )
     summary["afm"]["growth"] = expand_errors(res)
     change = surface.height_change(hs[0], hs[-1], register=params["register"])

@@ -206,7 +206,8 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
             irm_rate=_without_edges(glob["dI_dt"], glob["window_samples"]),
             E_nuc_V=feats.get("E_nuc_V"),
             t_nuc_s=feats.get("t_nuc_s"),
-            t_nuc_err_s=feats.get("t_nuc_s_err"),
+            # feats hold the summary's expanded (k = 2) errors; the figure takes 1σ
+            t_nuc_err_s=None if feats.get("t_nuc_s_err") is None else feats["t_nuc_s_err"] / 2,
             t_nuc_irm_s=glob["t_nuc_s"],
             E_growth_V=feats.get("E_growth_V"),
         ),

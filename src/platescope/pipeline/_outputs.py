@@ -405,15 +405,23 @@ class StagedOutput:
         self.maps.append(rel)
         return rel
 
-    def figure(self, name: str, fig, *, title: str, caption: str) -> str:
-        """Save a matplotlib Figure to ``figures/<name>.png``; returns its relative path."""
+    def figure(
+        self, name: str, fig, *, title: str, caption: str, section: str | None = None
+    ) -> str:
+        """Save a matplotlib Figure to ``figures/<name>.png`` (300 dpi) and its twin
+        ``figures/<name>.svg``; returns the PNG's relative path.
+
+        ``section`` names the summary key the figure illustrates (the report puts it
+        beside those numbers); by default the report guesses it from ``name``.
+        """
         from platescope.report import atomic_savefig
 
         rel = f"figures/{name}.png"
         atomic_savefig(fig, self.root / rel)
-        self.figures.append(
-            {"title": title, "path": str(self.root / rel), "rel": rel, "caption": caption}
-        )
+        entry = {"title": title, "path": str(self.root / rel), "rel": rel, "caption": caption}
+        if section:
+            entry["section"] = section
+        self.figures.append(entry)
         return rel
 
     def publish(self) -> Path:

@@ -15,8 +15,8 @@ The execution options of ``platescope analyze --scheduler/--workers`` reach the
 scenario runner through :func:`execution_options` (a context variable), so the runner
 signature ``run(exp, out, summary)`` stays the same for every scenario.
 
-A progress bar (tqdm, on stderr) is shown when stderr is a terminal or the run holds
-at least :data:`PROGRESS_MIN_SPOTS` spots.
+A labelled progress bar (:mod:`platescope._progress`, on stderr) is shown when stderr
+is a terminal, unless the run is quiet.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import contextvars
 import logging
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -46,7 +45,8 @@ __all__ = [
     "resolve_scheduler",
 ]
 
-#: Runs with at least this many spots show a progress bar even when stderr is no terminal.
+#: Kept for compatibility; no longer used: the progress bar follows the terminal test of
+#: :mod:`platescope._progress` (silent when stderr is not a terminal) at any size.
 PROGRESS_MIN_SPOTS = 5000
 #: Below this many spots the automatic scheduler stays in-process (cluster start-up
 #: costs more than it saves).
@@ -212,22 +212,24 @@ def _sigint_ignored(active: bool):
         signal.signal(signal.SIGINT, previous)
 
 
-def _progress(total: int, progress: bool | None, unit: str):
-    show = (
-        progress if progress is not None else (sys.stderr.isatty() or total >= PROGRESS_MIN_SPOTS)
-    )
-    if not show:
-        return None
-    from tqdm import tqdm
+class _Bar:
+    """The spots' progress display (:mod:`platescope._progress`) as an open/close object."""
 
-    return tqdm(
-        total=total,
-        unit=unit,
-        file=sys.stderr,
-        dynamic_ncols=True,
-        mininterval=0.5 if sys.stderr.isatty() else 10.0,
-        desc="spots",
-    )
+    def __init__(self, total: int, force: bool | None, unit: str) -> None:
+        from platescope._progress import progress
+
+        self._cm = progress("spots", total=total, unit=unit, force=force)
+        self._bar = self._cm.__enter__()
+
+    def update(self, n: int) -> None:
+        self._bar.update(n)
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+
+def _progress(total: int, progress: bool | None, unit: str) -> _Bar:
+    return _Bar(total, progress, unit)
 
 
 def map_batches(

@@ -126,6 +126,8 @@ def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
     ----------
     out : path
         Demo folder: ``<scenario>/input`` (simulated files) and ``<scenario>/results``.
+        The index lists every scenario with results in the folder, also those of
+        earlier runs that this one did not repeat.
     scenarios : sequence of str, optional
         Scenario names (default: every scenario of the registry that has ``demo``).
     seed : int
@@ -142,26 +144,38 @@ def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
     names = demo_scenarios() if scenarios is None else tuple(scenarios)
     out = claim_output_folder(out, kind="demo")
     out.mkdir(parents=True, exist_ok=True)
-    entries = []
     for name in names:
         exp = simulate(name, out / name / "input", seed=seed)
-        summary = analyze(exp, out / name / "results")
+        analyze(exp, out / name / "results")
+    index = Path(render_index(_demo_entries(out), out_path=out / "index.html"))
+    write_marker(out, kind="demo", version=__version__)
+    return index
+
+
+def _demo_entries(out: Path) -> list[dict]:
+    """Index entries for every scenario with results in the demo folder (registry order),
+    so rerunning one scenario keeps the others on the index."""
+    known = list(scenarios())
+    found = [p.parent.parent.name for p in out.glob("*/results/summary.json")]
+    found.sort(key=lambda n: (known.index(n) if n in known else len(known), n))
+    entries = []
+    for name in found:
+        try:
+            summary = json.loads((out / name / "results" / "summary.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            continue  # not a readable result: not listed
+        n_warn = len(summary.get("warnings") or [])
         entries.append(
             {
                 "scenario": name,
                 "report_path": f"{name}/results/report.html",
                 "summary_path": f"{name}/results/summary.json",
                 "headline": _headline(summary)
-                + (
-                    f" — {len(summary['warnings'])} warning(s), see the report"
-                    if summary.get("warnings")
-                    else ""
-                ),
+                + (f" — {n_warn} warning(s), see the report" if n_warn else ""),
+                "created_utc": summary.get("created_utc"),
             }
         )
-    index = Path(render_index(entries, out_path=out / "index.html"))
-    write_marker(out, kind="demo", version=__version__)
-    return index
+    return entries
 
 
 def demo_scenarios() -> tuple[str, ...]:

@@ -165,6 +165,9 @@ class Step:
 def run_step(step: Step, exp, out, summary: dict, context: Any = None):
     """Run ``step`` on an experiment if its inputs exist; record parameters or the skip.
 
+    A labelled progress display (:mod:`platescope._progress`) shows the step while it
+    runs when stderr is a terminal.
+
     Returns
     -------
     any
@@ -181,4 +184,7 @@ def run_step(step: Step, exp, out, summary: dict, context: Any = None):
     params = summary["parameters"].setdefault(
         step.name, analysis_params(exp, step.name, step.params)
     )
-    return step.run(context if context is not None else exp, params, out, summary)
+    from platescope._progress import progress
+
+    with progress(f"{getattr(exp, 'scenario', '') or 'step'}: {step.name}"):
+        return step.run(context if context is not None else exp, params, out, summary)

@@ -1,7 +1,8 @@
 """Figures, the self-contained HTML report, and atomic file writers.
 
 Figures (each returns a :class:`matplotlib.figure.Figure` on the Agg canvas; save
-with :func:`atomic_savefig`, dpi 150):
+with :func:`atomic_savefig`: PNG at 300 dpi plus its SVG twin; house style in
+:mod:`platescope.report._style`):
 
 - :func:`fig_potential_irm` — potential transient over the IRM signal and dI/dt
 - :func:`fig_tnuc_map` — t_nuc(IRM) map with scale bar, and its histogram

@@ -3,7 +3,7 @@
 Every function takes data and returns a :class:`matplotlib.figure.Figure` drawn on the
 non-interactive Agg canvas; nothing touches pyplot's global state, so the functions are
 safe in threads and never open a window. Saving is the caller's job
-(:func:`platescope.report.atomic_savefig`, dpi 150). Figure functions read the values
+(:func:`platescope.report.atomic_savefig`: PNG at 300 dpi plus an SVG twin). Figure functions read the values
 they draw, so dask-backed input is computed (only the 2-D map or image passed in).
 """
 
@@ -20,6 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
 from matplotlib.transforms import blended_transform_factory
+
+from platescope.report._style import LABEL_PT, LEGEND_PT, TICK_PT
 
 __all__ = [
     "fig_alpha",
@@ -43,11 +45,12 @@ _YELLOW = "#F0E442"
 _OUTLINE = "#00E5FF"  # particle outlines on grey SEM images
 _FOOTPRINT = "#FFD400"
 
-_LABEL_SIZE = 10
-_TICK_SIZE = 9
-_LEGEND_SIZE = 8.5
-_E_LABEL = "E / V vs Li/Li⁺"
-_T_LABEL = "Time / s"
+# text sizes at the saved size (the house style, platescope.report._style)
+_LABEL_SIZE = LABEL_PT
+_TICK_SIZE = TICK_PT
+_LEGEND_SIZE = LEGEND_PT
+_E_LABEL = "E (V vs Li/Li⁺)"
+_T_LABEL = "Time (s)"
 _NAN_GREY = (0.86, 0.86, 0.86, 1.0)  # maps: NaN (outside the footprint) pixels
 
 
@@ -406,8 +409,8 @@ def fig_potential_irm(
             t_nuc_s, color=_VERMILION, lw=1.3, ls="--", label=f"t_nuc(echem) = {_g(t_nuc_s)} s"
         )
     ax_i.set_xlabel(_T_LABEL)
-    ax_i.set_ylabel("IRM signal / counts", color=_BLUE)
-    ax_r.set_ylabel("dI/dt / counts s⁻¹", color=_ORANGE)
+    ax_i.set_ylabel("IRM signal (counts)", color=_BLUE)
+    ax_r.set_ylabel("dI/dt (counts s⁻¹)", color=_ORANGE)
     ax_i.tick_params(axis="y", colors=_BLUE)
     ax_r.tick_params(axis="y", colors=_ORANGE)
     _style(ax_i)
@@ -467,7 +470,7 @@ def fig_tnuc_map(
         extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
             (bool(lo), bool(hi)), "neither"
         )
-    _colorbar(fig, im, ax_m, "t_nuc(IRM) / s", shrink=0.9, extend=extend)
+    _colorbar(fig, im, ax_m, "t_nuc(IRM) (s)", shrink=0.9, extend=extend)
 
     if vals.size:
         edges = _bin_edges(vals)
@@ -500,8 +503,8 @@ def fig_tnuc_map(
         ax_h.axvline(
             t_nuc_s, color=_VERMILION, lw=1.5, ls="--", label=f"t_nuc(echem) = {_g(t_nuc_s)} s"
         )
-    ax_h.set_xlabel("t_nuc(IRM) / s")
-    ax_h.set_ylabel("Pixels / count")
+    ax_h.set_xlabel("t_nuc(IRM) (s)")
+    ax_h.set_ylabel("Pixels")
     if vals.size:
         ax_h.set_ylim(0, ax_h.get_ylim()[1] * 1.3)  # head room for the legend and stats
     if ax_h.get_legend_handles_labels()[0]:
@@ -709,7 +712,7 @@ def fig_diameter_histogram(diameters_nm: Any, *, fit: Mapping[str, Any] | None =
     >>> d = np.random.default_rng(1).normal(60, 10, 300)
     >>> fit = {"model": "1-gaussian", "components": [{"weight": 1, "mean_nm": 60, "sd_nm": 10}]}
     >>> fig_diameter_histogram(d, fit=fit).axes[0].get_xlabel()
-    'Diameter / nm'
+    'Diameter (nm)'
     """
     d = np.asarray(getattr(diameters_nm, "values", diameters_nm), dtype=float).ravel()
     d = d[np.isfinite(d)]
@@ -769,8 +772,8 @@ def fig_diameter_histogram(diameters_nm: Any, *, fit: Mapping[str, Any] | None =
             title="mean ± sd",
             title_fontsize=_LEGEND_SIZE,
         )
-    ax.set_xlabel("Diameter / nm")
-    ax.set_ylabel("Particles / count")
+    ax.set_xlabel("Diameter (nm)")
+    ax.set_ylabel("Particles")
     ax.set_ylim(bottom=0)
     _style(ax)
     return fig
@@ -799,7 +802,7 @@ def fig_alpha(h_eq_nm: Any, irm_mean: Any, *, alpha: Mapping[str, Any] | None = 
     >>> h = np.linspace(0, 5, 20)
     >>> fig = fig_alpha(h, 3 * h + 1, alpha={"value": 3, "value_err": 0.1, "r2": 0.99, "intercept": 1})
     >>> fig.axes[0].get_xlabel()
-    'Equivalent Li thickness h_eq / nm'
+    'Equivalent Li thickness h_eq (nm)'
     """
     h = _as_1d(h_eq_nm, "h_eq_nm")
     s = _as_1d(irm_mean, "irm_mean")
@@ -824,8 +827,8 @@ def fig_alpha(h_eq_nm: Any, irm_mean: Any, *, alpha: Mapping[str, Any] | None = 
             lw=1.6,
             label=f"α = {_g(slope)}{err} {units}{r2}",
         )
-    ax.set_xlabel("Equivalent Li thickness h_eq / nm")
-    ax.set_ylabel("IRM signal / counts")
+    ax.set_xlabel("Equivalent Li thickness h_eq (nm)")
+    ax.set_ylabel("IRM signal (counts)")
     ax.legend(loc="upper left", fontsize=_LEGEND_SIZE, frameon=False)
     _style(ax)
     return fig
@@ -910,8 +913,8 @@ def fig_sync(
             u = 2.0 * float(offset_err_s)  # 1σ in; the band is the summary's k = 2
             ax.axvspan(t_c - u, t_c + u, color=_VERMILION, alpha=0.15, lw=0)
         ax.axvline(t_c, color=_VERMILION, lw=1.4, ls="--", label=c_label)
-    ax.set_xlabel("Time (potentiostat clock) / s")
-    ax.set_ylabel("Movie mean intensity / counts", color=_BLUE)
+    ax.set_xlabel("Time on the potentiostat clock (s)")
+    ax.set_ylabel("Movie mean intensity (counts)", color=_BLUE)
     ax.tick_params(axis="y", colors=_BLUE)
     _style(ax)
     handles, labels = ax.get_legend_handles_labels()
@@ -933,7 +936,7 @@ def fig_sync(
             label="|I| (potentiostat)",
         )
         ax_i.set_ylim(0.0, 1.2 * peak * scale if peak > 0 else 1.0)
-        ax_i.set_ylabel(f"|I| / {unit}", color=_ORANGE)
+        ax_i.set_ylabel(f"|I| ({unit})", color=_ORANGE)
         ax_i.tick_params(axis="y", colors=_ORANGE)
         _style(ax_i, twin=True)
         ax_i.spines["top"].set_visible(False)
@@ -1007,6 +1010,6 @@ def fig_irm_frames(movie: Any, *, n_frames: int = 6, t_nuc_s: float | None = Non
         if k == idx.size - 1 and in_um:
             _add_scalebar(ax, extent)
     cbar = fig.colorbar(shown, ax=list(axes), shrink=0.85, pad=0.02)
-    cbar.set_label("ΔI / counts", fontsize=_TICK_SIZE)
+    cbar.set_label("ΔI (counts)", fontsize=_TICK_SIZE)
     cbar.ax.tick_params(labelsize=_TICK_SIZE - 1)
     return fig

@@ -99,12 +99,12 @@ def fig_height_map(
 
 
 def fig_roughness_vs_time(rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Sa and Sq (± Sq_err) against time.
+    """Sa and Sq (± 2 Sq_err, k = 2) against time.
 
     Parameters
     ----------
     rows : sequence of mapping
-        ``time_s``, ``Sa_nm``, ``Sq_nm``, ``Sq_err_nm`` (may be None) per map.
+        ``time_s``, ``Sa_nm``, ``Sq_nm``, ``Sq_err_nm`` (1σ, may be None) per map.
 
     Returns
     -------
@@ -128,7 +128,10 @@ def fig_roughness_vs_time(rows: Sequence[Mapping[str, Any]]) -> Figure:
     sq = np.array([r["Sq_nm"] for r in ok], float)
     sa = np.array([r["Sa_nm"] if _finite(r.get("Sa_nm")) else np.nan for r in ok], float)
     err = np.array([r["Sq_err_nm"] if _finite(r.get("Sq_err_nm")) else 0.0 for r in ok], float)
-    ax.errorbar(t, sq, yerr=err, fmt="o-", color=_VERMILION, capsize=3, label="Sq (± tile SE)")
+    # 1σ in; drawn as the summary's expanded uncertainty (k = 2)
+    ax.errorbar(
+        t, sq, yerr=2 * err, fmt="o-", color=_VERMILION, capsize=3, label="Sq (± 2 SE, k = 2)"
+    )
     ax.plot(t, sa, "s--", color=_BLUE, label="Sa")
     ax.set_xlabel("time (h)")
     ax.set_ylabel("roughness (nm)")
@@ -230,11 +233,14 @@ def fig_growth(growth: Mapping[str, Any], *, pixel_size_um: float | None = None)
     errs = [growth.get("rate_feature_err_nm_h"), growth.get("rate_flat_err_nm_h")]
     if all(_finite(v) for v in vals):
         ax_bar.bar(
-            [0, 1], vals, yerr=[e if _finite(e) else 0 for e in errs], capsize=4,
+            [0, 1],
+            vals,
+            yerr=[2 * e if _finite(e) else 0 for e in errs],
+            capsize=4,
             color=[_ORANGE, _BLUE],
-        )  # fmt: skip
+        )  # fmt: skip  (1σ in; bars ± 2 SE, the summary's k = 2)
         ax_bar.set_xticks([0, 1], ["features", "flat"])
-        ax_bar.set_ylabel("mean rate ± SE (nm/h)")
+        ax_bar.set_ylabel("Mean rate ± 2 SE (nm h⁻¹)")
         ax_bar.set_title(f"p = {_g(growth.get('p_value'), 2)}", fontsize=_LABEL_SIZE)
     else:
         _no_data(ax_bar, str(growth.get("reason", "no growth rates")))

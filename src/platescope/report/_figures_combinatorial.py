@@ -33,13 +33,13 @@ __all__ = ["fig_combinatorial_features", "fig_fraction_nucleated", "fig_spot_map
 
 #: feature → (axis label, factor to display units)
 FEATURE_LABELS = {
-    "E_nuc_V": ("E$_{nuc}$ / mV vs Li/Li⁺", 1e3),
-    "E_growth_V": ("E$_{growth}$ / mV vs Li/Li⁺", 1e3),
-    "t_nuc_s": ("t$_{nuc}$ / s", 1.0),
-    "Q_nuc_uAh_cm2": ("Q$_{nuc}$ / µAh cm⁻²", 1.0),
-    "eta_nuc_V": ("η = E$_{growth}$ − E$_{nuc}$ / mV", 1e3),
+    "E_nuc_V": ("E$_{nuc}$ (mV vs Li/Li⁺)", 1e3),
+    "E_growth_V": ("E$_{growth}$ (mV vs Li/Li⁺)", 1e3),
+    "t_nuc_s": ("t$_{nuc}$ (s)", 1.0),
+    "Q_nuc_uAh_cm2": ("Q$_{nuc}$ (µAh cm⁻²)", 1.0),
+    "eta_nuc_V": ("η = E$_{growth}$ − E$_{nuc}$ (mV)", 1e3),
 }
-_J_LABEL = "j / mA cm⁻²"
+_J_LABEL = "j (mA cm⁻²)"
 
 
 def _rows_frame(rows) -> pd.DataFrame:
@@ -316,8 +316,8 @@ def fig_spot_map(spots: pd.DataFrame, feature: str = "E_nuc_V", *, cmap: str = "
     if ok.any():
         ax.set_xlim(x[ok].min() - pad, x[ok].max() + pad)
         ax.set_ylim(y[ok].max() + pad, y[ok].min() - pad)  # y down, like a microscope image
-    ax.set_xlabel("x / µm")
-    ax.set_ylabel("y / µm")
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel("y (µm)")
     _style(ax)
     ax.tick_params(labelsize=_TICK_SIZE)
     return fig

@@ -97,7 +97,7 @@ def fig_cv_cycles(echem: Any, cycles: Any) -> Figure:
     ...                    "current_A": 1e-9 * np.sin(t)})
     >>> cy = pd.DataFrame({"cycle": [1, 2], "t_start_s": [0, 10], "t_end_s": [10, 20]})
     >>> fig_cv_cycles(ec, cy).axes[0].get_xlabel()
-    'E / V vs Li/Li⁺'
+    'E (V vs Li/Li⁺)'
     """
     t = echem["time_s"].to_numpy(float)
     e = echem["potential_V"].to_numpy(float)
@@ -112,7 +112,7 @@ def fig_cv_cycles(echem: Any, cycles: Any) -> Figure:
         ax.plot(e[sel], i[sel] * f, color=cols[k], lw=1.0)
     ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
     ax.set_xlabel(_E_LABEL)
-    ax.set_ylabel(f"I / {unit}")
+    ax.set_ylabel(f"I ({unit})")
     _style(ax)
     if n:
         nums = cycles["cycle"].to_numpy()
@@ -182,7 +182,7 @@ def fig_cycle_charges(cycles: Any) -> Figure:
             capsize=3,
             label=label,
         )
-    ax_q.set_ylabel(f"Charge / {unit}")
+    ax_q.set_ylabel(f"Charge ({unit})")
     ax_q.set_xlabel("Cycle")
     ax_q.set_ylim(0, None)
     ax_q.legend(fontsize=_LEGEND_SIZE, frameon=False)
@@ -363,7 +363,7 @@ def fig_residual_map(
     title = "Residual deposit after the last cycle"
     im = _show_map(ax_m, arr, extent, cmap=cmap, title=title, vmin=vmin, vmax=vmax)
     _add_scalebar(ax_m, extent, unit_um=in_um)
-    label = "equivalent thickness / nm" if units == "nm" else f"IRM signal / {units}"
+    label = "equivalent thickness (nm)" if units == "nm" else f"IRM signal ({units})"
     _colorbar(fig, im, ax_m, label, shrink=0.9, extend="both")
     if vals.size:
         ax_h.hist(vals, bins=50, color="#8c6bb1", edgecolor="white", lw=0.3)
@@ -378,7 +378,7 @@ def fig_residual_map(
     else:
         _no_data(ax_h, "no finite values")
     ax_h.set_xlabel(label)
-    ax_h.set_ylabel("Pixels / count")
+    ax_h.set_ylabel("Pixels")
     _style(ax_h)
     return fig
 
@@ -417,8 +417,8 @@ def fig_irm_charge(t_s: Any, irm_mean: Any, charge_C: Any) -> Figure:
     h2 = ax2.plot(t, q * f, color=_BLUE, lw=0.9, label="net cathodic charge (right)")
     ax.legend(handles=h1 + h2, loc="upper left", fontsize=_LEGEND_SIZE, frameon=False)
     ax.set_xlabel(_T_LABEL)
-    ax.set_ylabel("IRM signal / counts", color=_VERMILION)
-    ax2.set_ylabel(f"Net cathodic charge / {unit}", color=_BLUE)
+    ax.set_ylabel("IRM signal (counts)", color=_VERMILION)
+    ax2.set_ylabel(f"Net cathodic charge ({unit})", color=_BLUE)
     ax.tick_params(axis="y", colors=_VERMILION)
     ax2.tick_params(axis="y", colors=_BLUE)
     _style(ax)

@@ -128,7 +128,7 @@ def fig_particle_outlines(
 
 
 def fig_size_histograms(
-    groups: Sequence[Mapping[str, Any]], *, quantity: str = "Diameter / nm"
+    groups: Sequence[Mapping[str, Any]], *, quantity: str = "Diameter (nm)"
 ) -> Figure:
     """Histograms of particle diameters with their fits, one panel per condition.
 
@@ -211,7 +211,7 @@ def fig_size_histograms(
             ax.legend(fontsize=_LEGEND_SIZE - 1, frameon=False, loc="upper right")
         ax.set_title(str(g.get("title", "")), fontsize=_LABEL_SIZE)
         ax.set_xlabel(quantity)
-        ax.set_ylabel("Particles / count")
+        ax.set_ylabel("Particles")
         _style(ax)
     return fig
 
@@ -332,11 +332,11 @@ def fig_particles_vs_current(
         a.set_xticks(ticks)
         a.set_xticklabels([f"{v:g}" for v in ticks])
         a.xaxis.set_minor_formatter(NullFormatter())
-        a.set_xlabel("Current density / mA cm⁻²")
+        a.set_xlabel("Current density (mA cm⁻²)")
         a.legend(fontsize=_LEGEND_SIZE, frameon=False)
         _style(a)
-    ax_d.set_ylabel("Particle density / 10⁹ cm⁻²")
-    ax_s.set_ylabel("Diameter / nm")
+    ax_d.set_ylabel("Particle density (10⁹ cm⁻²)")
+    ax_s.set_ylabel("Diameter (nm)")
     ax_d.set_ylim(bottom=0)
     ax_s.set_ylim(bottom=0)
     return fig

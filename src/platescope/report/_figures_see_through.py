@@ -100,8 +100,8 @@ def fig_stages(
     e = echem["potential_V"].to_numpy(float)
     handles = _shade(ax, stages)
     ax.plot(t, e, color=_BLACK, lw=0.8)
-    ax.set_xlabel("Time / s")
-    ax.set_ylabel("E / V vs Li/Li⁺")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("E (V vs Li/Li⁺)")
     hi = float(np.nanpercentile(e, 99.5))
     ax.set_ylim(min(float(np.nanmin(e)), -0.05) - 0.02, min(hi, 1.3) + 0.05)
     if handles:
@@ -142,7 +142,7 @@ def fig_stages(
                     color=_colour(s["name"]),
                 )
         ax2.set_xlabel("x in LiₓM")
-        ax2.set_ylabel("E / V vs Li/Li⁺")
+        ax2.set_ylabel("E (V vs Li/Li⁺)")
         ax2.set_ylim(min(float(np.nanmin(e[sel])), -0.03) - 0.02, float(np.nanmax(e[sel])) + 0.05)
         ax2.set_title(f"cycle 1, t = {t0:.0f}–{t1:.0f} s", fontsize=_TICK_SIZE)
         ax2.legend(fontsize=_LEGEND_SIZE - 1)
@@ -170,7 +170,7 @@ def fig_onset_maps(onset: Mapping[int, Any]):
         ax.set_xticks([])
         ax.set_yticks([])
         cb = fig.colorbar(im, ax=ax, shrink=0.85)
-        cb.set_label("t / s", fontsize=_TICK_SIZE)
+        cb.set_label("t (s)", fontsize=_TICK_SIZE)
         cb.ax.tick_params(labelsize=_TICK_SIZE - 1)
     return fig
 
@@ -188,8 +188,8 @@ def fig_alloyed_fraction(fractions: Mapping[int, pd.DataFrame]):
             lw=1.5,
             label=f"alloying {j}",
         )
-    ax.set_xlabel("Time / s")
-    ax.set_ylabel("Area alloyed / %")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Area alloyed (%)")
     ax.set_ylim(-3, 103)
     ax.legend(fontsize=_LEGEND_SIZE)
     _style(ax)
@@ -210,7 +210,7 @@ def fig_regional_curves(curves: Mapping[int, pd.DataFrame]):
         if "area_fnl" in df:
             ax.plot(df["t_s"], df["area_fnl"], color=_VERMILION, lw=1.2, label="Area Fnl")
         ax.set_title(f"alloying {j}", fontsize=_TICK_SIZE + 1)
-        ax.set_xlabel("Time / s")
+        ax.set_xlabel("Time (s)")
         ax.set_ylabel("Normalised absorbance")
         ax.set_ylim(-0.15, 1.2)
         ax.legend(fontsize=_LEGEND_SIZE - 0.5, loc="lower right")
@@ -242,7 +242,7 @@ def fig_temporal_color(rgb, *, cmap: str | None = None):
         norm=Normalize(t0, t1), cmap=colormaps[cmap or attrs.get("cmap", "viridis")]
     )
     cb = fig.colorbar(sm, ax=ax, shrink=0.85)
-    cb.set_label("time of the change / s", fontsize=_TICK_SIZE)
+    cb.set_label("time of the change (s)", fontsize=_TICK_SIZE)
     cb.ax.tick_params(labelsize=_TICK_SIZE - 1)
     return fig
 
@@ -278,7 +278,7 @@ def fig_montage(rows: Sequence[tuple[str, Any]]):
                 y0 + 2,
                 f"{float(fr.t):.0f} s",
                 color="white",
-                fontsize=6.5,
+                fontsize=7,
                 va="top",
                 ha="left",
                 path_effects=[patheffects.withStroke(linewidth=1.5, foreground="black")],
@@ -355,7 +355,7 @@ def fig_pearson_heatmap(matrix: pd.DataFrame):
                     f"{v:.2f}",
                     ha="center",
                     va="center",
-                    fontsize=6.5,
+                    fontsize=7,
                     color="white" if abs(v) > 0.6 else "black",
                 )
     cb = fig.colorbar(im, ax=ax, shrink=0.8)
@@ -377,7 +377,7 @@ def fig_pores_per_cycle(stats: pd.DataFrame | Sequence[Mapping[str, Any]]):
     ax.set_xticks(df["cycle"])
     ax2 = ax.twinx()
     ax2.plot(df["cycle"], 100 * df["area_fraction"], "o-", color=_VERMILION, label="area")
-    ax2.set_ylabel("Pore area / %", color=_VERMILION)
+    ax2.set_ylabel("Pore area (%)", color=_VERMILION)
     ax2.set_ylim(0, max(100 * float(df["area_fraction"].max()) * 1.3, 0.1))
     _style(ax)
     _style(ax2, twin=True)
@@ -402,7 +402,7 @@ def fig_size_distributions(disk_areas_um2: Any, pore_areas_um2: Any):
             ax.legend(fontsize=_LEGEND_SIZE)
         else:
             _no_data(ax, f"no {name}")
-        ax.set_xlabel(f"{name}: area / µm²")
+        ax.set_xlabel(f"{name}: area (µm²)")
         ax.set_ylabel("Count")
         _style(ax)
     return fig
@@ -436,8 +436,8 @@ def fig_sites_spatial(frame, sites: pd.DataFrame, envelope: pd.DataFrame | None 
         )
         ax.plot(r, envelope["L"] - r, color=_BLACK, lw=1.4, label="sites")
         ax.axhline(0, color="0.5", lw=0.8)
-        ax.set_xlabel("r / µm")
-        ax.set_ylabel("L(r) − r / µm")
+        ax.set_xlabel("r (µm)")
+        ax.set_ylabel("L(r) − r (µm)")
         ax.legend(fontsize=_LEGEND_SIZE)
     else:
         _no_data(ax, "too few sites")
@@ -456,7 +456,7 @@ def fig_intensity_curves(curves: Mapping[str, tuple], *, stages: Sequence[Mappin
         ax.set_ylabel("T = I/I₀" if name == "trans" else ("R/R₀" if name == "epi" else name))
         ax.set_title(name, fontsize=_TICK_SIZE, loc="left")
         _style(ax)
-    axes[-1].set_xlabel("Time / s")
+    axes[-1].set_xlabel("Time (s)")
     if stages:
         axes[0].legend(
             handles=handles,

@@ -57,7 +57,7 @@ def fig_side_view_kymograph(
     >>> ds = xr.Dataset({"h_um": (("t", "x"), np.outer(np.arange(5.0), np.ones(4)))},
     ...                 coords={"t": np.arange(5.0) * 10, "x": np.arange(4.0)})
     >>> fig_side_view_kymograph(ds).axes[0].get_ylabel()
-    'Height above the electrode / µm'
+    'Height above the electrode (µm)'
     """
     fig = _figure(6.4, 3.8)
     ax = fig.add_subplot(1, 1, 1)
@@ -87,8 +87,8 @@ def fig_side_view_kymograph(
         lo, hi = transition.get("t_transition_ci95_s") or (tt, tt)
         ax.axvspan(lo, hi, color=_VERMILION, alpha=0.15, lw=0)
         ax.axvline(tt, color=_VERMILION, lw=1.2, ls="--", label="mossy → whisker")
-    ax.set_xlabel("Time / s")
-    ax.set_ylabel("Height above the electrode / µm")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Height above the electrode (µm)")
     ax.set_ylim(-0.03 * top, top)
     ax.legend(fontsize=_LEGEND_SIZE, frameon=False, loc="upper left")
     _style(ax)
@@ -116,7 +116,7 @@ def fig_thickness_vs_charge(frames: pd.DataFrame, *, area_cm2: float | None = No
     ...                    "mean_err_um": [0.1] * 3, "max_um": [0.0, 4.0, 9.0],
     ...                    "h_dense_um": [0.0, 1.35, 2.7]})
     >>> fig_thickness_vs_charge(df, area_cm2=1.0).axes[0].get_ylabel()
-    'Thickness / µm'
+    'Thickness (µm)'
     """
     fig = _figure(5.6, 3.8)
     ax = fig.add_subplot(1, 1, 1)
@@ -126,10 +126,10 @@ def fig_thickness_vs_charge(frames: pd.DataFrame, *, area_cm2: float | None = No
     q = np.abs(frames["charge_C"].to_numpy(float))
     if area_cm2:
         x = q / 3.6 / float(area_cm2)  # C → mAh cm⁻²
-        ax.set_xlabel("Plated capacity / mAh cm⁻²")
+        ax.set_xlabel("Plated capacity (mAh cm⁻²)")
     else:
         x = q
-        ax.set_xlabel("Plated charge / C")
+        ax.set_xlabel("Plated charge (C)")
     res = frames["resolved"].to_numpy(bool) if "resolved" in frames else np.ones(len(x), bool)
     m, e = frames["mean_um"].to_numpy(float), frames["mean_err_um"].to_numpy(float)
     ax.errorbar(x[res], m[res], yerr=2 * e[res], fmt="o", ms=3, color=_BLUE, label="mean (± 2σ)")
@@ -139,7 +139,7 @@ def fig_thickness_vs_charge(frames: pd.DataFrame, *, area_cm2: float | None = No
         ax.plot(x, frames["capping_um"].to_numpy(float), "s", ms=3, color=_SKY, label="capping")
     if "h_dense_um" in frames:
         ax.plot(x, frames["h_dense_um"].to_numpy(float), "-", color=_BLACK, label="dense Li")
-    ax.set_ylabel("Thickness / µm")
+    ax.set_ylabel("Thickness (µm)")
     ax.legend(fontsize=_LEGEND_SIZE, frameon=False, loc="upper left")
     _style(ax)
     return fig
@@ -206,7 +206,7 @@ def fig_side_view_frame(
     ax.plot(x, front_y, color=_VERMILION, lw=1.0, label="growth front")
     t = float(movie["t"].values[frame])
     ax.set_title(f"t = {t:.0f} s", fontsize=9)
-    ax.set_xlabel("x / µm")
-    ax.set_ylabel("y / µm")
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel("y (µm)")
     ax.legend(fontsize=_LEGEND_SIZE, frameon=True, loc="lower right")
     return fig

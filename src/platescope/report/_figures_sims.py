@@ -26,7 +26,7 @@ from platescope.report._figures import (
 
 __all__ = ["fig_sims_profile", "fig_sims_sigma2"]
 
-_DEPTH = "Depth / µm"
+_DEPTH = "Depth (µm)"
 
 
 def _excluded_band(ax, depth, used) -> None:
@@ -95,7 +95,7 @@ def fig_sims_profile(
         ax_n.plot(x, np.where(y > 0, y, np.nan), ".-", ms=3, lw=0.8, color=colour, label=label)
     ax_n.set_yscale("log")
     ax_n.set_xlabel(_DEPTH)
-    ax_n.set_ylabel("Counts per point")
+    ax_n.set_ylabel("Counts per depth point (counts)")
     ax_n.legend(
         fontsize=_LEGEND_SIZE,
         frameon=False,
@@ -122,7 +122,7 @@ def fig_sims_profile(
 
     cp, fit_c = np.asarray(c["cprime"], float), np.asarray(c["fit_cprime"], float)
     pos = cp > 0
-    for ax, xx, xlabel in ((ax_c, x, _DEPTH), (ax_c2, x**2, "Depth² / µm²")):
+    for ax, xx, xlabel in ((ax_c, x, _DEPTH), (ax_c2, x**2, "Depth² (µm²)")):
         ax.plot(xx[used & pos], cp[used & pos], "o", ms=3, color=_BLACK, label="C′ used")
         if (exc & pos).any():
             ax.plot(
@@ -164,7 +164,7 @@ def fig_sims_profile(
     for k in (-3, 3):
         ax_r.axhline(k, color=_VERMILION, ls="--", lw=0.8)
     ax_r.set_xlabel(_DEPTH)
-    ax_r.set_ylabel("Residual / σ")
+    ax_r.set_ylabel("Residual (σ)")
     finite = z[used][np.isfinite(z[used])]
     lim = max(4.0, float(np.max(np.abs(finite))) * 1.1) if finite.size else 4.0
     ax_r.set_ylim(-lim, lim)
@@ -252,8 +252,8 @@ def fig_sims_sigma2(
         )
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=min(0.0, float(np.min(y - 2 * e))))
-    ax.set_xlabel("Anneal time / min")
-    ax.set_ylabel("Profile width s² / µm²")
+    ax.set_xlabel("Anneal time (min)")
+    ax.set_ylabel("Profile width s² (µm²)")
     ax.legend(fontsize=_LEGEND_SIZE, frameon=False, loc="lower right")
     _style(ax)
     return fig

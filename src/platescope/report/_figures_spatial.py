@@ -126,8 +126,8 @@ def fig_ripley_l(envelope: pd.DataFrame, *, test: Mapping[str, Any] | None = Non
         label += f" — {verdict} (p = {_g(test.get('p_value', float('nan')), 2)})"
     ax.plot(r, envelope["L"] - r, color=_VERMILION, lw=1.8, label=label)
     ax.axhline(0, color=_BLACK, lw=0.6)
-    ax.set_xlabel("r / µm")
-    ax.set_ylabel("L(r) − r / µm")
+    ax.set_xlabel("r (µm)")
+    ax.set_ylabel("L(r) − r (µm)")
     ax.legend(fontsize=8, frameon=False)
     _style(ax)
     return fig
@@ -243,7 +243,7 @@ def fig_site_map(
             linewidths=0.5,
             label="Li sites",
         )
-        fig.colorbar(sc, ax=ax, shrink=0.85).set_label("appearance time / s", fontsize=9)
+        fig.colorbar(sc, ax=ax, shrink=0.85).set_label("appearance time (s)", fontsize=9)
     else:
         fig.colorbar(ax.images[0], ax=ax, shrink=0.85)
     if pores is not None and len(pores):
@@ -258,8 +258,8 @@ def fig_site_map(
         )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
-    ax.set_xlabel("x / µm" if in_um else "x / px")
-    ax.set_ylabel("y / µm" if in_um else "y / px")
+    ax.set_xlabel("x (µm)" if in_um else "x (px)")
+    ax.set_ylabel("y (µm)" if in_um else "y (px)")
     _add_scalebar(ax, extent, unit_um=in_um)
     if len(sites) or (pores is not None and len(pores)):
         ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
@@ -308,14 +308,14 @@ def fig_pore_areas(
     tot = areas.groupby("t_s")["area_um2"].sum()
     ax1b = ax1.twinx()
     ax1b.plot(tot.index, tot.values, color=_BLACK, lw=1.6, ls="--")
-    ax1b.set_ylabel("total pore area / µm² (dashed)")
+    ax1b.set_ylabel("total pore area, dashed (µm²)")
     _style(ax1b, twin=True)
     if pores is not None and len(pores) and "t_merge_s" in pores:
         for _, p in pores[pores["merged_into"] >= 0].iterrows():
             ax1.axvline(p["t_merge_s"], color="0.6", lw=0.8, ls=":")
-    ax1.set_xlabel("t / s")
-    ax1.set_ylabel("pore area / µm²")
-    ax2.set_xlabel("t / s")
+    ax1.set_xlabel("t (s)")
+    ax1.set_ylabel("pore area (µm²)")
+    ax2.set_xlabel("t (s)")
     ax2.set_ylabel("area ratio (area / final area)")
     ax2.axhline(1.0, color="0.6", lw=0.6)
     if len(show) <= 8:
@@ -371,7 +371,7 @@ def fig_site_pore_sizes(site_areas_um2: Any = None, pore_areas_um2: Any = None) 
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("area / µm²")
+    ax.set_xlabel("area (µm²)")
     ax.set_ylabel("count")
     ax.legend(fontsize=8, frameon=False)
     _style(ax)

@@ -128,9 +128,9 @@ def fig_echem_steps(
                 fontsize=7,
                 color="#555555",
             )
-    ax_e.set_ylabel("Potential / V")
-    ax_i.set_ylabel(f"Current / {i_unit}")
-    ax_i.set_xlabel(f"Time / {unit}")
+    ax_e.set_ylabel("Potential (V)")
+    ax_i.set_ylabel(f"Current ({i_unit})")
+    ax_i.set_xlabel(f"Time ({unit})")
     ax_i.axhline(0, color="#777777", lw=0.5, zorder=1)
     for ax in (ax_e, ax_i):
         _style(ax)

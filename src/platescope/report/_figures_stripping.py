@@ -36,7 +36,7 @@ __all__ = [
     "fig_void_capacity",
 ]
 
-_J_LABEL = "Stripping current density j / mA cm⁻²"
+_J_LABEL = "Stripping current density j (mA cm⁻²)"
 
 
 def _plain_log_ticks(axis) -> None:
@@ -123,8 +123,8 @@ def fig_critical_current(
     ax.set_yscale("log")
     ax.set_ylim(0.8 * float(np.min(lo)), 5.0 * float(np.max(hi)))
     _plain_log_ticks(ax.yaxis)
-    ax.set_xlabel("Li diffusivity D / cm² s⁻¹")
-    ax.set_ylabel("Critical stripping current / µA cm⁻²")
+    ax.set_xlabel("Li diffusivity D (cm² s⁻¹)")
+    ax.set_ylabel("Critical stripping current (µA cm⁻²)")
     ax.legend(fontsize=_LEGEND_SIZE - 0.5, frameon=False, loc="upper left")
     _style(ax)
     return fig
@@ -176,8 +176,8 @@ def fig_sand_limits(
         ax.axvline(0.1, color="0.6", lw=0.8, ls=":")
         ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
         _style(ax)
-    axq.set_ylabel("Q* = πD(zFc)²/(4j) / mAh cm⁻²")
-    axt.set_ylabel("t* = πD(zFc)²/(4j²) / h")
+    axq.set_ylabel("Q* = πD(zFc)²/(4j) (mAh cm⁻²)")
+    axt.set_ylabel("t* = πD(zFc)²/(4j²) (h)")
     axq.legend(fontsize=_LEGEND_SIZE, frameon=False)
     return fig
 
@@ -248,7 +248,7 @@ def fig_void_capacity(
     _plain_log_ticks(ax.xaxis)
     _plain_log_ticks(ax.yaxis)
     ax.set_xlabel(_J_LABEL)
-    ax.set_ylabel("Capacity before contact failure / mAh cm⁻²")
+    ax.set_ylabel("Capacity before contact failure (mAh cm⁻²)")
     ax.legend(fontsize=_LEGEND_SIZE, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _style(ax)
     return fig
@@ -283,8 +283,8 @@ def fig_scharifker_hills(time_s: Any, current_A: Any, fit: Mapping[str, Any]) ->
     ax = fig.add_subplot()
     if not fit.get("nucleation_transient"):
         ax.plot(t, i * 1e3, color=_BLACK, lw=1.2, marker=".", ms=3)
-        ax.set_xlabel("Time / s")
-        ax.set_ylabel("Current / mA")
+        ax.set_xlabel("Time (s)")
+        ax.set_ylabel("Current (mA)")
         ax.text(
             0.5,
             0.5,

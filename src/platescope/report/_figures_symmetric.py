@@ -38,10 +38,10 @@ _SHORT_COLOUR = "#CC79A7"
 def _hours(t: np.ndarray) -> tuple[np.ndarray, str]:
     span = float(np.ptp(t)) if t.size else 0.0
     if span > 3 * 3600:
-        return t / 3600.0, "Time / h"
+        return t / 3600.0, "Time (h)"
     if span > 600:
-        return t / 60.0, "Time / min"
-    return t, "Time / s"
+        return t / 60.0, "Time (min)"
+    return t, "Time (s)"
 
 
 def _class_legend(ax: Any, classes: set[str], shorts: bool) -> None:
@@ -125,7 +125,7 @@ def fig_symmetric_voltage(echem: Any, result: dict) -> Figure:
             color="0.35",
         )
     ax.set_xlabel(label)
-    ax.set_ylabel("Cell voltage / mV")
+    ax.set_ylabel("Cell voltage (mV)")
     _class_legend(ax, classes, bool(shorts))
     return fig
 
@@ -185,7 +185,7 @@ def fig_symmetric_profiles(echem: Any, result: dict) -> Figure:
                 ls=styles.get(h["shape_class"], ":"),
             )
         ax.set_xlabel("Normalised step time τ")
-        ax.set_ylabel(f"|η| {direction} / mV")
+        ax.set_ylabel(f"|η| {direction} (mV)")
         ax.set_xlim(0, 1)
     handles = [
         Line2D([], [], color="0.3", ls="-", label="peaking"),
@@ -259,7 +259,7 @@ def fig_symmetric_evolution(result: dict) -> Figure:
             ms=6,
             label="soft short",
         )
-    ax1.set_ylabel("|η| / mV")
+    ax1.set_ylabel("|η| (mV)")
     ax1.legend(fontsize=_LEGEND_SIZE, frameon=False, ncol=2)
     idx, err = col("shape_index"), col("shape_index_err")
     ax2.axhspan(-0.05, 0.05, color="0.93", lw=0)

@@ -166,7 +166,7 @@ def fig_size_distribution(result: Mapping[str, Any]) -> Figure:
         _no_data(ax, "no local thickness computed")
     else:
         ax.legend(fontsize=_LEGEND_SIZE, frameon=False)
-    ax.set_xlabel("local thickness (diameter of the largest inscribed sphere), µm")
+    ax.set_xlabel("Local thickness, largest inscribed sphere (µm)")
     ax.set_ylabel("volume fraction")
     _style(ax)
     return fig
@@ -199,7 +199,7 @@ def fig_porosity_profile(profile: Mapping[str, Any]) -> Figure:
         ax.plot(depth, np.asarray(profile["porosity"], float), color=_ORANGE, label="porosity")
     ax.plot(depth, np.asarray(profile["li_fraction"], float), color=_BLUE, label="Li fraction")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(f"depth from the current collector along {profile.get('axis', 'z')}, µm")
+    ax.set_xlabel(f"Depth from the current collector along {profile.get('axis', 'z')} (µm)")
     ax.set_ylabel("volume fraction in the layer")
     ax.axvline(0, color=_VERMILION, linewidth=1.0)
     ax.legend(fontsize=_LEGEND_SIZE, frameon=False)

@@ -187,9 +187,9 @@ def fig_deposit_volumes(
     for ax in (ax_a, ax_v):
         _shade_strips(ax, steps)
         _style(ax)
-    ax_a.set_ylabel("Projected area / µm²")
-    ax_v.set_ylabel("Effective volume / µm³")
-    ax_v.set_xlabel("Time / s")
+    ax_a.set_ylabel("Projected area (µm²)")
+    ax_v.set_ylabel("Effective volume (µm³)")
+    ax_v.set_xlabel("Time (s)")
     shape = timeseries.attrs.get("shape", "hemisphere")
     handles = [
         Line2D([], [], color=_BLUE, lw=1, label="deposit"),
@@ -264,8 +264,8 @@ def fig_dead_vs_max(per_deposit: pd.DataFrame, by_cycle: pd.DataFrame) -> Any:
     ax.plot([0, vmax * 1.05], [0, vmax * 1.05], ":", color="0.5", lw=0.8, label="dead = max")
     ax.set_xlim(0, vmax * 1.08)
     ax.set_ylim(0, None)
-    ax.set_xlabel("Maximum effective volume / µm³")
-    ax.set_ylabel("Dead effective volume / µm³")
+    ax.set_xlabel("Maximum effective volume (µm³)")
+    ax.set_ylabel("Dead effective volume (µm³)")
     ax.legend(fontsize=_LEGEND_SIZE, loc="upper left")
     _style(ax)
     ax.set_title("Dead Li vs maximum volume (slope = dead fraction)", fontsize=_TICK_SIZE)

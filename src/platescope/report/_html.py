@@ -24,105 +24,24 @@ from urllib.parse import quote
 import numpy as np
 
 from platescope._atomic import atomic_write_text
+from platescope.report._keys import (  # noqa: F401 (also used by name in tests/others)
+    _FRACTIONS,
+    _NICE,
+    _STATS,
+    _UNITS,
+    _ci_keys,
+    _err_keys,
+    _find_err,
+    _is_value_dict,
+    _label,
+    _reason_for,
+    _split_key,
+)
 
 __all__ = ["format_number", "format_value", "render_index", "render_report"]
 
 _DASH = "—"
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-# key suffix → unit text; longest first (matched after stripping a statistic suffix)
-_UNITS: tuple[tuple[str, str], ...] = (
-    ("_uAh_cm2", "µAh cm⁻²"),
-    ("_mAh_cm2", "mAh cm⁻²"),
-    ("_mA_cm2", "mA cm⁻²"),
-    ("_uA_cm2", "µA cm⁻²"),
-    ("_nA_cm2", "nA cm⁻²"),
-    ("_A_cm2", "A cm⁻²"),
-    ("_C_cm2", "C cm⁻²"),
-    ("_cm2_s", "cm² s⁻¹"),
-    ("_cm3_mol", "cm³ mol⁻¹"),
-    ("_mV_s", "mV s⁻¹"),
-    ("_V_s", "V s⁻¹"),
-    ("_nm_h", "nm h⁻¹"),
-    ("_um2", "µm²"),
-    ("_nm2", "nm²"),
-    ("_cm2", "cm²"),  # cm⁻² for densities, see _unit_of
-    ("_uAh", "µAh"),
-    ("_mAh", "mAh"),
-    ("_fmol", "fmol"),
-    ("_pmol", "pmol"),
-    ("_nmol", "nmol"),
-    ("_mol", "mol"),
-    ("_mV", "mV"),
-    ("_V", "V"),
-    ("_mA", "mA"),
-    ("_uA", "µA"),
-    ("_nA", "nA"),
-    ("_A", "A"),
-    ("_uC", "µC"),
-    ("_mC", "mC"),
-    ("_C", "C"),
-    ("_ms", "ms"),
-    ("_s", "s"),
-    ("_min", "min"),
-    ("_h", "h"),
-    ("_nm", "nm"),
-    ("_um", "µm"),
-    ("_mm", "mm"),
-    ("_px", "px"),
-    ("_pct", "%"),
-    ("_percent", "%"),
-    ("_K", "K"),
-    ("_degC", "°C"),
-    ("_Hz", "Hz"),
-)
-_STATS = ("_mean", "_sd", "_median", "_min", "_max", "_std")
-
-# stem → (label, short meaning)
-_NICE: dict[str, tuple[str, str]] = {
-    "E_nuc": ("E_nuc", "nucleation potential (minimum of E)"),
-    "t_nuc": ("t_nuc", "electrochemical nucleation time"),
-    "Q_nuc": ("Q_nuc", "charge passed up to nucleation"),
-    "E_growth": ("E_growth", "growth plateau potential"),
-    "eta_nuc": ("η_nuc", "nucleation overpotential E_growth − E_nuc"),
-    "nucleated": ("nucleated", "a nucleation minimum was found"),
-    "t_nuc_irm": ("t_nuc(IRM)", "optical nucleation time (max of dI/dt)"),
-    "complementarity_r": ("complementarity r", "correlation of the complementary maps"),
-    "count": ("count", ""),
-    "density": ("density", "particles per area"),
-    "mean_diameter": ("mean diameter", "equivalent-circle diameter"),
-    "sd_diameter": ("diameter sd", "spread of the diameters"),
-    "deposited_Li": ("deposited Li", "Σ sphere volumes / V_M(Li)"),
-    "faradaic_efficiency": ("faradaic efficiency", "n_Li·F / Q"),
-    "clark_evans_R": ("Clark–Evans R", "<1 clustered, 1 random, >1 ordered"),
-    "p_value": ("p-value", ""),
-    "r2": ("R²", "coefficient of determination"),
-    "R2": ("R²", "coefficient of determination"),
-    "CE": ("CE", "coulombic efficiency Q_a/Q_c"),
-    "Q_c": ("Q_c", "cathodic charge"),
-    "Q_a": ("Q_a", "anodic charge"),
-    "sims_D": ("D (SIMS)", "tracer diffusion coefficient"),
-    "D": ("D", "tracer diffusion coefficient"),
-    "i_crit": ("i_crit", "critical stripping current density"),
-    "offset": ("offset", "potentiostat t = 0 on the movie clock (t_echem = t_movie − offset)"),
-    "method": ("method", ""),
-    "alpha": ("α", "IRM signal per equivalent Li thickness"),
-    "value": ("value", ""),
-    "intercept": ("intercept", ""),
-    "n_points_used": ("points used", ""),
-    "anneal_time": ("anneal time", ""),
-    "x_end": ("x at end", "Li content x at the end of the stage"),
-    "E_mean": ("mean E", ""),
-    "t_start": ("start", ""),
-    "t_end": ("end", ""),
-    "t50": ("t₅₀", "time to half of the change"),
-    "area_fraction": ("area fraction", ""),
-    "current_density": ("j", "current density"),
-    "n_nucleated": ("n nucleated", "repeats that reached E_nuc"),
-    "n": ("n", ""),
-    "pearson_r": ("Pearson r", ""),
-}
-_FRACTIONS = {"faradaic_efficiency", "CE", "area_fraction"}
 
 _SECTION_TITLES: dict[str, str] = {
     "echem": "Electrochemistry",
@@ -177,6 +96,11 @@ _META_KEYS = {
     "tables",
     "maps",
     "outputs",
+    "python",
+    "experiment_file",
+    "files_read",
+    "headline",
+    "uncertainty_convention",
 }
 _TIMESTAMP_KEYS = ("created_utc", "started_utc", "finished_utc", "analysed_utc", "created")
 
@@ -184,8 +108,8 @@ _CSS = """
 :root { --fg:#1d1d1f; --muted:#666; --line:#d9d9de; --accent:#0b5cad; --warn:#8a4b00; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif;
-  color: var(--fg); max-width: 1120px; margin: 1.5rem auto 4rem; padding: 0 1.2rem;
-  line-height: 1.45; font-size: 15px; }
+  color: var(--fg); max-width: 1180px; margin: 1.5rem auto 4rem; padding: 0 1.2rem;
+  line-height: 1.45; font-size: 15px; overflow-wrap: anywhere; }
 header { border-bottom: 2px solid var(--accent); margin-bottom: 1rem; padding-bottom: .6rem; }
 h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
 h1 .sub { font-weight: 400; color: var(--muted); }
@@ -194,35 +118,75 @@ h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; border-bottom: 1px solid var(--li
 h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; color: #333; }
 h4 { font-size: .98rem; margin: 1rem 0 .3rem; color: #444; }
 nav { font-size: .92rem; margin: .4rem 0 0; }
-nav a { margin-right: .9rem; }
+nav a { margin-right: .9rem; white-space: nowrap; }
 a { color: var(--accent); }
 .meta { color: var(--muted); font-size: .9rem; margin: .2rem 0; }
+.scroll { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: .3rem 0 1rem; font-size: .93rem; }
 th, td { padding: .28rem .7rem; border-bottom: 1px solid var(--line); text-align: left;
-  vertical-align: top; }
+  vertical-align: top; overflow-wrap: normal; }
 th { background: #f3f4f7; font-weight: 600; }
 td.v { font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.k { font-weight: 600; white-space: nowrap; }
-table.kv { min-width: 40rem; }
-table.kv td.k { width: 13rem; }
-table.kv td.v { width: 15rem; }
+td.k { font-weight: 600; }
+table.kv { width: 100%; }
+table.kv td.k { width: 40%; }
+table.kv td.v { white-space: normal; }
+table.t td.v { white-space: nowrap; }
+table.t th { white-space: nowrap; }
+table.transposed td.k { white-space: nowrap; }
 .u { color: #444; }
-.what { color: var(--muted); font-size: .86rem; }
+.what { color: var(--muted); font-size: .86rem; font-weight: 400; }
 .null { color: var(--warn); }
 .reason { color: var(--warn); font-size: .88rem; }
 ul.skipped li { margin: .2rem 0; }
+section.headline { border: 1px solid #b9cde6; background: #f4f8fd; border-radius: 8px;
+  padding: .6rem 1rem .7rem; margin: 1rem 0; }
+section.headline h2 { margin: .2rem 0 .5rem; border: 0; }
+.lead { margin: 0 0 .6rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .6rem; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .45rem .7rem; }
+.card .lab { font-size: .88rem; color: #333; font-weight: 600; }
+.card .val { font-size: 1.15rem; font-variant-numeric: tabular-nums; margin: .1rem 0; }
+.card .what { display: block; }
+.conv { font-size: .86rem; color: var(--muted); margin: .6rem 0 0; }
 section.banner { border: 2px solid #c77700; background: #fff6e5; padding: .4rem 1rem; margin: 1rem 0; border-radius: 6px; }
-section.banner h2 { margin-top: .3rem; color: #8a4b00; }
-figure { margin: 1rem 0 2rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { font-size: .92rem; color: #333; margin-top: .3rem; max-width: 60rem; }
+section.banner h2 { margin-top: .3rem; color: #8a4b00; border: 0; }
+section.analysis { margin-top: 1.6rem; }
+.pair { display: grid; grid-template-columns: minmax(0, 5fr) minmax(0, 6fr); gap: 1.4rem;
+  align-items: start; }
+.pair.nofig { grid-template-columns: minmax(0, 1fr); }
+.nums { min-width: 0; }
+.figs { min-width: 0; }
+figure { margin: 0 0 1.4rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; background: #fff; }
+figcaption { font-size: .9rem; color: #333; margin-top: .3rem; }
+figcaption .files { color: var(--muted); font-size: .82rem; }
+.wide-figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 30rem), 1fr));
+  gap: 1.2rem; align-items: start; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: .88em;
-  background: #f4f4f6; padding: 0 .25em; border-radius: 3px; }
-details summary { cursor: pointer; color: var(--accent); font-size: .9rem; }
+  background: #f4f4f6; padding: 0 .25em; border-radius: 3px; overflow-wrap: anywhere; }
+details { margin: .3rem 0 .6rem; }
+details summary { cursor: pointer; color: var(--accent); font-size: .92rem; }
+.long { white-space: normal; display: inline-block; min-width: 14rem; max-width: 28rem; }
+details.cell { margin: 0; white-space: normal; min-width: 14rem; max-width: 30rem; }
+details.cell[open] { font-size: .85rem; }
+details > :not(summary) { margin-left: .6rem; }
 .empty { color: var(--muted); font-style: italic; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .85rem;
   border-top: 1px solid var(--line); padding-top: .5rem; }
-@media print { body { max-width: none; } figure { break-inside: avoid; } }
+@media (max-width: 900px) { .pair { grid-template-columns: minmax(0, 1fr); } }
+@media print {
+  body { max-width: none; margin: 0; font-size: 10.5pt; }
+  nav, .files { display: none; }
+  a { color: inherit; text-decoration: none; }
+  .pair { grid-template-columns: minmax(0, 1fr); }
+  figure, .card, section.headline, section.banner, tr { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+  details > summary { list-style: none; font-weight: 600; color: var(--fg); }
+  details::details-content { content-visibility: visible; display: block; }
+  .scroll { overflow: visible; }
+  table.t { font-size: 8.5pt; }
+}
 """
 
 
@@ -301,61 +265,6 @@ def _format_pm(v: float, err: float) -> str:
     return f"({text}){scale_txt}" if scale_txt else text
 
 
-def _split_key(key: str) -> tuple[str, str, str, str]:
-    """``key`` → (stem, unit suffix as written, unit text, statistic)."""
-    stat = ""
-    base = key
-    for s in _STATS:
-        if base.endswith(s) and len(base) > len(s):
-            stat, base = s[1:], base[: -len(s)]
-            break
-    for suffix, unit in _UNITS:
-        if base.endswith(suffix) and len(base) > len(suffix):
-            stem = base[: -len(suffix)]
-            if suffix == "_cm2" and "density" in stem.lower():
-                unit = "cm⁻²"
-            return stem, suffix, unit, stat
-    if stat and not base.endswith("_"):
-        return base, "", "", stat
-    return key, "", "", ""
-
-
-def _label(key: str) -> tuple[str, str, str]:
-    """(label, unit, meaning) for a summary key."""
-    stem, _suffix, unit, stat = _split_key(key)
-    label, what = _NICE.get(stem, ("", ""))
-    if not label:
-        parts = stem.split("_")
-        # symbols such as E_nuc, i_crit keep their underscore; words are spaced
-        label = stem if len(parts[0]) <= 1 else stem.replace("_", " ")
-    if stat:
-        label = f"{label} ({stat})"
-    return label, unit, what
-
-
-def _err_keys(key: str) -> list[str]:
-    stem, suffix, _unit, stat = _split_key(key)
-    if stat:
-        return [f"{key}_err", f"{stem}_{stat}_err{suffix}"]
-    return [f"{key}_err", f"{stem}_err{suffix}"]
-
-
-def _ci_keys(key: str) -> list[str]:
-    stem, suffix, _unit, _stat = _split_key(key)
-    return [f"{key}_ci95", f"{stem}_ci95{suffix}"]
-
-
-def _find_err(d: Mapping[str, Any], key: str) -> tuple[str | None, Any]:
-    for k in _err_keys(key):
-        if k != key and k in d:
-            return k, d[k]
-    if _split_key(key)[3] == "mean":
-        sd_key = key[: -len("_mean")] + "_sd"
-        if sd_key in d:
-            return sd_key, d[sd_key]
-    return None, None
-
-
 def format_value(value: Any, *, err: Any = None, unit: str = "", ci95: Any = None) -> str:
     """Plain text for ``value ± err unit`` (no HTML).
 
@@ -428,23 +337,6 @@ def _link(target: Any, base_dir: Path, text: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- results
-def _reason_for(d: Mapping[str, Any], key: str) -> str | None:
-    stem = _split_key(key)[0]
-    for k in (f"{key}_reason", f"{stem}_reason"):
-        if isinstance(d.get(k), str):
-            return d[k]
-    reasons = d.get("reasons")
-    if isinstance(reasons, Mapping) and isinstance(reasons.get(key), str):
-        return reasons[key]
-    if isinstance(d.get("reason"), str):
-        return d["reason"]
-    return None
-
-
-def _is_value_dict(v: Any) -> bool:
-    return isinstance(v, Mapping) and "value" in v and not isinstance(v.get("value"), Mapping)
-
-
 def _is_path_key(key: str) -> bool:
     return key == "path" or key.endswith("_path")
 
@@ -464,6 +356,12 @@ def _cell(
             out += f' <span class="reason">({_e(reason)})</span>'
         return out
     if isinstance(value, Mapping):
+        if not with_unit:  # a cell of a table: folded, so the table stays narrow
+            n = len(_flatten(value))
+            return (
+                f'<details class="cell"><summary>{n} value{"s" if n != 1 else ""}</summary>'
+                f"{_inline_dict(value, base_dir)}</details>"
+            )
         return _inline_dict(value, base_dir)
     if isinstance(value, list | tuple):
         if not value:
@@ -483,6 +381,8 @@ def _cell(
             break
     text = format_value(value, err=err, ci95=ci)
     out = _e(text)
+    if isinstance(value, str) and len(value) > _LONG_TEXT:
+        out = f'<span class="long">{out}</span>'  # prose wraps instead of widening a table
     if with_unit and unit and not isinstance(value, str | bool):
         out += f' <span class="u">{_e(unit)}</span>'
     stem = _split_key(key)[0]
@@ -543,9 +443,10 @@ def _scalar_rows(d: Mapping[str, Any], keys: Iterable[str], base_dir: Path) -> s
         else:
             label, _unit, what = _label(k)
             cell = _cell(d, k, base_dir, consumed)
+        what_html = f'<br><span class="what">{_e(what)}</span>' if what else ""
         rows.append(
-            f'<tr><td class="k" title="{_e(k)}">{_e(label)}</td><td class="v">{cell}</td>'
-            f'<td class="what">{_e(what)}</td></tr>'
+            f'<tr><td class="k" title="{_e(k)}">{_e(label)}{what_html}</td>'
+            f'<td class="v">{cell}</td></tr>'
         )
     if not rows:
         return ""
@@ -554,6 +455,8 @@ def _scalar_rows(d: Mapping[str, Any], keys: Iterable[str], base_dir: Path) -> s
 
 
 def _list_table(rows: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
+    """A list of dicts as a table in its own scrolling box (transposed when it is wide
+    and short), units in the header, errors merged into their value."""
     cols: list[str] = []
     for r in rows:
         for k in r:
@@ -572,6 +475,8 @@ def _list_table(rows: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
                 hidden.add(ck)
     hidden |= {c for c in cols if c in ("reason", "reasons") or c.endswith("_reason")}
     shown = [c for c in cols if c not in hidden]
+    # what identifies a row first (condition, cycle, j, …), the rest as the data has it
+    shown.sort(key=lambda c: _ID_COLUMNS.index(c) if c in _ID_COLUMNS else len(_ID_COLUMNS))
     head = []
     for c in shown:
         label, unit, what = _label(c)
@@ -580,17 +485,46 @@ def _list_table(rows: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
         elif any(k in hidden for k in _err_keys(c) if k != c):
             label += " ± err"
         txt = _e(label) + (f' <span class="u">/ {_e(unit)}</span>' if unit else "")
-        head.append(f'<th title="{_e(what or c)}">{txt}</th>')
-    body = []
-    for r in rows:
-        cells = []
-        for c in shown:
-            if c not in r:
-                cells.append('<td class="v"></td>')
-                continue
-            cells.append(f'<td class="v">{_cell(r, c, base_dir, set(), with_unit=False)}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{''.join(head)}</tr>{''.join(body)}</table>"
+        head.append((_e(what or c), txt))
+
+    def cell(r: Mapping[str, Any], c: str) -> str:
+        if c not in r:
+            return '<td class="v"></td>'
+        return f'<td class="v">{_cell(r, c, base_dir, set(), with_unit=False)}</td>'
+
+    if len(shown) > _TRANSPOSE_COLS and len(rows) <= _TRANSPOSE_ROWS:
+        # many columns, few rows: one row per quantity, one column per entry
+        body = "".join(
+            f'<tr><th title="{t}">{h}</th>' + "".join(cell(r, c) for r in rows) + "</tr>"
+            for c, (t, h) in zip(shown, head, strict=True)
+        )
+        return f'<div class="scroll"><table class="t transposed">{body}</table></div>'
+    th = "".join(f'<th title="{t}">{h}</th>' for t, h in head)
+    body = "".join("<tr>" + "".join(cell(r, c) for c in shown) + "</tr>" for r in rows)
+    return f'<div class="scroll"><table class="t"><tr>{th}</tr>{body}</table></div>'
+
+
+#: Text values longer than this wrap inside their cell.
+_LONG_TEXT = 60
+
+#: Columns that identify a row, shown first in this order.
+_ID_COLUMNS = (
+    "condition",
+    "cycle",
+    "half_cycle",
+    "half",
+    "step",
+    "name",
+    "spot",
+    "current_density_mA_cm2",
+    "anneal_time_s",
+    "time_s",
+    "t_s",
+)
+
+#: A list table with more columns than this and at most _TRANSPOSE_ROWS rows is transposed.
+_TRANSPOSE_COLS = 8
+_TRANSPOSE_ROWS = 6
 
 
 def _section_title(key: str) -> str:
@@ -608,26 +542,54 @@ def _render_block(
     skipped: Mapping[str, str],
     *,
     anchor: str | None = None,
+    fold: bool = True,
 ) -> str:
-    h = f"h{min(level, 6)}"
     ident = f' id="{_e(anchor)}"' if anchor else ""
+    small_dict = (
+        isinstance(value, Mapping)
+        and level == _FOLD_LEVEL
+        and len(_flatten(value)) <= _OPEN_DICT_ROWS
+    )
+    if fold and level >= _FOLD_LEVEL and value is not None and not small_dict:
+        # a detail inside an analysis: folded, its size in the summary line
+        size = ""
+        if isinstance(value, list | tuple) and value:
+            size = f' <span class="what">({len(value)} rows)</span>'
+        return (
+            f"<details{ident}><summary>{_e(_section_title(key))}{size}</summary>"
+            f"{_block_body(key, value, base_dir, level, skipped)}</details>"
+        )
+    h = f"h{min(level, 6)}"
     title = f"<{h}{ident}>{_e(_section_title(key))}</{h}>"
+    return title + _block_body(key, value, base_dir, level, skipped)
+
+
+def _block_body(
+    key: str, value: Any, base_dir: Path, level: int, skipped: Mapping[str, str]
+) -> str:
+    """The content of a summary block (without its heading)."""
     if value is None:
         reason = skipped.get(key)
         txt = f'<p><span class="null">{_DASH}</span>'
         if reason:
             txt += f' <span class="reason">({_e(reason)})</span>'
-        return title + txt + "</p>"
+        return txt + "</p>"
     if isinstance(value, Mapping):
-        return title + _render_mapping(value, base_dir, level, skipped)
+        return _render_mapping(value, base_dir, level, skipped)
     if isinstance(value, list | tuple):
         if not value:
-            return title + '<p class="empty">none</p>'
+            return '<p class="empty">none</p>'
         if all(isinstance(v, Mapping) for v in value):
-            return title + _list_table(value, base_dir)
+            return _list_table(value, base_dir)
         items = "".join(f"<li>{_e(format_value(v))}</li>" for v in value)
-        return title + f"<ul>{items}</ul>"
-    return title + f"<p>{_e(format_value(value))}</p>"
+        return f"<ul>{items}</ul>"
+    return f"<p>{_e(format_value(value))}</p>"
+
+
+#: Blocks at this heading level or deeper (details inside an analysis) are folded,
+#: except a dict of at most _OPEN_DICT_ROWS values right inside an analysis.
+_FOLD_LEVEL = 3
+_OPEN_DICT_ROWS = 16
 
 
 def _render_mapping(
@@ -645,8 +607,11 @@ def _render_mapping(
     out = _scalar_rows(d, scalars, base_dir)
     if not out and scalars and isinstance(d.get("reason"), str):
         out = f'<p><span class="null">{_DASH}</span> <span class="reason">({_e(d["reason"])})</span></p>'
+    # an analysis whose numbers are all one level down shows its first dict open
+    first_dict = next((k for k in blocks if isinstance(d[k], Mapping)), None)
+    open_key = first_dict if not out and level == _FOLD_LEVEL - 1 else None
     for k in blocks:
-        out += _render_block(k, d[k], base_dir, level + 1, skipped)
+        out += _render_block(k, d[k], base_dir, level + 1, skipped, fold=k != open_key)
     return out
 
 
@@ -722,6 +687,7 @@ def _figure_html(fig: Mapping[str, Any], index: int, base_dir: Path | None = Non
     caption = str(fig.get("caption") or "")
     path = fig.get("path")
     body = ""
+    files = ""
     if path is not None:
         p = Path(os.fspath(path))
         if not p.is_absolute() and not p.exists() and base_dir is not None:
@@ -731,9 +697,19 @@ def _figure_html(fig: Mapping[str, Any], index: int, base_dir: Path | None = Non
             data = p.read_bytes() if mime else None
         except OSError:
             data = None
+        twin = p.with_suffix(".svg")
+        if data and mime:
+            data, mime = _screen_copy(data, mime, twin if twin != p else None)
         if data:
             b64 = base64.b64encode(data).decode("ascii")
             body = f'<img src="data:{mime};base64,{b64}" alt="{_e(title)}">'
+            if base_dir is not None:
+                links = [p] + ([twin] if twin != p and twin.is_file() else [])
+                files = " ".join(
+                    f'<a href="{_e(_href(q, base_dir))}">{_e(q.suffix.lstrip(".").upper())}</a>'
+                    for q in links
+                )
+                files = f' <span class="files">[{files}]</span>'
         elif mime is None:
             body = f'<p class="empty">cannot embed {_e(p.name)} (not an image)</p>'
         else:
@@ -741,7 +717,48 @@ def _figure_html(fig: Mapping[str, Any], index: int, base_dir: Path | None = Non
     cap = f"<b>Figure {index}. {_e(title)}.</b>"
     if caption:
         cap += f" {_e(caption)}"
-    return f"<figure>{body}<figcaption>{cap}</figcaption></figure>"
+    return f"<figure>{body}<figcaption>{cap}{files}</figcaption></figure>"
+
+
+#: Embedded figures: the SVG twin when lighter than the PNG and below _EMBED_MAX_BYTES;
+#: a PNG above it is shown as a copy _SCREEN_WIDTH_PX wide (JPEG when still too heavy).
+_EMBED_MAX_BYTES = 800_000
+_SCREEN_WIDTH_PX = 1600
+
+
+def _screen_copy(data: bytes, mime: str, twin: Path | None) -> tuple[bytes, str]:
+    """The bytes to embed for a figure file: light enough for a report of many figures.
+
+    The files beside the report keep full resolution (300-dpi PNG, SVG); only the copy
+    inside the HTML is lighter.
+    """
+    if twin is not None and twin.is_file():
+        try:
+            svg = twin.read_bytes()
+        except OSError:
+            svg = b""
+        if svg and len(svg) < len(data) and len(svg) <= _EMBED_MAX_BYTES:
+            return svg, _MIME[".svg"]
+    if len(data) <= _EMBED_MAX_BYTES or mime != "image/png":
+        return data, mime
+    import io
+
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        return data, mime
+    with Image.open(io.BytesIO(data)) as im:
+        im = im.convert("RGB")
+        if im.width > _SCREEN_WIDTH_PX:
+            h = round(im.height * _SCREEN_WIDTH_PX / im.width)
+            im = im.resize((_SCREEN_WIDTH_PX, h), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG", optimize=True)
+        if buf.tell() <= _EMBED_MAX_BYTES:
+            return buf.getvalue(), mime
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=88)
+        return buf.getvalue(), "image/jpeg"
 
 
 def _csv_preview(path: Path, n: int = 5, max_cols: int = 10) -> tuple[int | None, str]:
@@ -768,7 +785,7 @@ def _csv_preview(path: Path, n: int = 5, max_cols: int = 10) -> tuple[int | None
         + "</tr>"
         for r in rows
     )
-    return count, f"<table><tr>{th}</tr>{trs}</table>"
+    return count, f'<div class="scroll"><table class="t"><tr>{th}</tr>{trs}</table></div>'
 
 
 def _tables_html(tables: Sequence[Mapping[str, Any]], base_dir: Path) -> str:
@@ -813,9 +830,10 @@ def _inputs_html(inputs: Any, base_dir: Path) -> str:
             f'<td class="v">{sha_html}</td><td class="what">{extra_html}</td></tr>'
         )
     return (
-        "<table><tr><th>input</th><th>path</th><th>sha256 (first 12)</th><th></th></tr>"
+        '<div class="scroll"><table class="t">'
+        "<tr><th>input</th><th>path</th><th>sha256 (first 12)</th><th></th></tr>"
         + "".join(rows)
-        + "</table>"
+        + "</table></div>"
     )
 
 
@@ -828,7 +846,9 @@ def _params_html(params: Any) -> str:
         f'<tr><td class="k"><code>{_e(k)}</code></td><td><code>{_e(_param_text(v))}</code></td></tr>'
         for k, v in _flatten(params)
     )
-    return f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table>"
+    return (
+        f'<div class="scroll"><table><tr><th>parameter</th><th>value</th></tr>{rows}</table></div>'
+    )
 
 
 def _skipped_html(skipped: Any) -> str:
@@ -884,6 +904,180 @@ def _page(title: str, body: str) -> str:
     )
 
 
+# --------------------------------------------------------------------------- layout
+#: figure file stem → the summary sections it illustrates, first present wins
+_FIGURE_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"^sync", ("sync",)),
+    (r"^(echem|potential|cv_|cycle_charges|stages)", ("echem",)),
+    (
+        r"^(alpha|t_nuc|irm_|ce_|residual|alloyed|intensity|montage|onset|regional|temporal)",
+        ("optics",),
+    ),
+    (
+        r"^(sem_|diameters|particle)",
+        ("particles", "particles_by_condition", "particles_vs_current"),
+    ),
+    (r"^pearson", ("colocalization",)),
+    (r"^(pores|size_distributions)", ("pores",)),
+    (r"^sites", ("spatial", "sites")),
+    (r"^dead", ("dead_li", "deposits")),
+    (r"^deposit", ("deposits",)),
+    (r"^sims", ("sims", "sims_combined")),
+    (r"^stripping", ("stripping",)),
+    (r"^side_view", ("side_view",)),
+    (r"^symmetric", ("symmetric_cell",)),
+    (r"^(growth|height|line_profiles|roughness)", ("afm",)),
+    (r"^tomography", ("tomography",)),
+    (r"^combinatorial", ("combinatorial",)),
+)
+
+
+def _figure_section(fig: Mapping[str, Any], sections: Sequence[str]) -> str | None:
+    """The summary section a figure belongs beside (its ``section`` key, else by name)."""
+    import re
+
+    given = fig.get("section")
+    if given in sections:
+        return str(given)
+    stem = Path(os.fspath(fig.get("rel") or fig.get("path") or "")).stem
+    for pattern, candidates in _FIGURE_SECTIONS:
+        if re.search(pattern, stem):
+            for c in candidates:
+                if c in sections:
+                    return c
+    for c in sections:  # a section named like the figure (side_view_frame → side_view)
+        if stem.startswith(c):
+            return c
+    return None
+
+
+def _headline_html(summary: Mapping[str, Any]) -> str:
+    from platescope.report._headline import headline_values
+
+    items = headline_values(summary)
+    cards = []
+    for h in items:
+        if h["value"] is None:
+            val = f'<span class="null">{_DASH}</span>'
+            if h.get("reason"):
+                val += f' <span class="reason">({_e(h["reason"])})</span>'
+        else:
+            val = _e(format_value(h["value"], err=h["err"]))
+            if h["unit"]:
+                val += f' <span class="u">{_e(h["unit"])}</span>'
+        what = f'<span class="what">{_e(h["meaning"])}</span>' if h["meaning"] else ""
+        cards.append(
+            f'<div class="card" data-path="{_e(h["path"])}" data-value="{_e(repr(h["value"]))}"'
+            f' data-err="{_e(repr(h["err"]))}"><div class="lab">{_e(h["label"])}</div>'
+            f'<div class="val">{val}</div>{what}</div>'
+        )
+    lead = summary.get("headline")
+    parts = ['<section class="headline" id="headline"><h2>Headline</h2>']
+    if lead:
+        parts.append(f'<p class="lead">{_e(lead)}</p>')
+    if cards:
+        parts.append('<div class="cards">' + "".join(cards) + "</div>")
+    elif not lead:
+        parts.append('<p class="empty">no headline numbers</p>')
+    parts.append(
+        '<p class="conv">± values are expanded uncertainties, k = 2 (≈95 %), everywhere in '
+        "this report, in summary.json, in the tables and in the figures (unless a "
+        "figure says otherwise).</p></section>"
+    )
+    return "".join(parts)
+
+
+def _section_html(
+    key: str,
+    value: Any,
+    figs: Sequence[tuple[int, Mapping[str, Any]]],
+    base_dir: Path,
+    skipped: Mapping[str, str],
+) -> str:
+    title = f'<h2 id="{_e(_anchor(key))}">{_e(_section_title(key))}</h2>'
+    nums = _block_body(key, value, base_dir, 2, skipped)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
+        # a table is the analysis' numbers: full width, its figures in a grid above it
+        grid = "".join(_figure_html(f, i, base_dir) for i, f in figs)
+        grid = f'<div class="wide-figs">{grid}</div>' if grid else ""
+        return f'<section class="analysis">{title}{grid}{nums}</section>'
+    side = [(i, f) for i, f in figs if _aspect(f, base_dir) <= _SIDE_MAX_ASPECT]
+    wide = [(i, f) for i, f in figs if _aspect(f, base_dir) > _SIDE_MAX_ASPECT]
+    if side:
+        fig_html = "".join(_figure_html(f, i, base_dir) for i, f in side)
+        pair = (
+            f'<div class="pair"><div class="nums">{nums}</div>'
+            f'<div class="figs">{fig_html}</div></div>'
+        )
+    else:
+        pair = f'<div class="pair nofig"><div class="nums">{nums}</div></div>'
+    below = "".join(_figure_html(f, i, base_dir) for i, f in wide)
+    below = f'<div class="wide-figs">{below}</div>' if below else ""
+    return f'<section class="analysis">{title}{pair}{below}</section>'
+
+
+#: Figures wider than this (width/height) go below the numbers, full width.
+_SIDE_MAX_ASPECT = 1.9
+
+
+def _aspect(fig: Mapping[str, Any], base_dir: Path) -> float:
+    """Width/height of a PNG figure from its header (1.5 when unknown)."""
+    path = fig.get("path")
+    if path is None:
+        return 1.5
+    p = Path(os.fspath(path))
+    if not p.is_absolute() and not p.exists():
+        p = base_dir / p
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(24)
+    except OSError:
+        return 1.5
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return 1.5
+    w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return w / h if h else 1.5
+
+
+def _provenance_html(summary: Mapping[str, Any], version: Any, base_dir: Path) -> str:
+    parts = ['<h2 id="provenance">Provenance: inputs, parameters, version</h2>']
+    exp_file = summary.get("experiment_file")
+    inputs = summary.get("inputs")
+    if isinstance(exp_file, Mapping):
+        inputs = {"experiment file": exp_file, **(inputs if isinstance(inputs, Mapping) else {})}
+    parts.append("<h3>Inputs</h3>")
+    parts.append(_inputs_html(inputs, base_dir))
+    files_read = summary.get("files_read")
+    if files_read:
+        parts.append(
+            f"<details><summary>Other files read ({len(files_read)})</summary>"
+            + _inputs_html(files_read, base_dir)
+            + "</details>"
+        )
+    parts.append("<h3>Parameters</h3>")
+    params = summary.get("parameters")
+    n_params = len(_flatten(params)) if isinstance(params, Mapping) else 0
+    parts.append(
+        f"<details><summary>Analysis parameters ({n_params})</summary>"
+        + _params_html(params)
+        + "</details>"
+    )
+    parts.append("<h3>Software and times</h3>")
+    prov = [("platescope version", str(version) if version else _DASH)]
+    if summary.get("python"):
+        prov.append(("Python", str(summary["python"])))
+    prov += _timestamps(summary)
+    prov.append(("report rendered", _now_utc()))
+    parts.append(
+        '<table class="kv">'
+        + "".join(
+            f'<tr><td class="k">{_e(k)}</td><td><code>{_e(v)}</code></td></tr>' for k, v in prov
+        )
+        + "</table>"
+    )
+    return "".join(parts)
+
+
 # --------------------------------------------------------------------------- public
 def render_report(
     summary: Mapping[str, Any],
@@ -894,6 +1088,13 @@ def render_report(
 ) -> Path:
     """Write one self-contained HTML report of an analysis.
 
+    The page opens with a headline card — the few numbers that answer the scenario's
+    question (:func:`platescope.report.headline_values`), each ± its expanded
+    uncertainty (k = 2, stated once) — and the warnings banner. Then one section per
+    analysis, its figures beside its numbers, details folded (``<details>``), wide
+    tables scrolling inside their own box (or transposed); then skipped analyses, the
+    tables, and provenance (inputs with hashes, parameters, version) at the end.
+
     Parameters
     ----------
     summary : mapping
@@ -902,8 +1103,10 @@ def render_report(
         with their reason (``<key>_reason``, ``reasons[key]`` or the dict's
         ``reason``); ``skipped`` is a list of ``{analysis, reason}``.
     figures : sequence of mapping
-        ``{"title", "path", "caption"}``; PNG/JPEG/SVG files are embedded as base64
-        data URIs.
+        ``{"title", "path", "caption"}`` (+ optional ``"section"``: the summary key
+        it illustrates, else guessed from the file name); the figure is embedded as a
+        data URI — its SVG twin (same name, ``.svg``) when that is smaller, else the
+        PNG/JPEG/SVG file itself.
     tables : sequence of mapping
         ``{"title", "path"}`` (+ ``"errors"``: what the ``*_err`` columns hold) of CSV
         tables, linked by a path relative to the report
@@ -937,8 +1140,6 @@ def render_report(
     meta = [f"scenario <b>{_e(scenario)}</b>"]
     if name:
         meta.append(f"experiment <b>{_e(name)}</b>")
-    if version:
-        meta.append(f"platescope {_e(version)}")
     stamps = _timestamps(summary)
     if stamps:
         meta.append(_e(f"{stamps[0][0].replace('_utc', '')}: {stamps[0][1]}"))
@@ -952,15 +1153,47 @@ def render_report(
     ]
     loose = [k for k in result_keys if k not in section_keys]
 
-    nav = [("key-results", "Key results"), ("skipped", "Skipped analyses")]
+    # figures beside the numbers they illustrate; the rest after the analyses
+    by_section: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    other_figs: list[tuple[int, Mapping[str, Any]]] = []
+    for f in figures:
+        where = _figure_section(f, section_keys)
+        (by_section.setdefault(where, []) if where else other_figs).append((0, f))
+    from platescope.report._headline import headline_values
+
+    headline_roots = {h["path"].split(".")[0].split("[")[0] for h in headline_values(summary)}
+    main = [
+        k
+        for k in section_keys
+        if k in by_section or k in headline_roots or k in _SECTION_ORDER or summary[k] is None
+    ]
+    further = [k for k in section_keys if k not in main]
+    # figures are numbered in the order the page shows them (side, then wide, per section)
+    n = 0
+    for k in [*main, None]:
+        group = by_section.get(k, []) if k is not None else other_figs
+        in_grid = k is None or isinstance(summary.get(k), list | tuple)
+        order = sorted(
+            range(len(group)),
+            key=lambda j: 0 if in_grid else _aspect(group[j][1], base_dir) > _SIDE_MAX_ASPECT,
+        )
+        for j in order:
+            n += 1
+            group[j] = (n, group[j][1])
+
+    nav = [("headline", "Headline")]
     if summary.get("warnings"):
         nav.append(("warnings", "Warnings"))
-    nav += [("figures", "Figures"), ("tables", "Tables"), ("provenance", "Inputs & parameters")]
+    nav += [(_anchor(k), _section_title(k)) for k in main]
+    if further:
+        nav.append(("further", "Further results"))
+    nav += [("skipped", "Skipped"), ("tables", "Tables"), ("provenance", "Provenance")]
 
     parts = [
         f"<header><h1>platescope report{sub}</h1>",
         f'<p class="meta">{" · ".join(meta)}</p>',
-        "<nav>" + "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in nav) + "</nav></header>",
+        "<nav>" + "".join(f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t in nav) + "</nav></header>",
+        _headline_html(summary),
     ]
     if summary.get("warnings"):
         parts.append(
@@ -968,41 +1201,33 @@ def render_report(
             + _warnings_html(summary["warnings"])
             + "</section>"
         )
-    parts.append('<h2 id="key-results">Key results</h2>')
-    if not result_keys:
-        parts.append('<p class="empty">no results</p>')
-    if loose:
-        parts.append(_scalar_rows(summary, loose, base_dir))
-    for k in section_keys:
-        parts.append(_render_block(k, summary[k], base_dir, 3, skipped_map, anchor=_anchor(k)))
+    if loose or not result_keys:
+        parts.append('<h2 id="key-results">Results</h2>')
+        parts.append(_scalar_rows(summary, loose, base_dir) or '<p class="empty">no results</p>')
+    for k in main:
+        parts.append(_section_html(k, summary[k], by_section.get(k, ()), base_dir, skipped_map))
+    if further:
+        parts.append('<h2 id="further">Further results</h2>')
+        parts.extend(
+            _render_block(k, summary[k], base_dir, _FOLD_LEVEL, skipped_map, anchor=_anchor(k))
+            for k in further
+        )
+    if other_figs:
+        parts.append('<h2 id="figures">Other figures</h2><div class="wide-figs">')
+        parts.extend(_figure_html(f, i, base_dir) for i, f in other_figs)
+        parts.append("</div>")
+    elif not figures:
+        parts.append('<h2 id="figures">Figures</h2><p class="empty">no figures</p>')
     parts.append('<h2 id="skipped">Skipped analyses</h2>')
     parts.append(_skipped_html(summary.get("skipped")))
-    parts.append('<h2 id="figures">Figures</h2>')
-    if figures:
-        parts.extend(_figure_html(f, i, base_dir) for i, f in enumerate(figures, start=1))
-    else:
-        parts.append('<p class="empty">no figures</p>')
     parts.append('<h2 id="tables">Tables</h2>')
     parts.append(_tables_html(tables, base_dir))
-    parts.append('<h2 id="provenance">Inputs &amp; parameters</h2>')
-    parts.append("<h3>Inputs</h3>")
-    parts.append(_inputs_html(summary.get("inputs"), base_dir))
-    parts.append("<h3>Parameters</h3>")
-    parts.append(_params_html(summary.get("parameters")))
-    parts.append("<h3>Provenance</h3>")
-    prov = [("platescope version", str(version) if version else _DASH)]
-    prov += stamps
-    prov.append(("report rendered", _now_utc()))
+    parts.append(_provenance_html(summary, version, base_dir))
     parts.append(
-        "<table>"
-        + "".join(
-            f'<tr><td class="k">{_e(k)}</td><td><code>{_e(v)}</code></td></tr>' for k, v in prov
-        )
-        + "</table>"
-    )
-    parts.append(
-        "<footer>Generated by platescope. Self-contained: figures are embedded; CSV tables "
-        "and maps are linked relative to this file.</footer>"
+        "<footer>Generated by platescope"
+        + (f" {_e(version)}" if version else "")
+        + ". Self-contained: figures are embedded (their PNG and SVG files are in "
+        "<code>figures/</code>); CSV tables and maps are linked relative to this file.</footer>"
     )
     title = f"platescope — {scenario}" + (f": {name}" if name else "")
     atomic_write_text(out, _page(title, "\n".join(parts)))
@@ -1015,9 +1240,9 @@ def render_index(entries: Sequence[Mapping[str, Any]], *, out_path: str | os.Pat
     Parameters
     ----------
     entries : sequence of mapping
-        ``{"scenario", "report_path", "summary_path", "headline"}`` per scenario;
-        paths are linked relative to the index, ``headline`` is one line of text
-        (or None).
+        ``{"scenario", "report_path", "summary_path", "headline"}`` (+ optional
+        ``"created_utc"``) per scenario; paths are linked relative to the index,
+        ``headline`` is one line of text (or None).
     out_path : str or os.PathLike
         The HTML file to write (atomically).
 
@@ -1038,23 +1263,28 @@ def render_index(entries: Sequence[Mapping[str, Any]], *, out_path: str | os.Pat
     out = Path(out_path)
     base_dir = out.parent.resolve() if out.parent.exists() else out.parent.absolute()
     rows = []
+    with_time = any(e.get("created_utc") for e in entries)
     for e in entries:
         rep = e.get("report_path")
         summ = e.get("summary_path")
         rep_html = f'<a href="{_e(_href(rep, base_dir))}">report</a>' if rep else _DASH
         sum_html = f'<a href="{_e(_href(summ, base_dir))}">summary.json</a>' if summ else _DASH
         headline = e.get("headline")
+        when = f'<td class="what">{_e(e.get("created_utc") or _DASH)}</td>' if with_time else ""
         rows.append(
             f'<tr><td class="k">{_e(e.get("scenario", "?"))}</td><td>{rep_html}</td>'
-            f"<td>{sum_html}</td><td>{_e(headline) if headline else _DASH}</td></tr>"
+            f"<td>{sum_html}</td>{when}<td>{_e(headline) if headline else _DASH}</td></tr>"
         )
     body = (
         "<header><h1>platescope demo</h1>"
-        f'<p class="meta">{len(entries)} scenario(s) simulated and analysed · {_e(_now_utc())}</p>'
+        f'<p class="meta">{len(entries)} scenario(s) simulated and analysed · index written '
+        f"{_e(_now_utc())}</p>"
         "</header>"
-        "<table><tr><th>scenario</th><th>report</th><th>summary</th><th>headline</th></tr>"
+        '<div class="scroll"><table><tr><th>scenario</th><th>report</th><th>summary</th>'
+        + ("<th>analysed (UTC)</th>" if with_time else "")
+        + "<th>headline</th></tr>"
         + "".join(rows)
-        + "</table>"
+        + "</table></div>"
         "<footer>Each report is a self-contained HTML file; open it in any browser.</footer>"
     )
     atomic_write_text(out, _page("platescope demo", body))

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from platescope._errors import InputError
 from platescope._params import Param
@@ -114,7 +113,7 @@ def _charge_density(echem, step: dict, t: np.ndarray, area_cm2, j: float) -> np.
     return j * np.clip(np.minimum(t, t1) - t0, 0.0, None)
 
 
-def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple[dict, pd.DataFrame | None]:
+def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple:
     """One [[plating]] entry → its result row and its per-frame counts."""
     from platescope import io, particles, sync
 
@@ -266,7 +265,7 @@ def _pits(movie, det, tracks, strip, t, field_um2, p, counts) -> dict:
     }
 
 
-def _density_at(counts: pd.DataFrame, q: float) -> tuple[float | None, float | None]:
+def _density_at(counts, q: float) -> tuple[float | None, float | None]:
     """Density and its 1σ when the plated charge first reached ``q`` (None beyond it)."""
     reached = counts["charge_mC_cm2"].to_numpy(float) >= q
     if not reached.any():
@@ -277,6 +276,8 @@ def _density_at(counts: pd.DataFrame, q: float) -> tuple[float | None, float | N
 
 def _nucleation(exp, params, out, summary):
     """Every run: counts vs time and charge, density at one charge, tip onset."""
+    import pandas as pd
+
     rows, tables = [], []
     for k, entry in enumerate(exp.section("plating")):
         row, counts = _analyse_run(exp, k, entry, params)

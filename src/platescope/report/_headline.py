@@ -96,6 +96,13 @@ HEADLINES: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("dead_li[0].slope", "dead vs max volume slope, cycle {cycle}"),
         ("echem.cycles[0].CE", "CE, cycle {cycle}"),
     ),
+    "top-view-nucleation": (
+        ("nucleation.law.exponent", "nucleus density ∝ j^b: b"),
+        ("nucleation.pit_law.exponent", "pit density ∝ j^b: b"),
+        ("nucleation.runs[first].density_cm2", "nucleus density at j = {j_mA_cm2:.3g} mA cm⁻²"),
+        ("nucleation.runs[last].density_cm2", "nucleus density at j = {j_mA_cm2:.3g} mA cm⁻²"),
+        ("sand.runs[last].onset_over_sand", "tip onset / Sand's time, j = {j_mA_cm2:.3g} mA cm⁻²"),
+    ),
     "sims-diffusion": (
         ("sims_D_cm2_s", None),
         ("i_crit_uA_cm2", None),

@@ -19,6 +19,7 @@ _UNITS: tuple[tuple[str, str], ...] = (
     ("_uA_cm2", "µA cm⁻²"),
     ("_nA_cm2", "nA cm⁻²"),
     ("_A_cm2", "A cm⁻²"),
+    ("_mC_cm2", "mC cm⁻²"),
     ("_C_cm2", "C cm⁻²"),
     ("_cm2_s", "cm² s⁻¹"),
     ("_cm3_mol", "cm³ mol⁻¹"),

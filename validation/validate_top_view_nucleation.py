@@ -142,9 +142,11 @@ def main() -> None:
     agg["seconds"] = time.time() - t0
     (out / "top_view_nucleation.json").write_text(json.dumps(agg, indent=2))
     print(
-        "| noise | runs | count |rel err| median / max | within 5 % | tip runs | lag median [min, max] s | false / missed tips | exponent |err| median | within k=2 |"
+        "| noise | runs | nuclei |rel err| median / max | within 5 % | pits |rel err| median "
+        "/ max | within 5 % | tip runs | lag median [min, max] s | false / missed tips | "
+        "exponent |err| median | within k=2 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for noise, a in agg.items():
         if noise == "seconds":
             continue
@@ -153,7 +155,7 @@ def main() -> None:
             f"{a['count_abs_rel_err_max']:.3f} | {a['count_within_5pct']:.2f} | "
             f"{a['pit_abs_rel_err_median']:.3f} / {a['pit_abs_rel_err_max']:.3f} | "
             f"{a['pit_within_5pct']:.2f} | {a['tip_runs']} | "
-            f"{a['tip_lag_median_s']} [{a['tip_lag_min_s']}, {a['tip_lag_max_s']}] | "
+            f"{a['tip_lag_median_s']:.1f} [{a['tip_lag_min_s']:.1f}, {a['tip_lag_max_s']:.1f}] | "
             f"{a['tip_false']} / {a['tip_missed']} | {a['exponent_abs_err_median']:.3f} | "
             f"{a['exponent_within_k2']:.2f} |"
         )

@@ -60,6 +60,7 @@ from scipy import ndimage, sparse
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._movie_model import _check_movie, _is_dask
+from platescope.optics import _kernels
 
 __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
 
@@ -510,39 +511,6 @@ def t_nuc_regions(
 # --------------------------------------------------------------------------- map
 
 
-@dataclass(frozen=True)
-class _Block:
-    first: int  # first grid row whose peak this block decides
-    last: int  # last such row (inclusive)
-    j0: int  # first frame used
-    j1: int  # one past the last frame used
-    n_rows: int  # last - first + 3: grid rows first-1 … last+1
-    # Row groups of the block's slice of D, each trimmed to its own non-zero frame
-    # columns: (row0, row1, frame0 - j0, frame1 - j0, float32 matrix). D is banded, so a
-    # few narrow products do ~half the flops of one (n_rows × frames) product.
-    parts: tuple
-
-
-def _blocks(
-    op: _DerivativeOperator, rows: tuple[int, int], per_block: int, rows_per_part: int = 8
-) -> list[_Block]:
-    out = []
-    for s in range(rows[0], rows[1] + 1, per_block):
-        e = min(s + per_block - 1, rows[1])
-        j0 = int(op.col_lo[s - 1 : e + 2].min())
-        j1 = int(op.col_hi[s - 1 : e + 2].max()) + 1
-        n_rows = e - s + 3
-        parts = []
-        for a in range(0, n_rows, rows_per_part):
-            b = min(a + rows_per_part, n_rows)
-            c0 = int(op.col_lo[s - 1 + a : s - 1 + b].min())
-            c1 = int(op.col_hi[s - 1 + a : s - 1 + b].max()) + 1
-            dense = op.matrix[s - 1 + a : s - 1 + b, c0:c1].toarray()
-            parts.append((a, b, c0 - j0, c1 - j0, np.ascontiguousarray(dense, np.float32)))
-        out.append(_Block(s, e, j0, j1, n_rows, tuple(parts)))
-    return out
-
-
 def _fetch(data, sl) -> np.ndarray:
     block = data[sl]
     if _is_dask(block):
@@ -550,91 +518,17 @@ def _fetch(data, sl) -> np.ndarray:
     return np.asarray(block)
 
 
-def _matmul(a: np.ndarray, x: np.ndarray, out: np.ndarray, cols: int = 128) -> np.ndarray:
-    """``out[:] = a @ x`` as a batch of narrow products.
-
-    Each product stays below OpenBLAS's threading threshold, so no BLAS threads are
-    spawned per call: threaded small products oversubscribe the cores (and are several
-    times slower when the machine is busy, or when dask already runs one task per core).
-    """
-    n, npx = x.shape
-    q = npx // cols
-    if q:
-        np.matmul(
-            a,
-            x[:, : q * cols].reshape(n, q, cols).transpose(1, 0, 2),
-            out=out[:, : q * cols].reshape(out.shape[0], q, cols).transpose(1, 0, 2),
-        )
-    if q * cols < npx:
-        out[:, q * cols :] = a @ x[:, q * cols :]
+def _row_chunks(band: _kernels.BandedOperator, k0: int, k1: int, max_frames: int):
+    """Split grid rows ``k0 … k1−1`` into runs whose frames span ≤ ``max_frames``."""
+    out = []
+    a = k0
+    while a < k1:
+        lim = band.start[a] + max(max_frames, band.width) - band.width
+        b = int(np.searchsorted(band.start[:k1], lim, side="right"))
+        b = min(max(b, a + 1), k1)
+        out.append((a, b))
+        a = b
     return out
-
-
-class _PeakTracker:
-    """Running first maximum of dI/dt over grid rows for a set of pixels, keeping the
-    peak row and its two neighbours' values for the parabolic refinement."""
-
-    def __init__(self, npx: int) -> None:
-        self.value = np.full(npx, -np.inf, dtype=np.float32)
-        self.row = np.zeros(npx, dtype=np.int64)
-        self.left = np.zeros(npx, dtype=np.float32)
-        self.right = np.zeros(npx, dtype=np.float32)
-        self.bad = np.zeros(npx, dtype=bool)
-        self._eq = np.empty(0, dtype=np.float32)
-        self._lane_cache = np.empty(0, dtype=np.intp)
-
-    def update(self, y: np.ndarray, first: int, g0: int) -> None:
-        """Offer the derivative block ``y`` (n_rows + 2, P) — grid rows first-1 …
-        first+n_rows — for pixels ``g0 … g0+P-1``. Rows 1 … n_rows compete. Strict ``>``
-        across blocks and first index within one reproduce ``argmax`` over all rows."""
-        n_rows, npx = y.shape[0] - 2, y.shape[1]
-        g1 = g0 + npx
-        inner = y[1:-1]
-        m = inner.max(axis=0)
-        nan = np.isnan(m)
-        if nan.any():
-            self.bad[g0:g1] |= nan
-        best = self.value[g0:g1]
-        upd = m > best
-        n_upd = int(np.count_nonzero(upd))
-        if n_upd == 0:
-            return
-        if 8 * n_upd < npx:  # few winners: work on their columns only
-            sel = np.flatnonzero(upd)
-            a = np.argmax(inner[:, sel], axis=0)
-            best[sel] = m[sel]
-            self.row[g0 + sel] = a + first
-            self.left[g0 + sel] = y[a, sel]
-            self.right[g0 + sel] = y[a + 2, sel]
-            return
-        # Many winners: first row equal to the maximum, from (row == max) and one small
-        # matrix product giving Σ row·[y == max] and the number of equal rows.
-        if self._eq.size < inner.size:
-            self._eq = np.empty(inner.size, dtype=np.float32)
-        eq = self._eq[: inner.size].reshape(inner.shape)
-        np.equal(inner, m, out=eq, casting="unsafe")
-        weights = np.ones((2, n_rows), dtype=np.float32)
-        weights[0] = np.arange(n_rows)
-        idx_sum, count = weights @ eq
-        a = idx_sum.astype(np.intp)
-        if count.max() > 1:  # exact ties (integer data, flat signal)
-            np.minimum(a, n_rows - 1, out=a)  # non-winners: any valid row will do
-            ties = np.flatnonzero(upd & (count > 1))
-            if ties.size:  # the first maximum, as argmax
-                a[ties] = np.argmax(inner[:, ties], axis=0)
-        np.copyto(self.row[g0:g1], a + first, where=upd)
-        flat = y.reshape(-1)
-        a *= npx
-        a += self._lanes(npx)
-        np.copyto(best, m, where=upd)
-        np.copyto(self.left[g0:g1], flat.take(a), where=upd)
-        a += 2 * npx
-        np.copyto(self.right[g0:g1], flat.take(a), where=upd)
-
-    def _lanes(self, npx: int) -> np.ndarray:
-        if self._lane_cache.size != npx:
-            self._lane_cache = np.arange(npx, dtype=np.intp)
-        return self._lane_cache
 
 
 def t_nuc_map(
@@ -722,7 +616,8 @@ def t_nuc_map(
         raise InputError(None, f"max_block_mb must be > 0, got {max_block_mb!r}", "use 64")
     op = _derivative_operator(t, window_s=window_s, polyorder=polyorder, source=src)
     rows = _window_rows(op, t_min_s, t_max_s, source=src)
-    blocks = _blocks(op, rows, _ROWS_PER_BLOCK)
+    band_op = _kernels.BandedOperator.from_csr(op.matrix, op.col_lo, op.col_hi)
+    k_first, k_end = rows[0] - 1, rows[1] + 2  # grid rows computed (neighbours included)
 
     ny, nx = movie.sizes["y"], movie.sizes["x"]
     m = _mask_array(mask, movie)
@@ -750,31 +645,29 @@ def t_nuc_map(
     wr = rx1 - rx0
     data = movie.data
 
-    # Streaming geometry. A "chunk" is a run of consecutive time blocks read together
-    # (≤ max_block_mb as float32, at least one block); a "band" is a run of bbox rows
-    # read together (+ blur halo); a "tile" is ≈ chunk_px pixels of whole bbox rows.
+    # Streaming geometry. A "chunk" is a run of grid rows whose frames are read together
+    # (≤ max_block_mb counted as float32, at least 64 rows' worth); a "band" is a run of
+    # bbox rows read together (+ blur halo). Every (chunk, band) block is read once;
+    # consecutive chunks share the operator's band width of frames.
     budget = max_block_mb * 2**20
-    min_frames = max(b.j1 - b.j0 for b in blocks)
+    min_frames = band_op.width + _ROWS_PER_BLOCK
     band_rows = int(max(1, min(hb, budget // (4 * wr * min_frames) - 2 * halo)))
     frames_per_chunk = int(max(min_frames, budget // (4 * wr * (band_rows + 2 * halo))))
-    chunks: list[list[_Block]] = []
-    for b in blocks:
-        if chunks and b.j1 - chunks[-1][0].j0 <= frames_per_chunk:
-            chunks[-1].append(b)
-        else:
-            chunks.append([b])
+    chunks = _row_chunks(band_op, k_first, k_end, frames_per_chunk)
     tile_rows = int(max(1, chunk_px // wb))
 
-    tracker = _PeakTracker(hb * wb)
+    state = _kernels.PeakState(hb * wb)
     mflat = m[y0:y1, x0:x1].ravel()
-    buf = np.empty(min_frames * min(tile_rows, band_rows) * wb, dtype=np.float32)
-    ybuf = np.empty((_ROWS_PER_BLOCK + 2) * min(tile_rows, band_rows) * wb, dtype=np.float32)
-    for chunk in chunks:
-        j0, j1 = chunk[0].j0, max(b.j1 for b in chunk)
+    use = _kernels.backend()
+    cx = slice(x0 - rx0, x1 - rx0)
+    for ka, kb in chunks:
+        j0, j1 = band_op.frames(ka, kb)
         for b0 in range(y0, y1, band_rows):
             b1 = min(b0 + band_rows, y1)
+            if not mflat[(b0 - y0) * wb : (b1 - y0) * wb].any():
+                continue
             fy0, fy1 = max(b0 - halo, 0), min(b1 + halo, ny)
-            # numpy/memmap: a view (nothing read yet); dask: this block is computed.
+            # numpy/memmap: a view (read by the kernel); dask: this block is computed.
             src = _fetch(data, (slice(j0, j1), slice(fy0, fy1), slice(rx0, rx1)))
             if halo:
                 src = ndimage.gaussian_filter(
@@ -783,32 +676,22 @@ def t_nuc_map(
                     mode="reflect",
                     truncate=4.0,
                 )
-            cx = slice(x0 - rx0, x1 - rx0)
-            for r0 in range(b0, b1, tile_rows):
-                r1 = min(r0 + tile_rows, b1)
-                g0 = (r0 - y0) * wb
-                if not mflat[g0 : g0 + (r1 - r0) * wb].any():
-                    continue
-                ry = slice(r0 - fy0, r1 - fy0)
-                for blk in chunk:
-                    n = blk.j1 - blk.j0
-                    x = buf[: n * (r1 - r0) * wb].reshape(n, r1 - r0, wb)
-                    np.copyto(x, src[blk.j0 - j0 : blk.j1 - j0, ry, cx], casting="unsafe")
-                    npx = (r1 - r0) * wb
-                    y = ybuf[: blk.n_rows * npx].reshape(-1, npx)
-                    x2 = x.reshape(n, npx)
-                    for a, b, c0, c1, part in blk.parts:
-                        _matmul(part, x2[c0:c1], y[a:b])
-                    tracker.update(y, blk.first, g0)
+            # the numpy back-end works on tiles of ≈ chunk_px pixels (its temporaries);
+            # the compiled one on whole bands (it streams each pixel row itself)
+            step = (b1 - b0) if use == "numba" else tile_rows
+            for r0 in range(b0, b1, step):
+                r1 = min(r0 + step, b1)
+                blk = src[:, r0 - fy0 : r1 - fy0, cx]
+                state.update(blk, j0, band_op, (ka, kb), rows, (r0 - y0) * wb, use=use)
             del src
 
-    best_v, best_l, best_r = tracker.value, tracker.left, tracker.right
-    best_k, bad = tracker.row, tracker.bad
+    best_v, best_l, best_r = state.best, state.left, state.right
+    best_k, bad = state.bestk, state.bad
     first = _fetch(data, (0, slice(y0, y1), slice(x0, x1))).astype(np.float64)
     last = _fetch(data, (-1, slice(y0, y1), slice(x0, x1))).astype(np.float64)
     scale = np.maximum(np.abs(first), np.abs(last)).ravel()
     delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
-    tn = op.t_u[best_k] + delta * op.dt
+    tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
     tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
     result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32)
     return xr.DataArray(result, dims=("y", "x"), coords=coords, name="t_nuc_s", attrs=attrs)

@@ -64,10 +64,6 @@ from platescope.optics import _kernels
 
 __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
 
-_ROWS_PER_BLOCK = (
-    64  # grid rows whose peak one block decides (tuned on 400×256², 2-core x86: 48–64 best)
-)
-
 
 # --------------------------------------------------------------------------- operator
 
@@ -518,17 +514,21 @@ def _fetch(data, sl) -> np.ndarray:
     return np.asarray(block)
 
 
-def _row_chunks(band: _kernels.BandedOperator, k0: int, k1: int, max_frames: int):
-    """Split grid rows ``k0 … k1−1`` into runs whose frames span ≤ ``max_frames``."""
-    out = []
-    a = k0
-    while a < k1:
-        lim = band.start[a] + max(max_frames, band.width) - band.width
-        b = int(np.searchsorted(band.start[:k1], lim, side="right"))
-        b = min(max(b, a + 1), k1)
-        out.append((a, b))
-        a = b
-    return out
+def _frame_runs(data, f_lo: int, f_hi: int, per_run: int) -> list[tuple[int, int]]:
+    """Runs of frames ``[fa, fb)`` covering ``[f_lo, f_hi)``: about ``per_run`` frames
+    each, boundaries on the chunk boundaries of a dask array."""
+    if _is_dask(data):
+        edges = np.cumsum((0, *data.chunks[0]))
+        edges = edges[(edges > f_lo) & (edges < f_hi)]
+        cuts, last = [], f_lo
+        for e in edges:
+            if e - last >= per_run:
+                cuts.append(int(e))
+                last = int(e)
+    else:
+        cuts = list(range(f_lo + per_run, f_hi, per_run))
+    bounds = [f_lo, *cuts, f_hi]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def t_nuc_map(
@@ -547,18 +547,19 @@ def t_nuc_map(
 
     Same estimator as :func:`t_nuc_from_curve` applied to every pixel (module
     docstring), without the per-pixel uncertainty. The resampling + Savitzky–Golay
-    derivative is one banded linear operator ``D``. The movie is read in blocks (a run of
-    frames × a band of rows, ≤ ``max_block_mb``); each block of 64 grid samples × up to
-    ``chunk_px`` pixels is converted to float32 and multiplied by the matching slices of
-    ``D`` (a few narrow single-threaded BLAS products), then a running first-maximum
-    keeps each pixel's best sample and its two neighbours for the parabolic refinement.
-    Peak memory is ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus ~25 bytes
-    per analysed pixel,
-    independent of the movie length; dask- or memmap-backed movies are never loaded
-    whole (dask: each block is computed once). About 10× faster than
-    ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on the uint16 movie, which does
-    less (no resampling, no sub-frame refinement) — see
-    ``benchmarks/bench_tnuc_map.py``.
+    derivative is one banded linear operator ``D``; one fused kernel
+    (:mod:`platescope.optics._kernels`: numba-compiled, multi-threaded over pixel rows,
+    with a bit-identical numpy fallback) runs over each pixel's time series once,
+    reading the movie in its native dtype: the rows of ``D``, the running first
+    maximum and its two neighbours for the parabolic refinement, in float32. The
+    mask's bounding box is read once, in runs of whole frames (≤ ``max_block_mb``,
+    aligned to a dask movie's chunks), carrying over the few frames the next grid rows
+    still need. Peak memory ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus
+    ~30 bytes per analysed pixel, independent of the movie length; a numpy/memmap movie
+    is not copied at all by the compiled kernel. ≈ 40× faster than
+    ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie per core,
+    which does less (no resampling, no sub-frame refinement) — see
+    ``benchmarks/bench_tnuc_map.py`` and ``docs/performance.md``.
 
     Parameters
     ----------
@@ -581,8 +582,8 @@ def t_nuc_map(
         reflect, kernel truncated at 4 σ — identical to
         ``scipy.ndimage.gaussian_filter`` on the whole frame.
     chunk_px : int
-        Pixels per matrix product (a cache-size knob; does not change the result
-        beyond float32 rounding).
+        Pixels per tile of the numpy fallback (a cache-size knob; does not change the
+        result).
     max_block_mb : float
         Approximate MB of movie (counted as float32) read per block (memory knob; does
         not change the result).
@@ -645,50 +646,63 @@ def t_nuc_map(
     wr = rx1 - rx0
     data = movie.data
 
-    # Streaming geometry. A "chunk" is a run of grid rows whose frames are read together
-    # (≤ max_block_mb counted as float32, at least 64 rows' worth); a "band" is a run of
-    # bbox rows read together (+ blur halo). Every (chunk, band) block is read once;
-    # consecutive chunks share the operator's band width of frames.
-    budget = max_block_mb * 2**20
-    min_frames = band_op.width + _ROWS_PER_BLOCK
-    band_rows = int(max(1, min(hb, budget // (4 * wr * min_frames) - 2 * halo)))
-    frames_per_chunk = int(max(min_frames, budget // (4 * wr * (band_rows + 2 * halo))))
-    chunks = _row_chunks(band_op, k_first, k_end, frames_per_chunk)
+    # Streaming: the bbox (+ blur halo) is read once, in runs of whole frames
+    # (≤ max_block_mb counted as float32; aligned to the chunks of a dask movie, whose
+    # blocks are decoded whole anyway). The last frames of a run that later grid rows
+    # still need (< the operator's band width) are carried over, not read again. A
+    # numpy/memmap movie is passed to the compiled kernel as a view (no copy).
+    f_lo = int(band_op.start[k_first])
+    f_hi = int(band_op.start[k_end - 1]) + band_op.width
+    frame_bytes = 4 * (min(y1 + halo, ny) - max(y0 - halo, 0)) * wr
+    per_run = int(max(4 * band_op.width, max_block_mb * 2**20 // frame_bytes))
+    runs = _frame_runs(data, f_lo, f_hi, per_run)
     tile_rows = int(max(1, chunk_px // wb))
-
     state = _kernels.PeakState(hb * wb)
     mflat = m[y0:y1, x0:x1].ravel()
     use = _kernels.backend()
-    cx = slice(x0 - rx0, x1 - rx0)
-    for ka, kb in chunks:
-        j0, j1 = band_op.frames(ka, kb)
-        for b0 in range(y0, y1, band_rows):
-            b1 = min(b0 + band_rows, y1)
-            if not mflat[(b0 - y0) * wb : (b1 - y0) * wb].any():
-                continue
-            fy0, fy1 = max(b0 - halo, 0), min(b1 + halo, ny)
-            # numpy/memmap: a view (read by the kernel); dask: this block is computed.
-            src = _fetch(data, (slice(j0, j1), slice(fy0, fy1), slice(rx0, rx1)))
+    fy0, fy1 = max(y0 - halo, 0), min(y1 + halo, ny)
+    cy, cx = slice(y0 - fy0, y1 - fy0), slice(x0 - rx0, x1 - rx0)
+    copy_in = _is_dask(data) or halo > 0 or use != "numba"
+    k_next, carry, carry_f0 = k_first, None, f_lo
+    first = last = None
+    for fa, fb in runs:
+        if copy_in:
+            new = _fetch(data, (slice(fa, fb), slice(fy0, fy1), slice(rx0, rx1)))
             if halo:
-                src = ndimage.gaussian_filter(
-                    src.astype(np.float32),
+                new = ndimage.gaussian_filter(
+                    new.astype(np.float32),
                     sigma=(0.0, spatial_sigma_px, spatial_sigma_px),
                     mode="reflect",
                     truncate=4.0,
                 )
-            # the numpy back-end works on tiles of ≈ chunk_px pixels (its temporaries);
-            # the compiled one on whole bands (it streams each pixel row itself)
-            step = (b1 - b0) if use == "numba" else tile_rows
-            for r0 in range(b0, b1, step):
-                r1 = min(r0 + step, b1)
-                blk = src[:, r0 - fy0 : r1 - fy0, cx]
-                state.update(blk, j0, band_op, (ka, kb), rows, (r0 - y0) * wb, use=use)
-            del src
+            buf = new if carry is None else np.concatenate([carry, new.astype(carry.dtype)])
+            b0 = fa if carry is None else carry_f0
+        else:  # numpy/memmap: a view, read by the kernel
+            b0 = int(band_op.start[k_next])
+            buf = np.asarray(data[b0:fb, fy0:fy1, rx0:rx1])
+        if first is None:
+            first = np.asarray(buf[0, cy, cx], dtype=np.float64)
+        if fb == f_hi:
+            last = np.asarray(buf[-1, cy, cx], dtype=np.float64)
+        # grid rows whose frames are all in the buffer
+        k_stop = int(np.searchsorted(band_op.start[:k_end], fb - band_op.width, side="right"))
+        if k_stop > k_next:
+            step = hb if use == "numba" else tile_rows
+            for r0 in range(0, hb, step):
+                r1 = min(r0 + step, hb)
+                if not mflat[r0 * wb : r1 * wb].any():
+                    continue
+                blk = buf[:, cy.start + r0 : cy.start + r1, cx]
+                state.update(blk, b0, band_op, (k_next, k_stop), rows, r0 * wb, use=use)
+            k_next = k_stop
+        if copy_in and k_next < k_end:
+            carry_f0 = int(band_op.start[k_next])
+            carry = np.array(buf[carry_f0 - b0 :])
+        del buf
 
     best_v, best_l, best_r = state.best, state.left, state.right
     best_k, bad = state.bestk, state.bad
-    first = _fetch(data, (0, slice(y0, y1), slice(x0, x1))).astype(np.float64)
-    last = _fetch(data, (-1, slice(y0, y1), slice(x0, x1))).astype(np.float64)
+    # the rounding scale: the first and last frames read (analysed pixels)
     scale = np.maximum(np.abs(first), np.abs(last)).ravel()
     delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
     tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt

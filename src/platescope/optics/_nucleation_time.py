@@ -459,38 +459,40 @@ def t_nuc_regions(
 
     weights = m.reshape(nr, region_px, nc, region_px)
     n_px = weights.sum(axis=(1, 3))
+    keep = (n_px >= min_fraction * region_px**2) & (n_px > 0)
     data = movie.data
-    step = max(1, int(32 * 2**20 // (8 * nr * nc * region_px**2)))  # ~32 MB per read
-    sums = np.empty((t.size, nr, nc))
-    for j0 in range(0, t.size, step):  # frame chunks: flat memory, dask read once
-        j1 = min(j0 + step, t.size)
+    # Only the analysed regions' curves are kept (n_t × n_kept floats); the movie is
+    # read once, in runs of whole frames (~32 MB as float64) aligned to dask chunks.
+    step = max(1, int(32 * 2**20 // (8 * nr * nc * region_px**2)))
+    sums = np.empty((t.size, int(keep.sum())))
+    outside = ~weights[None]
+    for j0, j1 in _frame_runs(data, 0, t.size, step):
         chunk = _fetch(data, (slice(j0, j1), slice(0, nr * region_px), slice(0, nc * region_px)))
         chunk = chunk.astype(np.float64).reshape(j1 - j0, nr, region_px, nc, region_px)
-        chunk = np.where(weights, chunk, 0.0)  # NaN outside the mask must not leak in
-        sums[j0:j1] = chunk.sum(axis=(2, 4))
+        np.copyto(chunk, 0.0, where=outside)  # NaN outside the mask must not leak in
+        sums[j0:j1] = chunk.sum(axis=(2, 4))[:, keep]
+        del chunk
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / n_px
+        sums /= n_px[keep]  # the region means, in place
+    means = sums
 
     ycoord = np.asarray(movie["y"].values, float) if "y" in movie.coords else np.arange(ny) * 1.0
     xcoord = np.asarray(movie["x"].values, float) if "x" in movie.coords else np.arange(nx) * 1.0
     records = []
-    for i in range(nr):
-        for j in range(nc):
-            if n_px[i, j] < min_fraction * region_px**2 or n_px[i, j] == 0:
-                continue
-            res = _peak_1d(op, means[:, i, j], rows, int(n_boot))
-            records.append(
-                {
-                    "row": i,
-                    "col": j,
-                    "y_um": float(ycoord[i * region_px : (i + 1) * region_px].mean()),
-                    "x_um": float(xcoord[j * region_px : (j + 1) * region_px].mean()),
-                    "n_px": int(n_px[i, j]),
-                    "t_nuc_s": res["t_nuc_s"],
-                    "t_nuc_err_s": res["t_nuc_err_s"],
-                    "peak_rate": res["peak_rate"],
-                }
-            )
+    for q, (i, j) in enumerate(zip(*np.nonzero(keep), strict=True)):
+        res = _peak_1d(op, means[:, q], rows, int(n_boot))
+        records.append(
+            {
+                "row": int(i),
+                "col": int(j),
+                "y_um": float(ycoord[i * region_px : (i + 1) * region_px].mean()),
+                "x_um": float(xcoord[j * region_px : (j + 1) * region_px].mean()),
+                "n_px": int(n_px[i, j]),
+                "t_nuc_s": res["t_nuc_s"],
+                "t_nuc_err_s": res["t_nuc_err_s"],
+                "peak_rate": res["peak_rate"],
+            }
+        )
     cols = ["row", "col", "y_um", "x_um", "n_px", "t_nuc_s", "t_nuc_err_s", "peak_rate"]
     df = pd.DataFrame.from_records(records, columns=cols)
     df.attrs = {

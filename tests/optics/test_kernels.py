@@ -79,3 +79,27 @@ def test_banded_operator_reproduces_the_sparse_matrix():
     for k in range(dense.shape[0]):
         dense[k, band.start[k] : band.start[k] + band.width] = band.weights[k]
     np.testing.assert_allclose(dense, op.matrix.toarray(), rtol=1e-6, atol=1e-6 * abs(dense).max())
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+def test_onset_map_numba_equals_numpy_within_float32_rounding(monkeypatch):
+    from platescope.optics import onset_map
+
+    rng = np.random.default_rng(2)
+    t = np.cumsum(rng.uniform(0.8, 1.2, 60))
+    tau = rng.uniform(15.0, 45.0, (20, 30))
+    clean = 1.0 / (1.0 + np.exp(-(t[:, None, None] - tau) / 1.5))
+    values = clean + rng.normal(0.0, 0.02, clean.shape)
+    values[:, :3, :3] = 0.5 + rng.normal(0.0, 0.02, (60, 3, 3))  # no rise: NaN
+    values[10, 5, 5] = np.nan  # a hole: NaN
+    movie = xr.DataArray(values, dims=("t", "y", "x"), coords={"t": t})
+    maps = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        maps[name] = onset_map(movie, t_start_s=t[0], t_end_s=t[-1], sigma_um=0).values
+    np.testing.assert_array_equal(np.isnan(maps["numba"]), np.isnan(maps["numpy"]))
+    assert np.isnan(maps["numba"][:3, :3]).all() and np.isnan(maps["numba"][5, 5])
+    # float64 sums in another order, then float32: at most one float32 step apart
+    np.testing.assert_allclose(maps["numba"], maps["numpy"], rtol=1.2e-7, atol=0)
+    err = maps["numba"] - tau  # the half-level crossing of the planted logistic
+    assert np.nanmedian(np.abs(err)) < 0.5

@@ -278,3 +278,97 @@ def _update_numpy(st, blk, f0, op, k0, k1, compete, g0, rows_per_step: int = 32)
                 inside = upd & (r + 1 < b - a)
                 right[inside] = y[r[inside] + 1, cols[inside]]
         prev[:] = y[-1]
+
+
+# --------------------------------------------------------------------------- onset
+
+
+def _numba_onset():
+    """Compiled onset kernel (see :func:`platescope.optics._alloying._onset_kernel`), or
+    None without numba."""
+    if "onset" in _STATE:
+        return _STATE["onset"]
+    try:
+        import numba
+    except ImportError:
+        _STATE["onset"] = None
+        return None
+
+    @numba.njit(nogil=True, cache=True)
+    def onset_rows(block, t, level, n, min_rise, min_snr, i0, i1, out):
+        nt = block.shape[1]
+        d = np.empty(nt - 1)
+        for i in range(i0, i1):
+            x = block[i]
+            s0 = 0.0
+            c0 = 0
+            s1 = 0.0
+            c1 = 0
+            finite = True
+            for j in range(nt):
+                if not np.isfinite(x[j]):
+                    finite = False
+            for j in range(n):
+                if x[j] == x[j]:
+                    s0 += x[j]
+                    c0 += 1
+                if x[nt - n + j] == x[nt - n + j]:
+                    s1 += x[nt - n + j]
+                    c1 += 1
+            a0 = s0 / c0 if c0 else np.nan
+            a1 = s1 / c1 if c1 else np.nan
+            rise = a1 - a0
+            for j in range(nt - 1):
+                d[j] = x[j + 1] - x[j]
+            med = np.nanmedian(d)
+            for j in range(nt - 1):
+                d[j] = abs(d[j] - med)
+            sd = 1.4826 * np.nanmedian(d) / np.sqrt(2.0)
+            weak = rise < min_snr * sd * np.sqrt(2.0 / n)
+            if (not finite) or (not np.isfinite(rise)) or rise <= min_rise or weak:
+                out[i] = np.float32(np.nan)
+                continue
+            total = 0.0
+            for j in range(nt - 1):
+                v0 = (x[j] - a0) / rise
+                v1 = (x[j + 1] - a0) / rise
+                b0 = v0 < level
+                b1 = v1 < level
+                if b0 and b1:
+                    f = 1.0
+                elif b0 or b1:
+                    f = (level - v0) / (v1 - v0)
+                    if not b0:
+                        f = 1.0 - f
+                    f = min(max(f, 0.0), 1.0)
+                else:
+                    f = 0.0
+                total += f * (t[j + 1] - t[j])
+            out[i] = np.float32(t[0] + total)
+
+    _STATE["onset"] = onset_rows
+    return onset_rows
+
+
+def onset_numba(block, *, t, level, n, min_rise, min_snr):
+    """Per-pixel onset of ``block`` (pixels × time, float64) with the compiled kernel
+    (threads over pixel ranges); None when numba is not available."""
+    kern = _numba_onset()
+    if kern is None or backend() != "numba":
+        return None
+    flat = np.ascontiguousarray(block.reshape(-1, block.shape[-1]), dtype=np.float64)
+    out = np.empty(flat.shape[0], np.float32)
+    tt = np.ascontiguousarray(t, dtype=np.float64)
+    args = (tt, float(level), int(n), float(min_rise), float(min_snr))
+    nthr = min(n_threads(), max(1, flat.shape[0] // 1024))
+    edges = np.linspace(0, flat.shape[0], nthr + 1).round().astype(int)
+    if nthr <= 1:
+        kern(flat, *args, 0, flat.shape[0], out)
+    else:
+        futs = [
+            _pool(nthr).submit(kern, flat, *args, int(a), int(b), out)
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
+        ]
+        for f in futs:
+            f.result()
+    return out.reshape(block.shape[:-1])

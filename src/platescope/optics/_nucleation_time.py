@@ -558,8 +558,8 @@ def t_nuc_map(
     aligned to a dask movie's chunks), carrying over the few frames the next grid rows
     still need. Peak memory ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus
     ~30 bytes per analysed pixel, independent of the movie length; a numpy/memmap movie
-    is not copied at all by the compiled kernel. ≈ 40× faster than
-    ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie per core,
+    is not copied at all by the compiled kernel. ≈ 17× less CPU time than
+    ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie (one core),
     which does less (no resampling, no sub-frame refinement) — see
     ``benchmarks/bench_tnuc_map.py`` and ``docs/performance.md``.
 

@@ -218,7 +218,8 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
     # read, group and blur only the frames shown (not a pass over the whole movie)
     frames = (picks[:, None] * size + np.arange(size)).ravel()
     grouped = optics.group_average(sub.isel(t=frames), size=size)
-    shown = optics.gaussian_blur(grouped, sigma_um=p_irm["blur_sigma_um"])
+    # computed here, once: the figure reads its frames several times
+    shown = optics.gaussian_blur(grouped, sigma_um=p_irm["blur_sigma_um"]).compute()
     out.figure(
         "irm_frames",
         report.fig_irm_frames(

@@ -71,7 +71,7 @@ def _numba_kernel():
         _STATE["kernel"] = None
         return None
 
-    @numba.njit(nogil=True, cache=True, boundscheck=False)
+    @_jit(numba, boundscheck=False)
     def peak_rows(
         blk, f0, w, start, k0, k1, r0, r1, iy0, iy1, g0, best, bestk, left, right, prev, prev2, bad
     ):  # noqa: E501
@@ -138,6 +138,19 @@ def _numba_kernel():
 
     _STATE["kernel"] = peak_rows
     return peak_rows
+
+
+def _jit(numba, **kw):
+    """``numba.njit(nogil=True, cache=True)``; without the on-disk cache when no
+    writable cache location exists (read-only install, no home directory)."""
+
+    def deco(fn):
+        try:
+            return numba.njit(nogil=True, cache=True, **kw)(fn)
+        except RuntimeError:  # "cannot cache function …: no locator available"
+            return numba.njit(nogil=True, cache=False, **kw)(fn)
+
+    return deco
 
 
 @dataclass(frozen=True)
@@ -294,7 +307,7 @@ def _numba_onset():
         _STATE["onset"] = None
         return None
 
-    @numba.njit(nogil=True, cache=True)
+    @_jit(numba)
     def onset_rows(block, t, level, n, min_rise, min_snr, i0, i1, out):
         nt = block.shape[1]
         d = np.empty(nt - 1)

@@ -1,6 +1,8 @@
 """Benchmark: how many times `platescope analyze` reads an IRM movie, and its peak RSS.
 
 Run: ``python benchmarks/bench_movie_reads.py --scale 2 4 [--fps 34] [--size 256]``
+(larger frames), or ``--scale 1 --duration 60 --tag _60s`` and ``--duration 240`` (a
+4× longer movie of the same frames).
 
 An ``irm-galvanostatic`` experiment is simulated once (``--size``² px, ``--fps``); its
 movie is then enlarged spatially by an integer ``scale`` (each pixel → scale × scale
@@ -116,6 +118,8 @@ def main() -> None:
     ap.add_argument("--scale", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--fps", type=float, default=34.0)
+    ap.add_argument("--duration", type=float, default=None, help="echem record length, s")
+    ap.add_argument("--tag", default="", help="suffix of the results file name")
     ap.add_argument("--workdir", default=None, help="where the movies go (default: a temp dir)")
     ap.add_argument("--child", nargs=2, metavar=("EXPERIMENT", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -128,10 +132,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         base = Path(tmp) / "base"
-        irm_galvanostatic(base, seed=1, irm_size_px=args.size, frame_rate_fps=args.fps)
+        extra = {} if args.duration is None else {"duration_s": args.duration}
+        irm_galvanostatic(base, seed=1, irm_size_px=args.size, frame_rate_fps=args.fps, **extra)
         for scale in args.scale:
             exp_dir = Path(tmp) / f"x{scale}"
-            size = enlarge(base, exp_dir, scale)
+            if scale == 1:
+                shutil.copytree(base, exp_dir)
+                size = (exp_dir / "irm.tif").stat().st_size
+            else:
+                size = enlarge(base, exp_dir, scale)
             proc = subprocess.run(
                 [
                     sys.executable,
@@ -152,7 +161,7 @@ def main() -> None:
             shutil.rmtree(exp_dir)
     report = {
         "benchmark": "movie_reads",
-        "base": {"size_px": args.size, "fps": args.fps},
+        "base": {"size_px": args.size, "fps": args.fps, "duration_s": args.duration},
         "runs": rows,
         "machine": {
             "cpus": os.cpu_count(),
@@ -161,7 +170,8 @@ def main() -> None:
         },
     }
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "movie_reads.json").write_text(json.dumps(report, indent=2))
+    name = f"movie_reads{args.tag}.json"
+    (HERE / "results" / name).write_text(json.dumps(report, indent=2))
     print(f"{'scale':>5}{'movie GiB':>11}{'reads':>7}{'RSS MB':>8}{'wall s':>8}{'cpu s':>8}")
     for r in rows:
         print(

@@ -1,6 +1,6 @@
 """Benchmark: per-pixel t_nuc(IRM) map vs the plain SciPy recipe, same process.
 
-Run: ``python benchmarks/bench_tnuc_map.py [--frames 400] [--size 256] [--repeat 5]``
+Run: ``python benchmarks/bench_tnuc_map.py [--sizes 400x256,800x512] [--repeat 5]``
 
 Prints a table and writes ``benchmarks/results/tnuc_map.json``.
 
@@ -13,13 +13,15 @@ Baseline (what a user writes today, exactly)::
     d = scipy.signal.savgol_filter(movie, w, 2, deriv=1, delta=dt, axis=0)
     t_nuc = t[d.argmax(axis=0)]
 
-on the uint16 numpy array (savgol_filter computes in float64), and the same on a
-float32 copy made beforehand (copy not timed) as a stronger baseline. The baseline does
+on the uint16 numpy array (savgol_filter computes in float64). The baseline does
 *less* than ``t_nuc_map``: it ignores the irregular frame times (no resampling) and has
-no sub-frame refinement. Ours: ``platescope.optics.t_nuc_map(movie, window_s=...)``.
+no sub-frame refinement. Ours: ``platescope.optics.t_nuc_map(movie, window_s=...)``
+with the compiled kernel on 1 and on 2 threads, and the numpy fallback (checked
+bit-identical). Memory-bound reference: ``movie.sum(axis=0)`` (one pass over the
+uint16 movie). Two movie sizes (``--sizes``).
 
-Timing: best of ``--repeat`` interleaved runs, wall clock (perf_counter) and CPU time
-(process_time). Memory: each case runs in a fresh subprocess reading the movie from a
+Timing: best of ``--repeat`` interleaved runs (the baseline and the fallback: two),
+wall clock (perf_counter) and CPU time (process_time). Memory: each case runs in a fresh subprocess reading the movie from a
 zarr store through dask, or (``ours_memmap``) from a memory-mapped ``.npy`` file, so
 the movie itself is not in RAM; reported are the tracemalloc peak (Python/numpy heap)
 and the rise of peak RSS over the process's RSS after imports + opening the store
@@ -167,11 +169,93 @@ def memory_cases(frames_list, size, tmp):
 # --------------------------------------------------------------------------- main
 
 
+def _set_threads(n: int | None) -> None:
+    if n is None:
+        os.environ.pop("PLATESCOPE_THREADS", None)
+    else:
+        os.environ["PLATESCOPE_THREADS"] = str(n)
+
+
+def time_case(frames: int, size: int, repeat: int) -> dict:
+    """All timings of one movie size, interleaved so load changes hit all alike."""
+    movie, t, t0 = make_movie(frames, size)
+    samples = movie.size
+    da_movie = as_dataarray(movie, t, size)
+
+    def run_ours(threads, kernels="numba"):
+        def fn():
+            _set_threads(threads)
+            os.environ["PLATESCOPE_KERNELS"] = kernels
+            try:
+                return t_nuc_map_values(da_movie)
+            finally:
+                os.environ.pop("PLATESCOPE_KERNELS", None)
+                _set_threads(None)
+
+        return fn
+
+    cases = {
+        "reduction_sum": lambda: movie.sum(axis=0),
+        "baseline_uint16": lambda: baseline(movie, t),
+        "ours_1_thread": run_ours(1),
+        "ours_2_threads": run_ours(2),
+        "ours_numpy_fallback": run_ours(1, "numpy"),
+    }
+    runs = {k: [] for k in cases}
+    outputs = {}
+    for i in range(repeat):
+        for name, fn in cases.items():
+            if name in ("baseline_uint16", "ours_numpy_fallback") and i >= 2:
+                continue  # slow and steady: two runs are enough
+            wall, cpu, out = best_of(fn, 1)
+            runs[name].append((wall, cpu))
+            outputs[name] = out
+    timing = {}
+    for name, r in runs.items():
+        timing[name] = {
+            "wall_s": min(x[0] for x in r),
+            "cpu_s": min(x[1] for x in r),
+            "ns_per_sample_cpu": min(x[1] for x in r) / samples * 1e9,
+        }
+        if name != "reduction_sum":
+            err = np.abs(outputs[name] - t0)
+            timing[name]["median_abs_error_s"] = float(np.nanmedian(err))
+    same = np.array_equal(outputs["ours_1_thread"], outputs["ours_numpy_fallback"], equal_nan=True)
+    o1, o2, base, red = (
+        timing["ours_1_thread"],
+        timing["ours_2_threads"],
+        timing["baseline_uint16"],
+        timing["reduction_sum"],
+    )
+    ratios = {
+        "vs_scipy_wall_1_thread": base["wall_s"] / o1["wall_s"],
+        "vs_scipy_cpu_1_thread": base["cpu_s"] / o1["cpu_s"],
+        "vs_scipy_wall_2_threads": base["wall_s"] / o2["wall_s"],
+        "fraction_of_reduction_pass_per_core_cpu": red["cpu_s"] / o1["cpu_s"],
+        "fraction_of_reduction_pass_per_core_wall": red["wall_s"] / o1["wall_s"],
+        "speedup_1_to_2_threads_wall": o1["wall_s"] / o2["wall_s"],
+        "numba_equals_numpy_fallback_bitwise": bool(same),
+    }
+    return {
+        "frames": frames,
+        "size": size,
+        "movie_mb": movie.nbytes / 2**20,
+        "timing": timing,
+        "ratios": ratios,
+    }
+
+
+def t_nuc_map_values(movie):
+    from platescope.optics import t_nuc_map
+
+    return t_nuc_map(movie, window_s=WINDOW_S).values
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=400)
-    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--sizes", default="400x256,800x512", help="FRAMESxSIZE,…")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-memory", action="store_true", help="skip the memory cases")
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "STORE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -180,60 +264,31 @@ def main() -> None:
 
     import scipy
 
+    from platescope.optics import _kernels
+
     load0 = os.getloadavg()
-    movie, t, t0 = make_movie(args.frames, args.size)
-    movie32 = movie.astype(np.float32)
-    w, dt = window_samples(t)
-    samples = movie.size
-
-    ours(movie[:40, :32, :32], t[:40], 32)  # warm-up (imports, first-call costs)
-    results = {"baseline_uint16": [], "baseline_float32": [], "ours": []}
-    outputs = {}
-    for _ in range(args.repeat):  # interleaved so load changes hit all methods alike
-        for name, fn in (
-            ("baseline_uint16", lambda: baseline(movie, t)),
-            ("baseline_float32", lambda: baseline(movie32, t)),
-            ("ours", lambda: ours(movie, t, args.size)),
-        ):
-            wall, cpu, out = best_of(fn, 1)
-            results[name].append((wall, cpu))
-            outputs[name] = out
-    timing = {}
-    for name, runs in results.items():
-        wall = min(r[0] for r in runs)
-        cpu = min(r[1] for r in runs)
-        err = np.abs(outputs[name] - t0)
-        timing[name] = {
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "ns_per_sample_cpu": cpu / samples * 1e9,
-            "median_abs_error_s": float(np.nanmedian(err)),
-            "nan_fraction": float(np.isnan(outputs[name]).mean()),
-        }
-    for name in ("baseline_uint16", "baseline_float32"):
-        timing[name]["speedup_wall"] = timing[name]["wall_s"] / timing["ours"]["wall_s"]
-        timing[name]["speedup_cpu"] = timing[name]["cpu_s"] / timing["ours"]["cpu_s"]
-
-    with tempfile.TemporaryDirectory() as tmp:
-        memory = memory_cases([args.frames, 2 * args.frames], args.size, tmp)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    small = make_movie(40, 32)
+    ours(small[0], small[1], 32)  # warm-up: imports, numba compilation/cache load
+    cases = [time_case(f, n, args.repeat) for f, n in sizes]
+    memory = []
+    if not args.no_memory:
+        with tempfile.TemporaryDirectory() as tmp:
+            f, n = sizes[0]
+            memory = memory_cases([f, 2 * f], n, tmp)
 
     report = {
         "benchmark": "t_nuc_map",
-        "movie": {
-            "frames": args.frames,
-            "size": args.size,
-            "dtype": "uint16",
-            "median_dt_s": dt,
-            "window_s": WINDOW_S,
-            "window_samples": w,
-        },
+        "window_s": WINDOW_S,
         "baseline": (
             "scipy.signal.savgol_filter(movie, w, 2, deriv=1, delta=dt, axis=0).argmax(axis=0)"
-            " on the uint16 array (computes in float64) and on a float32 copy; no resampling"
-            " of the irregular frame times, no sub-frame refinement"
+            " on the uint16 array (computes in float64); no resampling of the irregular frame"
+            " times, no sub-frame refinement"
         ),
+        "reduction": "movie.sum(axis=0) on the uint16 array (one memory-bound pass)",
         "ours": "platescope.optics.t_nuc_map(movie, window_s=2.0)",
-        "timing": timing,
+        "backend": _kernels.backend(),
+        "cases": cases,
         "memory": memory,
         "machine": {
             "python": platform.python_version(),
@@ -250,22 +305,24 @@ def main() -> None:
     tmp_path.write_text(json.dumps(report, indent=2))
     tmp_path.replace(out_dir / "tnuc_map.json")
 
-    print(f"movie {args.frames} x {args.size} x {args.size} uint16, dt≈{dt:.3f} s, w={w}")
-    print(f"{'method':<18}{'wall s':>9}{'cpu s':>9}{'ns/sample':>11}{'speed-up':>10}{'|err| s':>9}")
-    for name, r in timing.items():
-        sp = f"{r['speedup_cpu']:.1f}x" if "speedup_cpu" in r else "1"
-        print(
-            f"{name:<18}{r['wall_s']:>9.3f}{r['cpu_s']:>9.3f}{r['ns_per_sample_cpu']:>11.1f}"
-            f"{sp:>10}{r['median_abs_error_s']:>9.3f}"
-        )
-    print(
-        f"\n{'memory (dask/zarr input)':<26}{'frames':>7}{'tracemalloc MB':>16}{'RSS rise MB':>13}"
-    )
-    for r in memory:
-        print(
-            f"{r['method']:<26}{r['frames']:>7}{r['tracemalloc_peak_mb']:>16.1f}"
-            f"{r['rss_rise_mb']:>13.1f}"
-        )
+    for c in cases:
+        print(f"\nmovie {c['frames']} x {c['size']}² uint16 ({c['movie_mb']:.0f} MB)")
+        print(f"{'case':<22}{'wall s':>9}{'cpu s':>9}{'ns/sample':>11}{'|err| s':>9}")
+        for name, r in c["timing"].items():
+            err = r.get("median_abs_error_s", float("nan"))
+            print(
+                f"{name:<22}{r['wall_s']:>9.3f}{r['cpu_s']:>9.3f}"
+                f"{r['ns_per_sample_cpu']:>11.2f}{err:>9.3f}"
+            )
+        for k, v in c["ratios"].items():
+            print(f"  {k}: {v if isinstance(v, bool) else round(v, 2)}")
+    if memory:
+        print(f"\n{'memory (input)':<26}{'frames':>7}{'tracemalloc MB':>16}{'RSS rise MB':>13}")
+        for r in memory:
+            print(
+                f"{r['method']:<26}{r['frames']:>7}{r['tracemalloc_peak_mb']:>16.1f}"
+                f"{r['rss_rise_mb']:>13.1f}"
+            )
     print(f"\nload average start/end: {load0} / {os.getloadavg()}")
     print(f"wrote {out_dir / 'tnuc_map.json'}")
 

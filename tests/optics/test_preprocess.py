@@ -52,6 +52,26 @@ def test_subtract_reference():
             subtract_reference(m, frame=bad)
 
 
+def test_subtract_reference_reads_the_reference_chunk_once():
+    """A lazy movie: blocks read later must not recompute the chunk holding the
+    reference frame (it was re-decoded for every block a consumer fetched)."""
+    m = _movie(nt=8)
+    loads = []
+
+    def load(block, block_info=None):
+        loads.append(block_info[0]["chunk-location"][0])
+        return block
+
+    lazy = m.copy(data=da.from_array(m.values, chunks=(2, -1, -1)).map_blocks(load, dtype=m.dtype))
+    out = subtract_reference(lazy, frame=1)
+    assert loads == [0]  # the reference frame, computed once
+    for k in range(2, 8):  # a consumer reading frame by frame
+        np.testing.assert_array_equal(
+            out.isel(t=k).values, m.values[k].astype(np.float32) - m.values[1]
+        )
+    assert loads.count(0) == 1 and sorted(loads[1:]) == [1, 1, 2, 2, 3, 3]
+
+
 def test_group_average_times_are_group_means():
     m = _movie(nt=7)
     g = group_average(m, size=2)

@@ -239,8 +239,17 @@ def _time_below(a: np.ndarray, t: np.ndarray, level: float) -> np.ndarray:
 def _onset_kernel(
     block: np.ndarray, *, t: np.ndarray, level: float, n_edge: int, min_rise, min_snr: float
 ):
-    """Onset of a block with time as the last axis → (block.shape[:-1]) float32."""
+    """Onset of a block with time as the last axis → (block.shape[:-1]) float32.
+
+    Compiled per pixel when numba is available (:mod:`platescope.optics._kernels`;
+    same arithmetic in float64, sums in sequential rather than pairwise order);
+    this numpy code otherwise."""
+    from platescope.optics import _kernels
+
     n = max(1, min(int(n_edge), block.shape[-1] // 3))
+    fast = _kernels.onset_numba(block, t=t, level=level, n=n, min_rise=min_rise, min_snr=min_snr)
+    if fast is not None:
+        return fast
     a0 = np.nanmean(block[..., :n], axis=-1)
     a1 = np.nanmean(block[..., -n:], axis=-1)
     rise = a1 - a0

@@ -60,12 +60,9 @@ from scipy import ndimage, sparse
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._movie_model import _check_movie, _is_dask
+from platescope.optics import _kernels
 
 __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
-
-_ROWS_PER_BLOCK = (
-    64  # grid rows whose peak one block decides (tuned on 400×256², 2-core x86: 48–64 best)
-)
 
 
 # --------------------------------------------------------------------------- operator
@@ -462,38 +459,40 @@ def t_nuc_regions(
 
     weights = m.reshape(nr, region_px, nc, region_px)
     n_px = weights.sum(axis=(1, 3))
+    keep = (n_px >= min_fraction * region_px**2) & (n_px > 0)
     data = movie.data
-    step = max(1, int(32 * 2**20 // (8 * nr * nc * region_px**2)))  # ~32 MB per read
-    sums = np.empty((t.size, nr, nc))
-    for j0 in range(0, t.size, step):  # frame chunks: flat memory, dask read once
-        j1 = min(j0 + step, t.size)
+    # Only the analysed regions' curves are kept (n_t × n_kept floats); the movie is
+    # read once, in runs of whole frames (~32 MB as float64) aligned to dask chunks.
+    step = max(1, int(32 * 2**20 // (8 * nr * nc * region_px**2)))
+    sums = np.empty((t.size, int(keep.sum())))
+    outside = ~weights[None]
+    for j0, j1 in _frame_runs(data, 0, t.size, step):
         chunk = _fetch(data, (slice(j0, j1), slice(0, nr * region_px), slice(0, nc * region_px)))
         chunk = chunk.astype(np.float64).reshape(j1 - j0, nr, region_px, nc, region_px)
-        chunk = np.where(weights, chunk, 0.0)  # NaN outside the mask must not leak in
-        sums[j0:j1] = chunk.sum(axis=(2, 4))
+        np.copyto(chunk, 0.0, where=outside)  # NaN outside the mask must not leak in
+        sums[j0:j1] = chunk.sum(axis=(2, 4))[:, keep]
+        del chunk
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / n_px
+        sums /= n_px[keep]  # the region means, in place
+    means = sums
 
     ycoord = np.asarray(movie["y"].values, float) if "y" in movie.coords else np.arange(ny) * 1.0
     xcoord = np.asarray(movie["x"].values, float) if "x" in movie.coords else np.arange(nx) * 1.0
     records = []
-    for i in range(nr):
-        for j in range(nc):
-            if n_px[i, j] < min_fraction * region_px**2 or n_px[i, j] == 0:
-                continue
-            res = _peak_1d(op, means[:, i, j], rows, int(n_boot))
-            records.append(
-                {
-                    "row": i,
-                    "col": j,
-                    "y_um": float(ycoord[i * region_px : (i + 1) * region_px].mean()),
-                    "x_um": float(xcoord[j * region_px : (j + 1) * region_px].mean()),
-                    "n_px": int(n_px[i, j]),
-                    "t_nuc_s": res["t_nuc_s"],
-                    "t_nuc_err_s": res["t_nuc_err_s"],
-                    "peak_rate": res["peak_rate"],
-                }
-            )
+    for q, (i, j) in enumerate(zip(*np.nonzero(keep), strict=True)):
+        res = _peak_1d(op, means[:, q], rows, int(n_boot))
+        records.append(
+            {
+                "row": int(i),
+                "col": int(j),
+                "y_um": float(ycoord[i * region_px : (i + 1) * region_px].mean()),
+                "x_um": float(xcoord[j * region_px : (j + 1) * region_px].mean()),
+                "n_px": int(n_px[i, j]),
+                "t_nuc_s": res["t_nuc_s"],
+                "t_nuc_err_s": res["t_nuc_err_s"],
+                "peak_rate": res["peak_rate"],
+            }
+        )
     cols = ["row", "col", "y_um", "x_um", "n_px", "t_nuc_s", "t_nuc_err_s", "peak_rate"]
     df = pd.DataFrame.from_records(records, columns=cols)
     df.attrs = {
@@ -510,39 +509,6 @@ def t_nuc_regions(
 # --------------------------------------------------------------------------- map
 
 
-@dataclass(frozen=True)
-class _Block:
-    first: int  # first grid row whose peak this block decides
-    last: int  # last such row (inclusive)
-    j0: int  # first frame used
-    j1: int  # one past the last frame used
-    n_rows: int  # last - first + 3: grid rows first-1 … last+1
-    # Row groups of the block's slice of D, each trimmed to its own non-zero frame
-    # columns: (row0, row1, frame0 - j0, frame1 - j0, float32 matrix). D is banded, so a
-    # few narrow products do ~half the flops of one (n_rows × frames) product.
-    parts: tuple
-
-
-def _blocks(
-    op: _DerivativeOperator, rows: tuple[int, int], per_block: int, rows_per_part: int = 8
-) -> list[_Block]:
-    out = []
-    for s in range(rows[0], rows[1] + 1, per_block):
-        e = min(s + per_block - 1, rows[1])
-        j0 = int(op.col_lo[s - 1 : e + 2].min())
-        j1 = int(op.col_hi[s - 1 : e + 2].max()) + 1
-        n_rows = e - s + 3
-        parts = []
-        for a in range(0, n_rows, rows_per_part):
-            b = min(a + rows_per_part, n_rows)
-            c0 = int(op.col_lo[s - 1 + a : s - 1 + b].min())
-            c1 = int(op.col_hi[s - 1 + a : s - 1 + b].max()) + 1
-            dense = op.matrix[s - 1 + a : s - 1 + b, c0:c1].toarray()
-            parts.append((a, b, c0 - j0, c1 - j0, np.ascontiguousarray(dense, np.float32)))
-        out.append(_Block(s, e, j0, j1, n_rows, tuple(parts)))
-    return out
-
-
 def _fetch(data, sl) -> np.ndarray:
     block = data[sl]
     if _is_dask(block):
@@ -550,91 +516,21 @@ def _fetch(data, sl) -> np.ndarray:
     return np.asarray(block)
 
 
-def _matmul(a: np.ndarray, x: np.ndarray, out: np.ndarray, cols: int = 128) -> np.ndarray:
-    """``out[:] = a @ x`` as a batch of narrow products.
-
-    Each product stays below OpenBLAS's threading threshold, so no BLAS threads are
-    spawned per call: threaded small products oversubscribe the cores (and are several
-    times slower when the machine is busy, or when dask already runs one task per core).
-    """
-    n, npx = x.shape
-    q = npx // cols
-    if q:
-        np.matmul(
-            a,
-            x[:, : q * cols].reshape(n, q, cols).transpose(1, 0, 2),
-            out=out[:, : q * cols].reshape(out.shape[0], q, cols).transpose(1, 0, 2),
-        )
-    if q * cols < npx:
-        out[:, q * cols :] = a @ x[:, q * cols :]
-    return out
-
-
-class _PeakTracker:
-    """Running first maximum of dI/dt over grid rows for a set of pixels, keeping the
-    peak row and its two neighbours' values for the parabolic refinement."""
-
-    def __init__(self, npx: int) -> None:
-        self.value = np.full(npx, -np.inf, dtype=np.float32)
-        self.row = np.zeros(npx, dtype=np.int64)
-        self.left = np.zeros(npx, dtype=np.float32)
-        self.right = np.zeros(npx, dtype=np.float32)
-        self.bad = np.zeros(npx, dtype=bool)
-        self._eq = np.empty(0, dtype=np.float32)
-        self._lane_cache = np.empty(0, dtype=np.intp)
-
-    def update(self, y: np.ndarray, first: int, g0: int) -> None:
-        """Offer the derivative block ``y`` (n_rows + 2, P) — grid rows first-1 …
-        first+n_rows — for pixels ``g0 … g0+P-1``. Rows 1 … n_rows compete. Strict ``>``
-        across blocks and first index within one reproduce ``argmax`` over all rows."""
-        n_rows, npx = y.shape[0] - 2, y.shape[1]
-        g1 = g0 + npx
-        inner = y[1:-1]
-        m = inner.max(axis=0)
-        nan = np.isnan(m)
-        if nan.any():
-            self.bad[g0:g1] |= nan
-        best = self.value[g0:g1]
-        upd = m > best
-        n_upd = int(np.count_nonzero(upd))
-        if n_upd == 0:
-            return
-        if 8 * n_upd < npx:  # few winners: work on their columns only
-            sel = np.flatnonzero(upd)
-            a = np.argmax(inner[:, sel], axis=0)
-            best[sel] = m[sel]
-            self.row[g0 + sel] = a + first
-            self.left[g0 + sel] = y[a, sel]
-            self.right[g0 + sel] = y[a + 2, sel]
-            return
-        # Many winners: first row equal to the maximum, from (row == max) and one small
-        # matrix product giving Σ row·[y == max] and the number of equal rows.
-        if self._eq.size < inner.size:
-            self._eq = np.empty(inner.size, dtype=np.float32)
-        eq = self._eq[: inner.size].reshape(inner.shape)
-        np.equal(inner, m, out=eq, casting="unsafe")
-        weights = np.ones((2, n_rows), dtype=np.float32)
-        weights[0] = np.arange(n_rows)
-        idx_sum, count = weights @ eq
-        a = idx_sum.astype(np.intp)
-        if count.max() > 1:  # exact ties (integer data, flat signal)
-            np.minimum(a, n_rows - 1, out=a)  # non-winners: any valid row will do
-            ties = np.flatnonzero(upd & (count > 1))
-            if ties.size:  # the first maximum, as argmax
-                a[ties] = np.argmax(inner[:, ties], axis=0)
-        np.copyto(self.row[g0:g1], a + first, where=upd)
-        flat = y.reshape(-1)
-        a *= npx
-        a += self._lanes(npx)
-        np.copyto(best, m, where=upd)
-        np.copyto(self.left[g0:g1], flat.take(a), where=upd)
-        a += 2 * npx
-        np.copyto(self.right[g0:g1], flat.take(a), where=upd)
-
-    def _lanes(self, npx: int) -> np.ndarray:
-        if self._lane_cache.size != npx:
-            self._lane_cache = np.arange(npx, dtype=np.intp)
-        return self._lane_cache
+def _frame_runs(data, f_lo: int, f_hi: int, per_run: int) -> list[tuple[int, int]]:
+    """Runs of frames ``[fa, fb)`` covering ``[f_lo, f_hi)``: about ``per_run`` frames
+    each, boundaries on the chunk boundaries of a dask array."""
+    if _is_dask(data):
+        edges = np.cumsum((0, *data.chunks[0]))
+        edges = edges[(edges > f_lo) & (edges < f_hi)]
+        cuts, last = [], f_lo
+        for e in edges:
+            if e - last >= per_run:
+                cuts.append(int(e))
+                last = int(e)
+    else:
+        cuts = list(range(f_lo + per_run, f_hi, per_run))
+    bounds = [f_lo, *cuts, f_hi]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def t_nuc_map(
@@ -653,18 +549,19 @@ def t_nuc_map(
 
     Same estimator as :func:`t_nuc_from_curve` applied to every pixel (module
     docstring), without the per-pixel uncertainty. The resampling + Savitzky–Golay
-    derivative is one banded linear operator ``D``. The movie is read in blocks (a run of
-    frames × a band of rows, ≤ ``max_block_mb``); each block of 64 grid samples × up to
-    ``chunk_px`` pixels is converted to float32 and multiplied by the matching slices of
-    ``D`` (a few narrow single-threaded BLAS products), then a running first-maximum
-    keeps each pixel's best sample and its two neighbours for the parabolic refinement.
-    Peak memory is ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus ~25 bytes
-    per analysed pixel,
-    independent of the movie length; dask- or memmap-backed movies are never loaded
-    whole (dask: each block is computed once). About 10× faster than
-    ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on the uint16 movie, which does
-    less (no resampling, no sub-frame refinement) — see
-    ``benchmarks/bench_tnuc_map.py``.
+    derivative is one banded linear operator ``D``; one fused kernel
+    (:mod:`platescope.optics._kernels`: numba-compiled, multi-threaded over pixel rows,
+    with a bit-identical numpy fallback) runs over each pixel's time series once,
+    reading the movie in its native dtype: the rows of ``D``, the running first
+    maximum and its two neighbours for the parabolic refinement, in float32. The
+    mask's bounding box is read once, in runs of whole frames (≤ ``max_block_mb``,
+    aligned to a dask movie's chunks), carrying over the few frames the next grid rows
+    still need. Peak memory ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus
+    ~30 bytes per analysed pixel, independent of the movie length; a numpy/memmap movie
+    is not copied at all by the compiled kernel. ≈ 17× less CPU time than
+    ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie (one core),
+    which does less (no resampling, no sub-frame refinement) — see
+    ``benchmarks/bench_tnuc_map.py`` and ``docs/performance.md``.
 
     Parameters
     ----------
@@ -687,8 +584,8 @@ def t_nuc_map(
         reflect, kernel truncated at 4 σ — identical to
         ``scipy.ndimage.gaussian_filter`` on the whole frame.
     chunk_px : int
-        Pixels per matrix product (a cache-size knob; does not change the result
-        beyond float32 rounding).
+        Pixels per tile of the numpy fallback (a cache-size knob; does not change the
+        result).
     max_block_mb : float
         Approximate MB of movie (counted as float32) read per block (memory knob; does
         not change the result).
@@ -722,7 +619,8 @@ def t_nuc_map(
         raise InputError(None, f"max_block_mb must be > 0, got {max_block_mb!r}", "use 64")
     op = _derivative_operator(t, window_s=window_s, polyorder=polyorder, source=src)
     rows = _window_rows(op, t_min_s, t_max_s, source=src)
-    blocks = _blocks(op, rows, _ROWS_PER_BLOCK)
+    band_op = _kernels.BandedOperator.from_csr(op.matrix, op.col_lo, op.col_hi)
+    k_first, k_end = rows[0] - 1, rows[1] + 2  # grid rows computed (neighbours included)
 
     ny, nx = movie.sizes["y"], movie.sizes["x"]
     m = _mask_array(mask, movie)
@@ -750,65 +648,66 @@ def t_nuc_map(
     wr = rx1 - rx0
     data = movie.data
 
-    # Streaming geometry. A "chunk" is a run of consecutive time blocks read together
-    # (≤ max_block_mb as float32, at least one block); a "band" is a run of bbox rows
-    # read together (+ blur halo); a "tile" is ≈ chunk_px pixels of whole bbox rows.
-    budget = max_block_mb * 2**20
-    min_frames = max(b.j1 - b.j0 for b in blocks)
-    band_rows = int(max(1, min(hb, budget // (4 * wr * min_frames) - 2 * halo)))
-    frames_per_chunk = int(max(min_frames, budget // (4 * wr * (band_rows + 2 * halo))))
-    chunks: list[list[_Block]] = []
-    for b in blocks:
-        if chunks and b.j1 - chunks[-1][0].j0 <= frames_per_chunk:
-            chunks[-1].append(b)
-        else:
-            chunks.append([b])
+    # Streaming: the bbox (+ blur halo) is read once, in runs of whole frames
+    # (≤ max_block_mb counted as float32; aligned to the chunks of a dask movie, whose
+    # blocks are decoded whole anyway). The last frames of a run that later grid rows
+    # still need (< the operator's band width) are carried over, not read again. A
+    # numpy/memmap movie is passed to the compiled kernel as a view (no copy).
+    f_lo = int(band_op.start[k_first])
+    f_hi = int(band_op.start[k_end - 1]) + band_op.width
+    frame_bytes = 4 * (min(y1 + halo, ny) - max(y0 - halo, 0)) * wr
+    per_run = int(max(4 * band_op.width, max_block_mb * 2**20 // frame_bytes))
+    runs = _frame_runs(data, f_lo, f_hi, per_run)
     tile_rows = int(max(1, chunk_px // wb))
-
-    tracker = _PeakTracker(hb * wb)
+    state = _kernels.PeakState(hb * wb)
     mflat = m[y0:y1, x0:x1].ravel()
-    buf = np.empty(min_frames * min(tile_rows, band_rows) * wb, dtype=np.float32)
-    ybuf = np.empty((_ROWS_PER_BLOCK + 2) * min(tile_rows, band_rows) * wb, dtype=np.float32)
-    for chunk in chunks:
-        j0, j1 = chunk[0].j0, max(b.j1 for b in chunk)
-        for b0 in range(y0, y1, band_rows):
-            b1 = min(b0 + band_rows, y1)
-            fy0, fy1 = max(b0 - halo, 0), min(b1 + halo, ny)
-            # numpy/memmap: a view (nothing read yet); dask: this block is computed.
-            src = _fetch(data, (slice(j0, j1), slice(fy0, fy1), slice(rx0, rx1)))
+    use = _kernels.backend()
+    fy0, fy1 = max(y0 - halo, 0), min(y1 + halo, ny)
+    cy, cx = slice(y0 - fy0, y1 - fy0), slice(x0 - rx0, x1 - rx0)
+    copy_in = _is_dask(data) or halo > 0 or use != "numba"
+    k_next, carry, carry_f0 = k_first, None, f_lo
+    first = last = None
+    for fa, fb in runs:
+        if copy_in:
+            new = _fetch(data, (slice(fa, fb), slice(fy0, fy1), slice(rx0, rx1)))
             if halo:
-                src = ndimage.gaussian_filter(
-                    src.astype(np.float32),
+                new = ndimage.gaussian_filter(
+                    new.astype(np.float32),
                     sigma=(0.0, spatial_sigma_px, spatial_sigma_px),
                     mode="reflect",
                     truncate=4.0,
                 )
-            cx = slice(x0 - rx0, x1 - rx0)
-            for r0 in range(b0, b1, tile_rows):
-                r1 = min(r0 + tile_rows, b1)
-                g0 = (r0 - y0) * wb
-                if not mflat[g0 : g0 + (r1 - r0) * wb].any():
+            buf = new if carry is None else np.concatenate([carry, new.astype(carry.dtype)])
+            b0 = fa if carry is None else carry_f0
+        else:  # numpy/memmap: a view, read by the kernel
+            b0 = int(band_op.start[k_next])
+            buf = np.asarray(data[b0:fb, fy0:fy1, rx0:rx1])
+        if first is None:
+            first = np.asarray(buf[0, cy, cx], dtype=np.float64)
+        if fb == f_hi:
+            last = np.asarray(buf[-1, cy, cx], dtype=np.float64)
+        # grid rows whose frames are all in the buffer
+        k_stop = int(np.searchsorted(band_op.start[:k_end], fb - band_op.width, side="right"))
+        if k_stop > k_next:
+            step = hb if use == "numba" else tile_rows
+            for r0 in range(0, hb, step):
+                r1 = min(r0 + step, hb)
+                if not mflat[r0 * wb : r1 * wb].any():
                     continue
-                ry = slice(r0 - fy0, r1 - fy0)
-                for blk in chunk:
-                    n = blk.j1 - blk.j0
-                    x = buf[: n * (r1 - r0) * wb].reshape(n, r1 - r0, wb)
-                    np.copyto(x, src[blk.j0 - j0 : blk.j1 - j0, ry, cx], casting="unsafe")
-                    npx = (r1 - r0) * wb
-                    y = ybuf[: blk.n_rows * npx].reshape(-1, npx)
-                    x2 = x.reshape(n, npx)
-                    for a, b, c0, c1, part in blk.parts:
-                        _matmul(part, x2[c0:c1], y[a:b])
-                    tracker.update(y, blk.first, g0)
-            del src
+                blk = buf[:, cy.start + r0 : cy.start + r1, cx]
+                state.update(blk, b0, band_op, (k_next, k_stop), rows, r0 * wb, use=use)
+            k_next = k_stop
+        if copy_in and k_next < k_end:
+            carry_f0 = int(band_op.start[k_next])
+            carry = np.array(buf[carry_f0 - b0 :])
+        del buf
 
-    best_v, best_l, best_r = tracker.value, tracker.left, tracker.right
-    best_k, bad = tracker.row, tracker.bad
-    first = _fetch(data, (0, slice(y0, y1), slice(x0, x1))).astype(np.float64)
-    last = _fetch(data, (-1, slice(y0, y1), slice(x0, x1))).astype(np.float64)
+    best_v, best_l, best_r = state.best, state.left, state.right
+    best_k, bad = state.bestk, state.bad
+    # the rounding scale: the first and last frames read (analysed pixels)
     scale = np.maximum(np.abs(first), np.abs(last)).ravel()
     delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
-    tn = op.t_u[best_k] + delta * op.dt
+    tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
     tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
     result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32)
     return xr.DataArray(result, dims=("y", "x"), coords=coords, name="t_nuc_s", attrs=attrs)

@@ -51,7 +51,7 @@ def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
     ----------
     movie : xarray.DataArray
         Movie, dims ``("t", "y", "x")``, coordinate ``t`` in s. May be dask-backed
-        (the result stays lazy).
+        (the result stays lazy; the reference frame alone is computed, once).
     frame : int
         Index of the reference frame (numpy-style; negative counts from the end).
 
@@ -81,7 +81,11 @@ def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
             f"pass a frame index between 0 and {n - 1}",
         )
     data = movie.astype(np.float32)
+    # The reference frame is computed once, here (one frame): a lazy slice would be
+    # recomputed — with the whole chunk holding it — by every block a consumer reads.
     ref = data.isel(t=int(frame), drop=True)
+    if _is_dask(ref.data):
+        ref = ref.copy(data=np.asarray(ref.data.compute()))
     out = data - ref
     out.attrs = dict(movie.attrs)
     out.attrs["reference_frame"] = int(frame) % n

@@ -216,10 +216,14 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
         "E_growth. Bottom: footprint-mean IRM signal and its Savitzky–Golay derivative with "
         "t_nuc(IRM) and the electrochemical t_nuc.",
     )
-    grouped = optics.group_average(sub, size=p_irm["group_size"])
-    picks = np.unique(np.linspace(0, grouped.sizes["t"] - 1, 6).round().astype(int))
-    # blur only the frames shown
-    shown = optics.gaussian_blur(grouped.isel(t=picks), sigma_um=p_irm["blur_sigma_um"])
+    size = int(p_irm["group_size"])
+    n_groups = sub.sizes["t"] // size
+    picks = np.unique(np.linspace(0, n_groups - 1, 6).round().astype(int))
+    # read, group and blur only the frames shown (not a pass over the whole movie)
+    frames = (picks[:, None] * size + np.arange(size)).ravel()
+    grouped = optics.group_average(sub.isel(t=frames), size=size)
+    # computed here, once: the figure reads its frames several times
+    shown = optics.gaussian_blur(grouped, sigma_um=p_irm["blur_sigma_um"]).compute()
     out.figure(
         "irm_frames",
         report.fig_irm_frames(

@@ -1,0 +1,184 @@
+"""Benchmark: how many times `platescope analyze` reads an IRM movie, and its peak RSS.
+
+Run: ``python benchmarks/bench_movie_reads.py --scale 2 4 [--fps 34] [--size 256]``
+(larger frames), or ``--scale 1 --duration 60 --tag _60s`` and ``--duration 240`` (a
+4× longer movie of the same frames).
+
+An ``irm-galvanostatic`` experiment is simulated once (``--size``² px, ``--fps``); its
+movie is then enlarged spatially by an integer ``scale`` (each pixel → scale × scale
+pixels, the pixel size divided by ``scale``: the same physical field, footprint and
+echem), written frame by frame through a memory-mapped ``.npy`` so the generator never
+holds the movie. Each size is analysed in a fresh process that reports
+
+- ``rchar`` of ``/proc/self/io`` during ``analyze`` (bytes returned by ``read()``
+  calls: the movie file read through tifffile, page cache included) divided by the
+  movie file size → **reads per analysis**;
+- ``read_bytes`` (bytes fetched from the storage device; small when the file is
+  in the page cache);
+- peak RSS (VmHWM) and its rise over the process after imports;
+- wall and CPU time.
+
+Writes ``benchmarks/results/movie_reads.json``. Deletes the enlarged movies afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def _proc_io() -> dict:
+    out = {}
+    with open("/proc/self/io") as fh:
+        for line in fh:
+            k, v = line.split(":")
+            out[k.strip()] = int(v)
+    return out
+
+
+def _vm(key: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return float(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def child(experiment: str, out: str) -> None:
+    """Analyse in this fresh process; print one JSON line."""
+    import platescope.optics  # noqa: F401  (imports outside the measured window)
+    import platescope.pipeline  # noqa: F401
+    from platescope.cli import main as cli_main
+
+    io0, rss0 = _proc_io(), _vm("VmHWM")
+    w0, c0 = time.perf_counter(), time.process_time()
+    try:
+        rc = cli_main(["analyze", experiment, "--out", out])
+    except SystemExit as exc:  # the CLI exits with its code
+        rc = exc.code
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    io1 = _proc_io()
+    print(
+        json.dumps(
+            {
+                "exit_code": rc,
+                "rchar": io1["rchar"] - io0["rchar"],
+                "read_bytes": io1["read_bytes"] - io0["read_bytes"],
+                "rss_peak_mb": _vm("VmHWM"),
+                "rss_after_imports_mb": rss0,
+                "wall_s": wall,
+                "cpu_s": cpu,
+            }
+        )
+    )
+
+
+def enlarge(src_dir: Path, dst_dir: Path, scale: int) -> int:
+    """Copy the experiment, the movie enlarged ``scale``× per side; return its bytes."""
+    import tifffile
+
+    from platescope.io._image_writers import write_imagej_movie
+
+    shutil.copytree(src_dir, dst_dir, ignore=shutil.ignore_patterns("irm.tif"))
+    with tifffile.TiffFile(src_dir / "irm.tif") as tif:
+        small = tif.asarray(out="memmap")
+        meta = tif.imagej_metadata or {}
+        res = tif.pages[0].tags["XResolution"].value
+    px_um = res[1] / res[0]
+    nt, ny, nx = small.shape
+    tmp = dst_dir / "movie.npy"
+    big = np.lib.format.open_memmap(tmp, "w+", np.uint16, (nt, ny * scale, nx * scale))
+    for i in range(nt):  # frame by frame: flat memory
+        big[i] = np.repeat(np.repeat(small[i], scale, axis=0), scale, axis=1)
+    big.flush()
+    write_imagej_movie(
+        dst_dir / "irm.tif",
+        big,
+        pixel_size_um=px_um / scale,
+        frame_interval_s=float(meta.get("finterval", 1.0)),
+    )
+    del big, small
+    tmp.unlink()
+    return (dst_dir / "irm.tif").stat().st_size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=int, nargs="+", default=[2, 4])
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--fps", type=float, default=34.0)
+    ap.add_argument("--duration", type=float, default=None, help="echem record length, s")
+    ap.add_argument("--tag", default="", help="suffix of the results file name")
+    ap.add_argument("--workdir", default=None, help="where the movies go (default: a temp dir)")
+    ap.add_argument("--child", nargs=2, metavar=("EXPERIMENT", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    from platescope.simulate import irm_galvanostatic
+
+    load0 = os.getloadavg()
+    rows = []
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        base = Path(tmp) / "base"
+        extra = {} if args.duration is None else {"duration_s": args.duration}
+        irm_galvanostatic(base, seed=1, irm_size_px=args.size, frame_rate_fps=args.fps, **extra)
+        for scale in args.scale:
+            exp_dir = Path(tmp) / f"x{scale}"
+            if scale == 1:
+                shutil.copytree(base, exp_dir)
+                size = (exp_dir / "irm.tif").stat().st_size
+            else:
+                size = enlarge(base, exp_dir, scale)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    str(exp_dir / "experiment.toml"),
+                    str(Path(tmp) / f"out{scale}"),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode:
+                raise RuntimeError(proc.stderr[-3000:])
+            rec = json.loads(proc.stdout.strip().splitlines()[-1])
+            rec.update(scale=scale, movie_bytes=size, reads=rec["rchar"] / size)
+            rows.append(rec)
+            print(json.dumps(rec))
+            shutil.rmtree(exp_dir)
+    report = {
+        "benchmark": "movie_reads",
+        "base": {"size_px": args.size, "fps": args.fps, "duration_s": args.duration},
+        "runs": rows,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": load0,
+            "loadavg_at_end": os.getloadavg(),
+        },
+    }
+    (HERE / "results").mkdir(exist_ok=True)
+    name = f"movie_reads{args.tag}.json"
+    (HERE / "results" / name).write_text(json.dumps(report, indent=2))
+    print(f"{'scale':>5}{'movie GiB':>11}{'reads':>7}{'RSS MB':>8}{'wall s':>8}{'cpu s':>8}")
+    for r in rows:
+        print(
+            f"{r['scale']:>5}{r['movie_bytes'] / 2**30:>11.2f}{r['reads']:>7.2f}"
+            f"{r['rss_peak_mb']:>8.0f}{r['wall_s']:>8.0f}{r['cpu_s']:>8.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Fused per-pixel kernels: the compiled (numba) and numpy back-ends agree bit for bit,
+and the numpy one is chosen automatically when numba cannot be imported."""
+
+import sys
+
+import dask.array as da
+import numpy as np
+import pytest
+import xarray as xr
+
+from platescope.optics import _kernels, t_nuc_map
+
+numba_missing = _kernels._numba_kernel() is None
+
+
+def _movie(seed, dtype, *, nt=140, ny=13, nx=21):
+    """Logistic rises at planted times (uniform in 12–22 s) on a jittered clock."""
+    rng = np.random.default_rng(seed)
+    t = 1.0 + np.cumsum(np.r_[0.0, 0.25 * (1.0 + rng.uniform(-0.3, 0.3, nt - 1))])
+    t0 = rng.uniform(12.0, 22.0, (ny, nx))
+    clean = 300.0 + 400.0 / (1.0 + np.exp(-(t[:, None, None] - t0) / 1.0))
+    values = rng.poisson(clean).astype(dtype)
+    return xr.DataArray(values, dims=("t", "y", "x"), coords={"t": t}), t0
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize("dtype", ["uint16", "float32", "float64", "int32"])
+def test_numba_and_numpy_maps_are_bit_identical(monkeypatch, dtype):
+    movie, t0 = _movie(3, dtype)
+    maps = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        for kw in ({}, {"t_min_s": 14.0, "t_max_s": 20.0}, {"spatial_sigma_px": 1.0}):
+            maps[name, str(kw)] = t_nuc_map(movie, window_s=2.0, max_block_mb=0.05, **kw).values
+    for key, value in maps.items():
+        if key[0] == "numba":
+            np.testing.assert_array_equal(value, maps["numpy", key[1]])
+    # and both recover the planted times (uniform clock jitter; Poisson noise)
+    err = maps["numba", "{}"] - t0
+    assert (
+        np.isfinite(err).mean() > 0.95 and np.nanmedian(np.abs(err)) < 2 * 0.25
+    )  # ≤ 2 frame intervals
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+def test_numba_threads_and_dask_do_not_change_the_map(monkeypatch):
+    movie, _ = _movie(5, "uint16", ny=17, nx=9)
+    monkeypatch.setenv("PLATESCOPE_THREADS", "1")
+    one = t_nuc_map(movie, window_s=2.0).values
+    monkeypatch.setenv("PLATESCOPE_THREADS", "3")
+    three = t_nuc_map(movie, window_s=2.0).values
+    lazy = movie.copy(data=da.from_array(movie.values, chunks=(17, 5, 9)))
+    lazy_map = t_nuc_map(lazy, window_s=2.0, max_block_mb=0.01).values
+    np.testing.assert_array_equal(one, three)
+    np.testing.assert_array_equal(one, lazy_map)
+
+
+def test_fallback_selected_when_numba_is_absent(monkeypatch):
+    movie, t0 = _movie(4, "uint16", ny=6, nx=7)
+    monkeypatch.delenv("PLATESCOPE_KERNELS", raising=False)
+    monkeypatch.setattr(_kernels, "_STATE", {})
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    assert _kernels.backend() == "numpy"
+    err = t_nuc_map(movie, window_s=2.0).values - t0
+    assert np.isfinite(err).all() and np.median(np.abs(err)) < 2 * 0.25
+    monkeypatch.setenv("PLATESCOPE_KERNELS", "numba")
+    with pytest.raises(RuntimeError, match="numba"):
+        _kernels.backend()
+
+
+def test_banded_operator_reproduces_the_sparse_matrix():
+    from platescope.optics._nucleation_time import _derivative_operator
+
+    rng = np.random.default_rng(0)
+    t = np.cumsum(rng.uniform(0.15, 0.3, 80))
+    op = _derivative_operator(t, window_s=1.5, polyorder=3)
+    band = _kernels.BandedOperator.from_csr(op.matrix, op.col_lo, op.col_hi)
+    dense = np.zeros(op.matrix.shape)
+    for k in range(dense.shape[0]):
+        dense[k, band.start[k] : band.start[k] + band.width] = band.weights[k]
+    np.testing.assert_allclose(dense, op.matrix.toarray(), rtol=1e-6, atol=1e-6 * abs(dense).max())
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+def test_onset_map_numba_equals_numpy_within_float32_rounding(monkeypatch):
+    from platescope.optics import onset_map
+
+    rng = np.random.default_rng(2)
+    t = np.cumsum(rng.uniform(0.8, 1.2, 60))
+    tau = rng.uniform(15.0, 45.0, (20, 30))
+    clean = 1.0 / (1.0 + np.exp(-(t[:, None, None] - tau) / 1.5))
+    values = clean + rng.normal(0.0, 0.02, clean.shape)
+    values[:, :3, :3] = 0.5 + rng.normal(0.0, 0.02, (60, 3, 3))  # no rise: NaN
+    values[10, 5, 5] = np.nan  # a hole: NaN
+    movie = xr.DataArray(values, dims=("t", "y", "x"), coords={"t": t})
+    maps = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        maps[name] = onset_map(movie, t_start_s=t[0], t_end_s=t[-1], sigma_um=0).values
+    np.testing.assert_array_equal(np.isnan(maps["numba"]), np.isnan(maps["numpy"]))
+    assert np.isnan(maps["numba"][:3, :3]).all() and np.isnan(maps["numba"][5, 5])
+    # float64 sums in another order, then float32: at most one float32 step apart
+    np.testing.assert_allclose(maps["numba"], maps["numpy"], rtol=1.2e-7, atol=0)
+    err = maps["numba"] - tau  # the half-level crossing of the planted logistic
+    assert np.nanmedian(np.abs(err)) < 0.5

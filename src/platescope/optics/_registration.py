@@ -234,8 +234,15 @@ def _hann2d(ny: int, nx: int, box=None) -> np.ndarray:
 class _Correlator:
     """Batched whitened phase correlation of frames against one reference."""
 
-    def __init__(self, weights: list[np.ndarray], highpass_px: float, peak_sigma_px: float):
+    def __init__(
+        self,
+        weights: list[np.ndarray],
+        highpass_px: float,
+        peak_sigma_px: float,
+        whiten: bool = False,
+    ):
         self.weights = weights
+        self.whiten = bool(whiten)
         self.highpass_px = float(highpass_px)
         ny, nx = weights[0].shape
         fy = np.fft.fftfreq(ny)[:, None]
@@ -290,14 +297,21 @@ class _Correlator:
         for j, (spec, ref) in enumerate(zip(specs, self.ref, strict=True)):
             cross = ref[None] * spec
             mag = np.abs(cross)
-            cross = np.where(mag > 0, cross / np.where(mag > 0, mag, 1.0), 0.0) * self.filt
+            if self.whiten:
+                cross = np.where(mag > 0, cross / np.where(mag > 0, mag, 1.0), 0.0)
+            cross = cross * self.filt
             corr = np.fft.irfft2(cross, s=(ny, nx))
             flat = corr.reshape(corr.shape[0], -1)
             k = np.argmax(flat, axis=1)
             iy, ix = np.unravel_index(k, (ny, nx))
             ar = np.arange(corr.shape[0])
             c0 = corr[ar, iy, ix]
-            peaks[j] = c0 * ny * nx / norm
+            if self.whiten:
+                peaks[j] = c0 * ny * nx / norm
+            else:  # normalised cross-correlation coefficient at the peak
+                energy = np.fft.irfft2(np.abs(spec) ** 2 * self.filt, s=(ny, nx))[:, 0, 0]
+                ref_e = np.fft.irfft2(np.abs(ref) ** 2 * self.filt, s=(ny, nx))[0, 0]
+                peaks[j] = c0 / np.sqrt(np.maximum(energy * ref_e, 1e-300))
             for axis, (i, size) in enumerate(((iy, ny), (ix, nx))):
                 if axis == 0:
                     cm = corr[ar, (iy - 1) % ny, ix]
@@ -405,6 +419,7 @@ def register_drift(
     exclude: np.ndarray | None = None,
     peak_sigma_px: float = 1.0,
     highpass_px: float = 8.0,
+    whiten: bool = False,
     block_frames: int = 32,
 ) -> pd.DataFrame:
     """Rigid sub-pixel stage drift of every frame relative to a reference frame.
@@ -497,13 +512,15 @@ def register_drift(
         )
 
     def run(w):
-        corr = _Correlator([w, *_split_weights(w)], highpass_px, peak_sigma_px)
+        corr = _Correlator([w, *_split_weights(w)], highpass_px, peak_sigma_px, whiten)
         corr.set_reference(ref_frame)
         return _pass(movie, corr, good, int(block_frames))
 
     shifts, peaks = run(base)
     if isinstance(region, str) and region == "auto" and good.size >= 4:
-        changed, frac = _changed_pixels(movie, shifts[0], good, n_avg=max(1, min(5, good.size // 4)))
+        changed, frac = _changed_pixels(
+            movie, shifts[0], good, n_avg=max(1, min(5, good.size // 4))
+        )
         attrs["changed_fraction"] = frac
         if 0 < frac < 0.6:
             grow = int(np.ceil(np.nanmax(np.abs(shifts[0])) + 3))

@@ -11,7 +11,9 @@ import platescope
 def test_every_subpackage_is_reachable_lazily():
     root = Path(platescope.__file__).parent
     found = sorted(
-        p.name for p in root.iterdir() if (p / "__init__.py").is_file() and not p.name.startswith("_")
+        p.name
+        for p in root.iterdir()
+        if (p / "__init__.py").is_file() and not p.name.startswith("_")
     )
     for name in found:
         mod = getattr(platescope, name)

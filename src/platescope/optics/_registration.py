@@ -67,11 +67,15 @@ def _read(movie: xr.DataArray, i0: int, i1: int) -> np.ndarray:
 
 
 def _running_median(x: np.ndarray, window: int) -> np.ndarray:
-    """Running median over ``window`` neighbouring samples, NaN ignored (edges clamp)."""
+    """Median of the ``window − 1`` neighbours of each sample (itself left out; the
+    ends mirrored), NaN ignored."""
     x = np.asarray(x, float)
     n = x.size
     half = max(int(window) // 2, 1)
-    idx = np.arange(n)[:, None] + np.arange(-half, half + 1)[None, :]
+    offs = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
+    idx = np.arange(n)[:, None] + offs[None, :]
+    idx = np.abs(idx)  # mirror at the start
+    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)  # and at the end
     idx = np.clip(idx, 0, n - 1)
     with np.errstate(all="ignore"):
         import warnings
@@ -375,18 +379,26 @@ def _region_box(movie: xr.DataArray, region) -> tuple[int, int, int, int]:
     return int(iy[0]), int(iy[-1]) + 1, int(ix[0]), int(ix[-1]) + 1
 
 
-def _pass(movie, corr: _Correlator, frames: np.ndarray, block_frames: int):
+def _pass(movie, corr: _Correlator, frames: np.ndarray, block_frames: int, running: int = 0):
+    """Shifts of ``frames``; with ``running`` > 0, the reference is renewed after every
+    ``running`` frames as the mean of those frames moved back by their shifts (so it
+    stays on the reference frame's grid while following the deposit's slow change)."""
     n = movie.sizes["t"]
     shifts = np.full((len(corr.weights), n, 2), np.nan)
     peaks = np.full((len(corr.weights), n), np.nan)
-    for i0, i1 in _blocks(n, block_frames):
-        sel = frames[(frames >= i0) & (frames < i1)]
-        if sel.size == 0:
-            continue
-        block = _read(movie, i0, i1)[sel - i0]
+    size = int(running) if running else int(block_frames)
+    groups = [frames[i : i + size] for i in range(0, frames.size, size)]
+    for sel in groups:
+        block = np.stack([_read(movie, int(k), int(k) + 1)[0] for k in sel])
         s, p = corr.shifts(block)
         shifts[:, sel] = s
         peaks[:, sel] = p
+        if running:
+            back = [
+                ndimage.shift(f, -d, order=3, mode="nearest")
+                for f, d in zip(block, s[0], strict=True)
+            ]
+            corr.set_reference(np.mean(back, axis=0))
     return shifts, peaks
 
 
@@ -415,11 +427,12 @@ def register_drift(
     movie: xr.DataArray,
     *,
     reference: int | None = None,
-    region: Any = "auto",
+    region: Any = "whole",
     exclude: np.ndarray | None = None,
     peak_sigma_px: float = 1.0,
     highpass_px: float = 8.0,
     whiten: bool = False,
+    running_frames: int = 4,
     block_frames: int = 32,
 ) -> pd.DataFrame:
     """Rigid sub-pixel stage drift of every frame relative to a reference frame.
@@ -433,9 +446,10 @@ def register_drift(
     movie : xarray.DataArray
         Movie ``(t, y, x)``, counts, ``t`` in s, ``y``/``x`` in µm; may be dask-backed.
     reference : int, optional
-        Reference frame index (default: the first frame not in ``exclude``).
-    region : "auto", "whole" or sequence of 4 floats
-        Where to register: ``"whole"`` frame; ``"auto"`` (the whole frame without the
+        Reference frame index (default: the first frame not in ``exclude``); the shifts
+        are relative to it.
+    region : "whole", "auto" or sequence of 4 floats
+        Where to register: ``"whole"`` frame (default); ``"auto"`` (the whole frame without the
         pixels that change between the first and last frames, i.e. the deposit, when
         they are < 60 % of it); or ``[x0_um, x1_um, y0_um, y1_um]``, a static part of
         the field in µm.
@@ -447,6 +461,14 @@ def register_drift(
     highpass_px : float
         σ of the Gaussian blur subtracted from each frame (removes illumination
         gradients and slow contrast), px.
+    whiten : bool
+        Whiten the cross-power spectrum (pure phase correlation). Off by default: with
+        shot noise and smooth texture, plain cross-correlation (the matched filter) of
+        the high-passed frames is 2–5× more precise (measured on simulated IRM movies).
+    running_frames : int
+        Renew the reference after every this many frames with their registered mean
+        (a running reference that follows the growing deposit); 0 keeps the reference
+        frame throughout.
     block_frames : int
         Frames read and correlated at a time.
 
@@ -514,7 +536,7 @@ def register_drift(
     def run(w):
         corr = _Correlator([w, *_split_weights(w)], highpass_px, peak_sigma_px, whiten)
         corr.set_reference(ref_frame)
-        return _pass(movie, corr, good, int(block_frames))
+        return _pass(movie, corr, good, int(block_frames), int(running_frames))
 
     shifts, peaks = run(base)
     if isinstance(region, str) and region == "auto" and good.size >= 4:
@@ -630,7 +652,7 @@ def stabilize_movie(
     *,
     register: bool = True,
     exclude_bad_frames: bool = True,
-    region: Any = "auto",
+    region: Any = "whole",
     reference: int | None = None,
     min_shift_px: float = 0.25,
     large_shift_px: float = 10.0,
@@ -707,7 +729,7 @@ def stabilize_movie(
     ]
     summary: dict[str, Any] = {
         "enabled": bool(register),
-        "method": "phase correlation (whitened, Gaussian-weighted, 3-point Gaussian peak fit)",
+        "method": "cross-correlation of high-passed frames (FFT, Gaussian-weighted spectrum, 3-point Gaussian peak fit, second pass on the residual), running reference",
         "n_frames": int(t.size),
         "n_frames_excluded": len(excluded),
         "excluded_frames": excluded,

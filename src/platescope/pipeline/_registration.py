@@ -30,9 +30,10 @@ REGISTRATION_DEFAULTS = {
         True, bool, "leave dark, saturated, blurred and outlier frames out of the maps"
     ),
     "region": Param(
-        "auto",
+        "whole",
         str,
-        "where to register: auto (without the changing deposit) or whole (frame)",
+        "where to register: whole (frame, running reference) or auto (without the pixels "
+        "that change between the first and last frames)",
         choices=("auto", "whole"),
     ),
     "region_um": Param(

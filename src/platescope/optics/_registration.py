@@ -121,7 +121,8 @@ def frame_quality(
       than ten times the running median fraction;
     * ``blurred``: focus below that of the nearest good frame on *each* side by more
       than ``blur_drop`` (relative) and by more than ``blur_k_sigma`` robust sd of the
-      frame-to-frame log-focus changes (a dip, not a steady change of contrast);
+      frame-to-frame log-focus changes, the two neighbours agreeing within half the
+      dip (a dip that recovers, not a steady change or a step of contrast);
     * ``intensity-outlier``: mean off its running median by more than
       ``outlier_fraction`` (relative).
 
@@ -203,25 +204,23 @@ def frame_quality(
     reason[saturated] = "saturated"
     # focus against the nearest good frame on each side: a blurred frame is a dip below
     # both (a steady rise or fall of contrast, e.g. alloying, is not)
-    # (three rounds: a run of blurred frames is peeled from its ends)
-    for _ in range(3):
-        lfv = np.log(np.where((focus > 0) & (reason == ""), focus, np.nan))
-        lf = pd.Series(lfv)
-        d_prev = lfv - lf.shift(1).ffill().to_numpy()
-        d_next = lfv - lf.shift(-1).bfill().to_numpy()
-        d_prev = np.where(np.isfinite(d_prev), d_prev, d_next)  # first frame: one side
-        d_next = np.where(np.isfinite(d_next), d_next, d_prev)  # last frame
-        resid = np.maximum(d_prev, d_next)  # the smaller of the two drops (negative)
-        sd = _robust_sd(np.diff(lfv[np.isfinite(lfv)])) / np.sqrt(2.0)
-        sd = sd if np.isfinite(sd) else 0.0
-        thr = max(-np.log(1.0 - blur_drop), blur_k_sigma * sd)
-        blurred = (resid < -thr) & (reason == "")
-        if not blurred.any():
-            break
-        reason[blurred] = "blurred"
+    # (and the two neighbours agree with each other: a blurred frame recovers, whereas a
+    # contrast minimum before a change of stage does not)
     lfv = np.log(np.where(focus > 0, focus, np.nan))
     lf = pd.Series(np.where(reason == "", lfv, np.nan))
-    resid = np.maximum(lfv - lf.shift(1).ffill().to_numpy(), lfv - lf.shift(-1).bfill().to_numpy())
+    lp = lf.shift(1).ffill().to_numpy()
+    ln = lf.shift(-1).bfill().to_numpy()
+    lp = np.where(np.isfinite(lp), lp, ln)  # first frame: one side only
+    ln = np.where(np.isfinite(ln), ln, lp)  # last frame
+    resid = np.maximum(lfv - lp, lfv - ln)  # the smaller of the two drops (negative)
+    good_l = lfv[np.isfinite(lf.to_numpy())]
+    sd = _robust_sd(np.diff(good_l)) / np.sqrt(2.0)
+    sd = sd if np.isfinite(sd) else 0.0
+    thr = max(-np.log(1.0 - blur_drop), blur_k_sigma * sd)
+    with np.errstate(invalid="ignore"):
+        symmetric = np.abs(lp - ln) < 0.5 * np.abs(resid)
+        blurred = (resid < -thr) & symmetric & (reason == "")
+    reason[blurred] = "blurred"
     good_mean = np.where(reason == "", mean, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         dev = np.abs(mean / _running_median(good_mean, window) - 1.0)

@@ -133,9 +133,11 @@ def test_saturated_frame_and_steady_trends_pass():
     gain = np.linspace(1.0, 0.6, 30)  # steady darkening (alloying): no frame is an outlier
     frames = np.clip(gain[:, None, None] * scene[None] + rng.normal(0, 5, (30, 64, 64)), 0, 4095)
     frames[12, :40] = 65535
+    frames[20] *= 1.5  # a lamp flash
     q = frame_quality(_movie(frames.astype(np.uint16)))
-    assert q.loc[q["bad"], "frame"].tolist() == [12]
+    assert q.loc[q["bad"], "frame"].tolist() == [12, 20]
     assert q.loc[12, "reason"] == "saturated"
+    assert q.loc[20, "reason"] == "intensity-outlier"
 
 
 def test_stabilize_excludes_and_registers_lazily():

@@ -123,8 +123,9 @@ def frame_quality(
       than ``blur_drop`` (relative) and by more than ``blur_k_sigma`` robust sd of the
       frame-to-frame log-focus changes, the two neighbours agreeing within half the
       dip (a dip that recovers, not a steady change or a step of contrast);
-    * ``intensity-outlier``: mean off its running median by more than
-      ``outlier_fraction`` (relative).
+    * ``intensity-outlier``: mean above (or below) both nearest good frames by more than
+      ``outlier_fraction`` (relative), the two agreeing within half that (a spike; the
+      first and last frames, with one neighbour, are not judged).
 
     Parameters
     ----------
@@ -221,10 +222,19 @@ def frame_quality(
         symmetric = np.abs(lp - ln) < 0.5 * np.abs(resid)
         blurred = (resid < -thr) & symmetric & (reason == "")
     reason[blurred] = "blurred"
-    good_mean = np.where(reason == "", mean, np.nan)
+    # an intensity outlier: off both good neighbours (the same way) by more than
+    # outlier_fraction while they agree with each other (a spike, not a trend or a step)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dev = np.abs(mean / _running_median(good_mean, window) - 1.0)
-    outlier = (dev > outlier_fraction) & (reason == "")
+        lm = np.log(np.where(mean > 0, mean, np.nan))
+        lg = pd.Series(np.where(reason == "", lm, np.nan))
+        mp = lg.shift(1).ffill().to_numpy()
+        mn = lg.shift(-1).bfill().to_numpy()
+        two = np.isfinite(mp) & np.isfinite(mn)
+        lim = np.log1p(outlier_fraction)
+        up = np.minimum(lm - mp, lm - mn)
+        down = np.minimum(mp - lm, mn - lm)
+        spike = np.maximum(up, down)
+        outlier = two & (spike > lim) & (np.abs(mp - mn) < 0.5 * spike) & (reason == "")
     reason[outlier] = "intensity-outlier"
     return pd.DataFrame(
         {
@@ -446,7 +456,7 @@ def register_drift(
     peak_sigma_px: float = 1.0,
     highpass_px: float = 8.0,
     whiten: bool = False,
-    running_frames: int = 0,
+    running_frames: int = 4,
     block_frames: int = 32,
 ) -> pd.DataFrame:
     """Rigid sub-pixel stage drift of every frame relative to a reference frame.
@@ -482,8 +492,10 @@ def register_drift(
     running_frames : int
         Renew the reference after every this many frames with their registered mean
         (a running reference that follows the growing deposit: 0.22 px instead of 0.38 px
-        rms on the simulated IRM movie, but an error once made is carried on, so it is
-        off by default); 0 keeps the reference frame throughout.
+        rms on the simulated IRM movie); 0 keeps the reference frame throughout. An
+        error once made is carried on by a running reference, so the fixed-reference
+        shifts are computed too and their median distance is reported
+        (``attrs["running_vs_fixed_px"]``).
     block_frames : int
         Frames read and correlated at a time.
 
@@ -495,7 +507,8 @@ def register_drift(
         (y − dy, x − dx)), ``dy_um``, ``dx_um``, ``err_px`` (1σ estimate, half the
         difference between the two half-region shifts), ``peak`` (correlation peak,
         1 = identical frames). ``attrs``: ``reference_frame``, ``region`` (what was
-        used), ``changed_fraction`` (auto), ``peak_sigma_px``, ``highpass_px``.
+        used), ``changed_fraction`` (auto), ``peak_sigma_px``, ``highpass_px``,
+        ``running_vs_fixed_px``.
 
     Examples
     --------
@@ -548,11 +561,12 @@ def register_drift(
             f"y {float(movie.y[box[0]]):g}–{float(movie.y[box[1] - 1]):g} µm"
         )
 
-    def run(w):
+    def run(w, running=int(running_frames)):
         corr = _Correlator([w, *_split_weights(w)], highpass_px, peak_sigma_px, whiten)
         corr.set_reference(ref_frame)
-        return _pass(movie, corr, good, int(block_frames), int(running_frames))
+        return _pass(movie, corr, good, int(block_frames), running)
 
+    w_used = base
     shifts, peaks = run(base)
     if isinstance(region, str) and region == "auto" and good.size >= 4:
         changed, frac = _changed_pixels(
@@ -562,8 +576,8 @@ def register_drift(
         if 0 < frac < 0.6:
             grow = int(np.ceil(np.nanmax(np.abs(shifts[0])) + 3))
             changed = ndimage.binary_dilation(changed, iterations=grow)
-            w = base * (1.0 - ndimage.gaussian_filter(changed.astype(float), 2.0))
-            shifts, peaks = run(w)
+            w_used = base * (1.0 - ndimage.gaussian_filter(changed.astype(float), 2.0))
+            shifts, peaks = run(w_used)
             attrs["region"] = (
                 f"whole frame without the {100 * frac:.0f} % of pixels that change "
                 "(the deposit), dilated by the drift"
@@ -573,6 +587,13 @@ def register_drift(
                 f"whole frame ({100 * frac:.0f} % of the pixels change: no static region)"
             )
     s, (sa, sb) = shifts[0], shifts[1:]
+    if running_frames:
+        # the running reference cannot be noisier than the fixed one, but an error once
+        # made is carried on; their disagreement shows it
+        fixed, _ = run(w_used, 0)
+        attrs["running_vs_fixed_px"] = float(np.nanmedian(np.hypot(*(s - fixed[0]).T)))
+    else:
+        attrs["running_vs_fixed_px"] = None
     err = 0.5 * np.hypot(*(sa - sb).T)
     tab = pd.DataFrame(
         {
@@ -672,6 +693,7 @@ def stabilize_movie(
     min_shift_px: float = 0.25,
     large_shift_px: float = 10.0,
     max_err_px: float = 0.3,
+    max_disagreement_px: float = 1.0,
     peak_sigma_px: float = 1.0,
     quality_kw: dict | None = None,
 ) -> dict[str, Any]:
@@ -679,8 +701,10 @@ def stabilize_movie(
 
     :func:`frame_quality` → bad frames excluded (``exclude_bad_frames``) →
     :func:`register_drift` on the good frames → :func:`apply_drift_correction` when the
-    largest shift reaches ``min_shift_px`` (below it the movie is left untouched, so a
-    still movie gives exactly the results it gave without registration).
+    largest shift reaches both ``min_shift_px`` and 3× the rms error estimate (below, the
+    shifts are noise and the movie is left untouched, so a still movie gives exactly the
+    results it gave without registration); not when the registration is uncertain
+    (median error estimate above ``max_err_px``).
 
     Parameters
     ----------
@@ -693,12 +717,16 @@ def stabilize_movie(
     region, reference, peak_sigma_px
         See :func:`register_drift`.
     min_shift_px : float
-        Largest |shift| below which no correction is applied, px.
+        Largest |shift| below which no correction is applied, px (also below 3× the rms
+        error estimate).
     large_shift_px : float
         Largest |shift| above which a ``large-stage-drift`` warning is attached, px.
     max_err_px : float
         Median error estimate above which the shifts are not applied and a
         ``registration-uncertain`` warning is attached, px.
+    max_disagreement_px : float
+        Median distance between the running- and fixed-reference shifts above which the
+        registration is uncertain (not applied, warning), px.
     quality_kw : dict, optional
         Options of :func:`frame_quality`.
 
@@ -781,22 +809,28 @@ def stabilize_movie(
             peak_median=float(np.nanmedian(ok["peak"])),
             changed_fraction=shifts.attrs["changed_fraction"],
         )
-        uncertain = summary["err_px_median"] > max_err_px
+        rvf = shifts.attrs["running_vs_fixed_px"]
+        summary["running_vs_fixed_px"] = rvf
+        uncertain = summary["err_px_median"] > max_err_px or (
+            rvf is not None and rvf > max_disagreement_px
+        )
         if uncertain:
             summary["applied"] = False
             summary["applied_reason"] = (
-                f"the registration is uncertain (median error {summary['err_px_median']:.2f} px "
-                f"> {max_err_px:g} px): the movie is used as recorded"
+                f"the registration is uncertain (median error {summary['err_px_median']:.2f} px, "
+                f"limit {max_err_px:g} px; running and fixed references {rvf or 0:.2f} px "
+                f"apart, limit {max_disagreement_px:g} px): the movie is used as recorded"
             )
-        elif max_px >= min_shift_px:
+        elif max_px >= max(min_shift_px, 3.0 * summary["err_px_rms"]):
             out_movie = apply_drift_correction(kept, ok.reset_index(drop=True))
             summary["applied"] = True
             summary["applied_reason"] = None
         else:
             summary["applied"] = False
             summary["applied_reason"] = (
-                f"the largest shift ({max_px:.3f} px) is below {min_shift_px:g} px: the "
-                "movie is used as recorded"
+                f"the largest shift ({max_px:.3f} px) is below {min_shift_px:g} px or 3× the "
+                f"rms error estimate ({summary['err_px_rms']:.3f} px), i.e. noise: the movie "
+                "is used as recorded"
             )
         if max_px > large_shift_px:
             warnings.append(
@@ -808,12 +842,13 @@ def stabilize_movie(
                     "the maps",
                 }
             )
-        if summary["err_px_median"] > max_err_px:
+        if uncertain:
             warnings.append(
                 {
                     "code": "registration-uncertain",
                     "message": f"the drift registration is uncertain (median error "
-                    f"{summary['err_px_median']:.2f} px > {max_err_px:g} px), so no shift was "
+                    f"{summary['err_px_median']:.2f} px; running vs fixed reference "
+                    f"{rvf or 0:.2f} px apart), so no shift was "
                     "applied: the field may lack texture; give [analysis.registration] "
                     "region_um as a textured static part of the field, or turn it off",
                 }

@@ -10,24 +10,29 @@ frame is a good image, so this module runs upstream of them:
    its running median over neighbouring frames; frames that are dark (dropped), saturated,
    blurred or intensity outliers are flagged with the reason.
 2. :func:`register_drift` — rigid sub-pixel translation of every frame relative to a
-   reference frame by phase correlation, computed in blocks of frames with batched FFTs.
-   Each frame is high-passed (minus its Gaussian blur, σ = ``highpass_px``) and
-   apodised by a weight (a Hann window over the reference region; the deposit masked
-   out); the cross-power spectrum is whitened and multiplied by a Gaussian
-   ``exp(−2π²σ²|f|²)`` (σ = ``peak_sigma_px``), which makes the correlation peak a
-   sampled Gaussian, so a three-point log-parabola fit per axis gives its sub-pixel
-   position without bias and without upsampling. Region ``"auto"`` registers once on the
-   whole frame, finds the pixels that change between the first and the last frames
-   (the growing deposit) and registers again without them. The error estimate per frame
-   is half the difference between the shifts found on two halves of the region.
+   reference frame by FFT cross-correlation, computed on batches of frames. Each frame
+   is high-passed (minus its Gaussian blur, σ = ``highpass_px``) and apodised by a
+   weight (a Hann window over the reference region; with region ``"auto"``, the pixels
+   that change between the first and last frames masked out); the cross-power spectrum
+   (not whitened by default: the matched filter under shot noise) is multiplied by a
+   Gaussian ``exp(−2π²σ²|f|²)`` (σ = ``peak_sigma_px``), and a three-point
+   log-parabola fit per axis gives the peak's sub-pixel position without upsampling; a
+   second pass on the frames moved back by the first estimate removes the bias of the
+   fixed window. A running reference (renewed every ``running_frames`` frames from the
+   registered frames) follows a growing deposit; it is checked against the fixed
+   reference. The error estimate per frame is half the difference between the shifts
+   found on two halves of the region.
 3. :func:`apply_drift_correction` — the shifts undone lazily (dask ``map_blocks`` per
    block of frames, cubic-spline ``scipy.ndimage.shift``; pixels that come from
    outside the field take the nearest edge value).
-4. :func:`stabilize_movie` — all three: the movie without its bad frames, registered,
-   plus the tables and a summary block with warnings.
+4. :func:`stabilize_movie` — all three: the movie without its bad frames, registered
+   when the registration is trustworthy and the drift is more than noise, plus the
+   tables and a summary block with warnings.
 
-Measured on simulated IRM movies (192², 0.04 µm px, shot + read noise; docs/validation.md):
-registration error (rms, planted shifts) ≤ 0.05 px with 5 px drift + 0.5 px jitter.
+Measured (docs/validation.md, docs/registration.md), 5 px drift + 0.5 px jitter: rms
+error 0.008–0.015 px on a textured field (σ 2 px, 15 % contrast, shot noise); 0.2–0.5 px
+on the simulated IRM field (smooth 3 % texture, Cramér–Rao bound ≈ 0.1 px per axis),
+where the registered t_nuc map is within 0.07 frame of the still movie's error.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ See-through alloying: :func:`transmittance`, :func:`relative_reflectivity`,
 :func:`alloyed_fraction`, :func:`extreme_regions`, :func:`regional_curves`,
 :func:`complementarity`, :func:`temporal_color_code`, :func:`montage_frames`.
 
+Stage drift and bad frames (upstream of every per-pixel map): :func:`frame_quality`,
+:func:`register_drift`, :func:`apply_drift_correction`, :func:`stabilize_movie`.
+
 Side-view (cross-section) growth movies: :func:`electrode_edge`, :func:`front_profiles`,
 :func:`layer_metrics`, :func:`layer_porosity`, :func:`dense_thickness_um`,
 :func:`growth_transition`, and all of them at once :func:`analyze_side_view`.
@@ -64,6 +67,12 @@ from platescope.optics._preprocess import (
     group_average,
     subtract_reference,
 )
+from platescope.optics._registration import (
+    apply_drift_correction,
+    frame_quality,
+    register_drift,
+    stabilize_movie,
+)
 from platescope.optics._side_view import (
     analyze_side_view,
     dense_thickness_um,
@@ -76,6 +85,10 @@ from platescope.optics._side_view import (
 
 __all__ = [
     "prepare_irm",
+    "apply_drift_correction",
+    "frame_quality",
+    "register_drift",
+    "stabilize_movie",
     "absorbance",
     "alloyed_fraction",
     "complementarity",

@@ -21,6 +21,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._registration import REGISTRATION_DEFAULTS, stabilize_section_movie
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
@@ -146,6 +147,7 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
     from platescope import particles, sync
 
     movie = read_movie_section(exp.movie, default_mode="epi")
+    movie = stabilize_section_movie(movie, exp, out, summary)  # bad frames out, drift undone
     if echem is not None:
         sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
         summary["sync"] = expand_errors(
@@ -418,6 +420,7 @@ SCENARIO = Scenario(
         **DEFAULTS,
         "cycles": CYCLES_DEFAULTS,
         "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
+        "registration": REGISTRATION_DEFAULTS,
     },
     simulator="platescope.simulate._dendrite_cycling:dendrite_cycling",
 )

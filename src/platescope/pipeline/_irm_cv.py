@@ -28,6 +28,7 @@ from platescope.pipeline._common import (
     read_echem_section,
 )
 from platescope.pipeline._irm_galvanostatic import _movie_on_echem_clock
+from platescope.pipeline._registration import REGISTRATION_DEFAULTS
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
@@ -299,6 +300,10 @@ SCENARIO = Scenario(
     title="SECCM cyclic voltammetry with IRM: per-cycle charges, CE, CE(IRM) maps",
     run=run,
     inputs=("echem", "movie"),
-    analyses={**DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS},
+    analyses={
+        **DEFAULTS,
+        "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
+        "registration": REGISTRATION_DEFAULTS,
+    },
     simulator="platescope.simulate._irm_cv:irm_cv",
 )

@@ -26,6 +26,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._registration import REGISTRATION_DEFAULTS, stabilize_section_movie
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._sem_common import SEM_DEFAULTS, analyse_sem_image, sem_params
 from platescope.pipeline._steps_shared import (
@@ -86,6 +87,7 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
     from platescope import optics, report
 
     movie = read_movie_section(exp.movie, default_mode="irm")
+    movie = stabilize_section_movie(movie, exp, out, summary)  # bad frames out, drift undone
     irm = optics.prepare_irm(
         movie,
         echem,
@@ -413,6 +415,10 @@ SCENARIO = Scenario(
     title="SECCM galvanostatic Li plating: E(t) nucleation, IRM t_nuc map, SEM particles",
     run=run,
     inputs=("echem", "movie", "sem"),
-    analyses={**DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS},
+    analyses={
+        **DEFAULTS,
+        "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
+        "registration": REGISTRATION_DEFAULTS,
+    },
     simulator="platescope.simulate._irm_galvanostatic:irm_galvanostatic",
 )

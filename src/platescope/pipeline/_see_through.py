@@ -33,6 +33,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
+from platescope.pipeline._registration import REGISTRATION_DEFAULTS, stabilize_section_movie
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
@@ -196,6 +197,7 @@ def _echem_step(exp, out, summary) -> tuple:
 def _movie_step(exp, out, summary, offset: float) -> dict:
     """The primary movie on the echem clock → its optical signal and mean intensity."""
     movie = _movie_on_echem_clock(exp, exp.movie, offset)
+    movie = stabilize_section_movie(movie, exp, out, summary)  # bad frames out, drift undone
     summary["movie"] = {
         "mode": movie.attrs.get("mode"),
         "n_frames": int(movie.sizes["t"]),
@@ -644,7 +646,12 @@ def _headline(summary: dict) -> None:
     summary["headline"] = "; ".join(parts) or summary.get("scenario", "")
 
 
-_ANALYSES = {**DEFAULTS, "cycles": CYCLES_DEFAULTS, "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS}
+_ANALYSES = {
+    **DEFAULTS,
+    "cycles": CYCLES_DEFAULTS,
+    "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
+    "registration": REGISTRATION_DEFAULTS,
+}
 
 #: The registry entries (pipeline/_scenarios.py).
 SCENARIOS = (

@@ -116,6 +116,7 @@ _WHERE = {
     "fig_scharifker_hills": "_figures_stripping",
     "fig_void_capacity": "_figures_stripping",
     "fig_echem_steps": "_figures_steps",
+    "fig_drift": "_figures_drift",
     "fig_sims_profile": "_figures_sims",
     "fig_sims_sigma2": "_figures_sims",
     "fig_ce_calibration": "_figures_cv",

@@ -47,6 +47,12 @@ from platescope.simulate._cv_model import (
     triangle_potential,
 )
 from platescope.simulate._irm_model import CAMERA_MAX_COUNTS, background_and_drift, smooth_field
+from platescope.simulate._stage_motion import (
+    STAGE_PARAMETERS,
+    apply_stage_motion,
+    motion_truth,
+    stage_motion,
+)
 
 __all__ = ["PARAMETERS", "irm_cv", "make_irm_cv"]
 
@@ -119,6 +125,7 @@ PARAMETERS: dict[str, Param] = {
         30.0, float, "IRM signal per nm of equivalent deposit thickness, counts nm⁻¹", 0.1, 1000.0
     ),
     "psf_sigma_um": Param(0.15, float, "Gaussian PSF sd, µm", 0.0, 2.0),
+    **STAGE_PARAMETERS,
 }
 
 
@@ -367,6 +374,8 @@ def make_irm_cv(seed: int = 0, **params: Any) -> dict[str, Any]:
     movie_nf = background[None].astype(np.float32) + signal
     movie_nf += (land_frac[:, None, None] * landing[None]).astype(np.float32)
     movie_nf *= drift.astype(np.float32)[:, None, None]
+    motion = stage_motion(seed, movie_nf.shape[0], p)  # None (nothing drawn) unless on
+    movie_nf = apply_stage_motion(movie_nf, motion)
     if ns > 0:
         # shot noise (Gaussian limit of Poisson: λ ≳ 1000 counts here) + read noise
         sd = np.sqrt(np.clip(movie_nf, 0, None) + np.float32(p["read_noise_counts"] ** 2))
@@ -458,6 +467,7 @@ def make_irm_cv(seed: int = 0, **params: Any) -> dict[str, Any]:
 
     t0_aware = T0_LOCAL.replace(tzinfo=ZoneInfo(TIMEZONE))
     truth = {
+        **({"registration": motion_truth(motion)} if motion else {}),
         "scenario": SCENARIO,
         "platescope_version": platescope.__version__,
         "seed": int(seed),

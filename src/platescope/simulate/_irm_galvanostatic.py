@@ -60,6 +60,12 @@ from platescope.simulate._sem_model import (
     place_particles,
     render_sem,
 )
+from platescope.simulate._stage_motion import (
+    STAGE_PARAMETERS,
+    apply_stage_motion,
+    motion_truth,
+    stage_motion,
+)
 from platescope.simulate._strobe import STROBE_PARAMETERS, add_strobe
 
 __all__ = ["PARAMETERS", "irm_galvanostatic", "make_irm_galvanostatic"]
@@ -172,6 +178,7 @@ PARAMETERS: dict[str, Param] = {
         0.12, float, "fraction of particles in overlapping (touching) pairs", 0.0, 0.5
     ),
     **STROBE_PARAMETERS,
+    **STAGE_PARAMETERS,
 }
 
 
@@ -343,6 +350,8 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
         + signal
     )
     movie_nf *= drift.astype(np.float32)[:, None, None]
+    motion = stage_motion(seed, n_frames, p)  # None (nothing drawn) unless turned on
+    movie_nf = apply_stage_motion(movie_nf, motion)
     if ns > 0:
         shot = rng_noise.poisson(np.clip(movie_nf, 0, None)).astype(np.float32) - movie_nf
         noisy = movie_nf + np.float32(ns) * shot
@@ -513,6 +522,7 @@ def make_irm_galvanostatic(seed: int = 0, **params: Any) -> dict[str, Any]:
     t0_aware = T0_LOCAL.replace(tzinfo=ZoneInfo(TIMEZONE))
     resolved = dict(p, duration_s=duration)
     truth = {
+        **({"registration": motion_truth(motion)} if motion else {}),
         "scenario": SCENARIO,
         "platescope_version": platescope.__version__,
         "seed": int(seed),

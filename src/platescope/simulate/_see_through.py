@@ -54,6 +54,12 @@ from platescope.simulate._see_through_model import (
     to_rank,
     x_at,
 )
+from platescope.simulate._stage_motion import (
+    STAGE_PARAMETERS,
+    apply_stage_motion,
+    motion_truth,
+    stage_motion,
+)
 from platescope.simulate._strobe import STROBE_PARAMETERS, add_strobe
 
 __all__ = ["PARAMETERS", "make_see_through", "see_through_ag", "see_through_au"]
@@ -129,6 +135,7 @@ PARAMETERS: dict[str, Param] = {
     "ag_pore_area_um2": Param(0.12, float, "Ag: median pore area after cycle 1, µm²", 0.03, 2.0),
     "ag_pore_growth": Param(3.0, float, "Ag: pore area factor per later cycle", 1.0, 10.0),
     **STROBE_PARAMETERS,
+    **STAGE_PARAMETERS,
 }
 
 
@@ -150,6 +157,20 @@ def _onset_from_rank(rank, stage, width_s, spread=1.0):
     m = max(3.0 * width_s, 0.06 * dur)
     usable = max(dur - 2 * m, 0.1 * dur)
     return stage.t_start_s + m + usable * (0.5 + spread * (rank - 0.5))
+
+
+def _motion_part(motion, i0: int, n: int):
+    """The part of a stage motion for frames i0 … i0 + n − 1 (renumbered from 0)."""
+    if motion is None:
+        return None
+    sel = range(i0, i0 + n)
+    return {
+        **motion,
+        "dy_px": motion["dy_px"][i0 : i0 + n],
+        "dx_px": motion["dx_px"][i0 : i0 + n],
+        "blurred_frames": [k - i0 for k in motion["blurred_frames"] if k in sel],
+        "dark_frames": [k - i0 for k in motion["dark_frames"] if k in sel],
+    }
 
 
 def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[str, Any]:
@@ -468,14 +489,17 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     trans = np.empty((n_f, *shape), np.uint16)
     epi = np.empty((n_f, *shape), np.uint16)
     chunk = 48
+    motion = stage_motion(seed, n_f, p)  # None (nothing drawn) unless turned on
     for i0 in range(0, n_f, chunk):
         tt = t_frames[i0 : i0 + chunk]
         tr, ep = scene.render(tt)
+        part = _motion_part(motion, i0, tt.size)
         for arr, img, base in (
             (trans, tr, p["trans_counts"] * flat_t),
             (epi, ep, p["epi_counts"] * flat_e),
         ):
             nf = (img * base[None].astype(np.float32)).astype(np.float32)
+            nf = apply_stage_motion(nf, part)
             if ns > 0:  # shot (Gaussian approximation of Poisson, counts ≫ 1) + read noise
                 sd = np.float32(ns) * np.sqrt(
                     np.clip(nf, 0, None) + np.float32(p["read_noise_counts"] ** 2)
@@ -596,6 +620,7 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     resolved = dict(p, film_metal=metal)
     t0 = T0_LOCAL
     truth = {
+        **({"registration": motion_truth(motion)} if motion else {}),
         "scenario": f"see-through-{metal.lower()}",
         "platescope_version": platescope.__version__,
         "seed": int(seed),

@@ -1,0 +1,202 @@
+"""Drift registration and bad-frame detection against planted shifts and bad frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from scipy import ndimage
+
+from platescope._errors import InputError
+from platescope.optics import (
+    apply_drift_correction,
+    frame_quality,
+    register_drift,
+    stabilize_movie,
+)
+from platescope.simulate._stage_motion import apply_stage_motion, stage_motion
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def _scene(rng, n=160, corr_px=2.0, amp=300.0, base=2000.0):
+    return base + amp * ndimage.gaussian_filter(rng.normal(size=(n, n)), corr_px) / 0.14
+
+
+def _movie(frames, px=0.1):
+    n, ny, nx = frames.shape
+    return xr.DataArray(
+        frames,
+        dims=("t", "y", "x"),
+        coords={"t": np.arange(n) * 0.25, "y": np.arange(ny) * px, "x": np.arange(nx) * px},
+    )
+
+
+def _moving(seed=0, n_frames=40, drift=5.0, jitter=0.5, noise=True, planted=None, **bad):
+    rng = np.random.default_rng(seed)
+    scene = _scene(rng)
+    p = {
+        "stage_drift_px": drift,
+        "vibration_px": jitter,
+        "stage_walk_px": 0.0,
+        "blurred_frame_frac": 0.0,
+        "blur_sigma_px": 4.0,
+        "dark_frame_frac": 0.0,
+        **bad,
+    }
+    motion = stage_motion(seed, n_frames, p)
+    if planted:
+        motion.update(planted)
+    nf = apply_stage_motion(np.repeat(scene[None], n_frames, 0).astype(np.float32), motion)
+    frames = nf.astype(float)
+    if noise:  # shot noise + read noise, as the simulators do
+        frames = rng.poisson(np.clip(nf, 0, None)) + rng.normal(0, 5, nf.shape)
+    return _movie(np.clip(frames, 0, 4095).astype(np.uint16)), motion
+
+
+def _err(tab, motion, keep=None):
+    e = np.hypot(tab["dy_px"] - motion["dy_px"], tab["dx_px"] - motion["dx_px"]).to_numpy()
+    return e if keep is None else e[keep]
+
+
+@pytest.mark.parametrize("running", [0, 4])
+def test_planted_drift_and_jitter_recovered_to_a_tenth_of_a_pixel(running):
+    movie, motion = _moving(seed=3)
+    tab = register_drift(movie, running_frames=running)
+    e = _err(tab, motion)
+    # textured field (σ 2 px, 15 % contrast) with shot noise: CRLB ≈ 0.01 px per axis
+    assert np.sqrt(np.mean(e**2)) <= 0.1
+    assert e.max() <= 0.25
+    assert tab.attrs["reference_frame"] == 0 and tab.loc[0, "dy_px"] == 0
+    # the error estimate is of the right size (within a factor 5 of the true rms)
+    est = np.sqrt(np.nanmean(tab["err_px"] ** 2))
+    assert 0.2 * np.sqrt(np.mean(e**2)) <= est <= 5 * max(np.sqrt(np.mean(e**2)), 0.01)
+
+
+def test_shift_units_and_sign():
+    """A content shift of +2 px along y reads dy_px = +2 and dy_um = 2 × pixel size."""
+    rng = np.random.default_rng(1)
+    s = _scene(rng, n=96)
+    frames = np.stack([s, ndimage.shift(s, (2.0, -1.0), order=3, mode="mirror")])
+    tab = register_drift(_movie(frames, px=0.05))
+    assert tab.loc[1, "dy_px"] == pytest.approx(2.0, abs=0.02)
+    assert tab.loc[1, "dx_px"] == pytest.approx(-1.0, abs=0.02)
+    assert tab.loc[1, "dy_um"] == pytest.approx(0.1, abs=0.001)
+
+
+def test_robust_to_a_growing_deposit_in_part_of_the_field():
+    """A bright disk that grows in contrast over a third of the field, moving with the
+    stage like everything else, does not pull the registration off."""
+    rng = np.random.default_rng(5)
+    n_frames = 30
+    scene = _scene(rng)
+    yy, xx = np.mgrid[:160, :160]
+    disk = np.hypot(yy - 80, xx - 80) < 50
+    grow = ndimage.gaussian_filter(rng.normal(size=(160, 160)), 4) / 0.07 * disk
+    motion = stage_motion(
+        2, n_frames, {"stage_drift_px": 5.0, "vibration_px": 0.5, "blur_sigma_px": 0.0}
+    )
+    nf = np.stack([scene + (k / n_frames) * 400 * (disk + grow) for k in range(n_frames)])
+    nf = apply_stage_motion(nf.astype(np.float32), motion)
+    frames = rng.poisson(np.clip(nf, 0, None)).astype(float)
+    tab = register_drift(_movie(frames))
+    assert np.sqrt(np.mean(_err(tab, motion) ** 2)) <= 0.1
+
+
+def test_still_movie_shifts_are_noise_and_not_applied():
+    movie, _ = _moving(seed=4, drift=0.0, jitter=0.0, stage_walk_px=0.0)
+    res = stabilize_movie(movie, register=True)
+    s = res["summary"]
+    assert s["max_shift_px"] < 0.1
+    assert s["applied"] is False and "below" in s["applied_reason"]
+    assert res["movie"] is movie  # used as recorded: results unchanged
+    assert s["n_frames_excluded"] == 0
+
+
+def test_bad_frames_found_with_their_reasons():
+    planted = {"blurred_frames": [5, 12, 20, 33, 47, 58], "dark_frames": [9, 40, 59]}
+    movie, motion = _moving(seed=7, n_frames=60, planted=planted)
+    q = frame_quality(movie)
+    found = {int(f) for f in q.loc[q["bad"], "frame"]}
+    assert found == set(planted["blurred_frames"]) | set(planted["dark_frames"])
+    reasons = dict(zip(q["frame"], q["reason"], strict=True))
+    assert all(reasons[k] == "blurred" for k in motion["blurred_frames"])
+    assert all(reasons[k] == "dark" for k in motion["dark_frames"])
+
+
+def test_saturated_frame_and_steady_trends_pass():
+    rng = np.random.default_rng(2)
+    scene = _scene(rng, n=64)
+    gain = np.linspace(1.0, 0.6, 30)  # steady darkening (alloying): no frame is an outlier
+    frames = np.clip(gain[:, None, None] * scene[None] + rng.normal(0, 5, (30, 64, 64)), 0, 4095)
+    frames[12, :40] = 65535
+    frames[20] *= 1.5  # a lamp flash
+    q = frame_quality(_movie(frames.astype(np.uint16)))
+    assert q.loc[q["bad"], "frame"].tolist() == [12, 20]
+    assert q.loc[12, "reason"] == "saturated"
+    assert q.loc[20, "reason"] == "intensity-outlier"
+
+
+def test_stabilize_excludes_and_registers_lazily():
+    movie, motion = _moving(seed=8, n_frames=40, dark_frame_frac=0.05)
+    res = stabilize_movie(movie, register=True)
+    out = res["movie"]
+    dark = motion["dark_frames"]
+    assert out.sizes["t"] == 40 - len(dark)
+    assert hasattr(out.data, "dask")  # lazy
+    assert [e["frame"] for e in res["summary"]["excluded_frames"]] == dark
+    assert np.isnan(res["shifts"].loc[dark, "dy_px"]).all()
+    # the registered frames agree with the reference frame away from the border
+    reg = out.values
+    core = (slice(15, -15), slice(15, -15))
+    before = np.std(movie.values[-1].astype(float)[core] - movie.values[0].astype(float)[core])
+    after = np.std(reg[-1][core] - reg[0][core])
+    assert after < 0.5 * before
+    codes = [w["code"] for w in res["summary"]["warnings"]]
+    assert "frames-excluded" in codes
+
+
+def test_apply_drift_correction_undoes_a_known_shift():
+    rng = np.random.default_rng(0)
+    s = ndimage.gaussian_filter(rng.normal(size=(64, 64)), 3)
+    frames = np.stack([s, ndimage.shift(s, (1.5, -2.25), order=3, mode="mirror")])
+    tab = pd.DataFrame({"frame": [0, 1], "dy_px": [0.0, 1.5], "dx_px": [0.0, -2.25]})
+    out = apply_drift_correction(_movie(frames), tab).values
+    core = (slice(8, -8), slice(8, -8))
+    assert np.max(np.abs(out[1][core] - s[core])) < 0.02 * np.ptp(s)
+
+
+def test_bad_region_and_wrong_table_are_input_errors():
+    movie, _ = _moving(seed=1, n_frames=5, drift=1.0)
+    with pytest.raises(InputError, match="registration region"):
+        register_drift(movie, region=[100.0, 200.0, 0.0, 1.0])
+    with pytest.raises(InputError, match="not 'auto'"):
+        register_drift(movie, region="middle")
+    with pytest.raises(InputError, match="rows"):
+        apply_drift_correction(movie, pd.DataFrame({"dy_px": [0.0], "dx_px": [0.0]}))
+
+
+def test_region_in_um_registers_on_that_part_only():
+    movie, motion = _moving(seed=9, n_frames=20)
+    tab = register_drift(movie, region=[0.0, 8.0, 0.0, 8.0])
+    assert np.sqrt(np.mean(_err(tab, motion) ** 2)) <= 0.1
+    assert tab.attrs["region"].startswith("x 0")
+
+
+@pytest.mark.skipif(not (DATA / "images" / "trackpy").exists(), reason="shared data absent")
+def test_real_still_probes_register_to_almost_zero():
+    """trackpy's stuck.tif: 5 frames of stationary probes. Fact from the file: the
+    probes do not move, so every shift is noise: below the 0.25 px at which a correction
+    is applied (the movie is used as recorded), and no frame is bad."""
+    from platescope.io import read_movie
+
+    movie = read_movie(
+        DATA / "images" / "trackpy" / "stuck.tif", pixel_size_um=0.1, frame_interval_s=1.0
+    )
+    res = stabilize_movie(movie, register=True)
+    assert res["summary"]["max_shift_px"] < 0.25
+    assert res["summary"]["applied"] is False
+    assert res["summary"]["n_frames_excluded"] == 0

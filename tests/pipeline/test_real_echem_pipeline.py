@@ -33,7 +33,9 @@ def test_gcpl_cycles_headline_and_warnings_banner(tmp_path, capsys):
     assert s["headline"].endswith("over 4 complete cycles (1 incomplete or without CE not shown)")
     assert [c["complete"] for c in s["echem"]["cycles"]] == [True] * 4 + [False]
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert html.index('class="banner"') < html.index('id="key-results"')
+    # the warnings banner comes right after the headline card, before every analysis
+    assert html.index('id="headline"') < html.index('class="banner"')
+    assert html.index('class="banner"') < html.index('id="r-')
 
 
 def test_li_li_rest_gives_no_nucleation_and_points_at_the_counter_electrode(tmp_path):

@@ -230,7 +230,14 @@ def test_sigint_during_a_real_run_leaves_the_previous_result(tmp_path):
     import signal
     import time
 
-    exp = simulate("irm-galvanostatic", tmp_path / "exp", seed=1)
+    # a movie 4× the default frame rate and 1.5× the field keeps the analysis busy for
+    # several seconds even on a fast machine, so the signal lands while it works
+    exp = simulate(
+        "irm-galvanostatic",
+        tmp_path / "exp",
+        seed=1,
+        overrides={"frame_rate_fps": "17.2", "irm_size_px": "288"},
+    )
     out = tmp_path / "results"
     _publish(out, OLD)
     proc = subprocess.Popen(
@@ -244,6 +251,7 @@ def test_sigint_during_a_real_run_leaves_the_previous_result(tmp_path):
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     time.sleep(0.5)
+    assert proc.poll() is None, "the analysis ended before Ctrl-C could be sent: make it longer"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     # 130, or "killed by SIGINT" (-2) when CPython re-raises the signal at exit after a

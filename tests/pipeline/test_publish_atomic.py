@@ -244,6 +244,10 @@ def test_sigint_during_a_real_run_leaves_the_previous_result(tmp_path):
         [sys.executable, "-m", "platescope", "analyze", str(exp), "--out", str(out)],
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: SIGINT at its default even if this test process inherited
+        # it ignored (a child started with SIGINT ignored keeps ignoring it, as the
+        # shell's `cmd &` intends)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # wait until it is working in its staging folder, then press Ctrl-C
     deadline = time.monotonic() + 60

@@ -26,27 +26,17 @@ import math
 import numpy as np
 import pandas as pd
 
+from platescope.echem._combinatorial import _SPOT_KEYS
+from platescope.echem._galvanostatic import _MIN_FIT_POINTS
+
 __all__ = ["BATCH_COLUMNS", "spot_features_batch"]
 
-_MIN_FIT_POINTS = 15  # as platescope.echem._galvanostatic
 _C_PER_UAH = 3.6e-3
 _DEGREE = 4
 
 #: Columns of :func:`spot_features_batch`'s table, in order (those of ``spot_features``).
 BATCH_COLUMNS = (
-    "nucleated",
-    "E_nuc_V",
-    "E_nuc_V_err",
-    "t_nuc_s",
-    "t_nuc_s_err",
-    "Q_nuc_uAh_cm2",
-    "Q_nuc_uAh_cm2_err",
-    "E_growth_V",
-    "E_growth_V_err",
-    "eta_nuc_V",
-    "eta_nuc_V_err",
-    "noise_V",
-    "reason",
+    *_SPOT_KEYS,
     "area_cm2",
     "current_A",
     "current_density_mA_cm2",

@@ -22,7 +22,13 @@ new run replaced). Columns:
   ``X_err``, or ``A_<unit>`` with ``A_err_<unit>``; outside lists and provenance
   blocks), named by its path with ``_``
   between levels (``echem.galvanostatic.E_nuc_V`` → ``echem_galvanostatic_E_nuc_V``).
-  A number that is null in the summary (with its reason there) is null in the catalog.
+  A number that is null in the summary (with its reason there) is null in the catalog;
+- the scenario's report headline numbers (:data:`platescope.report.HEADLINES`), also
+  those held in lists, named by their path with a row index written ``0``, ``first``
+  (first non-null row) or ``last`` (``[-1]`` and ``[last]``):
+  ``echem.cycles[0].CE`` → ``echem_cycles_0_CE``, ``echem.cycles[-1].CE`` →
+  ``echem_cycles_last_CE``, with ``_err`` companions. So every number the report opens
+  with can be queried across runs.
 
 Rows of different scenarios have different number columns; a column a run does not
 have is null in its row.
@@ -144,6 +150,22 @@ def _headline_numbers(summary: dict) -> list[tuple[str, object, object]] | None:
     ] or None
 
 
+def _headline_column(path: str) -> str:
+    """Column name of a headline path: ``a.b[0].c`` → ``a_b_0_c``, ``[-1]``/``[last]`` → ``last``."""
+    path = re.sub(r"\[(-1|last)\]", "[last]", path)
+    return _column((path,))
+
+
+def _report_headline_numbers(summary: dict) -> list[tuple[str, object, object]]:
+    """(column, value, err) of the report's headline numbers, list-held ones included."""
+    from platescope.report._headline import headline_values
+
+    return [
+        (_headline_column(item["path"]), item["value"], item["err"])
+        for item in headline_values(summary)
+    ]
+
+
 def _digest(obj) -> str:
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -175,6 +197,11 @@ def catalog_row(summary: dict, *, result_dir=None) -> dict:
     (-0.05, 0.001)
     >>> row["warnings_count"], row["input_hashes"]
     (1, '{"echem": "ab"}')
+    >>> s["echem"]["cycles"] = [{"cycle": 1, "CE": 0.91, "CE_err": 0.02},
+    ...                         {"cycle": 2, "CE": 0.95, "CE_err": 0.02}]
+    >>> row = catalog_row(s)
+    >>> row["echem_cycles_0_CE"], row["echem_cycles_last_CE"], row["echem_cycles_last_CE_err"]
+    (0.91, 0.95, 0.02)
     """
     inputs = summary.get("inputs") or {}
     hashes = {
@@ -207,6 +234,10 @@ def catalog_row(summary: dict, *, result_dir=None) -> dict:
             col = f"value_{col}"
         row[col] = value
         row[f"{col}_err"] = err
+    for col, value, err in _report_headline_numbers(summary):
+        if col not in row:  # the same number found by both routes keeps one column
+            row[col] = value if _is_number(value) else None
+            row[f"{col}_err"] = err if _is_number(err) else None
     return row
 
 

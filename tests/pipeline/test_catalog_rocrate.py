@@ -235,3 +235,20 @@ def test_ro_crate_follows_the_1_1_specification(runs):
     values = {o["name"]: o["value"] for o in objects if o["@type"] == "PropertyValue"}
     assert values["sims.bootstrap"] == 40
     assert {unquote(r["@id"]) for r in action["result"]} == on_disk
+
+
+def test_catalog_lists_the_report_headline_numbers_held_in_lists(tmp_path):
+    """Per-cycle CE (a list in summary.json) reaches the catalog as first/last columns
+    that DuckDB can query across runs with different cycle counts."""
+    for name, ces in (("a", [0.80, 0.90, 0.97]), ("b", [0.70, 0.85])):
+        folder = tmp_path / name
+        folder.mkdir()
+        cycles = [{"cycle": i + 1, "CE": ce, "CE_err": 0.01 * (i + 1)} for i, ce in enumerate(ces)]
+        summary = {"scenario": "irm-cv", "name": name, "echem": {"cycles": cycles}}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    build_catalog([tmp_path], out=tmp_path / "cat.parquet")
+    rows = duckdb.sql(
+        "SELECT experiment_name, echem_cycles_0_CE, echem_cycles_last_CE, "
+        f"echem_cycles_last_CE_err FROM '{tmp_path / 'cat.parquet'}' ORDER BY experiment_name"
+    ).fetchall()
+    assert rows == [("a", 0.80, 0.97, 0.03), ("b", 0.70, 0.85, 0.02)]

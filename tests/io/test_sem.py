@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -279,6 +280,18 @@ def test_tescan_pixel_size_from_private_tag():
     assert sem.attrs["pixel_size_source"] == "metadata:tescan PixelSizeX"
     assert sem.attrs["instrument"].startswith("Tescan VEGA3")
     assert sem.shape == (768, 768) and sem.attrs["databar_rows"] == 90
+
+
+def test_info_calls_a_tescan_tiff_an_sem_image(capsys):
+    # it used to be described as a one-frame movie without a pixel size; the bar reads
+    # "View field: 21.1 µm" over 768 columns → 27.5 nm
+    from platescope.cli import main
+
+    assert main(["info", str(_real("sem_tescan_irco/Co_10000x_center.tif"))]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "sem" and info["format"] == "tescan-tiff"
+    assert info["pixel_size_nm"] == pytest.approx(21.1e3 / 768, rel=0.002)
+    assert info["databar_rows"] == 90
 
 
 def test_zeiss_bar_followed_by_a_row_of_noise_is_removed():

@@ -44,7 +44,8 @@ def _plain(obj):
 def describe(path) -> dict:
     """Describe a movie, SEM image, AFM height map, electrochemistry record or experiment file.
 
-    TIFFs with one page that carry SEM metadata are described as SEM images, other
+    TIFFs with one page that carry SEM metadata (FEI/Thermo, Zeiss, Tescan) are
+    described as SEM images, other
     TIFFs as movies. The result holds only JSON types: a value that is not a finite
     number (NaN, ±inf) is ``None``, so ``platescope info`` prints valid JSON.
 
@@ -91,12 +92,15 @@ def _describe(path) -> dict:
         import tifffile
 
         from platescope.io._movie_tiff import check_ifd_chain
+        from platescope.io._sem import _TESCAN_TAG
 
         check_ifd_chain(path)
         try:
             with tifffile.TiffFile(path) as tif:
                 single = len(tif.pages) == 1
-                sem_meta = bool(tif.fei_metadata or tif.sem_metadata)
+                sem_meta = bool(
+                    tif.fei_metadata or tif.sem_metadata or _TESCAN_TAG in tif.pages[0].tags
+                )
         except Exception as err:  # tifffile raises several types on corrupt files
             what = (
                 "it does not start with a TIFF signature"

@@ -62,7 +62,7 @@ def n_threads() -> int:
 
 
 def _numba_kernel():
-    """The compiled kernel, or None when numba is not importable (cached)."""
+    """The compiled t_nuc kernel, or None when numba is not importable (cached)."""
     if "kernel" in _STATE:
         return _STATE["kernel"]
     try:
@@ -72,72 +72,177 @@ def _numba_kernel():
         return None
 
     @_jit(numba, boundscheck=False)
-    def peak_rows(
-        blk, f0, w, start, k0, k1, r0, r1, iy0, iy1, g0, best, bestk, left, right, prev, prev2, bad
-    ):  # noqa: E501
-        # Per pixel row: convert its frames to float32 once; then, 16 grid rows at a
-        # time, the derivative rows (vectorised over pixels), and the running first
-        # maximum per pixel with its state in registers. Row k−1 is judged when row k
-        # (its right neighbour) is known.
+    def tnuc_rows(
+        blk, f0, idx, ca, cb, cc, edge, k0, k1, r0, r1, iy0, iy1, g0, chk,
+        best, bestk, left, right, prev, bad,
+    ):  # fmt: skip
+        # Per band of pixel rows (≈ 2048 pixels, so each frame is read in page-sized
+        # runs the prefetcher follows), blocks of ≤ rb grid rows: (1) resample the grid
+        # samples the block needs (two taps, native dtype → float32), (2) the
+        # derivative rows from the antisymmetric weights, (3) the block's first maximum
+        # per pixel as a branch-free compare/select, (4) merge into the running state.
+        # Every inner loop runs over contiguous pixels (vectorised); float32, no FMA,
+        # the same operations in the same order as the numpy back-end.
         nx = blk.shape[2]
-        nf = blk.shape[0]
-        bw = w.shape[1]
-        rg = 16
-        y = np.empty((rg, nx), np.float32)
-        xs = np.empty((nf, nx), np.float32)
-        for iy in range(iy0, iy1):
+        n_u = idx.shape[0]
+        h = cc.shape[0]
+        w = 2 * h + 1
+        rb = 32
+        ch = 1024  # pixels per chunk of the derivative and maximum
+        band = max(1, 2048 // nx)
+        npx = band * nx
+        ring = rb + 2 * h + 2  # grid samples kept: what one block of rows reads
+        ybuf = np.empty((ring, npx), np.float32)  # y[j] in row j % ring
+        dbuf = np.empty((rb + 1, npx), np.float32)  # row 0: the row before the block
+        m = np.empty(npx, np.float32)
+        am = np.empty(npx, np.int32)
+        nz = np.zeros(npx, np.float32)
+        ninf = np.float32(-np.inf)
+        zero = np.float32(0.0)
+        for iy in range(iy0, iy1, band):
+            nb = min(band, iy1 - iy)
+            n = nb * nx
             base = g0 + iy * nx
-            for f in range(nf):
-                for p in range(nx):
-                    xs[f, p] = np.float32(blk[f, iy, p])
-            for ka in range(k0, k1, rg):
-                kb = min(ka + rg, k1)
-                for k in range(ka, kb):
-                    s = start[k] - f0
-                    acc = y[k - ka]
-                    for p in range(nx):
-                        acc[p] = np.float32(0.0)
-                    b = 0
-                    while b + 4 <= bw:  # four terms per pass, still added in order
-                        wa, wb, wc, wd = w[k, b], w[k, b + 1], w[k, b + 2], w[k, b + 3]
-                        xa, xb, xc, xd = xs[s + b], xs[s + b + 1], xs[s + b + 2], xs[s + b + 3]
+            # views of this band's state (indexing them with q keeps every access
+            # contiguous: an index like ``base + q`` defeats the vectoriser)
+            s_best = best[base : base + n]
+            s_bestk = bestk[base : base + n]
+            s_left = left[base : base + n]
+            s_right = right[base : base + n]
+            s_prev = prev[base : base + n]
+            s_bad = bad[base : base + n]
+            d0 = dbuf[0]
+            for q in range(n):
+                d0[q] = s_prev[q]
+            if chk:
+                for q in range(n):
+                    nz[q] = zero
+            jdone = 0
+            for ka in range(k0, k1, rb):
+                kb = min(ka + rb, k1)
+                # (1) grid samples [jlo, jhi)
+                jlo = max(0, ka - h - 1)
+                jhi = min(n_u, kb + h + 1)
+                for j in range(max(jlo, jdone), jhi):  # each sample once per band
+                    fa = idx[j] - f0
+                    a = ca[j]
+                    b = cb[j]
+                    yr = ybuf[j % ring]
+                    for r in range(nb):
+                        xa = blk[fa, iy + r]
+                        xb = blk[fa + 1, iy + r]
+                        yo = yr[r * nx : (r + 1) * nx]
                         for p in range(nx):
-                            acc[p] = (((acc[p] + wa * xa[p]) + wb * xb[p]) + wc * xc[p]) + wd * xd[
-                                p
-                            ]
-                        b += 4
-                    while b < bw:
-                        wa = w[k, b]
-                        xa = xs[s + b]
-                        for p in range(nx):
-                            acc[p] = acc[p] + wa * xa[p]
-                        b += 1
-                for p in range(nx):
-                    g = base + p
-                    c1 = prev[g]
-                    c2 = prev2[g]
-                    bv = best[g]
-                    isbad = bad[g]
+                            yo[p] = a * np.float32(xa[p]) + b * np.float32(xb[p])
+                jdone = jhi
+                # (2) derivative rows and (3) the first maximum within the block's
+                # competing rows, pixel chunk by chunk (its y and d rows stay in L1)
+                c_lo = max(ka, r0)
+                c_hi = min(kb, r1 + 1)
+                for q0 in range(0, n, ch):
+                    q1 = min(n, q0 + ch)
+                    cn = q1 - q0
                     for k in range(ka, kb):
-                        cur = y[k - ka, p]
-                        kk = k - 1
-                        if kk >= r0 and kk <= r1:
-                            if c1 != c1:
-                                isbad = True
-                            elif c1 > bv:
-                                bv = c1
-                                bestk[g] = kk
-                                left[g] = c2
-                                right[g] = cur
-                        c2 = c1
-                        c1 = cur
-                    prev[g] = c1
-                    prev2[g] = c2
-                    best[g] = bv
-                    bad[g] = isbad
+                        dr = dbuf[k - ka + 1, q0:q1]
+                        if k >= h and k < n_u - h:
+                            i = 1
+                            while i <= h:
+                                if i + 3 <= h:
+                                    c1, c2, c3, c4 = cc[i - 1], cc[i], cc[i + 1], cc[i + 2]
+                                    p1 = ybuf[(k + i) % ring, q0:q1]
+                                    m1 = ybuf[(k - i) % ring, q0:q1]
+                                    p2 = ybuf[(k + i + 1) % ring, q0:q1]
+                                    m2 = ybuf[(k - i - 1) % ring, q0:q1]
+                                    p3 = ybuf[(k + i + 2) % ring, q0:q1]
+                                    m3 = ybuf[(k - i - 2) % ring, q0:q1]
+                                    p4 = ybuf[(k + i + 3) % ring, q0:q1]
+                                    m4 = ybuf[(k - i - 3) % ring, q0:q1]
+                                    if i == 1:
+                                        for q in range(cn):
+                                            dr[q] = (
+                                                (c1 * (p1[q] - m1[q]) + c2 * (p2[q] - m2[q]))
+                                                + c3 * (p3[q] - m3[q])
+                                            ) + c4 * (p4[q] - m4[q])
+                                    else:
+                                        for q in range(cn):
+                                            dr[q] = (
+                                                (
+                                                    (dr[q] + c1 * (p1[q] - m1[q]))
+                                                    + c2 * (p2[q] - m2[q])
+                                                )
+                                                + c3 * (p3[q] - m3[q])
+                                            ) + c4 * (p4[q] - m4[q])
+                                    i += 4
+                                else:
+                                    c1 = cc[i - 1]
+                                    p1 = ybuf[(k + i) % ring, q0:q1]
+                                    m1 = ybuf[(k - i) % ring, q0:q1]
+                                    if i == 1:
+                                        for q in range(cn):
+                                            dr[q] = c1 * (p1[q] - m1[q])
+                                    else:
+                                        for q in range(cn):
+                                            dr[q] = dr[q] + c1 * (p1[q] - m1[q])
+                                    i += 1
+                        else:  # one-sided rows next to the centred ones
+                            e = edge[0] if k < h else edge[1]
+                            s = 0 if k < h else n_u - w
+                            y0 = ybuf[s % ring, q0:q1]
+                            e0 = e[0]
+                            for q in range(cn):
+                                dr[q] = e0 * y0[q]
+                            for t in range(1, w):
+                                yq = ybuf[(s + t) % ring, q0:q1]
+                                et = e[t]
+                                for q in range(cn):
+                                    dr[q] = dr[q] + et * yq[q]
+                    if c_hi > c_lo:
+                        mc = m[q0:q1]
+                        ac = am[q0:q1]
+                        for q in range(cn):
+                            mc[q] = ninf
+                            ac[q] = -1
+                        for k in range(c_lo, c_hi):
+                            dr = dbuf[k - ka + 1, q0:q1]
+                            kk = np.int32(k)
+                            for q in range(cn):
+                                v = dr[q]
+                                u = v > mc[q]
+                                mc[q] = v if u else mc[q]
+                                ac[q] = kk if u else ac[q]
+                            if chk:
+                                nc = nz[q0:q1]
+                                for q in range(cn):
+                                    nc[q] = nc[q] + dr[q] * zero
+                # a pending right neighbour: the previous best was the row before ka
+                d1 = dbuf[1]
+                for q in range(n):
+                    if s_bestk[q] == ka - 1:
+                        s_right[q] = d1[q]
+                if c_hi > c_lo:
+                    # (4) merge (strict >: the earlier maximum wins ties)
+                    for q in range(n):
+                        if m[q] > s_best[q]:
+                            rr = am[q] - ka
+                            s_best[q] = m[q]
+                            s_bestk[q] = am[q]
+                            s_left[q] = dbuf[rr, q]
+                            if rr + 1 < kb - ka:
+                                s_right[q] = dbuf[rr + 2, q]
+                d0 = dbuf[0]
+                dl = dbuf[kb - ka]
+                for q in range(n):
+                    d0[q] = dl[q]
+            d0 = dbuf[0]
+            for q in range(n):
+                s_prev[q] = d0[q]
+            if chk:
+                for q in range(n):
+                    if nz[q] != zero:
+                        s_bad[q] = True
 
-    _STATE["kernel"] = peak_rows
-    return peak_rows
+    _STATE["kernel"] = tnuc_rows
+    return tnuc_rows
 
 
 def _jit(numba, **kw):
@@ -186,6 +291,94 @@ class BandedOperator:
         return int(self.start[k0]), int(self.start[k1 - 1]) + self.width
 
 
+@dataclass(frozen=True)
+class SplitOperator:
+    """dI/dt on the uniform grid as linear resampling followed by the Savitzky–Golay
+    derivative, in the form the per-pixel kernels evaluate (float32 coefficients).
+
+    Grid sample ``j``: ``y[j] = a[j]·x[idx[j]] + b[j]·x[idx[j] + 1]`` (two taps,
+    ``np.interp`` semantics). Derivative row ``k`` with a full centred window
+    (``h ≤ k ≤ n_u − 1 − h``): ``d[k] = Σ_{i=1…h} c[i−1]·(y[k+i] − y[k−i])``, summed in
+    that order — the centred first-derivative weights are antisymmetric, so half the
+    multiplies. The two rows next to the centred ones (``k = h − 1`` and
+    ``k = n_u − h``, only ever needed as the neighbours of the first/last competing
+    row) use their one-sided weights ``edge[0]`` on ``y[0 … w−1]`` and ``edge[1]`` on
+    ``y[n_u−w … n_u−1]``. Rows outside ``[h − 1, n_u − h]`` are not supported.
+    """
+
+    idx: np.ndarray  # (n_u,) int64, first frame of each grid sample's two taps
+    a: np.ndarray  # (n_u,) float32
+    b: np.ndarray  # (n_u,) float32
+    c: np.ndarray  # (h,) float32
+    edge: np.ndarray  # (2, w) float32
+    lo: np.ndarray  # (n_u,) int64: first frame row k reads (with a one-sample margin)
+    hi: np.ndarray  # (n_u,) int64: last frame row k reads (inclusive)
+
+    @classmethod
+    def build(cls, t_s, t_u, dt: float, window: int, polyorder: int, sg_weights):
+        """From frame times ``t_s``, grid ``t_u`` (step ``dt``), the SG ``window``
+        (odd) and ``polyorder``; ``sg_weights(window, polyorder, pos, dt, deriv)``
+        gives the float64 weights of one SG row."""
+        t = np.asarray(t_s, dtype=float)
+        n_u = t_u.size
+        idx = np.clip(np.searchsorted(t, t_u, side="right") - 1, 0, t.size - 2).astype(np.int64)
+        frac = np.clip((t_u - t[idx]) / (t[idx + 1] - t[idx]), 0.0, 1.0)
+        h = (window - 1) // 2
+        full = sg_weights(window, polyorder, h, dt, 1)
+        c = 0.5 * (full[h + 1 :] - full[:h][::-1])  # exactly antisymmetric
+        edge = np.stack(
+            [
+                sg_weights(window, polyorder, h - 1, dt, 1),
+                sg_weights(window, polyorder, h + 1, dt, 1),
+            ]
+        )
+        k = np.arange(n_u)
+        lo = idx[np.maximum(k - h - 1, 0)]
+        hi = idx[np.minimum(k + h + 1, n_u - 1)] + 1
+        return cls(
+            idx,
+            (1.0 - frac).astype(np.float32),
+            frac.astype(np.float32),
+            c.astype(np.float32),
+            edge.astype(np.float32),
+            lo.astype(np.int64),
+            hi.astype(np.int64),
+        )
+
+    @property
+    def half(self) -> int:
+        return int(self.c.size)
+
+    @property
+    def n_grid(self) -> int:
+        return int(self.idx.size)
+
+    @property
+    def span(self) -> int:
+        """Most frames one row reads."""
+        return int((self.hi - self.lo).max()) + 1
+
+    def frames(self, k0: int, k1: int) -> tuple[int, int]:
+        """Frames ``[f0, f1)`` that rows ``k0 … k1−1`` read."""
+        return int(self.lo[k0]), int(self.hi[k1 - 1]) + 1
+
+    def dense(self) -> np.ndarray:
+        """The (n_grid × n_frames) float64 matrix of the float32 coefficients (rows
+        outside ``[h − 1, n_u − h]`` zero) — for tests."""
+        n_u, h, w = self.n_grid, self.half, 2 * self.half + 1
+        n_t = int(self.idx.max()) + 2
+        interp = np.zeros((n_u, n_t))
+        interp[np.arange(n_u), self.idx] = self.a
+        interp[np.arange(n_u), self.idx + 1] += self.b
+        sg = np.zeros((n_u, n_u))
+        for k in range(h, n_u - h):
+            sg[k, k + 1 : k + h + 1] = self.c
+            sg[k, k - h : k][::-1] -= self.c
+        sg[h - 1, :w] = self.edge[0]
+        sg[n_u - h, n_u - w :] = self.edge[1]
+        return sg @ interp
+
+
 class PeakState:
     """Per-pixel running state of the first maximum of the operator rows."""
 
@@ -195,14 +388,13 @@ class PeakState:
         self.left = np.zeros(npx, dtype=np.float32)
         self.right = np.zeros(npx, dtype=np.float32)
         self.prev = np.zeros(npx, dtype=np.float32)
-        self.prev2 = np.zeros(npx, dtype=np.float32)
         self.bad = np.zeros(npx, dtype=bool)
 
     def update(
         self,
         blk: np.ndarray,
         f0: int,
-        op: BandedOperator,
+        op: SplitOperator,
         rows: tuple[int, int],
         compete: tuple[int, int],
         g0: int,
@@ -212,11 +404,15 @@ class PeakState:
         """Offer grid rows ``rows[0] … rows[1]−1`` computed from ``blk`` (frames
         ``f0 …``, shape (frames, ny, nx), any real dtype) for the pixels ``g0 …
         g0 + ny·nx − 1`` (row-major). Rows in ``compete`` (inclusive) compete for
-        the maximum; rows must be offered in increasing order across calls."""
+        the maximum; rows must be offered in increasing order across calls, and lie
+        in ``[h − 1, n_u − h]`` (see :class:`SplitOperator`)."""
         use = use or backend()
         k0, k1 = rows
         if k1 <= k0:
             return
+        h = op.half
+        if k0 < h - 1 or k1 - 1 > op.n_grid - h:
+            raise ValueError(f"rows {k0}…{k1 - 1} outside [{h - 1}, {op.n_grid - h}]")
         if use == "numba" and blk.dtype in _NUMBA_DTYPES and blk.dtype.isnative:
             _update_numba(self, blk, f0, op, k0, k1, compete, g0)
         else:
@@ -228,15 +424,16 @@ def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:
     blk = np.asarray(blk)
     ny = blk.shape[1]
     nthr = min(n_threads(), ny)
-    args = (op.weights, op.start, k0, k1, compete[0], compete[1])
-    state = (st.best, st.bestk, st.left, st.right, st.prev, st.prev2, st.bad)
+    chk = blk.dtype.kind == "f"  # integer counts cannot give a non-finite derivative
+    args = (op.idx, op.a, op.b, op.c, op.edge, k0, k1, compete[0], compete[1])
+    state = (st.best, st.bestk, st.left, st.right, st.prev, st.bad)
     if nthr <= 1:
-        kern(blk, f0, *args, 0, ny, g0, *state)
+        kern(blk, f0, *args, 0, ny, g0, chk, *state)
         return
     edges = np.linspace(0, ny, nthr + 1).round().astype(int)
     pool = _pool(nthr)
     futs = [
-        pool.submit(kern, blk, f0, *args, int(a), int(b), g0, *state)
+        pool.submit(kern, blk, f0, *args, int(a), int(b), g0, chk, *state)
         for a, b in zip(edges[:-1], edges[1:], strict=True)
         if b > a
     ]
@@ -265,20 +462,39 @@ def _update_numpy(st, blk, f0, op, k0, k1, compete, g0, rows_per_step: int = 32)
         st.prev[sl],
         st.bad[sl],
     )
+    n_u, h = op.n_grid, op.half
+    w = 2 * h + 1
     cols = np.arange(npx)
     for a in range(k0, k1, rows_per_step):
         b = min(a + rows_per_step, k1)
+        jlo, jhi = max(0, a - h - 1), min(n_u, b + h + 1)
+        js = np.arange(jlo, jhi)
+        fa = op.idx[js] - f0
+        # same float32 operations in the same order as the compiled kernel
+        yb = op.a[js, None] * x[fa] + op.b[js, None] * x[fa + 1]
+        y = np.empty((b - a, npx), dtype=np.float32)
         ks = np.arange(a, b)
-        y = np.zeros((b - a, npx), dtype=np.float32)
-        for j in range(op.width):  # same order of float32 operations as the compiled kernel
-            y += op.weights[ks, j][:, None] * x[op.start[ks] - f0 + j]
+        cen = (ks >= h) & (ks < n_u - h)
+        o = ks[cen] - jlo
+        if o.size:
+            acc = op.c[0] * (yb[o + 1] - yb[o - 1])
+            for i in range(2, h + 1):
+                acc = acc + op.c[i - 1] * (yb[o + i] - yb[o - i])
+            y[cen] = acc
+        for r in np.flatnonzero(~cen):
+            e = op.edge[0] if ks[r] < h else op.edge[1]
+            s = (0 if ks[r] < h else n_u - w) - jlo
+            acc = e[0] * yb[s]
+            for q in range(1, w):
+                acc = acc + e[q] * yb[s + q]
+            y[r] = acc
         # a pending right neighbour of the previous best: this call's first row
         pend = bestk == a - 1
         right[pend] = y[0, pend]
         c0, c1 = max(compete[0], a) - a, min(compete[1], b - 1) - a + 1
         if c1 > c0:
             z = y[c0:c1]
-            bad |= np.isnan(z).any(axis=0)
+            bad |= ~np.isfinite(z).all(axis=0)
             arg = np.argmax(z, axis=0)
             m = z[arg, cols]
             upd = m > best

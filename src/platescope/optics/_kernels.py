@@ -513,8 +513,8 @@ def _update_numpy(st, blk, f0, op, k0, k1, compete, g0, rows_per_step: int = 32)
 
 
 def _numba_onset():
-    """Compiled onset kernel (see :func:`platescope.optics._alloying._onset_kernel`), or
-    None without numba."""
+    """Compiled onset kernel (the same arithmetic as the numpy code in
+    :func:`platescope.optics._alloying._onset_kernel`), or None without numba."""
     if "onset" in _STATE:
         return _STATE["onset"]
     try:
@@ -524,80 +524,211 @@ def _numba_onset():
         return None
 
     @_jit(numba)
-    def onset_rows(block, t, level, n, min_rise, min_snr, i0, i1, out):
-        nt = block.shape[1]
-        d = np.empty(nt - 1)
-        for i in range(i0, i1):
-            x = block[i]
-            s0 = 0.0
-            c0 = 0
-            s1 = 0.0
-            c1 = 0
-            finite = True
-            for j in range(nt):
-                if not np.isfinite(x[j]):
-                    finite = False
-            for j in range(n):
-                if x[j] == x[j]:
-                    s0 += x[j]
-                    c0 += 1
-                if x[nt - n + j] == x[nt - n + j]:
-                    s1 += x[nt - n + j]
-                    c1 += 1
-            a0 = s0 / c0 if c0 else np.nan
-            a1 = s1 / c1 if c1 else np.nan
-            rise = a1 - a0
-            for j in range(nt - 1):
-                d[j] = x[j + 1] - x[j]
-            med = np.nanmedian(d)
-            for j in range(nt - 1):
-                d[j] = abs(d[j] - med)
-            sd = 1.4826 * np.nanmedian(d) / np.sqrt(2.0)
-            weak = rise < min_snr * sd * np.sqrt(2.0 / n)
-            if (not finite) or (not np.isfinite(rise)) or rise <= min_rise or weak:
-                out[i] = np.float32(np.nan)
+    def pairwise_sum(a, lo, n):
+        # numpy's summation order for a float64 reduction over a contiguous axis
+        # (pairwise above 128 terms, 8 accumulators below), so the sums are the same
+        if n < 8:
+            res = 0.0
+            for i in range(lo, lo + n):
+                res += a[i]
+            return res
+        if n <= 128:
+            r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+            r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+            i = 8
+            while i < n - n % 8:
+                j = lo + i
+                r0 += a[j]
+                r1 += a[j + 1]
+                r2 += a[j + 2]
+                r3 += a[j + 3]
+                r4 += a[j + 4]
+                r5 += a[j + 5]
+                r6 += a[j + 6]
+                r7 += a[j + 7]
+                i += 8
+            res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            while i < n:
+                res += a[lo + i]
+                i += 1
+            return res
+        n2 = n // 2
+        n2 -= n2 % 8
+        return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2)
+
+    @_jit(numba)
+    def select(a, n, k):
+        # k-th smallest of a[0:n], in place; afterwards every a[i] with i > k is
+        # ≥ a[k]. Lomuto partitions around a median-of-three pivot with a branch-free
+        # inner loop (compare/select, no mispredicted branch per element); a range
+        # whose pivot is its minimum (ties) is split once more at "≤ pivot", so many
+        # equal values cost linear time, not quadratic.
+        lo = 0
+        hi = n - 1
+        while hi > lo:
+            mid = (lo + hi) // 2
+            if a[mid] < a[lo]:
+                a[mid], a[lo] = a[lo], a[mid]
+            if a[hi] < a[lo]:
+                a[hi], a[lo] = a[lo], a[hi]
+            if a[mid] < a[hi]:
+                a[mid], a[hi] = a[hi], a[mid]
+            pivot = a[hi]  # the median of the three
+            i = lo
+            for j in range(lo, hi):
+                v = a[j]
+                u = a[i]
+                s = v < pivot
+                a[j] = u if s else v
+                a[i] = v if s else u
+                i += s
+            a[hi] = a[i]
+            a[i] = pivot
+            if k == i:
+                return pivot
+            if k < i:
+                hi = i - 1
                 continue
-            total = 0.0
-            for j in range(nt - 1):
-                v0 = (x[j] - a0) / rise
-                v1 = (x[j + 1] - a0) / rise
-                b0 = v0 < level
-                b1 = v1 < level
-                if b0 and b1:
-                    f = 1.0
-                elif b0 or b1:
-                    f = (level - v0) / (v1 - v0)
-                    if not b0:
-                        f = 1.0 - f
-                    f = min(max(f, 0.0), 1.0)
-                else:
-                    f = 0.0
-                total += f * (t[j + 1] - t[j])
-            out[i] = np.float32(t[0] + total)
+            tied = i == lo  # nothing below the pivot: group its ties
+            lo = i + 1
+            if tied and hi > lo:
+                i = lo
+                for j in range(lo, hi + 1):
+                    v = a[j]
+                    u = a[i]
+                    s = v <= pivot
+                    a[j] = u if s else v
+                    a[i] = v if s else u
+                    i += s
+                if k < i:
+                    return pivot
+                lo = i
+        return a[k]
+
+    @_jit(numba)
+    def median(a, n):
+        # numpy's median of a[0:n] (finite values): the middle one, or the mean of the
+        # two middle ones
+        k = n // 2
+        if n % 2:
+            return select(a, n, k)
+        lo = select(a, n, k - 1)
+        hi = a[k]
+        for i in range(k + 1, n):
+            if a[i] < hi:
+                hi = a[i]
+        return (lo + hi) / 2.0
+
+    @_jit(numba)
+    def onset_rows(arr, t, level, n, min_rise, min_snr, iy0, iy1, out):
+        # arr: (t, y, x), any real dtype and layout. Per pixel row: the frames of a
+        # block of ≤ 16 pixels transposed into a float64 scratch (one series per
+        # pixel, contiguous), then per pixel: end levels, the two medians of the
+        # robust noise by selection in place, and the time below the level.
+        nt, _, nx = arr.shape
+        xb = 16
+        xs = np.empty((xb, nt))
+        d = np.empty(nt - 1)
+        g = np.empty(nt - 1)
+        dt = np.empty(nt - 1)
+        for j in range(nt - 1):
+            dt[j] = t[j + 1] - t[j]
+        c_snr = np.sqrt(2.0 / n)
+        for iy in range(iy0, iy1):
+            for x0 in range(0, nx, xb):
+                nb = min(xb, nx - x0)
+                for f in range(nt):
+                    row = arr[f, iy]
+                    for q in range(nb):
+                        xs[q, f] = np.float64(row[x0 + q])
+                for q in range(nb):
+                    x = xs[q]
+                    finite = True
+                    for j in range(nt):
+                        if not np.isfinite(x[j]):
+                            finite = False
+                    if not finite:
+                        out[iy, x0 + q] = np.float32(np.nan)
+                        continue
+                    a0 = pairwise_sum(x, 0, n) / n
+                    a1 = pairwise_sum(x, nt - n, n) / n
+                    rise = a1 - a0
+                    if not np.isfinite(rise) or rise <= min_rise:
+                        out[iy, x0 + q] = np.float32(np.nan)
+                        continue
+                    for j in range(nt - 1):
+                        d[j] = x[j + 1] - x[j]
+                    med = median(d, nt - 1)
+                    for j in range(nt - 1):
+                        d[j] = abs(d[j] - med)
+                    sd = 1.4826 * median(d, nt - 1)
+                    sd = sd / np.sqrt(2.0)
+                    if rise < min_snr * sd * c_snr:
+                        out[iy, x0 + q] = np.float32(np.nan)
+                        continue
+                    v1 = (x[0] - a0) / rise
+                    for j in range(nt - 1):
+                        v0 = v1
+                        v1 = (x[j + 1] - a0) / rise
+                        b0 = v0 < level
+                        b1 = v1 < level
+                        if b0 and b1:
+                            f = 1.0
+                        elif b0 or b1:
+                            f = (level - v0) / (v1 - v0)
+                            if not b0:
+                                f = 1.0 - f
+                            f = min(max(f, 0.0), 1.0)
+                        else:
+                            f = 0.0
+                        g[j] = f * dt[j]
+                    out[iy, x0 + q] = np.float32(t[0] + pairwise_sum(g, 0, nt - 1))
 
     _STATE["onset"] = onset_rows
     return onset_rows
 
 
 def onset_numba(block, *, t, level, n, min_rise, min_snr):
-    """Per-pixel onset of ``block`` (pixels × time, float64) with the compiled kernel
-    (threads over pixel ranges); None when numba is not available."""
+    """Per-pixel onset of ``block`` (…, time) with the compiled kernel (threads over
+    pixel ranges); None when numba is not available. No copy of the block: it is
+    read in its own dtype."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":
         return None
-    flat = np.ascontiguousarray(block.reshape(-1, block.shape[-1]), dtype=np.float64)
-    out = np.empty(flat.shape[0], np.float32)
+    block = np.asarray(block)
+    if block.dtype not in _NUMBA_DTYPES or not block.dtype.isnative:
+        return None
+    if block.ndim == 3:  # (y, x, t), e.g. a dask block: a (t, y, x) view
+        arr = block.transpose(2, 0, 1)
+    else:
+        arr = block.reshape(-1, block.shape[-1]).T[:, None, :]
+    out = onset_numba_movie(arr, t=t, level=level, n=n, min_rise=min_rise, min_snr=min_snr)
+    return out.reshape(block.shape[:-1])
+
+
+def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr):
+    """Onset map ``(y, x)`` float32 of a ``(t, y, x)`` array (native dtype, any
+    layout) with the compiled kernel, threads over pixel rows; None without numba."""
+    kern = _numba_onset()
+    if kern is None or backend() != "numba":
+        return None
+    arr = np.asarray(arr)
+    if arr.dtype not in _NUMBA_DTYPES or not arr.dtype.isnative:
+        return None
+    nt, ny, nx = arr.shape
+    out = np.empty((ny, nx), np.float32)
     tt = np.ascontiguousarray(t, dtype=np.float64)
     args = (tt, float(level), int(n), float(min_rise), float(min_snr))
-    nthr = min(n_threads(), max(1, flat.shape[0] // 1024))
-    edges = np.linspace(0, flat.shape[0], nthr + 1).round().astype(int)
+    nthr = min(n_threads(), ny, max(1, ny * nx // 1024))
     if nthr <= 1:
-        kern(flat, *args, 0, flat.shape[0], out)
-    else:
-        futs = [
-            _pool(nthr).submit(kern, flat, *args, int(a), int(b), out)
-            for a, b in zip(edges[:-1], edges[1:], strict=True)
-        ]
-        for f in futs:
-            f.result()
-    return out.reshape(block.shape[:-1])
+        kern(arr, *args, 0, ny, out)
+        return out
+    edges = np.linspace(0, ny, nthr + 1).round().astype(int)
+    futs = [
+        _pool(nthr).submit(kern, arr, *args, int(a), int(b), out)
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+        if b > a
+    ]
+    for f in futs:
+        f.result()
+    return out

@@ -416,7 +416,8 @@ class PeakState:
         if use == "numba" and blk.dtype in _NUMBA_DTYPES and blk.dtype.isnative:
             _update_numba(self, blk, f0, op, k0, k1, compete, g0)
         else:
-            _update_numpy(self, blk, f0, op, k0, k1, compete, g0)
+            with np.errstate(invalid="ignore", over="ignore"):  # non-finite pixels: bad
+                _update_numpy(self, blk, f0, op, k0, k1, compete, g0)
 
 
 def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:

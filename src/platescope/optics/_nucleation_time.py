@@ -717,8 +717,9 @@ def t_nuc_map(
     best_k, bad = state.bestk, state.bad
     # the rounding scale: the first and last frames read (analysed pixels)
     scale = np.maximum(np.abs(first), np.abs(last)).ravel()
-    delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
-    tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
+    with np.errstate(invalid="ignore", over="ignore"):  # ±inf pixels: NaN below
+        delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
+        tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
     tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
     result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32)
     return xr.DataArray(result, dims=("y", "x"), coords=coords, name="t_nuc_s", attrs=attrs)

@@ -171,3 +171,30 @@ def test_non_finite_pixels_are_nan_in_both_back_ends(monkeypatch):
     np.testing.assert_array_equal(maps["numba"], maps["numpy"])
     assert np.isnan(maps["numba"][[2, 4, 6], [3, 4, 7]]).all()
     assert np.isfinite(maps["numba"]).sum() >= 8 * 10 - 3 - 4  # the rest mostly finite
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_window_means_numba_equals_numpy_and_the_plain_mean(monkeypatch, dtype):
+    """CE(IRM) window means: both back-ends bit-identical; equal to a plain float64 mean
+    of the frames within ±window/2 (another summation order: within rounding)."""
+    from platescope.optics import window_means
+
+    rng = np.random.default_rng(7)
+    t = np.cumsum(rng.uniform(0.2, 0.3, 120))
+    values = rng.poisson(800.0, (120, 19, 37)).astype(dtype)
+    movie = xr.DataArray(values, dims=("t", "y", "x"), coords={"t": t})
+    inst = [t[3], 10.0, 17.5, t[-1], 40.0]  # the last one outside the span: nearest frame
+    out = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        out[name] = window_means(movie, inst, window_s=1.0, span_s=(t[0], t[-1])).values
+        out[name, "bands"] = window_means(movie, inst, window_s=1.0, max_block_mb=0.001).values
+    for key in out:
+        np.testing.assert_array_equal(out[key], out["numba"])
+    for k, c in enumerate(inst):
+        sel = np.abs(t - c) <= 0.5
+        if not sel.any():
+            sel = np.arange(t.size) == np.argmin(np.abs(t - c))
+        ref = values[sel].astype(np.float64).mean(axis=0)
+        np.testing.assert_allclose(out["numba"][k], ref, rtol=1e-12)

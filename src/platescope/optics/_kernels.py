@@ -1,21 +1,36 @@
 """Fused per-pixel kernels: numba-compiled when numba is importable, numpy otherwise.
 
-One pass over each pixel's time series does what the per-pixel maps need: the
-resampling + Savitzky–Golay derivative (a banded linear operator, one row per grid
-sample), the running first maximum over the competing grid rows and the two
-neighbours kept for the parabolic refinement. The movie block is read in its native
-dtype (uint16 camera counts are converted to float32 in registers).
+**t_nuc maps** (:class:`SplitOperator`, :class:`PeakState`). One pass over each
+pixel's time series: linear resampling onto the uniform grid (two taps per grid
+sample), the Savitzky–Golay derivative from its antisymmetric centred weights
+(``d[k] = Σ_i c_i·(y[k+i] − y[k−i])``: half the multiplies of the fused banded
+operator), the first maximum over the competing grid rows and the two neighbours kept
+for the parabolic refinement. The compiled kernel works on bands of ≈ 2048 pixels
+(whole pixel rows, so each frame is read in page-sized runs), blocks of 32 grid rows
+and a ring of resampled rows, every inner loop over contiguous pixels (vectorised by
+LLVM); the block's first maximum is a branch-free compare/select. The movie is read in
+its native dtype (uint16 counts are converted to float32 in registers).
 
-The two back-ends do the same float32 arithmetic in the same order (for each grid row:
-``acc = 0; acc += w_b · x_b`` for ``b = 0 … bw−1``, no fused multiply-add, then a
-strict ``>`` first-maximum over the rows in time order), so their results are
-bit-identical — ``tests/optics/test_kernels.py`` checks it on integer and float movies.
+The two back-ends do the same float32 operations in the same order (``a·x₀ + b·x₁``;
+``((c₁·Δ₁ + c₂·Δ₂) + c₃·Δ₃) + …``; no fused multiply-add; a strict ``>`` first maximum
+over the rows in time order), so their maps are bit-identical —
+``tests/optics/test_kernels.py`` checks it on integer and float movies, with NaN and
+±inf pixels.
+
+**Onset maps** (:func:`onset_numba_movie`): per pixel, end levels, the two medians of
+the robust noise (in-place branch-free selection on a per-thread scratch) and the time
+below the level, read from the ``(t, y, x)`` frames as they are (no transposed or
+float64 copy of the block); float64 with numpy's pairwise summation order, so the maps
+are bit-identical to the numpy code.
+
+**CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,
+read in place in their own dtype; bit-identical numpy fallback.
 
 Back-end choice: numba when it can be imported (``PLATESCOPE_KERNELS=numpy`` forces the
 fallback, ``=numba`` requires numba); threads: ``PLATESCOPE_THREADS`` or the CPUs this
-process may run on. The numba kernel releases the GIL and the pixel rows of a block are
-split among a small thread pool, so concurrent callers (dask threads) are safe — no
-numba threading layer is involved.
+process may run on. The numba kernels release the GIL and pixel rows are split among a
+small thread pool, so concurrent callers (dask threads) are safe — no numba threading
+layer is involved.
 """
 
 from __future__ import annotations

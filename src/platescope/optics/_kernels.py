@@ -764,25 +764,29 @@ def _numba_window_means():
         return None
 
     @_jit(numba, boundscheck=False)
-    def wmeans_rows(arr, frames, wts, ptr, iy0, iy1, out):
+    def wmeans_rows(arr, frames, wts, ptr, band_px, iy0, iy1, out):
         # out[k] = Σ_j wts[j] · arr[frames[j]] for j in ptr[k] … ptr[k+1]−1, in float64,
-        # summed in that order; per band of ≈ 2048 pixels (each frame read in
-        # page-sized runs, the accumulator stays in L1), vectorised over pixels.
+        # summed in that order; per band of ≈ band_px pixels (whole rows: each frame is
+        # read in long contiguous runs, the accumulator stays in cache), vectorised
+        # over pixels.
         nx = arr.shape[2]
-        band = max(1, 2048 // nx)
+        band = max(1, band_px // nx)
         acc = np.empty(band * nx)
         for iy in range(iy0, iy1, band):
             nb = min(band, iy1 - iy)
             for k in range(ptr.shape[0] - 1):
-                for q in range(nb * nx):
-                    acc[q] = 0.0
                 for j in range(ptr[k], ptr[k + 1]):
                     wj = wts[j]
+                    first = j == ptr[k]
                     for r in range(nb):
                         xr = arr[frames[j], iy + r]
                         ar = acc[r * nx : (r + 1) * nx]
-                        for p in range(nx):
-                            ar[p] = ar[p] + wj * np.float64(xr[p])
+                        if first:
+                            for p in range(nx):
+                                ar[p] = 0.0 + wj * np.float64(xr[p])
+                        else:
+                            for p in range(nx):
+                                ar[p] = ar[p] + wj * np.float64(xr[p])
                 for r in range(nb):
                     ar = acc[r * nx : (r + 1) * nx]
                     o = out[k, iy + r]
@@ -791,6 +795,9 @@ def _numba_window_means():
 
     _STATE["wmeans"] = wmeans_rows
     return wmeans_rows
+
+
+_WM_BAND_PX = 16384  # pixels per band of the window-means kernel (cache-size knob)
 
 
 def window_sums(arr, frames, wts, ptr, *, max_block_mb: float = 64.0, use: str | None = None):
@@ -811,11 +818,11 @@ def window_sums(arr, frames, wts, ptr, *, max_block_mb: float = 64.0, use: str |
     if kern is not None and arr.dtype in _NUMBA_DTYPES and arr.dtype.isnative:
         nthr = min(n_threads(), ny, max(1, ny * nx // 4096))
         if nthr <= 1:
-            kern(arr, frames, wts, ptr, 0, ny, out)
+            kern(arr, frames, wts, ptr, _WM_BAND_PX, 0, ny, out)
             return out
         edges = np.linspace(0, ny, nthr + 1).round().astype(int)
         futs = [
-            _pool(nthr).submit(kern, arr, frames, wts, ptr, int(a), int(b), out)
+            _pool(nthr).submit(kern, arr, frames, wts, ptr, _WM_BAND_PX, int(a), int(b), out)
             for a, b in zip(edges[:-1], edges[1:], strict=True)
             if b > a
         ]

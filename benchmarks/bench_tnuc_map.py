@@ -256,6 +256,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="400x256,800x512", help="FRAMESxSIZE,…")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-memory", action="store_true", help="skip the memory cases")
+    ap.add_argument("--out", default="tnuc_map.json")
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "STORE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -301,9 +302,9 @@ def main() -> None:
     }
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
-    tmp_path = out_dir / "tnuc_map.json.tmp"
+    tmp_path = out_dir / (args.out + ".tmp")
     tmp_path.write_text(json.dumps(report, indent=2))
-    tmp_path.replace(out_dir / "tnuc_map.json")
+    tmp_path.replace(out_dir / args.out)
 
     for c in cases:
         print(f"\nmovie {c['frames']} x {c['size']}² uint16 ({c['movie_mb']:.0f} MB)")
@@ -324,7 +325,7 @@ def main() -> None:
                 f"{r['rss_rise_mb']:>13.1f}"
             )
     print(f"\nload average start/end: {load0} / {os.getloadavg()}")
-    print(f"wrote {out_dir / 'tnuc_map.json'}")
+    print(f"wrote {out_dir / args.out}")
 
 
 if __name__ == "__main__":

@@ -97,9 +97,104 @@ def test_onset_map_numba_equals_numpy_within_float32_rounding(monkeypatch):
     for name in ("numba", "numpy"):
         monkeypatch.setenv("PLATESCOPE_KERNELS", name)
         maps[name] = onset_map(movie, t_start_s=t[0], t_end_s=t[-1], sigma_um=0).values
+        lazy = movie.chunk({"y": 7})  # dask blocks (y, x, t) go through the same kernel
+        maps[name, "dask"] = onset_map(lazy, t_start_s=t[0], t_end_s=t[-1], sigma_um=0).values
     np.testing.assert_array_equal(np.isnan(maps["numba"]), np.isnan(maps["numpy"]))
     assert np.isnan(maps["numba"][:3, :3]).all() and np.isnan(maps["numba"][5, 5])
-    # float64 sums in another order, then float32: at most one float32 step apart
+    # same float64 operations in the same order (numpy's pairwise sums included)
     np.testing.assert_allclose(maps["numba"], maps["numpy"], rtol=1.2e-7, atol=0)
+    for key in ("numpy", ("numba", "dask"), ("numpy", "dask")):
+        np.testing.assert_array_equal(maps["numba"], maps[key])
     err = maps["numba"] - tau  # the half-level crossing of the planted logistic
     assert np.nanmedian(np.abs(err)) < 0.5
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize("n_frames", [40, 41, 300])  # even/odd medians; pairwise sums > 128
+def test_onset_map_numba_equals_numpy_on_integer_counts_with_ties(monkeypatch, n_frames):
+    """Integer-valued frames: the frame differences tie massively (the medians' selection
+    must handle equal values) and flat pixels have every difference 0."""
+    from platescope.optics import onset_map
+
+    rng = np.random.default_rng(n_frames)
+    t = np.cumsum(rng.uniform(0.8, 1.2, n_frames))
+    tau = rng.uniform(0.3, 0.7, (12, 14)) * t[-1]
+    clean = 20.0 / (1.0 + np.exp(-(t[:, None, None] - tau) / 2.0))
+    values = np.round(clean + rng.normal(0.0, 1.0, clean.shape)).astype(np.int16)
+    values[:, :2, :2] = 5  # flat: no rise, NaN
+    movie = xr.DataArray(values, dims=("t", "y", "x"), coords={"t": t})
+    maps = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        maps[name] = onset_map(movie, t_start_s=t[0], t_end_s=t[-1], sigma_um=0).values
+    np.testing.assert_array_equal(maps["numba"], maps["numpy"])
+    assert np.isnan(maps["numba"][:2, :2]).all()
+    assert np.isfinite(maps["numba"]).mean() > 0.9
+    # the half-level crossing of the planted logistic, within a frame or two
+    assert np.nanmedian(np.abs(maps["numba"] - tau)) < 1.0
+
+
+def test_split_operator_reproduces_the_sparse_matrix():
+    """Resampling (2 taps) + antisymmetric SG derivative == the product operator."""
+    from platescope.optics._nucleation_time import _derivative_operator, _sg_weights
+
+    rng = np.random.default_rng(1)
+    t = np.cumsum(rng.uniform(0.15, 0.3, 90))
+    for window_s, polyorder in ((1.5, 2), (2.0, 3), (1.0, 1)):
+        op = _derivative_operator(t, window_s=window_s, polyorder=polyorder)
+        split = _kernels.SplitOperator.build(
+            op.t_s, op.t_u, op.dt, op.window, op.polyorder, _sg_weights
+        )
+        h = (op.window - 1) // 2
+        assert split.half == h
+        ref = op.matrix.toarray()[h - 1 : op.t_u.size - h + 1]
+        dense = split.dense()[h - 1 : op.t_u.size - h + 1, : t.size]
+        np.testing.assert_allclose(dense, ref, rtol=0, atol=1e-6 * np.abs(ref).max())
+        # each row reads only the frames it declares
+        for k in range(h - 1, op.t_u.size - h + 1):
+            cols = np.flatnonzero(ref[k - (h - 1)])
+            assert split.lo[k] <= cols.min() and cols.max() <= split.hi[k]
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+def test_non_finite_pixels_are_nan_in_both_back_ends(monkeypatch):
+    movie, _ = _movie(9, "float32", ny=8, nx=10)
+    values = movie.values.copy()
+    values[50, 2, 3] = np.nan
+    values[60, 4, 4] = np.inf
+    values[70, 6, 7] = -np.inf
+    movie = movie.copy(data=values)
+    maps = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        maps[name] = t_nuc_map(movie, window_s=2.0, max_block_mb=0.01).values
+    np.testing.assert_array_equal(maps["numba"], maps["numpy"])
+    assert np.isnan(maps["numba"][[2, 4, 6], [3, 4, 7]]).all()
+    assert np.isfinite(maps["numba"]).sum() >= 8 * 10 - 3 - 4  # the rest mostly finite
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_window_means_numba_equals_numpy_and_the_plain_mean(monkeypatch, dtype):
+    """CE(IRM) window means: both back-ends bit-identical; equal to a plain float64 mean
+    of the frames within ±window/2 (another summation order: within rounding)."""
+    from platescope.optics import window_means
+
+    rng = np.random.default_rng(7)
+    t = np.cumsum(rng.uniform(0.2, 0.3, 120))
+    values = rng.poisson(800.0, (120, 19, 37)).astype(dtype)
+    movie = xr.DataArray(values, dims=("t", "y", "x"), coords={"t": t})
+    inst = [t[3], 10.0, 17.5, t[-1], 40.0]  # the last one outside the span: nearest frame
+    out = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        out[name] = window_means(movie, inst, window_s=1.0, span_s=(t[0], t[-1])).values
+        out[name, "bands"] = window_means(movie, inst, window_s=1.0, max_block_mb=0.001).values
+    for key in out:
+        np.testing.assert_array_equal(out[key], out["numba"])
+    for k, c in enumerate(inst):
+        sel = np.abs(t - c) <= 0.5
+        if not sel.any():
+            sel = np.arange(t.size) == np.argmin(np.abs(t - c))
+        ref = values[sel].astype(np.float64).mean(axis=0)
+        np.testing.assert_allclose(out["numba"][k], ref, rtol=1e-12)

@@ -159,6 +159,8 @@ def _window(movie: xr.DataArray, t_start_s: float, t_end_s: float) -> xr.DataArr
             f"only {sel.size} frames between {t_start_s:.3g} and {t_end_s:.3g} s",
             "a stage needs at least 4 frames: record faster or choose a longer window",
         )
+    if sel[-1] - sel[0] + 1 == sel.size:  # a run of frames: a view, not a copy
+        return movie.isel(t=slice(int(sel[0]), int(sel[-1]) + 1))
     return movie.isel(t=sel)
 
 
@@ -241,15 +243,16 @@ def _onset_kernel(
 ):
     """Onset of a block with time as the last axis → (block.shape[:-1]) float32.
 
-    Compiled per pixel when numba is available (:mod:`platescope.optics._kernels`;
-    same arithmetic in float64, sums in sequential rather than pairwise order);
-    this numpy code otherwise."""
+    Compiled per pixel when numba is available (:mod:`platescope.optics._kernels`:
+    the same float64 arithmetic in the same order, numpy's pairwise summation
+    included, so the maps are bit-identical); this numpy code otherwise."""
     from platescope.optics import _kernels
 
     n = max(1, min(int(n_edge), block.shape[-1] // 3))
     fast = _kernels.onset_numba(block, t=t, level=level, n=n, min_rise=min_rise, min_snr=min_snr)
     if fast is not None:
         return fast
+    block = np.asarray(block, dtype=np.float64)  # as the compiled kernel computes
     a0 = np.nanmean(block[..., :n], axis=-1)
     a1 = np.nanmean(block[..., -n:], axis=-1)
     rise = a1 - a0
@@ -343,20 +346,35 @@ def onset_map(
         )
     else:
         med = float(np.nanmedian(rise_img.values))
-        arr = win.values
-        flat = arr.reshape(-1, t.size)
-        res = np.empty(flat.shape[0], np.float32)
-        step = max(1, int(chunk_px))
-        for i0 in range(0, flat.shape[0], step):
-            res[i0 : i0 + step] = _onset_kernel(
-                flat[i0 : i0 + step].astype(np.float64),
-                t=t,
-                level=level,
-                n_edge=n_edge,
-                min_rise=min_rise * med,
-                min_snr=min_snr,
-            )
-        res = res.reshape(arr.shape[:2])
+        from platescope.optics import _kernels
+
+        # compiled: the (t, y, x) frames as they are, no transposed or float64 copy
+        n_use = max(1, min(int(n_edge), t.size // 3))
+        fast = _kernels.onset_numba_movie(
+            win.transpose("t", "y", "x").values,
+            t=t,
+            level=level,
+            n=n_use,
+            min_rise=min_rise * med,
+            min_snr=min_snr,
+        )
+        if fast is not None:
+            res = fast
+        else:  # numpy, in blocks of chunk_px pixels
+            arr = win.values
+            flat = arr.reshape(-1, t.size)
+            res = np.empty(flat.shape[0], np.float32)
+            step = max(1, int(chunk_px))
+            for i0 in range(0, flat.shape[0], step):
+                res[i0 : i0 + step] = _onset_kernel(
+                    flat[i0 : i0 + step].astype(np.float64),
+                    t=t,
+                    level=level,
+                    n_edge=n_edge,
+                    min_rise=min_rise * med,
+                    min_snr=min_snr,
+                )
+            res = res.reshape(arr.shape[:2])
     out = xr.DataArray(
         res,
         dims=("y", "x"),

@@ -113,7 +113,6 @@ def window_means(
         raise InputError(None, f"window_s must be ≥ 0, got {window_s!r}", "pass e.g. 1.0")
     span = (-np.inf, np.inf) if span_s is None else (float(span_s[0]), float(span_s[1]))
     weights, used = _window_matrix(t, inst, window_s, span)
-    ny, nx = movie.sizes["y"], movie.sizes["x"]
     data = movie.data
     if _is_dask(data):
         import dask.array as da
@@ -122,14 +121,14 @@ def window_means(
         res = np.asarray(da.einsum("kt,tyx->kyx", weights.astype(np.float32), sub).compute())
         res = res.astype(float)
     else:
-        res = np.empty((inst.size, ny, nx))
-        band = int(max(1, min(ny, max_block_mb * 2**20 // (4 * nx * max(used.size, 1)))))
-        for r0 in range(0, ny, band):
-            block = np.asarray(data[used, r0 : r0 + band, :], dtype=np.float32)
-            nb = block.shape[1]
-            res[:, r0 : r0 + nb, :] = (weights @ block.reshape(used.size, -1)).reshape(
-                inst.size, nb, nx
-            )
+        # Σ_j w_kj · frame_j over each instant's frames, in float64, reading only those
+        # frames in their own dtype (compiled kernel: no copy; numpy: one frame band
+        # at a time) — platescope.optics._kernels.window_sums, bit-identical back-ends
+        from platescope.optics import _kernels
+
+        kk, jj = np.nonzero(weights)  # row-major: instant by instant, frames in order
+        ptr = np.searchsorted(kk, np.arange(inst.size + 1))
+        res = _kernels.window_sums(data, used[jj], weights[kk, jj], ptr, max_block_mb=max_block_mb)
     coords = {"instant": inst}
     for dim in ("y", "x"):
         if dim in movie.coords:

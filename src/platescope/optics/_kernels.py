@@ -1,21 +1,36 @@
 """Fused per-pixel kernels: numba-compiled when numba is importable, numpy otherwise.
 
-One pass over each pixel's time series does what the per-pixel maps need: the
-resampling + Savitzky–Golay derivative (a banded linear operator, one row per grid
-sample), the running first maximum over the competing grid rows and the two
-neighbours kept for the parabolic refinement. The movie block is read in its native
-dtype (uint16 camera counts are converted to float32 in registers).
+**t_nuc maps** (:class:`SplitOperator`, :class:`PeakState`). One pass over each
+pixel's time series: linear resampling onto the uniform grid (two taps per grid
+sample), the Savitzky–Golay derivative from its antisymmetric centred weights
+(``d[k] = Σ_i c_i·(y[k+i] − y[k−i])``: half the multiplies of the fused banded
+operator), the first maximum over the competing grid rows and the two neighbours kept
+for the parabolic refinement. The compiled kernel works on bands of ≈ 2048 pixels
+(whole pixel rows, so each frame is read in page-sized runs), blocks of 32 grid rows
+and a ring of resampled rows, every inner loop over contiguous pixels (vectorised by
+LLVM); the block's first maximum is a branch-free compare/select. The movie is read in
+its native dtype (uint16 counts are converted to float32 in registers).
 
-The two back-ends do the same float32 arithmetic in the same order (for each grid row:
-``acc = 0; acc += w_b · x_b`` for ``b = 0 … bw−1``, no fused multiply-add, then a
-strict ``>`` first-maximum over the rows in time order), so their results are
-bit-identical — ``tests/optics/test_kernels.py`` checks it on integer and float movies.
+The two back-ends do the same float32 operations in the same order (``a·x₀ + b·x₁``;
+``((c₁·Δ₁ + c₂·Δ₂) + c₃·Δ₃) + …``; no fused multiply-add; a strict ``>`` first maximum
+over the rows in time order), so their maps are bit-identical —
+``tests/optics/test_kernels.py`` checks it on integer and float movies, with NaN and
+±inf pixels.
+
+**Onset maps** (:func:`onset_numba_movie`): per pixel, end levels, the two medians of
+the robust noise (in-place branch-free selection on a per-thread scratch) and the time
+below the level, read from the ``(t, y, x)`` frames as they are (no transposed or
+float64 copy of the block); float64 with numpy's pairwise summation order, so the maps
+are bit-identical to the numpy code.
+
+**CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,
+read in place in their own dtype; bit-identical numpy fallback.
 
 Back-end choice: numba when it can be imported (``PLATESCOPE_KERNELS=numpy`` forces the
 fallback, ``=numba`` requires numba); threads: ``PLATESCOPE_THREADS`` or the CPUs this
-process may run on. The numba kernel releases the GIL and the pixel rows of a block are
-split among a small thread pool, so concurrent callers (dask threads) are safe — no
-numba threading layer is involved.
+process may run on. The numba kernels release the GIL and pixel rows are split among a
+small thread pool, so concurrent callers (dask threads) are safe — no numba threading
+layer is involved.
 """
 
 from __future__ import annotations
@@ -62,7 +77,7 @@ def n_threads() -> int:
 
 
 def _numba_kernel():
-    """The compiled kernel, or None when numba is not importable (cached)."""
+    """The compiled t_nuc kernel, or None when numba is not importable (cached)."""
     if "kernel" in _STATE:
         return _STATE["kernel"]
     try:
@@ -72,72 +87,177 @@ def _numba_kernel():
         return None
 
     @_jit(numba, boundscheck=False)
-    def peak_rows(
-        blk, f0, w, start, k0, k1, r0, r1, iy0, iy1, g0, best, bestk, left, right, prev, prev2, bad
-    ):  # noqa: E501
-        # Per pixel row: convert its frames to float32 once; then, 16 grid rows at a
-        # time, the derivative rows (vectorised over pixels), and the running first
-        # maximum per pixel with its state in registers. Row k−1 is judged when row k
-        # (its right neighbour) is known.
+    def tnuc_rows(
+        blk, f0, idx, ca, cb, cc, edge, k0, k1, r0, r1, iy0, iy1, g0, chk,
+        best, bestk, left, right, prev, bad,
+    ):  # fmt: skip
+        # Per band of pixel rows (≈ 2048 pixels, so each frame is read in page-sized
+        # runs the prefetcher follows), blocks of ≤ rb grid rows: (1) resample the grid
+        # samples the block needs (two taps, native dtype → float32), (2) the
+        # derivative rows from the antisymmetric weights, (3) the block's first maximum
+        # per pixel as a branch-free compare/select, (4) merge into the running state.
+        # Every inner loop runs over contiguous pixels (vectorised); float32, no FMA,
+        # the same operations in the same order as the numpy back-end.
         nx = blk.shape[2]
-        nf = blk.shape[0]
-        bw = w.shape[1]
-        rg = 16
-        y = np.empty((rg, nx), np.float32)
-        xs = np.empty((nf, nx), np.float32)
-        for iy in range(iy0, iy1):
+        n_u = idx.shape[0]
+        h = cc.shape[0]
+        w = 2 * h + 1
+        rb = 32
+        ch = 1024  # pixels per chunk of the derivative and maximum
+        band = max(1, 2048 // nx)
+        npx = band * nx
+        ring = rb + 2 * h + 2  # grid samples kept: what one block of rows reads
+        ybuf = np.empty((ring, npx), np.float32)  # y[j] in row j % ring
+        dbuf = np.empty((rb + 1, npx), np.float32)  # row 0: the row before the block
+        m = np.empty(npx, np.float32)
+        am = np.empty(npx, np.int32)
+        nz = np.zeros(npx, np.float32)
+        ninf = np.float32(-np.inf)
+        zero = np.float32(0.0)
+        for iy in range(iy0, iy1, band):
+            nb = min(band, iy1 - iy)
+            n = nb * nx
             base = g0 + iy * nx
-            for f in range(nf):
-                for p in range(nx):
-                    xs[f, p] = np.float32(blk[f, iy, p])
-            for ka in range(k0, k1, rg):
-                kb = min(ka + rg, k1)
-                for k in range(ka, kb):
-                    s = start[k] - f0
-                    acc = y[k - ka]
-                    for p in range(nx):
-                        acc[p] = np.float32(0.0)
-                    b = 0
-                    while b + 4 <= bw:  # four terms per pass, still added in order
-                        wa, wb, wc, wd = w[k, b], w[k, b + 1], w[k, b + 2], w[k, b + 3]
-                        xa, xb, xc, xd = xs[s + b], xs[s + b + 1], xs[s + b + 2], xs[s + b + 3]
+            # views of this band's state (indexing them with q keeps every access
+            # contiguous: an index like ``base + q`` defeats the vectoriser)
+            s_best = best[base : base + n]
+            s_bestk = bestk[base : base + n]
+            s_left = left[base : base + n]
+            s_right = right[base : base + n]
+            s_prev = prev[base : base + n]
+            s_bad = bad[base : base + n]
+            d0 = dbuf[0]
+            for q in range(n):
+                d0[q] = s_prev[q]
+            if chk:
+                for q in range(n):
+                    nz[q] = zero
+            jdone = 0
+            for ka in range(k0, k1, rb):
+                kb = min(ka + rb, k1)
+                # (1) grid samples [jlo, jhi)
+                jlo = max(0, ka - h - 1)
+                jhi = min(n_u, kb + h + 1)
+                for j in range(max(jlo, jdone), jhi):  # each sample once per band
+                    fa = idx[j] - f0
+                    a = ca[j]
+                    b = cb[j]
+                    yr = ybuf[j % ring]
+                    for r in range(nb):
+                        xa = blk[fa, iy + r]
+                        xb = blk[fa + 1, iy + r]
+                        yo = yr[r * nx : (r + 1) * nx]
                         for p in range(nx):
-                            acc[p] = (((acc[p] + wa * xa[p]) + wb * xb[p]) + wc * xc[p]) + wd * xd[
-                                p
-                            ]
-                        b += 4
-                    while b < bw:
-                        wa = w[k, b]
-                        xa = xs[s + b]
-                        for p in range(nx):
-                            acc[p] = acc[p] + wa * xa[p]
-                        b += 1
-                for p in range(nx):
-                    g = base + p
-                    c1 = prev[g]
-                    c2 = prev2[g]
-                    bv = best[g]
-                    isbad = bad[g]
+                            yo[p] = a * np.float32(xa[p]) + b * np.float32(xb[p])
+                jdone = jhi
+                # (2) derivative rows and (3) the first maximum within the block's
+                # competing rows, pixel chunk by chunk (its y and d rows stay in L1)
+                c_lo = max(ka, r0)
+                c_hi = min(kb, r1 + 1)
+                for q0 in range(0, n, ch):
+                    q1 = min(n, q0 + ch)
+                    cn = q1 - q0
                     for k in range(ka, kb):
-                        cur = y[k - ka, p]
-                        kk = k - 1
-                        if kk >= r0 and kk <= r1:
-                            if c1 != c1:
-                                isbad = True
-                            elif c1 > bv:
-                                bv = c1
-                                bestk[g] = kk
-                                left[g] = c2
-                                right[g] = cur
-                        c2 = c1
-                        c1 = cur
-                    prev[g] = c1
-                    prev2[g] = c2
-                    best[g] = bv
-                    bad[g] = isbad
+                        dr = dbuf[k - ka + 1, q0:q1]
+                        if k >= h and k < n_u - h:
+                            i = 1
+                            while i <= h:
+                                if i + 3 <= h:
+                                    c1, c2, c3, c4 = cc[i - 1], cc[i], cc[i + 1], cc[i + 2]
+                                    p1 = ybuf[(k + i) % ring, q0:q1]
+                                    m1 = ybuf[(k - i) % ring, q0:q1]
+                                    p2 = ybuf[(k + i + 1) % ring, q0:q1]
+                                    m2 = ybuf[(k - i - 1) % ring, q0:q1]
+                                    p3 = ybuf[(k + i + 2) % ring, q0:q1]
+                                    m3 = ybuf[(k - i - 2) % ring, q0:q1]
+                                    p4 = ybuf[(k + i + 3) % ring, q0:q1]
+                                    m4 = ybuf[(k - i - 3) % ring, q0:q1]
+                                    if i == 1:
+                                        for q in range(cn):
+                                            dr[q] = (
+                                                (c1 * (p1[q] - m1[q]) + c2 * (p2[q] - m2[q]))
+                                                + c3 * (p3[q] - m3[q])
+                                            ) + c4 * (p4[q] - m4[q])
+                                    else:
+                                        for q in range(cn):
+                                            dr[q] = (
+                                                (
+                                                    (dr[q] + c1 * (p1[q] - m1[q]))
+                                                    + c2 * (p2[q] - m2[q])
+                                                )
+                                                + c3 * (p3[q] - m3[q])
+                                            ) + c4 * (p4[q] - m4[q])
+                                    i += 4
+                                else:
+                                    c1 = cc[i - 1]
+                                    p1 = ybuf[(k + i) % ring, q0:q1]
+                                    m1 = ybuf[(k - i) % ring, q0:q1]
+                                    if i == 1:
+                                        for q in range(cn):
+                                            dr[q] = c1 * (p1[q] - m1[q])
+                                    else:
+                                        for q in range(cn):
+                                            dr[q] = dr[q] + c1 * (p1[q] - m1[q])
+                                    i += 1
+                        else:  # one-sided rows next to the centred ones
+                            e = edge[0] if k < h else edge[1]
+                            s = 0 if k < h else n_u - w
+                            y0 = ybuf[s % ring, q0:q1]
+                            e0 = e[0]
+                            for q in range(cn):
+                                dr[q] = e0 * y0[q]
+                            for t in range(1, w):
+                                yq = ybuf[(s + t) % ring, q0:q1]
+                                et = e[t]
+                                for q in range(cn):
+                                    dr[q] = dr[q] + et * yq[q]
+                    if c_hi > c_lo:
+                        mc = m[q0:q1]
+                        ac = am[q0:q1]
+                        for q in range(cn):
+                            mc[q] = ninf
+                            ac[q] = -1
+                        for k in range(c_lo, c_hi):
+                            dr = dbuf[k - ka + 1, q0:q1]
+                            kk = np.int32(k)
+                            for q in range(cn):
+                                v = dr[q]
+                                u = v > mc[q]
+                                mc[q] = v if u else mc[q]
+                                ac[q] = kk if u else ac[q]
+                            if chk:
+                                nc = nz[q0:q1]
+                                for q in range(cn):
+                                    nc[q] = nc[q] + dr[q] * zero
+                # a pending right neighbour: the previous best was the row before ka
+                d1 = dbuf[1]
+                for q in range(n):
+                    if s_bestk[q] == ka - 1:
+                        s_right[q] = d1[q]
+                if c_hi > c_lo:
+                    # (4) merge (strict >: the earlier maximum wins ties)
+                    for q in range(n):
+                        if m[q] > s_best[q]:
+                            rr = am[q] - ka
+                            s_best[q] = m[q]
+                            s_bestk[q] = am[q]
+                            s_left[q] = dbuf[rr, q]
+                            if rr + 1 < kb - ka:
+                                s_right[q] = dbuf[rr + 2, q]
+                d0 = dbuf[0]
+                dl = dbuf[kb - ka]
+                for q in range(n):
+                    d0[q] = dl[q]
+            d0 = dbuf[0]
+            for q in range(n):
+                s_prev[q] = d0[q]
+            if chk:
+                for q in range(n):
+                    if nz[q] != zero:
+                        s_bad[q] = True
 
-    _STATE["kernel"] = peak_rows
-    return peak_rows
+    _STATE["kernel"] = tnuc_rows
+    return tnuc_rows
 
 
 def _jit(numba, **kw):
@@ -186,6 +306,94 @@ class BandedOperator:
         return int(self.start[k0]), int(self.start[k1 - 1]) + self.width
 
 
+@dataclass(frozen=True)
+class SplitOperator:
+    """dI/dt on the uniform grid as linear resampling followed by the Savitzky–Golay
+    derivative, in the form the per-pixel kernels evaluate (float32 coefficients).
+
+    Grid sample ``j``: ``y[j] = a[j]·x[idx[j]] + b[j]·x[idx[j] + 1]`` (two taps,
+    ``np.interp`` semantics). Derivative row ``k`` with a full centred window
+    (``h ≤ k ≤ n_u − 1 − h``): ``d[k] = Σ_{i=1…h} c[i−1]·(y[k+i] − y[k−i])``, summed in
+    that order — the centred first-derivative weights are antisymmetric, so half the
+    multiplies. The two rows next to the centred ones (``k = h − 1`` and
+    ``k = n_u − h``, only ever needed as the neighbours of the first/last competing
+    row) use their one-sided weights ``edge[0]`` on ``y[0 … w−1]`` and ``edge[1]`` on
+    ``y[n_u−w … n_u−1]``. Rows outside ``[h − 1, n_u − h]`` are not supported.
+    """
+
+    idx: np.ndarray  # (n_u,) int64, first frame of each grid sample's two taps
+    a: np.ndarray  # (n_u,) float32
+    b: np.ndarray  # (n_u,) float32
+    c: np.ndarray  # (h,) float32
+    edge: np.ndarray  # (2, w) float32
+    lo: np.ndarray  # (n_u,) int64: first frame row k reads (with a one-sample margin)
+    hi: np.ndarray  # (n_u,) int64: last frame row k reads (inclusive)
+
+    @classmethod
+    def build(cls, t_s, t_u, dt: float, window: int, polyorder: int, sg_weights):
+        """From frame times ``t_s``, grid ``t_u`` (step ``dt``), the SG ``window``
+        (odd) and ``polyorder``; ``sg_weights(window, polyorder, pos, dt, deriv)``
+        gives the float64 weights of one SG row."""
+        t = np.asarray(t_s, dtype=float)
+        n_u = t_u.size
+        idx = np.clip(np.searchsorted(t, t_u, side="right") - 1, 0, t.size - 2).astype(np.int64)
+        frac = np.clip((t_u - t[idx]) / (t[idx + 1] - t[idx]), 0.0, 1.0)
+        h = (window - 1) // 2
+        full = sg_weights(window, polyorder, h, dt, 1)
+        c = 0.5 * (full[h + 1 :] - full[:h][::-1])  # exactly antisymmetric
+        edge = np.stack(
+            [
+                sg_weights(window, polyorder, h - 1, dt, 1),
+                sg_weights(window, polyorder, h + 1, dt, 1),
+            ]
+        )
+        k = np.arange(n_u)
+        lo = idx[np.maximum(k - h - 1, 0)]
+        hi = idx[np.minimum(k + h + 1, n_u - 1)] + 1
+        return cls(
+            idx,
+            (1.0 - frac).astype(np.float32),
+            frac.astype(np.float32),
+            c.astype(np.float32),
+            edge.astype(np.float32),
+            lo.astype(np.int64),
+            hi.astype(np.int64),
+        )
+
+    @property
+    def half(self) -> int:
+        return int(self.c.size)
+
+    @property
+    def n_grid(self) -> int:
+        return int(self.idx.size)
+
+    @property
+    def span(self) -> int:
+        """Most frames one row reads."""
+        return int((self.hi - self.lo).max()) + 1
+
+    def frames(self, k0: int, k1: int) -> tuple[int, int]:
+        """Frames ``[f0, f1)`` that rows ``k0 … k1−1`` read."""
+        return int(self.lo[k0]), int(self.hi[k1 - 1]) + 1
+
+    def dense(self) -> np.ndarray:
+        """The (n_grid × n_frames) float64 matrix of the float32 coefficients (rows
+        outside ``[h − 1, n_u − h]`` zero) — for tests."""
+        n_u, h, w = self.n_grid, self.half, 2 * self.half + 1
+        n_t = int(self.idx.max()) + 2
+        interp = np.zeros((n_u, n_t))
+        interp[np.arange(n_u), self.idx] = self.a
+        interp[np.arange(n_u), self.idx + 1] += self.b
+        sg = np.zeros((n_u, n_u))
+        for k in range(h, n_u - h):
+            sg[k, k + 1 : k + h + 1] = self.c
+            sg[k, k - h : k][::-1] -= self.c
+        sg[h - 1, :w] = self.edge[0]
+        sg[n_u - h, n_u - w :] = self.edge[1]
+        return sg @ interp
+
+
 class PeakState:
     """Per-pixel running state of the first maximum of the operator rows."""
 
@@ -195,14 +403,13 @@ class PeakState:
         self.left = np.zeros(npx, dtype=np.float32)
         self.right = np.zeros(npx, dtype=np.float32)
         self.prev = np.zeros(npx, dtype=np.float32)
-        self.prev2 = np.zeros(npx, dtype=np.float32)
         self.bad = np.zeros(npx, dtype=bool)
 
     def update(
         self,
         blk: np.ndarray,
         f0: int,
-        op: BandedOperator,
+        op: SplitOperator,
         rows: tuple[int, int],
         compete: tuple[int, int],
         g0: int,
@@ -212,15 +419,20 @@ class PeakState:
         """Offer grid rows ``rows[0] … rows[1]−1`` computed from ``blk`` (frames
         ``f0 …``, shape (frames, ny, nx), any real dtype) for the pixels ``g0 …
         g0 + ny·nx − 1`` (row-major). Rows in ``compete`` (inclusive) compete for
-        the maximum; rows must be offered in increasing order across calls."""
+        the maximum; rows must be offered in increasing order across calls, and lie
+        in ``[h − 1, n_u − h]`` (see :class:`SplitOperator`)."""
         use = use or backend()
         k0, k1 = rows
         if k1 <= k0:
             return
+        h = op.half
+        if k0 < h - 1 or k1 - 1 > op.n_grid - h:
+            raise ValueError(f"rows {k0}…{k1 - 1} outside [{h - 1}, {op.n_grid - h}]")
         if use == "numba" and blk.dtype in _NUMBA_DTYPES and blk.dtype.isnative:
             _update_numba(self, blk, f0, op, k0, k1, compete, g0)
         else:
-            _update_numpy(self, blk, f0, op, k0, k1, compete, g0)
+            with np.errstate(invalid="ignore", over="ignore"):  # non-finite pixels: bad
+                _update_numpy(self, blk, f0, op, k0, k1, compete, g0)
 
 
 def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:
@@ -228,15 +440,16 @@ def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:
     blk = np.asarray(blk)
     ny = blk.shape[1]
     nthr = min(n_threads(), ny)
-    args = (op.weights, op.start, k0, k1, compete[0], compete[1])
-    state = (st.best, st.bestk, st.left, st.right, st.prev, st.prev2, st.bad)
+    chk = blk.dtype.kind == "f"  # integer counts cannot give a non-finite derivative
+    args = (op.idx, op.a, op.b, op.c, op.edge, k0, k1, compete[0], compete[1])
+    state = (st.best, st.bestk, st.left, st.right, st.prev, st.bad)
     if nthr <= 1:
-        kern(blk, f0, *args, 0, ny, g0, *state)
+        kern(blk, f0, *args, 0, ny, g0, chk, *state)
         return
     edges = np.linspace(0, ny, nthr + 1).round().astype(int)
     pool = _pool(nthr)
     futs = [
-        pool.submit(kern, blk, f0, *args, int(a), int(b), g0, *state)
+        pool.submit(kern, blk, f0, *args, int(a), int(b), g0, chk, *state)
         for a, b in zip(edges[:-1], edges[1:], strict=True)
         if b > a
     ]
@@ -265,20 +478,39 @@ def _update_numpy(st, blk, f0, op, k0, k1, compete, g0, rows_per_step: int = 32)
         st.prev[sl],
         st.bad[sl],
     )
+    n_u, h = op.n_grid, op.half
+    w = 2 * h + 1
     cols = np.arange(npx)
     for a in range(k0, k1, rows_per_step):
         b = min(a + rows_per_step, k1)
+        jlo, jhi = max(0, a - h - 1), min(n_u, b + h + 1)
+        js = np.arange(jlo, jhi)
+        fa = op.idx[js] - f0
+        # same float32 operations in the same order as the compiled kernel
+        yb = op.a[js, None] * x[fa] + op.b[js, None] * x[fa + 1]
+        y = np.empty((b - a, npx), dtype=np.float32)
         ks = np.arange(a, b)
-        y = np.zeros((b - a, npx), dtype=np.float32)
-        for j in range(op.width):  # same order of float32 operations as the compiled kernel
-            y += op.weights[ks, j][:, None] * x[op.start[ks] - f0 + j]
+        cen = (ks >= h) & (ks < n_u - h)
+        o = ks[cen] - jlo
+        if o.size:
+            acc = op.c[0] * (yb[o + 1] - yb[o - 1])
+            for i in range(2, h + 1):
+                acc = acc + op.c[i - 1] * (yb[o + i] - yb[o - i])
+            y[cen] = acc
+        for r in np.flatnonzero(~cen):
+            e = op.edge[0] if ks[r] < h else op.edge[1]
+            s = (0 if ks[r] < h else n_u - w) - jlo
+            acc = e[0] * yb[s]
+            for q in range(1, w):
+                acc = acc + e[q] * yb[s + q]
+            y[r] = acc
         # a pending right neighbour of the previous best: this call's first row
         pend = bestk == a - 1
         right[pend] = y[0, pend]
         c0, c1 = max(compete[0], a) - a, min(compete[1], b - 1) - a + 1
         if c1 > c0:
             z = y[c0:c1]
-            bad |= np.isnan(z).any(axis=0)
+            bad |= ~np.isfinite(z).all(axis=0)
             arg = np.argmax(z, axis=0)
             m = z[arg, cols]
             upd = m > best
@@ -297,8 +529,8 @@ def _update_numpy(st, blk, f0, op, k0, k1, compete, g0, rows_per_step: int = 32)
 
 
 def _numba_onset():
-    """Compiled onset kernel (see :func:`platescope.optics._alloying._onset_kernel`), or
-    None without numba."""
+    """Compiled onset kernel (the same arithmetic as the numpy code in
+    :func:`platescope.optics._alloying._onset_kernel`), or None without numba."""
     if "onset" in _STATE:
         return _STATE["onset"]
     try:
@@ -308,80 +540,301 @@ def _numba_onset():
         return None
 
     @_jit(numba)
-    def onset_rows(block, t, level, n, min_rise, min_snr, i0, i1, out):
-        nt = block.shape[1]
-        d = np.empty(nt - 1)
-        for i in range(i0, i1):
-            x = block[i]
-            s0 = 0.0
-            c0 = 0
-            s1 = 0.0
-            c1 = 0
-            finite = True
-            for j in range(nt):
-                if not np.isfinite(x[j]):
-                    finite = False
-            for j in range(n):
-                if x[j] == x[j]:
-                    s0 += x[j]
-                    c0 += 1
-                if x[nt - n + j] == x[nt - n + j]:
-                    s1 += x[nt - n + j]
-                    c1 += 1
-            a0 = s0 / c0 if c0 else np.nan
-            a1 = s1 / c1 if c1 else np.nan
-            rise = a1 - a0
-            for j in range(nt - 1):
-                d[j] = x[j + 1] - x[j]
-            med = np.nanmedian(d)
-            for j in range(nt - 1):
-                d[j] = abs(d[j] - med)
-            sd = 1.4826 * np.nanmedian(d) / np.sqrt(2.0)
-            weak = rise < min_snr * sd * np.sqrt(2.0 / n)
-            if (not finite) or (not np.isfinite(rise)) or rise <= min_rise or weak:
-                out[i] = np.float32(np.nan)
+    def pairwise_sum(a, lo, n):
+        # numpy's summation order for a float64 reduction over a contiguous axis
+        # (pairwise above 128 terms, 8 accumulators below), so the sums are the same
+        if n < 8:
+            res = 0.0
+            for i in range(lo, lo + n):
+                res += a[i]
+            return res
+        if n <= 128:
+            r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+            r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+            i = 8
+            while i < n - n % 8:
+                j = lo + i
+                r0 += a[j]
+                r1 += a[j + 1]
+                r2 += a[j + 2]
+                r3 += a[j + 3]
+                r4 += a[j + 4]
+                r5 += a[j + 5]
+                r6 += a[j + 6]
+                r7 += a[j + 7]
+                i += 8
+            res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            while i < n:
+                res += a[lo + i]
+                i += 1
+            return res
+        n2 = n // 2
+        n2 -= n2 % 8
+        return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2)
+
+    @_jit(numba)
+    def select(a, n, k):
+        # k-th smallest of a[0:n], in place; afterwards every a[i] with i > k is
+        # ≥ a[k]. Lomuto partitions around a median-of-three pivot with a branch-free
+        # inner loop (compare/select, no mispredicted branch per element); a range
+        # whose pivot is its minimum (ties) is split once more at "≤ pivot", so many
+        # equal values cost linear time, not quadratic.
+        lo = 0
+        hi = n - 1
+        while hi > lo:
+            mid = (lo + hi) // 2
+            if a[mid] < a[lo]:
+                a[mid], a[lo] = a[lo], a[mid]
+            if a[hi] < a[lo]:
+                a[hi], a[lo] = a[lo], a[hi]
+            if a[mid] < a[hi]:
+                a[mid], a[hi] = a[hi], a[mid]
+            pivot = a[hi]  # the median of the three
+            i = lo
+            for j in range(lo, hi):
+                v = a[j]
+                u = a[i]
+                s = v < pivot
+                a[j] = u if s else v
+                a[i] = v if s else u
+                i += s
+            a[hi] = a[i]
+            a[i] = pivot
+            if k == i:
+                return pivot
+            if k < i:
+                hi = i - 1
                 continue
-            total = 0.0
-            for j in range(nt - 1):
-                v0 = (x[j] - a0) / rise
-                v1 = (x[j + 1] - a0) / rise
-                b0 = v0 < level
-                b1 = v1 < level
-                if b0 and b1:
-                    f = 1.0
-                elif b0 or b1:
-                    f = (level - v0) / (v1 - v0)
-                    if not b0:
-                        f = 1.0 - f
-                    f = min(max(f, 0.0), 1.0)
-                else:
-                    f = 0.0
-                total += f * (t[j + 1] - t[j])
-            out[i] = np.float32(t[0] + total)
+            tied = i == lo  # nothing below the pivot: group its ties
+            lo = i + 1
+            if tied and hi > lo:
+                i = lo
+                for j in range(lo, hi + 1):
+                    v = a[j]
+                    u = a[i]
+                    s = v <= pivot
+                    a[j] = u if s else v
+                    a[i] = v if s else u
+                    i += s
+                if k < i:
+                    return pivot
+                lo = i
+        return a[k]
+
+    @_jit(numba)
+    def median(a, n):
+        # numpy's median of a[0:n] (finite values): the middle one, or the mean of the
+        # two middle ones
+        k = n // 2
+        if n % 2:
+            return select(a, n, k)
+        lo = select(a, n, k - 1)
+        hi = a[k]
+        for i in range(k + 1, n):
+            if a[i] < hi:
+                hi = a[i]
+        return (lo + hi) / 2.0
+
+    @_jit(numba)
+    def onset_rows(arr, t, level, n, min_rise, min_snr, iy0, iy1, out):
+        # arr: (t, y, x), any real dtype and layout. Per pixel row: the frames of a
+        # block of ≤ 16 pixels transposed into a float64 scratch (one series per
+        # pixel, contiguous), then per pixel: end levels, the two medians of the
+        # robust noise by selection in place, and the time below the level.
+        nt, _, nx = arr.shape
+        xb = 16
+        xs = np.empty((xb, nt))
+        d = np.empty(nt - 1)
+        g = np.empty(nt - 1)
+        dt = np.empty(nt - 1)
+        for j in range(nt - 1):
+            dt[j] = t[j + 1] - t[j]
+        c_snr = np.sqrt(2.0 / n)
+        for iy in range(iy0, iy1):
+            for x0 in range(0, nx, xb):
+                nb = min(xb, nx - x0)
+                for f in range(nt):
+                    row = arr[f, iy]
+                    for q in range(nb):
+                        xs[q, f] = np.float64(row[x0 + q])
+                for q in range(nb):
+                    x = xs[q]
+                    finite = True
+                    for j in range(nt):
+                        if not np.isfinite(x[j]):
+                            finite = False
+                    if not finite:
+                        out[iy, x0 + q] = np.float32(np.nan)
+                        continue
+                    a0 = pairwise_sum(x, 0, n) / n
+                    a1 = pairwise_sum(x, nt - n, n) / n
+                    rise = a1 - a0
+                    if not np.isfinite(rise) or rise <= min_rise:
+                        out[iy, x0 + q] = np.float32(np.nan)
+                        continue
+                    for j in range(nt - 1):
+                        d[j] = x[j + 1] - x[j]
+                    med = median(d, nt - 1)
+                    for j in range(nt - 1):
+                        d[j] = abs(d[j] - med)
+                    sd = 1.4826 * median(d, nt - 1)
+                    sd = sd / np.sqrt(2.0)
+                    if rise < min_snr * sd * c_snr:
+                        out[iy, x0 + q] = np.float32(np.nan)
+                        continue
+                    v1 = (x[0] - a0) / rise
+                    for j in range(nt - 1):
+                        v0 = v1
+                        v1 = (x[j + 1] - a0) / rise
+                        b0 = v0 < level
+                        b1 = v1 < level
+                        if b0 and b1:
+                            f = 1.0
+                        elif b0 or b1:
+                            f = (level - v0) / (v1 - v0)
+                            if not b0:
+                                f = 1.0 - f
+                            f = min(max(f, 0.0), 1.0)
+                        else:
+                            f = 0.0
+                        g[j] = f * dt[j]
+                    out[iy, x0 + q] = np.float32(t[0] + pairwise_sum(g, 0, nt - 1))
 
     _STATE["onset"] = onset_rows
     return onset_rows
 
 
 def onset_numba(block, *, t, level, n, min_rise, min_snr):
-    """Per-pixel onset of ``block`` (pixels × time, float64) with the compiled kernel
-    (threads over pixel ranges); None when numba is not available."""
+    """Per-pixel onset of ``block`` (…, time) with the compiled kernel (threads over
+    pixel ranges); None when numba is not available. No copy of the block: it is
+    read in its own dtype."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":
         return None
-    flat = np.ascontiguousarray(block.reshape(-1, block.shape[-1]), dtype=np.float64)
-    out = np.empty(flat.shape[0], np.float32)
+    block = np.asarray(block)
+    if block.dtype not in _NUMBA_DTYPES or not block.dtype.isnative:
+        return None
+    if block.ndim == 3:  # (y, x, t), e.g. a dask block: a (t, y, x) view
+        arr = block.transpose(2, 0, 1)
+    else:
+        arr = block.reshape(-1, block.shape[-1]).T[:, None, :]
+    out = onset_numba_movie(arr, t=t, level=level, n=n, min_rise=min_rise, min_snr=min_snr)
+    return out.reshape(block.shape[:-1])
+
+
+def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr):
+    """Onset map ``(y, x)`` float32 of a ``(t, y, x)`` array (native dtype, any
+    layout) with the compiled kernel, threads over pixel rows; None without numba."""
+    kern = _numba_onset()
+    if kern is None or backend() != "numba":
+        return None
+    arr = np.asarray(arr)
+    if arr.dtype not in _NUMBA_DTYPES or not arr.dtype.isnative:
+        return None
+    nt, ny, nx = arr.shape
+    out = np.empty((ny, nx), np.float32)
     tt = np.ascontiguousarray(t, dtype=np.float64)
     args = (tt, float(level), int(n), float(min_rise), float(min_snr))
-    nthr = min(n_threads(), max(1, flat.shape[0] // 1024))
-    edges = np.linspace(0, flat.shape[0], nthr + 1).round().astype(int)
+    nthr = min(n_threads(), ny, max(1, ny * nx // 1024))
     if nthr <= 1:
-        kern(flat, *args, 0, flat.shape[0], out)
-    else:
+        kern(arr, *args, 0, ny, out)
+        return out
+    edges = np.linspace(0, ny, nthr + 1).round().astype(int)
+    futs = [
+        _pool(nthr).submit(kern, arr, *args, int(a), int(b), out)
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+        if b > a
+    ]
+    for f in futs:
+        f.result()
+    return out
+
+
+# --------------------------------------------------------------------------- window means
+
+
+def _numba_window_means():
+    """Compiled window-means kernel (CE(IRM) maps), or None without numba."""
+    if "wmeans" in _STATE:
+        return _STATE["wmeans"]
+    try:
+        import numba
+    except ImportError:
+        _STATE["wmeans"] = None
+        return None
+
+    @_jit(numba, boundscheck=False)
+    def wmeans_rows(arr, frames, wts, ptr, band_px, iy0, iy1, out):
+        # out[k] = Σ_j wts[j] · arr[frames[j]] for j in ptr[k] … ptr[k+1]−1, in float64,
+        # summed in that order; per band of ≈ band_px pixels (whole rows: each frame is
+        # read in long contiguous runs, the accumulator stays in cache), vectorised
+        # over pixels.
+        nx = arr.shape[2]
+        band = max(1, band_px // nx)
+        acc = np.empty(band * nx)
+        for iy in range(iy0, iy1, band):
+            nb = min(band, iy1 - iy)
+            for k in range(ptr.shape[0] - 1):
+                for j in range(ptr[k], ptr[k + 1]):
+                    wj = wts[j]
+                    first = j == ptr[k]
+                    for r in range(nb):
+                        xr = arr[frames[j], iy + r]
+                        ar = acc[r * nx : (r + 1) * nx]
+                        if first:
+                            for p in range(nx):
+                                ar[p] = 0.0 + wj * np.float64(xr[p])
+                        else:
+                            for p in range(nx):
+                                ar[p] = ar[p] + wj * np.float64(xr[p])
+                for r in range(nb):
+                    ar = acc[r * nx : (r + 1) * nx]
+                    o = out[k, iy + r]
+                    for p in range(nx):
+                        o[p] = ar[p]
+
+    _STATE["wmeans"] = wmeans_rows
+    return wmeans_rows
+
+
+_WM_BAND_PX = 16384  # pixels per band of the window-means kernel (cache-size knob)
+
+
+def window_sums(arr, frames, wts, ptr, *, max_block_mb: float = 64.0, use: str | None = None):
+    """``out[k] = Σ_j wts[j] · arr[frames[j]]`` over ``j = ptr[k] … ptr[k+1]−1``
+    (float64, summed in that order) for a ``(t, y, x)`` array in its own dtype.
+
+    Compiled (threads over pixel rows, no copy of the frames) or numpy (bands of
+    rows of ≤ ``max_block_mb``, one frame at a time): bit-identical results."""
+    use = use or backend()
+    arr = np.asarray(arr) if not isinstance(arr, np.ndarray) else arr
+    nt, ny, nx = arr.shape
+    nk = len(ptr) - 1
+    out = np.empty((nk, ny, nx))
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    wts = np.ascontiguousarray(wts, dtype=np.float64)
+    ptr = np.ascontiguousarray(ptr, dtype=np.int64)
+    kern = _numba_window_means() if use == "numba" else None
+    if kern is not None and arr.dtype in _NUMBA_DTYPES and arr.dtype.isnative:
+        nthr = min(n_threads(), ny, max(1, ny * nx // 4096))
+        if nthr <= 1:
+            kern(arr, frames, wts, ptr, _WM_BAND_PX, 0, ny, out)
+            return out
+        edges = np.linspace(0, ny, nthr + 1).round().astype(int)
         futs = [
-            _pool(nthr).submit(kern, flat, *args, int(a), int(b), out)
+            _pool(nthr).submit(kern, arr, frames, wts, ptr, _WM_BAND_PX, int(a), int(b), out)
             for a, b in zip(edges[:-1], edges[1:], strict=True)
+            if b > a
         ]
         for f in futs:
             f.result()
-    return out.reshape(block.shape[:-1])
+        return out
+    band = int(max(1, min(ny, max_block_mb * 2**20 // (8 * nx * 2))))
+    for r0 in range(0, ny, band):
+        r1 = min(ny, r0 + band)
+        for k in range(nk):
+            acc = np.zeros((r1 - r0, nx))
+            for j in range(ptr[k], ptr[k + 1]):  # same order as the compiled kernel
+                acc += wts[j] * np.asarray(arr[frames[j], r0:r1], dtype=np.float64)
+            out[k, r0:r1] = acc
+    return out

@@ -48,6 +48,7 @@ samples tie for the maximum in exact arithmetic (integer data), when rounding de
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -83,14 +84,23 @@ class _DerivativeOperator:
     smooth: sparse.csr_array  # (n_u, n_t): SG-smoothed intensity on the grid
 
 
+@functools.lru_cache(maxsize=32)
+def _sg_coef(window: int, polyorder: int) -> np.ndarray:
+    """Polynomial coefficients from the data of a ``window``-sample least-squares fit
+    of order ``polyorder`` (read-only; cached: every operator row of a window needs it)."""
+    z = np.arange(window, dtype=float) - (window - 1) / 2.0
+    vander = np.vander(z, polyorder + 1, increasing=True)  # (w, p+1)
+    coef = np.linalg.pinv(vander)  # (p+1, w)
+    coef.flags.writeable = False
+    return coef
+
+
 def _sg_weights(window: int, polyorder: int, pos: int, dt: float, deriv: int) -> np.ndarray:
     """Weights giving the value (``deriv=0``) or first derivative (``deriv=1``) at
     sample ``pos`` of a ``window``-sample least-squares polynomial of order
     ``polyorder`` fitted to samples spaced ``dt``."""
     half = (window - 1) / 2.0
-    z = np.arange(window, dtype=float) - half
-    vander = np.vander(z, polyorder + 1, increasing=True)  # (w, p+1)
-    coef_from_data = np.linalg.pinv(vander)  # (p+1, w): polynomial coefficients
+    coef_from_data = _sg_coef(int(window), int(polyorder))  # (p+1, w)
     z0 = pos - half
     if deriv == 0:
         basis = np.array([z0**j for j in range(polyorder + 1)])
@@ -548,19 +558,20 @@ def t_nuc_map(
     """Per-pixel t_nuc(IRM) map, vectorised and chunked with flat memory.
 
     Same estimator as :func:`t_nuc_from_curve` applied to every pixel (module
-    docstring), without the per-pixel uncertainty. The resampling + Savitzky–Golay
-    derivative is one banded linear operator ``D``; one fused kernel
+    docstring), without the per-pixel uncertainty. One fused kernel
     (:mod:`platescope.optics._kernels`: numba-compiled, multi-threaded over pixel rows,
     with a bit-identical numpy fallback) runs over each pixel's time series once,
-    reading the movie in its native dtype: the rows of ``D``, the running first
-    maximum and its two neighbours for the parabolic refinement, in float32. The
+    reading the movie in its native dtype: linear resampling (two taps per grid
+    sample), the Savitzky–Golay derivative from its antisymmetric centred weights,
+    the running first maximum and its two neighbours for the parabolic refinement,
+    in float32. The
     mask's bounding box is read once, in runs of whole frames (≤ ``max_block_mb``,
     aligned to a dask movie's chunks), carrying over the few frames the next grid rows
     still need. Peak memory ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus
     ~30 bytes per analysed pixel, independent of the movie length; a numpy/memmap movie
-    is not copied at all by the compiled kernel. ≈ 17× less CPU time than
+    is not copied at all by the compiled kernel. ≈ 40–60× less CPU time than
     ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie (one core),
-    which does less (no resampling, no sub-frame refinement) — see
+    which does less (no resampling, no sub-frame refinement), ≈ 1 ns per sample — see
     ``benchmarks/bench_tnuc_map.py`` and ``docs/performance.md``.
 
     Parameters
@@ -619,7 +630,9 @@ def t_nuc_map(
         raise InputError(None, f"max_block_mb must be > 0, got {max_block_mb!r}", "use 64")
     op = _derivative_operator(t, window_s=window_s, polyorder=polyorder, source=src)
     rows = _window_rows(op, t_min_s, t_max_s, source=src)
-    band_op = _kernels.BandedOperator.from_csr(op.matrix, op.col_lo, op.col_hi)
+    split = _kernels.SplitOperator.build(
+        op.t_s, op.t_u, op.dt, op.window, op.polyorder, _sg_weights
+    )
     k_first, k_end = rows[0] - 1, rows[1] + 2  # grid rows computed (neighbours included)
 
     ny, nx = movie.sizes["y"], movie.sizes["x"]
@@ -653,10 +666,9 @@ def t_nuc_map(
     # blocks are decoded whole anyway). The last frames of a run that later grid rows
     # still need (< the operator's band width) are carried over, not read again. A
     # numpy/memmap movie is passed to the compiled kernel as a view (no copy).
-    f_lo = int(band_op.start[k_first])
-    f_hi = int(band_op.start[k_end - 1]) + band_op.width
+    f_lo, f_hi = split.frames(k_first, k_end)
     frame_bytes = 4 * (min(y1 + halo, ny) - max(y0 - halo, 0)) * wr
-    per_run = int(max(4 * band_op.width, max_block_mb * 2**20 // frame_bytes))
+    per_run = int(max(4 * split.span, max_block_mb * 2**20 // frame_bytes))
     runs = _frame_runs(data, f_lo, f_hi, per_run)
     tile_rows = int(max(1, chunk_px // wb))
     state = _kernels.PeakState(hb * wb)
@@ -680,14 +692,14 @@ def t_nuc_map(
             buf = new if carry is None else np.concatenate([carry, new.astype(carry.dtype)])
             b0 = fa if carry is None else carry_f0
         else:  # numpy/memmap: a view, read by the kernel
-            b0 = int(band_op.start[k_next])
+            b0 = int(split.lo[k_next])
             buf = np.asarray(data[b0:fb, fy0:fy1, rx0:rx1])
         if first is None:
             first = np.asarray(buf[0, cy, cx], dtype=np.float64)
         if fb == f_hi:
             last = np.asarray(buf[-1, cy, cx], dtype=np.float64)
         # grid rows whose frames are all in the buffer
-        k_stop = int(np.searchsorted(band_op.start[:k_end], fb - band_op.width, side="right"))
+        k_stop = int(np.searchsorted(split.hi[:k_end], fb - 1, side="right"))
         if k_stop > k_next:
             step = hb if use == "numba" else tile_rows
             for r0 in range(0, hb, step):
@@ -695,10 +707,10 @@ def t_nuc_map(
                 if not mflat[r0 * wb : r1 * wb].any():
                     continue
                 blk = buf[:, cy.start + r0 : cy.start + r1, cx]
-                state.update(blk, b0, band_op, (k_next, k_stop), rows, r0 * wb, use=use)
+                state.update(blk, b0, split, (k_next, k_stop), rows, r0 * wb, use=use)
             k_next = k_stop
         if copy_in and k_next < k_end:
-            carry_f0 = int(band_op.start[k_next])
+            carry_f0 = int(split.lo[k_next])
             carry = np.array(buf[carry_f0 - b0 :])
         del buf
 
@@ -706,8 +718,9 @@ def t_nuc_map(
     best_k, bad = state.bestk, state.bad
     # the rounding scale: the first and last frames read (analysed pixels)
     scale = np.maximum(np.abs(first), np.abs(last)).ravel()
-    delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
-    tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
+    with np.errstate(invalid="ignore", over="ignore"):  # ±inf pixels: NaN below
+        delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
+        tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
     tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
     result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32)
     return xr.DataArray(result, dims=("y", "x"), coords=coords, name="t_nuc_s", attrs=attrs)

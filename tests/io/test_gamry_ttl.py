@@ -97,3 +97,29 @@ def test_gamry_ttl_column_gives_the_strobe(tmp_path, name, high):
     assert st["n_matched"] == kept.size
     assert st["dropped_frames"] == 1
     assert st["dropped_frame_times_s"][0] == pytest.approx(TRUE[DROPPED], abs=0.5 * DT)
+
+
+@needs_real
+def test_info_check_cine_with_gamry_ttl_uses_the_strobe(tmp_path, capsys):
+    """A cine (hardware stamps, no pixel size) + a Gamry record with a TTL column:
+    ``platescope info --check MOVIE ECHEM`` exits 0 and picks the strobe."""
+    import json
+    from datetime import UTC, datetime
+
+    from test_movie_cine import _time64, write_cine
+
+    from platescope.cli._main import main
+
+    t = np.round(np.arange(0.0, 2.4, DT), 6)
+    path = _write_dta(tmp_path / "ttl.DTA", _digital(t, TRUE), t)
+    # the camera's own clock: 7.5 s after the potentiostat's, stamps in 2⁻³² s
+    start = _time64(datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
+    stamps = np.uint64(start) + np.round((TRUE - TRUE[0] + 7.5) * 2**32).astype(np.uint64)
+    frames = np.zeros((TRUE.size, 4, 6), np.uint16)
+    cine = write_cine(tmp_path / "m.cine", frames, stamps=stamps, trigger=int(stamps[0]))
+    assert main(["info", "--check", str(cine), str(path)]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["ok"] and rep["sync"]["method"] == "strobe"
+    assert rep["pixel_size_um"] is None
+    assert rep["sync"]["strobe"]["n_matched"] == TRUE.size
+    assert rep["time_axis"]["health"] == "ok"

@@ -575,7 +575,8 @@ def read_movie(
         ``units`` ("counts"), ``mode``, ``t0`` (UTC ISO 8601 of ``t = 0`` when the
         file records an absolute start with a time zone, else None; a zone-less
         start is kept in ``t0_local``), ``source``, ``format``, ``pixel_size_um``,
-        ``t_source``, ``t_filled``, ``frame_axis``.
+        ``t_source``, ``t_filled``, ``frame_axis``, and the format's own facts
+        (see :func:`describe_movie`; ``t_clock = "camera hardware"`` for cine/spe stamps).
 
     Raises
     ------
@@ -682,7 +683,10 @@ def describe_movie(
         ``first_time_s``, ``last_time_s``, ``median_interval_s``,
         ``first_interval_s``, ``last_interval_s`` (s), ``t_filled``,
         ``pixel_size_um`` (None when absent), ``pixel_size_source``, ``t0``,
-        ``t0_local``, ``frame_axis``, ``lazy_by_default``.
+        ``t0_local``, ``frame_axis``, ``lazy_by_default``, plus the format's own facts
+        (``.cine``: ``t_clock``, ``trigger_t_s``, ``trigger_time_utc``, ``exposure_s``,
+        ``frame_rate_setting_Hz``, ``t0_recording_local``, ``real_bpp``,
+        ``sensor_pixel_um``; ``.spe``: ``spe_version``, ``exposure_s``, ``t_clock``).
 
     Raises
     ------

@@ -3,8 +3,8 @@
 A movie is an :class:`xarray.DataArray` with dims ``("t", "y", "x")``: coordinate
 ``t`` in s from real per-frame timestamps, ``y``/``x`` in µm, and attrs ``units``,
 ``mode``, ``t0``, ``source`` (see DESIGN.md §2). The format modules
-(``_movie_tiff``, ``_movie_nd2``, ``_movie_video``) only extract what the file
-says (:class:`RawMovie`); this module decides where times and pixel size come from,
+(``_movie_tiff``, ``_movie_nd2``, ``_movie_video``, ``_movie_cine``, ``_movie_spe``)
+only extract what the file says (:class:`RawMovie`); this module decides where times and pixel size come from,
 validates them and builds the DataArray, so every format follows the same rules.
 """
 

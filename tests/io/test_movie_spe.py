@@ -114,7 +114,9 @@ def test_spe_v3_per_frame_time_stamps(tmp_path):
     assert m.attrs["t_source"] == "file:spe exposure mid-point time stamps"
     assert m.attrs["t_clock"] == "camera hardware"
     assert m.attrs["exposure_s"] == pytest.approx(0.02)
-    assert datetime.fromisoformat(m.attrs["t0"]) == datetime(
+    # the file's creation time (UTC) is reported, not taken as the stamps' zero
+    assert m.attrs["t0"] is None
+    assert datetime.fromisoformat(m.attrs["file_created"]) == datetime(
         2026, 3, 5, 8, 11, 12, 123456, tzinfo=UTC
     )
     assert m.attrs["format"] == "spe-v3"

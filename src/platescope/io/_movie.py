@@ -686,7 +686,8 @@ def describe_movie(
         ``t0_local``, ``frame_axis``, ``lazy_by_default``, plus the format's own facts
         (``.cine``: ``t_clock``, ``trigger_t_s``, ``trigger_time_utc``, ``exposure_s``,
         ``frame_rate_setting_Hz``, ``t0_recording_local``, ``real_bpp``,
-        ``sensor_pixel_um``; ``.spe``: ``spe_version``, ``exposure_s``, ``t_clock``).
+        ``sensor_pixel_um``; ``.spe``: ``spe_version``, ``exposure_s``, ``t_clock``,
+        ``file_created``).
 
     Raises
     ------

@@ -13,9 +13,9 @@ What each version gives (times in s):
 version  per-frame times                                     start time
 =======  ==================================================  ==========================
 2.x      none (a constant interval only when stated)         date + local time, no zone
-3.0      ``MetaBlock`` time stamps after each frame:         ``Origin created`` (with
-         mid-exposure when both ``ExposureStarted`` and      its UTC offset)
-         ``ExposureEnded`` are recorded, else the one found
+3.0      ``MetaBlock`` time stamps after each frame:         none (``Origin created``
+         mid-exposure when both ``ExposureStarted`` and      is the file's creation,
+         ``ExposureEnded`` are recorded, else the one found  kept as ``file_created``)
 =======  ==================================================  ==========================
 
 v3 frames may carry per-frame metadata after their pixels (``DataBlock stride`` >
@@ -281,8 +281,12 @@ def probe(path: Path, *, channel: int = 0, z: int = 0, position: int = 0) -> Raw
     exposure = footer.get("exposure_s", hdr["exposure_s"] or None)
     if exposure and "exposure_s" not in extra:
         extra["exposure_s"] = float(exposure)
-    t0, t0_local = footer.get("t0"), footer.get("t0_local")
-    if t0 is None and t0_local is None:
+    # LightField's ``Origin created`` is when the file was made, not the zero of the
+    # frame stamps: reported, never used as t0 (a clock offset from it could be wrong)
+    t0, t0_local = None, None
+    if footer.get("t0") or footer.get("t0_local"):
+        extra["file_created"] = footer.get("t0") or footer.get("t0_local")
+    else:
         t0_local = _v2_start(hdr["date"], hdr["time_local"])
     return RawMovie(
         path=str(path),

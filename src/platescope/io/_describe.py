@@ -8,7 +8,7 @@ import numpy as np
 
 from platescope._errors import InputError, file_problem
 
-_MOVIE_EXT = {".tif", ".tiff", ".nd2", ".avi", ".mp4", ".mov", ".ome.tif"}
+_MOVIE_EXT = {".tif", ".tiff", ".nd2", ".avi", ".mp4", ".mov", ".ome.tif", ".cine", ".spe"}
 _ECHEM_EXT = {".mpt", ".mpr", ".txt", ".dta", ".csv", ".tsv"}
 
 
@@ -156,7 +156,7 @@ def _describe(path) -> dict:
     raise InputError(
         path,
         f"platescope does not know files ending in '{suffix}'",
-        "give a movie (.tif/.ome.tif/.nd2/.avi/.mp4), an SEM .tif, an AFM scan "
+        "give a movie (.tif/.ome.tif/.nd2/.cine/.spe/.avi/.mp4), an SEM .tif, an AFM scan "
         "(.gwy/.gsf/.spm/.sxm/.mi), an echem record "
         "(.mpt/.mpr/.txt/.DTA/.csv), EC-Lab settings (.mps) or an experiment .toml",
     )

@@ -9,6 +9,12 @@ Reader yields ``time_s`` (``T``, s), ``potential_V`` (``Vf``, V vs. reference),
 negative as in platescope), and ``cycle`` (the ``n`` of ``CURVEn``, else the
 ``Cycle`` column). Impedance files (``ZCURVE``) are refused. Decimal commas (European
 Windows locale, e.g. ``2,00054E-001``) are read.
+
+Auxiliary inputs: the analogue ``Ach`` column becomes ``aux1_V`` (V). A digital /
+TTL input column (named ``DIn``, ``DI``, ``DigIn``, ``Dig``, ``DIO``, ``TTL`` or
+``TTLIn``, any case) becomes ``aux2_V`` with logic low → 0 V and high → 5 V (TTL
+levels), so the one strobe detector of :mod:`platescope.sync` finds its edges the
+same way as on an analogue input (see :func:`digital_to_ttl_volts`).
 """
 
 from __future__ import annotations
@@ -33,6 +39,56 @@ from platescope.io._echem_common import (
 )
 
 _CURVE = re.compile(r"^CURVE(\d*)$")
+#: Column names (compared case-insensitively) of a digital / TTL input.
+DIGITAL_COLUMNS = ("din", "di", "digin", "dig", "dio", "ttl", "ttlin")
+#: Volts a logic-high sample becomes (a TTL strobe's level).
+TTL_HIGH_V = 5.0
+
+
+def digital_to_ttl_volts(values: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Map a digital-input column to TTL volts: ``(volts, bit)``.
+
+    Values 0/1 (or any two levels) map to 0 / 5 V. A column of several input bits
+    (integers above 1, e.g. four inputs read as 0–15) keeps one bit: bit 0 when it
+    changes, else the lowest bit that changes; ``bit`` says which (None for a plain
+    0/1 or two-level column). A column that never changes maps to all 0 V.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The column as read (floats holding integers or two levels).
+
+    Returns
+    -------
+    (numpy.ndarray, int or None)
+        Volts (0 or :data:`TTL_HIGH_V`; NaN stays NaN) and the bit used.
+
+    Examples
+    --------
+    >>> digital_to_ttl_volts(np.array([0.0, 1.0, 1.0, 0.0]))[0].tolist()
+    [0.0, 5.0, 5.0, 0.0]
+    >>> v, bit = digital_to_ttl_volts(np.array([8.0, 10.0, 8.0, 10.0]))
+    >>> v.tolist(), bit
+    ([0.0, 5.0, 0.0, 5.0], 1)
+    """
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    out = np.full(v.shape, np.nan)
+    levels = np.unique(v[ok])
+    integer = bool(np.all(levels == np.round(levels))) and levels.size and levels.min() >= 0
+    if levels.size <= 2 and not (integer and levels.size and levels.max() > 1):
+        high = levels.max() if levels.size == 2 else np.inf
+        out[ok] = np.where(v[ok] >= high, TTL_HIGH_V, 0.0)
+        return out, None
+    if not integer:  # more than two levels and not a bit field: keep the two-means split
+        mid = 0.5 * (levels.min() + levels.max())
+        out[ok] = np.where(v[ok] > mid, TTL_HIGH_V, 0.0)
+        return out, None
+    ints = v[ok].astype(np.int64)
+    changing = np.bitwise_or.reduce(ints ^ ints[0]) if ints.size else 0
+    bit = 0 if changing & 1 or not changing else int(changing & -changing).bit_length() - 1
+    out[ok] = ((ints >> bit) & 1) * TTL_HIGH_V
+    return out, bit
 
 
 def sniff_gamry(path: str, head: bytes) -> bool:
@@ -127,6 +183,8 @@ def read_gamry(path: str) -> Record:
     parts: dict[str, list[np.ndarray]] = {"time_s": [], "potential_V": [], "current_A": []}
     cycles: list[np.ndarray] = []
     aux: list[np.ndarray] = []
+    digital_parts: list[np.ndarray] = []
+    digital_name = ""
     has_cycle_col = True
     found_columns: list[str] = []
     decimal = "."
@@ -155,6 +213,10 @@ def read_gamry(path: str) -> Record:
         wanted = {"time_s": index["T"], "potential_V": index["Vf"], "current_A": index["Im"]}
         if "Ach" in index:  # auxiliary analogue channel, V (e.g. a camera strobe)
             wanted["aux1_V"] = index["Ach"]
+        digital = next((n for n in index if n.lower() in DIGITAL_COLUMNS), None)
+        if digital is not None:  # digital / TTL input (e.g. a camera's exposure output)
+            wanted["_digital"] = index[digital]
+            digital_name = digital
         if "Cycle" in index:
             wanted["cycle"] = index["Cycle"]
         else:
@@ -182,6 +244,8 @@ def read_gamry(path: str) -> Record:
             parts[key].append(table.columns[key])
         if "aux1_V" in table.columns:
             aux.append(table.columns["aux1_V"])
+        if "_digital" in table.columns:
+            digital_parts.append(table.columns["_digital"])
         m = _CURVE.match(tag)
         if len(curves) > 1 and m and m.group(1):
             cycles.append(np.full(n_rows, float(m.group(1))))
@@ -192,6 +256,11 @@ def read_gamry(path: str) -> Record:
     if aux and len(aux) == len(curves):
         columns["aux1_V"] = np.concatenate(aux)
         units["aux1_V"] = "Ach/V"
+    if digital_parts and len(digital_parts) == len(curves):
+        volts, bit = digital_to_ttl_volts(np.concatenate(digital_parts))
+        columns["aux2_V"] = volts
+        which = "" if bit is None else f" bit {bit}"
+        units["aux2_V"] = f"{digital_name}{which} (digital, 0/1 → 0/{TTL_HIGH_V:g} V)"
     if len(curves) > 1 and len(cycles) == len(curves):
         columns["cycle"] = np.concatenate(cycles)
         units["cycle"] = "CURVEn table number"

@@ -3,8 +3,8 @@
 A movie is an :class:`xarray.DataArray` with dims ``("t", "y", "x")``: coordinate
 ``t`` in s from real per-frame timestamps, ``y``/``x`` in µm, and attrs ``units``,
 ``mode``, ``t0``, ``source`` (see DESIGN.md §2). The format modules
-(``_movie_tiff``, ``_movie_nd2``, ``_movie_video``) only extract what the file
-says (:class:`RawMovie`); this module decides where times and pixel size come from,
+(``_movie_tiff``, ``_movie_nd2``, ``_movie_video``, ``_movie_cine``, ``_movie_spe``)
+only extract what the file says (:class:`RawMovie`); this module decides where times and pixel size come from,
 validates them and builds the DataArray, so every format follows the same rules.
 """
 
@@ -108,6 +108,9 @@ class RawMovie:
     t0_local: str | None = None
     selection: dict[str, int] = field(default_factory=dict)
     always_eager: bool = False
+    #: format-specific facts copied into the movie's attrs (JSON types only), e.g. the
+    #: cine's ``trigger_t_s`` and ``t_clock``
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,15 @@ def _is_video(head: bytes) -> bool:
     )
 
 
+def _is_cine(head: bytes) -> bool:
+    # Phantom CINEFILEHEADER: "CI" and its own size, 44
+    return head[:2] == b"CI" and head[2:4] == b"\x2c\x00"
+
+
+def _is_spe(head: bytes) -> bool:
+    return False  # Princeton .spe has no magic number: recognised by its suffix
+
+
 #: The movie format registry: sniffed by content first, then by file name suffix.
 READERS: tuple[_Reader, ...] = (
     _Reader(
@@ -152,6 +164,8 @@ READERS: tuple[_Reader, ...] = (
         _is_video,
         extra="video",
     ),
+    _Reader("cine", "platescope.io._movie_cine", (".cine",), _is_cine),
+    _Reader("spe", "platescope.io._movie_spe", (".spe",), _is_spe),
 )
 
 _NOT_MOVIES = {
@@ -205,7 +219,8 @@ def _find_reader(p: Path) -> _Reader:
     raise InputError(
         p,
         "the movie format is not recognised",
-        f"export the movie as a multi-page TIFF (ImageJ/OME/Micro-Manager), ND2 or video ({known})",
+        f"export the movie as a multi-page TIFF (ImageJ/OME/Micro-Manager), ND2, Phantom .cine, "
+        f"Princeton .spe or video ({known})",
     )
 
 
@@ -491,14 +506,16 @@ def read_movie(
     Formats (sniffed from the file's first bytes, then its suffix): ImageJ
     hyperstack TIFF, OME-TIFF, Micro-Manager TIFF (MMStack or plain pages with
     ``MicroManagerMetadata`` tags), plain multi-page TIFF, Nikon ND2 (needs
-    ``platescope[nd2]``), AVI/MP4/MOV/MKV video (needs ``platescope[video]``;
+    ``platescope[nd2]``), Phantom ``.cine`` (monochrome, uncompressed; hardware
+    per-frame times), Princeton ``.spe`` (v2 header, v3 XML footer), AVI/MP4/MOV/MKV video (needs ``platescope[video]``;
     colour video is converted to luma).
 
     Times (coordinate ``t``, s), first source that applies:
 
     1. ``frame_times`` (a ``frame,time_s`` CSV or an array), when given;
     2. per-frame timestamps in the file: Micro-Manager ``ElapsedTime-ms``, OME
-       ``Plane DeltaT``, ND2 frame times, video presentation timestamps. Absent or
+       ``Plane DeltaT``, ND2 frame times, cine hardware stamps, SPE v3 time stamps,
+       video presentation timestamps. Absent or
        placeholder-zero values are filled from their neighbours (linear between
        valid neighbours, the median interval at the ends) and counted in
        ``attrs["t_filled"]``; if all are absent/zero the file has no per-frame times;
@@ -558,7 +575,8 @@ def read_movie(
         ``units`` ("counts"), ``mode``, ``t0`` (UTC ISO 8601 of ``t = 0`` when the
         file records an absolute start with a time zone, else None; a zone-less
         start is kept in ``t0_local``), ``source``, ``format``, ``pixel_size_um``,
-        ``t_source``, ``t_filled``, ``frame_axis``.
+        ``t_source``, ``t_filled``, ``frame_axis``, and the format's own facts
+        (see :func:`describe_movie`; ``t_clock = "camera hardware"`` for cine/spe stamps).
 
     Raises
     ------
@@ -633,6 +651,8 @@ def read_movie(
         if key in timing:
             attrs[key] = timing[key]
     attrs.update({k: v for k, v in raw.selection.items()})
+    for key, value in raw.extra_attrs.items():
+        attrs.setdefault(key, value)
     return movie_dataarray(
         data,
         t_s=timing["times"],
@@ -663,7 +683,11 @@ def describe_movie(
         ``first_time_s``, ``last_time_s``, ``median_interval_s``,
         ``first_interval_s``, ``last_interval_s`` (s), ``t_filled``,
         ``pixel_size_um`` (None when absent), ``pixel_size_source``, ``t0``,
-        ``t0_local``, ``frame_axis``, ``lazy_by_default``.
+        ``t0_local``, ``frame_axis``, ``lazy_by_default``, plus the format's own facts
+        (``.cine``: ``t_clock``, ``trigger_t_s``, ``trigger_time_utc``, ``exposure_s``,
+        ``frame_rate_setting_Hz``, ``t0_recording_local``, ``real_bpp``,
+        ``sensor_pixel_um``; ``.spe``: ``spe_version``, ``exposure_s``, ``t_clock``,
+        ``file_created``).
 
     Raises
     ------
@@ -720,6 +744,8 @@ def describe_movie(
             info["median_interval_s"] = float(np.median(steps))
     if raw.selection:
         info.update(raw.selection)
+    for key, value in raw.extra_attrs.items():
+        info.setdefault(key, value)
     return info
 
 

@@ -94,6 +94,11 @@ def check_pair(
     from platescope.sync._clocks import synchronize, to_echem_clock
 
     out: dict = {"movie": str(movie_path), "echem": str(echem_path), "problems": []}
+    if pixel_size_um is None and io.describe_movie(movie_path)["pixel_size_um"] is None:
+        # the check is about times: a file without a pixel size (cine, spe, video) is
+        # checked in pixel units; the analysis itself still asks for [movie] pixel_size_um
+        pixel_size_um = 1.0
+        out["pixel_size_um"] = None
     movie = io.read_movie(
         movie_path,
         frame_times=frame_times,

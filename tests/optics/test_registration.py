@@ -127,6 +127,45 @@ def test_bad_frames_found_with_their_reasons():
     assert all(reasons[k] == "dark" for k in motion["dark_frames"])
 
 
+@pytest.mark.parametrize("blur_sigma_px", [4.0, 1.5])
+def test_adjacent_blurred_pairs_and_triples_found(blur_sigma_px):
+    """Two or three blurred frames in a row are each other's neighbours: every one of
+    them is still found (and a dark frame next to a blurred one), nothing else is."""
+    planted = {
+        "blurred_frames": [8, 9, 20, 21, 22, 35, 44, 45],
+        "dark_frames": [46, 52],
+        "blur_sigma_px": blur_sigma_px,
+    }
+    movie, motion = _moving(seed=11, n_frames=60, planted=planted)
+    q = frame_quality(movie)
+    found = {int(f) for f in q.loc[q["bad"], "frame"]}
+    assert found == set(planted["blurred_frames"]) | set(planted["dark_frames"])
+    reasons = dict(zip(q["frame"], q["reason"], strict=True))
+    assert all(reasons[k] == "blurred" for k in planted["blurred_frames"])
+
+
+def test_blur_runs_longer_than_the_limit_are_not_claimed():
+    """max_blur_run = 1 is the single-frame test (a planted pair is missed), so the run
+    windows are what finds the pair."""
+    planted = {"blurred_frames": [14, 15], "dark_frames": []}
+    movie, _ = _moving(seed=12, n_frames=30, planted=planted)
+    assert not frame_quality(movie, max_blur_run=1)["bad"].any()
+    assert frame_quality(movie)["bad"].sum() == 2
+
+
+def test_still_and_steadily_changing_movies_have_no_blurred_frames():
+    """A still textured movie with noise and a movie whose contrast falls and rises
+    smoothly (a V: a contrast minimum between two stages) flag nothing."""
+    movie, _ = _moving(seed=13, n_frames=80, drift=0.0, jitter=0.0)
+    assert not frame_quality(movie)["bad"].any()
+    rng = np.random.default_rng(13)
+    scene = _scene(rng, n=96) - 2000.0
+    amp = 0.2 + np.abs(np.linspace(-1.0, 1.0, 61))  # contrast ×0.2 at the middle
+    frames = 2000.0 + amp[:, None, None] * scene[None]
+    frames = rng.poisson(frames) + rng.normal(0, 5, frames.shape)
+    assert not frame_quality(_movie(np.clip(frames, 0, 4095)))["bad"].any()
+
+
 def test_saturated_frame_and_steady_trends_pass():
     rng = np.random.default_rng(2)
     scene = _scene(rng, n=64)

@@ -110,6 +110,7 @@ def frame_quality(
     saturation_counts: float | None = None,
     saturated_fraction: float = 0.01,
     outlier_fraction: float = 0.25,
+    max_blur_run: int = 3,
     block_frames: int = 32,
 ) -> pd.DataFrame:
     """Find blurred, dark (dropped), saturated and intensity-outlier frames.
@@ -127,7 +128,10 @@ def frame_quality(
     * ``blurred``: focus below that of the nearest good frame on *each* side by more
       than ``blur_drop`` (relative) and by more than ``blur_k_sigma`` robust sd of the
       frame-to-frame log-focus changes, the two neighbours agreeing within half the
-      dip (a dip that recovers, not a steady change or a step of contrast);
+      dip (a dip that recovers, not a steady change or a step of contrast); runs of
+      up to ``max_blur_run`` adjacent blurred frames are found by the same test on
+      windows of 2, 3, … frames (the window's best focus against the good frames
+      just outside it);
     * ``intensity-outlier``: mean above (or below) both nearest good frames by more than
       ``outlier_fraction`` (relative), the two agreeing within half that (a spike; the
       first and last frames, with one neighbour, are not judged).
@@ -153,6 +157,8 @@ def frame_quality(
         Fraction of saturated pixels that makes a frame saturated.
     outlier_fraction : float
         Relative deviation of the mean that makes an intensity outlier.
+    max_blur_run : int
+        Longest run of adjacent blurred frames looked for (1: single frames only).
     block_frames : int
         Frames read at a time.
 
@@ -209,24 +215,39 @@ def frame_quality(
     saturated = (sat > saturated_fraction) & (sat > 10 * med_sat) & (reason == "")
     reason[saturated] = "saturated"
     # focus against the nearest good frame on each side: a blurred frame is a dip below
-    # both (a steady rise or fall of contrast, e.g. alloying, is not)
-    # (and the two neighbours agree with each other: a blurred frame recovers, whereas a
-    # contrast minimum before a change of stage does not)
+    # both (a steady rise or fall of contrast, e.g. alloying, is not), and the two
+    # neighbours agree with each other (a blurred frame recovers, whereas a contrast
+    # minimum before a change of stage does not). Runs of up to ``max_blur_run``
+    # adjacent blurred frames are each other's neighbours, so the test is repeated on
+    # windows of 2, 3, … frames: the best-focused frame of the window against the
+    # nearest good frame before and after it.
     lfv = np.log(np.where(focus > 0, focus, np.nan))
-    lf = pd.Series(np.where(reason == "", lfv, np.nan))
-    lp = lf.shift(1).ffill().to_numpy()
-    ln = lf.shift(-1).bfill().to_numpy()
-    lp = np.where(np.isfinite(lp), lp, ln)  # first frame: one side only
-    ln = np.where(np.isfinite(ln), ln, lp)  # last frame
-    resid = np.maximum(lfv - lp, lfv - ln)  # the smaller of the two drops (negative)
-    good_l = lfv[np.isfinite(lf.to_numpy())]
+    good_l = lfv[np.isfinite(np.where(reason == "", lfv, np.nan))]
     sd = _robust_sd(np.diff(good_l)) / np.sqrt(2.0)
     sd = sd if np.isfinite(sd) else 0.0
     thr = max(-np.log(1.0 - blur_drop), blur_k_sigma * sd)
-    with np.errstate(invalid="ignore"):
-        symmetric = np.abs(lp - ln) < 0.5 * np.abs(resid)
-        blurred = (resid < -thr) & symmetric & (reason == "")
-    reason[blurred] = "blurred"
+    resid_1 = None
+    runs = list(range(1, max(int(max_blur_run), 1) + 1))
+    for run in runs + runs:  # twice: a frame flagged first is no longer a neighbour
+        lf = pd.Series(np.where(reason == "", lfv, np.nan))
+        # the window k … k + run − 1: all unflagged, its best focus
+        top = lf[::-1].rolling(run, min_periods=run).max()[::-1].to_numpy()
+        lp = lf.shift(1).ffill().to_numpy()
+        ln = lf.shift(-run).bfill().to_numpy()
+        lp = np.where(np.isfinite(lp), lp, ln)  # first frame: one side only
+        ln = np.where(np.isfinite(ln), ln, lp)  # last frame
+        resid = np.maximum(top - lp, top - ln)  # the smaller of the two drops (negative)
+        if resid_1 is None:
+            resid_1 = resid
+        with np.errstate(invalid="ignore"):
+            symmetric = np.abs(lp - ln) < 0.5 * np.abs(resid)
+            start = (resid < -thr) & symmetric & np.isfinite(top)
+        hit = np.zeros(n, bool)
+        for j in range(run):  # mark every frame of a flagged window
+            hit[j:] |= start[: n - j]
+        hit &= reason == ""
+        reason[hit] = "blurred"
+    resid = resid_1
     # an intensity outlier: off both good neighbours (the same way) by more than
     # outlier_fraction while they agree with each other (a spike, not a trend or a step)
     with np.errstate(divide="ignore", invalid="ignore"):

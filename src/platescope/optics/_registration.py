@@ -452,25 +452,184 @@ def _pass(movie, corr: _Correlator, frames: np.ndarray, block_frames: int, runni
     return shifts, peaks
 
 
-def _changed_pixels(movie, shifts, good, n_avg=5, sigma_px=2.0, k_sigma=6.0):
-    """Pixels whose (registered, mean-normalised) image changes from the first to the
-    last good frames: the deposit; (mask, fraction)."""
+def _changed_pixels(movie, shifts, good, n_avg=8, sigma_px=2.0, k_sigma=5.0):
+    """Pixels whose registered image changes from the first to the last good frames
+    (the deposit, an alloying front); (mask, fraction).
+
+    The log ratio of the (smoothed) mean of the last frames over that of the first is
+    compared with its most common value (a global gain change, e.g. illumination
+    drift, or a deposit darkening half the field, does not move the static rest); the
+    threshold is ``k_sigma`` × the noise of that log ratio, measured from the odd and
+    even frames of the first group."""
 
     def mean_of(idx):
         acc = None
         for k in idx:
             f = _read(movie, int(k), int(k) + 1)[0]
-            f = ndimage.shift(f, -shifts[k], order=1, mode="nearest")
-            f = f / max(f.mean(), 1e-30)
+            f = ndimage.shift(f, -np.nan_to_num(shifts[k]), order=1, mode="nearest")
             acc = f if acc is None else acc + f
-        return acc / len(idx)
+        return ndimage.gaussian_filter(acc / len(idx), sigma_px)
 
+    def log_of(x):
+        return np.log(np.maximum(x, 1e-3 * max(float(np.median(x)), 1e-30)))
+
+    n_avg = max(2, min(int(n_avg), good.size // 2))
     first, last = good[:n_avg], good[-n_avg:]
-    diff = ndimage.gaussian_filter(np.abs(mean_of(last) - mean_of(first)), sigma_px)
-    base = float(np.median(diff))
-    spread = _robust_sd(diff)
-    changed = diff > base + k_sigma * max(spread, 1e-12)
+    lr = log_of(mean_of(last)) - log_of(mean_of(first))
+    odd, even = first[1::2], first[::2]
+    m = min(odd.size, even.size)
+    noise = log_of(mean_of(odd[:m])) - log_of(mean_of(even[:m]))
+    # sd of a log ratio of two means of m frames → of two means of n_avg frames
+    sd = _robust_sd(noise) * np.sqrt(m / n_avg)
+    if not np.isfinite(sd) or sd <= 0:
+        sd = max(_robust_sd(lr), 1e-6)
+    width = max(sd, 1e-6)
+    edges = np.arange(lr.min(), lr.max() + 2 * width, width)
+    if edges.size < 2:
+        return np.zeros(lr.shape, bool), 0.0
+    hist, edges = np.histogram(lr, bins=edges)
+    mode = 0.5 * (edges[np.argmax(hist)] + edges[np.argmax(hist) + 1])
+    changed = np.abs(lr - mode) > k_sigma * sd
     return changed, float(changed.mean())
+
+
+def _fourier_back(spec: np.ndarray, d: np.ndarray, shape) -> np.ndarray:
+    """Frames (their rfft2 ``spec``) moved back by their shifts ``d`` (n, 2):
+    ``out(y, x) = frame(y + dy, x + dx)`` (periodic; the weights keep the edges out)."""
+    ny, nx = shape
+    fy = np.fft.fftfreq(ny)[None, :, None]
+    fx = np.fft.rfftfreq(nx)[None, None, :]
+    ramp = np.exp(2j * np.pi * (fy * d[:, 0, None, None] + fx * d[:, 1, None, None]))
+    return np.fft.irfft2(spec * ramp, s=(ny, nx))
+
+
+def _refine_temporal(
+    movie,
+    good: np.ndarray,
+    shifts: np.ndarray,
+    w: np.ndarray,
+    *,
+    highpass_px: float,
+    smooth_px: float,
+    half_window: int,
+    n_outer: int = 2,
+    n_inner: int = 3,
+    block_frames: int = 32,
+    static_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lucas–Kanade refinement of the shifts against a temporally averaged reference.
+
+    For every good frame k the reference is the mean of the other good frames within
+    ``half_window`` good frames on each side, each moved back by its current shift (leave
+    one out, so frame k's noise is not in its own reference; a symmetric window, so a
+    steady change of the deposit averages to frame k's state). The residual shift of
+    frame k is the weighted least-squares (Gauss–Newton) solution of
+    ``frame_k(x + d) = ref(x)`` on high-passed, lightly smoothed frames with weight
+    ``w``, iterated ``n_inner`` times; the references are rebuilt ``n_outer`` times with
+    the refined shifts. Returns the shifts (n, 2) and their 1σ per axis (n, 2, sandwich
+    estimate from the weighted residual).
+    """
+    n = movie.sizes["t"]
+    ny, nx = w.shape
+    g = np.asarray(good, int)
+    G = g.size
+    half = max(int(half_window), 1)
+    s = np.array(shifts, float)
+    sd = np.full((n, 2), np.nan)
+    if G < 3:
+        return s, sd
+    wsum = max(float(w.sum()), 1e-30)
+    w2 = w * w
+
+    def prep(frames, d):
+        if static_mask is None:
+            hp = frames - ndimage.gaussian_filter(frames, (0, highpass_px, highpass_px))
+        else:
+            # normalised convolution over the static part (no high-pass halo of the
+            # changing part), the mask moved with each frame's content (whole pixels)
+            ms = np.stack(
+                [np.roll(static_mask, tuple(np.rint(dk).astype(int)), axis=(0, 1)) for dk in d]
+            ).astype(float)
+            low = ndimage.gaussian_filter(frames * ms, (0, highpass_px, highpass_px))
+            low /= np.maximum(ndimage.gaussian_filter(ms, (0, highpass_px, highpass_px)), 1e-6)
+            hp = frames - low
+        if smooth_px > 0:
+            hp = ndimage.gaussian_filter(hp, (0, smooth_px, smooth_px))
+        return hp
+
+    whole = half >= G - 1  # every other good frame is in the reference: one sum
+    for _ in range(max(int(n_outer), 1)):
+        new = s.copy()
+        total = None
+        if whole:
+            total = np.zeros((ny, nx))
+            for b0, b1 in _blocks(G, int(block_frames)):
+                idx = g[b0:b1]
+                spec = np.fft.rfft2(prep(_read_frames(movie, idx), s[idx]))
+                total += _fourier_back(spec, s[idx], (ny, nx)).sum(axis=0)
+        for b0, b1 in _blocks(G, int(block_frames)):
+            if whole:
+                idx = g[b0:b1]
+                spec = np.fft.rfft2(prep(_read_frames(movie, idx), s[idx]))
+                li = np.arange(b1 - b0)
+                cnt = np.full(li.size, G - 1.0)
+                ref = (total[None] - _fourier_back(spec, s[idx], (ny, nx))) / (G - 1.0)
+            else:
+                lo, hi = max(b0 - half, 0), min(b1 + half, G)
+                idx = g[lo:hi]
+                spec = np.fft.rfft2(prep(_read_frames(movie, idx), s[idx]))
+                back = _fourier_back(spec, s[idx], (ny, nx))
+                csum = np.concatenate([np.zeros((1, ny, nx)), np.cumsum(back, axis=0)])
+                li = np.arange(b0, b1) - lo
+                st = np.clip(li - half, 0, hi - lo)
+                en = np.clip(li + half + 1, 0, hi - lo)
+                cnt = (en - st - 1).astype(float)
+                ref = (csum[en] - csum[st] - back[li]) / np.maximum(cnt, 1.0)[:, None, None]
+            gy, gx = np.gradient(ref, axis=(1, 2))
+            a_yy = (w * gy * gy).sum(axis=(1, 2))
+            a_xx = (w * gx * gx).sum(axis=(1, 2))
+            a_xy = (w * gy * gx).sum(axis=(1, 2))
+            det = a_yy * a_xx - a_xy**2
+            ok = (det > 0) & (cnt >= 1)
+            det = np.where(ok, det, 1.0)
+            inv = (
+                np.stack([np.stack([a_xx, -a_xy], -1), np.stack([-a_xy, a_yy], -1)], -2)
+                / det[:, None, None]
+            )
+            d = s[g[b0:b1]].copy()
+            for _it in range(max(int(n_inner), 1)):
+                r = _fourier_back(spec[li], d, (ny, nx)) - ref
+                b = np.stack([(w * gy * r).sum(axis=(1, 2)), (w * gx * r).sum(axis=(1, 2))], -1)
+                step = -np.einsum("kij,kj->ki", inv, b)
+                d = d + np.where(ok[:, None], np.clip(step, -1.0, 1.0), 0.0)
+            r = _fourier_back(spec[li], d, (ny, nx)) - ref
+            sig2 = (w * r * r).sum(axis=(1, 2)) / wsum
+            m = np.stack(
+                [
+                    np.stack(
+                        [(w2 * gy * gy).sum(axis=(1, 2)), (w2 * gy * gx).sum(axis=(1, 2))], -1
+                    ),
+                    np.stack(
+                        [(w2 * gy * gx).sum(axis=(1, 2)), (w2 * gx * gx).sum(axis=(1, 2))], -1
+                    ),
+                ],
+                -2,
+            )
+            cov = np.einsum("kij,kjl,klm->kim", inv, m, inv) * sig2[:, None, None]
+            new[g[b0:b1]] = np.where(ok[:, None], d, s[g[b0:b1]])
+            sd[g[b0:b1]] = np.where(
+                ok[:, None], np.sqrt(np.abs(np.diagonal(cov, axis1=1, axis2=2))), np.nan
+            )
+        s = new
+    return s, sd
+
+
+def _read_frames(movie, idx: np.ndarray) -> np.ndarray:
+    """Frames ``idx`` (sorted) as float64, read as one slice when contiguous."""
+    idx = np.asarray(idx, int)
+    if idx.size and np.all(np.diff(idx) == 1):
+        return _read(movie, int(idx[0]), int(idx[-1]) + 1)
+    return np.stack([_read(movie, int(k), int(k) + 1)[0] for k in idx])
 
 
 def register_drift(
@@ -483,6 +642,8 @@ def register_drift(
     highpass_px: float = 8.0,
     whiten: bool = False,
     running_frames: int = 4,
+    refine: bool = True,
+    reference_window: int = 8,
     block_frames: int = 32,
 ) -> pd.DataFrame:
     """Rigid sub-pixel stage drift of every frame relative to a reference frame.
@@ -588,31 +749,37 @@ def register_drift(
         )
 
     def run(w, running=int(running_frames)):
-        corr = _Correlator([w, *_split_weights(w)], highpass_px, peak_sigma_px, whiten)
+        ws = [w] if refine else [w, *_split_weights(w)]
+        corr = _Correlator(ws, highpass_px, peak_sigma_px, whiten)
         corr.set_reference(ref_frame)
         return _pass(movie, corr, good, int(block_frames), running)
 
     w_used = base
     shifts, peaks = run(base)
+    static = not (isinstance(region, str) and region == "whole")  # a static region
+    static_mask = None
     if isinstance(region, str) and region == "auto" and good.size >= 4:
+        static = False
         changed, frac = _changed_pixels(
             movie, shifts[0], good, n_avg=max(1, min(5, good.size // 4))
         )
         attrs["changed_fraction"] = frac
-        if 0 < frac < 0.6:
+        if 0 <= frac < 0.8:
             grow = int(np.ceil(np.nanmax(np.abs(shifts[0])) + 3))
             changed = ndimage.binary_dilation(changed, iterations=grow)
             w_used = base * (1.0 - ndimage.gaussian_filter(changed.astype(float), 2.0))
+            static_mask = ~changed
+            static = True
             shifts, peaks = run(w_used)
             attrs["region"] = (
                 f"whole frame without the {100 * frac:.0f} % of pixels that change "
                 "(the deposit), dilated by the drift"
             )
-        elif frac >= 0.6:
+        elif frac >= 0.8:
             attrs["region"] = (
                 f"whole frame ({100 * frac:.0f} % of the pixels change: no static region)"
             )
-    s, (sa, sb) = shifts[0], shifts[1:]
+    s = shifts[0]
     if running_frames:
         # the running reference cannot be noisier than the fixed one, but an error once
         # made is carried on; their disagreement shows it
@@ -620,7 +787,32 @@ def register_drift(
         attrs["running_vs_fixed_px"] = float(np.nanmedian(np.hypot(*(s - fixed[0]).T)))
     else:
         attrs["running_vs_fixed_px"] = None
-    err = 0.5 * np.hypot(*(sa - sb).T)
+    if refine:
+        s, sd = _refine_temporal(
+            movie,
+            good,
+            s,
+            w_used,
+            highpass_px=float(highpass_px),
+            smooth_px=float(peak_sigma_px),
+            # on a static region, every good frame is a reference (no change to
+            # follow); elsewhere a window centred on the frame
+            half_window=good.size if static else int(reference_window),
+            block_frames=int(block_frames),
+            static_mask=static_mask,
+        )
+        # relative to the reference frame (which carries its own small error)
+        sd = np.sqrt(sd**2 + sd[ref] ** 2)
+        s = s - s[ref]
+        sd[ref] = 0.0
+        err_y, err_x = sd[:, 0], sd[:, 1]
+        err = np.hypot(err_y, err_x)
+        attrs["method"] = "lucas-kanade on a temporal reference"
+    else:
+        sa, sb = shifts[1:]
+        err = 0.5 * np.hypot(*(sa - sb).T)
+        err_y = err_x = err / np.sqrt(2.0)
+        attrs["method"] = "cross-correlation"
     tab = pd.DataFrame(
         {
             "frame": np.arange(n),
@@ -630,6 +822,8 @@ def register_drift(
             "dy_um": s[:, 0] * dy_um,
             "dx_um": s[:, 1] * dx_um,
             "err_px": err,
+            "err_dy_px": err_y,
+            "err_dx_px": err_x,
             "peak": peaks[0],
         }
     )

@@ -83,7 +83,7 @@ def test_dendrite_cycling_default_unchanged_bit_for_bit():
 
 
 def test_dendrite_cycling_planted_motion_and_bad_frames():
-    from platescope.optics import frame_quality, register_drift
+    from platescope.optics import frame_quality
     from platescope.simulate import as_movie, make_dendrite_cycling
 
     base = {**DC_SMALL, "stage_drift_um": 0.0}  # only the planted motion moves the stage
@@ -100,12 +100,8 @@ def test_dendrite_cycling_planted_motion_and_bad_frames():
         d = sim["frames"][col].to_numpy() - still["frames"][col].to_numpy()
         assert np.allclose(d, np.asarray(tr[key])[k] * sim["pixel_size_um"])
     assert sim["movie"][tr["dark_frames"]].mean() < 100  # read noise only
-    # the planted bad frames are found and the planted displacement is recovered
-    movie = as_movie(sim)
-    q = frame_quality(movie)
+    # the planted bad frames are found, and none in the still movie
+    q = frame_quality(as_movie(sim))
     bad = set(tr["dark_frames"]) | set(tr["blurred_frames"])
     assert bad <= set(q.loc[q["bad"], "frame"].astype(int))
-    tab = register_drift(movie, exclude=q["bad"].to_numpy(), region="auto")
-    keep = ~q["bad"].to_numpy()
-    e = np.hypot(tab["dy_px"] - tr["dy_px"], tab["dx_px"] - tr["dx_px"]).to_numpy()[keep]
-    assert np.sqrt(np.mean(e**2)) < 0.3
+    assert not frame_quality(as_movie(still))["bad"].any()

@@ -234,8 +234,11 @@ def frame_quality(
         top = lf[::-1].rolling(run, min_periods=run).max()[::-1].to_numpy()
         lp = lf.shift(1).ffill().to_numpy()
         ln = lf.shift(-run).bfill().to_numpy()
-        lp = np.where(np.isfinite(lp), lp, ln)  # first frame: one side only
-        ln = np.where(np.isfinite(ln), ln, lp)  # last frame
+        if run == 1:  # a single frame at either end is judged on its one side
+            lp = np.where(np.isfinite(lp), lp, ln)
+            ln = np.where(np.isfinite(ln), ln, lp)
+        # (a run must have good frames on both sides: at the start of a movie a run
+        # before a step up of contrast is not a dip)
         resid = np.maximum(top - lp, top - ln)  # the smaller of the two drops (negative)
         if resid_1 is None:
             resid_1 = resid

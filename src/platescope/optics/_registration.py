@@ -948,8 +948,8 @@ def stabilize_movie(
     large_shift_px : float
         Largest |shift| above which a ``large-stage-drift`` warning is attached, px.
     max_err_px : float
-        Median error estimate above which the shifts are not applied and a
-        ``registration-uncertain`` warning is attached, px.
+        Median error estimate (or twice it, the rms error estimate) above which the
+        shifts are not applied and a ``registration-uncertain`` warning is attached, px.
     max_disagreement_px : float
         Median distance between the running- and fixed-reference shifts above which the
         registration is uncertain (not applied, warning), px.
@@ -1037,14 +1037,19 @@ def stabilize_movie(
         )
         rvf = shifts.attrs["running_vs_fixed_px"]
         summary["running_vs_fixed_px"] = rvf
-        uncertain = summary["err_px_median"] > max_err_px or (
-            rvf is not None and rvf > max_disagreement_px
+        # (the rms as well as the median: a deposit that appears half-way through
+        # can pull the later frames off while the earlier ones are fine)
+        uncertain = (
+            summary["err_px_median"] > max_err_px
+            or summary["err_px_rms"] > 2.0 * max_err_px
+            or (rvf is not None and rvf > max_disagreement_px)
         )
         if uncertain:
             summary["applied"] = False
             summary["applied_reason"] = (
                 f"the registration is uncertain (median error {summary['err_px_median']:.2f} px, "
-                f"limit {max_err_px:g} px; running and fixed references {rvf or 0:.2f} px "
+                f"limit {max_err_px:g} px; rms {summary['err_px_rms']:.2f} px, limit "
+                f"{2 * max_err_px:g} px; running and fixed references {rvf or 0:.2f} px "
                 f"apart, limit {max_disagreement_px:g} px): the movie is used as recorded"
             )
         elif max_px >= max(min_shift_px, 3.0 * summary["err_px_rms"]):
@@ -1073,7 +1078,8 @@ def stabilize_movie(
                 {
                     "code": "registration-uncertain",
                     "message": f"the drift registration is uncertain (median error "
-                    f"{summary['err_px_median']:.2f} px; running vs fixed reference "
+                    f"{summary['err_px_median']:.2f} px, rms {summary['err_px_rms']:.2f} px; "
+                    "running vs fixed reference "
                     f"{rvf or 0:.2f} px apart), so no shift was "
                     "applied: the field may lack texture; give [analysis.registration] "
                     "region_um as a textured static part of the field, or turn it off",

@@ -4,8 +4,8 @@
 outliers; :func:`platescope.optics.frame_quality`) are left out of every per-pixel map,
 and stage drift is registered (:func:`platescope.optics.register_drift`) and undone
 lazily before them. One call, :func:`stabilize_section_movie`, right after the movie is
-read, in ``irm-galvanostatic``, ``irm-cv`` (via ``prepare_irm``'s caller) and
-``see-through-au/ag``. Writes ``summary["registration"]``, ``tables/frame_quality.csv``,
+read, in ``irm-galvanostatic``, ``irm-cv`` (via ``prepare_irm``'s caller),
+``see-through-au/ag``, ``dendrite-cycling`` and ``top-view-nucleation`` (per run). Writes ``summary["registration"]``, ``tables/frame_quality.csv``,
 ``tables/registration_shifts.csv`` and the ``drift`` figure; warnings go to
 ``summary["warnings"]``.
 """
@@ -22,9 +22,10 @@ REGISTRATION_DEFAULTS = {
     "enabled": Param(
         False,
         bool,
-        "register stage drift (phase correlation) and undo it before the per-pixel maps; "
-        "off by default: on the simulated IRM texture a still movie's shifts are noise of "
-        "~0.1–0.3 px (docs/validation.md)",
+        "register stage drift (cross-correlation + Lucas–Kanade on a temporal reference) "
+        "and undo it before the per-pixel maps; off by default: growing deposits bias the "
+        "shifts by 0.1–0.5 px, so a still movie would get shifts that are not there "
+        "(docs/registration.md)",
     ),
     "exclude_bad_frames": Param(
         True, bool, "leave dark, saturated, blurred and outlier frames out of the maps"

@@ -58,3 +58,47 @@ def test_still_default_simulation_has_no_bad_frames(tmp_path):
     r = s["registration"]
     assert r["enabled"] is False and r["n_frames_excluded"] == 0
     assert not any(w["where"] == "registration" for w in s["warnings"])
+
+
+TV_SMALL = {
+    "n_runs": "2",
+    "j_min_mA_cm2": "0.5",
+    "j_max_mA_cm2": "2",
+    "field_px": "160",
+    "n_ref": "14",
+    "n_pit_ref": "4",
+    "stripping_s": "60",
+    "plating_s": "150",
+    "frame_interval_s": "5",
+}
+
+
+def test_top_view_nucleation_registers_every_run(tmp_path):
+    """top-view-nucleation has one movie per [[plating]] run: each is stabilised on its
+    own (its planted dark frames dropped, its planted drift measured or the step says it
+    is uncertain), and the counts stay within the still-movie tolerance."""
+    motion = {"stage_drift_px": "3", "vibration_px": "0.4", "dark_frame_frac": "0.04"}
+    exp = simulate("top-view-nucleation", tmp_path / "in", seed=3, overrides={**TV_SMALL, **motion})
+    with open(exp, "a") as fh:
+        fh.write("\n[analysis.registration]\nenabled = true\n")
+    s = analyze(exp, tmp_path / "res")
+    truth = json.loads((tmp_path / "in" / "truth" / "truth.json").read_text())
+    movies = s["registration"]["movies"]
+    assert set(movies) == {"run1", "run2"}
+    for k, w in enumerate(truth["runs"]):
+        r, tr = movies[f"run{k + 1}"], w["registration"]
+        assert [e["frame"] for e in r["excluded_frames"]] == tr["dark_frames"]
+        shifts = pd.read_csv(tmp_path / "res" / r["shifts_table"])
+        ok = ~shifts["frame"].isin(tr["dark_frames"])
+        err = np.hypot(
+            shifts["dy_px"] - np.asarray(tr["dy_px"]), shifts["dx_px"] - np.asarray(tr["dx_px"])
+        )[ok]
+        if float(np.sqrt(np.mean(err**2))) > 0.3:
+            assert r["applied"] is False and "uncertain" in r["applied_reason"]
+        else:
+            assert r["applied"] is True
+        assert (tmp_path / "res" / "figures" / f"drift_run{k + 1}.png").is_file()
+        g = s["nucleation"]["runs"][k]
+        assert abs(g["n_nuclei"] - w["n_nuclei"]) <= max(1, 0.05 * w["n_nuclei"])
+    wheres = {x["where"] for x in s["warnings"] if x["code"] == "frames-excluded"}
+    assert wheres == {"registration.movies.run1", "registration.movies.run2"}

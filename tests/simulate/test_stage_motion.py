@@ -52,3 +52,56 @@ def test_motion_stream_is_its_own():
     p["vibration_px"] = 1.0
     a, b = stage_motion(1, 10, p), stage_motion(1, 10, p)
     assert np.array_equal(a["dy_px"], b["dy_px"])
+
+
+# dendrite-cycling (issue 13): the same motion options, drawn from their own stream
+DC_SMALL = {
+    "field_px": 128,
+    "n_deposits": 8,
+    "n_new_per_cycle": 1,
+    "n_merging_pairs": 2,
+    "n_cycles": 2,
+    "frame_interval_s": 20.0,
+}
+# sha256 of the seed-4 DC_SMALL movie written by the simulator before it had motion
+# options (commit 3ed17e0): a default simulation is unchanged, bit for bit
+DC_MOVIE_SHA256 = "41a65a59e008594c4e37f0112942e7aa5f99bfff8c940d5b73941fa7a8ccc01f"
+
+
+def test_dendrite_cycling_default_unchanged_bit_for_bit():
+    import hashlib
+
+    from platescope.simulate import make_dendrite_cycling
+
+    a = make_dendrite_cycling(seed=4, **DC_SMALL)
+    assert hashlib.sha256(a["movie"].tobytes()).hexdigest() == DC_MOVIE_SHA256
+    assert "registration" not in a["truth"]
+    b = make_dendrite_cycling(
+        seed=4, **DC_SMALL, **{k: p.default for k, p in STAGE_PARAMETERS.items()}
+    )
+    assert np.array_equal(a["movie"], b["movie"])
+
+
+def test_dendrite_cycling_planted_motion_and_bad_frames():
+    from platescope.optics import frame_quality
+    from platescope.simulate import as_movie, make_dendrite_cycling
+
+    base = {**DC_SMALL, "stage_drift_um": 0.0}  # only the planted motion moves the stage
+    still = make_dendrite_cycling(seed=4, **base)
+    sim = make_dendrite_cycling(
+        seed=4, **base, vibration_px=0.8, dark_frame_frac=0.05, blurred_frame_frac=0.05
+    )
+    tr = sim["truth"]["registration"]
+    n = sim["movie"].shape[0]
+    assert len(tr["dy_px"]) == n and tr["dy_px"][0] == 0.0
+    # the deposits' truth positions moved with the content
+    k = sim["frames"]["frame"].to_numpy(int)
+    for col, key in (("y_um", "dy_px"), ("x_um", "dx_px")):
+        d = sim["frames"][col].to_numpy() - still["frames"][col].to_numpy()
+        assert np.allclose(d, np.asarray(tr[key])[k] * sim["pixel_size_um"])
+    assert sim["movie"][tr["dark_frames"]].mean() < 100  # read noise only
+    # the planted bad frames are found, and none in the still movie
+    q = frame_quality(as_movie(sim))
+    bad = set(tr["dark_frames"]) | set(tr["blurred_frames"])
+    assert bad <= set(q.loc[q["bad"], "frame"].astype(int))
+    assert not frame_quality(as_movie(still))["bad"].any()

@@ -4,8 +4,8 @@
 outliers; :func:`platescope.optics.frame_quality`) are left out of every per-pixel map,
 and stage drift is registered (:func:`platescope.optics.register_drift`) and undone
 lazily before them. One call, :func:`stabilize_section_movie`, right after the movie is
-read, in ``irm-galvanostatic``, ``irm-cv`` (via ``prepare_irm``'s caller) and
-``see-through-au/ag``. Writes ``summary["registration"]``, ``tables/frame_quality.csv``,
+read, in ``irm-galvanostatic``, ``irm-cv`` (via ``prepare_irm``'s caller),
+``see-through-au/ag``, ``dendrite-cycling`` and ``top-view-nucleation`` (per run). Writes ``summary["registration"]``, ``tables/frame_quality.csv``,
 ``tables/registration_shifts.csv`` and the ``drift`` figure; warnings go to
 ``summary["warnings"]``.
 """
@@ -22,9 +22,10 @@ REGISTRATION_DEFAULTS = {
     "enabled": Param(
         False,
         bool,
-        "register stage drift (phase correlation) and undo it before the per-pixel maps; "
-        "off by default: on the simulated IRM texture a still movie's shifts are noise of "
-        "~0.1–0.3 px (docs/validation.md)",
+        "register stage drift (cross-correlation + Lucas–Kanade on a temporal reference) "
+        "and undo it before the per-pixel maps; off by default: growing deposits bias the "
+        "shifts by 0.1–0.5 px, so a still movie would get shifts that are not there "
+        "(docs/registration.md)",
     ),
     "exclude_bad_frames": Param(
         True, bool, "leave dark, saturated, blurred and outlier frames out of the maps"
@@ -45,8 +46,14 @@ REGISTRATION_DEFAULTS = {
 }
 
 
-def stabilize_section_movie(movie, exp, out, summary: dict):
+def stabilize_section_movie(movie, exp, out, summary: dict, *, name: str | None = None):
     """Run ``[analysis.registration]`` on a movie just read; return the movie to analyse.
+
+    A scenario with one movie calls it once (``summary["registration"]`` is that
+    movie's block); a scenario with several movies (``top-view-nucleation``: one per
+    ``[[plating]]`` run) calls it per movie with a ``name``: the block goes to
+    ``summary["registration"]["movies"][name]``, the tables and figure get the suffix
+    ``_<name>`` and the warnings name the movie.
 
     Parameters
     ----------
@@ -58,6 +65,8 @@ def stabilize_section_movie(movie, exp, out, summary: dict):
         Where tables and the figure go.
     summary : dict
         The summary being built: gains ``registration`` and warnings.
+    name : str, optional
+        The movie's name when the experiment has several (e.g. ``"run2"``).
 
     Returns
     -------
@@ -70,12 +79,23 @@ def stabilize_section_movie(movie, exp, out, summary: dict):
     p = summary["parameters"].setdefault(
         "registration", analysis_params(exp, "registration", REGISTRATION_DEFAULTS)
     )
+    sfx = f"_{name}" if name else ""
+    where = f"registration.movies.{name}" if name else "registration"
+
+    def store(block):
+        if name:
+            summary.setdefault("registration", {}).setdefault("movies", {})[name] = block
+        else:
+            summary["registration"] = block
+
     if not p["enabled"] and not p["exclude_bad_frames"]:
-        summary["registration"] = {
-            "enabled": False,
-            "bad_frame_detection": False,
-            "reason": "turned off in [analysis.registration]",
-        }
+        store(
+            {
+                "enabled": False,
+                "bad_frame_detection": False,
+                "reason": "turned off in [analysis.registration]",
+            }
+        )
         return movie
     region = list(p["region_um"]) if p["region_um"] else p["region"]
     res = optics.stabilize_movie(
@@ -87,22 +107,29 @@ def stabilize_section_movie(movie, exp, out, summary: dict):
     )
     block = res["summary"]
     for w in block.pop("warnings"):
-        add_warning(summary, w["code"], w["message"], "registration")
-    out.table("frame_quality", res["quality"], title="Per-frame quality (bad frames excluded)")
+        msg = f"{name}: {w['message']}" if name else w["message"]
+        add_warning(summary, w["code"], msg, where)
+    label = f" ({name})" if name else ""
+    out.table(
+        "frame_quality" + sfx,
+        res["quality"],
+        title=f"Per-frame quality{label} (bad frames excluded)",
+    )
     if res["shifts"] is not None:
         block["shifts_table"] = out.table(
-            "registration_shifts",
+            "registration_shifts" + sfx,
             res["shifts"],
-            title="Stage drift per frame (content displacement relative to the reference frame)",
+            title=f"Stage drift per frame{label} (content displacement relative to the "
+            "reference frame)",
         )
         out.figure(
-            "drift",
+            "drift" + sfx,
             report.fig_drift(res["shifts"], quality=res["quality"]),
-            title="Stage drift",
-            caption="Content shift of every frame relative to the reference frame found by "
-            "phase correlation (band: ± error estimate); excluded frames marked at 0.",
+            title=f"Stage drift{label}",
+            caption="Content shift of every frame relative to the reference frame "
+            "(band: ± error estimate); excluded frames marked at 0.",
         )
     if not p["enabled"]:
         block["reason"] = "registration is off ([analysis.registration] enabled = false)"
-    summary["registration"] = block
+    store(block)
     return res["movie"]

@@ -31,6 +31,7 @@ from platescope._errors import InputError
 from platescope._params import Param
 from platescope.io._experiment import Section
 from platescope.pipeline._common import add_warning, expand_errors, read_movie_section
+from platescope.pipeline._registration import REGISTRATION_DEFAULTS, stabilize_section_movie
 from platescope.pipeline._scenarios import Scenario, Step, run_step
 
 DEFAULTS = {
@@ -113,7 +114,7 @@ def _charge_density(echem, step: dict, t: np.ndarray, area_cm2, j: float) -> np.
     return j * np.clip(np.minimum(t, t1) - t0, 0.0, None)
 
 
-def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple:
+def _analyse_run(exp, k: int, entry: dict, p: dict, out=None, summary=None) -> tuple:
     """One [[plating]] entry → its result row and its per-frame counts."""
     from platescope import io, particles, sync
 
@@ -148,6 +149,8 @@ def _analyse_run(exp, k: int, entry: dict, p: dict) -> tuple:
     )
 
     movie = read_movie_section(entry, default_mode="epi")
+    if out is not None and summary is not None:  # bad frames out, drift undone, per run
+        movie = stabilize_section_movie(movie, exp, out, summary, name=f"run{k + 1}")
     sy = sync.synchronize(movie, echem, time_offset_s=entry.get("time_offset_s"))
     movie = sync.to_echem_clock(
         movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)
@@ -280,7 +283,7 @@ def _nucleation(exp, params, out, summary):
 
     rows, tables = [], []
     for k, entry in enumerate(exp.section("plating")):
-        row, counts = _analyse_run(exp, k, entry, params)
+        row, counts = _analyse_run(exp, k, entry, params, out, summary)
         for w in row.pop("warnings", []):  # the run's clock and frame-time diagnoses
             add_warning(summary, w["code"], f"{row['label']}: {w['message']}", "nucleation")
         rows.append(row)
@@ -514,7 +517,7 @@ SCENARIO = Scenario(
     "density vs j, Sand's time vs the onset of tip growth",
     run=run,
     inputs=("plating", "electrolyte"),
-    analyses=DEFAULTS,
+    analyses={**DEFAULTS, "registration": REGISTRATION_DEFAULTS},
     simulator="platescope.simulate._top_view_nucleation:top_view_nucleation",
     sections={
         "plating": Section(

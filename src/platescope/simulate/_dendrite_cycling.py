@@ -40,6 +40,12 @@ from platescope.simulate._common import (
     write_movie_files,
 )
 from platescope.simulate._irm_model import CAMERA_MAX_COUNTS
+from platescope.simulate._stage_motion import (
+    STAGE_PARAMETERS,
+    apply_stage_motion,
+    motion_truth,
+    stage_motion,
+)
 
 __all__ = ["PARAMETERS", "dendrite_cycling", "make_dendrite_cycling"]
 
@@ -122,6 +128,9 @@ PARAMETERS: dict[str, Param] = {
         5e-4, float, "white potential noise sd, V (× noise_scale)", 0.0, 0.1
     ),
     "current_noise_frac": Param(2e-3, float, "relative current noise sd (× noise_scale)", 0.0, 0.5),
+    # stage jitter, random walk, extra drift and bad frames on top of stage_drift_um
+    # (issue 13; all off by default, own random stream: default output unchanged)
+    **STAGE_PARAMETERS,
 }
 
 
@@ -573,6 +582,7 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         objects.setdefault(key, []).append(d)
 
     movie = np.empty((times.size, n_px, n_px), dtype=np.uint16)
+    motion = stage_motion(seed, times.size, p)  # None (nothing drawn) unless turned on
     rows = []
     for k, te in enumerate(t_echem):
         dark = np.zeros((n_px, n_px), dtype=np.float32)
@@ -648,6 +658,8 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         iy, ix = pad - int(round(drift_y[k] / px)), pad - int(round(drift_x[k] / px))
         bg = background[iy : iy + n_px, ix : ix + n_px]
         clean = bg * np.float32(gain[k]) * np.clip(1.0 - dark, 0.0, None)
+        if motion is not None:  # extra motion and bad frames (before the camera noise)
+            clean = apply_stage_motion(clean[None], _motion_frame(motion, k))[0]
         if ns > 0:  # shot noise (Gaussian limit of Poisson at ≥ 10³ counts) + read noise
             sd = np.float32(ns) * np.sqrt(clean + np.float32(p["read_noise_counts"] ** 2))
             noisy = clean + sd * rng_noise.standard_normal(clean.shape, dtype=np.float32)
@@ -655,6 +667,12 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
             noisy = clean
         movie[k] = np.clip(np.rint(noisy), 0, CAMERA_MAX_COUNTS).astype(np.uint16)
     frames = pd.DataFrame(rows)
+    if motion is not None and len(frames):  # truth positions move with the content
+        fk = frames["frame"].to_numpy(int)
+        for col, key in (("y_um", "dy_px"), ("x_um", "dx_px")):
+            off = np.asarray(motion[key], float)[fk] * px
+            frames[col] = frames[col] + off
+            frames["object_" + col] = frames["object_" + col] + off
 
     # ---- electrochemistry ----------------------------------------------------------------
     n_s = int(math.floor(duration / p["sample_period_s"] + 1e-9)) + 1
@@ -696,6 +714,17 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
 
     truth, cycles_df, merges_df = _truth(p, plan, frames, cycles, echem, offset, times, seed)
     splits_df, families_df = _truth_splits(plan, frames, cycles, offset, times)
+    if motion is not None:
+        reg = motion_truth(motion)
+        # plus the built-in stage drift (stage_drift_um; the background moves by it in
+        # whole pixels, the deposits exactly)
+        reg["dy_px"] = [float(v + w / px) for v, w in zip(reg["dy_px"], drift_y, strict=True)]
+        reg["dx_px"] = [float(v + w / px) for v, w in zip(reg["dx_px"], drift_x, strict=True)]
+        reg["definition"] += (
+            "; includes the linear stage_drift_um drift (the background moves by it in "
+            "whole pixels)"
+        )
+        truth["registration"] = reg
     truth["deposits"]["n_splits"] = int(len(splits_df))
     truth["files"].update(splits="truth/splits.csv", families="truth/families.csv")
     truth["splits_definition"] = (
@@ -723,6 +752,17 @@ def make_dendrite_cycling(seed: int = 0, **params: Any) -> dict[str, Any]:
         "parameters": p,
         "t0_local": T0_LOCAL,
         "timezone": TIMEZONE,
+    }
+
+
+def _motion_frame(motion: dict, k: int) -> dict:
+    """The part of a stage motion for frame k alone (renumbered 0)."""
+    return {
+        **motion,
+        "dy_px": motion["dy_px"][k : k + 1],
+        "dx_px": motion["dx_px"][k : k + 1],
+        "blurred_frames": [0] if k in motion["blurred_frames"] else [],
+        "dark_frames": [0] if k in motion["dark_frames"] else [],
     }
 
 

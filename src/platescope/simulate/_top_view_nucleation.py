@@ -45,6 +45,12 @@ from platescope.simulate._common import (
     write_movie_files,
 )
 from platescope.simulate._irm_model import CAMERA_MAX_COUNTS
+from platescope.simulate._stage_motion import (
+    STAGE_PARAMETERS,
+    apply_stage_motion,
+    motion_truth,
+    stage_motion,
+)
 
 __all__ = ["PARAMETERS", "make_top_view_nucleation", "top_view_nucleation"]
 
@@ -92,6 +98,9 @@ PARAMETERS: dict[str, Param] = {
     "noise_scale": Param(1.0, float, "multiplies every noise amplitude", 0.0, 100.0),
     "read_noise_counts": Param(6.0, float, "camera read noise sd, counts", 0.0, 200.0),
     "potential_noise_V": Param(5e-4, float, "potential noise sd, V", 0.0, 0.1),
+    # stage drift, jitter and bad frames in every run's movie (issue 13; all off by
+    # default, own random stream per run: default output unchanged)
+    **STAGE_PARAMETERS,
 }
 
 
@@ -182,7 +191,7 @@ def _coverage(yy, xx, cy, cx, r, arm, px):
     return np.clip(0.5 - sd / px, 0.0, 1.0)
 
 
-def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
+def _one_run(p: dict, j: float, rng: np.random.Generator, run: int, motion_seed: int = 0) -> dict:
     n_px, px = p["field_px"], p["pixel_size_um"]
     size = n_px * px
     field_cm2 = (size * 1e-4) ** 2
@@ -248,6 +257,7 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
     tex = ndimage.gaussian_filter(rng.standard_normal((n_px, n_px)), 8.0 / px, mode="wrap")
     bg = p["background_counts"] * (1.0 + 0.03 * tex / max(tex.std(), 1e-12))
     movie = np.empty((times.size, n_px, n_px), np.uint16)
+    motion = stage_motion(motion_seed, times.size, p)  # None (nothing drawn) unless on
     sig = p["psf_sigma_um"] / px
     ns = p["noise_scale"]
     for k, te in enumerate(t_echem):
@@ -285,6 +295,15 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
         if sig > 0:
             dark = ndimage.gaussian_filter(dark, sig, mode="constant")
         clean = bg * (1.0 - p["contrast"] * dark)
+        if motion is not None:  # stage motion and bad frames, before the camera noise
+            part = {
+                **motion,
+                "dy_px": motion["dy_px"][k : k + 1],
+                "dx_px": motion["dx_px"][k : k + 1],
+                "blurred_frames": [0] if k in motion["blurred_frames"] else [],
+                "dark_frames": [0] if k in motion["dark_frames"] else [],
+            }
+            clean = apply_stage_motion(clean[None], part)[0].astype(np.float64)
         if ns > 0:
             sd = ns * np.sqrt(clean + p["read_noise_counts"] ** 2)
             clean = clean + sd * rng.standard_normal(clean.shape)
@@ -358,6 +377,7 @@ def _one_run(p: dict, j: float, rng: np.random.Generator, run: int) -> dict:
             "t_tip_start_s": float(t_tip) if tip_seen else None,
             "time_offset_s": lead,
             "frame_interval_s": p["frame_interval_s"],
+            **({"registration": motion_truth(motion)} if motion else {}),
         },
     }
 
@@ -412,7 +432,10 @@ def make_top_view_nucleation(seed: int = 0, **params: Any) -> dict[str, Any]:
         )
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(p["n_runs"])]
     js = current_densities(p)
-    runs = [_one_run(p, float(j), rngs[k], k + 1) for k, j in enumerate(js)]
+    runs = [
+        _one_run(p, float(j), rngs[k], k + 1, motion_seed=int(seed) * 1000 + k)
+        for k, j in enumerate(js)
+    ]
     truth = {
         "scenario": SCENARIO,
         "seed": int(seed),

@@ -82,3 +82,28 @@ def test_lazy_names_resolve_to_the_defining_module():
     assert "analyse_sem_image" in dir(particles)
     with pytest.raises(AttributeError):
         particles.no_such_function  # noqa: B018
+
+
+_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.mark.parametrize(
+    "name", ["written.csv", "echem/yadg/cp.mpt", "echem/unitpackage/gamry_cv.DTA"]
+)
+def test_info_of_an_echem_record_needs_no_scipy(tmp_path, name):
+    """``info`` of an echem record reads it (pandas) but loads no SciPy (scipy.signal
+    alone cost 0.5–1.5 s: the readers' spike test lived next to a savgol_filter import)."""
+    if name == "written.csv":
+        p = tmp_path / name
+        p.write_text("time_s,potential_V,current_A\n0,0.10,-1e-4\n1,-0.05,-1e-4\n2,-0.04,-1e-4\n")
+    else:
+        p = _DATA / name
+        if not p.is_file():
+            pytest.skip("shared/data absent")
+    code = (
+        "from platescope.cli._main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
+        f"    assert main(['info', {str(p)!r}]) == 0\n"
+        'assert \'"kind": "echem"\' in buf.getvalue()\n'
+    )
+    assert _loaded_after(code) == ["pandas"]

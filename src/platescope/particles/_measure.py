@@ -52,6 +52,8 @@ _DY = np.array([0, 1, 0, -1])
 _AHEAD_RIGHT = np.array([(0, 0), (0, -1), (-1, -1), (-1, 0)])
 _AHEAD_LEFT = np.array([(-1, 0), (0, 0), (0, -1), (-1, -1)])
 _CORNER_CUT = 2.0 - np.sqrt(2.0)
+#: walks left when the vectorised tracer switches to plain steps (see _traced_perimeter)
+_SCALAR_TAIL = 32
 
 
 def _traced_perimeter(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -101,6 +103,21 @@ def _traced_perimeter(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     total = np.full(n, -1, dtype=np.int64)  # boundary length, known once back at v0
     s2 = np.zeros(n, dtype=np.int64)  # steps walked when reaching the third vertex
     while idx.size:
+        if idx.size <= _SCALAR_TAIL:
+            # the last few (longest) boundaries: a numpy step costs ~15 array calls
+            # whatever the number of walkers, so one huge particle would make the loop
+            # run thousands of near-empty steps; finish them one plain step at a time
+            tail = (ahead_l.tolist(), ahead_r.tolist(), move.tolist())
+            for k in range(idx.size):
+                out[idx[k]] = _finish_walk(
+                    flat,
+                    tail,
+                    *(int(a[k]) for a in (lab_id, v, v0, d, steps, run, turns, n_cut)),
+                    bool(cut_prev[k]),
+                    int(total[k]),
+                    int(s2[k]),
+                )
+            break
         left = flat[v + ahead_l[d]] == lab_id
         right = flat[v + ahead_r[d]] == lab_id
         nd = np.where(left, (d + 3) & 3, np.where(right, d, (d + 1) & 3))
@@ -125,6 +142,38 @@ def _traced_perimeter(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
             steps, run, turns, n_cut = steps[keep], run[keep], turns[keep], n_cut[keep]
             cut_prev, total, s2 = cut_prev[keep], total[keep], s2[keep]
     return out
+
+
+def _finish_walk(flat, tail, lab_id, v, v0, d, steps, run, turns, n_cut, cut_prev, total, s2):
+    """One walk of :func:`_traced_perimeter` finished step by step (the same rule and
+    the same integer arithmetic, so the perimeter is identical)."""
+    ahead_l, ahead_r, move = tail
+    while True:
+        if flat[v + ahead_l[d]] == lab_id:
+            nd = (d + 3) & 3
+        elif flat[v + ahead_r[d]] == lab_id:
+            nd = d
+        else:
+            nd = (d + 1) & 3
+        turn = nd != d
+        if turn:
+            turns += 1
+            third = turns == 2
+            if third:
+                s2 = steps
+            cut = third or (turns > 2 and (run > 1 or not cut_prev))
+            n_cut += cut
+            cut_prev = cut
+            run = 1
+        else:
+            run += 1
+        v += move[nd]
+        d = nd
+        steps += 1
+        if total < 0 and v == v0:
+            total = steps
+        if total >= 0 and steps >= total + s2:
+            return total - n_cut * _CORNER_CUT
 
 
 def _measure_core(

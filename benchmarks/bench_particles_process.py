@@ -113,8 +113,7 @@ def _imagej_macro(tif: Path, px_um: float, dark: bool, res: Path, min_um2: float
             'run("Set Measurements...", "area mean centroid perimeter shape integrated '
             'redirect=None decimal=9");',
             f'setAutoThreshold("Otsu{"" if dark else " dark"}");',
-            f'run("Analyze Particles...", "size={min_um2:.10g}-Infinity circularity=0-1 '
-            'display");',
+            f'run("Analyze Particles...", "size={min_um2:.10g}-Infinity circularity=0-1 display");',
             f'saveAs("Results", "{res}");',
             'print("PLATESCOPE_DONE");',
         ]
@@ -131,7 +130,7 @@ def main() -> None:
 
     import pandas as pd
     import tifffile
-    from _imagej import _run_macro, analyze_particles_imagej, imagej_available, imagej_jar
+    from _imagej import analyze_particles_imagej, imagej_available, imagej_jar
 
     from platescope.io._sem import sem_array
     from platescope.particles import measure_particles, segment_particles

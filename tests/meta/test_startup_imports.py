@@ -107,3 +107,23 @@ def test_info_of_an_echem_record_needs_no_scipy(tmp_path, name):
         'assert \'"kind": "echem"\' in buf.getvalue()\n'
     )
     assert _loaded_after(code) == ["pandas"]
+
+
+def test_particles_command_imports_no_pandas_or_xarray(tmp_path):
+    """``platescope particles`` (segment + measure one image → CSV) pays only for
+    tifffile, scipy.ndimage and scikit-image's thresholds: its whole process is compared
+    with ImageJ's (benchmarks/bench_particles_process.py)."""
+    import numpy as np
+
+    from platescope.io._image_writers import write_sem_tiff
+
+    img = np.full((70, 64), 20, np.uint8)
+    img[10:20, 10:20] = 200
+    p = write_sem_tiff(str(tmp_path / "s.tif"), img, pixel_size_nm=5.0, databar_rows=6)
+    code = (
+        "from platescope.cli._main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
+        f"    assert main(['particles', {str(p)!r}, '--imagej-levels']) == 0\n"
+        "assert len(buf.getvalue().splitlines()) == 2\n"
+    )
+    assert _loaded_after(code) == ["scipy", "skimage"]

@@ -24,13 +24,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import ndimage as ndi
 from skimage import filters, segmentation
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.particles._image_checks import _first_pixels, _image2d, _positive, _roi, _spacing
 from platescope.particles._measure import _measure_core
+
+# pandas only builds the tables: `platescope particles` writes its CSV without it
+pd = lazy_module("pandas")
 
 __all__ = ["THRESHOLD_METHODS", "detect_blobs", "segment_particles"]
 

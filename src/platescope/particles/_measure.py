@@ -23,12 +23,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.particles._image_checks import _first_pixels, _image2d, _roi, _spacing
 
-__all__ = ["MEASURE_COLUMNS", "measure_particles"]
+# pandas only builds the tables: `platescope particles` writes its CSV without it
+pd = lazy_module("pandas")
+
+__all__ = ["MEASURE_COLUMNS", "measure_columns", "measure_particles"]
 
 #: Columns of :func:`measure_particles`, in order.
 MEASURE_COLUMNS = (
@@ -288,6 +291,36 @@ def measure_particles(
     >>> measure_particles(stack, spacing=0.5)[["frame", "label", "x_um"]].values.tolist()
     [[0.0, 1.0, 2.75], [1.0, 1.0, 4.25]]
     """
+    cols, keep = measure_columns(labels, image, spacing=spacing, roi=roi, perimeter=perimeter)
+    table = pd.DataFrame(cols)
+    if "frame" in cols:
+        table = table.sort_values(["frame", "label"], kind="stable")
+    table = table.loc[keep[table.index]].reset_index(drop=True)
+    table.attrs.update({"spacing_um": _spacing(spacing), "perimeter": perimeter})
+    return table
+
+
+def measure_columns(
+    labels: Any,
+    image: Any = None,
+    *,
+    spacing: float | tuple[float, float],
+    roi: Any = None,
+    perimeter: str = "imagej",
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`measure_particles`' columns as arrays, before the table (no pandas).
+
+    Returns ``(columns, keep)``: the columns of :data:`MEASURE_COLUMNS` (plus ``frame``
+    / ``t_s`` for a stack) in label order, and the rows the ``roi`` keeps (bool).
+    :func:`measure_particles` is ``DataFrame(columns)`` sorted by frame, rows ``keep``.
+
+    Examples
+    --------
+    >>> lab = np.zeros((20, 20), np.int32); lab[2:6, 3:9] = 1
+    >>> cols, keep = measure_columns(lab, spacing=0.5)
+    >>> float(cols["area_um2"][0]), keep.tolist()
+    (6.0, [True])
+    """
     px = _spacing(spacing)
     src = getattr(labels, "attrs", {}) or {}
     lab = np.asarray(getattr(labels, "values", labels))
@@ -369,9 +402,4 @@ def measure_particles(
             "touches_border": core["touches_border"],
         }
     )
-    table = pd.DataFrame(cols)
-    if offset is not None:
-        table = table.sort_values(["frame", "label"], kind="stable")
-    table = table.loc[keep[table.index]].reset_index(drop=True)
-    table.attrs.update({"spacing_um": px, "perimeter": perimeter})
-    return table
+    return cols, keep

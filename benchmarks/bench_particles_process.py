@@ -88,18 +88,19 @@ def _cli_args(img: dict, out_csv: Path) -> list[str]:
     args += ["--polarity", img["polarity"], "--out", str(out_csv)]
     if img["px"] is not None:
         args += ["--pixel-size-nm", str(img["px"])]
-    args += ["--min-area-um2", repr(MIN_PX * _px_um(img) ** 2)]
+    args += ["--min-area-um2", repr(img["_min_um2"])]
     return args
-
-
-def _px_um(img: dict) -> float:
-    return img["_px_um"]
 
 
 def _wall(cmd: list[str], **kw) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=ENV, **kw)
     return time.perf_counter() - t0
+
+
+def _plain_number(x: float) -> str:
+    """No exponent: ImageJ's option parser reads ``4e-06`` as 4."""
+    return np.format_float_positional(float(x), trim="-")
 
 
 def _imagej_macro(tif: Path, px_um: float, dark: bool, res: Path, min_um2: float) -> str:
@@ -113,7 +114,8 @@ def _imagej_macro(tif: Path, px_um: float, dark: bool, res: Path, min_um2: float
             'run("Set Measurements...", "area mean centroid perimeter shape integrated '
             'redirect=None decimal=9");',
             f'setAutoThreshold("Otsu{"" if dark else " dark"}");',
-            f'run("Analyze Particles...", "size={min_um2:.10g}-Infinity circularity=0-1 display");',
+            f'run("Analyze Particles...", "size={_plain_number(min_um2)}-Infinity '
+            'circularity=0-1 display");',
             f'saveAs("Results", "{res}");',
             'print("PLATESCOPE_DONE");',
         ]
@@ -150,11 +152,13 @@ def main() -> None:
             row: dict = {"load_before": os.getloadavg()}
             arr, attrs = sem_array(img["path"], pixel_size_nm=img["px"])
             px_um = attrs["pixel_size_nm"] / 1000.0
-            img["_px_um"] = px_um
             dark = img["polarity"] == "dark"
             lower, upper = imagej_threshold(arr, "Otsu", dark_background=not dark)
             level = np.nextafter(lower, -np.inf) if not dark else -np.nextafter(upper, np.inf)
-            limits = {"min_area_um2": MIN_PX * px_um**2}
+            # the same number on both sides (ImageJ compares it with its calibrated
+            # areas, we with ours; 4 px minus a hair so that rounding keeps 4-px objects)
+            limits = {"min_area_um2": (MIN_PX - 1e-6) * px_um**2}
+            img["_min_um2"] = limits["min_area_um2"]
             row.update({"shape": list(arr.shape), "dtype": str(arr.dtype), "px_nm": px_um * 1e3})
 
             # (a) plain call in process

@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -92,10 +93,20 @@ def _cli_args(img: dict, out_csv: Path) -> list[str]:
     return args
 
 
-def _wall(cmd: list[str], **kw) -> float:
+#: CPU seconds (user + system) of the children waited for, per command: with a loaded
+#: machine the wall time mostly measures the queue, the CPU time the work
+CPU: dict[str, list[float]] = {}
+
+
+def _wall(cmd: list[str], key: str | None = None, **kw) -> float:
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=ENV, **kw)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if key:
+        CPU.setdefault(key, []).append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return wall
 
 
 def _plain_number(x: float) -> str:
@@ -208,7 +219,7 @@ def main() -> None:
             cli = [PY, "-m", "platescope", "particles", *_cli_args(img, ours_csv)]
             ours_w, ij_w = [], []
             for _ in range(args.repeat):
-                ours_w.append(_wall(cli))
+                ours_w.append(_wall(cli, "ours"))
                 if use_ij:
                     ij_w.append(
                         _wall(
@@ -222,11 +233,16 @@ def main() -> None:
                                 "-batch",
                                 str(macro),
                             ],
+                            "imagej",
                             cwd=tmp,
                         )
                     )
             row.update(
                 {
+                    "process_cpu_s": statistics.median(CPU.pop("ours")),
+                    "imagej_process_cpu_s": statistics.median(CPU.pop("imagej"))
+                    if "imagej" in CPU
+                    else None,
                     "process_s": statistics.median(ours_w),
                     "process_all_s": ours_w,
                     "process_count": len(pd.read_csv(ours_csv)),
@@ -260,15 +276,18 @@ def main() -> None:
                 )
                 rec, ana = [], []
                 for k in range(args.recipe_repeat):
-                    rec.append(_wall([PY, "-c", code]))
+                    rec.append(_wall([PY, "-c", code], "recipe"))
                     ana.append(
                         _wall(
                             [PY, "-m", "platescope", "analyze", str(toml)]
-                            + ["--out", str(tmp / f"res{k}"), "--quiet"]
+                            + ["--out", str(tmp / f"res{k}"), "--quiet"],
+                            "analyze",
                         )
                     )
                 row.update(
                     {
+                        "recipe_process_cpu_s": statistics.median(CPU.pop("recipe")),
+                        "analyze_process_cpu_s": statistics.median(CPU.pop("analyze")),
                         "recipe_process_s": statistics.median(rec),
                         "analyze_process_s": statistics.median(ana),
                     }
@@ -288,15 +307,20 @@ def main() -> None:
     print(_markdown(results))
 
 
+def _ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
 def _markdown(results: dict) -> str:
     def f(v, fmt="{:.2f}"):
         return "n/a" if v is None else fmt.format(v)
 
     lines = [
         "| image | counts ours / ImageJ (process: ours / ImageJ) | (a) plain call s · ImageJ "
-        "analysis s · ratio | (b) process s · ImageJ process s · ratio | (c) recipe process "
-        "s · analyze s | load 1-min before→after |",
-        "|---|---|---|---|---|---|",
+        "analysis s · ratio | (b) process wall s · ImageJ · ratio | (b) process CPU s · "
+        "ImageJ · ratio | (c) recipe process wall (CPU) s · analyze wall (CPU) s | load "
+        "1-min before→after |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in results["images"].items():
         lines.append(
@@ -306,7 +330,10 @@ def _markdown(results: dict) -> str:
             f"{f(r.get('plain_speedup_vs_imagej'))}× "
             f"| {f(r['process_s'])} · {f(r.get('imagej_process_s'))} · "
             f"{f(r.get('process_speedup_vs_imagej'))}× "
-            f"| {f(r.get('recipe_process_s'))} · {f(r.get('analyze_process_s'))} "
+            f"| {f(r.get('process_cpu_s'))} · {f(r.get('imagej_process_cpu_s'))} · "
+            f"{f(_ratio(r.get('imagej_process_cpu_s'), r.get('process_cpu_s')))}× "
+            f"| {f(r.get('recipe_process_s'))} ({f(r.get('recipe_process_cpu_s'))}) · "
+            f"{f(r.get('analyze_process_s'))} ({f(r.get('analyze_process_cpu_s'))}) "
             f"| {r['load_before'][0]:.1f}→{r['load_after'][0]:.1f} |"
         )
     lines.append("")

@@ -128,3 +128,17 @@ def test_bad_options_exit_2_with_the_fix(tmp_path, capsys, extra, needle):
     assert main(["particles", p, "--out", "-", *extra]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_a_stack_says_only_its_first_image_was_analysed(tmp_path, capsys):
+    img = np.full((3, 64, 64), 10, np.uint8)
+    img[0, 10:20, 10:20] = 200  # one particle in the first image, two in the second
+    img[1, 10:20, 10:20] = 200
+    img[1, 40:50, 40:50] = 200
+    p = tmp_path / "stack.tif"
+    tifffile.imwrite(p, img, photometric="minisblack")
+    code = main(["particles", str(p), "--pixel-size-nm", "10", "--databar", "0", "--out", "-"])
+    out = capsys.readouterr()
+    assert code == 0
+    assert len(pd.read_csv(io.StringIO(out.out))) == 1
+    assert "holds 3 images; only the first was analysed" in out.err

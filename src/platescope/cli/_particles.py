@@ -137,6 +137,13 @@ def run(args) -> int:
 
         atomic_write_text(Path(args.out), text)
     n = int(cols["label"].size)
+    pages = _n_pages(args.image)
+    if pages > 1:  # the SEM reader takes the first image of a stack: say so
+        print(
+            f"note: {Path(args.image).name} holds {pages} images; only the first was "
+            "analysed (split the stack to analyse the others)",
+            file=sys.stderr,
+        )
     bar = attrs.get("databar_rows", 0)
     print(
         f"{n} particles in {Path(args.image).name} "
@@ -177,6 +184,17 @@ def _imagej_level(args, image) -> float:
     if bright:
         return float(np.nextafter(lower, -np.inf))
     return -float(np.nextafter(upper, np.inf))
+
+
+def _n_pages(path) -> int:
+    """Number of images (pages) in a TIFF; 1 when it cannot be told."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return len(tif.pages)
+    except Exception:  # noqa: BLE001 - only for a note; the reader already accepted it
+        return 1
 
 
 def _csv(cols: dict, names) -> str:

@@ -82,3 +82,48 @@ def test_lazy_names_resolve_to_the_defining_module():
     assert "analyse_sem_image" in dir(particles)
     with pytest.raises(AttributeError):
         particles.no_such_function  # noqa: B018
+
+
+_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.mark.parametrize(
+    "name", ["written.csv", "echem/yadg/cp.mpt", "echem/unitpackage/gamry_cv.DTA"]
+)
+def test_info_of_an_echem_record_needs_no_scipy(tmp_path, name):
+    """``info`` of an echem record reads it (pandas) but loads no SciPy (scipy.signal
+    alone cost 0.5–1.5 s: the readers' spike test lived next to a savgol_filter import)."""
+    if name == "written.csv":
+        p = tmp_path / name
+        p.write_text("time_s,potential_V,current_A\n0,0.10,-1e-4\n1,-0.05,-1e-4\n2,-0.04,-1e-4\n")
+    else:
+        p = _DATA / name
+        if not p.is_file():
+            pytest.skip("shared/data absent")
+    code = (
+        "from platescope.cli._main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
+        f"    assert main(['info', {str(p)!r}]) == 0\n"
+        'assert \'"kind": "echem"\' in buf.getvalue()\n'
+    )
+    assert _loaded_after(code) == ["pandas"]
+
+
+def test_particles_command_imports_no_pandas_or_xarray(tmp_path):
+    """``platescope particles`` (segment + measure one image → CSV) pays only for
+    tifffile, scipy.ndimage and scikit-image's thresholds: its whole process is compared
+    with ImageJ's (benchmarks/bench_particles_process.py)."""
+    import numpy as np
+
+    from platescope.io._image_writers import write_sem_tiff
+
+    img = np.full((70, 64), 20, np.uint8)
+    img[10:20, 10:20] = 200
+    p = write_sem_tiff(str(tmp_path / "s.tif"), img, pixel_size_nm=5.0, databar_rows=6)
+    code = (
+        "from platescope.cli._main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
+        f"    assert main(['particles', {str(p)!r}, '--imagej-levels']) == 0\n"
+        "assert len(buf.getvalue().splitlines()) == 2\n"
+    )
+    assert _loaded_after(code) == ["scipy", "skimage"]

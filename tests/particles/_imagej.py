@@ -90,6 +90,11 @@ def imagej_version(timeout: float = 120) -> str:
     return "unknown"
 
 
+def _plain_number(x: float) -> str:
+    """``x`` without an exponent (ImageJ's macro options do not read ``1e-06``)."""
+    return np.format_float_positional(float(x), trim="-")
+
+
 def analyze_particles_imagej(
     image: np.ndarray,
     *,
@@ -127,8 +132,12 @@ def analyze_particles_imagej(
     stack = arr if arr.ndim == 3 else arr[None]
     if method not in IMAGEJ_METHODS and fixed_threshold is None:
         raise ValueError(f"ImageJ has no threshold method for {method!r}")
-    hi = "Infinity" if max_area_um2 is None else f"{max_area_um2:.10g}"
-    opts = f"size={min_area_um2:.10g}-{hi} circularity={circularity[0]:g}-{circularity[1]:g}"
+    # fixed-point numbers: ImageJ's option parser reads "4e-06" as 4 (sizes below
+    # 1e-4 µm², e.g. 4 px of 1 nm, were silently a different limit)
+    hi = "Infinity" if max_area_um2 is None else _plain_number(max_area_um2)
+    opts = (
+        f"size={_plain_number(min_area_um2)}-{hi} circularity={circularity[0]:g}-{circularity[1]:g}"
+    )
     opts += " display"
     if exclude_edges:
         opts += " exclude"

@@ -122,7 +122,13 @@ def test_single_pixel_and_large_disk_perimeters():
     assert 0.9 < t.loc[2, "circularity"] <= 1.0
 
 
-def test_vectorised_perimeter_equals_an_independent_slow_tracer():
+@pytest.mark.parametrize("tail", [0, 32, 10**9], ids=["all-vectorised", "mixed", "all-scalar"])
+def test_vectorised_perimeter_equals_an_independent_slow_tracer(monkeypatch, tail):
+    """Both halves of the tracer (vectorised walks; the plain-step finish of the last
+    ``_SCALAR_TAIL`` walks) agree with the polygon-based reference."""
+    import platescope.particles._measure as meas
+
+    monkeypatch.setattr(meas, "_SCALAR_TAIL", tail)
     rng = np.random.default_rng(7)
     for sigma in (0.7, 1.2, 2.5):
         field = ndi.gaussian_filter(rng.normal(size=(90, 110)), sigma)

@@ -150,3 +150,41 @@ def test_a_substrate_step_is_flagged_on_the_real_zeiss_image():
     m = morphology(np.asarray(img), spacing=float(img.attrs["pixel_size_nm"]) / 1000)
     assert m["large_scale_match"]["flagged"] is True
     assert "large-scale-grey-levels" in {w["code"] for w in m["warnings"]}
+
+
+def test_one_pass_object_measures_equal_regionprops():
+    """Crofton perimeters, inertia eigenvalues and skeleton-width medians of all objects
+    in one pass agree with scikit-image's per-object regionprops and numpy's median."""
+    from scipy import ndimage as ndi
+    from skimage import measure as skm
+    from skimage import morphology as skmorph
+
+    from platescope.particles._morphology import (
+        _crofton_perimeters,
+        _edt_width,
+        _inertia_eigvals,
+    )
+
+    rng = np.random.default_rng(5)
+    m = ndi.gaussian_filter(rng.normal(size=(160, 220)), 1.5) > 0.2
+    m[0, :40] = True  # an object along the image edge
+    m[75:86, 15:75] = False
+    m[80, 20:70] = True  # an isolated one-pixel line: smaller eigenvalue exactly 0
+    lab, n = ndi.label(m, structure=np.ones((3, 3)))
+    area = np.bincount(lab.ravel(), minlength=n + 1).astype(float)
+    props = skm.regionprops(lab)
+    per = _crofton_perimeters(lab, n)
+    ev0, ev1 = _inertia_eigvals(lab, n, area)
+    assert per[1:] == pytest.approx([p.perimeter_crofton for p in props], rel=1e-12)
+    ref = np.array([p.inertia_tensor_eigvals for p in props])
+    assert ev0[1:] == pytest.approx(ref[:, 0], rel=1e-9, abs=1e-9)
+    assert ev1[1:] == pytest.approx(ref[:, 1], rel=1e-9, abs=1e-9)
+    line = lab[80, 45]
+    assert ev1[line] == 0.0
+    skel, dist = skmorph.skeletonize(m), ndi.distance_transform_edt(m)
+    want = np.full(n + 1, np.nan)
+    for k in range(1, n + 1):
+        v = (2.0 * dist - 1.0)[skel & (lab == k)]
+        if v.size:
+            want[k] = np.median(v)
+    assert np.array_equal(_edt_width(m, lab, n), want, equal_nan=True)

@@ -103,6 +103,41 @@ def test_dask_backed_movie_gives_the_same_detections():
     pd.testing.assert_frame_equal(eager, lazy)
 
 
+def test_frames_in_threads_give_the_serial_table(monkeypatch):
+    """workers=2 analyses the frames of a chunk side by side: the same table as one
+    thread (rows in frame order), and the planted growing disks are found."""
+    import threading
+
+    import platescope.particles._detect as detect_mod
+
+    rng = np.random.default_rng(3)
+    frames = np.array(
+        [
+            _render(
+                [(12, 12, 1.5 + 0.1 * k), (30, 30, 2.0 + 0.1 * k), (12, 34, 2.5)],
+                noise=20.0,
+                rng=rng,
+            )
+            for k in range(11)
+        ]
+    )
+    serial = detect_deposits(_movie(frames), threshold=0.1, frames_per_chunk=4, workers=1)
+    seen = set()
+    real = detect_mod.segment_particles
+
+    def spy(*a, **k):
+        seen.add(threading.current_thread().name)
+        return real(*a, **k)
+
+    monkeypatch.setattr(detect_mod, "segment_particles", spy)
+    threaded = detect_deposits(_movie(frames), threshold=0.1, frames_per_chunk=4, workers=2)
+    assert any(name.startswith("platescope-frames") for name in seen)
+    pd.testing.assert_frame_equal(serial, threaded)
+    assert serial.groupby("frame").size().tolist() == [3] * 11
+    with pytest.raises(ValueError, match="workers"):
+        detect_deposits(_movie(frames[:2]), threshold=0.1, workers=0)
+
+
 def test_bright_deposits():
     frame = 4000.0 - _render([(20, 20, 3.0)])  # deposits brighter than the background
     det = detect_deposits(_movie([frame]), polarity="bright", threshold=0.1)

@@ -223,6 +223,10 @@ def build_parser(*, help_text: bool | str = False) -> argparse.ArgumentParser:
         "analysis: frame times, clock overlap, sync method; exit 2 if it cannot be analysed",
     )
     i.set_defaults(func=_cmd_info)
+
+    from platescope.cli._particles import add_parser as add_particles_parser
+
+    add_particles_parser(sub)
     return p
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.signal import savgol_filter
 
 from platescope._errors import InputError
 
@@ -242,6 +241,10 @@ def galvanostatic_features(
     dt = float(np.median(np.diff(t)))
     win = int(round(smooth_s / dt)) | 1
     win = max(5, min(win, (t.size // 4) * 2 - 1 if t.size > 20 else 5))
+    # scipy.signal (≈ 0.5–1.5 s to import) only here: readers use isolated_outliers,
+    # and `platescope info` of an echem file must not pay for it
+    from scipy.signal import savgol_filter
+
     smooth = savgol_filter(e, win, 2) if win > 3 else e.copy()
 
     out: dict = {

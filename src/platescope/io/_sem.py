@@ -38,7 +38,7 @@ from platescope.io._movie_tiff import capture_tifffile_log
 # imported on first use: `platescope info` and the readers' sniffers stay fast
 xr = lazy_module("xarray")
 
-__all__ = ["describe_sem", "detect_databar", "read_sem"]
+__all__ = ["describe_sem", "detect_databar", "read_sem", "sem_array"]
 
 #: An SEM image whose header states more decoded bytes than this is refused.
 _MAX_SEM_BYTES = 2 * 2**30
@@ -347,6 +347,75 @@ def _databar_rows(info: dict[str, Any], databar: int | str) -> tuple[int, str]:
     return rows, ("disabled" if rows == 0 else "user")
 
 
+def sem_array(
+    path: str | os.PathLike, *, pixel_size_nm: float | None = None, databar: int | str = "auto"
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """:func:`read_sem` without the DataArray: ``(image, attrs)``, no xarray import.
+
+    For a command that only segments and measures one image (``platescope particles``),
+    where building the DataArray would import xarray (and the dask/pint plug-ins it
+    loads) for nothing. Same checks, same pixels and the same ``attrs`` as
+    :func:`read_sem` (which calls it); the pixel spacing is ``attrs["pixel_size_nm"]``
+    (and ``attrs["pixel_size_y_nm"]`` when rows differ).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from platescope.io._image_writers import write_sem_tiff
+    >>> img = np.full((80, 64), 120, np.uint8); img[64:] = 40
+    >>> p = write_sem_tiff(os.path.join(tempfile.mkdtemp(), "s.tif"), img,
+    ...                    pixel_size_nm=5.0, databar_rows=16)
+    >>> arr, attrs = sem_array(p)
+    >>> arr.shape, attrs["databar_rows"], attrs["pixel_size_nm"]
+    ((64, 64), 16, 5.0)
+    """
+    info = _open_sem(path)
+    p = info["path"]
+    if pixel_size_nm is not None:
+        px = float(pixel_size_nm)
+        if not math.isfinite(px) or px <= 0:
+            raise InputError(
+                None,
+                f"pixel_size_nm must be a positive number of nm, got {pixel_size_nm!r}",
+                "set [sem] pixel_size_nm to the pixel size in nm",
+            )
+        if info["pixel"] is not None and abs(info["pixel"][1] - px) > 0.01 * px:
+            import warnings
+
+            warnings.warn(
+                f"{p}: pixel_size_nm={px:g} nm overrides the file's {info['pixel'][2]} value {info['pixel'][1]:g} nm; check which one is right",
+                UserWarning,
+                stacklevel=3,
+            )
+        spacing = (px, px, "pixel_size_nm")
+    elif info["pixel"] is not None:
+        spacing = (info["pixel"][0], info["pixel"][1], f"metadata:{info['pixel'][2]}")
+    else:
+        raise InputError(
+            p,
+            "the SEM image has no pixel size in its metadata",
+            "set [sem] pixel_size_nm (pixel_size_nm=) to the pixel size in nm, read from the scale bar or the instrument",
+        )
+    rows, bar_source = _databar_rows(info, databar)
+    image = info["image"]
+    kept = image[: image.shape[0] - rows] if rows else image
+    py_nm, px_nm, px_source = spacing
+    attrs = {
+        "units": "counts",
+        "mode": "sem",
+        "source": str(p.resolve()),
+        "format": info["format"],
+        "instrument": info["instrument"],
+        "pixel_size_nm": float(px_nm),
+        "pixel_size_source": px_source,
+        "databar_rows": int(rows),
+        "databar_source": bar_source,
+    }
+    if py_nm != px_nm:
+        attrs["pixel_size_y_nm"] = float(py_nm)
+    return np.ascontiguousarray(kept), attrs
+
+
 def read_sem(
     path: str | os.PathLike, *, pixel_size_nm: float | None = None, databar: int | str = "auto"
 ) -> xr.DataArray:
@@ -389,57 +458,14 @@ def read_sem(
     >>> sem.shape, sem.attrs["databar_rows"], float(sem.x[2])
     ((64, 64), 16, 0.01)
     """
-    info = _open_sem(path)
-    p = info["path"]
-    if pixel_size_nm is not None:
-        px = float(pixel_size_nm)
-        if not math.isfinite(px) or px <= 0:
-            raise InputError(
-                None,
-                f"pixel_size_nm must be a positive number of nm, got {pixel_size_nm!r}",
-                "set [sem] pixel_size_nm to the pixel size in nm",
-            )
-        if info["pixel"] is not None and abs(info["pixel"][1] - px) > 0.01 * px:
-            import warnings
-
-            warnings.warn(
-                f"{p}: pixel_size_nm={px:g} nm overrides the file's {info['pixel'][2]} value {info['pixel'][1]:g} nm; check which one is right",
-                UserWarning,
-                stacklevel=2,
-            )
-        spacing = (px, px, "pixel_size_nm")
-    elif info["pixel"] is not None:
-        spacing = (info["pixel"][0], info["pixel"][1], f"metadata:{info['pixel'][2]}")
-    else:
-        raise InputError(
-            p,
-            "the SEM image has no pixel size in its metadata",
-            "set [sem] pixel_size_nm (pixel_size_nm=) to the pixel size in nm, read from the scale bar or the instrument",
-        )
-    rows, bar_source = _databar_rows(info, databar)
-    image = info["image"]
-    kept = image[: image.shape[0] - rows] if rows else image
-    py_nm, px_nm, px_source = spacing
-    attrs = {
-        "units": "counts",
-        "mode": "sem",
-        "source": str(p.resolve()),
-        "format": info["format"],
-        "instrument": info["instrument"],
-        "pixel_size_nm": float(px_nm),
-        "pixel_size_source": px_source,
-        "databar_rows": int(rows),
-        "databar_source": bar_source,
-    }
-    if py_nm != px_nm:
-        attrs["pixel_size_y_nm"] = float(py_nm)
+    kept, attrs = sem_array(path, pixel_size_nm=pixel_size_nm, databar=databar)
+    py_nm = attrs.get("pixel_size_y_nm", attrs["pixel_size_nm"])
+    px_nm = attrs["pixel_size_nm"]
     coords = {
         "y": ("y", np.arange(kept.shape[0]) * py_nm / 1e3, {"units": "um"}),
         "x": ("x", np.arange(kept.shape[1]) * px_nm / 1e3, {"units": "um"}),
     }
-    return xr.DataArray(
-        np.ascontiguousarray(kept), dims=("y", "x"), coords=coords, attrs=attrs, name="intensity"
-    )
+    return xr.DataArray(kept, dims=("y", "x"), coords=coords, attrs=attrs, name="intensity")
 
 
 def describe_sem(path: str | os.PathLike) -> dict[str, Any]:

@@ -24,14 +24,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import ndimage as ndi
-from scipy.spatial import cKDTree
 from skimage import filters, segmentation
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.particles._image_checks import _first_pixels, _image2d, _positive, _roi, _spacing
 from platescope.particles._measure import _measure_core
+
+# pandas only builds the tables: `platescope particles` writes its CSV without it
+pd = lazy_module("pandas")
 
 __all__ = ["THRESHOLD_METHODS", "detect_blobs", "segment_particles"]
 
@@ -202,6 +204,8 @@ def _markers(
     cc_ = np.asarray(cand_c)
     rho = dist[cr, cc_]
     order = np.argsort(-rho, kind="stable")
+    from scipy.spatial import cKDTree  # watershed markers only: not paid by plain calls
+
     tree = cKDTree(np.column_stack([cr, cc_]))
     kept = np.zeros(cr.size, dtype=bool)
     for i in order:
@@ -602,6 +606,8 @@ def detect_blobs(
     rad = np.sqrt(2.0) * sig
     # greedy suppression, strongest first: a blob is dropped when it and a kept blob lie
     # within the larger of their two radii of each other
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(np.column_stack([yy, xx]))
     r_max = float(rad.max())
     kept = np.zeros(yy.size, bool)

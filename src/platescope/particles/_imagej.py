@@ -39,13 +39,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 from scipy import ndimage as ndi
 from skimage import filters, segmentation
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.particles._image_checks import _image2d
+
+# the DataArray only wraps the preset's labels: ``platescope particles --imagej-levels``
+# (ImageJ's thresholds on a plain array) must not import xarray
+xr = lazy_module("xarray")
+pd = lazy_module("pandas")
 
 __all__ = [
     "IMAGEJ_THRESHOLD_METHODS",

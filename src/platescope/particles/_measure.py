@@ -23,12 +23,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from platescope._errors import InputError
+from platescope._lazy import lazy_module
 from platescope.particles._image_checks import _first_pixels, _image2d, _roi, _spacing
 
-__all__ = ["MEASURE_COLUMNS", "measure_particles"]
+# pandas only builds the tables: `platescope particles` writes its CSV without it
+pd = lazy_module("pandas")
+
+__all__ = ["MEASURE_COLUMNS", "measure_columns", "measure_particles"]
 
 #: Columns of :func:`measure_particles`, in order.
 MEASURE_COLUMNS = (
@@ -52,6 +55,8 @@ _DY = np.array([0, 1, 0, -1])
 _AHEAD_RIGHT = np.array([(0, 0), (0, -1), (-1, -1), (-1, 0)])
 _AHEAD_LEFT = np.array([(-1, 0), (0, 0), (0, -1), (-1, -1)])
 _CORNER_CUT = 2.0 - np.sqrt(2.0)
+#: walks left when the vectorised tracer switches to plain steps (see _traced_perimeter)
+_SCALAR_TAIL = 32
 
 
 def _traced_perimeter(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -101,6 +106,21 @@ def _traced_perimeter(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     total = np.full(n, -1, dtype=np.int64)  # boundary length, known once back at v0
     s2 = np.zeros(n, dtype=np.int64)  # steps walked when reaching the third vertex
     while idx.size:
+        if idx.size <= _SCALAR_TAIL:
+            # the last few (longest) boundaries: a numpy step costs ~15 array calls
+            # whatever the number of walkers, so one huge particle would make the loop
+            # run thousands of near-empty steps; finish them one plain step at a time
+            tail = (ahead_l.tolist(), ahead_r.tolist(), move.tolist())
+            for k in range(idx.size):
+                out[idx[k]] = _finish_walk(
+                    flat,
+                    tail,
+                    *(int(a[k]) for a in (lab_id, v, v0, d, steps, run, turns, n_cut)),
+                    bool(cut_prev[k]),
+                    int(total[k]),
+                    int(s2[k]),
+                )
+            break
         left = flat[v + ahead_l[d]] == lab_id
         right = flat[v + ahead_r[d]] == lab_id
         nd = np.where(left, (d + 3) & 3, np.where(right, d, (d + 1) & 3))
@@ -125,6 +145,38 @@ def _traced_perimeter(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
             steps, run, turns, n_cut = steps[keep], run[keep], turns[keep], n_cut[keep]
             cut_prev, total, s2 = cut_prev[keep], total[keep], s2[keep]
     return out
+
+
+def _finish_walk(flat, tail, lab_id, v, v0, d, steps, run, turns, n_cut, cut_prev, total, s2):
+    """One walk of :func:`_traced_perimeter` finished step by step (the same rule and
+    the same integer arithmetic, so the perimeter is identical)."""
+    ahead_l, ahead_r, move = tail
+    while True:
+        if flat[v + ahead_l[d]] == lab_id:
+            nd = (d + 3) & 3
+        elif flat[v + ahead_r[d]] == lab_id:
+            nd = d
+        else:
+            nd = (d + 1) & 3
+        turn = nd != d
+        if turn:
+            turns += 1
+            third = turns == 2
+            if third:
+                s2 = steps
+            cut = third or (turns > 2 and (run > 1 or not cut_prev))
+            n_cut += cut
+            cut_prev = cut
+            run = 1
+        else:
+            run += 1
+        v += move[nd]
+        d = nd
+        steps += 1
+        if total < 0 and v == v0:
+            total = steps
+        if total >= 0 and steps >= total + s2:
+            return total - n_cut * _CORNER_CUT
 
 
 def _measure_core(
@@ -239,6 +291,36 @@ def measure_particles(
     >>> measure_particles(stack, spacing=0.5)[["frame", "label", "x_um"]].values.tolist()
     [[0.0, 1.0, 2.75], [1.0, 1.0, 4.25]]
     """
+    cols, keep = measure_columns(labels, image, spacing=spacing, roi=roi, perimeter=perimeter)
+    table = pd.DataFrame(cols)
+    if "frame" in cols:
+        table = table.sort_values(["frame", "label"], kind="stable")
+    table = table.loc[keep[table.index]].reset_index(drop=True)
+    table.attrs.update({"spacing_um": _spacing(spacing), "perimeter": perimeter})
+    return table
+
+
+def measure_columns(
+    labels: Any,
+    image: Any = None,
+    *,
+    spacing: float | tuple[float, float],
+    roi: Any = None,
+    perimeter: str = "imagej",
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`measure_particles`' columns as arrays, before the table (no pandas).
+
+    Returns ``(columns, keep)``: the columns of :data:`MEASURE_COLUMNS` (plus ``frame``
+    / ``t_s`` for a stack) in label order, and the rows the ``roi`` keeps (bool).
+    :func:`measure_particles` is ``DataFrame(columns)`` sorted by frame, rows ``keep``.
+
+    Examples
+    --------
+    >>> lab = np.zeros((20, 20), np.int32); lab[2:6, 3:9] = 1
+    >>> cols, keep = measure_columns(lab, spacing=0.5)
+    >>> float(cols["area_um2"][0]), keep.tolist()
+    (6.0, [True])
+    """
     px = _spacing(spacing)
     src = getattr(labels, "attrs", {}) or {}
     lab = np.asarray(getattr(labels, "values", labels))
@@ -320,9 +402,4 @@ def measure_particles(
             "touches_border": core["touches_border"],
         }
     )
-    table = pd.DataFrame(cols)
-    if offset is not None:
-        table = table.sort_values(["frame", "label"], kind="stable")
-    table = table.loc[keep[table.index]].reset_index(drop=True)
-    table.attrs.update({"spacing_um": px, "perimeter": perimeter})
-    return table
+    return cols, keep

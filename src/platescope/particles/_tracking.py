@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import warnings
 from typing import Any
 
@@ -181,6 +182,7 @@ def detect_deposits(
     max_area_um2: float | None = None,
     roi=None,
     frames_per_chunk: int = 16,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Segment and measure the deposits in every frame of a top-view movie.
 
@@ -231,6 +233,11 @@ def detect_deposits(
         Region of interest, passed to the engine (boolean mask (y, x) or as it accepts).
     frames_per_chunk : int
         Frames read and processed at once.
+    workers : int, optional
+        Threads that segment and measure the frames of a chunk side by side (the
+        labelling, filters and distance transforms release the GIL); default: the CPUs
+        this process may use, at most ``frames_per_chunk``. The table is the same
+        whatever the number (each frame is analysed on its own; rows keep frame order).
 
     Returns
     -------
@@ -294,39 +301,54 @@ def detect_deposits(
         if not math.isfinite(thr):
             raise ValueError(f"threshold must be finite, got {threshold!r}")
 
-    tables = []
-    for start in range(0, n_t, chunk):
-        block = _contrast_frames(
-            np.asarray(movie.isel(t=slice(start, start + chunk)).values),
-            polarity=polarity,
-            sigma_px=sigma_px,
+    def one_frame(frame: np.ndarray, index: int) -> pd.DataFrame:
+        labels = segment_particles(
+            frame,
+            spacing=(dy, dx),
+            sigma_um=None,
+            method="fixed",
+            threshold=thr,
+            polarity="bright",
+            watershed=watershed,
+            min_area_um2=min_area_um2,
+            max_area_um2=max_area_um2,
+            roi=roi,
         )
-        for k in range(block.shape[0]):
-            frame = block[k]
-            labels = segment_particles(
-                frame,
-                spacing=(dy, dx),
-                sigma_um=None,
-                method="fixed",
-                threshold=thr,
-                polarity="bright",
-                watershed=watershed,
-                min_area_um2=min_area_um2,
-                max_area_um2=max_area_um2,
-                roi=roi,
+        soft = None
+        if edge == "half-max":
+            labels, soft = _half_max_labels(labels, frame, grow_px)
+        table = measure_particles(labels, frame, spacing=(dy, dx), roi=roi)
+        if soft is not None:
+            table["area_pixels_um2"] = table["area_um2"]
+            table["area_um2"] = soft[table["label"].to_numpy(np.int64)] * dy * dx
+            table["equivalent_diameter_um"] = 2.0 * np.sqrt(table["area_um2"] / np.pi)
+        table = table[table["area_um2"] >= (min_area_um2 or 0.0)].copy()
+        table.insert(0, "t_s", t[index])
+        table.insert(0, "frame", index)
+        return table
+
+    n_workers = _frame_workers(workers, chunk)
+    pool = None
+    if n_workers > 1 and n_t > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(n_workers, thread_name_prefix="platescope-frames")
+    tables = []
+    try:
+        for start in range(0, n_t, chunk):
+            block = _contrast_frames(
+                np.asarray(movie.isel(t=slice(start, start + chunk)).values),
+                polarity=polarity,
+                sigma_px=sigma_px,
             )
-            soft = None
-            if edge == "half-max":
-                labels, soft = _half_max_labels(labels, frame, grow_px)
-            table = measure_particles(labels, frame, spacing=(dy, dx), roi=roi)
-            if soft is not None:
-                table["area_pixels_um2"] = table["area_um2"]
-                table["area_um2"] = soft[table["label"].to_numpy(np.int64)] * dy * dx
-                table["equivalent_diameter_um"] = 2.0 * np.sqrt(table["area_um2"] / np.pi)
-            table = table[table["area_um2"] >= (min_area_um2 or 0.0)].copy()
-            table.insert(0, "t_s", t[start + k])
-            table.insert(0, "frame", start + k)
-            tables.append(table)
+            index = range(start, start + block.shape[0])
+            if pool is None:
+                tables.extend(map(one_frame, block, index))
+            else:  # map keeps the frame order
+                tables.extend(pool.map(one_frame, block, index))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     det = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     if len(det) and "y_um" in det and "x_um" in det:
         det["y_um"] = det["y_um"].astype(float) + y0
@@ -341,6 +363,20 @@ def detect_deposits(
         "pixel_size_um": float(dx),
     }
     return det
+
+
+def _frame_workers(workers: int | None, chunk: int) -> int:
+    """Threads for per-frame work: ``workers``, else the usable CPUs (≤ ``chunk``)."""
+    if workers is not None:
+        n = int(workers)
+        if n < 1:
+            raise ValueError(f"workers must be ≥ 1, got {workers!r}")
+        return n
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, chunk))
 
 
 def _check_detections(det: pd.DataFrame, need=("frame", "t_s", "y_um", "x_um", "area_um2")):

@@ -345,12 +345,40 @@ def build_catalog(folders: Iterable, *, out=None) -> tuple[pd.DataFrame, list[st
             "holds no readable platescope result (no summary.json)",
             "give analyze's --out folders or a demo folder",
         )
+    if out is not None:
+        _refuse_foreign_file(Path(out))
     df = _frame(rows)
     if out is not None:
         from platescope._parquet import write_parquet
 
         write_parquet(df, out)
     return df, notes
+
+
+def _refuse_foreign_file(out: Path) -> None:
+    """Raise InputError unless ``out`` is new or a platescope catalog (replaceable).
+
+    platescope never overwrites a file it did not write: ``--out`` naming a movie or a
+    user's own table once replaced it with the catalog.
+    """
+    if not out.exists() and not out.is_symlink():
+        return
+    fix = "choose another --out file name (or move the existing file away yourself)"
+    if not out.is_file():
+        raise InputError(out, "exists and is not a file", "give a .parquet file path")
+    try:
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(out).names)
+    except Exception:  # noqa: BLE001 - not Parquet at all, or damaged
+        names = set()
+    if not {"result_dir", "scenario", "inputs_sha256"} <= names:
+        raise InputError(
+            out,
+            "the file exists and is not a platescope catalog; platescope never overwrites "
+            "a file it did not write",
+            fix,
+        )
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -142,3 +143,25 @@ def test_a_stack_says_only_its_first_image_was_analysed(tmp_path, capsys):
     assert code == 0
     assert len(pd.read_csv(io.StringIO(out.out))) == 1
     assert "holds 3 images; only the first was analysed" in out.err
+
+
+def test_out_never_overwrites_a_file_platescope_did_not_write(tmp_path, capsys):
+    """--out naming the input image, a user's file or a folder is exit 2 and leaves the
+    file byte for byte; a table this command wrote before is replaced."""
+    p, _ = _planted(tmp_path)
+    p = Path(p)
+    image_bytes = p.read_bytes()
+    assert main(["particles", str(p), "--out", str(p)]) == 2
+    assert "input image" in " ".join(capsys.readouterr().err.split())
+    assert p.read_bytes() == image_bytes
+    own = tmp_path / "notes.csv"
+    own.write_text("label,comment\n1,keep me\n")
+    assert main(["particles", str(p), "--out", str(own)]) == 2
+    assert "did not write" in " ".join(capsys.readouterr().err.split())
+    assert own.read_text() == "label,comment\n1,keep me\n"
+    assert main(["particles", str(p), "--out", str(tmp_path)]) == 2
+    out = tmp_path / "t.csv"
+    assert main(["particles", str(p), "--out", str(out)]) == 0
+    first = out.read_text()
+    assert main(["particles", str(p), "--out", str(out), "--min-area-um2", "1e9"]) == 0
+    assert out.read_text() != first and out.read_text().count("\n") == 1  # header only

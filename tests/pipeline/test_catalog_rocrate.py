@@ -252,3 +252,22 @@ def test_catalog_lists_the_report_headline_numbers_held_in_lists(tmp_path):
         f"echem_cycles_last_CE_err FROM '{tmp_path / 'cat.parquet'}' ORDER BY experiment_name"
     ).fetchall()
     assert rows == [("a", 0.80, 0.97, 0.03), ("b", 0.70, 0.85, 0.02)]
+
+
+def test_catalog_out_never_overwrites_a_file_platescope_did_not_write(runs, tmp_path, capsys):
+    """--out naming an input movie or a user's own file is exit 2 and leaves it byte for
+    byte; an earlier catalog is replaced."""
+    root = runs[0]
+    mine = tmp_path / "mine.parquet"
+    mine.write_bytes(b"not a catalog")
+    movie_like = tmp_path / "irm.tif"
+    movie_like.write_bytes(b"II*\x00 movie bytes")
+    for target in (mine, movie_like):
+        before = target.read_bytes()
+        assert main(["catalog", str(root / "runs"), "--out", str(target)]) == 2
+        assert "did not write" in " ".join(capsys.readouterr().err.split())
+        assert target.read_bytes() == before
+    cat = tmp_path / "cat.parquet"
+    assert main(["catalog", str(root / "runs"), "--out", str(cat)]) == 0
+    assert main(["catalog", str(root / "runs" / "a"), "--out", str(cat)]) == 0
+    assert len(pd.read_parquet(cat)) == 1

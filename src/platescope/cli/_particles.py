@@ -135,7 +135,9 @@ def run(args) -> int:
     else:
         from platescope._atomic import atomic_write_text
 
-        atomic_write_text(Path(args.out), text)
+        out = Path(args.out)
+        _refuse_foreign_output(out, Path(args.image), header=text.split("\n", 1)[0])
+        atomic_write_text(out, text)
     n = int(cols["label"].size)
     pages = _n_pages(args.image)
     if pages > 1:  # the SEM reader takes the first image of a stack: say so
@@ -195,6 +197,38 @@ def _n_pages(path) -> int:
             return len(tif.pages)
     except Exception:  # noqa: BLE001 - only for a note; the reader already accepted it
         return 1
+
+
+def _refuse_foreign_output(out: Path, image: Path, *, header: str) -> None:
+    """Raise InputError unless ``out`` is new or a particles table this command wrote.
+
+    platescope never overwrites a file it did not write: not the input image (``--out``
+    naming it once replaced a real SEM TIFF with the table), not a user's own file. An
+    existing file is replaced only when its first line is this command's CSV header.
+    """
+    if not out.exists() and not out.is_symlink():
+        return
+    fix = "choose another --out file name (or move the existing file away yourself)"
+    if out.is_dir():
+        raise InputError(out, "--out names a folder", "give a CSV file name, e.g. particles.csv")
+    try:
+        same = image.exists() and out.resolve().samefile(image.resolve())
+    except OSError:
+        same = False
+    if same:
+        raise InputError(out, "--out names the input image itself; it would be overwritten", fix)
+    try:
+        with open(out, "rb") as fh:
+            first = fh.readline(len(header) + 2).decode("utf-8", "replace").rstrip("\r\n")
+    except OSError:
+        first = ""
+    if first != header:
+        raise InputError(
+            out,
+            "the file exists and is not a particles table written by platescope; "
+            "platescope never overwrites a file it did not write",
+            fix,
+        )
 
 
 def _csv(cols: dict, names) -> str:

@@ -34,6 +34,15 @@ SPOT_BATCH_READERS = {
     "echemtips": "platescope.io._spots_echemtips:read_echemtips_batch",
 }
 
+#: layout → a function reading a batch's records as arrays in one read and one parse,
+#: ``fn(spots) -> [(time_s, potential_V, current_A) | InputError | None, ...]`` (None:
+#: read that spot with the per-spot reader); see :mod:`platescope.io._spotbatch`
+SPOT_ARRAY_READERS = {
+    "platescope": "platescope.io._spots:read_platescope_arrays",
+    "echemtips": "platescope.io._spots_echemtips:read_echemtips_arrays",
+    "wec-spm": "platescope.io._spots_wecspm:read_wecspm_arrays",
+}
+
 
 def _named(err: InputError, row) -> InputError:
     """The error with the spot's id in front of its problem and the spot's file as path."""
@@ -223,6 +232,19 @@ class SpotSet:
                 out.append(err)
         return out
 
+    def read_arrays(self):
+        """Every spot's record as flat arrays, in one read and one parse where possible.
+
+        See :func:`platescope.io._spotbatch.read_spot_arrays` (call it on a batch).
+
+        Returns
+        -------
+        platescope.io._spotbatch.SpotArrays
+        """
+        from platescope.io._spotbatch import read_spot_arrays
+
+        return read_spot_arrays(self)
+
     def _finish(self, df: pd.DataFrame, row) -> pd.DataFrame:
         _check_record(df, row, self.layout)
         df.attrs.update(
@@ -304,22 +326,27 @@ def _py(value):
 
 def _check_record(df: pd.DataFrame, row, layout: str) -> None:
     """A spot's record must be complete: at least 20 points and (when known) its full length."""
-    spot = _py(row["spot"])
-    path = row["path"]
-    if len(df) < 20:
-        raise InputError(
+    dur = float(row["duration_s"]) if "duration_s" in row.index else float("nan")
+    err = _check_times(df["time_s"].to_numpy(float), _py(row["spot"]), row["path"], dur)
+    if err is not None:
+        raise err
+
+
+def _check_times(t: np.ndarray, spot, path, dur: float) -> InputError | None:
+    """The error of a record of times ``t`` (s) that is too short or truncated, else None."""
+    if len(t) < 20:
+        return InputError(
             path,
-            f"spot {spot}: the record has only {len(df)} samples",
+            f"spot {spot}: the record has only {len(t)} samples",
             "check that the file is complete, or drop the spot from the index",
         )
-    dur = float(row["duration_s"]) if "duration_s" in row.index else float("nan")
-    if np.isfinite(dur) and len(df) > 1:
-        t = df["time_s"].to_numpy(float)
+    if np.isfinite(dur) and len(t) > 1:
         step = float(np.median(np.diff(t)))
         if t[-1] < dur - 3 * step:
-            raise InputError(
+            return InputError(
                 path,
                 f"spot {spot}: the record ends after {t[-1]:.3g} s of its {dur:.3g} s programme "
                 "(truncated file or interrupted hop)",
                 "copy the complete file again, or drop the spot from the index",
             )
+    return None

@@ -46,6 +46,9 @@ class SpotArrays:
     errors : dict
         Position → :class:`platescope.InputError` of the spots that could not be read
         (the message :meth:`SpotSet.read` gives).
+    frames : dict
+        Position → the DataFrame a per-spot reader returned without one of the three
+        columns (left to the per-spot analysis, which names what is missing).
     """
 
     time_s: np.ndarray
@@ -53,6 +56,7 @@ class SpotArrays:
     current_A: np.ndarray
     offsets: np.ndarray
     errors: dict = field(default_factory=dict)
+    frames: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.offsets.size - 1)
@@ -66,6 +70,8 @@ class SpotArrays:
         """Spot ``pos``'s record as the Echem DataFrame (raises its InputError)."""
         if pos in self.errors:
             raise self.errors[pos]
+        if pos in self.frames:
+            return self.frames[pos]
         a, b = int(self.offsets[pos]), int(self.offsets[pos + 1])
         return pd.DataFrame(
             {
@@ -79,7 +85,7 @@ class SpotArrays:
         """Positions of the readable spots by record length (ascending positions)."""
         n = self.lengths
         ok = np.ones(len(self), dtype=bool)
-        ok[list(self.errors)] = False
+        ok[list(self.errors) + list(self.frames)] = False
         return {int(m): np.flatnonzero(ok & (n == m)) for m in np.unique(n[ok])}
 
     def stacked(self, positions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,11 +99,10 @@ class SpotArrays:
 def _from_items(items: list) -> SpotArrays:
     """SpotArrays from per-spot ``(t, e, i)`` tuples or InputErrors."""
     errors = {k: it for k, it in enumerate(items) if isinstance(it, InputError)}
-    lens = np.array(
-        [0 if isinstance(it, InputError) else len(it[0]) for it in items], dtype=np.int64
-    )
+    frames = {k: it for k, it in enumerate(items) if isinstance(it, pd.DataFrame)}
+    lens = np.array([len(it[0]) if isinstance(it, tuple) else 0 for it in items], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    parts = [it for it in items if not isinstance(it, InputError)]
+    parts = [it for it in items if isinstance(it, tuple)]
 
     def cat(k):
         return (
@@ -106,7 +111,7 @@ def _from_items(items: list) -> SpotArrays:
             else np.zeros(0)
         )
 
-    return SpotArrays(cat(0), cat(1), cat(2), offsets, errors)
+    return SpotArrays(cat(0), cat(1), cat(2), offsets, errors, frames)
 
 
 def read_spot_arrays(spots) -> SpotArrays:
@@ -158,6 +163,9 @@ def read_spot_arrays(spots) -> SpotArrays:
                 df = spots.read(pos)
             except InputError as err:
                 items.append(err)
+                continue
+            if not {"time_s", "potential_V", "current_A"} <= set(df.columns):
+                items.append(df)
                 continue
             items.append(
                 (

@@ -185,7 +185,13 @@ def read_platescope_arrays(spots: SpotSet) -> list:
         except OSError:
             continue
         nl = data.find(b"\n")
-        if not str(path).lower().endswith(".csv") or nl < 0 or data[:nl] != _PLAIN_HEADER or not data.endswith(b"\n") or b"\r" in data:
+        if (
+            not str(path).lower().endswith(".csv")
+            or nl < 0
+            or data[:nl] != _PLAIN_HEADER
+            or not data.endswith(b"\n")
+            or b"\r" in data
+        ):
             continue
         body = data[nl + 1 :]
         if b"\n\n" in body or body.startswith(b"\n"):

@@ -380,6 +380,129 @@ def _k95(x):
 def analyse_batch(batch, options: dict | None = None) -> dict:
     """Read and analyse every spot of a batch; unreadable spots are reported, not raised.
 
+    The batch's records are read as flat arrays in one read and one parse
+    (:meth:`platescope.io.SpotSet.read_arrays`), records of equal length go through
+    :func:`platescope.echem._combinatorial_batch.spot_features_batch` as one array
+    (no Python call per spot), and the table is built column by column; a group the
+    batch function refuses is analysed spot by spot
+    (:func:`platescope.echem.spot_features`) so that one bad record is reported alone.
+
+    Parameters
+    ----------
+    batch : platescope.io.SpotSet
+        A batch of spots.
+    options : dict, optional
+        Keyword options of :func:`platescope.echem.spot_features`.
+
+    Returns
+    -------
+    dict
+        ``rows`` (DataFrame: ``spot``, ``condition``, ``x_um``, ``y_um`` and the
+        spot's features; ``*_err`` as expanded k = 2 uncertainties) and ``skipped``
+        (list of ``{spot, path, reason}``).
+    """
+    from platescope.echem._combinatorial_batch import BATCH_COLUMNS, spot_features_batch
+
+    options = dict(options or {})
+    try:
+        arr = batch.read_arrays()
+    except Exception:  # noqa: BLE001 - a reader bug: read spot by spot, report the spot
+        return _analyse_batch_frames(batch, options)
+    index = batch.index
+    j = index["current_density_mA_cm2"].to_numpy(float)
+    area = index["area_cm2"].to_numpy(float)
+    skipped: dict[int, dict] = {
+        pos: _skip_entry_row(index, pos, err) for pos, err in arr.errors.items()
+    }
+    parts: list[tuple[np.ndarray, pd.DataFrame]] = []
+    singles: dict[int, dict] = {}
+    for pos, frame in arr.frames.items():
+        row = _one_spot_frame(batch.spot(pos), frame, options, skipped, pos)
+        if row is not None:
+            singles[pos] = row
+    for positions in arr.groups().values():
+        t, e, i = arr.stacked(positions)
+        try:
+            feats = spot_features_batch(
+                t, e, i, current_density_mA_cm2=j[positions], area_cm2=area[positions], **options
+            )
+        except Exception:  # noqa: BLE001 - redo spot by spot: the bad one is reported alone
+            for k, p in enumerate(positions):
+                row = _one_spot_frame(
+                    batch.spot(int(p)),
+                    pd.DataFrame({"time_s": t[k], "potential_V": e[k], "current_A": i[k]}),
+                    options,
+                    skipped,
+                    int(p),
+                )
+                if row is not None:
+                    singles[int(p)] = row
+            continue
+        parts.append((positions, feats))
+    if singles:
+        pos = np.fromiter(singles, dtype=np.int64, count=len(singles))
+        parts.append(
+            (pos, pd.DataFrame([singles[int(p)] for p in pos], columns=list(BATCH_COLUMNS)))
+        )
+    rows = _rows_table(index, parts, BATCH_COLUMNS)
+    return {"rows": rows, "skipped": [skipped[p] for p in sorted(skipped)]}
+
+
+def _rows_table(index: pd.DataFrame, parts, columns) -> pd.DataFrame:
+    """The batch's row table (index order), built column by column (k = 2 errors)."""
+    if not parts:
+        return pd.DataFrame()
+    pos = np.concatenate([p for p, _ in parts])
+    order = np.argsort(pos, kind="stable")
+    pos = pos[order]
+    feats = pd.concat([f for _, f in parts], ignore_index=True).iloc[order]
+    data: dict = {
+        "spot": index["spot"].to_numpy()[pos],
+        "condition": index["condition"].to_numpy()[pos],
+        "x_um": index["x_um"].to_numpy(float)[pos],
+        "y_um": index["y_um"].to_numpy(float)[pos],
+    }
+    for k in columns:
+        col = feats[k]
+        if k == "nucleated":
+            data[k] = col.to_numpy(bool)
+        elif k == "reason":
+            data[k] = col.to_numpy(object)
+        elif k == "n_samples":
+            data[k] = col.to_numpy(np.int64)
+        else:
+            v = pd.to_numeric(col, errors="coerce").to_numpy(float)
+            data[k] = 2.0 * v if k.endswith("_err") else v
+    return pd.DataFrame(data)
+
+
+def _skip_entry_row(index: pd.DataFrame, pos: int, err: Exception) -> dict:
+    from types import SimpleNamespace
+
+    from platescope.io._spotset import _py
+
+    spot = SimpleNamespace(spot=_py(index["spot"].iat[pos]), path=str(index["path"].iat[pos]))
+    return _skip_entry(spot, err)
+
+
+def _one_spot_frame(spot, frame, options: dict, skipped: dict, pos: int) -> dict | None:
+    from platescope.echem import spot_features
+
+    try:
+        return spot_features(
+            frame,
+            current_density_mA_cm2=spot.current_density_mA_cm2,
+            area_cm2=spot.area_cm2,
+            **options,
+        )
+    except Exception as err:  # noqa: BLE001 - one bad spot must not sink the others
+        skipped[pos] = _skip_entry(spot, err)
+        return None
+
+
+def _analyse_batch_frames(batch, options: dict) -> dict:
+    """:func:`analyse_batch` from per-spot DataFrames (the fallback when array reading fails).
+
     The records are read one by one and analysed together: records of equal length go
     through :func:`platescope.echem._combinatorial_batch.spot_features_batch` as one
     array (no Python call per spot); a group the batch function refuses is analysed

@@ -169,3 +169,19 @@ def test_a_record_without_current_is_skipped_as_before(tmp_path, monkeypatch):
     assert a["skipped"] == b["skipped"]
     assert "current_A" in a["skipped"][0]["reason"]
     _assert_same(a["rows"], b["rows"])
+
+
+@pytest.mark.parametrize("layout", ["echemtips", "wec-spm"])
+def test_analyse_batch_equals_per_spot_reference_on_vendor_streams(tmp_path, layout):
+    exp = simulate(
+        "seccm-combinatorial",
+        tmp_path,
+        seed=4,
+        overrides={"layout": layout, "n_conditions": 4, "n_repeats": 4, "sample_period_s": 0.01},
+    )
+    spots = read_spots(next(exp.parent.glob("*.csv" if layout == "echemtips" else "*.tsv")))
+    for batch in spots.batches(7):
+        a = analyse_batch(batch, OPTIONS)
+        b = analyse_batch_per_spot(batch, OPTIONS)
+        assert a["skipped"] == b["skipped"] == []
+        _assert_same(a["rows"], b["rows"])

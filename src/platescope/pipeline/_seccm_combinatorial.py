@@ -95,6 +95,11 @@ def _clean(v):
     return v
 
 
+def _cell(v):
+    """A table cell: missing values (None, NaN) are empty."""
+    return "" if v is None or (isinstance(v, float) and v != v) else v
+
+
 def _open_spots(exp):
     from platescope import io
 
@@ -162,9 +167,7 @@ def _spots_step(spots, p_g, p_c, out) -> tuple:
             skipped.extend(res["skipped"])
             if len(rows):
                 for rec in rows.to_dict("records"):
-                    writer.writerow(
-                        {k: ("" if rec.get(k) is None else rec.get(k)) for k in _TABLE_COLUMNS}
-                    )
+                    writer.writerow({k: _cell(rec.get(k)) for k in _TABLE_COLUMNS})
                 kept.append(rows[[c for c in _KEEP if c in rows]])
                 n_rows += len(rows)
     out.tables.append(

@@ -40,8 +40,9 @@ DEFAULTS = {
         "rise_sigma": 8.0,
         "min_rise_V": 1e-3,
     },
-    # 256 spots per task: Dask's ≈ 10 ms per task stays < 1 % of a batch's work
-    "combinatorial": {"batch_size": 256, "map_feature": "E_nuc_V"},
+    # batch_size 0 = automatic: 256 spots per batch in-process, 256–1024 per Dask task
+    # (pipeline._parallel.auto_batch_size: the per-task cost stays ≲ 1 % of a task's work)
+    "combinatorial": {"batch_size": 0, "map_feature": "E_nuc_V"},
 }
 #: Per-spot columns kept in memory for the summary and figures (everything is in the CSV).
 _KEEP = (

@@ -198,7 +198,11 @@ def _iter_values(path: Path, line: dict) -> Iterator[np.ndarray]:
             if parts and parts[-1].strip() == b"" and remaining <= 0:
                 parts = parts[:-1]
             if parts:
-                yield np.array(parts).astype(float)
+                fast = _parse_tab_values(b"\t".join(parts))
+                if fast is not None and fast.size == len(parts) and np.isfinite(fast).all():
+                    yield fast
+                else:  # a value that is not a number: the conversion names the problem
+                    yield np.array(parts).astype(float)
 
 
 def _aligned(path: Path, a: dict, b: dict | None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:

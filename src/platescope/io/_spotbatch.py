@@ -1,6 +1,6 @@
 """A batch of spot records as flat arrays: one read and one parse per batch.
 
-:func:`read_spot_arrays` reads every spot of a :class:`~platescope.io.SpotSet` (a
+:func:`platescope.io._spotset.read_spot_arrays` (``SpotSet.read_arrays``) reads every spot of a :class:`~platescope.io.SpotSet` (a
 batch) into three flat float64 arrays (``time_s``, ``potential_V``, ``current_A``)
 plus the offsets of each spot's samples — no DataFrame per spot. Each layout has an
 array reader (:data:`platescope.io._spotset.SPOT_ARRAY_READERS`) that reads the batch's
@@ -20,7 +20,6 @@ record and every error message is the one the per-spot path gives (tested:
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +27,7 @@ import pandas as pd
 
 from platescope._errors import InputError
 
-__all__ = ["SpotArrays", "read_spot_arrays"]
+__all__ = ["SpotArrays", "isolated_spike_rows"]
 
 
 @dataclass(frozen=True)
@@ -112,91 +111,6 @@ def _from_items(items: list) -> SpotArrays:
         )
 
     return SpotArrays(cat(0), cat(1), cat(2), offsets, errors, frames)
-
-
-def read_spot_arrays(spots) -> SpotArrays:
-    """Read a batch of spots into flat arrays (one read and one parse per batch).
-
-    Parameters
-    ----------
-    spots : platescope.io.SpotSet
-        The batch (any layout). Every record is held in memory: call it on a batch
-        (:meth:`SpotSet.batches`), not on a run of 10⁶ spots.
-
-    Returns
-    -------
-    SpotArrays
-        The records exactly as :meth:`SpotSet.read` gives them (t = 0 at contact, s;
-        V; A), and the InputError of each spot that cannot be read.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from platescope.simulate import simulate
-    >>> from platescope.io import read_spots
-    >>> exp = simulate("seccm-combinatorial", tempfile.mkdtemp(),
-    ...                overrides={"n_conditions": 2, "n_repeats": 2, "sample_period_s": 0.01})
-    >>> arr = read_spot_arrays(read_spots(exp.parent / "spots.csv"))
-    >>> len(arr), arr.lengths.tolist(), arr.errors
-    (4, [501, 501, 501, 501], {})
-    """
-    from platescope.io._spotset import SPOT_ARRAY_READERS, _check_times, _named, _py
-
-    n = len(spots)
-    fast: list = [None] * n
-    spec = SPOT_ARRAY_READERS.get(spots.layout)
-    if spec is not None:
-        module, _, attr = spec.partition(":")
-        try:
-            fast = getattr(importlib.import_module(module), attr)(spots)
-        except InputError:
-            fast = [None] * n  # the per-spot reader gives each spot's own message
-    items: list = []
-    index = spots.index
-    for pos in range(n):
-        it = fast[pos]
-        if isinstance(it, InputError):
-            items.append(_named(it, index.iloc[pos]))
-            continue
-        if it is None:
-            try:
-                df = spots.read(pos)
-            except InputError as err:
-                items.append(err)
-                continue
-            if not {"time_s", "potential_V", "current_A"} <= set(df.columns):
-                items.append(df)
-                continue
-            items.append(
-                (
-                    df["time_s"].to_numpy(np.float64),
-                    df["potential_V"].to_numpy(np.float64),
-                    df["current_A"].to_numpy(np.float64),
-                )
-            )
-            continue
-        items.append(it)
-    arr = _from_items(items)
-    # the record checks of SpotSet.read (≥ 20 samples, not shorter than its programme)
-    dur = index["duration_s"].to_numpy(np.float64)
-    ids = index["spot"].to_numpy()
-    paths = index["path"].to_numpy()
-    checked = np.array([it is not None for it in fast], dtype=bool)
-    checked[list(arr.errors)] = False
-    lens = arr.lengths
-    for m in np.unique(lens[checked]):
-        rows = np.flatnonzero(checked & (lens == m))
-        suspect = rows
-        if m >= 20:
-            t, _, _ = arr.stacked(rows)
-            step = np.median(np.diff(t, axis=1), axis=1)
-            suspect = rows[np.isfinite(dur[rows]) & (t[:, -1] < dur[rows] - 3 * step)]
-        for pos in suspect:  # the message of SpotSet.read's record check
-            a, b = int(arr.offsets[pos]), int(arr.offsets[pos + 1])
-            err = _check_times(arr.time_s[a:b], _py(ids[pos]), paths[pos], dur[pos])
-            if err is not None:
-                arr.errors[int(pos)] = err
-    return arr
 
 
 def isolated_spike_rows(e: np.ndarray) -> np.ndarray:

@@ -218,13 +218,8 @@ def _curve_values(params: dict, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Noise-free potentials (rows × times) of the solved curves ``rows`` at times ``t`` (s)."""
     from platescope.simulate._echem_model import _e_only
 
-    s = (
-        t / params["t_scale_s"][rows][:, None]
-        if t.ndim == 1
-        else t / params["t_scale_s"][rows][:, None]
-    )
     return _e_only(
-        s,
+        t / params["t_scale_s"][rows][:, None],
         params["E_plateau_V"][rows][:, None],
         params["dE_sei_V"][rows][:, None],
         params["eta_amp_V"][rows][:, None],

@@ -372,6 +372,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--worker-batch", type=int, default=2048)
     ap.add_argument("--tries", type=int, default=2)
+    ap.add_argument("--tag", default="", help="suffix of the result key (keeps earlier runs)")
     ap.add_argument("--part", choices=["all", "stages", "scale", "workers"], default="all")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench-spots-scale")
     ap.add_argument("--child-scale", type=int, default=None, help=argparse.SUPPRESS)
@@ -388,7 +389,7 @@ def main(argv=None) -> int:
     if args.part in ("all", "scale"):
         result["scale"] = part_scale(args.work, [10_000, args.spots], args.batch)
     if args.part in ("all", "workers"):
-        result["workers"] = part_workers(
+        result["workers" + args.tag] = part_workers(
             args.work, args.worker_spots, args.worker_batch, args.tries
         )
     RESULT.parent.mkdir(exist_ok=True)

@@ -183,3 +183,40 @@ def test_read_all_one_pass_reports_a_hop_without_contact(tmp_path):
     got = spots.read_all()
     assert "spot 1: voltage1_v never fell" in str(got[1])
     assert len(got[0]) == len(got[2]) == 40
+
+
+def _arrays_same_as_one_by_one(spots):
+    """read_arrays (one read and one parse of the batch's rows) gives what read() gives."""
+    arr = spots.read_arrays()
+    for pos in range(len(spots)):
+        try:
+            want = spots.read(pos)
+        except InputError as err:
+            assert str(arr.errors[pos]) == str(err), pos
+            continue
+        got = arr.record(pos)
+        for col in ("time_s", "potential_V", "current_A"):
+            np.testing.assert_array_equal(got[col].to_numpy(), want[col].to_numpy())
+    return arr
+
+
+def test_read_arrays_equals_read_on_good_and_bad_hops(tmp_path):
+    rows = _hop(0, 0, 0) + _hop(1, 1, 11) + _hop(2, 2, 22)
+    rows += [[3.0 + 0.01 * k, 33, 0, 1, 10.0, 0, 0, 0, 4, 3] for k in range(30)]  # no contact
+    rows += _hop(4, 4, 44)
+    rows[-10][0] = rows[-12][0]  # hop 4: elapsed_s does not increase within the contact
+    csv = _write(tmp_path, rows, pixels=6)  # pixel 5: planned, not recorded
+    lines = csv.read_text().splitlines()
+    lines[60] = "1.2,x,y,z,??,0,0,0,2,1"  # garbage inside hop 1
+    csv.write_text("\n".join(lines) + "\n")
+    arr = _arrays_same_as_one_by_one(read_spots(csv))
+    assert sorted(arr.errors) == [1, 3, 4, 5]
+    assert arr.lengths[[0, 2]].tolist() == [40, 40]
+
+
+def test_read_arrays_of_a_truncated_recording(tmp_path):
+    csv = _write(tmp_path, _hop(0, 0, 0) + _hop(1, 1, 11), pixels=3)
+    data = csv.read_bytes()
+    csv.write_bytes(data[: len(data) - 200])
+    arr = _arrays_same_as_one_by_one(read_spots(csv))
+    assert sorted(arr.errors) == [1, 2]

@@ -164,3 +164,40 @@ def test_absurd_numbers_in_the_set_are_errors_not_crashes_or_hangs(tmp_path, lin
     tsv = _write(tmp_path, _channels(), set_text=text + line)
     with pytest.raises(InputError, match=match):
         read_spots(tsv)
+
+
+def _arrays_same_as_one_by_one(spots):
+    arr = spots.read_arrays()
+    for pos in range(len(spots)):
+        try:
+            want = spots.read(pos)
+        except InputError as err:
+            assert str(arr.errors[pos]) == str(err), pos
+            continue
+        got = arr.record(pos)
+        for col in ("time_s", "potential_V", "current_A"):
+            np.testing.assert_array_equal(got[col].to_numpy(), want[col].to_numpy())
+    return arr
+
+
+def test_read_arrays_equals_read(tmp_path):
+    arr = _arrays_same_as_one_by_one(read_spots(_write(tmp_path, _channels(n_hops=3), second=2)))
+    assert not arr.errors and arr.lengths.tolist() == [30, 30, 30]
+
+
+def test_read_arrays_without_dt_channel_and_with_bad_hops(tmp_path):
+    ch = _channels(n_hops=3)
+    del ch["dt (s)"]
+    tsv = _write(tmp_path / "a", ch, second=2) if (tmp_path / "a").mkdir() is None else None
+    arr = _arrays_same_as_one_by_one(read_spots(tsv))
+    assert not arr.errors
+    ch = _channels(n_hops=3)
+    tsv = _write(tmp_path, ch, second=2)
+    lines = tsv.read_bytes().split(b"\r\n")
+    vals = lines[1].split(b"\t")  # V1
+    vals[45] = b"abc"  # inside hop 1's hold
+    lines[1] = b"\t".join(vals)
+    data = b"\r\n".join(lines)
+    tsv.write_bytes(data[: len(data) - 120])  # and the dt (s) line loses its end (hop 2)
+    arr = _arrays_same_as_one_by_one(read_spots(tsv))
+    assert sorted(arr.errors) == [1, 2]

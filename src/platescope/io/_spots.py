@@ -149,6 +149,97 @@ def _read_platescope(spots: SpotSet, row) -> pd.DataFrame:
     return out
 
 
+#: The header line of the per-spot CSV files the batch reader parses together.
+_PLAIN_HEADER = b"time_s,potential_V,current_A"
+_NA_VALUES = ["", "nan", "NaN", "NAN", "-nan", "inf", "-inf"]
+
+
+def read_platescope_arrays(spots: SpotSet) -> list:
+    """A batch's per-spot CSV records parsed together (one ``read_csv`` call).
+
+    Files whose first line is exactly ``time_s,potential_V,current_A``, that end with
+    a line break and hold no carriage return are read as bytes, their data lines joined
+    and parsed once with the options :func:`platescope.io.read_echem` uses. A record is
+    taken from that parse only when read_echem would return it unchanged: every
+    value finite, |E| ≤ 20 V, |I| ≤ 100 A, time never decreasing and no isolated
+    potential spike (read_echem would drop or refuse such samples). Every other spot
+    is left to :func:`_read_platescope` (``None`` in its place).
+
+    Returns
+    -------
+    list
+        Per spot: ``(time_s, potential_V, current_A)`` (t − t[0], s; V; A) or None.
+    """
+    import io
+
+    from platescope.io._echem_common import PHYSICAL_LIMITS
+    from platescope.io._spotbatch import isolated_spike_rows
+
+    paths = spots.index["path"].tolist()
+    out: list = [None] * len(paths)
+    blobs, owners, counts = [], [], []
+    for pos, path in enumerate(paths):
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        nl = data.find(b"\n")
+        if (
+            not str(path).lower().endswith(".csv")
+            or nl < 0
+            or data[:nl] != _PLAIN_HEADER
+            or not data.endswith(b"\n")
+            or b"\r" in data
+        ):
+            continue
+        body = data[nl + 1 :]
+        if b"\n\n" in body or body.startswith(b"\n"):
+            continue
+        blobs.append(body)
+        owners.append(pos)
+        counts.append(body.count(b"\n"))
+    if not blobs:
+        return out
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(b"".join(blobs)),
+            sep=",",
+            header=None,
+            dtype=np.float64,
+            engine="c",
+            skip_blank_lines=False,
+            na_filter=True,
+            keep_default_na=False,
+            na_values=_NA_VALUES,
+        )
+    except (ValueError, TypeError, pd.errors.ParserError):
+        return out  # some file is malformed: each spot's own reader names it
+    counts_a = np.asarray(counts, dtype=np.int64)
+    if frame.shape != (int(counts_a.sum()), 3):
+        return out
+    t, e, i = (frame[k].to_numpy(np.float64) for k in range(3))
+    starts = np.concatenate([[0], np.cumsum(counts_a)[:-1]])
+    bad = ~(np.isfinite(t) & np.isfinite(e) & np.isfinite(i))
+    with np.errstate(invalid="ignore"):
+        bad |= np.abs(e) > PHYSICAL_LIMITS["potential_V"]
+        bad |= np.abs(i) > PHYSICAL_LIMITS["current_A"]
+    back = np.zeros(t.size, dtype=bool)
+    back[1:] = np.diff(t) < 0
+    back[starts] = False  # the first sample of a file follows another file's last
+    flag = bad | back
+    spoilt = np.add.reduceat(flag.astype(np.int64), starts) > 0 if t.size else np.zeros(0, bool)
+    spoilt |= counts_a < 3
+    for m in np.unique(counts_a[~spoilt]):
+        rows = np.flatnonzero(~spoilt & (counts_a == m))
+        take = starts[rows][:, None] + np.arange(m)[None, :]
+        spoilt[rows[isolated_spike_rows(e[take])]] = True
+    for k in np.flatnonzero(~spoilt):
+        a, b = int(starts[k]), int(starts[k] + counts_a[k])
+        out[owners[k]] = (t[a:b] - t[a], e[a:b], i[a:b])
+    return out
+
+
 # --------------------------------------------------------------------------- registry
 def _readers():
     return {

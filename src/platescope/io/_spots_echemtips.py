@@ -193,6 +193,21 @@ def _scan_rows(csv_path: Path, columns: list[str]) -> tuple[dict, int]:
 
 def _field_values(lines: bytes, col: int, n: int) -> np.ndarray:
     """The ``col``-th comma-separated field of each line as float (NaN when unparsable)."""
+    try:  # all numbers (the usual case): parsed as float64 directly
+        df = pd.read_csv(
+            io.BytesIO(lines),
+            header=None,
+            usecols=[col],
+            skip_blank_lines=False,
+            dtype=np.float64,
+            on_bad_lines="skip",
+            engine="c",
+        )
+        vals = df[col].to_numpy(np.float64)
+        if len(vals) == n:
+            return vals
+    except (pd.errors.ParserError, ValueError, IndexError, TypeError):
+        pass
     try:
         df = pd.read_csv(
             io.BytesIO(lines),
@@ -373,6 +388,23 @@ def read_echemtips_spot(spots, row) -> pd.DataFrame:
 
 def _record_from_arrays(spots, path: Path, spot: int, elapsed, v, i_na) -> pd.DataFrame:
     """A hop's galvanostatic record from its rows: the contact segment, t = 0 at contact."""
+    t, e, i = _contact_arrays(spots, path, spot, elapsed, v, i_na)
+    out = pd.DataFrame({"time_s": t, "potential_V": e, "current_A": i})
+    out.attrs.update(
+        source=f"{path}#scan_pixel={spot}",
+        instrument="eChemTips",
+        format="echemtips-csv-v2",
+        units_original={
+            "time_s": "elapsed_s",
+            "potential_V": "voltage1_v",
+            "current_A": "current1_na (nA)",
+        },
+    )
+    return out
+
+
+def _contact_arrays(spots, path: Path, spot: int, elapsed, v, i_na) -> tuple:
+    """(time_s from contact, potential_V, current_A) of a hop's contact segment."""
     seg = contact_segment(
         v,
         overload_V=spots.meta["overload_potential_v"],
@@ -393,24 +425,7 @@ def _record_from_arrays(spots, path: Path, spot: int, elapsed, v, i_na) -> pd.Da
             f"spot {spot}: elapsed_s does not increase within the hop",
             "copy the recording again",
         )
-    out = pd.DataFrame(
-        {
-            "time_s": t - t[0],
-            "potential_V": v[a:b],
-            "current_A": i_na[a:b] * 1e-9,
-        }
-    )
-    out.attrs.update(
-        source=f"{path}#scan_pixel={spot}",
-        instrument="eChemTips",
-        format="echemtips-csv-v2",
-        units_original={
-            "time_s": "elapsed_s",
-            "potential_V": "voltage1_v",
-            "current_A": "current1_na (nA)",
-        },
-    )
-    return out
+    return t - t[0], v[a:b], i_na[a:b] * 1e-9
 
 
 #: A batch is read in one pass when its rows span at most this many times their own bytes.
@@ -481,3 +496,82 @@ def _parse_chunk(path, columns, lo: int, hi: int) -> dict | None:
     if not all(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns):
         return None
     return {c: df[c].to_numpy(float) for c in df.columns}
+
+
+def read_echemtips_arrays(spots) -> list:
+    """A batch's records from one read and one parse of the byte range of its hops.
+
+    Returns one item per spot of ``spots`` (in order): ``(time_s, potential_V,
+    current_A)`` exactly as :func:`read_echemtips_spot` gives them, the InputError of
+    a hop without contact, or None where the per-spot reader must decide (rows not
+    where the index says, a non-numeric or non-finite value, a hop without rows, a
+    batch spread too thinly over the file).
+    """
+    rows = spots.index
+    out: list = [None] * len(rows)
+    n_rows = rows["_n_rows"].to_numpy(np.int64)
+    start = rows["_start"].to_numpy(np.int64)
+    end = rows["_end"].to_numpy(np.int64)
+    line = rows["_line"].to_numpy(np.int64)
+    ids = rows["spot"].to_numpy()
+    live = np.flatnonzero(n_rows > 0)
+    if live.size == 0:
+        return out
+    lo, hi = int(start[live].min()), int(end[live].max())
+    if hi - lo > _BATCH_SPAN * float((end[live] - start[live]).sum()):
+        return out
+    path = Path(rows["path"].iloc[int(live[0])])
+    chunk = _parse_chunk(path, spots.meta["columns"], lo, hi)
+    if chunk is None:
+        return out
+    first_line = int(line[live][np.argmin(start[live])])
+    pix = chunk["scan_pixel"]
+    el, volt, cur = chunk["elapsed_s"], chunk["voltage1_v"], chunk["current1_na"]
+    a_all = line[live] - first_line
+    n_all = n_rows[live]
+    inside = (a_all >= 0) & (a_all + n_all <= pix.size)
+    cand, a, n = live[inside], a_all[inside], n_all[inside]
+    if cand.size == 0:
+        return out
+    # every candidate hop's rows, flat: hop k owns [seg[k], seg[k] + n[k])
+    seg = np.concatenate([[0], np.cumsum(n)[:-1]])
+    total = int(n.sum())
+    local = np.arange(total) - np.repeat(seg, n)
+    rix = np.repeat(a, n) + local
+    spot_ids = np.asarray(ids[cand], dtype=np.float64)
+    good = (pix[rix] == np.repeat(spot_ids, n)) & np.isfinite(el[rix])
+    good &= np.isfinite(volt[rix]) & np.isfinite(cur[rix])
+    usable = np.logical_and.reduceat(good, seg)
+    # the contact segment (contact_segment's rule): first wet sample, then up to the next dry one
+    wet = volt[rix] < spots.meta["overload_potential_v"] - spots.meta["contact_potential_drop_v"]
+    big = np.iinfo(np.int64).max
+    c0 = np.minimum.reduceat(np.where(wet, local, big), seg)
+    contact = c0 < big
+    c0r = np.repeat(np.where(contact, c0, 0), n)
+    c1 = np.minimum.reduceat(np.where(~wet & (local > c0r), local, np.repeat(n, n)), seg)
+    # elapsed_s must increase within the contact segment
+    c1r = np.repeat(c1, n)
+    t_rows = el[rix]
+    pair_bad = np.zeros(total, dtype=bool)
+    pair_bad[:-1] = (
+        (np.diff(t_rows) <= 0)
+        & (local[:-1] + 1 == local[1:])
+        & (local[:-1] >= c0r[:-1])
+        & (local[1:] < c1r[1:])
+    )
+    back = np.logical_or.reduceat(pair_bad, seg)
+    amps = cur * 1e-9
+    for k in np.flatnonzero(usable):
+        r = int(cand[k])
+        if not contact[k] or back[k]:
+            lo_k, hi_k = int(a[k]), int(a[k] + n[k])
+            try:  # the per-hop rule raises its own message
+                out[r] = _contact_arrays(
+                    spots, path, int(ids[r]), el[lo_k:hi_k], volt[lo_k:hi_k], cur[lo_k:hi_k]
+                )
+            except InputError as err:
+                out[r] = err
+            continue
+        s_lo, s_hi = int(a[k] + c0[k]), int(a[k] + c1[k])
+        out[r] = (el[s_lo:s_hi] - el[s_lo], volt[s_lo:s_hi], amps[s_lo:s_hi])
+    return out

@@ -34,6 +34,15 @@ SPOT_BATCH_READERS = {
     "echemtips": "platescope.io._spots_echemtips:read_echemtips_batch",
 }
 
+#: layout → a function reading a batch's records as arrays in one read and one parse,
+#: ``fn(spots) -> [(time_s, potential_V, current_A) | InputError | None, ...]`` (None:
+#: read that spot with the per-spot reader); see :mod:`platescope.io._spotbatch`
+SPOT_ARRAY_READERS = {
+    "platescope": "platescope.io._spots:read_platescope_arrays",
+    "echemtips": "platescope.io._spots_echemtips:read_echemtips_arrays",
+    "wec-spm": "platescope.io._spots_wecspm:read_wecspm_arrays",
+}
+
 
 def _named(err: InputError, row) -> InputError:
     """The error with the spot's id in front of its problem and the spot's file as path."""
@@ -223,6 +232,17 @@ class SpotSet:
                 out.append(err)
         return out
 
+    def read_arrays(self):
+        """Every spot's record as flat arrays, in one read and one parse where possible.
+
+        See :func:`read_spot_arrays` (call it on a batch).
+
+        Returns
+        -------
+        platescope.io._spotbatch.SpotArrays
+        """
+        return read_spot_arrays(self)
+
     def _finish(self, df: pd.DataFrame, row) -> pd.DataFrame:
         _check_record(df, row, self.layout)
         df.attrs.update(
@@ -304,22 +324,112 @@ def _py(value):
 
 def _check_record(df: pd.DataFrame, row, layout: str) -> None:
     """A spot's record must be complete: at least 20 points and (when known) its full length."""
-    spot = _py(row["spot"])
-    path = row["path"]
-    if len(df) < 20:
-        raise InputError(
+    dur = float(row["duration_s"]) if "duration_s" in row.index else float("nan")
+    err = _check_times(df["time_s"].to_numpy(float), _py(row["spot"]), row["path"], dur)
+    if err is not None:
+        raise err
+
+
+def _check_times(t: np.ndarray, spot, path, dur: float) -> InputError | None:
+    """The error of a record of times ``t`` (s) that is too short or truncated, else None."""
+    if len(t) < 20:
+        return InputError(
             path,
-            f"spot {spot}: the record has only {len(df)} samples",
+            f"spot {spot}: the record has only {len(t)} samples",
             "check that the file is complete, or drop the spot from the index",
         )
-    dur = float(row["duration_s"]) if "duration_s" in row.index else float("nan")
-    if np.isfinite(dur) and len(df) > 1:
-        t = df["time_s"].to_numpy(float)
+    if np.isfinite(dur) and len(t) > 1:
         step = float(np.median(np.diff(t)))
         if t[-1] < dur - 3 * step:
-            raise InputError(
+            return InputError(
                 path,
                 f"spot {spot}: the record ends after {t[-1]:.3g} s of its {dur:.3g} s programme "
                 "(truncated file or interrupted hop)",
                 "copy the complete file again, or drop the spot from the index",
             )
+    return None
+
+
+def read_spot_arrays(spots):
+    """Read a batch of spots into flat arrays (one read and one parse per batch).
+
+    Parameters
+    ----------
+    spots : platescope.io.SpotSet
+        The batch (any layout). Every record is held in memory: call it on a batch
+        (:meth:`SpotSet.batches`), not on a run of 10⁶ spots.
+
+    Returns
+    -------
+    platescope.io._spotbatch.SpotArrays
+        The records exactly as :meth:`SpotSet.read` gives them (t = 0 at contact, s;
+        V; A), and the InputError of each spot that cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from platescope.simulate import simulate
+    >>> from platescope.io import read_spots
+    >>> exp = simulate("seccm-combinatorial", tempfile.mkdtemp(),
+    ...                overrides={"n_conditions": 2, "n_repeats": 2, "sample_period_s": 0.01})
+    >>> arr = read_spot_arrays(read_spots(exp.parent / "spots.csv"))
+    >>> len(arr), arr.lengths.tolist(), arr.errors
+    (4, [501, 501, 501, 501], {})
+    """
+    from platescope.io._spotbatch import _from_items
+
+    n = len(spots)
+    fast: list = [None] * n
+    spec = SPOT_ARRAY_READERS.get(spots.layout)
+    if spec is not None:
+        module, _, attr = spec.partition(":")
+        try:
+            fast = getattr(importlib.import_module(module), attr)(spots)
+        except InputError:
+            fast = [None] * n  # the per-spot reader gives each spot's own message
+    items: list = []
+    index = spots.index
+    for pos in range(n):
+        it = fast[pos]
+        if isinstance(it, InputError):
+            items.append(_named(it, index.iloc[pos]))
+            continue
+        if it is None:
+            try:
+                df = spots.read(pos)
+            except InputError as err:
+                items.append(err)
+                continue
+            if not {"time_s", "potential_V", "current_A"} <= set(df.columns):
+                items.append(df)
+                continue
+            items.append(
+                (
+                    df["time_s"].to_numpy(np.float64),
+                    df["potential_V"].to_numpy(np.float64),
+                    df["current_A"].to_numpy(np.float64),
+                )
+            )
+            continue
+        items.append(it)
+    arr = _from_items(items)
+    # the record checks of SpotSet.read (≥ 20 samples, not shorter than its programme)
+    dur = index["duration_s"].to_numpy(np.float64)
+    ids = index["spot"].to_numpy()
+    paths = index["path"].to_numpy()
+    checked = np.array([it is not None for it in fast], dtype=bool)
+    checked[list(arr.errors)] = False
+    lens = arr.lengths
+    for m in np.unique(lens[checked]):
+        rows = np.flatnonzero(checked & (lens == m))
+        suspect = rows
+        if m >= 20:
+            t, _, _ = arr.stacked(rows)
+            step = np.median(np.diff(t, axis=1), axis=1)
+            suspect = rows[np.isfinite(dur[rows]) & (t[:, -1] < dur[rows] - 3 * step)]
+        for pos in suspect:  # the message of SpotSet.read's record check
+            a, b = int(arr.offsets[pos]), int(arr.offsets[pos + 1])
+            err = _check_times(arr.time_s[a:b], _py(ids[pos]), paths[pos], dur[pos])
+            if err is not None:
+                arr.errors[int(pos)] = err
+    return arr

@@ -40,8 +40,9 @@ DEFAULTS = {
         "rise_sigma": 8.0,
         "min_rise_V": 1e-3,
     },
-    # 256 spots per task: Dask's ≈ 10 ms per task stays < 1 % of a batch's work
-    "combinatorial": {"batch_size": 256, "map_feature": "E_nuc_V"},
+    # batch_size 0 = automatic: 256 spots per batch in-process, 256–1024 per Dask task
+    # (pipeline._parallel.auto_batch_size: the per-task cost stays ≲ 1 % of a task's work)
+    "combinatorial": {"batch_size": 0, "map_feature": "E_nuc_V"},
 }
 #: Per-spot columns kept in memory for the summary and figures (everything is in the CSV).
 _KEEP = (
@@ -93,6 +94,11 @@ def _clean(v):
     if isinstance(v, list | tuple):
         return [_clean(x) for x in v]
     return v
+
+
+def _cell(v):
+    """A table cell: missing values (None, NaN) are empty."""
+    return "" if v is None or (isinstance(v, float) and v != v) else v
 
 
 def _open_spots(exp):
@@ -162,9 +168,7 @@ def _spots_step(spots, p_g, p_c, out) -> tuple:
             skipped.extend(res["skipped"])
             if len(rows):
                 for rec in rows.to_dict("records"):
-                    writer.writerow(
-                        {k: ("" if rec.get(k) is None else rec.get(k)) for k in _TABLE_COLUMNS}
-                    )
+                    writer.writerow({k: _cell(rec.get(k)) for k in _TABLE_COLUMNS})
                 kept.append(rows[[c for c in _KEEP if c in rows]])
                 n_rows += len(rows)
     out.tables.append(

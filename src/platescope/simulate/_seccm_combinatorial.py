@@ -62,7 +62,6 @@ from platescope.simulate._echem_model import (
     E_GROWTH_TAIL_FRACTION,
     TURN_THRESHOLD_V,
     build_galvanostatic_curve,
-    table1_targets,
 )
 
 __all__ = ["PARAMETERS", "make_spot_design", "seccm_combinatorial", "spot_record"]
@@ -182,8 +181,58 @@ def _turns(curve, duration: float) -> tuple[bool, float, float]:
     return float(np.max(curve(after))) - e_min >= TURN_THRESHOLD_V, t_min, e_min
 
 
+def _targets(j: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`table1_targets` of many current densities (the same numbers, element-wise)."""
+    from platescope.simulate._echem_model import TABLE1, _pchip
+
+    lx = np.log(TABLE1["current_density_mA_cm2"])
+    x = np.array([math.log(v) for v in j.tolist()], dtype=float)
+    inside = (lx[0] <= x) & (x <= lx[-1])
+
+    def pchip_log(ys):
+        f = _pchip(tuple(float(y) for y in ys))
+        out = np.empty_like(x)
+        if inside.any():
+            out[inside] = f(x[inside])
+        for edge, side in ((lx[0], x < lx[0]), (lx[-1], x > lx[-1])):
+            if side.any():
+                out[side] = f(edge) + f.derivative()(edge) * (x[side] - edge)
+        return out
+
+    t_nuc = np.array([math.exp(v) for v in pchip_log(np.log(TABLE1["t_nuc_s"])).tolist()])
+    e_nuc = pchip_log(TABLE1["E_nuc_V"])
+    e_growth = pchip_log(TABLE1["E_growth_V"]) if inside.all() else np.empty_like(x)
+    if not inside.all():
+        etas = np.log(np.subtract(TABLE1["E_growth_V"], TABLE1["E_nuc_V"]))
+        e_growth[inside] = pchip_log(TABLE1["E_growth_V"])[inside]
+        for i0, i1, side in ((0, 1, x < lx[0]), (-1, -2, x > lx[-1])):
+            if side.any():
+                slope = (etas[i0] - etas[i1]) / (lx[i0] - lx[i1])
+                log_eta = etas[i0] + slope * (x[side] - lx[i0])
+                eta = np.array([math.exp(v) for v in log_eta.tolist()])
+                e_growth[side] = e_nuc[side] + eta
+    return {"t_nuc_s": t_nuc, "E_nuc_V": e_nuc, "E_growth_V": e_growth}
+
+
+def _curve_values(params: dict, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Noise-free potentials (rows × times) of the solved curves ``rows`` at times ``t`` (s)."""
+    from platescope.simulate._echem_model import _e_only
+
+    return _e_only(
+        t / params["t_scale_s"][rows][:, None],
+        params["E_plateau_V"][rows][:, None],
+        params["dE_sei_V"][rows][:, None],
+        params["eta_amp_V"][rows][:, None],
+    )
+
+
 def make_spot_design(seed: int = 0, **params: Any) -> pd.DataFrame:
     """Planted per-spot parameters and truth of a combinatorial run (no E–t samples).
+
+    Every spot's draws come from one seeded stream in acquisition order (5 normal
+    deviates per attempt; an attempt outside the guard band or with an implausible
+    curve is redrawn), and the curves of all spots are solved together
+    (:func:`platescope.simulate._echem_model.solve_galvanostatic_curves`).
 
     Parameters
     ----------
@@ -209,6 +258,13 @@ def make_spot_design(seed: int = 0, **params: Any) -> pd.DataFrame:
     >>> len(d), sorted(d["condition"].unique().tolist())
     (6, [0, 1])
     """
+    from platescope.simulate._echem_model import (
+        GalvanostaticCurve,
+        curves_minimum,
+        curves_tail_mean,
+        solve_galvanostatic_curves,
+    )
+
     p = resolve_params(PARAMETERS, params)
     _check(p)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1729]))
@@ -222,92 +278,123 @@ def make_spot_design(seed: int = 0, **params: Any) -> pd.DataFrame:
     a_nom = math.pi * (0.5 * p["footprint_diameter_um"]) ** 2 * 1e-8
     dur = p["duration_s"]
     g = p["guard_frac"]
-    rows = []
-    spot = 0
+    d_nom = p["footprint_diameter_um"]
+    z_all = np.zeros((0, 5))
+    ptr = 0
+    cols: dict[str, list] = {k: [] for k in ("cond", "d", "t", "en", "eg", "es", "i_set", "j_nom")}
+    solved: dict[str, list] = {k: [] for k in ("t_scale_s", "E_plateau_V", "dE_sei_V", "eta_amp_V")}
     for c, (j_nom, n_c) in enumerate(zip(j_cond, counts, strict=True)):
         i_set = -j_nom * 1e-3 * a_nom
-        for _ in range(int(n_c)):
-            r, col = divmod(spot, n_cols)
-            for _attempt in range(200):
-                d = p["footprint_diameter_um"] * (
-                    1 + p["footprint_sd_frac"] * rng.standard_normal()
-                )
-                d = max(d, 0.3 * p["footprint_diameter_um"])
-                area = math.pi * (0.5 * d) ** 2 * 1e-8
-                j = abs(i_set) / area * 1e3
-                tg = table1_targets(j)
-                t_nuc = (
-                    p["t_nuc_factor"]
-                    * tg["t_nuc_s"]
-                    * math.exp(p["t_nuc_sd_frac"] * rng.standard_normal())
-                )
-                e_nuc = tg["E_nuc_V"] + p["E_nuc_sd_V"] * rng.standard_normal()
-                e_growth = tg["E_growth_V"] + p["E_growth_sd_V"] * rng.standard_normal()
-                e_start = p["E_start_V"] + p["E_start_sd_V"] * rng.standard_normal()
-                if g > 0 and (1 - g) * dur <= t_nuc <= (1 + g) * dur:
-                    continue
-                if e_growth - e_nuc < 0.01 or t_nuc < 0.05 * dur:
-                    continue
-                try:
-                    curve = build_galvanostatic_curve(
-                        t_nuc_s=t_nuc,
-                        E_nuc_V=e_nuc,
-                        E_growth_V=e_growth,
-                        duration_s=dur,
-                        E_start_V=e_start,
-                    )
-                except RuntimeError:
-                    continue
-                break
-            else:  # pragma: no cover - only with absurd parameters
+        need = int(n_c)
+        while need > 0:
+            block = 2 * need + 16
+            while z_all.shape[0] < ptr + block:
+                z_all = np.concatenate([z_all, rng.standard_normal((block, 5))])
+            z = z_all[ptr : ptr + block]
+            d = np.maximum(d_nom * (1 + p["footprint_sd_frac"] * z[:, 0]), 0.3 * d_nom)
+            area = math.pi * (0.5 * d) ** 2 * 1e-8
+            j = abs(i_set) / area * 1e3
+            tg = _targets(j)
+            spread = [math.exp(p["t_nuc_sd_frac"] * x) for x in z[:, 1].tolist()]
+            t_nuc = p["t_nuc_factor"] * tg["t_nuc_s"] * np.array(spread)
+            e_nuc = tg["E_nuc_V"] + p["E_nuc_sd_V"] * z[:, 2]
+            e_growth = tg["E_growth_V"] + p["E_growth_sd_V"] * z[:, 3]
+            e_start = p["E_start_V"] + p["E_start_sd_V"] * z[:, 4]
+            ok = ~((g > 0) & ((1 - g) * dur <= t_nuc) & (t_nuc <= (1 + g) * dur))
+            ok &= ~((e_growth - e_nuc < 0.01) | (t_nuc < 0.05 * dur))
+            cand = np.flatnonzero(ok)[:need]
+            sol = solve_galvanostatic_curves(
+                t_nuc_s=t_nuc[cand],
+                E_nuc_V=e_nuc[cand],
+                E_growth_V=e_growth[cand],
+                duration_s=dur,
+                E_start_V=e_start[cand],
+            )
+            conv = sol["converged"]
+            failed = None
+            if not conv.all():  # a curve that does not converge is redrawn, as a failed draw
+                m = int(np.argmin(conv))
+                failed = int(cand[m])
+                cand = cand[:m]
+                sol = {k: val[:m] for k, val in sol.items()}
+            gaps = np.diff(np.concatenate([[-1], cand, [] if failed is None else [failed]]))
+            if (gaps.size and gaps.max() > 200) or (not cand.size and failed is None):
                 raise InputError(
                     None,
                     "could not draw a valid spot within 200 attempts",
                     "reduce the spread parameters or guard_frac",
                 )
-            turned, t_min, e_min = _turns(curve, dur)
-            row = {
-                "spot": spot,
-                "condition": c,
-                "row": r,
-                "column": col if r % 2 == 0 else n_cols - 1 - col,
-                "x_um": (col if r % 2 == 0 else n_cols - 1 - col) * p["spacing_um"],
-                "y_um": r * p["spacing_um"],
-                "current_density_nominal_mA_cm2": float(j_nom),
-                "current_A": float(i_set),
-                "area_cm2": area,
-                "current_density_mA_cm2": j,
-                "E_start_V": e_start,
-                "t_nuc_target_s": t_nuc,
-                "E_nuc_target_V": e_nuc,
-                "E_growth_target_V": e_growth,
-                "t_nuc_model_s": t_min,
-                "nucleated": bool(turned),
-                "curve": curve,
-            }
-            if turned:
-                eg = curve.tail_mean(dur)
-                row.update(
-                    E_nuc_V=e_min,
-                    t_nuc_s=t_min,
-                    Q_nuc_uAh_cm2=j * t_min / 3.6,
-                    E_growth_V=eg,
-                    eta_nuc_V=eg - e_min,
+            for k, val in (("cond", np.full(cand.size, c)), ("d", d[cand]), ("t", t_nuc[cand]),
+                           ("en", e_nuc[cand]), ("eg", e_growth[cand]), ("es", e_start[cand]),
+                           ("i_set", np.full(cand.size, i_set)),
+                           ("j_nom", np.full(cand.size, float(j_nom)))):  # fmt: skip
+                cols[k].append(val)
+            for k in solved:
+                solved[k].append(sol[k])
+            need -= cand.size
+            ptr += (failed if failed is not None else int(cand[-1])) + 1
+    v = {k: np.concatenate(x) for k, x in cols.items()}
+    par = {k: np.concatenate(x) for k, x in solved.items()}
+    n = v["t"].size
+    area = math.pi * (0.5 * v["d"]) ** 2 * 1e-8
+    j = np.abs(v["i_set"]) / area * 1e3
+    t_min, e_min = curves_minimum(
+        par["t_scale_s"], par["E_plateau_V"], par["dE_sei_V"], par["eta_amp_V"]
+    )
+    # nucleated: the noise-free curve rises ≥ 1 mV after its minimum within the record
+    turned = np.zeros(n, dtype=bool)
+    inside = np.flatnonzero(t_min < dur)
+    frac = np.linspace(0.0, 1.0, 2001)
+    for lo in range(0, inside.size, 256):
+        r = inside[lo : lo + 256]
+        after = t_min[r][:, None] + (dur - t_min[r])[:, None] * frac[None, :]
+        turned[r] = _curve_values(par, r, after).max(axis=1) - e_min[r] >= TURN_THRESHOLD_V
+    e_tail = curves_tail_mean(
+        par["t_scale_s"], par["E_plateau_V"], par["dE_sei_V"], par["eta_amp_V"], dur
+    )
+    spot = np.arange(n)
+    r_, col = np.divmod(spot, n_cols)
+    column = np.where(r_ % 2 == 0, col, n_cols - 1 - col)
+    nan = np.full(n, np.nan)
+    df = pd.DataFrame(
+        {
+            "spot": spot,
+            "condition": v["cond"].astype(int),
+            "row": r_,
+            "column": column,
+            "x_um": column * p["spacing_um"],
+            "y_um": r_ * p["spacing_um"],
+            "current_density_nominal_mA_cm2": v["j_nom"],
+            "current_A": v["i_set"],
+            "area_cm2": area,
+            "current_density_mA_cm2": j,
+            "E_start_V": v["es"],
+            "t_nuc_target_s": v["t"],
+            "E_nuc_target_V": v["en"],
+            "E_growth_target_V": v["eg"],
+            "t_nuc_model_s": t_min,
+            "nucleated": turned,
+            "curve": [
+                GalvanostaticCurve(
+                    t_scale_s=float(par["t_scale_s"][k]),
+                    E_start_V=float(v["es"][k]),
+                    E_plateau_V=float(par["E_plateau_V"][k]),
+                    dE_sei_V=float(par["dE_sei_V"][k]),
+                    eta_amp_V=float(par["eta_amp_V"][k]),
+                    duration_s=dur,
                 )
-            else:
-                row.update(
-                    E_nuc_V=np.nan,
-                    t_nuc_s=np.nan,
-                    Q_nuc_uAh_cm2=np.nan,
-                    E_growth_V=np.nan,
-                    eta_nuc_V=np.nan,
-                )
-            rows.append(row)
-            spot += 1
-    # serpentine acquisition: x already alternates per row; keep acquisition order
-    df = pd.DataFrame(rows)
+                for k in range(n)
+            ],
+            "E_nuc_V": np.where(turned, e_min, nan),
+            "t_nuc_s": np.where(turned, t_min, nan),
+            "Q_nuc_uAh_cm2": np.where(turned, j * t_min / 3.6, nan),
+            "E_growth_V": np.where(turned, e_tail, nan),
+            "eta_nuc_V": np.where(turned, e_tail - e_min, nan),
+        }
+    )
     df.attrs["parameters"] = p
     df.attrs["grid_columns"] = n_cols
+    df.attrs["curve_params"] = par
     return df
 
 
@@ -368,6 +455,44 @@ def _spot_record(row, p: dict, seed: int) -> pd.DataFrame:
     )
 
 
+def _record_blocks(design: pd.DataFrame, p: dict, seed: int, size: int = 256):
+    """Noisy records of consecutive blocks of spots: yields (rows, t, E, I) arrays.
+
+    The numbers of :func:`_spot_record` (same curve, same per-spot noise streams), for
+    ``size`` spots at a time: the noise-free curves are evaluated as one array.
+    """
+    from platescope.simulate._echem_model import _e_only
+
+    dur = p["duration_s"]
+    m = int(math.floor(dur / p["sample_period_s"] + 1e-9)) + 1
+    t = np.arange(m) * p["sample_period_s"]
+    par = design.attrs.get("curve_params")
+    if par is None or len(par["t_scale_s"]) != len(design):
+        curves = design["curve"].tolist()
+        par = {
+            k: np.array([getattr(c, k) for c in curves])
+            for k in ("t_scale_s", "E_plateau_V", "dE_sei_V", "eta_amp_V")
+        }
+    ns = p["noise_scale"]
+    spots = design["spot"].to_numpy(int)
+    amps = design["current_A"].to_numpy(float)
+    for lo in range(0, len(design), size):
+        r = np.arange(lo, min(lo + size, len(design)))
+        e_nf = _e_only(
+            t[None, :] / par["t_scale_s"][r][:, None],
+            par["E_plateau_V"][r][:, None],
+            par["dE_sei_V"][r][:, None],
+            par["eta_amp_V"][r][:, None],
+        )
+        e = np.empty_like(e_nf)
+        i = np.empty_like(e_nf)
+        for k, row in enumerate(r):
+            rng = np.random.default_rng(np.random.SeedSequence([seed, 31337, int(spots[row])]))
+            e[k] = e_nf[k] + rng.normal(0.0, ns * p["potential_noise_V"], m)
+            i[k] = amps[row] * (1.0 + rng.normal(0.0, ns * p["current_noise_frac"], m))
+        yield r, t, e, i
+
+
 # --------------------------------------------------------------------------- writers
 def _fmt_block(cols: list[np.ndarray], fmts: list[str], sep: str = ",") -> str:
     """Rows of numbers as text: one printf-style pass over all values (fmts per column)."""
@@ -406,27 +531,24 @@ def _write_platescope(out: Path, design: pd.DataFrame, p: dict, seed: int) -> di
     swap = _FolderSwap(out / "spots")
     paths = []
     try:
-        for _, row in design.iterrows():
-            rec = _spot_record(row, p, seed)
-            name = f"spot_{int(row['spot']):05d}.{ext}"
-            target = swap.tmp / name
-            if ext == "csv":
-                text = "time_s,potential_V,current_A\n" + _fmt_block(
-                    [
-                        rec["time_s"].to_numpy(),
-                        rec["potential_V"].to_numpy(),
-                        rec["current_A"].to_numpy(),
-                    ],
-                    ["%.6f", "%.7f", "%.6e"],
-                )
-                target.write_text(text, encoding="utf-8")
-            else:
-                write_eclab_mpt(
-                    target,
-                    rec[["time_s", "potential_V", "current_A"]],
-                    t0_local=T0_LOCAL + timedelta(seconds=10.0 * int(row["spot"])),
-                )
-            paths.append(f"spots/{name}")
+        spot_ids = design["spot"].to_numpy(int)
+        for rows, t, e, i in _record_blocks(design, p, seed):
+            for k, row in enumerate(rows):
+                spot = int(spot_ids[row])
+                name = f"spot_{spot:05d}.{ext}"
+                target = swap.tmp / name
+                if ext == "csv":
+                    text = "time_s,potential_V,current_A\n" + _fmt_block(
+                        [t, e[k], i[k]], ["%.6f", "%.7f", "%.6e"]
+                    )
+                    target.write_text(text, encoding="utf-8")
+                else:
+                    write_eclab_mpt(
+                        target,
+                        pd.DataFrame({"time_s": t, "potential_V": e[k], "current_A": i[k]}),
+                        t0_local=T0_LOCAL + timedelta(seconds=10.0 * spot),
+                    )
+                paths.append(f"spots/{name}")
         swap.commit()
     except BaseException:
         swap.discard()
@@ -447,12 +569,25 @@ def _write_platescope(out: Path, design: pd.DataFrame, p: dict, seed: int) -> di
     return {"seccm": {"layout": "platescope", "spots": "spots.csv"}, "inputs": ["spots.csv"]}
 
 
-def _hop_arrays(row, p: dict, seed: int, rec: pd.DataFrame) -> dict[str, np.ndarray]:
+def _hops(design: pd.DataFrame, p: dict, seed: int):
+    """(row, record) of every spot in order: ``row`` has spot, x_um, y_um; record E and I."""
+    spot = design["spot"].to_numpy(int)
+    x = design["x_um"].to_numpy(float)
+    y = design["y_um"].to_numpy(float)
+    for rows, _t, e, i in _record_blocks(design, p, seed):
+        for k, r in enumerate(rows):
+            yield (
+                {"spot": int(spot[r]), "x_um": float(x[r]), "y_um": float(y[r])},
+                {"potential_V": e[k], "current_A": i[k]},
+            )
+
+
+def _hop_arrays(row, p: dict, seed: int, rec) -> dict[str, np.ndarray]:
     """Approach + contact record + retract of one hop (vendor layouts)."""
     dt = p["sample_period_s"]
     n_a = int(round(p["approach_s"] / dt))
     n_r = max(int(round(p["retract_s"] / dt)), 1)
-    n_m = len(rec)
+    n_m = len(rec["potential_V"])
     rng = np.random.default_rng(np.random.SeedSequence([seed, 4242, int(row["spot"])]))
     ns = p["noise_scale"]
     z_contact = 0.5 + 1e-3 * float(row["x_um"]) + 5e-4 * float(row["y_um"])  # gently tilted sample
@@ -469,14 +604,14 @@ def _hop_arrays(row, p: dict, seed: int, rec: pd.DataFrame) -> dict[str, np.ndar
     v = np.concatenate(
         [
             OVERLOAD_V + rng.normal(0, 1e-3, n_a),
-            rec["potential_V"].to_numpy(),
+            np.asarray(rec["potential_V"]),
             OVERLOAD_V + rng.normal(0, 1e-3, n_r),
         ]
     )
     i = np.concatenate(
         [
             rng.normal(0, 2e-13 * max(ns, 0.0), n_a),
-            rec["current_A"].to_numpy(),
+            np.asarray(rec["current_A"]),
             rng.normal(0, 2e-13 * max(ns, 0.0), n_r),
         ]
     )
@@ -557,8 +692,7 @@ def _write_echemtips(out: Path, design: pd.DataFrame, p: dict, seed: int) -> dic
         )
         n_samples += n0
         t_next = n0 * dt + move_s
-        for _, row in design.iterrows():
-            rec = _spot_record(row, p, seed)
+        for row, rec in _hops(design, p, seed):
             h = _hop_arrays(row, p, seed, rec)
             n = h["n"]
             t = t_next + np.arange(n) * dt
@@ -672,15 +806,16 @@ def _write_wecspm(out: Path, design: pd.DataFrame, p: dict, seed: int) -> dict:
             fb_of_stage = np.array(
                 [WEC_FEEDBACK["approach"], WEC_FEEDBACK["hold"], WEC_FEEDBACK["retract"]]
             )
-            for _, row in design.iterrows():
-                rec = _spot_record(row, p, seed)
+            for row, rec in _hops(design, p, seed):
                 h = _hop_arrays(row, p, seed, rec)
                 n = h["n"]
                 h["t"] = t_next + np.arange(n) * dt
                 h["fb"] = fb_of_stage[h["stage"]]
                 h["line"] = line + 1 + h["stage"]
                 for _, key, fmt in _WEC_CHANNELS:
-                    handles[key].write("\t" + "\t".join(np.char.mod(fmt, h[key]).tolist()))
+                    vals = np.asarray(h[key])
+                    vals = vals.tolist() if fmt == "%d" else vals.astype(float).tolist()
+                    handles[key].write(("\t" + fmt) * len(vals) % tuple(vals))
                 line += 3
                 t_next = h["t"][-1] + dt  # dt (s) counts sampled time only
         finally:

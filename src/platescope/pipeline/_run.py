@@ -119,7 +119,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
     return summary
 
 
-def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
+def run_demo(out, *, scenarios=None, seed: int = 0, jobs: int | None = None) -> Path:
     """Simulate each scenario, analyse it, and write ``out/index.html``.
 
     Parameters
@@ -132,6 +132,10 @@ def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
         Scenario names (default: every scenario of the registry that has ``demo``).
     seed : int
         Simulation seed.
+    jobs : int, optional
+        Scenarios run at the same time, each in its own worker process (default: the
+        usable cores, at most one per scenario; ``PLATESCOPE_DEMO_JOBS`` overrides).
+        ``1`` runs them one after the other in this process. The results are the same.
 
     Returns
     -------
@@ -144,9 +148,15 @@ def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
     names = demo_scenarios() if scenarios is None else tuple(scenarios)
     out = claim_output_folder(out, kind="demo")
     out.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        exp = simulate(name, out / name / "input", seed=seed)
-        analyze(exp, out / name / "results")
+    from platescope.pipeline._demo import default_jobs, run_scenarios
+
+    jobs = default_jobs(len(names)) if jobs is None else max(1, min(int(jobs), len(names)))
+    if jobs > 1:
+        run_scenarios(out, names, seed=seed, jobs=jobs)
+    else:
+        for name in names:
+            exp = simulate(name, out / name / "input", seed=seed)
+            analyze(exp, out / name / "results")
     index = Path(render_index(_demo_entries(out), out_path=out / "index.html"))
     write_marker(out, kind="demo", version=__version__)
     return index

@@ -49,12 +49,12 @@ def run_demo_process(out: Path, jobs: int, scenarios: list[str] | None) -> dict:
 
 def per_scenario(out: Path, scenarios: list[str]) -> dict:
     """Simulate and analyse each scenario in this process (the serial demo's parts)."""
-    from platescope.pipeline._demo import _one
+    from platescope.pipeline._run import simulate_and_analyse
 
     rows = {}
     for name in scenarios:
         load0 = _load()
-        r = _one(name, str(out), 0)
+        r = simulate_and_analyse(name, out, 0)
         rows[name] = {
             "simulate_s": r["simulate_s"],
             "analyse_s": r["analyse_s"],

@@ -20,8 +20,7 @@ import contextlib
 import os
 import pickle
 import statistics
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from platescope._errors import InputError
@@ -80,16 +79,10 @@ def default_jobs(n_scenarios: int) -> int:
     return max(1, min(jobs, n_scenarios))
 
 
-def _one(name: str, out: str, seed: int) -> dict:
-    """Simulate and analyse one scenario (in a worker); seconds of each part."""
-    from platescope.pipeline._run import analyze
-    from platescope.simulate import simulate
-
-    t0 = time.perf_counter()
+def _one(task: Callable[[str, str, int], dict], name: str, out: str, seed: int) -> dict:
+    """``task(name, out, seed)`` in a worker, its errors made fit to travel back."""
     try:
-        exp = simulate(name, Path(out) / name / "input", seed=seed)
-        t1 = time.perf_counter()
-        analyze(exp, Path(out) / name / "results")
+        return task(name, out, seed)
     except InputError as err:  # its __init__ takes three arguments: sent as fields
         return {"name": name, "input_error": (err.path, err.problem, err.fix)}
     except Exception as err:
@@ -98,8 +91,6 @@ def _one(name: str, out: str, seed: int) -> dict:
         except Exception:  # an exception that cannot travel: its type and message do
             raise RuntimeError(f"{type(err).__name__}: {err}") from None
         raise
-    t2 = time.perf_counter()
-    return {"name": name, "simulate_s": t1 - t0, "analyse_s": t2 - t1}
 
 
 @contextlib.contextmanager
@@ -120,11 +111,21 @@ def _worker_environment(threads: int) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_scenarios(out: Path, names: Sequence[str], *, seed: int, jobs: int) -> list[dict]:
+def run_scenarios(
+    task: Callable[[str, str, int], dict],
+    out: Path,
+    names: Sequence[str],
+    *,
+    seed: int,
+    jobs: int,
+) -> list[dict]:
     """Simulate and analyse ``names`` into ``out/<name>`` on ``jobs`` worker processes.
 
     Parameters
     ----------
+    task : callable
+        ``task(name, out, seed) -> {"name", "simulate_s", "analyse_s"}``, a module-level
+        function (it is sent to the workers by name).
     out : pathlib.Path
         The (claimed) demo folder.
     names : sequence of str
@@ -162,7 +163,7 @@ def run_scenarios(out: Path, names: Sequence[str], *, seed: int, jobs: int) -> l
         try:
             with _worker_environment(threads):
                 # workers start at the first submit: inside the block, with its environment
-                futures = {pool.submit(_one, n, str(out), seed): n for n in order}
+                futures = {pool.submit(_one, task, n, str(out), seed): n for n in order}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -143,7 +143,6 @@ def run_demo(out, *, scenarios=None, seed: int = 0, jobs: int | None = None) -> 
         The index page.
     """
     from platescope.report import render_index
-    from platescope.simulate import simulate
 
     names = demo_scenarios() if scenarios is None else tuple(scenarios)
     out = claim_output_folder(out, kind="demo")
@@ -152,14 +151,27 @@ def run_demo(out, *, scenarios=None, seed: int = 0, jobs: int | None = None) -> 
 
     jobs = default_jobs(len(names)) if jobs is None else max(1, min(int(jobs), len(names)))
     if jobs > 1:
-        run_scenarios(out, names, seed=seed, jobs=jobs)
+        run_scenarios(simulate_and_analyse, out, names, seed=seed, jobs=jobs)
     else:
         for name in names:
-            exp = simulate(name, out / name / "input", seed=seed)
-            analyze(exp, out / name / "results")
+            simulate_and_analyse(name, out, seed)
     index = Path(render_index(_demo_entries(out), out_path=out / "index.html"))
     write_marker(out, kind="demo", version=__version__)
     return index
+
+
+def simulate_and_analyse(name: str, out, seed: int) -> dict:
+    """One demo scenario: simulate into ``out/<name>/input``, analyse into
+    ``out/<name>/results``; the seconds each part took."""
+    import time
+
+    from platescope.simulate import simulate
+
+    t0 = time.perf_counter()
+    exp = simulate(name, Path(out) / name / "input", seed=seed)
+    t1 = time.perf_counter()
+    analyze(exp, Path(out) / name / "results")
+    return {"name": name, "simulate_s": t1 - t0, "analyse_s": time.perf_counter() - t1}
 
 
 def _demo_entries(out: Path) -> list[dict]:

@@ -110,3 +110,27 @@ def test_local_cluster_gives_the_synchronous_result(spots):
     assert list(got["spot"]) == list(ref["spot"])  # streamed back in spot order
     for col in ("E_nuc_V", "t_nuc_s", "E_growth_V"):
         np.testing.assert_array_equal(got[col].to_numpy(float), ref[col].to_numpy(float))
+
+
+def test_sigint_ignored_only_inside_the_block_and_restored_after_an_error():
+    """The workers of a process cluster start with SIGINT ignored; the caller's handler
+    comes back after the block, also when starting the cluster failed."""
+    import signal
+
+    from platescope.pipeline._parallel import _sigint_ignored
+
+    def mine(signum, frame):  # pragma: no cover - never delivered
+        pass
+
+    previous = signal.signal(signal.SIGINT, mine)
+    try:
+        with _sigint_ignored(True):
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is mine
+        with pytest.raises(RuntimeError), _sigint_ignored(True):
+            raise RuntimeError("cluster failed to start")
+        assert signal.getsignal(signal.SIGINT) is mine
+        with _sigint_ignored(False):
+            assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, previous)

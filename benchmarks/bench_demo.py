@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,12 +37,15 @@ def run_demo_process(out: Path, jobs: int, scenarios: list[str] | None) -> dict:
     names = scenarios or ["all"]
     times = {}
     load0 = _load()
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     for name in names:
         cmd = [sys.executable, "-m", "platescope", "demo", "--out", str(out), "--quiet"]
         cmd += ["--scenario", name, "--jobs", str(jobs)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     times["wall_s"] = time.perf_counter() - t0
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    times["cpu_s"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
     times["load_before"] = load0
     times["load_after"] = _load()
     return times
@@ -54,13 +58,19 @@ def per_scenario(out: Path, scenarios: list[str]) -> dict:
     rows = {}
     for name in scenarios:
         load0 = _load()
+        c0 = time.process_time()
         r = simulate_and_analyse(name, out, 0)
         rows[name] = {
             "simulate_s": r["simulate_s"],
             "analyse_s": r["analyse_s"],
+            "cpu_s": time.process_time() - c0,
             "load": (load0 + _load()) / 2,
         }
-        print(f"{name:24s} simulate {r['simulate_s']:6.1f} s  analyse {r['analyse_s']:6.1f} s")
+        print(
+            f"{name:24s} simulate {r['simulate_s']:6.1f} s  analyse {r['analyse_s']:6.1f} s  "
+            f"CPU {rows[name]['cpu_s']:6.1f} s  load {rows[name]['load']:.1f}",
+            flush=True,
+        )
     return rows
 
 
@@ -86,9 +96,12 @@ def main() -> None:
             result["runs"][str(jobs)] = runs
             walls = [r["wall_s"] for r in runs]
             loads = [f"{r['load_before']:.1f}→{r['load_after']:.1f}" for r in runs]
+            cpus = ", ".join(f"{r['cpu_s']:.0f}" for r in runs)
             print(
                 f"--jobs {jobs}: median {statistics.median(walls):6.1f} s "
-                f"(runs {', '.join(f'{w:.1f}' for w in walls)}; load {', '.join(loads)})"
+                f"(runs {', '.join(f'{w:.1f}' for w in walls)}; CPU s {cpus}; "
+                f"load {', '.join(loads)})",
+                flush=True,
             )
     out = Path(__file__).parent / "results" / "demo.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -27,23 +27,24 @@ from platescope._errors import InputError
 
 __all__ = ["default_jobs", "run_scenarios"]
 
-#: Seconds each demo scenario took (simulate + analyse) in one process on a 2-core
-#: machine; only the order matters: the longest start first, so the last one to finish is
-#: a short one. A scenario not listed counts as the median.
+#: CPU seconds of each demo scenario (simulate + analyse, one process, measured with
+#: benchmarks/bench_demo.py --per-scenario; the last ones estimated). Only the order
+#: matters: the longest start first, so the last to finish is a short one (a scenario not
+#: listed counts as the median).
 _COST_HINT_S = {
-    "irm-galvanostatic": 19.0,
-    "irm-cv": 14.0,
-    "see-through": 16.0,
-    "seccm-combinatorial": 12.0,
-    "sem-particles": 14.0,
-    "sims-diffusion": 6.0,
-    "dendrite-cycling": 14.0,
-    "top-view-nucleation": 10.0,
-    "side-view": 8.0,
-    "symmetric-cell": 6.0,
-    "afm": 6.0,
-    "tomography": 8.0,
-    "stripping": 8.0,
+    "irm-galvanostatic": 26.0,
+    "see-through-ag": 16.5,
+    "see-through-au": 13.0,
+    "sem-particles": 10.0,
+    "dendrite-cycling": 8.0,
+    "irm-cv": 7.0,
+    "top-view-nucleation": 6.0,
+    "tomography": 5.0,
+    "afm": 4.0,
+    "side-view": 4.0,
+    "seccm-combinatorial": 3.5,
+    "sims-diffusion": 3.0,
+    "symmetric-cell": 3.0,
 }
 
 # environment of a worker: threads for numba kernels, BLAS, OpenMP and Dask's local

@@ -28,7 +28,7 @@ from platescope._errors import InputError
 __all__ = ["default_jobs", "run_scenarios"]
 
 #: CPU seconds of each demo scenario (simulate + analyse, one process, measured with
-#: benchmarks/bench_demo.py --per-scenario; the last ones estimated). Only the order
+#: benchmarks/bench_demo.py --per-scenario, load 8–13; tomography estimated). Only the order
 #: matters: the longest start first, so the last to finish is a short one (a scenario not
 #: listed counts as the median).
 _COST_HINT_S = {
@@ -36,15 +36,15 @@ _COST_HINT_S = {
     "irm-galvanostatic": 26.0,
     "see-through-ag": 16.5,
     "see-through-au": 13.0,
-    "dendrite-cycling": 8.0,
+    "dendrite-cycling": 10.7,
+    "top-view-nucleation": 9.8,
+    "sims-diffusion": 9.8,
     "irm-cv": 7.0,
-    "top-view-nucleation": 6.0,
     "tomography": 5.0,
-    "afm": 4.0,
-    "side-view": 4.0,
-    "seccm-combinatorial": 3.5,
-    "sims-diffusion": 3.0,
-    "symmetric-cell": 3.0,
+    "afm": 4.3,
+    "seccm-combinatorial": 3.4,
+    "side-view": 3.2,
+    "symmetric-cell": 2.0,
 }
 
 # environment of a worker: threads for numba kernels, BLAS, OpenMP and Dask's local

@@ -28,11 +28,12 @@ from platescope._errors import InputError
 __all__ = ["default_jobs", "run_scenarios"]
 
 #: CPU seconds of each demo scenario (simulate + analyse, one process, measured with
-#: benchmarks/bench_demo.py --per-scenario, load 8–13; tomography estimated). Only the order
+#: benchmarks/bench_demo.py --per-scenario, load 7.5–13). Only the order
 #: matters: the longest start first, so the last to finish is a short one (a scenario not
 #: listed counts as the median).
 _COST_HINT_S = {
     "sem-particles": 47.0,
+    "tomography": 27.3,
     "irm-galvanostatic": 26.0,
     "see-through-ag": 16.5,
     "see-through-au": 13.0,
@@ -40,7 +41,6 @@ _COST_HINT_S = {
     "top-view-nucleation": 9.8,
     "sims-diffusion": 9.8,
     "irm-cv": 7.0,
-    "tomography": 5.0,
     "afm": 4.3,
     "seccm-combinatorial": 3.4,
     "side-view": 3.2,

@@ -9,6 +9,8 @@ are within these and the bounds below leave about a factor 1.5 on them.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -25,7 +27,17 @@ PX_UM = 0.01
 
 
 def _run(kind, seed, **kw):
+    if not kw:
+        return _run_default(kind, seed)
     sim = make_sem_morphology(kind, seed=seed, **kw)
+    return sim, morphology(sim["image"], spacing=PX_UM)
+
+
+@functools.cache
+def _run_default(kind, seed):
+    """The default deposit of ``kind``/``seed`` and its analysis, made once per module
+    (several tests check different results of the same one; none of them mutates it)."""
+    sim = make_sem_morphology(kind, seed=seed)
     return sim, morphology(sim["image"], spacing=PX_UM)
 
 

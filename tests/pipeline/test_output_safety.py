@@ -89,11 +89,18 @@ def test_out_into_a_folder_of_user_files_is_refused(experiment, tmp_path, capsys
     assert _snapshot(other) == before
 
 
-def test_rerun_into_own_results_is_allowed_but_a_user_file_there_stops_it(
-    experiment, tmp_path, capsys
-):
-    out = tmp_path / "results"
+@pytest.fixture(scope="module")
+def published(experiment, tmp_path_factory):
+    """One ``analyze`` result of the experiment (tests that rerun into it use a copy)."""
+    out = tmp_path_factory.mktemp("published") / "results"
     assert main(["analyze", str(experiment / "experiment.toml"), "--out", str(out)]) == 0
+    return out
+
+
+def test_rerun_into_own_results_is_allowed_but_a_user_file_there_stops_it(
+    experiment, published, tmp_path, capsys
+):
+    out = _copy(published, tmp_path / "results")
     marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
     assert marker["kind"] == "result" and "summary.json" in marker["files"]
     # a rerun replaces platescope's own results
@@ -110,9 +117,10 @@ def test_rerun_into_own_results_is_allowed_but_a_user_file_there_stops_it(
     assert _snapshot(out) == before
 
 
-def test_result_folder_of_an_older_version_without_marker_is_reused(experiment, tmp_path):
-    out = tmp_path / "results"
-    assert main(["analyze", str(experiment / "experiment.toml"), "--out", str(out)]) == 0
+def test_result_folder_of_an_older_version_without_marker_is_reused(
+    experiment, published, tmp_path
+):
+    out = _copy(published, tmp_path / "results")
     (out / MARKER).unlink()  # as written by platescope 0.1
     assert main(["analyze", str(experiment / "experiment.toml"), "--out", str(out)]) == 0
     assert (out / MARKER).is_file()

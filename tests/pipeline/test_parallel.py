@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 
 import numpy as np
@@ -77,6 +78,10 @@ def test_bad_spot_is_reported_not_raised(spots, tmp_path):
 # Any other warning (deprecations, unclosed resources …) still fails the test.
 @pytest.mark.filterwarnings("ignore:Creating scratch directories is taking:UserWarning")
 @pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
+# the cluster's sockets are closed by its event loop thread; on a loaded machine the last
+# one can still be open when the test ends and be finalised by the garbage collector
+# (ResourceWarning, an error under -W error). It is collected here, inside this test.
+@pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
 def test_local_cluster_gives_the_synchronous_result(spots):
     """A real dask.distributed LocalCluster (threads, one worker) through map_batches."""
     distributed = pytest.importorskip("distributed")
@@ -100,7 +105,32 @@ def test_local_cluster_gives_the_synchronous_result(spots):
         )
         assert client.status == "running"
     assert client.status == "closed"
+    gc.collect()  # finalise the cluster's sockets now (see the filter above)
     assert info["scheduler"] != "synchronous" and info["n_batches"] == 4
     assert list(got["spot"]) == list(ref["spot"])  # streamed back in spot order
     for col in ("E_nuc_V", "t_nuc_s", "E_growth_V"):
         np.testing.assert_array_equal(got[col].to_numpy(float), ref[col].to_numpy(float))
+
+
+def test_sigint_ignored_only_inside_the_block_and_restored_after_an_error():
+    """The workers of a process cluster start with SIGINT ignored; the caller's handler
+    comes back after the block, also when starting the cluster failed."""
+    import signal
+
+    from platescope.pipeline._parallel import _sigint_ignored
+
+    def mine(signum, frame):  # pragma: no cover - never delivered
+        pass
+
+    previous = signal.signal(signal.SIGINT, mine)
+    try:
+        with _sigint_ignored(True):
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is mine
+        with pytest.raises(RuntimeError), _sigint_ignored(True):
+            raise RuntimeError("cluster failed to start")
+        assert signal.getsignal(signal.SIGINT) is mine
+        with _sigint_ignored(False):
+            assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -104,7 +104,11 @@ def _cmd_check(args) -> int:
 def _cmd_demo(args) -> int:
     from platescope.pipeline import run_demo
 
-    index = run_demo(Path(args.out), scenarios=_demo_scenarios(args.scenario), seed=args.seed)
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(None, f"--jobs {args.jobs} is not a number of processes", "give 1 or more")
+    index = run_demo(
+        Path(args.out), scenarios=_demo_scenarios(args.scenario), seed=args.seed, jobs=args.jobs
+    )
     print(index)
     return 0
 
@@ -168,6 +172,14 @@ def build_parser(*, help_text: bool | str = False) -> argparse.ArgumentParser:
         "--out", default="platescope-demo", help="output folder (default ./platescope-demo)"
     )
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="scenarios run at the same time, one process each (default: the cores; 1: "
+        "one after the other); the results are the same",
+    )
     d.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     d.set_defaults(func=_cmd_demo)
 

@@ -4,7 +4,7 @@ Public API
 ----------
 analyze(experiment, out, *, scheduler=None, workers=None) -> dict
     Run every analysis an experiment file allows and publish the results folder.
-run_demo(out, *, scenarios=None, seed=0) -> Path
+run_demo(out, *, scenarios=None, seed=0, jobs=None) -> Path
     Simulate, analyse and report each demo scenario; returns the index page.
 scenarios() -> dict
     The scenario registry: name → :class:`Scenario` (inputs, analyses, simulator).

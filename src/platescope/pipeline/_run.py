@@ -119,7 +119,7 @@ def analyze(experiment, out, *, scheduler: str | None = None, workers: int | Non
     return summary
 
 
-def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
+def run_demo(out, *, scenarios=None, seed: int = 0, jobs: int | None = None) -> Path:
     """Simulate each scenario, analyse it, and write ``out/index.html``.
 
     Parameters
@@ -132,6 +132,10 @@ def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
         Scenario names (default: every scenario of the registry that has ``demo``).
     seed : int
         Simulation seed.
+    jobs : int, optional
+        Scenarios run at the same time, each in its own worker process (default: the
+        usable cores, at most one per scenario; ``PLATESCOPE_DEMO_JOBS`` overrides).
+        ``1`` runs them one after the other in this process. The results are the same.
 
     Returns
     -------
@@ -139,17 +143,35 @@ def run_demo(out, *, scenarios=None, seed: int = 0) -> Path:
         The index page.
     """
     from platescope.report import render_index
-    from platescope.simulate import simulate
 
     names = demo_scenarios() if scenarios is None else tuple(scenarios)
     out = claim_output_folder(out, kind="demo")
     out.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        exp = simulate(name, out / name / "input", seed=seed)
-        analyze(exp, out / name / "results")
+    from platescope.pipeline._demo import default_jobs, run_scenarios
+
+    jobs = default_jobs(len(names)) if jobs is None else max(1, min(int(jobs), len(names)))
+    if jobs > 1:
+        run_scenarios(simulate_and_analyse, out, names, seed=seed, jobs=jobs)
+    else:
+        for name in names:
+            simulate_and_analyse(name, out, seed)
     index = Path(render_index(_demo_entries(out), out_path=out / "index.html"))
     write_marker(out, kind="demo", version=__version__)
     return index
+
+
+def simulate_and_analyse(name: str, out, seed: int) -> dict:
+    """One demo scenario: simulate into ``out/<name>/input``, analyse into
+    ``out/<name>/results``; the seconds each part took."""
+    import time
+
+    from platescope.simulate import simulate
+
+    t0 = time.perf_counter()
+    exp = simulate(name, Path(out) / name / "input", seed=seed)
+    t1 = time.perf_counter()
+    analyze(exp, Path(out) / name / "results")
+    return {"name": name, "simulate_s": t1 - t0, "analyse_s": time.perf_counter() - t1}
 
 
 def _demo_entries(out: Path) -> list[dict]:

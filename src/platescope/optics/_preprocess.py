@@ -362,7 +362,11 @@ def current_density_mA_cm2(current_A: float | npt.ArrayLike, area_cm2: float):
 
 
 def correct_illumination_drift(
-    movie: xr.DataArray, *, reference: xr.DataArray | np.ndarray, frame: int = 0
+    movie: xr.DataArray,
+    *,
+    reference: xr.DataArray | np.ndarray,
+    frame: int = 0,
+    level: np.ndarray | None = None,
 ) -> tuple[xr.DataArray, np.ndarray]:
     """Remove a multiplicative illumination drift using pixels where nothing happens.
 
@@ -380,6 +384,10 @@ def correct_illumination_drift(
         (y, x) pixels free of any electrochemical change.
     frame : int
         Frame whose gain is taken as 1.
+    level : ndarray, optional
+        The mean of the ``reference`` pixels per frame, counts, if already measured
+        (e.g. by :func:`irm_frame_statistics` in its single pass): the movie is then
+        not read here at all.
 
     Returns
     -------
@@ -412,11 +420,17 @@ def correct_illumination_drift(
             "fewer than 10 reference pixels outside the footprint to measure illumination drift",
             "record a field of view larger than the footprint, or skip the drift correction",
         )
-    data = movie.data
-    level = (data * (ref / ref.sum())).sum(axis=(1, 2))
-    if _is_dask(level):
-        level = level.compute()
+    if level is None:
+        level = (movie.data * (ref / ref.sum())).sum(axis=(1, 2))
+        if _is_dask(level):
+            level = level.compute()
     level = np.asarray(level, dtype=float)
+    if level.shape != (movie.sizes["t"],):
+        raise InputError(
+            _source(movie),
+            f"{level.size} drift levels given for a movie of {movie.sizes['t']} frames",
+            "pass one reference level per frame",
+        )
     if not (np.all(np.isfinite(level)) and level[frame] > 0):
         raise InputError(
             _source(movie),

@@ -55,11 +55,76 @@ def _vm(key: str) -> float:
     return float("nan")
 
 
+#: (module, attribute, step name): the calls whose reads are counted one by one. Each
+#: is patched where the pipeline looks it up; the counts are inclusive (a step called
+#: inside another is counted in both), and repeated calls add up.
+STEPS = [
+    ("platescope.pipeline._irm_galvanostatic", "read_movie_section", "read_movie_section"),
+    ("platescope.optics._registration", "frame_quality", "registration.frame_quality"),
+    ("platescope.optics._registration", "register_drift", "registration.register_drift"),
+    ("platescope.optics", "prepare_irm", "prepare_irm (all)"),
+    ("platescope.sync", "mean_intensity", "prepare_irm: sync.mean_intensity"),
+    ("platescope.sync", "synchronize", "prepare_irm: sync.synchronize (landing step)"),
+    ("platescope.optics._irm_prepare", "footprint_mask", "prepare_irm: footprint_mask"),
+    (
+        "platescope.optics._irm_prepare",
+        "irm_frame_statistics",
+        "prepare_irm: irm_frame_statistics (drift, footprint mean, regions)",
+    ),
+    ("platescope.optics._irm_prepare", "subtract_reference", "prepare_irm: subtract_reference"),
+    ("platescope.optics", "t_nuc_map", "t_nuc_map"),
+    ("platescope.optics", "t_nuc_regions", "t_nuc_regions"),
+    ("platescope.optics", "ce_intensity_changes", "ce_intensity_changes"),
+    ("platescope.optics", "onset_map", "onset_map"),
+    ("platescope.optics", "gaussian_blur", "irm frames figure (gaussian_blur)"),
+    ("platescope.pipeline._irm_galvanostatic", "_sem_analyses", "SEM analyses"),
+]
+
+
+def _patch_steps(counts: dict) -> None:
+    """Wrap each step in STEPS to add its rchar, read_bytes, wall and CPU time to counts."""
+    import functools
+    import importlib
+
+    for mod_name, attr, label in STEPS:
+        try:
+            mod = importlib.import_module(mod_name)
+            fn = getattr(mod, attr)
+        except (ImportError, AttributeError):
+            continue
+
+        def wrap(fn=fn, label=label):
+            @functools.wraps(fn)
+            def inner(*a, **k):
+                io0, w0, c0 = _proc_io(), time.perf_counter(), time.process_time()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    io1 = _proc_io()
+                    rec = counts.setdefault(
+                        label,
+                        {"calls": 0, "rchar": 0, "read_bytes": 0, "wall_s": 0.0, "cpu_s": 0.0},
+                    )
+                    rec["calls"] += 1
+                    rec["rchar"] += io1["rchar"] - io0["rchar"]
+                    rec["read_bytes"] += io1["read_bytes"] - io0["read_bytes"]
+                    rec["wall_s"] += time.perf_counter() - w0
+                    rec["cpu_s"] += time.process_time() - c0
+
+            return inner
+
+        setattr(mod, attr, wrap())
+
+
 def child(experiment: str, out: str) -> None:
     """Analyse in this fresh process; print one JSON line."""
     import platescope.optics  # noqa: F401  (imports outside the measured window)
     import platescope.pipeline  # noqa: F401
     from platescope.cli import main as cli_main
+
+    steps: dict = {}
+    if os.environ.get("BENCH_STEPS", "1") == "1":
+        _patch_steps(steps)
 
     io0, rss0 = _proc_io(), _vm("VmHWM")
     w0, c0 = time.perf_counter(), time.process_time()
@@ -79,6 +144,7 @@ def child(experiment: str, out: str) -> None:
                 "rss_after_imports_mb": rss0,
                 "wall_s": wall,
                 "cpu_s": cpu,
+                "steps": steps,
             }
         )
     )
@@ -156,6 +222,8 @@ def main() -> None:
                 raise RuntimeError(proc.stderr[-3000:])
             rec = json.loads(proc.stdout.strip().splitlines()[-1])
             rec.update(scale=scale, movie_bytes=size, reads=rec["rchar"] / size)
+            for st in rec["steps"].values():
+                st["reads"] = st["rchar"] / size
             rows.append(rec)
             print(json.dumps(rec))
             shutil.rmtree(exp_dir)
@@ -178,6 +246,8 @@ def main() -> None:
             f"{r['scale']:>5}{r['movie_bytes'] / 2**30:>11.2f}{r['reads']:>7.2f}"
             f"{r['rss_peak_mb']:>8.0f}{r['wall_s']:>8.0f}{r['cpu_s']:>8.0f}"
         )
+        for label, st in r["steps"].items():
+            print(f"      {st['reads']:6.2f} reads {st['cpu_s']:7.1f} s CPU  {label}")
 
 
 if __name__ == "__main__":

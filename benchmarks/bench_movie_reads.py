@@ -59,6 +59,8 @@ def _vm(key: str) -> float:
 #: is patched where the pipeline looks it up; the counts are inclusive (a step called
 #: inside another is counted in both), and repeated calls add up.
 STEPS = [
+    ("platescope.pipeline._provenance", "_sha256", "inputs' sha256 (provenance)"),
+    ("platescope.pipeline._run", "sha256_file", "experiment file sha256"),
     ("platescope.pipeline._irm_galvanostatic", "read_movie_section", "read_movie_section"),
     ("platescope.optics._registration", "frame_quality", "registration.frame_quality"),
     ("platescope.optics._registration", "register_drift", "registration.register_drift"),
@@ -151,32 +153,69 @@ def child(experiment: str, out: str) -> None:
 
 
 def enlarge(src_dir: Path, dst_dir: Path, scale: int) -> int:
-    """Copy the experiment, the movie enlarged ``scale``× per side; return its bytes."""
-    import tifffile
+    """Copy the experiment, the movie enlarged ``scale``× per side; return its bytes.
 
-    from platescope.io._image_writers import write_imagej_movie
+    The enlarged movie is written frame by frame straight into a BigTIFF (pixel size
+    as a centimetre resolution; the frame times stay in ``frame_times.csv``), so
+    neither the generator nor a temporary file ever holds the movie; its pages are
+    then dropped from the page cache (``posix_fadvise DONTNEED``) so that the
+    analysis starts cold, as with a movie that never fitted in memory.
+    """
+    import tifffile
 
     shutil.copytree(src_dir, dst_dir, ignore=shutil.ignore_patterns("irm.tif"))
     with tifffile.TiffFile(src_dir / "irm.tif") as tif:
         small = tif.asarray(out="memmap")
-        meta = tif.imagej_metadata or {}
         res = tif.pages[0].tags["XResolution"].value
-    px_um = res[1] / res[0]
+    px_um = res[1] / res[0] / scale
     nt, ny, nx = small.shape
-    tmp = dst_dir / "movie.npy"
-    big = np.lib.format.open_memmap(tmp, "w+", np.uint16, (nt, ny * scale, nx * scale))
-    for i in range(nt):  # frame by frame: flat memory
-        big[i] = np.repeat(np.repeat(small[i], scale, axis=0), scale, axis=1)
-    big.flush()
-    write_imagej_movie(
-        dst_dir / "irm.tif",
-        big,
-        pixel_size_um=px_um / scale,
-        frame_interval_s=float(meta.get("finterval", 1.0)),
+
+    def frames():
+        for i in range(nt):
+            yield np.repeat(np.repeat(small[i], scale, axis=0), scale, axis=1)
+
+    path = dst_dir / "irm.tif"
+    with tifffile.TiffWriter(path, bigtiff=True) as tw:
+        tw.write(
+            frames(),
+            shape=(nt, ny * scale, nx * scale),
+            dtype=np.uint16,
+            photometric="minisblack",
+            resolution=(1e4 / px_um, 1e4 / px_um),
+            resolutionunit="CENTIMETER",
+            contiguous=True,
+        )
+    _drop_from_page_cache(path)
+    return path.stat().st_size
+
+
+def _n_frames(path: Path) -> int:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return int(tif.series[0].shape[0])
+
+
+def _drop_from_page_cache(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _memory_cgroup(cap_gib: float) -> Path:
+    """A cgroup-v1 memory group (page cache charged) under this process's own group."""
+    own = next(
+        line.split(":", 2)[2].strip()
+        for line in Path("/proc/self/cgroup").read_text().splitlines()
+        if line.split(":")[1] == "memory"
     )
-    del big, small
-    tmp.unlink()
-    return (dst_dir / "irm.tif").stat().st_size
+    cg = Path("/sys/fs/cgroup/memory") / own.lstrip("/") / f"platescope-bench-{os.getpid()}"
+    cg.mkdir()
+    (cg / "memory.limit_in_bytes").write_text(str(int(cap_gib * 2**30)))
+    return cg
 
 
 def main() -> None:
@@ -187,6 +226,13 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=None, help="echem record length, s")
     ap.add_argument("--tag", default="", help="suffix of the results file name")
     ap.add_argument("--workdir", default=None, help="where the movies go (default: a temp dir)")
+    ap.add_argument(
+        "--memory-cap-gib",
+        type=float,
+        default=None,
+        help="run each analysis in a cgroup-v1 memory group of this limit (page cache "
+        "included), so that a movie larger than the cap cannot stay in the cache",
+    )
     ap.add_argument("--child", nargs=2, metavar=("EXPERIMENT", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -207,21 +253,54 @@ def main() -> None:
                 size = (exp_dir / "irm.tif").stat().st_size
             else:
                 size = enlarge(base, exp_dir, scale)
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    str(exp_dir / "experiment.toml"),
-                    str(Path(tmp) / f"out{scale}"),
-                ],
-                capture_output=True,
-                text=True,
-            )
+            if scale == 1:
+                _drop_from_page_cache(exp_dir / "irm.tif")
+            cg = _memory_cgroup(args.memory_cap_gib) if args.memory_cap_gib else None
+            load_before = os.getloadavg()
+
+            def enter_cgroup(cg=cg):
+                if cg is not None:
+                    (cg / "cgroup.procs").write_text(str(os.getpid()))
+
+            try:
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        str(exp_dir / "experiment.toml"),
+                        str(Path(tmp) / f"out{scale}"),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    preexec_fn=enter_cgroup,
+                )
+                cgroup = None
+                if cg is not None:
+                    cgroup = {
+                        "limit_gib": args.memory_cap_gib,
+                        "max_usage_gib": int((cg / "memory.max_usage_in_bytes").read_text())
+                        / 2**30,
+                        "failcnt": int((cg / "memory.failcnt").read_text()),
+                    }
+            finally:
+                if cg is not None:
+                    cg.rmdir()
             if proc.returncode:
                 raise RuntimeError(proc.stderr[-3000:])
             rec = json.loads(proc.stdout.strip().splitlines()[-1])
-            rec.update(scale=scale, movie_bytes=size, reads=rec["rchar"] / size)
+            rec.update(
+                scale=scale,
+                movie_bytes=size,
+                reads=rec["rchar"] / size,
+                disk_reads=rec["read_bytes"] / size,
+                n_frames=_n_frames(exp_dir / "irm.tif"),
+                cgroup=cgroup,
+                loadavg_before=load_before,
+                loadavg_after=os.getloadavg(),
+            )
+            rec["wall_ms_per_frame"] = 1e3 * rec["wall_s"] / rec["n_frames"]
+            rec["cpu_ms_per_frame"] = 1e3 * rec["cpu_s"] / rec["n_frames"]
             for st in rec["steps"].values():
                 st["reads"] = st["rchar"] / size
             rows.append(rec)

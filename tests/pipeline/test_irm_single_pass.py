@@ -56,13 +56,15 @@ def _old_style_chain(root, summary):
     moved, _ = optics.correct_illumination_drift(after, reference=outside, frame=0)
     sub = optics.subtract_reference(moved, frame=0)
     curve = np.asarray(sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")), float)
-    return sub, m, curve, p
+    return sub, m, curve, p, sy
 
 
 def test_pipeline_equals_the_step_by_step_library_chain(run):
     root, summary = run
     assert summary["registration"]["n_frames_excluded"] == 0  # same frames on both sides
-    sub, m, curve, p = _old_style_chain(root, summary)
+    sub, m, curve, p, sy = _old_style_chain(root, summary)
+    # the sync used the frame-quality pass's means: the same offset as a pass of its own
+    assert summary["sync"]["offset_s"] == pytest.approx(sy["offset_s"], abs=1e-9)
     t_max = summary["echem"]["galvanostatic"]["t_nuc_s"] + p["tnuc_margin_s"]
     kw = {"window_s": p["tnuc_window_s"], "polyorder": p["tnuc_polyorder"], "t_max_s": t_max}
     glob = optics.t_nuc_from_curve(sub.t.values, curve, **kw)

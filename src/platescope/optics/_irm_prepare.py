@@ -100,6 +100,7 @@ def prepare_irm(
     area_cm2: float | None = None,
     region_px: int | None = None,
     region_min_fraction: float = 0.5,
+    movie_mean: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Put an IRM movie on the echem clock and prepare it for per-pixel analysis.
 
@@ -130,9 +131,13 @@ def prepare_irm(
         ``region_means``).
     region_min_fraction : float
         Regions with a smaller fraction of footprint pixels are not analysed.
+    movie_mean : ndarray, optional
+        The mean intensity of each frame of ``movie``, counts, if already measured
+        (e.g. by :func:`frame_quality`): the movie is then not read for it.
 
-    Reads of the movie: one pass for the mean intensity per frame (the
-    synchronisation needs it before the footprint is known), a few chunks around the
+    Reads of the movie: one pass for the mean intensity per frame unless
+    ``movie_mean`` is given (the synchronisation needs it before the footprint is
+    known), a few chunks around the
     landing step, then **one** pass (:func:`irm_frame_statistics`) for the drift
     levels, the footprint-mean curve and the region-mean curves together. ``sub``
     stays lazy: its consumers (per-pixel maps) read it once more each.
@@ -167,7 +172,16 @@ def prepare_irm(
     from platescope import sync
 
     source = movie.attrs.get("source")
-    movie_mean = sync.mean_intensity(movie)  # one pass, shared by the sync and its figure
+    if movie_mean is None:  # one pass, shared by the sync and its figure
+        movie_mean = sync.mean_intensity(movie)
+    else:
+        movie_mean = np.asarray(movie_mean, dtype=float)
+        if movie_mean.shape != (movie.sizes["t"],):
+            raise InputError(
+                source,
+                f"{movie_mean.size} frame means given for a movie of {movie.sizes['t']} frames",
+                "pass one mean intensity per frame of the movie (or none)",
+            )
     sy = sync.synchronize(movie, echem, time_offset_s=time_offset_s, movie_mean=movie_mean)
     movie_e = sync.to_echem_clock(
         movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)

@@ -87,10 +87,12 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
     from platescope import optics, report
 
     movie = read_movie_section(exp.movie, default_mode="irm")
-    movie = stabilize_section_movie(movie, exp, out, summary)  # bad frames out, drift undone
+    # bad frames out, drift undone; the quality pass's frame means serve the sync
+    movie, frame_means = stabilize_section_movie(movie, exp, out, summary, return_frame_means=True)
     irm = optics.prepare_irm(
         movie,
         echem,
+        movie_mean=frame_means,
         time_offset_s=exp.echem.get("time_offset_s"),
         footprint_sigma_um=p_irm["footprint_sigma_um"],
         area_cm2=exp.electrode.get("area_cm2"),

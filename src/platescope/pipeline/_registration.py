@@ -45,8 +45,12 @@ REGISTRATION_DEFAULTS = {
 }
 
 
-def stabilize_section_movie(movie, exp, out, summary: dict):
+def stabilize_section_movie(movie, exp, out, summary: dict, *, return_frame_means: bool = False):
     """Run ``[analysis.registration]`` on a movie just read; return the movie to analyse.
+
+    With ``return_frame_means``, also return the mean intensity of each frame of that
+    movie when the frame-quality pass measured it on unshifted frames (else None), so
+    that the synchronisation does not read the movie again for it.
 
     Parameters
     ----------
@@ -63,7 +67,8 @@ def stabilize_section_movie(movie, exp, out, summary: dict):
     -------
     xarray.DataArray
         The movie without its bad frames, drift-corrected when registration is on and
-        found a shift (lazy).
+        found a shift (lazy); with ``return_frame_means``, a tuple (movie, mean counts
+        per frame or None).
     """
     from platescope import optics, report
 
@@ -76,7 +81,7 @@ def stabilize_section_movie(movie, exp, out, summary: dict):
             "bad_frame_detection": False,
             "reason": "turned off in [analysis.registration]",
         }
-        return movie
+        return (movie, None) if return_frame_means else movie
     region = list(p["region_um"]) if p["region_um"] else p["region"]
     res = optics.stabilize_movie(
         movie,
@@ -105,4 +110,10 @@ def stabilize_section_movie(movie, exp, out, summary: dict):
     if not p["enabled"]:
         block["reason"] = "registration is off ([analysis.registration] enabled = false)"
     summary["registration"] = block
-    return res["movie"]
+    if not return_frame_means:
+        return res["movie"]
+    q = res["quality"]
+    means = None
+    if not block.get("applied"):  # frames as read: their means are the quality pass's
+        means = q["mean_counts"].to_numpy(float)[~q["bad"].to_numpy(bool)]
+    return res["movie"], means

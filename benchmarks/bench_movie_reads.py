@@ -80,6 +80,22 @@ STEPS = [
     ("platescope.optics", "onset_map", "onset_map"),
     ("platescope.optics", "gaussian_blur", "irm frames figure (gaussian_blur)"),
     ("platescope.pipeline._irm_galvanostatic", "_sem_analyses", "SEM analyses"),
+    ("platescope.pipeline._see_through", "read_movie_section", "read_movie_section"),
+    (
+        "platescope.pipeline._see_through",
+        "_movie_on_echem_clock",
+        "see-through: movie on echem clock",
+    ),
+    ("platescope.optics", "transmittance", "see-through: transmittance"),
+    ("platescope.optics", "relative_reflectivity", "see-through: relative_reflectivity"),
+    ("platescope.optics", "normalize_window", "see-through: normalize_window"),
+    ("platescope.optics", "regional_curves", "see-through: regional_curves"),
+    ("platescope.optics", "temporal_color_code", "see-through: temporal_color_code"),
+    ("platescope.optics", "montage_frames", "see-through: montage_frames"),
+    ("platescope.pipeline._dendrite_cycling", "read_movie_section", "read_movie_section"),
+    ("platescope.particles", "detect_deposits", "dendrite-cycling: detect_deposits"),
+    ("platescope.particles", "track_deposits", "dendrite-cycling: track_deposits"),
+    ("platescope.particles", "find_dead_li", "dendrite-cycling: find_dead_li"),
 ]
 
 
@@ -127,6 +143,11 @@ def child(experiment: str, out: str) -> None:
     steps: dict = {}
     if os.environ.get("BENCH_STEPS", "1") == "1":
         _patch_steps(steps)
+    if os.environ.get("BENCH_FORCE_LAZY") == "1":  # small simulated movies: read as big ones
+        import platescope.io as pio
+
+        eager_read = pio.read_movie
+        pio.read_movie = lambda path, **kw: eager_read(path, **{**kw, "lazy": True})
 
     io0, rss0 = _proc_io(), _vm("VmHWM")
     w0, c0 = time.perf_counter(), time.process_time()
@@ -218,11 +239,62 @@ def _memory_cgroup(cap_gib: float) -> Path:
     return cg
 
 
+def scenario_reads(scenario: str, tag: str, workdir) -> None:
+    """Reads per analysis of another movie scenario's simulated experiment (lazy read)."""
+    import tomllib
+
+    from platescope.simulate import simulate
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        exp = simulate(scenario, Path(tmp) / "exp", seed=1)
+        conf = tomllib.loads(Path(exp).read_text())
+        movies = [
+            Path(exp).parent / sec["path"]
+            for sec in conf.values()
+            if isinstance(sec, dict) and "mode" in sec and "path" in sec
+        ]
+        size = sum(m.stat().st_size for m in movies)
+        for m in movies:
+            _drop_from_page_cache(m)
+        load_before = os.getloadavg()
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(exp), str(Path(tmp) / "out")],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BENCH_FORCE_LAZY": "1"},
+        )
+        if proc.returncode:
+            raise RuntimeError(proc.stderr[-3000:])
+        rec = json.loads(proc.stdout.strip().splitlines()[-1])
+    rec.update(
+        scenario=scenario,
+        movies=[m.name for m in movies],
+        movie_bytes=size,
+        reads=rec["rchar"] / size,
+        loadavg_before=load_before,
+        loadavg_after=os.getloadavg(),
+    )
+    for st in rec["steps"].values():
+        st["reads"] = st["rchar"] / size
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"movie_reads_{scenario}{tag}.json").write_text(json.dumps(rec, indent=2))
+    print(f"{scenario}: {size / 2**20:.1f} MiB of movies, {rec['reads']:.2f} reads per analysis")
+    for label, st in rec["steps"].items():
+        print(f"      {st['reads']:6.2f} reads {st['cpu_s']:7.1f} s CPU  {label}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--fps", type=float, default=34.0)
+    ap.add_argument(
+        "--pixel-um",
+        type=float,
+        default=None,
+        help="simulated pixel size, µm (e.g. 0.08 with --size 128: the default field with "
+        "a quarter of the simulator's memory, which grows with frames × pixels)",
+    )
     ap.add_argument("--duration", type=float, default=None, help="echem record length, s")
     ap.add_argument("--tag", default="", help="suffix of the results file name")
     ap.add_argument("--workdir", default=None, help="where the movies go (default: a temp dir)")
@@ -234,9 +306,18 @@ def main() -> None:
         "included), so that a movie larger than the cap cannot stay in the cache",
     )
     ap.add_argument("--child", nargs=2, metavar=("EXPERIMENT", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--scenario",
+        default=None,
+        help="instead: reads per analysis of this scenario's simulated experiment, its "
+        "movies read lazily (e.g. see-through-au, dendrite-cycling)",
+    )
     args = ap.parse_args()
     if args.child:
         child(*args.child)
+        return
+    if args.scenario:
+        scenario_reads(args.scenario, args.tag, args.workdir)
         return
     from platescope.simulate import irm_galvanostatic
 
@@ -245,6 +326,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         base = Path(tmp) / "base"
         extra = {} if args.duration is None else {"duration_s": args.duration}
+        if args.pixel_um is not None:
+            extra["irm_pixel_size_um"] = args.pixel_um
         irm_galvanostatic(base, seed=1, irm_size_px=args.size, frame_rate_fps=args.fps, **extra)
         for scale in args.scale:
             exp_dir = Path(tmp) / f"x{scale}"
@@ -308,7 +391,12 @@ def main() -> None:
             shutil.rmtree(exp_dir)
     report = {
         "benchmark": "movie_reads",
-        "base": {"size_px": args.size, "fps": args.fps, "duration_s": args.duration},
+        "base": {
+            "size_px": args.size,
+            "pixel_um": args.pixel_um,
+            "fps": args.fps,
+            "duration_s": args.duration,
+        },
         "runs": rows,
         "machine": {
             "cpus": os.cpu_count(),

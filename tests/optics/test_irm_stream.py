@@ -107,6 +107,10 @@ def test_bad_masks_are_input_errors():
         irm_frame_statistics(zero, footprint=fp, outside=~fp)
     with pytest.raises(InputError, match="region_means has shape"):
         t_nuc_regions(movie, region_px=10, region_means=np.zeros((3, 1)))
+    with pytest.raises(InputError, match="reference frame given has shape"):
+        subtract_reference(movie, frame=0, reference_values=np.zeros((3, 3)))
+    with pytest.raises(InputError, match="drift levels given"):
+        correct_illumination_drift(movie, reference=~fp, level=np.ones(3))
 
 
 class _CountingStore:

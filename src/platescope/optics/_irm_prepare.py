@@ -243,7 +243,8 @@ def prepare_irm(
         }
     else:
         drift_reason = "the field of view has no pixels outside the footprint"
-    sub = subtract_reference(after, frame=0)
+    # the reference frame as the single pass read it: not read again
+    sub = subtract_reference(after, frame=0, reference_values=stats["reference"])
     mean_sig = np.asarray(stats["footprint_mean"], float)
     extra = {}
     if region_px is not None:

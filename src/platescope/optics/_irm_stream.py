@@ -139,31 +139,32 @@ def irm_frame_statistics(
     data = movie.data
     n = t.size
     dt = _float_dtype(movie.dtype)
-    frame0 = _fetch(data, (slice(0, 1),))[0]
     n_ref = int(ref_px.sum()) if ref_px is not None else 0
 
     def _levels(raw):  # mean of the reference pixels per frame, float64
         return raw[:, ref_px].sum(axis=1, dtype=np.float64) / n_ref
 
-    level0 = float(_levels(frame0[None])[0]) if ref_px is not None else 1.0
-    if ref_px is not None and not (np.isfinite(level0) and level0 > 0):
-        raise InputError(
-            _source(movie),
-            "the reference pixels have non-finite or non-positive mean intensity",
-            "check the movie for blank frames or a wrong footprint mask",
-        )
-    # the reference frame exactly as subtract_reference sees it (frame 0 after its gain)
-    reference = (frame0.astype(dt) / dt.type(1.0)).astype(np.float32)
-
     level = np.empty(n) if ref_px is not None else None
     fp_sum = np.empty(n)
     fp_cnt = np.empty(n)
     region_means = np.empty((n, int(keep.sum()))) if keep is not None else None
-    ref_fp = reference[fp]
     frame_bytes = 4 * ny * nx
     per_batch = max(1, int(max_block_mb * 2**20 // frame_bytes))
+    reference = None
     for j0, j1 in _frame_runs(data, 0, n, per_batch):
         block = _fetch(data, (slice(j0, j1),))
+        if reference is None:  # frame 0 comes with the first run: no read of its own
+            frame0 = block[0]
+            level0 = float(_levels(frame0[None])[0]) if ref_px is not None else 1.0
+            if ref_px is not None and not (np.isfinite(level0) and level0 > 0):
+                raise InputError(
+                    _source(movie),
+                    "the reference pixels have non-finite or non-positive mean intensity",
+                    "check the movie for blank frames or a wrong footprint mask",
+                )
+            # the reference frame exactly as subtract_reference sees it (frame 0 / its gain)
+            reference = (frame0.astype(dt) / dt.type(1.0)).astype(np.float32)
+            ref_fp = reference[fp]
         for b0 in range(0, j1 - j0, per_batch):
             raw = block[b0 : b0 + per_batch]
             a, b = j0 + b0, j0 + b0 + raw.shape[0]

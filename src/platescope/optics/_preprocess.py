@@ -44,7 +44,9 @@ _UM2_TO_CM2 = 1e-8
 # --------------------------------------------------------------------------- movie ops
 
 
-def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
+def subtract_reference(
+    movie: xr.DataArray, *, frame: int, reference_values: np.ndarray | None = None
+) -> xr.DataArray:
     """Subtract one reference frame (the landing frame) from every frame.
 
     Parameters
@@ -54,6 +56,9 @@ def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
         (the result stays lazy; the reference frame alone is computed, once).
     frame : int
         Index of the reference frame (numpy-style; negative counts from the end).
+    reference_values : ndarray, optional
+        That frame's values as float32 ``(y, x)`` if already read (e.g. the
+        ``reference`` of :func:`irm_frame_statistics`): it is then not read again.
 
     Returns
     -------
@@ -84,7 +89,16 @@ def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
     # The reference frame is computed once, here (one frame): a lazy slice would be
     # recomputed — with the whole chunk holding it — by every block a consumer reads.
     ref = data.isel(t=int(frame), drop=True)
-    if _is_dask(ref.data):
+    if reference_values is not None:
+        vals = np.asarray(reference_values, dtype=np.float32)
+        if vals.shape != ref.shape:
+            raise InputError(
+                _source(movie),
+                f"the reference frame given has shape {vals.shape}, the frames {ref.shape}",
+                "pass the reference frame of this movie (or none)",
+            )
+        ref = ref.copy(data=vals)
+    elif _is_dask(ref.data):
         ref = ref.copy(data=np.asarray(ref.data.compute()))
     out = data - ref
     out.attrs = dict(movie.attrs)

@@ -1,7 +1,8 @@
 """platescope.optics: movie preprocessing and per-pixel optical analyses (DESIGN.md §1).
 
 The SECCM–IRM recipe in one call: :func:`prepare_irm` (clock sync, footprint, drift,
-reference subtraction).
+reference subtraction), whose drift levels, footprint-mean and region-mean curves come
+from one pass over the movie (:func:`irm_frame_statistics`).
 
 Preprocessing steps: :func:`correct_illumination_drift`,
 :func:`subtract_reference`, :func:`group_average`,
@@ -54,6 +55,7 @@ from platescope.optics._ce_map import (
     window_means,
 )
 from platescope.optics._irm_prepare import prepare_irm
+from platescope.optics._irm_stream import irm_frame_statistics
 from platescope.optics._nucleation_time import t_nuc_from_curve, t_nuc_map, t_nuc_regions
 from platescope.optics._preprocess import (
     correct_illumination_drift,
@@ -85,6 +87,7 @@ from platescope.optics._side_view import (
 
 __all__ = [
     "prepare_irm",
+    "irm_frame_statistics",
     "apply_drift_correction",
     "frame_quality",
     "register_drift",

@@ -17,6 +17,7 @@ import xarray as xr
 from scipy import ndimage
 
 from platescope._errors import InputError
+from platescope.optics._irm_stream import irm_frame_statistics
 from platescope.optics._preprocess import (
     correct_illumination_drift,
     footprint_area_cm2,
@@ -97,6 +98,9 @@ def prepare_irm(
     time_offset_s: float | None = None,
     footprint_sigma_um: float = 0.2,
     area_cm2: float | None = None,
+    region_px: int | None = None,
+    region_min_fraction: float = 0.5,
+    movie_mean: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Put an IRM movie on the echem clock and prepare it for per-pixel analysis.
 
@@ -121,6 +125,22 @@ def prepare_irm(
         Smoothing of the landing-step image before thresholding, µm.
     area_cm2 : float, optional
         The footprint area if known (used only when the movie starts at contact).
+    region_px : int, optional
+        Also return the region-mean curves of :func:`t_nuc_regions` for squares of
+        this side, px (computed in the same pass; pass them on as its
+        ``region_means``).
+    region_min_fraction : float
+        Regions with a smaller fraction of footprint pixels are not analysed.
+    movie_mean : ndarray, optional
+        The mean intensity of each frame of ``movie``, counts, if already measured
+        (e.g. by :func:`frame_quality`): the movie is then not read for it.
+
+    Reads of the movie: one pass for the mean intensity per frame unless
+    ``movie_mean`` is given (the synchronisation needs it before the footprint is
+    known), a few chunks around the
+    landing step, then **one** pass (:func:`irm_frame_statistics`) for the drift
+    levels, the footprint-mean curve and the region-mean curves together. ``sub``
+    stays lazy: its consumers (per-pixel maps) read it once more each.
 
     Returns
     -------
@@ -132,7 +152,9 @@ def prepare_irm(
         (mean intensity per original frame), ``n_before`` (frames before contact),
         ``footprint`` (area, source, centre; 1σ errors), ``footprint_warnings``,
         ``irm_reference`` (frame, time, description), ``reference``, ``drift`` (method,
-        gain range) or None with ``drift_reason``.
+        gain range) or None with ``drift_reason``; with ``region_px``,
+        ``region_means`` (``n_t × n_regions``, counts, the analysed regions in
+        row-major order) and ``region_px``.
 
     Raises
     ------
@@ -150,7 +172,16 @@ def prepare_irm(
     from platescope import sync
 
     source = movie.attrs.get("source")
-    movie_mean = sync.mean_intensity(movie)  # one pass, shared by the sync and its figure
+    if movie_mean is None:  # one pass, shared by the sync and its figure
+        movie_mean = sync.mean_intensity(movie)
+    else:
+        movie_mean = np.asarray(movie_mean, dtype=float)
+        if movie_mean.shape != (movie.sizes["t"],):
+            raise InputError(
+                source,
+                f"{movie_mean.size} frame means given for a movie of {movie.sizes['t']} frames",
+                "pass one mean intensity per frame of the movie (or none)",
+            )
     sy = sync.synchronize(movie, echem, time_offset_s=time_offset_s, movie_mean=movie_mean)
     movie_e = sync.to_echem_clock(
         movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)
@@ -192,20 +223,34 @@ def prepare_irm(
     # illumination drift from pixels well outside the footprint (nothing deposits there)
     outside = ~ndimage.binary_dilation(np.asarray(mask.values, bool), iterations=10)
     drift, drift_reason = None, None
-    if outside.sum() >= 10:
-        after, gain = correct_illumination_drift(after, reference=outside, frame=0)
+    m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
+    use_drift = outside.sum() >= 10
+    # one pass: drift levels, footprint-mean curve and region-mean curves together
+    stats = irm_frame_statistics(
+        after,
+        footprint=m,
+        outside=outside if use_drift else None,
+        region_px=region_px,
+        region_min_fraction=region_min_fraction,
+    )
+    if use_drift:
+        after, gain = correct_illumination_drift(
+            after, reference=outside, frame=0, level=stats["level"]
+        )
         drift = {
             "method": "mean of pixels ≥ 10 px outside the footprint",
             "gain_range_percent": float(100 * (gain.max() - gain.min())),
         }
     else:
         drift_reason = "the field of view has no pixels outside the footprint"
-    sub = subtract_reference(after, frame=0)
-    m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
-    mean_sig = np.asarray(
-        sub.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float
-    )
+    # the reference frame as the single pass read it: not read again
+    sub = subtract_reference(after, frame=0, reference_values=stats["reference"])
+    mean_sig = np.asarray(stats["footprint_mean"], float)
+    extra = {}
+    if region_px is not None:
+        extra = {"region_means": stats["region_means"], "region_px": int(region_px)}
     return {
+        **extra,
         "sub": sub,
         "reference": "landing frame" if n_before >= 1 else "first frame after contact",
         "mask": mask,

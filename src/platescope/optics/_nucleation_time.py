@@ -412,6 +412,7 @@ def t_nuc_regions(
     t_min_s: float | None = None,
     t_max_s: float | None = None,
     n_boot: int = 200,
+    region_means: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """t_nuc(IRM) per square region (14 × 14 px in the paper) from region-mean curves.
 
@@ -432,6 +433,11 @@ def t_nuc_regions(
         Regions with a smaller fraction of mask pixels are skipped.
     window_s, polyorder, t_min_s, t_max_s, n_boot
         As in :func:`t_nuc_from_curve` (s, -, s, s, -).
+    region_means : ndarray, optional
+        The analysed regions' mean curves (``n_t × n_regions``, counts, row-major
+        order of the regions kept by ``mask`` and ``min_fraction``) if already
+        computed — :func:`prepare_irm` with ``region_px`` gives them from its single
+        pass — so that the movie is not read again (only its coordinates are used).
 
     Returns
     -------
@@ -470,21 +476,32 @@ def t_nuc_regions(
     weights = m.reshape(nr, region_px, nc, region_px)
     n_px = weights.sum(axis=(1, 3))
     keep = (n_px >= min_fraction * region_px**2) & (n_px > 0)
-    data = movie.data
-    # Only the analysed regions' curves are kept (n_t × n_kept floats); the movie is
-    # read once, in runs of whole frames (~32 MB as float64) aligned to dask chunks.
-    step = max(1, int(32 * 2**20 // (8 * nr * nc * region_px**2)))
-    sums = np.empty((t.size, int(keep.sum())))
-    outside = ~weights[None]
-    for j0, j1 in _frame_runs(data, 0, t.size, step):
-        chunk = _fetch(data, (slice(j0, j1), slice(0, nr * region_px), slice(0, nc * region_px)))
-        chunk = chunk.astype(np.float64).reshape(j1 - j0, nr, region_px, nc, region_px)
-        np.copyto(chunk, 0.0, where=outside)  # NaN outside the mask must not leak in
-        sums[j0:j1] = chunk.sum(axis=(2, 4))[:, keep]
-        del chunk
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sums /= n_px[keep]  # the region means, in place
-    means = sums
+    if region_means is not None:
+        means = np.asarray(region_means, dtype=float)
+        if means.shape != (t.size, int(keep.sum())):
+            raise InputError(
+                _source(movie),
+                f"region_means has shape {means.shape}, expected {(t.size, int(keep.sum()))} "
+                "(frames × regions analysed with this mask, region_px and min_fraction)",
+                "compute them with the same mask and region_px (prepare_irm(region_px=...))",
+            )
+    else:
+        data = movie.data
+        # Only the analysed regions' curves are kept (n_t × n_kept floats); the movie is
+        # read once, in runs of whole frames (~32 MB as float64) aligned to dask chunks.
+        step = max(1, int(32 * 2**20 // (8 * nr * nc * region_px**2)))
+        sums = np.empty((t.size, int(keep.sum())))
+        outside = ~weights[None]
+        for j0, j1 in _frame_runs(data, 0, t.size, step):
+            sl = (slice(j0, j1), slice(0, nr * region_px), slice(0, nc * region_px))
+            chunk = _fetch(data, sl).astype(np.float64)
+            chunk = chunk.reshape(j1 - j0, nr, region_px, nc, region_px)
+            np.copyto(chunk, 0.0, where=outside)  # NaN outside the mask must not leak in
+            sums[j0:j1] = chunk.sum(axis=(2, 4))[:, keep]
+            del chunk
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sums /= n_px[keep]  # the region means, in place
+        means = sums
 
     ycoord = np.asarray(movie["y"].values, float) if "y" in movie.coords else np.arange(ny) * 1.0
     xcoord = np.asarray(movie["x"].values, float) if "x" in movie.coords else np.arange(nx) * 1.0

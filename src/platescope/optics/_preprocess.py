@@ -44,7 +44,9 @@ _UM2_TO_CM2 = 1e-8
 # --------------------------------------------------------------------------- movie ops
 
 
-def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
+def subtract_reference(
+    movie: xr.DataArray, *, frame: int, reference_values: np.ndarray | None = None
+) -> xr.DataArray:
     """Subtract one reference frame (the landing frame) from every frame.
 
     Parameters
@@ -54,6 +56,9 @@ def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
         (the result stays lazy; the reference frame alone is computed, once).
     frame : int
         Index of the reference frame (numpy-style; negative counts from the end).
+    reference_values : ndarray, optional
+        That frame's values as float32 ``(y, x)`` if already read (e.g. the
+        ``reference`` of :func:`irm_frame_statistics`): it is then not read again.
 
     Returns
     -------
@@ -84,7 +89,16 @@ def subtract_reference(movie: xr.DataArray, *, frame: int) -> xr.DataArray:
     # The reference frame is computed once, here (one frame): a lazy slice would be
     # recomputed — with the whole chunk holding it — by every block a consumer reads.
     ref = data.isel(t=int(frame), drop=True)
-    if _is_dask(ref.data):
+    if reference_values is not None:
+        vals = np.asarray(reference_values, dtype=np.float32)
+        if vals.shape != ref.shape:
+            raise InputError(
+                _source(movie),
+                f"the reference frame given has shape {vals.shape}, the frames {ref.shape}",
+                "pass the reference frame of this movie (or none)",
+            )
+        ref = ref.copy(data=vals)
+    elif _is_dask(ref.data):
         ref = ref.copy(data=np.asarray(ref.data.compute()))
     out = data - ref
     out.attrs = dict(movie.attrs)
@@ -362,7 +376,11 @@ def current_density_mA_cm2(current_A: float | npt.ArrayLike, area_cm2: float):
 
 
 def correct_illumination_drift(
-    movie: xr.DataArray, *, reference: xr.DataArray | np.ndarray, frame: int = 0
+    movie: xr.DataArray,
+    *,
+    reference: xr.DataArray | np.ndarray,
+    frame: int = 0,
+    level: np.ndarray | None = None,
 ) -> tuple[xr.DataArray, np.ndarray]:
     """Remove a multiplicative illumination drift using pixels where nothing happens.
 
@@ -380,6 +398,10 @@ def correct_illumination_drift(
         (y, x) pixels free of any electrochemical change.
     frame : int
         Frame whose gain is taken as 1.
+    level : ndarray, optional
+        The mean of the ``reference`` pixels per frame, counts, if already measured
+        (e.g. by :func:`irm_frame_statistics` in its single pass): the movie is then
+        not read here at all.
 
     Returns
     -------
@@ -412,11 +434,17 @@ def correct_illumination_drift(
             "fewer than 10 reference pixels outside the footprint to measure illumination drift",
             "record a field of view larger than the footprint, or skip the drift correction",
         )
-    data = movie.data
-    level = (data * (ref / ref.sum())).sum(axis=(1, 2))
-    if _is_dask(level):
-        level = level.compute()
+    if level is None:
+        level = (movie.data * (ref / ref.sum())).sum(axis=(1, 2))
+        if _is_dask(level):
+            level = level.compute()
     level = np.asarray(level, dtype=float)
+    if level.shape != (movie.sizes["t"],):
+        raise InputError(
+            _source(movie),
+            f"{level.size} drift levels given for a movie of {movie.sizes['t']} frames",
+            "pass one reference level per frame",
+        )
     if not (np.all(np.isfinite(level)) and level[frame] > 0):
         raise InputError(
             _source(movie),

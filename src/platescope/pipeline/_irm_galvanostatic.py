@@ -87,13 +87,17 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
     from platescope import optics, report
 
     movie = read_movie_section(exp.movie, default_mode="irm")
-    movie = stabilize_section_movie(movie, exp, out, summary)  # bad frames out, drift undone
+    # bad frames out, drift undone; the quality pass's frame means serve the sync
+    movie, frame_means = stabilize_section_movie(movie, exp, out, summary, return_frame_means=True)
     irm = optics.prepare_irm(
         movie,
         echem,
+        movie_mean=frame_means,
         time_offset_s=exp.echem.get("time_offset_s"),
         footprint_sigma_um=p_irm["footprint_sigma_um"],
         area_cm2=exp.electrode.get("area_cm2"),
+        # the region curves of t_nuc_regions come from the same single pass
+        region_px=p_irm.get("region_px"),
     )
     sy = irm["sync"]
     summary["sync"] = expand_errors(sy)
@@ -175,6 +179,10 @@ def _irm_analyses(irm, echem, feats, area, p_irm, out, summary) -> None:
         window_s=p_irm["tnuc_window_s"],
         polyorder=p_irm["tnuc_polyorder"],
         t_max_s=t_max,
+        # computed in prepare_irm's single pass: the movie is not read again here
+        region_means=irm.get("region_means")
+        if irm.get("region_px") == p_irm["region_px"]
+        else None,
     )
     out.table(
         "t_nuc_regions",

@@ -46,7 +46,9 @@ REGISTRATION_DEFAULTS = {
 }
 
 
-def stabilize_section_movie(movie, exp, out, summary: dict, *, name: str | None = None):
+def stabilize_section_movie(
+    movie, exp, out, summary: dict, *, name: str | None = None, return_frame_means: bool = False
+):
     """Run ``[analysis.registration]`` on a movie just read; return the movie to analyse.
 
     A scenario with one movie calls it once (``summary["registration"]`` is that
@@ -54,6 +56,10 @@ def stabilize_section_movie(movie, exp, out, summary: dict, *, name: str | None 
     ``[[plating]]`` run) calls it per movie with a ``name``: the block goes to
     ``summary["registration"]["movies"][name]``, the tables and figure get the suffix
     ``_<name>`` and the warnings name the movie.
+
+    With ``return_frame_means``, also return the mean intensity of each frame of that
+    movie when the frame-quality pass measured it on unshifted frames (else None), so
+    that the synchronisation does not read the movie again for it.
 
     Parameters
     ----------
@@ -72,7 +78,8 @@ def stabilize_section_movie(movie, exp, out, summary: dict, *, name: str | None 
     -------
     xarray.DataArray
         The movie without its bad frames, drift-corrected when registration is on and
-        found a shift (lazy).
+        found a shift (lazy); with ``return_frame_means``, a tuple (movie, mean counts
+        per frame or None).
     """
     from platescope import optics, report
 
@@ -96,7 +103,7 @@ def stabilize_section_movie(movie, exp, out, summary: dict, *, name: str | None 
                 "reason": "turned off in [analysis.registration]",
             }
         )
-        return movie
+        return (movie, None) if return_frame_means else movie
     region = list(p["region_um"]) if p["region_um"] else p["region"]
     res = optics.stabilize_movie(
         movie,
@@ -132,4 +139,10 @@ def stabilize_section_movie(movie, exp, out, summary: dict, *, name: str | None 
     if not p["enabled"]:
         block["reason"] = "registration is off ([analysis.registration] enabled = false)"
     store(block)
-    return res["movie"]
+    if not return_frame_means:
+        return res["movie"]
+    q = res["quality"]
+    means = None
+    if not block.get("applied"):  # frames as read: their means are the quality pass's
+        means = q["mean_counts"].to_numpy(float)[~q["bad"].to_numpy(bool)]
+    return res["movie"], means

@@ -187,16 +187,23 @@ def offset_from_landing(
     if before_idx.size == 0 or after_idx.size == 0:
         before_idx = np.array([max(k - 1, 0)])
         after_idx = np.array([min(k + 2, t.size - 1)])
-    data = movie.data
-    img_b = np.asarray(data[before_idx].mean(axis=0))
-    img_a = np.asarray(data[after_idx].mean(axis=0))
+    # the ≤ 16 frames around the step, read once (a lazy movie would otherwise decode
+    # the chunks holding them once per use below)
+    w0 = int(min(before_idx[0], k))
+    w1 = int(max(after_idx[-1], k + 1)) + 1
+    win = movie.isel(t=slice(w0, w1))
+    if hasattr(win.data, "dask"):
+        win = win.copy(data=np.asarray(win.data.compute()))
+    data = win.data
+    img_b = np.asarray(data[before_idx - w0].mean(axis=0))
+    img_a = np.asarray(data[after_idx - w0].mean(axis=0))
     step_img = ndimage.gaussian_filter(img_a - img_b, 2.0)  # px; tames shot noise
     sign = np.sign(d[k])
     thresh = 0.5 * np.percentile(sign * step_img, 99)
     mask = sign * step_img > thresh
-    m_b = mean_intensity(movie.isel(t=before_idx), mask=mask)
-    m_a = mean_intensity(movie.isel(t=after_idx), mask=mask)
-    mm = mean_intensity(movie.isel(t=slice(k, k + 2)), mask=mask)
+    m_b = mean_intensity(win.isel(t=before_idx - w0), mask=mask)
+    m_a = mean_intensity(win.isel(t=after_idx - w0), mask=mask)
+    mm = mean_intensity(win.isel(t=slice(k - w0, k - w0 + 2)), mask=mask)
 
     def _level(idx, values, at):
         # plateau levels drift (illumination, SEI growth): extrapolate a line to `at`

@@ -28,6 +28,7 @@ import pandas as pd
 
 from platescope.echem._combinatorial import _SPOT_KEYS
 from platescope.echem._galvanostatic import _MIN_FIT_POINTS
+from platescope.io._spotbatch import difference_noise_rows, isolated_spike_rows
 
 __all__ = ["BATCH_COLUMNS", "spot_features_batch"]
 
@@ -145,20 +146,8 @@ def spot_features_batch(
     fast &= m >= 20
     if m > 1:
         fast &= (np.diff(t, axis=1) > 0).all(1)
-    d = np.diff(e, axis=1)
-    med_d = np.median(d, axis=1, keepdims=True)
-    sigma = 1.4826 * np.median(np.abs(d - med_d), axis=1) / np.sqrt(2.0)
-    if m >= 3:
-        thr = np.maximum(10.0 * sigma, 2e-3)[:, None]
-        d_prev = e[:, 1:-1] - e[:, :-2]
-        d_next = e[:, 1:-1] - e[:, 2:]
-        spike = (
-            (np.sign(d_prev) == np.sign(d_next))
-            & (np.abs(d_prev) > thr)
-            & (np.abs(d_next) > thr)
-            & (np.abs(e[:, 2:] - e[:, :-2]) < thr / 2)
-        )
-        fast &= ~spike.any(1)
+    sigma = difference_noise_rows(e)
+    fast &= ~isolated_spike_rows(e, sigma)  # all False below 3 samples
     dt = np.median(np.diff(t, axis=1), axis=1) if m > 1 else np.full(n, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         win = np.where(fast, np.rint(smooth_s / np.where(fast, dt, 1.0)), 0).astype(np.int64) | 1

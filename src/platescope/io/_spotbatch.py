@@ -113,11 +113,27 @@ def _from_items(items: list) -> SpotArrays:
     return SpotArrays(cat(0), cat(1), cat(2), offsets, errors, frames)
 
 
-def isolated_spike_rows(e: np.ndarray) -> np.ndarray:
+def difference_noise_rows(e: np.ndarray) -> np.ndarray:
+    """Per-row noise σ (V) of a (spots × samples) potential array: the MAD of its first
+    differences / √2 (the σ of :func:`platescope.echem.isolated_outliers`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> e = 1e-3 * rng.standard_normal((1, 20000))
+    >>> round(float(difference_noise_rows(e)[0]), 4)
+    0.001
+    """
+    d = np.diff(np.atleast_2d(np.asarray(e, dtype=np.float64)), axis=1)
+    med = np.median(d, axis=1, keepdims=True)
+    return 1.4826 * np.median(np.abs(d - med), axis=1) / np.sqrt(2.0)
+
+
+def isolated_spike_rows(e: np.ndarray, sigma_V: np.ndarray | None = None) -> np.ndarray:
     """Rows of a (spots × samples) potential array holding an isolated single-sample spike.
 
     The rule of :func:`platescope.echem.isolated_outliers` (σ from the MAD of first
-    differences), row by row.
+    differences, :func:`difference_noise_rows`, unless given), row by row.
 
     Examples
     --------
@@ -128,9 +144,7 @@ def isolated_spike_rows(e: np.ndarray) -> np.ndarray:
     e = np.atleast_2d(np.asarray(e, dtype=np.float64))
     if e.shape[1] < 3:
         return np.zeros(e.shape[0], dtype=bool)
-    d = np.diff(e, axis=1)
-    med = np.median(d, axis=1, keepdims=True)
-    sig = 1.4826 * np.median(np.abs(d - med), axis=1) / np.sqrt(2.0)
+    sig = difference_noise_rows(e) if sigma_V is None else np.asarray(sigma_V, dtype=np.float64)
     thr = np.maximum(10.0 * sig, 2e-3)[:, None]
     d_prev = e[:, 1:-1] - e[:, :-2]
     d_next = e[:, 1:-1] - e[:, 2:]

@@ -367,3 +367,15 @@ def test_a_range_is_required_and_positive():
         track_deposits(det)
     with pytest.raises(ValueError, match="positive"):
         track_deposits(det, max_speed_um_s=-1.0)
+
+
+def test_frame_threads_follow_platescope_threads(monkeypatch):
+    """Without workers=, the frame pool takes PLATESCOPE_THREADS (what the demo's workers
+    set to their share of the cores), capped by the chunk length."""
+    from platescope.particles._tracking import _frame_workers
+
+    monkeypatch.setenv("PLATESCOPE_THREADS", "1")
+    assert _frame_workers(None, chunk=8) == 1
+    monkeypatch.setenv("PLATESCOPE_THREADS", "6")
+    assert _frame_workers(None, chunk=4) == 4
+    assert _frame_workers(3, chunk=8) == 3

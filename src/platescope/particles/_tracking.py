@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import warnings
 from typing import Any
 
@@ -366,17 +365,17 @@ def detect_deposits(
 
 
 def _frame_workers(workers: int | None, chunk: int) -> int:
-    """Threads for per-frame work: ``workers``, else the usable CPUs (≤ ``chunk``)."""
+    """Threads for per-frame work: ``workers``, else the kernels' thread count
+    (``PLATESCOPE_THREADS`` or the usable CPUs; the demo's workers set it to their share
+    of the cores), at most ``chunk``."""
     if workers is not None:
         n = int(workers)
         if n < 1:
             raise ValueError(f"workers must be ≥ 1, got {workers!r}")
         return n
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, chunk))
+    from platescope.optics._kernels import n_threads
+
+    return max(1, min(n_threads(), chunk))
 
 
 def _check_detections(det: pd.DataFrame, need=("frame", "t_s", "y_um", "x_um", "area_um2")):

@@ -89,12 +89,14 @@ SHARED_SECTIONS: dict[str, Section] = {
         _MOVIE_KEYS,
         path_keys=frozenset({"path", "frame_times"}),
         number_keys=frozenset({"pixel_size_um", "frame_interval_s"}),
+        folder_keys=frozenset({"path"}),  # a folder of one image file per frame
     ),
     # a second movie of the same field (see-through: epi beside the primary trans movie)
     "epi": Section(
         _MOVIE_KEYS,
         path_keys=frozenset({"path", "frame_times"}),
         number_keys=frozenset({"pixel_size_um", "frame_interval_s"}),
+        folder_keys=frozenset({"path"}),  # a folder of one image file per frame
     ),
     "sem": Section(frozenset({"path", "pixel_size_nm"}), number_keys=frozenset({"pixel_size_nm"})),
     "sem_images": Section(

@@ -184,10 +184,14 @@ def _check_path(path: str | os.PathLike) -> Path:
             "check the path (relative paths resolve from the experiment file's folder)",
         )
     if p.is_dir():
+        from platescope.io._movie_sequence import holds_frames
+
+        if holds_frames(p):  # one image file per frame
+            return p
         raise InputError(
             p,
-            "this is a folder, not a movie file",
-            "point to the movie file itself; for a folder of single images, assemble them into a multi-page TIFF first (Fiji: File > Import > Image Sequence, then save as TIFF)",
+            "this is a folder without image frames (.tif, .tiff or .png), not a movie",
+            "point to the movie file itself, or to the folder holding one image file per frame",
         )
     if p.stat().st_size == 0:
         raise InputError(
@@ -198,7 +202,13 @@ def _check_path(path: str | os.PathLike) -> Path:
     return p
 
 
+#: A folder of one image file per frame (chosen for folders, never by content).
+_SEQUENCE = _Reader("image-sequence", "platescope.io._movie_sequence", (), lambda head: False)
+
+
 def _find_reader(p: Path) -> _Reader:
+    if p.is_dir():
+        return _SEQUENCE
     with open(p, "rb") as fh:
         head = fh.read(16)
     for reader in READERS:
@@ -209,7 +219,8 @@ def _find_reader(p: Path) -> _Reader:
             raise InputError(
                 p,
                 f"this is {what}, not a movie",
-                "for a folder of frames, assemble them into a multi-page TIFF (Fiji: File > Import > Image Sequence, then save as TIFF) and pass that",
+                "for a series of frames saved one image per file, pass the folder holding them "
+                "(read as a movie in name order; give frame_interval_s and pixel_size_um)",
             )
     name = p.name.lower()
     for reader in READERS:

@@ -217,7 +217,10 @@ def _read_slices(files: Sequence[str], dtype: np.dtype) -> np.ndarray:
     return np.stack(out).astype(dtype, copy=False)
 
 
-def _folder_info(path: Path) -> dict[str, Any]:
+def _folder_info(path: Path, *, item: str = "slice", whole: str = "volume") -> dict[str, Any]:
+    """Files of a folder of 2-D grey images (natural order), their common shape and dtype.
+
+    ``item``/``whole`` name them in messages ("slice"/"volume", "frame"/"movie")."""
     files = sorted(
         (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VOLUME_SLICE_SUFFIXES),
         key=lambda p: _natural_key(p.name),
@@ -225,8 +228,9 @@ def _folder_info(path: Path) -> dict[str, Any]:
     if not files:
         raise InputError(
             path,
-            "is a folder without 2-D slices (.tif, .tiff or .png)",
-            "point to the folder holding the slices, or to a multi-page TIFF or zarr volume",
+            f"is a folder without 2-D {item}s (.tif, .tiff or .png)",
+            f"point to the folder holding the {item}s, or to a multi-page TIFF"
+            + (" or zarr volume" if whole == "volume" else ""),
         )
     shapes = {}
     for f in files:
@@ -235,17 +239,17 @@ def _folder_info(path: Path) -> dict[str, Any]:
         except Exception as exc:
             raise InputError(
                 f,
-                f"is not a readable single-plane grey slice ({exc})",
-                "keep only 2-D grey slices of one size in the folder",
+                f"is not a readable single-plane grey {item} ({exc})",
+                f"keep only 2-D grey {item}s of one size in the folder",
             ) from exc
     first = shapes[files[0]]
     odd = [f.name for f in files if shapes[f] != first]
     if odd:
         raise InputError(
             path,
-            f"{len(odd)} of {len(files)} slices differ in size or type from {files[0].name} "
+            f"{len(odd)} of {len(files)} {item}s differ in size or type from {files[0].name} "
             f"{first[0]} {first[1]} (e.g. {odd[0]})",
-            "keep only the slices of one volume in the folder",
+            f"keep only the {item}s of one {whole} in the folder",
         )
     return {
         "shape": (len(files), *first[0]),

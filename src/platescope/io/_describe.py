@@ -67,7 +67,7 @@ def _describe(path) -> dict:
     # each reader is imported only for its kind of file (`platescope info` stays fast)
     path = Path(path)
     if path.is_dir():
-        from platescope.io._movie_sequence import holds_frames
+        from platescope.io._movie import holds_frames
 
         if holds_frames(path):  # one image file per frame: a movie (or a volume's slices)
             from platescope.io._movie import describe_movie

@@ -175,6 +175,23 @@ _NOT_MOVIES = {
 }
 
 
+#: Image files a folder of frames (or of a volume's slices) is made of.
+FRAME_FILE_SUFFIXES = (".tif", ".tiff", ".png")
+
+
+def holds_frames(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder with at least one ``.tif``/``.tiff``/``.png`` file.
+
+    >>> import tempfile, pathlib
+    >>> holds_frames(pathlib.Path(tempfile.mkdtemp()))
+    False
+    """
+    p = Path(path)
+    return p.is_dir() and any(
+        q.is_file() and q.suffix.lower() in FRAME_FILE_SUFFIXES for q in p.iterdir()
+    )
+
+
 def _check_path(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
@@ -184,8 +201,6 @@ def _check_path(path: str | os.PathLike) -> Path:
             "check the path (relative paths resolve from the experiment file's folder)",
         )
     if p.is_dir():
-        from platescope.io._movie_sequence import holds_frames
-
         if holds_frames(p):  # one image file per frame
             return p
         raise InputError(

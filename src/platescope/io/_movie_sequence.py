@@ -17,24 +17,13 @@ from typing import Any
 import numpy as np
 
 from platescope._errors import InputError
-from platescope.io._movie import RawMovie
-from platescope.io._volume import VOLUME_SLICE_SUFFIXES, _folder_info, _read_slices
+from platescope.io._movie import RawMovie, holds_frames
+from platescope.io._volume import _folder_info, _read_slices
+
+__all__ = ["SequenceFrames", "holds_frames", "probe"]
 
 #: Frames per dask chunk are chosen so a chunk holds about this many decoded bytes.
 CHUNK_TARGET_BYTES = 32 * 2**20
-
-
-def holds_frames(path: Path) -> bool:
-    """Whether ``path`` is a folder with at least one ``.tif``/``.tiff``/``.png`` file.
-
-    >>> import tempfile, pathlib
-    >>> holds_frames(pathlib.Path(tempfile.mkdtemp()))
-    False
-    """
-    p = Path(path)
-    return p.is_dir() and any(
-        q.is_file() and q.suffix.lower() in VOLUME_SLICE_SUFFIXES for q in p.iterdir()
-    )
 
 
 class SequenceFrames:

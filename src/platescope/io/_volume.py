@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 
 from platescope._errors import InputError, file_problem
-from platescope.io._movie import length_units_to_um
+from platescope.io._movie import FRAME_FILE_SUFFIXES, length_units_to_um
 
 __all__ = ["read_volume", "VOLUME_SLICE_SUFFIXES"]
 
 #: File endings accepted as 2-D slices in a folder.
-VOLUME_SLICE_SUFFIXES = (".tif", ".tiff", ".png")
+VOLUME_SLICE_SUFFIXES = FRAME_FILE_SUFFIXES
 _SLAB_TARGET_BYTES = 8 * 2**20
 _FIX_VOXEL = (
     "give the voxel size, e.g. read_volume(path, voxel_size_um=0.5) or "

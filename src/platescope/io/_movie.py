@@ -175,6 +175,18 @@ _NOT_MOVIES = {
 }
 
 
+def refuse_selection(path, what: str, **selection: int) -> None:
+    """Raise InputError when a channel/z/position other than 0 is asked of a format that
+    holds a single series (``what``: "a .cine", "a video" …)."""
+    for name, value in selection.items():
+        if value != 0:
+            raise InputError(
+                None,
+                f"{path}: {name}={value} requested but {what} holds a single series",
+                f"leave {name} at 0",
+            )
+
+
 #: Image files a folder of frames (or of a volume's slices) is made of.
 FRAME_FILE_SUFFIXES = (".tif", ".tiff", ".png")
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from platescope._errors import InputError
-from platescope.io._movie import RawMovie, to_utc_iso
+from platescope.io._movie import RawMovie, refuse_selection, to_utc_iso
 from platescope.io._movie_raw import FrameFile
 
 HEADER = struct.Struct("<2sHHHiIiIIIIQ")  # CINEFILEHEADER, 44 bytes
@@ -251,13 +251,7 @@ def _times(hdr: dict[str, Any]) -> tuple[np.ndarray | None, str | None, int | No
 
 def probe(path: Path, *, channel: int = 0, z: int = 0, position: int = 0) -> RawMovie:
     """Inspect a ``.cine`` (headers only; pixel data are read by ``load``)."""
-    for name, value in (("channel", channel), ("z", z), ("position", position)):
-        if value != 0:
-            raise InputError(
-                None,
-                f"{path}: {name}={value} requested but a .cine holds a single series",
-                f"leave {name} at 0",
-            )
+    refuse_selection(path, "a .cine", channel=channel, z=z, position=position)
     hdr = read_cine_header(path)
     if hdr["compression"] != 0:
         what = _COMPRESSION.get(hdr["compression"], f"compressed (code {hdr['compression']})")

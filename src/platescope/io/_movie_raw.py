@@ -19,7 +19,59 @@ from platescope._errors import InputError
 CHUNK_TARGET_BYTES = 32 * 2**20
 
 
-class FrameFile:
+class FrameArray:
+    """Base of the array-likes ``(n_frames, height, width)`` that read whole frames on
+    demand: indexing reads only the frames asked for (:meth:`_read_frames`), ``load``
+    gives a dask array in chunks of whole frames or a numpy array.
+
+    Subclasses set ``shape``, ``dtype``, ``ndim`` and implement ``_read_frames``.
+    """
+
+    shape: tuple[int, int, int]
+    dtype: np.dtype
+    ndim = 3
+
+    def _read_frames(self, frames: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _dask_name(self) -> str | None:
+        """A name that identifies the stored frames (None: let dask make one)."""
+        return None
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        frames = np.arange(self.shape[0])[key[0]]
+        scalar = np.ndim(frames) == 0
+        frames = np.atleast_1d(frames)
+        if frames.size:
+            out = self._read_frames(frames)
+        else:
+            out = np.empty((0,) + self.shape[1:], dtype=self.dtype)
+        out = out[(slice(None),) + key[1:]]
+        return out[0] if scalar else out
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def load(self, lazy: bool) -> Any:
+        """All frames: a dask array (``lazy``, chunks of whole frames) or a numpy array."""
+        if not lazy:
+            return self[:]
+        import dask.array as da
+
+        per_frame = max(1, self.shape[1] * self.shape[2] * self.dtype.itemsize)
+        per_chunk = max(1, min(self.shape[0], CHUNK_TARGET_BYTES // per_frame))
+        return da.from_array(
+            self,
+            chunks=(per_chunk,) + self.shape[1:],
+            asarray=True,
+            fancy=False,
+            name=self._dask_name(),
+        )
+
+
+class FrameFile(FrameArray):
     """Array-like ``(n_frames, height, width)`` view of frames at byte offsets of a file.
 
     Parameters
@@ -67,7 +119,6 @@ class FrameFile:
         self.frame_bytes = int(frame_bytes)
         self.dtype = np.dtype(dtype)
         self.shape = (int(self.offsets.size), int(height), int(width))
-        self.ndim = 3
         self._decode = decode
         self._fix = fix
 
@@ -85,32 +136,13 @@ class FrameFile:
             return self._decode(buf)
         return np.frombuffer(buf, dtype=self.dtype).reshape(self.shape[1:])
 
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        frames = np.arange(self.shape[0])[key[0]]
-        scalar = np.ndim(frames) == 0
-        frames = np.atleast_1d(frames)
+    def _read_frames(self, frames: np.ndarray) -> np.ndarray:
         out = np.empty((frames.size,) + self.shape[1:], dtype=self.dtype)
         with open(self.path, "rb") as fh:
             for k, i in enumerate(frames):  # one read per frame, not per pixel
                 out[k] = self._frame(fh, int(i))
-        out = out[(slice(None),) + key[1:]]
-        return out[0] if scalar else out
+        return out
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def load(self, lazy: bool) -> Any:
-        """All frames: a dask array (``lazy``, chunks of whole frames) or a numpy array."""
-        if not lazy:
-            return self[:]
-        import dask.array as da
-
-        per_frame = max(1, self.frame_bytes)
-        per_chunk = max(1, min(self.shape[0], CHUNK_TARGET_BYTES // per_frame))
+    def _dask_name(self) -> str:
         st = self.path.stat()
-        name = f"frames-{self.path.resolve()}-{st.st_size}-{st.st_mtime_ns}-{self.dtype.str}"
-        return da.from_array(
-            self, chunks=(per_chunk,) + self.shape[1:], asarray=True, fancy=False, name=name
-        )
+        return f"frames-{self.path.resolve()}-{st.st_size}-{st.st_mtime_ns}-{self.dtype.str}"

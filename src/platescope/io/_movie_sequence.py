@@ -16,17 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from platescope._errors import InputError
-from platescope.io._movie import RawMovie, holds_frames
+from platescope.io._movie import RawMovie, holds_frames, refuse_selection
+from platescope.io._movie_raw import FrameArray
 from platescope.io._volume import _folder_info, _read_slices
 
 __all__ = ["SequenceFrames", "holds_frames", "probe"]
 
-#: Frames per dask chunk are chosen so a chunk holds about this many decoded bytes.
-CHUNK_TARGET_BYTES = 32 * 2**20
 
-
-class SequenceFrames:
+class SequenceFrames(FrameArray):
     """Array-like ``(n_frames, height, width)`` over one image file per frame.
 
     Indexing reads only the files of the frames asked for; picklable (dask.distributed).
@@ -46,44 +43,14 @@ class SequenceFrames:
         self.files = list(files)
         self.dtype = np.dtype(dtype)
         self.shape = (len(self.files), int(shape_yx[0]), int(shape_yx[1]))
-        self.ndim = 3
 
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        frames = np.arange(self.shape[0])[key[0]]
-        scalar = np.ndim(frames) == 0
-        frames = np.atleast_1d(frames)
-        if frames.size:
-            out = _read_slices([self.files[int(i)] for i in frames], self.dtype)
-        else:
-            out = np.empty((0,) + self.shape[1:], dtype=self.dtype)
-        out = out[(slice(None),) + key[1:]]
-        return out[0] if scalar else out
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def load(self, lazy: bool) -> Any:
-        """All frames: a dask array (``lazy``, chunks of whole files) or a numpy array."""
-        if not lazy:
-            return self[:]
-        import dask.array as da
-
-        per_frame = max(1, self.shape[1] * self.shape[2] * self.dtype.itemsize)
-        per_chunk = max(1, min(self.shape[0], CHUNK_TARGET_BYTES // per_frame))
-        return da.from_array(self, chunks=(per_chunk,) + self.shape[1:], asarray=True, fancy=False)
+    def _read_frames(self, frames: np.ndarray) -> np.ndarray:
+        return _read_slices([self.files[int(i)] for i in frames], self.dtype)
 
 
 def probe(path: Path, *, channel: int = 0, z: int = 0, position: int = 0) -> RawMovie:
     """Inspect a folder of frames (each file's header only) and return a :class:`RawMovie`."""
-    for name, value in (("channel", channel), ("z", z), ("position", position)):
-        if value != 0:
-            raise InputError(
-                path,
-                f"a folder of single images has one {name}; {name} = {value} does not exist",
-                f"leave {name} at 0",
-            )
+    refuse_selection(path, "a folder of single images", channel=channel, z=z, position=position)
     info = _folder_info(Path(path), item="frame", whole="movie")
     n, height, width = info["shape"]
     frames = SequenceFrames(info["files"], (height, width), info["dtype"])

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from platescope._errors import InputError
-from platescope.io._movie import RawMovie, to_utc_iso
+from platescope.io._movie import RawMovie, refuse_selection, to_utc_iso
 from platescope.io._movie_raw import FrameFile
 
 HEADER_BYTES = 4100
@@ -208,13 +208,7 @@ def _meta_times(path: Path, offsets: np.ndarray, frame_bytes: int, meta: list) -
 
 def probe(path: Path, *, channel: int = 0, z: int = 0, position: int = 0) -> RawMovie:
     """Inspect an ``.spe`` (header and footer only) and return a :class:`RawMovie`."""
-    for name, value in (("channel", channel), ("z", z), ("position", position)):
-        if value != 0:
-            raise InputError(
-                None,
-                f"{path}: {name}={value} requested but an .spe holds a single series",
-                f"leave {name} at 0",
-            )
+    refuse_selection(path, "an .spe", channel=channel, z=z, position=position)
     hdr = read_spe_header(path)
     v3 = hdr["version"] >= 3.0 and hdr["xml_offset"] > 0
     footer = _parse_footer(path, hdr) if v3 else {"meta": []}

@@ -20,7 +20,7 @@ import av
 import numpy as np
 
 from platescope._errors import InputError
-from platescope.io._movie import RawMovie, to_utc_iso
+from platescope.io._movie import RawMovie, refuse_selection, to_utc_iso
 
 _FIX = (
     "copy the video again or re-export it from the acquisition software; a multi-page TIFF "
@@ -89,13 +89,7 @@ def probe(path: Path, *, channel: int = 0, z: int = 0, position: int = 0) -> Raw
     decoder, not the packet list, decides which frames are shown: edit lists and
     B-frame reordering are honoured); ``load`` decodes again for the pixels.
     """
-    for name, value in (("channel", channel), ("z", z), ("position", position)):
-        if value != 0:
-            raise InputError(
-                None,
-                f"{path}: {name}={value} requested but a video has a single greyscale series",
-                f"leave {name} at 0",
-            )
+    refuse_selection(path, "a video", channel=channel, z=z, position=position)
     container = _open(path)
     try:
         stream = container.streams.video[0]

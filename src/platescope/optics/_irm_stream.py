@@ -29,6 +29,7 @@ import xarray as xr
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._movie_model import _check_movie, _float_dtype
+from platescope.optics._preprocess import drift_reference_mask
 
 __all__ = ["irm_frame_statistics"]
 
@@ -108,20 +109,7 @@ def irm_frame_statistics(
         )
     ref_px = None
     if outside is not None:
-        ref_px = np.asarray(getattr(outside, "values", outside), dtype=bool)
-        if ref_px.shape != (ny, nx):
-            raise InputError(
-                _source(movie),
-                f"the drift reference mask has shape {ref_px.shape}, the frames {(ny, nx)}",
-                "pass a (y, x) boolean mask of the same frame size",
-            )
-        if ref_px.sum() < 10:
-            raise InputError(
-                _source(movie),
-                "fewer than 10 reference pixels outside the footprint to measure "
-                "illumination drift",
-                "record a field of view larger than the footprint, or skip the drift correction",
-            )
+        ref_px = drift_reference_mask(movie, outside)
     keep = n_px = None
     if region_px is not None:
         if not (isinstance(region_px, int | np.integer) and region_px >= 1):

@@ -375,6 +375,26 @@ def current_density_mA_cm2(current_A: float | npt.ArrayLike, area_cm2: float):
     return np.asarray(current_A, dtype=float) * 1e3 / area
 
 
+def drift_reference_mask(movie: xr.DataArray, reference) -> np.ndarray:
+    """The (y, x) boolean mask of drift-reference pixels, checked against the movie's
+    frame size and for ≥ 10 pixels (InputError otherwise)."""
+    ref = np.asarray(getattr(reference, "values", reference), dtype=bool)
+    if ref.shape != (movie.sizes["y"], movie.sizes["x"]):
+        raise InputError(
+            _source(movie),
+            f"the drift reference mask has shape {ref.shape}, the frames "
+            f"{movie.sizes['y'], movie.sizes['x']}",
+            "pass a (y, x) boolean mask of the same frame size",
+        )
+    if ref.sum() < 10:
+        raise InputError(
+            _source(movie),
+            "fewer than 10 reference pixels outside the footprint to measure illumination drift",
+            "record a field of view larger than the footprint, or skip the drift correction",
+        )
+    return ref
+
+
 def correct_illumination_drift(
     movie: xr.DataArray,
     *,
@@ -421,19 +441,7 @@ def correct_illumination_drift(
     (True, True)
     """
     _check_movie(movie)
-    ref = np.asarray(getattr(reference, "values", reference), dtype=bool)
-    if ref.shape != (movie.sizes["y"], movie.sizes["x"]):
-        raise InputError(
-            _source(movie),
-            f"the drift reference mask has shape {ref.shape}, the frames {movie.sizes['y'], movie.sizes['x']}",
-            "pass a (y, x) boolean mask of the same frame size",
-        )
-    if ref.sum() < 10:
-        raise InputError(
-            _source(movie),
-            "fewer than 10 reference pixels outside the footprint to measure illumination drift",
-            "record a field of view larger than the footprint, or skip the drift correction",
-        )
+    ref = drift_reference_mask(movie, reference)
     if level is None:
         level = (movie.data * (ref / ref.sum())).sum(axis=(1, 2))
         if _is_dask(level):

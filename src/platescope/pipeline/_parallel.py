@@ -531,28 +531,8 @@ def _one_spot_frame(spot, frame, options: dict, skipped: dict, pos: int) -> dict
 
 
 def _analyse_batch_frames(batch, options: dict) -> dict:
-    """:func:`analyse_batch` from per-spot DataFrames (the fallback when array reading fails).
-
-    The records are read one by one and analysed together: records of equal length go
-    through :func:`platescope.echem._combinatorial_batch.spot_features_batch` as one
-    array (no Python call per spot); a group the batch function refuses is analysed
-    spot by spot (:func:`platescope.echem.spot_features`) so that one bad record is
-    reported alone.
-
-    Parameters
-    ----------
-    batch : platescope.io.SpotSet
-        A batch of spots.
-    options : dict, optional
-        Keyword options of :func:`platescope.echem.spot_features`.
-
-    Returns
-    -------
-    dict
-        ``rows`` (DataFrame: ``spot``, ``condition``, ``x_um``, ``y_um`` and the
-        spot's features; ``*_err`` as expanded k = 2 uncertainties) and ``skipped``
-        (list of ``{spot, path, reason}``).
-    """
+    """:func:`analyse_batch` from per-spot DataFrames: the fallback when array reading
+    fails. Same parameters, grouping by record length and per-spot retry, same result."""
     from platescope.echem import spot_features
     from platescope.echem._combinatorial_batch import BATCH_COLUMNS, spot_features_batch
 

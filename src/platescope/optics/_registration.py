@@ -54,6 +54,7 @@ from scipy import ndimage
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._movie_model import _check_movie, _is_dask, _pixel_size_um
+from platescope.optics._focus import dog_variance
 
 __all__ = [
     "apply_drift_correction",
@@ -203,13 +204,15 @@ def frame_quality(
     for i0, i1 in _blocks(n, int(block_frames)):
         block = _read(movie, i0, i1)
         mean[i0:i1] = block.mean(axis=(1, 2))
-        dog = ndimage.gaussian_filter(block, (0, s1, s1)) - ndimage.gaussian_filter(
-            block, (0, s2, s2)
-        )
         e = 2 * int(np.ceil(3 * s2))  # drop the borders the filters reflect
-        core = dog[:, e:-e, e:-e] if min(block.shape[1:]) > 4 * e else dog
+        if min(block.shape[1:]) > 4 * e:  # the same filter by FFT on the inner part
+            dog_var = dog_variance(block, s1, s2, e)
+        else:  # a small frame: all of it, borders mirrored
+            dog = ndimage.gaussian_filter(block, (0, s1, s1))
+            dog -= ndimage.gaussian_filter(block, (0, s2, s2))
+            dog_var = dog.var(axis=(1, 2))
         with np.errstate(divide="ignore", invalid="ignore"):
-            focus[i0:i1] = core.var(axis=(1, 2)) / np.maximum(mean[i0:i1] ** 2, 1e-30)
+            focus[i0:i1] = dog_var / np.maximum(mean[i0:i1] ** 2, 1e-30)
         const[i0:i1] = np.ptp(block.reshape(block.shape[0], -1), axis=1) == 0
         if saturation_counts is not None:
             sat[i0:i1] = (block >= saturation_counts).mean(axis=(1, 2))

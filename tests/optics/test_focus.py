@@ -1,0 +1,35 @@
+"""The FFT focus measure against two scipy.ndimage Gaussian filters (independent path)."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from platescope.optics._focus import dog_variance
+
+
+def _reference(frames, s1, s2, e):
+    f = frames.astype(np.float64)
+    dog = ndimage.gaussian_filter(f, (0, s1, s1)) - ndimage.gaussian_filter(f, (0, s2, s2))
+    return dog[:, e:-e, e:-e].var(axis=(1, 2))
+
+
+@pytest.mark.parametrize("shape", [(3, 96, 128), (2, 101, 77), (1, 80, 80)])
+@pytest.mark.parametrize("sigmas", [(1.0, 3.0), (0.7, 2.2)])
+def test_equals_two_gaussian_filters_on_the_inner_part(shape, sigmas):
+    rng = np.random.default_rng(4)
+    tex = ndimage.gaussian_filter(rng.normal(size=shape), (0, 1.5, 1.5)) * 300 + 2000
+    frames = rng.poisson(tex).astype(np.uint16)
+    s1, s2 = sigmas
+    e = 2 * int(np.ceil(3 * s2))
+    ours = dog_variance(frames, s1, s2, e)
+    ref = _reference(frames, s1, s2, e)
+    np.testing.assert_allclose(ours, ref, rtol=2e-5)
+
+
+def test_blur_lowers_it_and_a_flat_frame_has_none():
+    rng = np.random.default_rng(5)
+    sharp = rng.normal(1000.0, 20.0, (64, 64))
+    frames = np.stack([sharp, ndimage.gaussian_filter(sharp, 2.0), np.full((64, 64), 7.0)])
+    v = dog_variance(frames, 1.0, 3.0, 18)
+    assert v[1] < 0.2 * v[0]
+    assert v[2] == 0.0

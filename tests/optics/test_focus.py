@@ -33,3 +33,29 @@ def test_blur_lowers_it_and_a_flat_frame_has_none():
     v = dog_variance(frames, 1.0, 3.0, 18)
     assert v[1] < 0.2 * v[0]
     assert v[2] == 0.0
+
+
+def test_frame_quality_memory_does_not_grow_with_the_frame_size():
+    """Blocks are sized in bytes: 16 frames of 1536² are read 3 at a time (≈ 57 MB as
+    float64), so the peak stays near 250 MB where 16-frame blocks needed ≈ 1.3 GB."""
+    import tracemalloc
+
+    import xarray as xr
+
+    from platescope.optics import frame_quality
+
+    n, s = 16, 1536
+    rng = np.random.default_rng(6)
+    m = xr.DataArray(
+        rng.integers(900, 1100, (n, s, s), dtype=np.uint16),
+        dims=("t", "y", "x"),
+        coords={"t": np.arange(n) * 0.03},
+    )
+    tracemalloc.start()
+    try:
+        q = frame_quality(m)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 500e6
+    assert not q["bad"].any()  # uniform noise frames: nothing to flag

@@ -70,6 +70,11 @@ def _blocks(n: int, size: int):
         yield i, min(i + size, n)
 
 
+def _frames_per_block(pixels_per_frame: int, *, max_mib: float = 64.0, most: int = 32) -> int:
+    """Frames whose float64 copy fits in ``max_mib`` MiB (1 … ``most``)."""
+    return int(max(1, min(most, max_mib * 2**20 // (8 * max(int(pixels_per_frame), 1)))))
+
+
 def _read(movie: xr.DataArray, i0: int, i1: int) -> np.ndarray:
     """Frames i0..i1 as float64 (only that block is computed when dask-backed)."""
     data = movie.data[i0:i1]
@@ -118,7 +123,7 @@ def frame_quality(
     saturated_fraction: float = 0.01,
     outlier_fraction: float = 0.25,
     max_blur_run: int = 3,
-    block_frames: int = 32,
+    block_frames: int | None = None,
 ) -> pd.DataFrame:
     """Find blurred, dark (dropped), saturated and intensity-outlier frames.
 
@@ -166,8 +171,10 @@ def frame_quality(
         Relative deviation of the mean that makes an intensity outlier.
     max_blur_run : int
         Longest run of adjacent blurred frames looked for (1: single frames only).
-    block_frames : int
-        Frames read at a time.
+    block_frames : int, optional
+        Frames read at a time (default: as many as fit in 64 MiB as float64, at most
+        32, so memory stays flat whatever the frame size: 32 frames of 512², 2 of
+        1792²).
 
     Returns
     -------
@@ -201,6 +208,8 @@ def frame_quality(
     focus = np.empty(n)
     sat = np.zeros(n)
     const = np.zeros(n, bool)
+    if block_frames is None:
+        block_frames = _frames_per_block(movie.shape[1] * movie.shape[2])
     for i0, i1 in _blocks(n, int(block_frames)):
         block = _read(movie, i0, i1)
         mean[i0:i1] = block.mean(axis=(1, 2))

@@ -457,6 +457,71 @@ def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:
         f.result()
 
 
+def _numba_finish():
+    """Compiled t_nuc post-processing (parabola vertex → time), or None without numba."""
+    if "finish" in _STATE:
+        return _STATE["finish"]
+    try:
+        import numba
+    except ImportError:
+        _STATE["finish"] = None
+        return None
+
+    @_jit(numba, boundscheck=False)
+    def finish(best, bestk, left, right, bad, keep, first, last, c_tol, t_u, dt, p0, p1, out):
+        # the float64 arithmetic of _nucleation_time._vertex / _rounding_tol, per pixel
+        n_u = t_u.shape[0]
+        nan = np.nan
+        for q in range(p0, p1):
+            f = abs(np.float64(first[q]))
+            g = abs(np.float64(last[q]))
+            s = f if (f >= g or f != f) else g  # np.maximum: NaN propagates
+            tol = c_tol * s
+            lv = np.float64(left[q])
+            mv = np.float64(best[q])
+            rv = np.float64(right[q])
+            den = (lv - 2.0 * mv) + rv
+            ok = (mv >= lv) and (mv >= rv) and (den < -tol)
+            delta = (0.5 * (lv - rv)) / den if ok else nan
+            k = min(max(bestk[q], 0), n_u - 1)
+            tn = t_u[k] + delta * dt
+            if bad[q] or not np.isfinite(mv) or not keep[q]:
+                tn = nan
+            out[q] = np.float32(tn)
+
+    _STATE["finish"] = finish
+    return finish
+
+
+def finish_tnuc(st, keep, first, last, c_tol: float, t_u, dt: float):
+    """t_nuc (float32, per pixel) from the running peak state with the compiled kernel
+    (threads over pixel ranges): the same float64 operations as the numpy code in
+    :func:`platescope.optics._nucleation_time.t_nuc_map`; None without numba."""
+    kern = _numba_finish()
+    if kern is None:
+        return None
+    first = np.ascontiguousarray(first).ravel()
+    last = np.ascontiguousarray(last).ravel()
+    if first.dtype not in _NUMBA_DTYPES or last.dtype not in _NUMBA_DTYPES:
+        return None
+    npx = st.best.size
+    out = np.empty(npx, np.float32)
+    args = (st.best, st.bestk, st.left, st.right, st.bad, np.ascontiguousarray(keep))
+    args += (first, last, float(c_tol), np.ascontiguousarray(t_u, dtype=np.float64), float(dt))
+    nthr = min(n_threads(), max(1, npx // 16384))
+    if nthr <= 1:
+        kern(*args, 0, npx, out)
+        return out
+    edges = np.linspace(0, npx, nthr + 1).round().astype(int)
+    futs = [
+        _pool(nthr).submit(kern, *args, int(a), int(b), out)
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    for f in futs:
+        f.result()
+    return out
+
+
 def _pool(n: int) -> ThreadPoolExecutor:
     key = ("pool", n)
     pool = _STATE.get(key)

@@ -299,3 +299,28 @@ def test_rise_image_equals_xarray_nan_skipping_means(dtype, n):
         warnings.simplefilter("ignore", RuntimeWarning)
         ref = (win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")).values
     np.testing.assert_array_equal(_rise_image(win, n), ref)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "float64", "uint8"])
+def test_window_sums_groups_of_frames_equal_a_plain_float64_loop(monkeypatch, dtype):
+    """Windows of 0–9 frames (the compiled kernel sums up to four frames per sweep,
+    then the remainder) and repeated frames: both back-ends equal a plain float64
+    loop in the same order, bit for bit."""
+    rng = np.random.default_rng(5)
+    arr = rng.integers(0, 200, (30, 20, 500)).astype(dtype)  # 2 threads: ≥ 8192 px
+    if dtype == "int16":
+        arr -= 100
+    sizes = [0, 1, 2, 3, 4, 5, 8, 9]
+    frames = np.concatenate([rng.integers(0, 30, n) for n in sizes])
+    wts = rng.uniform(0.1, 1.0, frames.size)
+    ptr = np.r_[0, np.cumsum(sizes)]
+    ref = np.zeros((len(sizes), 20, 500))
+    for k in range(len(sizes)):
+        for j in range(ptr[k], ptr[k + 1]):
+            ref[k] = ref[k] + wts[j] * arr[frames[j]].astype(np.float64)
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        for threads in ("1", "2"):
+            monkeypatch.setenv("PLATESCOPE_THREADS", threads)
+            got = _kernels.window_sums(arr, frames, wts, ptr, max_block_mb=0.01)
+            np.testing.assert_array_equal(got, ref)

@@ -324,3 +324,29 @@ def test_window_sums_groups_of_frames_equal_a_plain_float64_loop(monkeypatch, dt
             monkeypatch.setenv("PLATESCOPE_THREADS", threads)
             got = _kernels.window_sums(arr, frames, wts, ptr, max_block_mb=0.01)
             np.testing.assert_array_equal(got, ref)
+
+
+def test_derivative_operator_is_cached_read_only_and_builds_extras_on_use():
+    """One operator per (frame times, window, order): a second map of the same movie
+    reuses it; its arrays cannot be changed by a caller; the SG-smoothed operator is
+    built on first use and equals the SG value weights times the resampling."""
+    from scipy.signal import savgol_coeffs
+
+    from platescope.optics._nucleation_time import _derivative_operator
+
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(0.2, 0.3, 60))
+    op = _derivative_operator(t, window_s=1.5, polyorder=2)
+    assert _derivative_operator(t.copy(), window_s=1.5, polyorder=2) is op
+    assert _derivative_operator(t, window_s=2.0, polyorder=2) is not op
+    assert _derivative_operator(t + 1.0, window_s=1.5, polyorder=2) is not op
+    for a in (op.t_s, op.t_u, op.col_lo, op.matrix.data):
+        assert not a.flags.writeable
+    assert "smooth" not in op.__dict__  # not built by a map
+    h = (op.window - 1) // 2
+    # a centred row of the smoothing operator: SciPy's SG value weights on the grid
+    y = np.sin(op.t_s)
+    grid = np.interp(op.t_u, op.t_s, y)
+    k = op.t_u.size // 2
+    ref = savgol_coeffs(op.window, 2, use="dot") @ grid[k - h : k + h + 1]
+    np.testing.assert_allclose((op.smooth @ y)[k], ref, rtol=1e-12)

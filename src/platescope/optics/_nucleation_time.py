@@ -188,10 +188,12 @@ def _derivative_operator(t_s: np.ndarray, *, window_s: float, polyorder: int, so
     return _build_operator(t.tobytes(), float(window_s), int(polyorder))
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)
 def _build_operator(t_bytes: bytes, window_s: float, polyorder: int) -> _DerivativeOperator:
     """The operator of one time axis (cached, small LRU: maps, regions and curves of
-    the same movie share it; otherwise a few ms of sparse products per call)."""
+    the same movie share it; otherwise a few ms of sparse products per call). An entry
+    holds ≈ 12 bytes × frames × window samples (+ as much once the bootstrap's
+    smoothing operator is built): ≈ 7 MB for 30,000 frames and a 20-sample window."""
     t = np.frombuffer(t_bytes, dtype=float)  # read-only
     dt = float(np.median(np.diff(t)))
     n_u = int(math.floor((t[-1] - t[0]) / dt + 1e-9)) + 1

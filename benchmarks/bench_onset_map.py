@@ -7,7 +7,10 @@ Movie: normalised absorbance, float32, ``frames × size × size``, irregular fra
 Cases: ``onset_map`` with the compiled kernel on 1 and 2 threads, with the numpy
 fallback (the former implementation and what a user writes with numpy: per-pixel end
 levels, MAD noise from ``np.nanmedian`` of the frame differences, time below the level;
-there is no SciPy routine for it), and the memory-bound reference ``movie.sum(axis=0)``.
+there is no SciPy routine for it), the kernel alone (``kernel_count``: the noise test
+settled by a count, exact medians only where it cannot; ``kernel_select``: the former
+kernel, two exact medians by selection for every pixel — the best exact selection per
+pixel), and the memory-bound reference ``movie.sum(axis=0)``.
 Best of ``--repeat`` (fallback: 1), CPU and wall time; the load average is recorded at
 the start and the end. Writes ``benchmarks/results/onset_map.json`` (``--out``).
 """
@@ -53,7 +56,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default="onset_map.json")
     args = ap.parse_args()
-    from platescope.optics import onset_map
+    from platescope.optics import _kernels, onset_map
 
     load0 = os.getloadavg()
     cases = []
@@ -72,11 +75,24 @@ def main() -> None:
                 os.environ.pop("PLATESCOPE_KERNELS")
 
         onset_map(movie[:, :8, :8], t_start_s=t[0], t_end_s=t[-1], sigma_um=0)  # compile
+
+        def kernel(method, movie=movie, t=t):
+            os.environ["PLATESCOPE_THREADS"] = "1"
+            try:
+                return _kernels.onset_numba_movie(
+                    movie.values, t=t, level=0.5, n=3, min_rise=0.2, min_snr=5.0, _method=method
+                )
+            finally:
+                os.environ.pop("PLATESCOPE_THREADS")
+
+        kernel("select")  # compile
         timing, outs = {}, {}
         for name, fn, rep in (
             ("reduction_sum", lambda movie=movie: movie.values.sum(axis=0), args.repeat),
             ("ours_1_thread", lambda: run(1, "numba"), args.repeat),
             ("ours_2_threads", lambda: run(2, "numba"), args.repeat),
+            ("kernel_count", lambda: kernel("count"), args.repeat),
+            ("kernel_select", lambda: kernel("select"), args.repeat),
             ("numpy_fallback", lambda: run(1, "numpy"), 1),
         ):
             w, c, out = best(fn, rep)
@@ -104,6 +120,15 @@ def main() -> None:
                     ),
                     "fraction_of_reduction_pass_per_core_wall": timing["reduction_sum"]["wall_s"]
                     / timing["ours_1_thread"]["wall_s"],
+                    "kernel_count_fraction_of_reduction_pass_cpu": timing["reduction_sum"]["cpu_s"]
+                    / timing["kernel_count"]["cpu_s"],
+                    "kernel_select_fraction_of_reduction_pass_cpu": timing["reduction_sum"]["cpu_s"]
+                    / timing["kernel_select"]["cpu_s"],
+                    "kernel_select_over_count_cpu": timing["kernel_select"]["cpu_s"]
+                    / timing["kernel_count"]["cpu_s"],
+                    "kernels_equal_bitwise": bool(
+                        np.array_equal(outs["kernel_count"], outs["kernel_select"], equal_nan=True)
+                    ),
                     "same_nan": bool(np.array_equal(np.isnan(a), np.isnan(b))),
                     "median_abs_error_s": float(np.nanmedian(np.abs(a - tau))),
                 },

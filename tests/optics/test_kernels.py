@@ -198,3 +198,155 @@ def test_window_means_numba_equals_numpy_and_the_plain_mean(monkeypatch, dtype):
             sel = np.arange(t.size) == np.argmin(np.abs(t - c))
         ref = values[sel].astype(np.float64).mean(axis=0)
         np.testing.assert_allclose(out["numba"][k], ref, rtol=1e-12)
+
+
+def _onset_maps(monkeypatch, movie, **kw):
+    from platescope.optics import onset_map
+
+    t = movie.t.values
+    out = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        out[name] = onset_map(movie, t_start_s=t[0], t_end_s=t[-1], sigma_um=0, **kw).values
+    return out
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize("min_snr", [5.0, 0.0])
+def test_onset_map_noise_test_by_count_and_by_selection_agree_with_numpy(monkeypatch, min_snr):
+    """Pixels the count settles (clean rises), pixels it cannot (every frame difference
+    large: the exact medians decide), pixels near the noise threshold, non-finite
+    samples in the first, edge and middle frames: numba == numpy bit for bit, and the
+    former per-pixel selection kernel gives the same map."""
+    rng = np.random.default_rng(11)
+    nt = 80
+    t = np.cumsum(rng.uniform(0.8, 1.2, nt))
+    tau = rng.uniform(25.0, 55.0, (16, 24))
+    values = 1.0 / (1.0 + np.exp(-(t[:, None, None] - tau) / 1.5))
+    values = values + rng.normal(0.0, 0.02, values.shape)
+    alt = 0.3 * (-1.0) ** np.arange(nt)
+    values[:, 0, :6] = 4.0 * values[:, 0, :6] + alt[:, None]  # |d| ≈ 0.6 everywhere
+    values[:, 1, :] += rng.normal(0.0, np.linspace(0.05, 0.6, 24), (nt, 24))  # noisy
+    values[0, 2, 0] = np.nan  # first frame
+    values[1, 2, 1] = np.inf  # an edge frame
+    values[-1, 2, 2] = -np.inf
+    values[40, 2, 3] = np.nan  # the middle
+    movie = xr.DataArray(values, dims=("t", "y", "x"), coords={"t": t})
+    maps = _onset_maps(monkeypatch, movie, min_snr=min_snr)
+    np.testing.assert_array_equal(maps["numba"], maps["numpy"])
+    assert np.isnan(maps["numba"][2, :4]).all()
+    assert np.isfinite(maps["numba"][0, :6]).all()  # settled by the exact medians
+    if min_snr:  # the noisiest pixels of row 1 fail the noise test, the least do not
+        assert np.isfinite(maps["numba"][1, :3]).all() and np.isnan(maps["numba"][1, -3:]).all()
+    # the former kernel (two exact medians for every pixel) agrees
+    monkeypatch.setenv("PLATESCOPE_KERNELS", "numba")
+    rise = np.nanmean(values[-3:], axis=0) - np.nanmean(values[:3], axis=0)
+    select = _kernels.onset_numba_movie(
+        np.ascontiguousarray(values),
+        t=t,
+        level=0.5,
+        n=3,
+        min_rise=0.25 * float(np.nanmedian(rise)),
+        min_snr=min_snr,
+        _method="select",
+    )
+    np.testing.assert_array_equal(maps["numba"], select)
+    err = maps["numba"][3:] - tau[3:]
+    assert np.nanmedian(np.abs(err)) < 0.5
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize(
+    ("nt", "n_edge", "dtype"),
+    [(4, 3, "float32"), (5, 3, "uint16"), (40, 10, "float64"), (300, 9, "uint16")],
+)
+def test_onset_map_short_series_wide_edges_and_integer_counts(monkeypatch, nt, n_edge, dtype):
+    """Degenerate lengths (4–5 frames: one edge frame each, 3–4 differences), edge means
+    of ≥ 8 frames (numpy's pairwise sums), integer counts with ties, and a negative
+    ``min_rise`` (falling pixels reach the noise test): numba == numpy bit for bit."""
+    rng = np.random.default_rng(nt)
+    t = np.cumsum(rng.uniform(0.8, 1.2, nt))
+    tau = rng.uniform(0.3, 0.7, (9, 11)) * t[-1]
+    clean = 200.0 / (1.0 + np.exp(-(t[:, None, None] - tau) / 2.0))
+    values = np.round(100.0 + clean + rng.normal(0.0, 3.0, clean.shape))
+    values[:, :2, :3] = values[::-1, :2, :3]  # falling
+    movie = xr.DataArray(values.astype(dtype), dims=("t", "y", "x"), coords={"t": t})
+    for kw in ({}, {"min_rise": -1.0}):
+        maps = _onset_maps(monkeypatch, movie, n_edge=n_edge, **kw)
+        np.testing.assert_array_equal(maps["numba"], maps["numpy"])
+        assert np.isfinite(maps["numba"][2:]).mean() > 0.8
+    if nt >= 40:  # enough frames to place the half-level crossing
+        assert np.nanmedian(np.abs(maps["numba"][2:] - tau[2:])) < 1.5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint16"])
+@pytest.mark.parametrize("n", [1, 3, 10])
+def test_rise_image_equals_xarray_nan_skipping_means(dtype, n):
+    """The onset map's median-rise image from plain means == xarray's NaN-skipping
+    ``mean("t")`` (another implementation), NaN and ±inf samples included."""
+    import warnings
+
+    from platescope.optics._alloying import _rise_image
+
+    rng = np.random.default_rng(n)
+    v = rng.normal(100.0, 20.0, (40, 9, 13)).astype(dtype)
+    if dtype.startswith("float"):
+        v[0, 3, 4] = v[-1, 5, 6] = np.nan
+        v[:n, 7, 7] = np.nan  # an all-NaN edge
+        v[0, 8, 8] = np.inf
+    win = xr.DataArray(v, dims=("t", "y", "x")).transpose("y", "x", "t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = (win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")).values
+    np.testing.assert_array_equal(_rise_image(win, n), ref)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "float64", "uint8"])
+def test_window_sums_groups_of_frames_equal_a_plain_float64_loop(monkeypatch, dtype):
+    """Windows of 0–9 frames (the compiled kernel sums up to four frames per sweep,
+    then the remainder) and repeated frames: both back-ends equal a plain float64
+    loop in the same order, bit for bit."""
+    rng = np.random.default_rng(5)
+    arr = rng.integers(0, 200, (30, 20, 500)).astype(dtype)  # 2 threads: ≥ 8192 px
+    if dtype == "int16":
+        arr -= 100
+    sizes = [0, 1, 2, 3, 4, 5, 8, 9]
+    frames = np.concatenate([rng.integers(0, 30, n) for n in sizes])
+    wts = rng.uniform(0.1, 1.0, frames.size)
+    ptr = np.r_[0, np.cumsum(sizes)]
+    ref = np.zeros((len(sizes), 20, 500))
+    for k in range(len(sizes)):
+        for j in range(ptr[k], ptr[k + 1]):
+            ref[k] = ref[k] + wts[j] * arr[frames[j]].astype(np.float64)
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("PLATESCOPE_KERNELS", name)
+        for threads in ("1", "2"):
+            monkeypatch.setenv("PLATESCOPE_THREADS", threads)
+            got = _kernels.window_sums(arr, frames, wts, ptr, max_block_mb=0.01)
+            np.testing.assert_array_equal(got, ref)
+
+
+def test_derivative_operator_is_cached_read_only_and_builds_extras_on_use():
+    """One operator per (frame times, window, order): a second map of the same movie
+    reuses it; its arrays cannot be changed by a caller; the SG-smoothed operator is
+    built on first use and equals the SG value weights times the resampling."""
+    from scipy.signal import savgol_coeffs
+
+    from platescope.optics._nucleation_time import _derivative_operator
+
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(0.2, 0.3, 60))
+    op = _derivative_operator(t, window_s=1.5, polyorder=2)
+    assert _derivative_operator(t.copy(), window_s=1.5, polyorder=2) is op
+    assert _derivative_operator(t, window_s=2.0, polyorder=2) is not op
+    assert _derivative_operator(t + 1.0, window_s=1.5, polyorder=2) is not op
+    for a in (op.t_s, op.t_u, op.col_lo, op.matrix.data):
+        assert not a.flags.writeable
+    assert "smooth" not in op.__dict__  # not built by a map
+    h = (op.window - 1) // 2
+    # a centred row of the smoothing operator: SciPy's SG value weights on the grid
+    y = np.sin(op.t_s)
+    grid = np.interp(op.t_u, op.t_s, y)
+    k = op.t_u.size // 2
+    ref = savgol_coeffs(op.window, 2, use="dot") @ grid[k - h : k + h + 1]
+    np.testing.assert_allclose((op.smooth @ y)[k], ref, rtol=1e-12)

@@ -29,6 +29,7 @@ Measured on the see-through simulators: docs/see_through.md.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -269,6 +270,28 @@ def _onset_kernel(
     return np.where(bad, np.nan, out).astype(np.float32)
 
 
+def _rise_image(win: xr.DataArray, n: int) -> np.ndarray:
+    """Mean of the last ``n`` frames − mean of the first ``n`` (NaN skipped) of the
+    in-memory ``(y, x, t)`` window, as xarray's ``mean("t")`` gives it, without its
+    NaN-skipping copies: a plain mean (the same float operations as ``np.nanmean``
+    where no value is NaN); ``np.nanmean`` when some value is NaN."""
+    a = win.data
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiu":
+        rise = win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")
+        return rise.values
+
+    def mean(b):
+        m = b.mean(axis=-1)
+        if b.dtype.kind == "f":
+            if np.isnan(m).any():
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+                    m = np.nanmean(b, axis=-1)
+        return m
+
+    return mean(a[..., -n:]) - mean(a[..., :n])
+
+
 def onset_map(
     absorbance_movie: xr.DataArray,
     *,
@@ -330,9 +353,10 @@ def onset_map(
     win = win.transpose("y", "x", "t")
     # the median rise sets the absolute threshold (a scalar computed up front)
     n = max(1, min(int(n_edge), t.size // 3))
-    rise_img = win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")
     if win.chunks is not None:
         import dask.array as da
+
+        rise_img = win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")
 
         med = da.nanmedian(rise_img.data.ravel(), axis=0)
         data = win.data.rechunk({2: -1})
@@ -345,7 +369,7 @@ def onset_map(
             dtype=np.float32,
         )
     else:
-        med = float(np.nanmedian(rise_img.values))
+        med = float(np.nanmedian(_rise_image(win, n)))
         from platescope.optics import _kernels
 
         # compiled: the (t, y, x) frames as they are, no transposed or float64 copy

@@ -17,14 +17,24 @@ over the rows in time order), so their maps are bit-identical —
 ``tests/optics/test_kernels.py`` checks it on integer and float movies, with NaN and
 ±inf pixels.
 
-**Onset maps** (:func:`onset_numba_movie`): per pixel, end levels, the two medians of
-the robust noise (in-place branch-free selection on a per-thread scratch) and the time
-below the level, read from the ``(t, y, x)`` frames as they are (no transposed or
-float64 copy of the block); float64 with numpy's pairwise summation order, so the maps
-are bit-identical to the numpy code.
+**Onset maps** (:func:`onset_numba_movie`): the frames as ``(t, pixels)`` (long runs
+of a C-ordered movie), chunks of ≤ 1024 pixels, every inner loop over contiguous pixels:
+end levels, then ONE pass over the frames that counts the small frame differences,
+places each sample below/above the level by comparing ``x − a₀`` with
+``level·rise·(1 ± 10⁻⁹)`` (no division) and writes each interval's time below (two
+intervals per sweep); the intervals from the first to the last crossing are then
+divided exactly, and the sums follow numpy's pairwise order column by column. The
+robust-noise test needs the MAD only against its threshold: a count proves it below
+(more than half of the ``|d|`` ≤ R/2 ⇒ median(d) ∈ [−R/2, R/2] ⇒ MAD ≤ R), and only the
+pixels it cannot settle take the two exact medians by selection. float64 with numpy's
+operations and summation order: bit-identical to the numpy code. ≈ 1.4–1.8 ns per
+sample against 12 for the former per-pixel selection kernel (two exact medians for
+every pixel, ``_method="select"``), still ≈ 0.15 of a reduction pass — see
+``docs/performance.md``.
 
 **CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,
-read in place in their own dtype; bit-identical numpy fallback.
+read in place in their own dtype, accumulated in the output rows up to four frames per
+sweep (the same order as one at a time); bit-identical numpy fallback.
 
 Back-end choice: numba when it can be imported (``PLATESCOPE_KERNELS=numpy`` forces the
 fallback, ``=numba`` requires numba); threads: ``PLATESCOPE_THREADS`` or the CPUs this
@@ -457,6 +467,71 @@ def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:
         f.result()
 
 
+def _numba_finish():
+    """Compiled t_nuc post-processing (parabola vertex → time), or None without numba."""
+    if "finish" in _STATE:
+        return _STATE["finish"]
+    try:
+        import numba
+    except ImportError:
+        _STATE["finish"] = None
+        return None
+
+    @_jit(numba, boundscheck=False)
+    def finish(best, bestk, left, right, bad, keep, first, last, c_tol, t_u, dt, p0, p1, out):
+        # the float64 arithmetic of _nucleation_time._vertex / _rounding_tol, per pixel
+        n_u = t_u.shape[0]
+        nan = np.nan
+        for q in range(p0, p1):
+            f = abs(np.float64(first[q]))
+            g = abs(np.float64(last[q]))
+            s = f if (f >= g or f != f) else g  # np.maximum: NaN propagates
+            tol = c_tol * s
+            lv = np.float64(left[q])
+            mv = np.float64(best[q])
+            rv = np.float64(right[q])
+            den = (lv - 2.0 * mv) + rv
+            ok = (mv >= lv) and (mv >= rv) and (den < -tol)
+            delta = (0.5 * (lv - rv)) / den if ok else nan
+            k = min(max(bestk[q], 0), n_u - 1)
+            tn = t_u[k] + delta * dt
+            if bad[q] or not np.isfinite(mv) or not keep[q]:
+                tn = nan
+            out[q] = np.float32(tn)
+
+    _STATE["finish"] = finish
+    return finish
+
+
+def finish_tnuc(st, keep, first, last, c_tol: float, t_u, dt: float):
+    """t_nuc (float32, per pixel) from the running peak state with the compiled kernel
+    (threads over pixel ranges): the same float64 operations as the numpy code in
+    :func:`platescope.optics._nucleation_time.t_nuc_map`; None without numba."""
+    kern = _numba_finish()
+    if kern is None:
+        return None
+    first = np.ascontiguousarray(first).ravel()
+    last = np.ascontiguousarray(last).ravel()
+    if first.dtype not in _NUMBA_DTYPES or last.dtype not in _NUMBA_DTYPES:
+        return None
+    npx = st.best.size
+    out = np.empty(npx, np.float32)
+    args = (st.best, st.bestk, st.left, st.right, st.bad, np.ascontiguousarray(keep))
+    args += (first, last, float(c_tol), np.ascontiguousarray(t_u, dtype=np.float64), float(dt))
+    nthr = min(n_threads(), max(1, npx // 16384))
+    if nthr <= 1:
+        kern(*args, 0, npx, out)
+        return out
+    edges = np.linspace(0, npx, nthr + 1).round().astype(int)
+    futs = [
+        _pool(nthr).submit(kern, *args, int(a), int(b), out)
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    for f in futs:
+        f.result()
+    return out
+
+
 def _pool(n: int) -> ThreadPoolExecutor:
     key = ("pool", n)
     pool = _STATE.get(key)
@@ -636,7 +711,7 @@ def _numba_onset():
         return (lo + hi) / 2.0
 
     @_jit(numba)
-    def onset_rows(arr, t, level, n, min_rise, min_snr, iy0, iy1, out):
+    def onset_rows_select(arr, t, level, n, min_rise, min_snr, iy0, iy1, out):
         # arr: (t, y, x), any real dtype and layout. Per pixel row: the frames of a
         # block of ≤ 16 pixels transposed into a float64 scratch (one series per
         # pixel, contiguous), then per pixel: end levels, the two medians of the
@@ -700,46 +775,332 @@ def _numba_onset():
                         g[j] = f * dt[j]
                     out[iy, x0 + q] = np.float32(t[0] + pairwise_sum(g, 0, nt - 1))
 
-    _STATE["onset"] = onset_rows
-    return onset_rows
+    @_jit(numba)
+    def crossing(v0, v1, level):
+        # fraction of a frame interval the linear interpolant spends below the level
+        b0 = v0 < level
+        b1 = v1 < level
+        if b0 and b1:
+            return 1.0
+        if b0 or b1:
+            f = (level - v0) / (v1 - v0)
+            if not b0:
+                f = 1.0 - f
+            return min(max(f, 0.0), 1.0)
+        return 0.0
+
+    @_jit(numba)
+    def pixel_exact(x, t, dt, level, n, min_rise, min_snr, c_snr, d, g):
+        # onset of one contiguous float64 series (all finite), the two medians by
+        # selection: the per-pixel arithmetic of the numpy code, step by step
+        nt = x.shape[0]
+        a0 = pairwise_sum(x, 0, n) / n
+        a1 = pairwise_sum(x, nt - n, n) / n
+        rise = a1 - a0
+        if not np.isfinite(rise) or rise <= min_rise:
+            return np.nan
+        for j in range(nt - 1):
+            d[j] = x[j + 1] - x[j]
+        med = median(d, nt - 1)
+        for j in range(nt - 1):
+            d[j] = abs(d[j] - med)
+        sd = 1.4826 * median(d, nt - 1)
+        sd = sd / np.sqrt(2.0)
+        if rise < min_snr * sd * c_snr:
+            return np.nan
+        v1 = (x[0] - a0) / rise
+        for j in range(nt - 1):
+            v0 = v1
+            v1 = (x[j + 1] - a0) / rise
+            g[j] = crossing(v0, v1, level) * dt[j]
+        return t[0] + pairwise_sum(g, 0, nt - 1)
+
+    @_jit(numba, boundscheck=False)
+    def pairwise_cols(G, lo, n, nb, res):
+        # res[q] = pairwise_sum of G[lo : lo + n, q] for q < nb: numpy's summation
+        # tree for each column, evaluated for all columns at once (vectorised)
+        if n < 8:
+            for q in range(nb):
+                res[q] = 0.0
+            for i in range(lo, lo + n):
+                gi = G[i]
+                for q in range(nb):
+                    res[q] += gi[q]
+            return
+        if n <= 128:
+            acc = np.empty((8, nb))
+            for k in range(8):
+                gk = G[lo + k]
+                ak = acc[k]
+                for q in range(nb):
+                    ak[q] = gk[q]
+            i = 8
+            while i < n - n % 8:
+                for k in range(8):
+                    gk = G[lo + i + k]
+                    ak = acc[k]
+                    for q in range(nb):
+                        ak[q] += gk[q]
+                i += 8
+            r0, r1, r2, r3 = acc[0], acc[1], acc[2], acc[3]
+            r4, r5, r6, r7 = acc[4], acc[5], acc[6], acc[7]
+            for q in range(nb):
+                res[q] = ((r0[q] + r1[q]) + (r2[q] + r3[q])) + ((r4[q] + r5[q]) + (r6[q] + r7[q]))
+            while i < n:
+                gi = G[lo + i]
+                for q in range(nb):
+                    res[q] += gi[q]
+                i += 1
+            return
+        n2 = n // 2
+        n2 -= n2 % 8
+        tmp = np.empty(nb)
+        pairwise_cols(G, lo, n2, nb, res)
+        pairwise_cols(G, lo + n2, n - n2, nb, tmp)
+        for q in range(nb):
+            res[q] = res[q] + tmp[q]
+
+    @_jit(numba, boundscheck=False)
+    def onset_px(arr, t, level, n, min_rise, min_snr, ch, p0, p1, out):
+        # arr: (t, y, x), any real dtype, rows contiguous in x. Chunks of ≤ 256
+        # pixels of one row, every inner loop over contiguous pixels (vectorised):
+        # (1) end levels; (2) per pixel a proof threshold for the noise test and two
+        # bounds around the level; (3) ONE pass over the frames: finite check, count
+        # of |frame difference| ≤ R/2, each sample's side of the level (below /
+        # undecided / above, decided without dividing), the time below of every
+        # interval whose two ends are on one side; (4) the intervals between the
+        # first and last crossing recomputed exactly (the numpy division); (5) the
+        # sums in numpy's pairwise order; (6) per pixel: a pixel whose count proves
+        # MAD ≤ R cannot fail the noise test (see onset_numba_movie), any other goes
+        # the exact way (two medians by selection).
+        nt = arr.shape[0]
+        m = nt - 1
+        ch = max(1, min(ch, p1 - p0))
+        dt = np.empty(m)
+        for j in range(m):
+            dt[j] = t[j + 1] - t[j]
+        c_snr = np.sqrt(2.0 / n)
+        r_coef = (np.sqrt(2.0) / 1.4826) / (min_snr * c_snr) if min_snr > 0 else 0.0
+        kneed = m // 2 + 1
+        G = np.empty((m, ch))
+        a0 = np.empty(ch)
+        a1 = np.empty(ch)
+        rise = np.empty(ch)
+        tlo = np.empty(ch)
+        thi = np.empty(ch)
+        rh = np.empty(ch)
+        ssum = np.empty(ch)
+        cnt = np.empty(ch, np.int64)
+        bad = np.empty(ch, np.int64)
+        fast = np.empty(ch, np.int64)
+        jmin = np.empty(ch, np.int64)
+        jmax = np.empty(ch, np.int64)
+        xs = np.empty(nt)
+        d = np.empty(m)
+        g = np.empty(m)
+        inf = np.inf
+        for x0 in range(p0, p1, ch):
+            nb = min(ch, p1 - x0)
+            # (1) end levels: numpy's pairwise sums of the first / last n frames
+            if n < 8:
+                for q in range(nb):
+                    a0[q] = 0.0
+                    a1[q] = 0.0
+                for f in range(n):
+                    ra = arr[f, x0 : x0 + nb]
+                    rb = arr[nt - n + f, x0 : x0 + nb]
+                    for q in range(nb):
+                        a0[q] += np.float64(ra[q])
+                        a1[q] += np.float64(rb[q])
+                for q in range(nb):
+                    a0[q] = a0[q] / n
+                    a1[q] = a1[q] / n
+            else:
+                for q in range(nb):
+                    for f in range(n):
+                        xs[f] = np.float64(arr[f, x0 + q])
+                    a0[q] = pairwise_sum(xs, 0, n) / n
+                    for f in range(n):
+                        xs[f] = np.float64(arr[nt - n + f, x0 + q])
+                    a1[q] = pairwise_sum(xs, 0, n) / n
+            # (2) thresholds
+            for q in range(nb):
+                r = a1[q] - a0[q]
+                rise[q] = r
+                ok = r > min_rise and r > 1e-300 and r < 1e300 and r_coef > 0
+                big_r = r * r_coef * (1.0 - 1e-9)
+                if ok:  # the decision the numpy code takes at MAD = big_r
+                    sd = 1.4826 * big_r
+                    sd = sd / np.sqrt(2.0)
+                    ok = not (r < min_snr * sd * c_snr) and big_r > 1e-300
+                lr = level * r
+                fast[q] = 1 if ok else 0
+                tlo[q] = lr * (1.0 - 1e-9) if ok else 0.0
+                thi[q] = lr * (1.0 + 1e-9) if ok else 0.0
+                rh[q] = 0.5 * big_r if ok else -1.0
+            # (3) one pass over the frames (a non-finite sample makes its interval's
+            # time below NaN: v − v)
+            for q in range(nb):
+                cnt[q] = 0
+                jmin[q] = m
+                jmax[q] = -1
+            f = 1
+            while f + 1 < nt:  # two intervals per sweep: half the state traffic
+                rp = arr[f - 1, x0 : x0 + nb]
+                rf = arr[f, x0 : x0 + nb]
+                rn = arr[f + 1, x0 : x0 + nb]
+                ga = G[f - 1]
+                gb = G[f]
+                dta = dt[f - 1]
+                dtb = dt[f]
+                fa = np.int64(f - 1)
+                fb = np.int64(f)
+                for q in range(nb):
+                    w = np.float64(rp[q])
+                    v = np.float64(rf[q])
+                    z = np.float64(rn[q])
+                    a = a0[q]
+                    lo = tlo[q]
+                    hi = thi[q]
+                    h = rh[q]
+                    cnt[q] += (1 if abs(v - w) <= h else 0) + (1 if abs(z - v) <= h else 0)
+                    u0 = w - a
+                    u1 = v - a
+                    u2 = z - a
+                    # both ends below (≤ lo: surely < level) / above (≥ hi); else mark
+                    lw_a = max(u0, u1) <= lo
+                    lw_b = max(u1, u2) <= lo
+                    spa = not (lw_a | (min(u0, u1) >= hi))
+                    spb = not (lw_b | (min(u1, u2) >= hi))
+                    ga[q] = (dta if lw_a else 0.0) + (v - v)
+                    gb[q] = (dtb if lw_b else 0.0) + (z - z)
+                    jmin[q] = min(jmin[q], fa if spa else (fb if spb else m))
+                    jmax[q] = max(jmax[q], fb if spb else (fa if spa else -1))
+                f += 2
+            while f < nt:
+                rp = arr[f - 1, x0 : x0 + nb]
+                rf = arr[f, x0 : x0 + nb]
+                gf = G[f - 1]
+                dtf = dt[f - 1]
+                fm = np.int64(f - 1)
+                for q in range(nb):
+                    w = np.float64(rp[q])
+                    v = np.float64(rf[q])
+                    cnt[q] += 1 if abs(v - w) <= rh[q] else 0
+                    u0 = w - a0[q]
+                    u1 = v - a0[q]
+                    c0 = np.int64(u0 > tlo[q]) + np.int64(u0 >= thi[q])
+                    c1 = np.int64(u1 > tlo[q]) + np.int64(u1 >= thi[q])
+                    gf[q] = (dtf if c0 + c1 == 0 else 0.0) + (v - v)
+                    sp = (c0 != c1) | (c1 == 1) | (c0 == 1)
+                    jmin[q] = min(jmin[q], fm if sp else m)
+                    jmax[q] = max(jmax[q], fm if sp else -1)
+                f += 1
+            # (4) the intervals from the first to the last crossing, exactly (the
+            # NaN mark of a non-finite sample kept: + (g − g))
+            r0 = arr[0, x0 : x0 + nb]
+            for q in range(nb):
+                bad[q] = 0 if abs(np.float64(r0[q])) < inf else 1
+                if bad[q] or not fast[q] or jmax[q] < 0:
+                    continue
+                a = a0[q]
+                r = rise[q]
+                v1 = (np.float64(arr[jmin[q], x0 + q]) - a) / r
+                for j in range(jmin[q], jmax[q] + 1):
+                    v0 = v1
+                    v1 = (np.float64(arr[j + 1, x0 + q]) - a) / r
+                    gj = G[j, q]
+                    G[j, q] = crossing(v0, v1, level) * dt[j] + (gj - gj)
+            # (5) the time below, numpy's order
+            pairwise_cols(G, 0, m, nb, ssum)
+            # (6) decisions
+            for q in range(nb):
+                r = rise[q]
+                if bad[q] or not np.isfinite(ssum[q]) or not np.isfinite(r) or r <= min_rise:
+                    out[x0 + q] = np.float32(np.nan)
+                elif fast[q] and cnt[q] >= kneed:
+                    out[x0 + q] = np.float32(t[0] + ssum[q])
+                else:
+                    for f in range(nt):
+                        xs[f] = np.float64(arr[f, x0 + q])
+                    v = pixel_exact(xs, t, dt, level, n, min_rise, min_snr, c_snr, d, g)
+                    out[x0 + q] = np.float32(v)
+
+    _STATE["onset"] = onset_px
+    _STATE["onset_select"] = onset_rows_select
+    return onset_px
 
 
 def onset_numba(block, *, t, level, n, min_rise, min_snr):
     """Per-pixel onset of ``block`` (…, time) with the compiled kernel (threads over
-    pixel ranges); None when numba is not available. No copy of the block: it is
-    read in its own dtype."""
+    pixel ranges); None when numba is not available. The block (e.g. a dask block,
+    time last) is copied once into ``(t, pixels)`` order in its own dtype."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":
         return None
     block = np.asarray(block)
     if block.dtype not in _NUMBA_DTYPES or not block.dtype.isnative:
         return None
-    if block.ndim == 3:  # (y, x, t), e.g. a dask block: a (t, y, x) view
-        arr = block.transpose(2, 0, 1)
+    if block.ndim == 3:  # (y, x, t) → (t, y, x)
+        arr = np.ascontiguousarray(block.transpose(2, 0, 1))
     else:
-        arr = block.reshape(-1, block.shape[-1]).T[:, None, :]
+        arr = np.ascontiguousarray(block.reshape(-1, block.shape[-1]).T)[:, None, :]
     out = onset_numba_movie(arr, t=t, level=level, n=n, min_rise=min_rise, min_snr=min_snr)
     return out.reshape(block.shape[:-1])
 
 
-def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr):
-    """Onset map ``(y, x)`` float32 of a ``(t, y, x)`` array (native dtype, any
-    layout) with the compiled kernel, threads over pixel rows; None without numba."""
+def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr, _method: str = "count"):
+    """Onset map ``(y, x)`` float32 of a ``(t, y, x)`` array (native dtype) with the
+    compiled kernel, threads over pixel rows; None without numba.
+
+    The map is bit-identical to the numpy code. Its noise test (``rise < min_snr ·
+    1.4826·MAD/√2 · √(2/n)``, MAD the median absolute deviation of the frame
+    differences ``d`` about their median) is decided without sorting where a count
+    proves it: for any threshold ``R``, if more than half of the ``|d_i|`` are ≤ R/2
+    then the median of ``d`` lies in [−R/2, R/2], so those ``d_i`` are within ``R`` of
+    it and MAD ≤ R; the test is monotone in the MAD, so when it passes at ``MAD = R``
+    (checked with the same float operations) it passes. Pixels the count cannot
+    settle (noisy, near the threshold) take the two exact medians by selection. The
+    level crossings are decided by comparing ``x − a₀`` with ``level·rise·(1 ± 10⁻⁹)``
+    (the division is monotone) and only the intervals from the first to the last
+    crossing are divided exactly. ``_method="select"``: the former kernel (exact
+    medians for every pixel), kept for benchmarks."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":
         return None
+    if _method == "select":
+        kern = _STATE["onset_select"]
     arr = np.asarray(arr)
     if arr.dtype not in _NUMBA_DTYPES or not arr.dtype.isnative:
         return None
+    if arr.ndim != 3:
+        raise ValueError("arr must be (t, y, x)")
     nt, ny, nx = arr.shape
-    out = np.empty((ny, nx), np.float32)
-    tt = np.ascontiguousarray(t, dtype=np.float64)
-    args = (tt, float(level), int(n), float(min_rise), float(min_snr))
-    nthr = min(n_threads(), ny, max(1, ny * nx // 1024))
-    if nthr <= 1:
-        kern(arr, *args, 0, ny, out)
+    args = (np.ascontiguousarray(t, dtype=np.float64), float(level), int(n))
+    args += (float(min_rise), float(min_snr))
+    if _method == "select":  # rows of (t, y, x), any layout
+        out = np.empty((ny, nx), np.float32)
+        _run_rows(kern, arr, args, ny, out)
         return out
-    edges = np.linspace(0, ny, nthr + 1).round().astype(int)
+    # (t, pixels): frames read as long runs of pixels (a view of a C-ordered movie)
+    flat = np.ascontiguousarray(arr).reshape(nt, ny * nx)
+    out = np.empty(ny * nx, np.float32)
+    # pixels per chunk: its (frames × pixels) float64 scratch within ≈ 1.25 MB (L2)
+    ch = int(max(64, min(_ONSET_CHUNK_PX, (5 * 2**18) // (8 * max(1, nt - 1)))))
+    _run_rows(kern, flat, (*args, ch), ny * nx, out, min_per_thread=4096)
+    return out.reshape(ny, nx)
+
+
+_ONSET_CHUNK_PX = 1024  # most pixels per chunk of the onset kernel (cache-size knob)
+
+
+def _run_rows(kern, arr, args, n_rows: int, out, *, min_per_thread: int = 1) -> None:
+    """``kern(arr, *args, r0, r1, out)`` over ``[0, n_rows)`` split among the threads."""
+    nthr = min(n_threads(), max(1, n_rows // min_per_thread))
+    if nthr <= 1:
+        kern(arr, *args, 0, n_rows, out)
+        return
+    edges = np.linspace(0, n_rows, nthr + 1).round().astype(int)
     futs = [
         _pool(nthr).submit(kern, arr, *args, int(a), int(b), out)
         for a, b in zip(edges[:-1], edges[1:], strict=True)
@@ -747,7 +1108,6 @@ def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr):
     ]
     for f in futs:
         f.result()
-    return out
 
 
 # --------------------------------------------------------------------------- window means
@@ -766,32 +1126,53 @@ def _numba_window_means():
     @_jit(numba, boundscheck=False)
     def wmeans_rows(arr, frames, wts, ptr, band_px, iy0, iy1, out):
         # out[k] = Σ_j wts[j] · arr[frames[j]] for j in ptr[k] … ptr[k+1]−1, in float64,
-        # summed in that order; per band of ≈ band_px pixels (whole rows: each frame is
-        # read in long contiguous runs, the accumulator stays in cache), vectorised
-        # over pixels.
+        # summed in that order (0 + w₀x₀ first); per band of ≈ band_px pixels (whole
+        # rows: each frame is read in long contiguous runs) accumulated in place in
+        # out[k] (the band's rows stay in L1/L2), up to four frames per sweep over
+        # them — ((((s + w₀x₀) + w₁x₁) + w₂x₂) + w₃x₃): the order of one frame at a
+        # time, a quarter of the accumulator traffic; vectorised over pixels.
         nx = arr.shape[2]
         band = max(1, band_px // nx)
-        acc = np.empty(band * nx)
         for iy in range(iy0, iy1, band):
             nb = min(band, iy1 - iy)
             for k in range(ptr.shape[0] - 1):
-                for j in range(ptr[k], ptr[k + 1]):
-                    wj = wts[j]
-                    first = j == ptr[k]
-                    for r in range(nb):
-                        xr = arr[frames[j], iy + r]
-                        ar = acc[r * nx : (r + 1) * nx]
-                        if first:
-                            for p in range(nx):
-                                ar[p] = 0.0 + wj * np.float64(xr[p])
-                        else:
-                            for p in range(nx):
-                                ar[p] = ar[p] + wj * np.float64(xr[p])
+                j0 = ptr[k]
+                j1 = ptr[k + 1]
                 for r in range(nb):
-                    ar = acc[r * nx : (r + 1) * nx]
                     o = out[k, iy + r]
+                    if j1 == j0:
+                        for p in range(nx):
+                            o[p] = 0.0
+                        continue
+                    w0 = wts[j0]
+                    x0 = arr[frames[j0], iy + r]
                     for p in range(nx):
-                        o[p] = ar[p]
+                        o[p] = 0.0 + w0 * np.float64(x0[p])
+                j = j0 + 1
+                while j + 3 < j1:
+                    w0, w1, w2, w3 = wts[j], wts[j + 1], wts[j + 2], wts[j + 3]
+                    f0, f1, f2, f3 = frames[j], frames[j + 1], frames[j + 2], frames[j + 3]
+                    for r in range(nb):
+                        o = out[k, iy + r]
+                        x0 = arr[f0, iy + r]
+                        x1 = arr[f1, iy + r]
+                        x2 = arr[f2, iy + r]
+                        x3 = arr[f3, iy + r]
+                        for p in range(nx):
+                            o[p] = (
+                                ((o[p] + w0 * np.float64(x0[p])) + w1 * np.float64(x1[p]))
+                                + w2 * np.float64(x2[p])
+                            ) + w3 * np.float64(x3[p])
+                    j += 4
+                while j < j1:
+                    w0 = wts[j]
+                    f0 = frames[j]
+                    for r in range(nb):
+                        o = out[k, iy + r]
+                        x0 = arr[f0, iy + r]
+                        for p in range(nx):
+                            o[p] = o[p] + w0 * np.float64(x0[p])
+                    j += 1
 
     _STATE["wmeans"] = wmeans_rows
     return wmeans_rows

@@ -71,7 +71,11 @@ __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
 
 @dataclass(frozen=True)
 class _DerivativeOperator:
-    """dI/dt on the uniform grid as one sparse linear map of the frame values."""
+    """dI/dt on the uniform grid as one sparse linear map of the frame values.
+
+    Built once per (frame times, window, order) and cached (:func:`_derivative_operator`):
+    treat it as read-only. The products only some callers need (the SG-smoothed
+    curve, the kernels' split form, the row L1 norm) are computed on first use."""
 
     t_s: np.ndarray  # frame times (n_t,)
     t_u: np.ndarray  # uniform grid times (n_u,)
@@ -81,7 +85,26 @@ class _DerivativeOperator:
     matrix: sparse.csr_array  # (n_u, n_t)
     col_lo: np.ndarray  # first non-zero column of each row
     col_hi: np.ndarray  # last non-zero column of each row
-    smooth: sparse.csr_array  # (n_u, n_t): SG-smoothed intensity on the grid
+    interp: sparse.csr_array  # (n_u, n_t): linear resampling onto the grid
+
+    @functools.cached_property
+    def smooth(self) -> sparse.csr_array:
+        """(n_u, n_t): SG-smoothed intensity on the grid (the bootstrap's curve)."""
+        n_u = self.t_u.size
+        sm = _sg_operator(n_u, self.window, self.polyorder, self.dt, deriv=0)
+        return (sm @ self.interp).tocsr()
+
+    @functools.cached_property
+    def row_l1(self) -> float:
+        """max_k Σ_i |D[k, i]| (the rounding scale of a derivative row)."""
+        return float(np.abs(self.matrix).sum(axis=1).max())
+
+    @functools.cached_property
+    def split(self) -> _kernels.SplitOperator:
+        """The operator in the form the per-pixel kernels evaluate."""
+        return _kernels.SplitOperator.build(
+            self.t_s, self.t_u, self.dt, self.window, self.polyorder, _sg_weights
+        )
 
 
 @functools.lru_cache(maxsize=32)
@@ -154,7 +177,6 @@ def _derivative_operator(t_s: np.ndarray, *, window_s: float, polyorder: int, so
         )
     dt = float(np.median(np.diff(t)))
     n_u = int(math.floor((t[-1] - t[0]) / dt + 1e-9)) + 1
-    t_u = t[0] + dt * np.arange(n_u)
     w = _window_samples(window_s, dt, polyorder)
     if w > n_u:
         raise InputError(
@@ -163,6 +185,20 @@ def _derivative_operator(t_s: np.ndarray, *, window_s: float, polyorder: int, so
             f"movie ({n_u} samples)",
             "use a shorter window_s or a longer movie",
         )
+    return _build_operator(t.tobytes(), float(window_s), int(polyorder))
+
+
+@functools.lru_cache(maxsize=4)
+def _build_operator(t_bytes: bytes, window_s: float, polyorder: int) -> _DerivativeOperator:
+    """The operator of one time axis (cached, small LRU: maps, regions and curves of
+    the same movie share it; otherwise a few ms of sparse products per call). An entry
+    holds ≈ 12 bytes × frames × window samples (+ as much once the bootstrap's
+    smoothing operator is built): ≈ 7 MB for 30,000 frames and a 20-sample window."""
+    t = np.frombuffer(t_bytes, dtype=float)  # read-only
+    dt = float(np.median(np.diff(t)))
+    n_u = int(math.floor((t[-1] - t[0]) / dt + 1e-9)) + 1
+    t_u = t[0] + dt * np.arange(n_u)
+    w = _window_samples(window_s, dt, polyorder)
 
     # Linear interpolation of the frames onto the grid (np.interp semantics).
     k = np.arange(n_u)
@@ -180,8 +216,9 @@ def _derivative_operator(t_s: np.ndarray, *, window_s: float, polyorder: int, so
     d.sort_indices()
     lo = np.minimum.reduceat(d.indices, d.indptr[:-1]).astype(np.int64)
     hi = np.maximum.reduceat(d.indices, d.indptr[:-1]).astype(np.int64)
-    smooth = (_sg_operator(n_u, w, polyorder, dt, deriv=0) @ interp).tocsr()
-    return _DerivativeOperator(t, t_u, dt, w, int(polyorder), d, lo, hi, smooth)
+    for a in (t_u, lo, hi, d.data, interp.data):
+        a.flags.writeable = False
+    return _DerivativeOperator(t, t_u, dt, w, int(polyorder), d, lo, hi, interp)
 
 
 def _window_rows(op: _DerivativeOperator, t_min_s, t_max_s, source=None) -> tuple[int, int]:
@@ -219,8 +256,7 @@ def _vertex(left, mid, right, tol=0.0):
 
 def _rounding_tol(op: _DerivativeOperator, scale, eps: float):
     """Curvature below which a 'peak' is rounding noise: eps · |I| · max row-sum |D|."""
-    l1 = float(np.abs(op.matrix).sum(axis=1).max())
-    return eps * l1 * np.abs(np.asarray(scale, dtype=float))
+    return eps * op.row_l1 * np.abs(np.asarray(scale, dtype=float))
 
 
 # --------------------------------------------------------------------------- 1-D curve
@@ -647,9 +683,7 @@ def t_nuc_map(
         raise InputError(None, f"max_block_mb must be > 0, got {max_block_mb!r}", "use 64")
     op = _derivative_operator(t, window_s=window_s, polyorder=polyorder, source=src)
     rows = _window_rows(op, t_min_s, t_max_s, source=src)
-    split = _kernels.SplitOperator.build(
-        op.t_s, op.t_u, op.dt, op.window, op.polyorder, _sg_weights
-    )
+    split = op.split
     k_first, k_end = rows[0] - 1, rows[1] + 2  # grid rows computed (neighbours included)
 
     ny, nx = movie.sizes["y"], movie.sizes["x"]
@@ -711,10 +745,10 @@ def t_nuc_map(
         else:  # numpy/memmap: a view, read by the kernel
             b0 = int(split.lo[k_next])
             buf = np.asarray(data[b0:fb, fy0:fy1, rx0:rx1])
-        if first is None:
-            first = np.asarray(buf[0, cy, cx], dtype=np.float64)
+        if first is None:  # copies: a view would keep the whole buffer alive
+            first = np.array(buf[0, cy, cx])
         if fb == f_hi:
-            last = np.asarray(buf[-1, cy, cx], dtype=np.float64)
+            last = np.array(buf[-1, cy, cx])
         # grid rows whose frames are all in the buffer
         k_stop = int(np.searchsorted(split.hi[:k_end], fb - 1, side="right"))
         if k_stop > k_next:
@@ -731,13 +765,18 @@ def t_nuc_map(
             carry = np.array(buf[carry_f0 - b0 :])
         del buf
 
-    best_v, best_l, best_r = state.best, state.left, state.right
-    best_k, bad = state.bestk, state.bad
     # the rounding scale: the first and last frames read (analysed pixels)
-    scale = np.maximum(np.abs(first), np.abs(last)).ravel()
-    with np.errstate(invalid="ignore", over="ignore"):  # ±inf pixels: NaN below
-        delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
-        tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
-    tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
-    result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32)
+    tn = None
+    if use == "numba":  # compiled, the same float64 operations as below
+        tn = _kernels.finish_tnuc(state, mflat, first, last, 1e-6 * op.row_l1, op.t_u, op.dt)
+    if tn is None:
+        best_v, best_l, best_r = state.best, state.left, state.right
+        best_k, bad = state.bestk, state.bad
+        first, last = np.asarray(first, np.float64), np.asarray(last, np.float64)
+        scale = np.maximum(np.abs(first), np.abs(last)).ravel()
+        with np.errstate(invalid="ignore", over="ignore"):  # ±inf pixels: NaN below
+            delta = _vertex(best_l, best_v, best_r, _rounding_tol(op, scale, 1e-6))
+            tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
+        tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
+    result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32, copy=False)
     return xr.DataArray(result, dims=("y", "x"), coords=coords, name="t_nuc_s", attrs=attrs)

@@ -763,6 +763,10 @@ def register_drift(
     else:
         box = _region_box(movie, region)
         base = _hann2d(ny, nx, box)
+        # the refinement's high-pass stays inside the box (a changing neighbour next to
+        # it, e.g. an alloying film beside bare glass, leaves no halo in it)
+        box_mask = np.zeros((ny, nx), bool)
+        box_mask[box[0] : box[1], box[2] : box[3]] = True
         attrs["region"] = (
             f"x {float(movie.x[box[2]]):g}–{float(movie.x[box[3] - 1]):g} µm, "
             f"y {float(movie.y[box[0]]):g}–{float(movie.y[box[1] - 1]):g} µm"
@@ -781,7 +785,7 @@ def register_drift(
     box_given = not isinstance(region, str)
     shifts, peaks = run(base, 0 if box_given else int(running_frames))
     static = not (isinstance(region, str) and region == "whole")  # a static region
-    static_mask = None
+    static_mask = None if isinstance(region, str) else box_mask
     if isinstance(region, str) and region == "auto" and good.size >= 4:
         static = False
         changed, frac = _changed_pixels(

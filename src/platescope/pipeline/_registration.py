@@ -34,7 +34,8 @@ REGISTRATION_DEFAULTS = {
         "whole",
         str,
         "where to register: whole (frame, running reference) or auto (without the pixels "
-        "that change between the first and last frames)",
+        "that change between the first and last frames; see-through: the band of the "
+        "field that never changes)",
         choices=("auto", "whole"),
     ),
     "region_um": Param(

@@ -26,7 +26,8 @@ See-through alloying: :func:`transmittance`, :func:`relative_reflectivity`,
 :func:`complementarity`, :func:`temporal_color_code`, :func:`montage_frames`.
 
 Stage drift and bad frames (upstream of every per-pixel map): :func:`frame_quality`,
-:func:`register_drift`, :func:`apply_drift_correction`, :func:`stabilize_movie`.
+:func:`register_drift`, :func:`apply_drift_correction`, :func:`stabilize_movie`,
+:func:`find_static_region`.
 
 Side-view (cross-section) growth movies: :func:`electrode_edge`, :func:`front_profiles`,
 :func:`layer_metrics`, :func:`layer_porosity`, :func:`dense_thickness_um`,
@@ -84,6 +85,7 @@ from platescope.optics._side_view import (
     layer_metrics,
     layer_porosity,
 )
+from platescope.optics._static_region import find_static_region
 
 __all__ = [
     "prepare_irm",
@@ -92,6 +94,7 @@ __all__ = [
     "frame_quality",
     "register_drift",
     "stabilize_movie",
+    "find_static_region",
     "absorbance",
     "alloyed_fraction",
     "complementarity",

@@ -34,7 +34,8 @@ REGISTRATION_DEFAULTS = {
         "whole",
         str,
         "where to register: whole (frame, running reference) or auto (without the pixels "
-        "that change between the first and last frames)",
+        "that change between the first and last frames; see-through: the band of the "
+        "field that never changes)",
         choices=("auto", "whole"),
     ),
     "region_um": Param(
@@ -47,7 +48,15 @@ REGISTRATION_DEFAULTS = {
 
 
 def stabilize_section_movie(
-    movie, exp, out, summary: dict, *, name: str | None = None, return_frame_means: bool = False
+    movie,
+    exp,
+    out,
+    summary: dict,
+    *,
+    name: str | None = None,
+    return_frame_means: bool = False,
+    find_region=None,
+    uncertain_hint: str | None = None,
 ):
     """Run ``[analysis.registration]`` on a movie just read; return the movie to analyse.
 
@@ -73,6 +82,15 @@ def stabilize_section_movie(
         The summary being built: gains ``registration`` and warnings.
     name : str, optional
         The movie's name when the experiment has several (e.g. ``"run2"``).
+    find_region : callable, optional
+        With ``region = "auto"`` and no ``region_um``: ``find_region(movie)`` → a dict
+        with ``region_um`` (a static part of the field in µm, or None) and ``reason``;
+        a region found is registered on (see-through: the band that never changes,
+        :func:`platescope.optics.find_static_region`), recorded as
+        ``registration.static_region``.
+    uncertain_hint : str, optional
+        A sentence appended to the ``registration-uncertain`` warning (how to fix it in
+        this kind of movie).
 
     Returns
     -------
@@ -105,6 +123,11 @@ def stabilize_section_movie(
         )
         return (movie, None) if return_frame_means else movie
     region = list(p["region_um"]) if p["region_um"] else p["region"]
+    found = None
+    if p["enabled"] and region == "auto" and find_region is not None:
+        found = find_region(movie)
+        if found.get("region_um") is not None:
+            region = list(found["region_um"])
     res = optics.stabilize_movie(
         movie,
         register=bool(p["enabled"]),
@@ -113,8 +136,14 @@ def stabilize_section_movie(
         min_shift_px=float(p["min_shift_px"]),
     )
     block = res["summary"]
+    if found is not None:
+        block["static_region"] = {
+            k: found.get(k) for k in ("region_um", "side", "width_px", "static_fraction", "reason")
+        }
     for w in block.pop("warnings"):
         msg = f"{name}: {w['message']}" if name else w["message"]
+        if uncertain_hint and w["code"] == "registration-uncertain":
+            msg = f"{msg}. {uncertain_hint}"
         add_warning(summary, w["code"], msg, where)
     label = f" ({name})" if name else ""
     out.table(

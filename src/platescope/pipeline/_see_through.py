@@ -194,10 +194,38 @@ def _echem_step(exp, out, summary) -> tuple:
     return echem, stages
 
 
+#: Appended to a refused see-through registration's warning: what to do about it.
+STATIC_REGION_HINT = (
+    "A see-through film changes everywhere as it alloys, so only a part of the field "
+    "that does not alloy can be registered on: give [analysis.registration] region_um = "
+    "[x0, x1, y0, y1] (µm, at least 16 px each way) over it (bare glass beyond the film's "
+    'edge, a mask or the separator), or region = "auto" to look for a static band along a '
+    "side of the field"
+)
+
+
+def _static_region(movie) -> dict:
+    """The band of the field that never changes (see-through ``region = "auto"``)."""
+    from platescope import optics
+
+    found = optics.find_static_region(movie)
+    found.pop("mask", None)
+    return found
+
+
 def _movie_step(exp, out, summary, offset: float) -> dict:
     """The primary movie on the echem clock → its optical signal and mean intensity."""
     movie = _movie_on_echem_clock(exp, exp.movie, offset)
-    movie = stabilize_section_movie(movie, exp, out, summary)  # bad frames out, drift undone
+    # bad frames out, drift undone; region = "auto": the band of the field that never
+    # changes (the alloying film changes everywhere and is back at the end of a cycle)
+    movie = stabilize_section_movie(
+        movie,
+        exp,
+        out,
+        summary,
+        find_region=_static_region,
+        uncertain_hint=STATIC_REGION_HINT,
+    )
     summary["movie"] = {
         "mode": movie.attrs.get("mode"),
         "n_frames": int(movie.sizes["t"]),

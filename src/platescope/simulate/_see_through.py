@@ -60,6 +60,12 @@ from platescope.simulate._stage_motion import (
     motion_truth,
     stage_motion,
 )
+from platescope.simulate._static_structure import (
+    STATIC_PARAMETERS,
+    apply_static_structure,
+    static_structure,
+    structure_truth,
+)
 from platescope.simulate._strobe import STROBE_PARAMETERS, add_strobe
 
 __all__ = ["PARAMETERS", "make_see_through", "see_through_ag", "see_through_au"]
@@ -136,6 +142,7 @@ PARAMETERS: dict[str, Param] = {
     "ag_pore_growth": Param(3.0, float, "Ag: pore area factor per later cycle", 1.0, 10.0),
     **STROBE_PARAMETERS,
     **STAGE_PARAMETERS,
+    **STATIC_PARAMETERS,
 }
 
 
@@ -347,6 +354,13 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
         d, st = by[(k, "Li metal")], by[(k, "Li dissolution")]
         li_bg.append((d.t_start_s, d.t_end_s, st.t_start_s, st.t_end_s))
 
+    # static, non-alloying structure (window dust, bare glass beyond the film's edge):
+    # None (nothing drawn) unless turned on
+    structure = static_structure(seed, shape, px, p["psf_sigma_um"] / px, p)
+    x_film_um = (
+        structure["strip_x0_um"] if structure and structure["strip_x0_um"] is not None else None
+    )
+
     # Li sites (middle regions of step 1, hard core) and pores
     side = npx * px
     r_disk_med = math.sqrt(p["disk_area_um2"] / math.pi)
@@ -381,6 +395,8 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
             y2, x2 = y + d * math.sin(ang), x + d * math.cos(ang)
             if not (lo <= y2 <= hi and lo <= x2 <= hi):
                 continue
+            if x_film_um is not None and max(x, x2) > x_film_um - max(ra, rb) * g_r - 0.3:
+                continue  # pores only in the film
             if far(y, x, ra * g_r, centres) and far(y2, x2, rb * g_r, centres):
                 centres += [(y, x, ra, grp), (y2, x2, rb, grp)]
                 grp += 1
@@ -389,6 +405,8 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
                 break
             r = r1_med * float(np.exp(rng_s.normal(0, 0.15)))
             y, x = rng_s.uniform(lo, hi, 2)
+            if x_film_um is not None and x > x_film_um - r * g_r - 0.3:
+                continue  # pores only in the film
             if far(y, x, r * g_r, centres):
                 centres.append((y, x, r, -1 - len(centres)))
         first_an = halves[1].stages[0]
@@ -424,6 +442,8 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
             iy, ix = int(round(y / px)), int(round(x / px))
             if not 0.25 <= orders[0][min(iy, npx - 1), min(ix, npx - 1)] <= 0.75:
                 return False
+            if x_film_um is not None and x > x_film_um - r_disk_cap - 3 * px:
+                return False  # Li deposits only on the film
             # hard core: disks at least 0.45 µm apart at their largest (resolvable)
             if any(math.hypot(y - q[0], x - q[1]) < 2 * r_disk_cap + 0.45 for q in placed):
                 return False
@@ -492,7 +512,7 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     motion = stage_motion(seed, n_f, p)  # None (nothing drawn) unless turned on
     for i0 in range(0, n_f, chunk):
         tt = t_frames[i0 : i0 + chunk]
-        tr, ep = scene.render(tt)
+        tr, ep = apply_static_structure(*scene.render(tt), structure)
         part = _motion_part(motion, i0, tt.size)
         for arr, img, base in (
             (trans, tr, p["trans_counts"] * flat_t),
@@ -506,6 +526,13 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
                 )
                 nf = nf + sd * rng_n.standard_normal(nf.shape, dtype=np.float32)
             arr[i0 : i0 + chunk] = np.clip(np.rint(nf), 0, CAMERA_MAX_COUNTS).astype(np.uint16)
+
+    if structure is not None and structure["glass_mask"].any():
+        # no film on the bare glass: no onset there
+        for j in onset_maps:
+            onset_maps[j] = np.where(structure["glass_mask"], np.nan, onset_maps[j]).astype(
+                np.float32
+            )
 
     # ---- truth ---------------------------------------------------------------------------
     stage_rows = []
@@ -545,14 +572,15 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
             {
                 "step": j,
                 "cycle": 1,
-                "t50_s": float(np.median(tau)),
+                "t50_s": float(np.nanmedian(tau)),
                 "onset_map_path": f"onset_alloying_{j}.tif",
                 "width_s": widths[j - 1],
             }
         )
-    late1 = onset_maps[1] > np.median(onset_maps[1])
-    early2 = onset_maps[2] < np.median(onset_maps[2])
-    comp_r = float(np.corrcoef(late1.ravel().astype(float), early2.ravel().astype(float))[0, 1])
+    late1 = onset_maps[1] > np.nanmedian(onset_maps[1])
+    early2 = onset_maps[2] < np.nanmedian(onset_maps[2])
+    film = np.isfinite(onset_maps[1])  # (all pixels but a bare-glass strip)
+    comp_r = float(np.corrcoef(late1[film].astype(float), early2[film].astype(float))[0, 1])
     # (both masks hold half of the pixels, so neither is constant)
     site_df = pd.DataFrame(
         {
@@ -599,8 +627,8 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     masks = {}
     for j in range(1, n_steps + 1):
         tau = onset_maps[j]
-        med = np.median(tau)
-        masks[f"S{j}s"] = tau <= np.quantile(tau, 0.1)
+        med = np.nanmedian(tau)
+        masks[f"S{j}s"] = tau <= np.nanquantile(tau, 0.1)
         masks[f"S{j}m"] = tau <= med  # alloyed at mid-step
         masks[f"S{j}m_unalloyed"] = tau > med
     masks["Li"] = li_mask
@@ -621,6 +649,7 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     t0 = T0_LOCAL
     truth = {
         **({"registration": motion_truth(motion)} if motion else {}),
+        **({"static_structure": structure_truth(structure)} if structure else {}),
         "scenario": f"see-through-{metal.lower()}",
         "platescope_version": platescope.__version__,
         "seed": int(seed),

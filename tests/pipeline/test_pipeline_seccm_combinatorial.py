@@ -73,6 +73,20 @@ def test_spot_table_matches_truth_spot_by_spot(run):
     assert (got.loc[m, "E_nuc_V"] - truth.loc[m, "E_nuc_V"]).abs().max() < 1e-3
 
 
+def test_spot_table_is_the_batch_analysis_of_every_spot(run, tmp_path):
+    """tables/spots.csv (formatted batch by batch where the batch ran) holds exactly the
+    rows analyse_batch gives for all spots at once, written by pandas independently."""
+    from platescope.io import read_spots
+    from platescope.pipeline._parallel import analyse_batch
+
+    root, summary, _ = run
+    got = pd.read_csv(root / "results" / "tables" / "spots.csv")
+    spots = read_spots(root / "input" / "spots.csv")
+    rows = analyse_batch(spots, summary["parameters"]["galvanostatic"])["rows"]
+    rows.reindex(columns=got.columns).to_csv(tmp_path / "ref.csv", index=False)
+    pd.testing.assert_frame_equal(got, pd.read_csv(tmp_path / "ref.csv"))
+
+
 @pytest.mark.parametrize("layout", ["echemtips", "wec-spm"])
 def test_vendor_layouts_analyse_to_the_same_counts(tmp_path, layout):
     exp = simulate(

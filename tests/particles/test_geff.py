@@ -196,7 +196,8 @@ def test_the_geff_reference_implementation_reads_the_same_graph(tmp_path):
     ]
 
 
-def test_a_store_written_by_geff_reads_with_platescope(tmp_path):
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_a_store_written_by_geff_reads_with_platescope(tmp_path, zarr_format):
     geff = pytest.importorskip("geff")
     nx = pytest.importorskip("networkx")
     g = nx.DiGraph()
@@ -205,7 +206,7 @@ def test_a_store_written_by_geff_reads_with_platescope(tmp_path):
     g.add_node(9, t=1.0, y=4.0, x=0.5)
     g.add_edge(3, 7, score=0.9)
     g.add_edge(3, 9, score=0.4)
-    geff.write(g, str(tmp_path / "g.geff"), axis_names=["t", "y", "x"])
+    geff.write(g, str(tmp_path / "g.geff"), axis_names=["t", "y", "x"], zarr_format=zarr_format)
     back = read_geff(tmp_path / "g.geff")
     order = np.argsort(back["node_ids"])
     assert back["node_ids"][order].tolist() == [3, 7, 9]

@@ -212,6 +212,17 @@ def analyse_batch_table(batch, options: dict | None = None) -> dict:
         ``csv`` (the rows as CSV lines, no header), ``keep`` (DataFrame: the columns of
         ``_KEEP`` the rows have), ``n_rows`` and ``skipped`` (as
         :func:`platescope.pipeline._parallel.analyse_batch`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from platescope.io import read_spots
+    >>> from platescope.simulate import simulate
+    >>> exp = simulate("seccm-combinatorial", tempfile.mkdtemp(),
+    ...                overrides={"n_conditions": 2, "n_repeats": 2})
+    >>> res = analyse_batch_table(read_spots(exp.parent / "spots.csv"), {"smooth_s": 0.2})
+    >>> res["n_rows"], len(res["csv"].splitlines()), list(res["keep"].columns[:2])
+    (4, 4, ['spot', 'condition'])
     """
     from platescope.pipeline._parallel import analyse_batch
 

@@ -24,7 +24,10 @@ Parts:
   (``--nthreads 1``), batch size chosen so Dask's per-task cost is < 1 % of a task;
   then a ``dask scheduler`` and ``dask worker --nworkers N --nthreads 1`` started as
   separate OS processes (N = 1, then 2). Results are checked identical to in-process.
-  Each comparison is retried (``--tries``) and the least-loaded try is kept.
+  Each comparison is retried (``--tries``) and the least-loaded try is kept. Every
+  worker imports the batch analysis before timing (steady-state throughput; the
+  first-batch import cost is recorded as ``import_cpu_s_N``); with separate processes
+  the CPU of the scheduler, launcher and nannies is recorded as ``other_cluster_cpu_s``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ Parts:
   (``--nthreads 1``), batch size chosen so Dask's per-task cost is < 1 % of a task;
   then a ``dask scheduler`` and ``dask worker --nworkers N --nthreads 1`` started as
   separate OS processes (N = 1, then 2). Results are checked identical to in-process.
-  Each comparison is retried (``--tries``) and the least-loaded try is kept.
+  Each comparison is retried (``--tries``) and the least-loaded try is kept. Every
+  worker imports the batch analysis before timing (steady-state throughput; the
+  first-batch import cost is recorded as ``import_cpu_s_N``); with separate processes
+  the CPU of the scheduler, launcher and nannies is recorded as ``other_cluster_cpu_s``.
 """
 
 from __future__ import annotations
@@ -226,16 +229,37 @@ def _cluster_cpu(client) -> float:
     return sum(client.run(_cpu).values())
 
 
-def _timed_run(spots, client, batch: int, ref_table) -> dict:
-    c0 = _cluster_cpu(client)
+def _tree_cpu(pids) -> float:
+    """CPU seconds of processes and all their descendants (the separate scheduler and
+    ``dask worker`` launcher with its nannies and workers)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            p = psutil.Process(pid)
+            for q in [p, *p.children(recursive=True)]:
+                t = q.cpu_times()
+                total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _timed_run(spots, client, batch: int, ref_table, pids=()) -> dict:
+    c0, o0 = _cluster_cpu(client), _tree_cpu(pids)
     load0, cpu0, t0 = _load(), _cpu(), time.perf_counter()
     info = spot_step(spots, scheduler=client, batch_size=batch)
     wall = time.perf_counter() - t0
+    workers_cpu = _cluster_cpu(client) - c0
     return {
         "wall_s": wall,
         "spots_per_s": len(spots) / wall,
-        "workers_cpu_s": _cluster_cpu(client) - c0,
+        "workers_cpu_s": workers_cpu,
+        # LocalCluster: the scheduler and the nannies run in the client process
         "client_cpu_s": _cpu() - cpu0,
+        # separate processes: the scheduler, the launcher and the nannies (workers excluded)
+        "other_cluster_cpu_s": (_tree_cpu(pids) - o0 - workers_cpu) if pids else None,
         "loadavg_start": load0,
         "loadavg_end": _load(),
         "identical_to_in_process": _same_tables(info["table"], ref_table),
@@ -308,6 +332,28 @@ def _stop(procs) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
+#: what a worker imports for its first batch (≈ 0.8 CPU s): imported before timing, so
+#: that 1 vs 2 workers compares steady-state throughput; the cost is recorded apart
+_ANALYSIS_MODULES = (
+    "platescope.pipeline._parallel",
+    "platescope.pipeline._seccm_combinatorial",
+    "platescope.echem._combinatorial",
+    "platescope.echem._combinatorial_batch",
+    "platescope.io._spots",
+    "scipy.signal",
+)
+
+
+def _import_analysis() -> float:
+    """Import the batch analysis' modules in this (worker) process; its CPU seconds."""
+    import importlib
+
+    c0 = _cpu()
+    for m in _ANALYSIS_MODULES:
+        importlib.import_module(m)
+    return _cpu() - c0
+
+
 def part_workers(work: Path, n: int, batch: int, tries: int) -> dict:
     spots = _open(work, "platescope", n)
     # warm the page cache, and the in-process reference table
@@ -337,12 +383,14 @@ def part_workers(work: Path, n: int, batch: int, tries: int) -> dict:
                 else:
                     procs, client = _separate(w, 18786 + 10 * attempt + w)
                 try:
-                    client.run(lambda: __import__("platescope.pipeline._parallel"))
+                    row[f"import_cpu_s_{w}"] = max(client.run(_import_analysis).values())
                     # a no-op task round trip: the per-task overhead
                     t = time.perf_counter()
                     client.gather(client.map(int, range(200), pure=False))
                     row[f"noop_task_ms_{w}"] = (time.perf_counter() - t) / 200 * 1e3
-                    row[f"workers_{w}"] = _timed_run(spots, client, batch, ref["table"])
+                    row[f"workers_{w}"] = _timed_run(
+                        spots, client, batch, ref["table"], [p.pid for p in procs or ()]
+                    )
                 finally:
                     client.close()
                     if procs is None:

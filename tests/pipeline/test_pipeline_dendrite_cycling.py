@@ -242,6 +242,39 @@ def test_planted_splits_are_found_with_their_halves(split_run):
     assert (edges["EVENT"] == "split").sum() == 2
 
 
+def test_geff_export_holds_the_planted_splits(split_run):
+    from platescope.io import read_geff
+
+    base, _ = split_run
+    res, truth_dir = base / "results", base / "input" / "truth"
+    planted = pd.read_csv(truth_dir / "splits.csv")
+    tracks = pd.read_csv(res / "tables" / "deposit_tracks.csv")
+    t2o = (
+        pd.Series(_truth_object(tracks, pd.read_csv(truth_dir / "deposits_frames.csv")))
+        .groupby(tracks["track"].to_numpy())
+        .agg(lambda s: s.mode().iloc[0])
+    )
+    g = read_geff(res / "tables" / "tracks.geff")
+    assert len(g["node_ids"]) == len(tracks)
+    node_track = g["node_props"]["track"]
+    split = g["edge_ids"][g["edge_props"]["event"] == "split"]
+    pairs = [{int(t2o[node_track[a]]), int(t2o[node_track[b]])} for a, b in split]
+    halves = [{int(r["live_object"]), int(r["dead_object"])} for _, r in planted.iterrows()]
+    assert sorted(map(sorted, pairs)) == sorted(map(sorted, halves))
+    # the TrackMate CSV and the geff store describe one graph
+    edges = pd.read_csv(res / "tables" / "trackmate_edges.csv")
+    assert sorted(zip(*g["edge_ids"].T.tolist(), g["edge_props"]["event"], strict=True)) == sorted(
+        zip(edges["SPOT_SOURCE_ID"], edges["SPOT_TARGET_ID"], edges["EVENT"], strict=True)
+    )
+    assert g["metadata"]["axes"][0] == {
+        "name": "t",
+        "type": "time",
+        "unit": "second",
+        "min": float(tracks["t_s"].min()),
+        "max": float(tracks["t_s"].max()),
+    }
+
+
 def test_dead_halves_and_family_dead_fraction(split_run):
     base, summary = split_run
     res, truth_dir = base / "results", base / "input" / "truth"

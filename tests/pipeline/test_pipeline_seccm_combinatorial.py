@@ -73,6 +73,44 @@ def test_spot_table_matches_truth_spot_by_spot(run):
     assert (got.loc[m, "E_nuc_V"] - truth.loc[m, "E_nuc_V"]).abs().max() < 1e-3
 
 
+def test_spot_table_is_the_batch_analysis_of_every_spot(run, tmp_path):
+    """tables/spots.csv (formatted batch by batch where the batch ran) holds exactly the
+    rows analyse_batch gives for all spots at once, written by pandas independently."""
+    from platescope.io import read_spots
+    from platescope.pipeline._parallel import analyse_batch
+
+    root, summary, _ = run
+    got = pd.read_csv(root / "results" / "tables" / "spots.csv")
+    spots = read_spots(root / "input" / "spots.csv")
+    rows = analyse_batch(spots, summary["parameters"]["galvanostatic"])["rows"]
+    rows.reindex(columns=got.columns).to_csv(tmp_path / "ref.csv", index=False)
+    pd.testing.assert_frame_equal(got, pd.read_csv(tmp_path / "ref.csv"))
+
+
+def test_column_wise_csv_is_the_csv_module_text():
+    """The column-by-column formatter gives the csv module's text (DictWriter, one row at
+    a time) byte for byte, on awkward cells: NaN, ±inf, −0.0, tiny and huge floats, bools,
+    missing and quoted strings, NumPy scalars in object columns, absent columns."""
+    import numpy as np
+
+    from platescope.pipeline._seccm_combinatorial import _csv_text, _csv_text_rows
+
+    rows = pd.DataFrame(
+        {
+            "spot": np.array([0, 1, 2, 3], dtype=np.int64),
+            "condition": ["a,b", 'say "hi"', "line\nbreak", None],
+            "x_um": [np.nan, np.inf, -0.0, 1e-300],
+            "y_um": np.array([1.5, -2.25, 3e20, 0.1], dtype=np.float32),
+            "nucleated": [True, False, True, False],
+            "E_nuc_V": [-0.05, np.nan, 1 / 3, -np.inf],
+            "reason": pd.array(["", None, "no minimum", "x\ry"], dtype="string"),
+            "n_samples": [np.float64(501.0), np.int64(7), "12", None],
+        }
+    )
+    assert _csv_text(rows) == _csv_text_rows(rows)
+    assert _csv_text(rows.iloc[:0]) == _csv_text_rows(rows.iloc[:0]) == ""
+
+
 @pytest.mark.parametrize("layout", ["echemtips", "wec-spm"])
 def test_vendor_layouts_analyse_to_the_same_counts(tmp_path, layout):
     exp = simulate(

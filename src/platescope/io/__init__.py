@@ -9,7 +9,8 @@ Path → bytes → pure parser; no analysis happens here. The writers the simula
 are public too: ``write_imagej_movie``, ``write_ome_movie``, ``write_micromanager_movie``,
 ``write_frame_times_csv``, ``write_sem_tiff`` (instrument-like TIFFs),
 ``write_eclab_mpt`` (an EC-Lab text export) and ``write_eclab_mps`` (an EC-Lab settings
-file).
+file). Tracking graphs: ``write_geff`` / ``read_geff`` (geff, the graph exchange file
+format for tracking: a zarr store; see ``platescope.particles.geff_graph``).
 """
 
 from platescope._lazy import lazy_namespace
@@ -28,6 +29,8 @@ _WHERE = {
     "set_currents_A": "platescope.io._echem_eclab_mps",
     "write_eclab_mps": "platescope.io._echem_eclab_mps",
     "write_eclab_mpt": "platescope.io._echem_eclab_text",
+    "read_geff": "platescope.io._geff",
+    "write_geff": "platescope.io._geff",
     "Experiment": "platescope.io._experiment",
     "read_experiment": "platescope.io._experiment",
     "write_frame_times_csv": "platescope.io._image_writers",
@@ -66,6 +69,7 @@ __all__ = [
     "read_voltage_export",
     "read_experiment",
     "read_frame_times",
+    "read_geff",
     "read_height_map",
     "read_movie",
     "read_sem",
@@ -73,6 +77,7 @@ __all__ = [
     "write_eclab_mpt",
     "write_eclab_mps",
     "write_frame_times_csv",
+    "write_geff",
     "write_imagej_movie",
     "write_micromanager_movie",
     "write_ome_movie",

@@ -26,7 +26,8 @@ Deposits through a movie and dead Li (SCIENCE.md §4; docs/tracking_dead_li.md):
 (linking with merges and splits), :func:`merge_events`, :func:`split_events`;
 the track graph (docs/tracking_dead_li.md): :func:`lineage_events`,
 :func:`track_graph` (parents, children, deposit families), :func:`trackmate_tables`
-(TrackMate-style spots + edges export); :func:`deposit_timeseries` (area,
+(TrackMate-style spots + edges export), :func:`geff_graph` (the same graph as geff arrays
+and metadata, for :func:`platescope.io.write_geff`); :func:`deposit_timeseries` (area,
 effective radius and volume), :func:`effective_volume_um3`, :func:`cycling_steps`
 (plating/stripping steps from the current), :func:`find_dead_li` (per deposit and
 cycle), :func:`dead_li_by_cycle` (dead vs maximum volume line per cycle, per deposit or per
@@ -86,6 +87,7 @@ _WHERE = {
     "split_events": "platescope.particles._lineage",
     "track_graph": "platescope.particles._lineage",
     "trackmate_tables": "platescope.particles._lineage",
+    "geff_graph": "platescope.particles._geff_graph",
     "nucleus_counts": "platescope.particles._nucleation_counts",
     "tip_growth_onset": "platescope.particles._nucleation_counts",
 }
@@ -116,6 +118,7 @@ __all__ = [
     "line_intercept",
     "lineage_events",
     "footprint_from_sem",
+    "geff_graph",
     "measure_particles",
     "merge_events",
     "morphology",

@@ -216,8 +216,24 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
     out.table(
         "trackmate_edges", edges, title="TrackMate-style export: edges (links, splits, merges)"
     )
+    _geff_step(tracks, out)
 
     return movie, tracks, ts
+
+
+def _geff_step(tracks, out) -> None:
+    """The same graph as a geff zarr store (``tables/tracks.geff``), written atomically."""
+    from platescope import io, particles
+
+    rel = "tables/tracks.geff"
+    io.write_geff(particles.geff_graph(tracks), out.root / rel)
+    out.tables.append(
+        {
+            "title": "geff export (zarr store; node ids = trackmate_spots ID, edges with "
+            "their event: link, split, merge)",
+            "path": rel,
+        }
+    )
 
 
 def _dead_li_step(echem, steps, ts, pd_, out, summary) -> tuple:
@@ -360,7 +376,8 @@ def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:
             "(one row per track, families together; vermilion: turned dead); sky blue: a "
             "part breaking off its parent, orange: a deposit absorbed by its neighbour; "
             "stripping steps shaded. All calls are in tables/track_graph.csv and the "
-            "TrackMate-style tables/trackmate_spots.csv + trackmate_edges.csv.",
+            "TrackMate-style tables/trackmate_spots.csv + trackmate_edges.csv, and as a geff "
+            "graph in tables/tracks.geff.",
         )
     if steps is not None and len(steps):
         frames, labels = _montage_frames(t, steps)

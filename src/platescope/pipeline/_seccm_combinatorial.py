@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import math
+import re
 
 import numpy as np
 
@@ -97,8 +99,8 @@ def _clean(v):
 
 
 def _cell(v):
-    """A table cell: missing values (None, NaN) are empty."""
-    return "" if v is None or (isinstance(v, float) and v != v) else v
+    """A table cell: missing values (None, NaN, pandas' NA) are empty."""
+    return "" if v is None or (isinstance(v, float) and v != v) or v is pd.NA else v
 
 
 def _open_spots(exp):
@@ -141,9 +143,102 @@ def _check_potential_range(feats: pd.DataFrame, summary: dict) -> None:
         )
 
 
+def _csv_text_rows(rows) -> str:
+    """``rows`` as lines of ``tables/spots.csv``, one :class:`csv.DictWriter` row at a time
+    (the reference for :func:`_csv_text`)."""
+    fh = io.StringIO()
+    writer = csv.DictWriter(fh, fieldnames=list(_TABLE_COLUMNS), extrasaction="ignore")
+    for rec in rows.to_dict("records"):
+        writer.writerow({k: _cell(rec.get(k)) for k in _TABLE_COLUMNS})
+    return fh.getvalue()
+
+
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _csv_field(v) -> str:
+    """One cell as :mod:`csv` writes it (QUOTE_MINIMAL), missing values empty."""
+    if isinstance(v, np.generic):
+        v = v.item()  # as DataFrame.to_dict gives it
+    v = _cell(v)
+    text = repr(v) if isinstance(v, float) else str(v)
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_column(values) -> list[str]:
+    """A column's cells: NumPy float, int and bool columns formatted as whole lists
+    (same text as the csv module: ``repr`` of floats, empty for NaN), anything else
+    cell by cell through :func:`_csv_field`."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        items = values.to_numpy().tolist()
+        if dtype.kind == "f":
+            return ["" if x != x else repr(x) for x in items]
+        return list(map(str, items))
+    return [_csv_field(x) for x in values.tolist()]
+
+
+def _csv_text(rows) -> str:
+    """``rows`` as lines of ``tables/spots.csv`` (its columns, missing values empty),
+    column by column: the same text as :func:`_csv_text_rows` in about a third of the
+    time (the table's formatting was ≈ 6 % of the spots' CPU)."""
+    n = len(rows)
+    if not n:
+        return ""
+    cols = [_csv_column(rows[k]) if k in rows else [""] * n for k in _TABLE_COLUMNS]
+    return "".join(",".join(r) + "\r\n" for r in zip(*cols, strict=True))
+
+
+def analyse_batch_table(batch, options: dict | None = None) -> dict:
+    """One batch of spots → its lines of ``tables/spots.csv`` and the columns kept.
+
+    Runs where the batch runs (a Dask worker), so that the main process only appends
+    text: formatting the table there took ≈ 6 % of the analysis' CPU and ran beside the
+    workers on the same cores. What travels back is the text and the few columns the
+    summary needs, not the whole table.
+
+    Parameters
+    ----------
+    batch : platescope.io.SpotSet
+        A batch of spots.
+    options : dict, optional
+        Keyword options of :func:`platescope.echem.spot_features`.
+
+    Returns
+    -------
+    dict
+        ``csv`` (the rows as CSV lines, no header), ``keep`` (DataFrame: the columns of
+        ``_KEEP`` the rows have), ``n_rows`` and ``skipped`` (as
+        :func:`platescope.pipeline._parallel.analyse_batch`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from platescope.io import read_spots
+    >>> from platescope.simulate import simulate
+    >>> exp = simulate("seccm-combinatorial", tempfile.mkdtemp(),
+    ...                overrides={"n_conditions": 2, "n_repeats": 2})
+    >>> res = analyse_batch_table(read_spots(exp.parent / "spots.csv"), {"smooth_s": 0.2})
+    >>> res["n_rows"], len(res["csv"].splitlines()), list(res["keep"].columns[:2])
+    (4, 4, ['spot', 'condition'])
+    """
+    from platescope.pipeline._parallel import analyse_batch
+
+    res = analyse_batch(batch, options)
+    rows = res["rows"]
+    return {
+        "csv": _csv_text(rows) if len(rows) else "",
+        "keep": rows[[c for c in _KEEP if c in rows]],
+        "n_rows": int(len(rows)),
+        "skipped": res["skipped"],
+    }
+
+
 def _spots_step(spots, p_g, p_c, out) -> tuple:
     """Every spot's features, computed in bounded batches and streamed to tables/spots.csv."""
-    from platescope.pipeline._parallel import analyse_batch, current_execution, map_batches
+    from platescope.pipeline._parallel import current_execution, map_batches
 
     ex = current_execution()
     run_info: dict = {}
@@ -151,7 +246,7 @@ def _spots_step(spots, p_g, p_c, out) -> tuple:
     kept = []
     skipped: list[dict] = []
     n_rows = 0
-    func = functools.partial(analyse_batch, options=p_g)
+    func = functools.partial(analyse_batch_table, options=p_g)
     with open(table_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(_TABLE_COLUMNS), extrasaction="ignore")
         writer.writeheader()
@@ -164,13 +259,11 @@ def _spots_step(spots, p_g, p_c, out) -> tuple:
             progress=ex["progress"],
             info=run_info,
         ):
-            rows = res["rows"]
             skipped.extend(res["skipped"])
-            if len(rows):
-                for rec in rows.to_dict("records"):
-                    writer.writerow({k: _cell(rec.get(k)) for k in _TABLE_COLUMNS})
-                kept.append(rows[[c for c in _KEEP if c in rows]])
-                n_rows += len(rows)
+            if res["n_rows"]:
+                fh.write(res["csv"])
+                kept.append(res["keep"])
+                n_rows += res["n_rows"]
     out.tables.append(
         {
             "title": "Per-spot galvanostatic features",

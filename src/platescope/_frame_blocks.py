@@ -1,0 +1,79 @@
+"""Frames of a lazy movie fetched whole-chunk at a time, each chunk computed once.
+
+A lazy movie (``dask`` array, ``t`` first) is read in chunks of many frames: computing
+frames ``[a, b)`` decodes every chunk that overlaps them. A consumer that asks for 16
+frames at a time of a movie whose chunks hold 64 frames therefore decodes each chunk
+four times, and one that first looks at the first and last frames and then walks the
+movie decodes those chunks again. :class:`FrameBlocks` computes the chunks a request
+overlaps as one span and keeps the last ``max_spans`` spans (memory: a few chunks,
+whatever the length of the movie), so a walk through the movie in any block size
+decodes each chunk once, and small requests near a span already held cost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FrameBlocks"]
+
+
+class FrameBlocks:
+    """Frames ``[start, stop)`` of a ``(t, …)`` array, lazy chunks computed once.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, dask.array.Array or xarray.DataArray
+        The movie, frames along the first axis. A numpy array is sliced as it is.
+    max_spans : int
+        Computed chunk spans kept (least recently used dropped first).
+
+    Attributes
+    ----------
+    n_computed_frames : int
+        Frames computed so far (a measure of reads: ``n_frames`` for one pass).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> movie = da.arange(40.0).reshape(10, 2, 2).rechunk((4, 2, 2))  # chunks of 4 frames
+    >>> fb = FrameBlocks(movie)
+    >>> [float(fb.get(k, k + 1)[0, 0, 0]) for k in range(3)]
+    [0.0, 4.0, 8.0]
+    >>> fb.n_computed_frames  # frames 0-3 computed once for the three requests
+    4
+    """
+
+    def __init__(self, data: Any, *, max_spans: int = 2) -> None:
+        arr = getattr(data, "data", data)  # an xarray.DataArray's array
+        self._data = arr
+        self._lazy = hasattr(arr, "dask") and hasattr(arr, "chunks")
+        self._edges = np.cumsum((0, *arr.chunks[0])) if self._lazy else None
+        self._spans: list[tuple[int, int, np.ndarray]] = []
+        self._max = max(1, int(max_spans))
+        self.n_computed_frames = 0
+
+    @property
+    def n_frames(self) -> int:
+        """Frames in the movie."""
+        return int(self._data.shape[0])
+
+    def get(self, start: int, stop: int) -> np.ndarray:
+        """Frames ``[start, stop)`` as a numpy array (a view of a kept span when lazy)."""
+        start, stop = int(start), int(min(stop, self.n_frames))
+        if not self._lazy:
+            return np.asarray(self._data[start:stop])
+        for i, (lo, hi, arr) in enumerate(self._spans):
+            if lo <= start and stop <= hi:
+                self._spans.append(self._spans.pop(i))  # most recently used last
+                return arr[start - lo : stop - lo]
+        edges = self._edges
+        lo = int(edges[np.searchsorted(edges, start, side="right") - 1])
+        hi = int(edges[np.searchsorted(edges, max(stop, start + 1), side="left")])
+        arr = np.asarray(self._data[lo:hi].compute())
+        self.n_computed_frames += hi - lo
+        self._spans.append((lo, hi, arr))
+        while len(self._spans) > self._max:
+            self._spans.pop(0)
+        return arr[start - lo : stop - lo]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FrameBlocks"]
+__all__ = ["FrameBlocks", "read_frames"]
 
 
 class FrameBlocks:
@@ -77,3 +77,43 @@ class FrameBlocks:
         while len(self._spans) > self._max:
             self._spans.pop(0)
         return arr[start - lo : stop - lo]
+
+
+def read_frames(data: Any, indices) -> np.ndarray:
+    """Frames at ``indices`` (first axis) as one numpy array, a lazy movie frame by frame.
+
+    Selecting scattered frames of a lazy movie at once (``movie.isel(t=[…])``) decodes
+    every chunk that holds one of them; an integer index per frame reaches the file
+    reader, which then decodes that frame only. For a few frames spread over a long
+    movie (a threshold sample, a figure) this reads frames, not chunks. The frames are
+    computed together, so what they share upstream is computed once.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, dask.array.Array or xarray.DataArray
+        The movie, frames along the first axis.
+    indices : sequence of int
+        Frames to read, in the order wanted.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(indices), …)``, the movie's dtype.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> movie = da.arange(40.0).reshape(10, 2, 2).rechunk((5, 2, 2))
+    >>> read_frames(movie, [1, 8])[:, 0, 0].tolist()
+    [4.0, 32.0]
+    """
+    arr = getattr(data, "data", data)
+    idx = [int(k) for k in np.asarray(indices).ravel()]
+    if not (hasattr(arr, "dask") and hasattr(arr, "chunks")):
+        return np.asarray(arr[idx])
+    if not idx:
+        return np.empty((0, *arr.shape[1:]), dtype=arr.dtype)
+    import dask
+
+    # one computation: what the frames share (e.g. a normalisation image) is computed once
+    return np.stack([np.asarray(f) for f in dask.compute(*[arr[k] for k in idx])])

@@ -53,8 +53,8 @@ import xarray as xr
 from scipy import ndimage as ndi
 
 from platescope._errors import InputError
-from platescope._frame_blocks import FrameBlocks
 from platescope._errors import source_of as _source
+from platescope._frame_blocks import FrameBlocks
 from platescope._movie_model import _check_movie, _pixel_size_um
 
 __all__ = ["detect_sites", "pore_cycle_stats", "track_pores"]

@@ -106,6 +106,7 @@ STEPS = [
     ("platescope.report", "fig_sites_spatial", "see-through: sites figure"),
     ("platescope.pipeline._see_through", "_epi_step", "see-through: epi movie (mean R/R0)"),
     ("platescope.particles", "detect_deposits", "detect_deposits"),
+    ("platescope.particles._tracking", "read_frames", "detect_deposits: threshold sample frames"),
     ("platescope.particles", "track_deposits", "track_deposits"),
     ("platescope.particles", "find_dead_li", "dendrite-cycling: find_dead_li"),
     ("platescope.report", "fig_deposit_montage", "deposit montage figure"),

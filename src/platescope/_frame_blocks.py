@@ -85,8 +85,9 @@ def read_frames(data: Any, indices) -> np.ndarray:
     Selecting scattered frames of a lazy movie at once (``movie.isel(t=[…])``) decodes
     every chunk that holds one of them; an integer index per frame reaches the file
     reader, which then decodes that frame only. For a few frames spread over a long
-    movie (a threshold sample, a figure) this reads frames, not chunks. The frames are
-    computed together, so what they share upstream is computed once.
+    movie (a threshold sample, a figure) this reads frames, not chunks. Each frame is
+    computed on its own, so what the frames share upstream (e.g. a normalisation image
+    from the first frames) is computed once per frame: a few frames, not a chunk.
 
     Parameters
     ----------
@@ -113,7 +114,7 @@ def read_frames(data: Any, indices) -> np.ndarray:
         return np.asarray(arr[idx])
     if not idx:
         return np.empty((0, *arr.shape[1:]), dtype=arr.dtype)
-    import dask
-
-    # one computation: what the frames share (e.g. a normalisation image) is computed once
-    return np.stack([np.asarray(f) for f in dask.compute(*[arr[k] for k in idx])])
+    # one computation per frame: frames computed together from one chunk would make dask
+    # load that chunk whole once for all of them (the chunk's task has several users, so
+    # it is not fused with each frame's index); alone, each index reaches the reader
+    return np.stack([np.asarray(arr[k].compute()) for k in idx])

@@ -137,3 +137,28 @@ def test_see_through_reads_each_movie_a_bounded_number_of_times(tmp_path):
     # trans: frame quality 1, signal + mean 1, sites window, pores window, montage
     assert reads["trans.tif"] <= 4.5, reads
     assert reads["epi.tif"] <= 1.05, reads  # its mean curve: one pass
+
+
+def test_top_view_reads_each_run_movie_twice(tmp_path):
+    over = {
+        "n_runs": "2",
+        "field_px": "128",
+        "n_ref": "8",
+        "n_pit_ref": "3",
+        "stripping_s": "60",
+        "plating_s": "150",
+        "frame_interval_s": "5",
+    }
+    names = ["run_1/movie.tif", "run_2/movie.tif"]
+    summary, reads = _analyse_counting(tmp_path, "top-view-nucleation", over, names)
+    assert len(summary["nucleation"]["runs"]) == 2
+    for name in names:  # frame quality 1 + detection pass 1 + 12 sample frames
+        assert reads[name] <= 2.3, reads
+
+
+def test_irm_cv_reads_its_movie_three_times(tmp_path):
+    over = {"irm_size_px": 48, "footprint_diameter_um": 4.0, "Q_c1_nC": 0.8, "n_cycles": 2}
+    summary, reads = _analyse_counting(tmp_path, "irm-cv", over, ["irm.tif"])
+    assert summary["optics"]["ce_calibration"] is not None
+    # frame quality 1 + statistics pass 1 + the CE windows ≤ 1 + the landing step image
+    assert reads["irm.tif"] <= 3.4, reads

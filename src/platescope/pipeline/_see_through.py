@@ -380,7 +380,7 @@ def _views_step(mv: dict, stages, onset, cyc, out) -> None:
             except InputError:
                 continue
     union = sorted({int(k) for _, idx in picks for k in idx})
-    # frame by frame (integer indices): a lazy movie decodes those frames, not their chunks
+    # one computation for every row: each chunk holding a shown frame computed once
     shown = norm_int.isel(t=union).copy(data=read_frames(norm_int, union)) if union else None
     rows_m = [
         (

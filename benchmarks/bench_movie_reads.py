@@ -19,6 +19,13 @@ holds the movie. Each size is analysed in a fresh process that reports
 - wall and CPU time.
 
 Writes ``benchmarks/results/movie_reads.json``. Deletes the enlarged movies afterwards.
+
+``--scenario NAME [NAME …] [--scale 1 2]``: the other movie scenarios' default
+simulations (see-through-au, dendrite-cycling, irm-cv, top-view-nucleation), movies
+read lazily, each enlarged by each scale; the bytes tifffile reads from the movie files
+are counted (pixels and metadata apart, plus the provenance hash) and attributed to the
+innermost step of :data:`STEPS` active when they were read
+(``results/movie_reads_<scenario>[_x<scale>]<tag>.json``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,13 @@ holds the movie. Each size is analysed in a fresh process that reports
 - wall and CPU time.
 
 Writes ``benchmarks/results/movie_reads.json``. Deletes the enlarged movies afterwards.
+
+``--scenario NAME [NAME …] [--scale 1 2]``: the other movie scenarios' default
+simulations (see-through-au, dendrite-cycling, irm-cv, top-view-nucleation), movies
+read lazily, each enlarged by each scale; the bytes tifffile reads from the movie files
+are counted (pixels and metadata apart, plus the provenance hash) and attributed to the
+innermost step of :data:`STEPS` active when they were read
+(``results/movie_reads_<scenario>[_x<scale>]<tag>.json``).
 """
 
 from __future__ import annotations
@@ -57,16 +64,24 @@ def _vm(key: str) -> float:
 
 #: (module, attribute, step name): the calls whose reads are counted one by one. Each
 #: is patched where the pipeline looks it up; the counts are inclusive (a step called
-#: inside another is counted in both), and repeated calls add up.
+#: inside another is counted in both), and repeated calls add up. ``exclusive`` counts
+#: a byte only for the innermost step active when it was read, so the exclusive counts
+#: add up to the attributed part of the movie reads (``attributed``).
 STEPS = [
     ("platescope.pipeline._provenance", "_sha256", "inputs' sha256 (provenance)"),
     ("platescope.pipeline._run", "sha256_file", "experiment file sha256"),
+    ("platescope.io._movie_tiff", "check_ifd_chain", "tiff: IFD chain check (metadata)"),
+    ("platescope.io._movie_tiff", "probe", "tiff: probe (metadata)"),
+    # read_movie_section is looked up in each runner's module
     ("platescope.pipeline._irm_galvanostatic", "read_movie_section", "read_movie_section"),
+    ("platescope.pipeline._see_through", "read_movie_section", "read_movie_section"),
+    ("platescope.pipeline._dendrite_cycling", "read_movie_section", "read_movie_section"),
+    ("platescope.pipeline._top_view_nucleation", "read_movie_section", "read_movie_section"),
     ("platescope.optics._registration", "frame_quality", "registration.frame_quality"),
     ("platescope.optics._registration", "register_drift", "registration.register_drift"),
     ("platescope.optics", "prepare_irm", "prepare_irm (all)"),
-    ("platescope.sync", "mean_intensity", "prepare_irm: sync.mean_intensity"),
-    ("platescope.sync", "synchronize", "prepare_irm: sync.synchronize (landing step)"),
+    ("platescope.sync", "mean_intensity", "sync.mean_intensity"),
+    ("platescope.sync", "synchronize", "sync.synchronize (landing step)"),
     ("platescope.optics._irm_prepare", "footprint_mask", "prepare_irm: footprint_mask"),
     (
         "platescope.optics._irm_prepare",
@@ -80,23 +95,156 @@ STEPS = [
     ("platescope.optics", "onset_map", "onset_map"),
     ("platescope.optics", "gaussian_blur", "irm frames figure (gaussian_blur)"),
     ("platescope.pipeline._irm_galvanostatic", "_sem_analyses", "SEM analyses"),
-    ("platescope.pipeline._see_through", "read_movie_section", "read_movie_section"),
-    (
-        "platescope.pipeline._see_through",
-        "_movie_on_echem_clock",
-        "see-through: movie on echem clock",
-    ),
+    ("platescope.pipeline._irm_cv", "_irm_analyses", "irm-cv: IRM analyses (CE maps, figures)"),
+    ("platescope.pipeline._see_through", "_movie_step", "see-through: movie step (signal, mean)"),
     ("platescope.optics", "transmittance", "see-through: transmittance"),
     ("platescope.optics", "relative_reflectivity", "see-through: relative_reflectivity"),
     ("platescope.optics", "normalize_window", "see-through: normalize_window"),
     ("platescope.optics", "regional_curves", "see-through: regional_curves"),
+    (
+        "platescope.pipeline._see_through",
+        "_views_step",
+        "see-through: views (colour code, montage)",
+    ),
     ("platescope.optics", "temporal_color_code", "see-through: temporal_color_code"),
     ("platescope.optics", "montage_frames", "see-through: montage_frames"),
-    ("platescope.pipeline._dendrite_cycling", "read_movie_section", "read_movie_section"),
-    ("platescope.particles", "detect_deposits", "dendrite-cycling: detect_deposits"),
-    ("platescope.particles", "track_deposits", "dendrite-cycling: track_deposits"),
+    ("platescope.particles", "detect_sites", "see-through: detect_sites"),
+    ("platescope.particles", "track_pores", "see-through: track_pores"),
+    ("platescope.report", "fig_sites_spatial", "see-through: sites figure"),
+    ("platescope.pipeline._see_through", "_epi_step", "see-through: epi movie (mean R/R0)"),
+    ("platescope.particles", "detect_deposits", "detect_deposits"),
+    ("platescope.particles._tracking", "read_frames", "detect_deposits: threshold sample frames"),
+    ("platescope.particles", "track_deposits", "track_deposits"),
     ("platescope.particles", "find_dead_li", "dendrite-cycling: find_dead_li"),
+    ("platescope.report", "fig_deposit_montage", "deposit montage figure"),
+    ("platescope.particles", "tip_growth_onset", "top-view: tip_growth_onset"),
+    ("platescope.particles", "nucleus_counts", "top-view: nucleus_counts"),
 ]
+
+#: Movie bytes read through tifffile (filled in the child): total, by kind, by step.
+_MOVIE_READS: dict = {}
+#: Labels of the counted steps active on the main thread (innermost last).
+_ACTIVE: list = []
+
+
+def _count_movie_bytes(movies: set) -> None:
+    """Count the bytes tifffile reads from the movie files (independent of platescope).
+
+    Bytes read while tifffile parses a file header or a page's IFD (``TiffFile``,
+    ``TiffPage``, ``TiffFrame`` constructors, ``TiffPages`` walking the IFD chain)
+    are "metadata"; every other read of the file is "pixels". Nested calls
+    (``read_segments`` calling ``read``) are counted once, at the outer call.
+    Bytes read while a step of :data:`STEPS` is active are added to it (inclusive) and
+    to the innermost one (exclusive); the rest go to ``unattributed`` with the caller.
+    """
+    import functools
+    import threading
+    import traceback
+
+    import tifffile
+
+    rec = _MOVIE_READS
+    rec.update(pixels=0, metadata=0, by_step={}, exclusive={}, unattributed={})
+    lock = threading.Lock()
+    depth = threading.local()
+
+    def is_movie(fh) -> bool:
+        try:
+            return os.path.realpath(fh.path) in movies
+        except Exception:  # noqa: BLE001 - a file object without a path
+            return False
+
+    def caller() -> str:
+        if threading.current_thread() is not threading.main_thread():
+            return "(reader thread, no step active)"
+        frames = [
+            f
+            for f in traceback.extract_stack()
+            if "/platescope/" in f.filename and "/io/" not in f.filename
+        ]
+        return " > ".join(f"{Path(f.filename).stem}.{f.name}:{f.lineno}" for f in frames[-3:])
+
+    def add(n: int, kind: str) -> None:
+        with lock:
+            rec[kind] += n
+            for label in set(_ACTIVE):
+                rec["by_step"][label] = rec["by_step"].get(label, 0) + n
+            if _ACTIVE:
+                rec["exclusive"][_ACTIVE[-1]] = rec["exclusive"].get(_ACTIVE[-1], 0) + n
+            else:
+                key = caller()
+                rec["unattributed"][key] = rec["unattributed"].get(key, 0) + n
+
+    def nbytes(result) -> int:
+        if isinstance(result, int):
+            return result
+        if hasattr(result, "nbytes"):
+            return int(result.nbytes)
+        return len(result) if result is not None else 0
+
+    def plain(name: str, kind: str):
+        fn = getattr(tifffile.FileHandle, name)
+
+        @functools.wraps(fn)
+        def inner(self, *a, **k):
+            d = getattr(depth, "n", 0)
+            depth.n = d + 1
+            try:
+                result = fn(self, *a, **k)
+            finally:
+                depth.n = d
+            if d == 0 and is_movie(self):
+                add(nbytes(result), "metadata" if getattr(parsing, "n", 0) else kind)
+            return result
+
+        return inner
+
+    parsing = threading.local()
+
+    def parse(cls, name):
+        fn = getattr(cls, name)
+
+        @functools.wraps(fn)
+        def inner(*a, **k):
+            parsing.n = getattr(parsing, "n", 0) + 1
+            try:
+                return fn(*a, **k)
+            finally:
+                parsing.n -= 1
+
+        setattr(cls, name, inner)
+
+    parse(tifffile.TiffFile, "__init__")
+    parse(tifffile.TiffPage, "__init__")
+    parse(tifffile.TiffFrame, "__init__")
+    for name in ("_seek", "_load", "_getlist", "_getitem"):
+        if hasattr(tifffile.TiffPages, name):
+            parse(tifffile.TiffPages, name)
+
+    seg_fn = tifffile.FileHandle.read_segments
+
+    @functools.wraps(seg_fn)
+    def read_segments(self, *a, **k):
+        gen = seg_fn(self, *a, **k)
+        movie = is_movie(self)
+        while True:
+            d = getattr(depth, "n", 0)
+            depth.n = d + 1
+            try:
+                item = next(gen)
+            except StopIteration:
+                return
+            finally:
+                depth.n = d
+            if d == 0 and movie:
+                segment = item[0] if isinstance(item, tuple) else item
+                add(nbytes(segment), "metadata" if getattr(parsing, "n", 0) else "pixels")
+            yield item
+
+    tifffile.FileHandle.read = plain("read", "pixels")
+    tifffile.FileHandle.readinto = plain("readinto", "pixels")
+    tifffile.FileHandle.read_array = plain("read_array", "pixels")
+    tifffile.FileHandle.read_segments = read_segments
 
 
 def _patch_steps(counts: dict) -> None:
@@ -115,9 +263,11 @@ def _patch_steps(counts: dict) -> None:
             @functools.wraps(fn)
             def inner(*a, **k):
                 io0, w0, c0 = _proc_io(), time.perf_counter(), time.process_time()
+                _ACTIVE.append(label)
                 try:
                     return fn(*a, **k)
                 finally:
+                    _ACTIVE.pop()
                     io1 = _proc_io()
                     rec = counts.setdefault(
                         label,
@@ -141,8 +291,13 @@ def child(experiment: str, out: str) -> None:
     from platescope.cli import main as cli_main
 
     steps: dict = {}
+    movies = {os.path.realpath(m) for m in os.environ.get("BENCH_MOVIES", "").split(os.pathsep)}
+    movies.discard(os.path.realpath(""))
     if os.environ.get("BENCH_STEPS", "1") == "1":
         _patch_steps(steps)
+    if movies:
+        _count_movie_bytes(movies)
+        _patch_hash(movies)
     if os.environ.get("BENCH_FORCE_LAZY") == "1":  # small simulated movies: read as big ones
         import platescope.io as pio
 
@@ -168,9 +323,27 @@ def child(experiment: str, out: str) -> None:
                 "wall_s": wall,
                 "cpu_s": cpu,
                 "steps": steps,
+                "movie_reads": _MOVIE_READS,
             }
         )
     )
+
+
+def _patch_hash(movies: set) -> None:
+    """Count the movie bytes the provenance hash reads (a plain file read, not tifffile)."""
+    import functools
+
+    from platescope.pipeline import _provenance
+
+    fn = _provenance._sha256
+
+    @functools.wraps(fn)
+    def inner(path, *a, **k):
+        if os.path.realpath(path) in movies:
+            _MOVIE_READS["hash"] = _MOVIE_READS.get("hash", 0) + os.path.getsize(path)
+        return fn(path, *a, **k)
+
+    _provenance._sha256 = inner
 
 
 def enlarge(src_dir: Path, dst_dir: Path, scale: int) -> int:
@@ -239,20 +412,81 @@ def _memory_cgroup(cap_gib: float) -> Path:
     return cg
 
 
-def scenario_reads(scenario: str, tag: str, workdir) -> None:
-    """Reads per analysis of another movie scenario's simulated experiment (lazy read)."""
+def _movie_sections(conf: dict) -> list[dict]:
+    """The sections of an experiment.toml that name a movie ([movie], [epi], [[plating]])."""
+    found = []
+    for sec in conf.values():
+        for item in sec if isinstance(sec, list) else [sec]:
+            if (
+                isinstance(item, dict)
+                and "path" in item
+                and ("mode" in item or str(item["path"]).lower().endswith((".tif", ".tiff")))
+            ):
+                found.append(item)
+    return found
+
+
+def _enlarge_tiff(src: Path, dst: Path, scale: int) -> None:
+    """Write ``src`` enlarged ``scale``× per side (pixel size / scale) frame by frame."""
+    import tifffile
+
+    from platescope import io
+
+    x = io.read_movie(src, lazy=True).x.values
+    px_um = float(abs(x[1] - x[0]))
+    with tifffile.TiffFile(src) as tif:
+        small = tif.series[0].asarray()  # a small simulated movie
+    nt, ny, nx = small.shape
+    px_um /= scale
+
+    def frames():
+        for i in range(nt):
+            yield np.repeat(np.repeat(small[i], scale, axis=0), scale, axis=1)
+
+    with tifffile.TiffWriter(dst, bigtiff=True) as tw:
+        tw.write(
+            frames(),
+            shape=(nt, ny * scale, nx * scale),
+            dtype=small.dtype,
+            photometric="minisblack",
+            resolution=(1e4 / px_um, 1e4 / px_um),
+            resolutionunit="CENTIMETER",
+            contiguous=True,
+        )
+
+
+def _simulated_experiment(scenario: str, root: Path, seed: int, scale: int) -> tuple[Path, list]:
+    """Simulate ``scenario``; with ``scale`` > 1 enlarge its movies; (toml, movie paths)."""
     import tomllib
 
     from platescope.simulate import simulate
 
+    exp = simulate(scenario, root / "sim", seed=seed)
+    conf = tomllib.loads(exp.read_text())
+    movies = [exp.parent / sec["path"] for sec in _movie_sections(conf)]
+    if scale > 1:
+        for m in movies:
+            big = m.with_name(m.stem + f"_x{scale}.tif")
+            _enlarge_tiff(m, big, scale)
+            m.unlink()
+            big.rename(m)
+        text = exp.read_text()
+        if "pixel_size_um" in text:
+            raise RuntimeError("enlarging an experiment that sets pixel_size_um is not supported")
+    return exp, movies
+
+
+def scenario_reads(scenario: str, tag: str, workdir, *, scale: int = 1, seed: int = 1) -> dict:
+    """Reads per analysis of a movie scenario's simulated experiment (lazy read).
+
+    The movies are simulated with the scenario's defaults and, with ``scale`` > 1,
+    enlarged ``scale``× per side (four times the bytes for ``scale`` = 2, the same
+    physical field); the analysis runs in a fresh process whose reads of the movie
+    files are counted through tifffile (pixels and metadata apart) and the provenance
+    hash, besides ``rchar`` (every file the process reads: fonts, modules, tables...).
+    """
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        exp = simulate(scenario, Path(tmp) / "exp", seed=1)
-        conf = tomllib.loads(Path(exp).read_text())
-        movies = [
-            Path(exp).parent / sec["path"]
-            for sec in conf.values()
-            if isinstance(sec, dict) and "mode" in sec and "path" in sec
-        ]
+        exp, movies = _simulated_experiment(scenario, Path(tmp), seed, scale)
         size = sum(m.stat().st_size for m in movies)
         for m in movies:
             _drop_from_page_cache(m)
@@ -261,31 +495,63 @@ def scenario_reads(scenario: str, tag: str, workdir) -> None:
             [sys.executable, __file__, "--child", str(exp), str(Path(tmp) / "out")],
             capture_output=True,
             text=True,
-            env={**os.environ, "BENCH_FORCE_LAZY": "1"},
+            env={
+                **os.environ,
+                "BENCH_FORCE_LAZY": "1",
+                "BENCH_MOVIES": os.pathsep.join(str(m) for m in movies),
+            },
         )
         if proc.returncode:
             raise RuntimeError(proc.stderr[-3000:])
         rec = json.loads(proc.stdout.strip().splitlines()[-1])
+    mr = rec.pop("movie_reads")
+    total = mr["pixels"] + mr["metadata"] + mr.get("hash", 0)
+    attributed = sum(mr["exclusive"].values())
     rec.update(
         scenario=scenario,
+        scale=scale,
+        seed=seed,
         movies=[m.name for m in movies],
         movie_bytes=size,
-        reads=rec["rchar"] / size,
+        reads=total / size,
+        reads_pixels=mr["pixels"] / size,
+        reads_metadata=mr["metadata"] / size,
+        reads_hash=mr.get("hash", 0) / size,
+        attributed_fraction=attributed / max(mr["pixels"] + mr["metadata"], 1),
+        rchar_reads=rec["rchar"] / size,
+        unattributed={k: v / size for k, v in mr["unattributed"].items()},
         loadavg_before=load_before,
         loadavg_after=os.getloadavg(),
     )
-    for st in rec["steps"].values():
-        st["reads"] = st["rchar"] / size
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"movie_reads_{scenario}{tag}.json").write_text(json.dumps(rec, indent=2))
-    print(f"{scenario}: {size / 2**20:.1f} MiB of movies, {rec['reads']:.2f} reads per analysis")
     for label, st in rec["steps"].items():
-        print(f"      {st['reads']:6.2f} reads {st['cpu_s']:7.1f} s CPU  {label}")
+        st["rchar_reads"] = st.pop("rchar") / size
+        st["reads"] = mr["by_step"].get(label, 0) / size
+        st["reads_exclusive"] = mr["exclusive"].get(label, 0) / size
+    name = f"movie_reads_{scenario}{tag}.json"
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / name).write_text(json.dumps(rec, indent=2))
+    print(
+        f"{scenario} ×{scale}: {size / 2**20:.1f} MiB of movies, {rec['reads']:.2f} reads per "
+        f"analysis (pixels {rec['reads_pixels']:.2f}, metadata {rec['reads_metadata']:.3f}, "
+        f"hash {rec['reads_hash']:.2f}; rchar of every file {rec['rchar_reads']:.2f}), "
+        f"{rec['attributed_fraction']:.0%} of the tifffile reads attributed to steps"
+    )
+    for label, st in sorted(rec["steps"].items(), key=lambda kv: -kv[1]["reads"]):
+        if st["reads"] or st["reads_exclusive"]:
+            print(
+                f"      {st['reads']:6.2f} reads ({st['reads_exclusive']:5.2f} exclusive) "
+                f"{st['calls']:3d} calls {st['cpu_s']:6.1f} s CPU  {label}"
+            )
+    for key, r in rec["unattributed"].items():
+        print(f"      {r:6.2f} reads not attributed: {key}")
+    return rec
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", type=int, nargs="+", default=[2, 4])
+    ap.add_argument(
+        "--scale", type=int, nargs="+", default=None, help="default: 2 4 (IRM), 1 (--scenario)"
+    )
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--fps", type=float, default=34.0)
     ap.add_argument(
@@ -308,16 +574,24 @@ def main() -> None:
     ap.add_argument("--child", nargs=2, metavar=("EXPERIMENT", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument(
         "--scenario",
+        nargs="+",
         default=None,
-        help="instead: reads per analysis of this scenario's simulated experiment, its "
-        "movies read lazily (e.g. see-through-au, dendrite-cycling)",
+        help="instead: reads per analysis of these scenarios' simulated experiments, "
+        "movies read lazily (see-through-au, dendrite-cycling, irm-cv, "
+        "top-view-nucleation); with --scale, each enlarged by each scale",
     )
+    ap.add_argument("--seed", type=int, default=1, help="simulation seed (--scenario)")
     args = ap.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.scale is None:
+        args.scale = [1] if args.scenario else [2, 4]
     if args.scenario:
-        scenario_reads(args.scenario, args.tag, args.workdir)
+        for scenario in args.scenario:
+            for scale in args.scale:
+                tag = f"_x{scale}{args.tag}" if scale > 1 else args.tag
+                scenario_reads(scenario, tag, args.workdir, scale=scale, seed=args.seed)
         return
     from platescope.simulate import irm_galvanostatic
 
@@ -357,6 +631,7 @@ def main() -> None:
                     capture_output=True,
                     text=True,
                     preexec_fn=enter_cgroup,
+                    env={**os.environ, "BENCH_MOVIES": str(exp_dir / "irm.tif")},
                 )
                 cgroup = None
                 if cg is not None:

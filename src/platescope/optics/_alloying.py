@@ -615,6 +615,14 @@ def temporal_color_code(
     )
 
 
+def _montage_indices(movie: xr.DataArray, t_start_s: float, t_end_s: float, n: int) -> np.ndarray:
+    """The frames (indices into ``movie``) :func:`montage_frames` shows for a window."""
+    t = movie.t.values
+    _window(movie, t_start_s, t_end_s)  # the same checks (at least 4 frames)
+    sel = np.flatnonzero((t >= t_start_s) & (t <= t_end_s))
+    return sel[np.unique(np.linspace(0, sel.size - 1, n).round().astype(int))]
+
+
 def montage_frames(
     movie: xr.DataArray, *, t_start_s: float, t_end_s: float, n: int = 7
 ) -> xr.DataArray:
@@ -631,9 +639,8 @@ def montage_frames(
     >>> montage_frames(m, t_start_s=0, t_end_s=9, n=3).sizes["t"]
     3
     """
-    win = _window(movie, t_start_s, t_end_s)
-    idx = np.unique(np.linspace(0, win.sizes["t"] - 1, n).round().astype(int))
-    rows = win.isel(t=idx).astype(np.float32).compute()
+    rows = movie.isel(t=_montage_indices(movie, t_start_s, t_end_s, n)).astype(np.float32)
+    rows = rows.compute()
     lo, hi = np.nanpercentile(rows.values, [0.5, 99.5])
     out = ((rows - lo) / (hi - lo if hi > lo else 1.0)).clip(0, 1)
     out.attrs = {**movie.attrs, "normalised": "per row (0.5–99.5 percentiles)"}

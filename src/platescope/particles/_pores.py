@@ -54,6 +54,7 @@ from scipy import ndimage as ndi
 
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
+from platescope._frame_blocks import FrameBlocks
 from platescope._movie_model import _check_movie, _pixel_size_um
 
 __all__ = ["detect_sites", "pore_cycle_stats", "track_pores"]
@@ -108,19 +109,18 @@ def _check_polarity(polarity: str) -> float:
     raise InputError(None, f"unknown polarity {polarity!r}", "use polarity='dark' or 'bright'")
 
 
-def _frames(win: xr.DataArray, start: int, stop: int) -> np.ndarray:
-    block = win.isel(t=slice(start, stop)).data
-    if hasattr(block, "compute"):
-        block = block.compute()
-    arr = np.asarray(block, dtype=np.float64)
+def _frames(win: FrameBlocks, start: int, stop: int) -> np.ndarray:
+    # FrameBlocks: each chunk of a lazy movie is computed once for all the requests
+    # (reference, noise, final frames, the per-frame walk) of one analysis
+    arr = np.array(win.get(start, stop), dtype=np.float64)  # a copy: the span is kept
     if not np.all(np.isfinite(arr)):
         arr = np.where(np.isfinite(arr), arr, np.nan)
     return arr
 
 
-def _iter_frames(win: xr.DataArray, chunk: int):
+def _iter_frames(win: FrameBlocks, chunk: int):
     """Yield (index, frame) reading ``chunk`` frames at a time."""
-    n = win.sizes["t"]
+    n = win.n_frames
     for start in range(0, n, chunk):
         block = _frames(win, start, min(n, start + chunk))
         for k in range(block.shape[0]):
@@ -134,7 +134,7 @@ def _blur(img: np.ndarray, smooth_px: float) -> np.ndarray:
     return ndi.gaussian_filter(img, smooth_px) if smooth_px > 0 else img
 
 
-def _mean_frames(win: xr.DataArray, idx: Sequence[int], smooth_px: float) -> np.ndarray:
+def _mean_frames(win: FrameBlocks, idx: Sequence[int], smooth_px: float) -> np.ndarray:
     block = _frames(win, int(min(idx)), int(max(idx)) + 1)
     return _blur(np.nanmean(block, axis=0), smooth_px)
 
@@ -147,16 +147,16 @@ def _robust_sd(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - med)))
 
 
-def _noise_of_signal(win: xr.DataArray, smooth_px: float, n_ref: int) -> float:
+def _noise_of_signal(win: FrameBlocks, smooth_px: float, n_ref: int) -> float:
     """σ of s = G(frame) − G(ref) from the first two frames' difference."""
     f = _frames(win, 0, 2)
     d = _blur(f[1], smooth_px) - _blur(f[0], smooth_px)
     return _robust_sd(d) / np.sqrt(2.0) * np.sqrt(1.0 + 1.0 / max(1, n_ref))
 
 
-def _reference(win, reference, smooth_px, n_ref) -> np.ndarray:
+def _reference(win, reference, smooth_px, n_ref, frames=None) -> np.ndarray:
     if reference is None:
-        return _mean_frames(win, range(min(n_ref, win.sizes["t"])), smooth_px)
+        return _mean_frames(frames, range(min(n_ref, win.sizes["t"])), smooth_px)
     ref = np.asarray(getattr(reference, "values", reference), dtype=np.float64)
     if ref.shape != (win.sizes["y"], win.sizes["x"]):
         raise InputError(
@@ -280,9 +280,10 @@ def detect_sites(
     px_area = dy * dx
     nt, ny, nx = win.shape
     n_ref = int(max(1, min(n_ref, nt // 2)))
-    ref = _mean_frames(win, range(n_ref), smooth_px)
-    final = _signal(_mean_frames(win, range(nt - n_ref, nt), smooth_px), ref, sign, detrend)
-    sigma = _noise_of_signal(win, smooth_px, n_ref)
+    fb = FrameBlocks(win)
+    ref = _mean_frames(fb, range(n_ref), smooth_px)
+    sigma = _noise_of_signal(fb, smooth_px, n_ref)
+    final = _signal(_mean_frames(fb, range(nt - n_ref, nt), smooth_px), ref, sign, detrend)
     thr = float(threshold) if threshold is not None else max(k_sigma * sigma, min_contrast)
     roi = np.ones((ny, nx), dtype=bool) if mask is None else np.asarray(mask).astype(bool)
     if roi.shape != (ny, nx):
@@ -311,7 +312,7 @@ def detect_sites(
     # per-frame core means, read frame by frame
     series = np.empty((nt, n))
     flat_core = core.ravel()
-    for k, frame in _iter_frames(win, int(chunk_frames)):
+    for k, frame in _iter_frames(fb, int(chunk_frames)):
         s = _signal(_blur(frame, smooth_px), ref, sign, detrend)
         series[k] = np.bincount(flat_core, weights=s.ravel(), minlength=n + 1)[1:] / np.maximum(
             core_n, 1
@@ -476,8 +477,9 @@ def track_pores(
     px_area = dy * dx
     nt, ny, nx = win.shape
     n_ref = int(max(1, min(n_ref, nt // 2)))
-    ref = _reference(win, reference, smooth_px, n_ref)
-    sigma = _noise_of_signal(win, smooth_px, n_ref)
+    fb = FrameBlocks(win)
+    ref = _reference(win, reference, smooth_px, n_ref, fb)
+    sigma = _noise_of_signal(fb, smooth_px, n_ref)
     thr = float(threshold) if threshold is not None else max(k_sigma * sigma, min_contrast)
     min_px = _min_px(min_area_um2, px_area, 3)
     roi = np.ones((ny, nx), dtype=bool) if mask is None else np.asarray(mask).astype(bool)
@@ -488,7 +490,7 @@ def track_pores(
             "build the mask on the movie's pixel grid",
         )
     if contrast is None:
-        last = _signal(_mean_frames(win, range(nt - n_ref, nt), smooth_px), ref, sign, detrend)
+        last = _signal(_mean_frames(fb, range(nt - n_ref, nt), smooth_px), ref, sign, detrend)
         det = (last > thr) & roi
         contrast = float("nan")
         if det.sum() >= 20:
@@ -529,7 +531,7 @@ def track_pores(
     next_id = 1
     next_cand = 1
     prev_s = None
-    for k, frame in _iter_frames(win, int(chunk_frames)):
+    for k, frame in _iter_frames(fb, int(chunk_frames)):
         s = _signal(_blur(frame, smooth_px), ref, sign, detrend)
         fg = (s > seg_level) & roi
         lab, nlab = ndi.label(fg)

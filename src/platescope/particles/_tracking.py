@@ -28,6 +28,7 @@ from scipy import ndimage
 
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
+from platescope._frame_blocks import FrameBlocks, read_frames
 
 __all__ = [
     "deposit_timeseries",
@@ -182,6 +183,7 @@ def detect_deposits(
     roi=None,
     frames_per_chunk: int = 16,
     workers: int | None = None,
+    frames_out: dict | None = None,
 ) -> pd.DataFrame:
     """Segment and measure the deposits in every frame of a top-view movie.
 
@@ -193,7 +195,7 @@ def detect_deposits(
     is used for the whole movie, so a deposit that does not change keeps its measured
     area (a per-frame Otsu threshold would move with the deposit coverage). Frames are
     read ``frames_per_chunk`` at a time, so a dask-backed movie is computed chunk by
-    chunk with flat memory.
+    chunk with flat memory (each of its chunks once, whatever ``frames_per_chunk``).
 
     Parameters
     ----------
@@ -237,6 +239,10 @@ def detect_deposits(
         labelling, filters and distance transforms release the GIL); default: the CPUs
         this process may use, at most ``frames_per_chunk``. The table is the same
         whatever the number (each frame is analysed on its own; rows keep frame order).
+    frames_out : dict, optional
+        Frame indices (keys) whose frames, as read, are wanted besides the table (e.g.
+        for a figure): each key's value is set to that frame (numpy array), taken
+        during the segmentation pass, so that the movie is not read again for them.
 
     Returns
     -------
@@ -283,9 +289,8 @@ def detect_deposits(
         if threshold != "auto":
             raise ValueError(f"threshold must be a number or 'auto', not {threshold!r}")
         picks = np.unique(np.linspace(n_t // 2, n_t - 1, min(12, n_t)).round().astype(int))
-        sample = _contrast_frames(
-            np.asarray(movie.isel(t=picks).values), polarity=polarity, sigma_px=sigma_px
-        )
+        # the sample frames one by one: a lazy movie decodes them, not their chunks
+        sample = _contrast_frames(read_frames(movie, picks), polarity=polarity, sigma_px=sigma_px)
         values = sample.ravel()
         med = float(np.median(values))
         sd = 1.4826 * float(np.median(np.abs(values - med)))
@@ -333,13 +338,14 @@ def detect_deposits(
 
         pool = ThreadPoolExecutor(n_workers, thread_name_prefix="platescope-frames")
     tables = []
+    frames = FrameBlocks(movie)  # each chunk of a lazy movie computed once
     try:
         for start in range(0, n_t, chunk):
-            block = _contrast_frames(
-                np.asarray(movie.isel(t=slice(start, start + chunk)).values),
-                polarity=polarity,
-                sigma_px=sigma_px,
-            )
+            raw = np.asarray(frames.get(start, start + chunk))
+            for k in range(start, start + raw.shape[0]):
+                if frames_out is not None and k in frames_out:
+                    frames_out[k] = np.array(raw[k - start])
+            block = _contrast_frames(raw, polarity=polarity, sigma_px=sigma_px)
             index = range(start, start + block.shape[0])
             if pool is None:
                 tables.extend(map(one_frame, block, index))

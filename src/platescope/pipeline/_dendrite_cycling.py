@@ -142,8 +142,19 @@ def _echem_step(exp, out, summary) -> tuple:
     return echem, steps
 
 
-def _deposits_step(exp, echem, p, out, summary) -> tuple:
-    """The movie on the echem clock → deposits detected, tracked, measured; merges."""
+def _montage_selection(t: np.ndarray, steps) -> tuple[list[int], list[str] | None]:
+    """The montage's frames (and row labels): by echem step, else 8 evenly spaced."""
+    if steps is not None and len(steps):
+        return _montage_frames(t, steps)
+    return list(np.unique(np.linspace(0, t.size - 1, 8).round().astype(int))), None
+
+
+def _deposits_step(exp, echem, p, out, summary, steps=None) -> tuple:
+    """The movie on the echem clock → deposits detected, tracked, measured; merges.
+
+    Returns (movie, tracks, time series, montage): the montage's frames are kept from
+    the detection pass (``frames_out``), so the figure does not read the movie again.
+    """
     from platescope import particles, sync
 
     movie = read_movie_section(exp.movie, default_mode="epi")
@@ -161,8 +172,11 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
             movie, sy["offset_s"], echem=echem, frame_times_s=sy.pop("frame_times_s", None)
         )
 
+    shown, labels = _montage_selection(np.asarray(movie["t"].values, float), steps)
+    kept: dict = dict.fromkeys(shown)
     det = particles.detect_deposits(
         movie,
+        frames_out=kept,
         polarity=p["polarity"],
         sigma_um=p["sigma_um"],
         threshold=p["threshold"],
@@ -218,7 +232,10 @@ def _deposits_step(exp, echem, p, out, summary) -> tuple:
     )
     _geff_step(tracks, out)
 
-    return movie, tracks, ts
+    uniq = sorted(kept)
+    frames = movie.isel(t=uniq).copy(data=np.stack([kept[k] for k in uniq]))
+    montage = (frames, [uniq.index(k) for k in shown], labels)
+    return movie, tracks, ts, montage
 
 
 def _geff_step(tracks, out) -> None:
@@ -333,8 +350,12 @@ def _warn_split_parts(per_dep, ts, summary) -> None:
         )
 
 
-def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:
-    """Tracks on a frame, areas and volumes, dead vs max volume, a frame montage."""
+def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out, montage=None) -> None:
+    """Tracks on a frame, areas and volumes, dead vs max volume, a frame montage.
+
+    ``montage``: (frames in memory, their positions, row labels) from the detection
+    pass; without it the montage's frames are read from ``movie``.
+    """
     from platescope import report
 
     t = np.asarray(movie["t"].values, float)
@@ -379,14 +400,14 @@ def _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out) -> None:
             "TrackMate-style tables/trackmate_spots.csv + trackmate_edges.csv, and as a geff "
             "graph in tables/tracks.geff.",
         )
-    if steps is not None and len(steps):
-        frames, labels = _montage_frames(t, steps)
+    if montage is not None:
+        shown, frames, labels = montage
     else:
-        frames = list(np.unique(np.linspace(0, t.size - 1, 8).round().astype(int)))
-        labels = None
+        shown = movie
+        frames, labels = _montage_selection(t, steps)
     out.figure(
         "deposit_montage",
-        report.fig_deposit_montage(movie, frames, labels=labels, ncols=4),
+        report.fig_deposit_montage(shown, frames, labels=labels, ncols=4),
         title="Frame montage",
         caption="Frames at the end of each plating step and at mid and end of each "
         "stripping step, on one grey scale.",
@@ -421,9 +442,9 @@ def run(exp, out, summary: dict) -> None:
         summary["headline"] = "no movie: cycling charges only"
         return
 
-    movie, tracks, ts = _deposits_step(exp, echem, p, out, summary)
+    movie, tracks, ts, montage = _deposits_step(exp, echem, p, out, summary, steps)
     per_dep, by_cycle = _dead_li_step(echem, steps, ts, pd_, out, summary)
-    _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out)
+    _figures_step(movie, tracks, ts, steps, per_dep, by_cycle, p, out, montage)
     _headline(summary)
 
 

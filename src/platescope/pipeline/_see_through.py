@@ -235,9 +235,14 @@ def _movie_step(exp, out, summary, offset: float) -> dict:
     }
     px = summary["movie"]["pixel_size_um"]
     signal, sig_name, norm_int, ref_kw = _optical_signal(movie)
-    signal = signal.compute() if hasattr(signal.data, "dask") else signal
+    mean_da = norm_int.mean(("y", "x"))
+    if hasattr(signal.data, "dask"):
+        import dask
+
+        # one pass over the movie for both (they share the read and the normalisation)
+        signal, mean_da = dask.compute(signal, mean_da)
     t_f = movie.t.values
-    mean_int = np.asarray(norm_int.mean(("y", "x")).values, float)
+    mean_int = np.asarray(mean_da.values, float)
     out.table(
         "mean_intensity",
         pd.DataFrame({"time_s": t_f, "normalised_intensity": mean_int}),
@@ -391,21 +396,32 @@ def _views_step(mv: dict, stages, onset, cyc, out) -> None:
             "maximum projection, as Fiji's Temporal-Color Code.",
         )
 
-    # montage rows by stage (cycle of the analysis)
-    rows_m = []
+    # montage rows by stage (cycle of the analysis); every row's frames read together
+    from platescope._frame_blocks import read_frames
+    from platescope.optics._alloying import _montage_indices
+
+    picks = []
     for s in stages:
         if s["cycle"] == cyc and s["half"] == "cathodic":
             try:
-                rows_m.append(
-                    (
-                        s["name"],
-                        optics.montage_frames(
-                            norm_int, t_start_s=s["t_start_s"], t_end_s=s["t_end_s"], n=6
-                        ),
-                    )
-                )
+                picks.append((s, _montage_indices(norm_int, s["t_start_s"], s["t_end_s"], 6)))
             except InputError:
                 continue
+    union = sorted({int(k) for _, idx in picks for k in idx})
+    # one computation for every row: each chunk holding a shown frame computed once
+    shown = norm_int.isel(t=union).copy(data=read_frames(norm_int, union)) if union else None
+    rows_m = [
+        (
+            s["name"],
+            optics.montage_frames(
+                shown.isel(t=[union.index(int(k)) for k in idx]),
+                t_start_s=s["t_start_s"],
+                t_end_s=s["t_end_s"],
+                n=6,
+            ),
+        )
+        for s, idx in picks
+    ]
     if rows_m:
         out.figure(
             "montage",

@@ -138,6 +138,30 @@ def test_frames_in_threads_give_the_serial_table(monkeypatch):
         detect_deposits(_movie(frames[:2]), threshold=0.1, workers=0)
 
 
+def test_frames_in_processes_give_the_serial_table():
+    """pool="process" runs the frames in worker processes: the same table as one thread,
+    and the planted disks (three per frame) are found."""
+    rng = np.random.default_rng(5)
+    frames = np.array(
+        [
+            _render(
+                [(12, 12, 1.5 + 0.1 * k), (30, 30, 2.0 + 0.1 * k), (12, 34, 2.5)],
+                noise=20.0,
+                rng=rng,
+            )
+            for k in range(9)
+        ]
+    )
+    serial = detect_deposits(_movie(frames), threshold=0.1, frames_per_chunk=4, workers=1)
+    procs = detect_deposits(
+        _movie(frames), threshold=0.1, frames_per_chunk=4, workers=2, pool="process"
+    )
+    pd.testing.assert_frame_equal(serial, procs)
+    assert serial.groupby("frame").size().tolist() == [3] * 9
+    with pytest.raises(ValueError, match="pool"):
+        detect_deposits(_movie(frames[:2]), threshold=0.1, workers=2, pool="fork")
+
+
 def test_bright_deposits():
     frame = 4000.0 - _render([(20, 20, 3.0)])  # deposits brighter than the background
     det = detect_deposits(_movie([frame]), polarity="bright", threshold=0.1)

@@ -33,7 +33,10 @@ def test_faint_cuboids_are_flagged_low_contrast(tmp_path):
 def test_simulated_particles_are_not_flagged(tmp_path):
     from platescope.pipeline import analyze
 
-    simulate("sem-particles", tmp_path / "in", seed=4)
+    # the default three conditions on smaller images (as test_pipeline_sem_particles.py):
+    # the contrast is each object's, not a count, so the image size does not change it
+    small = {"footprint_diameter_um": "2.0", "image_height_px": "384", "image_width_px": "448"}
+    simulate("sem-particles", tmp_path / "in", seed=4, overrides=small)
 
     s = analyze(tmp_path / "in" / "experiment.toml", tmp_path / "out")
     blocks = [s["particles"]] if "particles" in s else s["particles_by_condition"]

@@ -671,7 +671,7 @@ def _change_mask(
     shifts: np.ndarray,
     w: np.ndarray,
     *,
-    sigma_px: float = 4.0,
+    sigma_px: float = 2.0,
     k_var: float = 2.0,
     rel_floor: float = 1e-3,
     block_frames: int = 32,
@@ -891,6 +891,7 @@ def register_drift(
     block_frames: int = 32,
     reference_model: str = "static",
     min_static_fraction: float = 0.15,
+    bias_frames: int = 15,
 ) -> pd.DataFrame:
     """Rigid sub-pixel stage drift of every frame relative to a reference frame.
 
@@ -975,6 +976,12 @@ def register_drift(
             f"the frames are {ny} × {nx} pixels, too small to register (16 × 16 needed)",
             "turn registration off for this movie",
         )
+    if reference_model not in ("static", "temporal"):
+        raise InputError(
+            _source(movie),
+            f"reference_model {reference_model!r} is not 'static' or 'temporal'",
+            'give reference_model = "static" (default) or "temporal"',
+        )
     excl = np.zeros(n, bool) if exclude is None else np.asarray(exclude, bool)
     good = np.flatnonzero(~excl)
     if good.size == 0:
@@ -1044,29 +1051,33 @@ def register_drift(
     else:
         attrs["running_vs_fixed_px"] = None
     robust = refine and reference_model == "static"
+    keep = None
     if robust:
+        w_robust = w_used
         if not isinstance(region, str) or region == "whole":
             # every static pixel counts, the corners too (a deposit in the middle of
             # the field leaves only its outskirts static): a flat weight tapered only
             # where the frames' moved-back edges wrap around
             margin = int(np.ceil(np.nanmax(np.abs(s)))) + 2
-            w_used = _edge_taper(w_used.shape, margin=margin, ramp_px=8) * (w_used > 0)
-        # joint refinement against one static reference: the pixels whose content
-        # changes at any time (deposit, landing, transients) are left out; what is
-        # left is one scene seen G times
-        mask_changed, cinfo = _change_mask(movie, good, s, w_used, block_frames=int(block_frames))
+            w_robust = _edge_taper(w_used.shape, margin=margin, ramp_px=8) * (w_used > 0)
+        # the pixels whose content changes at any time (deposit, landing, transients)
+        # are left out; what is left is one scene seen G times
+        mask_changed, _ = _change_mask(movie, good, s, w_robust, block_frames=int(block_frames))
         # (on the reference frame's grid: the frames were moved back; 2 px margin)
         mask_changed = ndimage.binary_dilation(mask_changed, iterations=2)
-        attrs["changed_fraction"] = float(mask_changed[w_used > 0.25 * w_used.max()].mean())
+        core = w_robust > 0.25 * w_robust.max()
+        attrs["changed_fraction"] = float(mask_changed[core].mean())
         keep = ~mask_changed
-        if keep[w_used > 0.25 * w_used.max()].mean() < min_static_fraction:
-            keep = None  # too little static: the whole weight, robust weights only
-            attrs["region"] = f"{attrs['region']} (too little of it is static: robust weights only)"
+        if keep[core].mean() < min_static_fraction:
+            robust = False  # too little is static: the temporal reference, as before
+            attrs["static_fraction_too_small"] = True
         else:
+            w_used = w_robust
             attrs["region"] = (
                 f"{attrs['region']} without the {100 * attrs['changed_fraction']:.0f} % of "
                 "its pixels whose content changes during the movie"
             )
+    if robust:
         s, sd, half_lk = _refine_robust(
             movie,
             good,
@@ -1085,14 +1096,12 @@ def register_drift(
         # halves of the weight disagreeing by more than their noise: the excess,
         # averaged over neighbouring frames (a bias changes slowly), is added
         excess = half_lk**2 - 0.5 * sd**2  # var of (a − b)/2 is ~ the full-field var
-        kern = np.ones(15) / 15.0
-        excess_s = np.stack(
-            [
-                np.convolve(np.nan_to_num(excess[:, j]), kern, mode="same")
-                / np.maximum(np.convolve(np.isfinite(excess[:, j]).astype(float), kern, mode="same"), 1e-9)
-                for j in range(2)
-            ],
-            -1,
+        fin = np.isfinite(excess)
+        size = min(int(bias_frames), n)
+        excess_s = ndimage.uniform_filter1d(
+            np.where(fin, excess, 0.0), size, axis=0, mode="constant"
+        ) / np.maximum(
+            ndimage.uniform_filter1d(fin.astype(float), size, axis=0, mode="constant"), 1e-9
         )
         err_yx = np.sqrt(sd**2 + np.maximum(excess_s, 0.0))
         err_yx[~np.isfinite(sd)] = np.nan

@@ -812,7 +812,9 @@ def _refine_robust(
         prev = None
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
-            back = _fourier_back(np.fft.rfft2(prep(_read_frames(movie, idx), s[idx])), s[idx], (ny, nx))
+            back = _fourier_back(
+                np.fft.rfft2(prep(_read_frames(movie, idx), s[idx])), s[idx], (ny, nx)
+            )
             total += back.sum(axis=0)
             seq = back if prev is None else np.concatenate([prev[None], back])
             if seq.shape[0] > 1:

@@ -20,11 +20,14 @@ frame is a good image, so this module runs upstream of them:
    second pass on the frames moved back by the first estimate removes the bias of the
    fixed window. A running reference (renewed every ``running_frames`` frames from the
    registered frames) follows a growing deposit; it is checked against the fixed
-   reference. Then (``refine``) a Lucas–Kanade refinement of every frame against a
-   leave-one-out temporal mean of its registered neighbours (of every other frame over
-   the static part with region ``"auto"``). The error estimate per frame and axis is
-   the larger of the refinement's residual-noise estimate and half the difference
-   between the shifts found on two halves of the region (a bias check).
+   reference. Then (``refine``) a Lucas–Kanade refinement: by default
+   (``reference_model="static"``) every frame against one static reference — the
+   mean of all other frames over the pixels whose content never changes (the change
+   mask: low-passed temporal variance above the noise), Tukey-reweighted — so neither
+   the deposit's change nor a slow common error of a chain of neighbours biases it;
+   the error estimate per frame and axis is the noise sandwich estimate plus the
+   excess disagreement of two half-fields (a bias check). ``"temporal"``: the
+   previous refinement against a leave-one-out mean of the neighbouring frames.
 3. :func:`apply_drift_correction` — the shifts undone lazily (dask ``map_blocks`` per
    block of frames, cubic-spline ``scipy.ndimage.shift``; pixels that come from
    outside the field take the nearest edge value).
@@ -942,6 +945,21 @@ def register_drift(
         Good frames on each side of a frame in its temporal reference.
     block_frames : int
         Frames read and correlated at a time.
+    reference_model : {"static", "temporal"}
+        Reference of the refinement. ``"static"`` (default): the pixels whose content
+        changes at any time of the movie (low-passed temporal variance above the
+        noise) are masked, and every frame is refined by Tukey-reweighted Lucas–Kanade
+        against the mean of all other frames over the rest (a flat, edge-tapered
+        weight), so a growing deposit neither pulls the shifts nor lets a slow common
+        error build up (irm-galvanostatic noise-free: 0.017 / 0.028 px instead of
+        0.169 / 0.136 px rms per axis). ``"temporal"``: the previous refinement
+        against the neighbouring frames (``reference_window``).
+    min_static_fraction : float
+        With ``"static"``, the smallest static fraction of the weighted field; below
+        it the ``"temporal"`` refinement is used (``attrs["static_fraction_too_small"]``).
+    bias_frames : int
+        With ``"static"``, frames over which the half-field bias excess of the error
+        estimate is averaged.
 
     Returns
     -------
@@ -949,12 +967,14 @@ def register_drift(
         One row per frame: ``frame``, ``t_s``, ``dy_px``, ``dx_px`` (content
         displacement: the frame shows at (y, x) what the reference shows at
         (y − dy, x − dx)), ``dy_um``, ``dx_um``, ``err_dy_px``, ``err_dx_px`` (1σ
-        per axis: the larger of the refinement's residual-noise estimate and half the
-        difference between the two half-region shifts), ``err_px`` (their quadrature
-        sum), ``peak`` (correlation peak,
+        per axis; ``"static"``: the noise sandwich estimate, the smoothing's noise
+        correlation included, plus in quadrature the excess of the two half-fields'
+        disagreement over their noise, averaged over ``bias_frames``; ``"temporal"``:
+        the larger of the residual-noise estimate and half the difference between
+        the two half-region shifts), ``err_px`` (their quadrature sum), ``peak`` (correlation peak,
         1 = identical frames). ``attrs``: ``reference_frame``, ``region`` (what was
         used), ``changed_fraction`` (auto), ``peak_sigma_px``, ``highpass_px``,
-        ``running_vs_fixed_px``.
+        ``running_vs_fixed_px``, ``method``, ``half_field_bias_px`` (``"static"``).
 
     Examples
     --------
@@ -1345,6 +1365,11 @@ def stabilize_movie(
         mag = np.hypot(ok["dy_px"], ok["dx_px"])
         max_px = float(mag.max())
         err = ok["err_px"].to_numpy(float)
+        summary["method"] = (
+            "cross-correlation of high-passed frames (FFT, Gaussian-weighted spectrum, "
+            "3-point Gaussian peak fit, second pass on the residual), running reference, "
+            f"then {shifts.attrs['method']}"
+        )
         summary.update(
             region=shifts.attrs["region"],
             reference_frame=shifts.attrs["reference_frame"],

@@ -1082,23 +1082,28 @@ def register_drift(
             # where the frames' moved-back edges wrap around
             margin = int(np.ceil(np.nanmax(np.abs(s)))) + 2
             w_robust = _edge_taper(w_used.shape, margin=margin, ramp_px=8) * (w_used > 0)
-        # the pixels whose content changes at any time (deposit, landing, transients)
-        # are left out; what is left is one scene seen G times
-        mask_changed, _ = _change_mask(movie, good, s, w_robust, block_frames=int(block_frames))
-        # (on the reference frame's grid: the frames were moved back; 2 px margin)
-        mask_changed = ndimage.binary_dilation(mask_changed, iterations=2)
-        core = w_robust > 0.25 * w_robust.max()
-        attrs["changed_fraction"] = float(mask_changed[core].mean())
-        keep = ~mask_changed
-        if keep[core].mean() < min_static_fraction:
-            robust = False  # too little is static: the temporal reference, as before
+        if (w_robust > 0.25 * max(float(w_robust.max()), 1e-30)).sum() < 256:
+            # the stage-A shifts leave too little of a small field (< 16 × 16 px)
+            robust = False
             attrs["static_fraction_too_small"] = True
         else:
-            w_used = w_robust
-            attrs["region"] = (
-                f"{attrs['region']} without the {100 * attrs['changed_fraction']:.0f} % of "
-                "its pixels whose content changes during the movie"
-            )
+            # the pixels whose content changes at any time (deposit, landing, transients)
+            # are left out; what is left is one scene seen G times
+            mask_changed, _ = _change_mask(movie, good, s, w_robust, block_frames=int(block_frames))
+            # (on the reference frame's grid: the frames were moved back; 2 px margin)
+            mask_changed = ndimage.binary_dilation(mask_changed, iterations=2)
+            core = w_robust > 0.25 * w_robust.max()
+            attrs["changed_fraction"] = float(mask_changed[core].mean())
+            keep = ~mask_changed
+            if keep[core].mean() < min_static_fraction:
+                robust = False  # too little is static: the temporal reference, as before
+                attrs["static_fraction_too_small"] = True
+            else:
+                w_used = w_robust
+                attrs["region"] = (
+                    f"{attrs['region']} without the {100 * attrs['changed_fraction']:.0f} % of "
+                    "its pixels whose content changes during the movie"
+                )
     if robust:
         s, sd, half_lk = _refine_robust(
             movie,

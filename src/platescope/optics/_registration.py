@@ -38,10 +38,12 @@ frame is a good image, so this module runs upstream of them:
 Measured (docs/validation.md, docs/registration.md), 5 px drift + 0.5 px jitter: rms
 error ≤ 0.1 px on a textured field (σ 2 px, 15 % contrast, shot noise); 0.040 / 0.060
 px per axis on a 1.5 %-contrast field whose Cramér–Rao bound is 0.027 / 0.028 px; on
-the simulated scenario fields the growing deposits bias a whole-frame registration by
-0.1–0.5 px (irm-galvanostatic 0.13–0.21 px at noise ≤ 1, where the registered t_nuc map
-is within 0.1 frame of the still movie's error); dendrite-cycling, top-view-nucleation
-and see-through movies are refused as uncertain.
+the simulated irm-galvanostatic field the growing deposits biased the temporal-reference
+refinement by 0.13–0.21 px at noise ≤ 1 (0.17 / 0.14 px noise-free); the static
+reference brings that to 0.017 / 0.028 px noise-free and 0.11 / 0.09 px at noise 1,
+the rest being noise on the static corners of the field and frame 0's own error.
+Dendrite-cycling, top-view-nucleation and see-through movies were refused as uncertain
+with the temporal reference (not re-measured with the static one).
 """
 
 from __future__ import annotations

@@ -988,7 +988,7 @@ def register_drift(
     ...                  coords={"t": np.arange(4.0), "y": np.arange(96) * 0.1,
     ...                          "x": np.arange(96) * 0.1})
     >>> tab = register_drift(m, region="whole")
-    >>> np.round(tab[["dy_px", "dx_px"]].values[-1], 2).tolist()
+    >>> np.round(tab[["dy_px", "dx_px"]].values[-1], 1).tolist()
     [0.9, -0.6]
     """
     t = _check_movie(movie)

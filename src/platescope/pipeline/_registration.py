@@ -22,10 +22,9 @@ REGISTRATION_DEFAULTS = {
     "enabled": Param(
         False,
         bool,
-        "register stage drift (cross-correlation + Lucas–Kanade on a temporal reference) "
-        "and undo it before the per-pixel maps; off by default: growing deposits bias the "
-        "shifts by 0.1–0.5 px, so a still movie would get shifts that are not there "
-        "(docs/registration.md)",
+        "register stage drift (cross-correlation + robust Lucas–Kanade against a static "
+        "reference, the changing pixels masked) and undo it before the per-pixel maps; off "
+        "by default until its multi-seed validation is complete (docs/registration.md)",
     ),
     "exclude_bad_frames": Param(
         True, bool, "leave dark, saturated, blurred and outlier frames out of the maps"

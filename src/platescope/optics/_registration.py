@@ -529,6 +529,27 @@ def _fourier_back(spec: np.ndarray, d: np.ndarray, shape) -> np.ndarray:
     return np.fft.irfft2(spec * ramp, s=(ny, nx))
 
 
+def _highpass_frames(frames, d, static_mask, highpass_px: float, smooth_px: float):
+    """Frames minus their Gaussian blur (σ = ``highpass_px``), then smoothed (``smooth_px``).
+
+    With a ``static_mask`` the blur is a normalised convolution over the static part (no
+    high-pass halo of the changing part), the mask moved with each frame's content
+    ``d`` (whole pixels).
+    """
+    if static_mask is None:
+        hp = frames - ndimage.gaussian_filter(frames, (0, highpass_px, highpass_px))
+    else:
+        ms = np.stack(
+            [np.roll(static_mask, tuple(np.rint(dk).astype(int)), axis=(0, 1)) for dk in d]
+        ).astype(float)
+        low = ndimage.gaussian_filter(frames * ms, (0, highpass_px, highpass_px))
+        low /= np.maximum(ndimage.gaussian_filter(ms, (0, highpass_px, highpass_px)), 1e-6)
+        hp = frames - low
+    if smooth_px > 0:
+        hp = ndimage.gaussian_filter(hp, (0, smooth_px, smooth_px))
+    return hp
+
+
 def _refine_temporal(
     movie,
     good: np.ndarray,
@@ -568,20 +589,7 @@ def _refine_temporal(
     w2 = w * w
 
     def prep(frames, d):
-        if static_mask is None:
-            hp = frames - ndimage.gaussian_filter(frames, (0, highpass_px, highpass_px))
-        else:
-            # normalised convolution over the static part (no high-pass halo of the
-            # changing part), the mask moved with each frame's content (whole pixels)
-            ms = np.stack(
-                [np.roll(static_mask, tuple(np.rint(dk).astype(int)), axis=(0, 1)) for dk in d]
-            ).astype(float)
-            low = ndimage.gaussian_filter(frames * ms, (0, highpass_px, highpass_px))
-            low /= np.maximum(ndimage.gaussian_filter(ms, (0, highpass_px, highpass_px)), 1e-6)
-            hp = frames - low
-        if smooth_px > 0:
-            hp = ndimage.gaussian_filter(hp, (0, smooth_px, smooth_px))
-        return hp
+        return _highpass_frames(frames, d, static_mask, highpass_px, smooth_px)
 
     whole = half >= G - 1  # every other good frame is in the reference: one sum
     for _ in range(max(int(n_outer), 1)):
@@ -795,18 +803,7 @@ def _refine_robust(
     k2 = _gauss_sq_sum(smooth_px)
 
     def prep(frames, d):
-        if static_mask is None:
-            hp = frames - ndimage.gaussian_filter(frames, (0, highpass_px, highpass_px))
-        else:
-            ms = np.stack(
-                [np.roll(static_mask, tuple(np.rint(dk).astype(int)), axis=(0, 1)) for dk in d]
-            ).astype(float)
-            low = ndimage.gaussian_filter(frames * ms, (0, highpass_px, highpass_px))
-            low /= np.maximum(ndimage.gaussian_filter(ms, (0, highpass_px, highpass_px)), 1e-6)
-            hp = frames - low
-        if smooth_px > 0:
-            hp = ndimage.gaussian_filter(hp, (0, smooth_px, smooth_px))
-        return hp
+        return _highpass_frames(frames, d, static_mask, highpass_px, smooth_px)
 
     def solve(wk, gy, gx, r):
         a_yy = (wk * gy * gy).sum(axis=(1, 2))

@@ -152,7 +152,7 @@ def test_still_movie_shifts_are_noise_and_not_applied():
     res = stabilize_movie(movie, register=True)
     s = res["summary"]
     assert s["max_shift_px"] < 0.1
-    assert s["applied"] is False and "below" in s["applied_reason"]
+    assert s["applied"] is False and "noise" in s["applied_reason"]
     assert res["movie"] is movie  # used as recorded: results unchanged
     assert s["n_frames_excluded"] == 0
 

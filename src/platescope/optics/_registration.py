@@ -669,14 +669,49 @@ def _gauss_sq_sum(sigma_px: float) -> float:
     return float((ndimage.gaussian_filter(delta, sigma_px) ** 2).sum())
 
 
-def _edge_taper(shape, *, margin: int, ramp_px: int) -> np.ndarray:
-    """Flat weight, 0 within ``margin`` px of the border, a cosine ramp of ``ramp_px``."""
-    out = []
-    for size in shape:
-        i = np.arange(size, dtype=float)
-        dist = np.minimum(i, size - 1 - i) - margin
-        out.append(np.clip(0.5 - 0.5 * np.cos(np.pi * np.clip(dist / max(ramp_px, 1), 0, 1)), 0, 1))
-    return np.outer(out[0], out[1])
+def _inside(d: np.ndarray, shape, margin: int = 1) -> np.ndarray:
+    """(n, ny, nx) bool: the pixels of the reference grid that each frame, moved back
+    by its shift ``d`` (n, 2), shows from inside its field (``out(y, x) = frame(y + dy,
+    x + dx)``, at least ``margin`` px from the border). A frame moved by (dy, dx) holds
+    no content for the band of |dy| rows and |dx| columns on the side it left."""
+    ny, nx = shape
+    d = np.nan_to_num(np.asarray(d, float))
+    yy = np.arange(ny)[None, :, None] + d[:, 0, None, None]
+    xx = np.arange(nx)[None, None, :] + d[:, 1, None, None]
+    return (yy >= margin) & (yy <= ny - 1 - margin) & (xx >= margin) & (xx <= nx - 1 - margin)
+
+
+class _PaddedShift:
+    """Fourier shifts of frames without wrap-around or edge ringing.
+
+    Each (high-passed, near zero-mean) frame is mirrored into a border of ``pad`` px
+    that fades to zero with a cosine, so the periodic frame has no discontinuity: the
+    FFT shift then neither brings the far edge in nor rings next to it (a plain
+    periodic shift of a 96 px field needed an 8 px taper on every side against that,
+    which left the irm-cv field's static corners outside the weight).
+    """
+
+    def __init__(self, shape, pad: int):
+        ny, nx = shape
+        self.pad = int(max(1, min(pad, ny - 1, nx - 1)))
+        p = self.pad
+        fades = []
+        for size in (ny, nx):
+            i = np.arange(size + 2 * p, dtype=float)
+            dist = np.maximum(np.maximum(p - i, i - (size + p - 1)), 0.0)  # px outside
+            fades.append(0.5 + 0.5 * np.cos(np.pi * np.clip(dist / p, 0.0, 1.0)))
+        self.fade = np.outer(*fades)
+        self.shape = (ny + 2 * p, nx + 2 * p)
+        self.crop = (slice(None), slice(p, p + ny), slice(p, p + nx))
+
+    def spectra(self, frames: np.ndarray) -> np.ndarray:
+        p = self.pad
+        padded = np.pad(frames, ((0, 0), (p, p), (p, p)), mode="reflect") * self.fade[None]
+        return np.fft.rfft2(padded)
+
+    def back(self, spec: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """The frames (their :meth:`spectra`) moved back by ``d``, on the field."""
+        return _fourier_back(spec, d, self.shape)[self.crop]
 
 
 def _shorth_mode(x: np.ndarray, frac: float = 0.3) -> np.ndarray:
@@ -715,12 +750,18 @@ def _change_mask(
     gain change is not a change of content."""
     ny, nx = w.shape
     g = np.asarray(good, int)
-    core = w > 0.25 * w.max()
+    # per pixel, only the frames that hold it (a frame moved by the stage shows nothing
+    # of the band it left); the gain and the noise from the pixels every frame holds
+    inner = _inside(shifts[g], (ny, nx)).all(axis=0)
+    core = (w > 0.25 * w.max()) & inner
+    if core.sum() < 64:
+        core = w > 0.25 * w.max()
     scale = None
     static0 = None
     for _pass in range(2):
         tot = np.zeros((ny, nx))
         tot2 = np.zeros((ny, nx))
+        cnt = np.zeros((ny, nx))
         diffs: list[float] = []
         prev = None
         ref_low = None
@@ -729,6 +770,7 @@ def _change_mask(
             low = ndimage.gaussian_filter(_read_frames(movie, idx), (0, sigma_px, sigma_px))
             for j, k in enumerate(idx):  # (a Fourier shift would ring off the edges)
                 low[j] = ndimage.shift(low[j], -np.nan_to_num(shifts[k]), order=1, mode="nearest")
+            held = _inside(shifts[idx], (ny, nx))
             if ref_low is None:
                 ref_low = low[0].copy()
                 scale = max(float(np.median(ref_low[core])), 1e-30)
@@ -736,20 +778,21 @@ def _change_mask(
                 gain = np.median(low[:, static0] / np.maximum(ref_low[static0], 1e-30), axis=1)
                 low /= np.where(gain > 0, gain, 1.0)[:, None, None]
             low /= scale
-            tot += low.sum(axis=0)
-            tot2 += (low**2).sum(axis=0)
+            tot += (low * held).sum(axis=0)
+            tot2 += (low**2 * held).sum(axis=0)
+            cnt += held.sum(axis=0)
             seq = low if prev is None else np.concatenate([prev[None], low])
             if seq.shape[0] > 1:
                 diffs.extend(np.median(np.abs(np.diff(seq, axis=0))[:, core], axis=1).tolist())
             prev = low[-1]
-        n = g.size
-        mean = tot / n
-        var = np.maximum(tot2 / n - mean**2, 0.0)
+        mean = tot / np.maximum(cnt, 1.0)
+        var = np.maximum(tot2 / np.maximum(cnt, 1.0) - mean**2, 0.0)
         if static0 is None:
             static0 = core & (var <= np.percentile(var[core], 30))
     noise_var = (1.4826 * float(np.median(diffs)) / np.sqrt(2.0)) ** 2 if diffs else 0.0
     thr = k_var * noise_var + rel_floor**2
-    changed = var > thr
+    # (a pixel that fewer than half the frames hold is not judged: left out as changed)
+    changed = (var > thr) | (cnt < 0.5 * g.size)
     info = {
         "noise_sd_rel": float(np.sqrt(noise_var)),
         "changed_fraction": float(changed[core].mean()),
@@ -819,46 +862,59 @@ def _refine_robust(
         b = np.stack([(wk * gy * r).sum(axis=(1, 2)), (wk * gx * r).sum(axis=(1, 2))], -1)
         return -np.einsum("kij,kj->ki", inv, b), inv, ok
 
+    # frames moved back without wrap-around (mirrored, faded border); per frame only
+    # the pixels it holds, and a reference made of the frames that hold each pixel
+    fin = np.isfinite(s[g]).all(axis=1)
+    pad = int(np.ceil(np.max(np.abs(s[g][fin])) if fin.any() else 0.0)) + 8
+    sh = _PaddedShift((ny, nx), pad)
     for outer in range(max(int(n_outer), 1)):
         last = outer == max(int(n_outer), 1) - 1
         total = np.zeros((ny, nx))
+        cnt = np.zeros((ny, nx))
+        inner = _inside(s[g], (ny, nx)).all(axis=0)
+        core_in = core & inner if (core & inner).sum() >= 64 else core
         diffs: list[float] = []
         prev = None
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
-            back = _fourier_back(
-                np.fft.rfft2(prep(_read_frames(movie, idx), s[idx])), s[idx], (ny, nx)
-            )
-            total += back.sum(axis=0)
+            held = _inside(s[idx], (ny, nx))
+            back = sh.back(sh.spectra(prep(_read_frames(movie, idx), s[idx])), s[idx])
+            total += (back * held).sum(axis=0)
+            cnt += held.sum(axis=0)
             seq = back if prev is None else np.concatenate([prev[None], back])
             if seq.shape[0] > 1:
-                diffs.extend(np.median(np.abs(np.diff(seq, axis=0))[:, core], axis=1).tolist())
+                diffs.extend(np.median(np.abs(np.diff(seq, axis=0))[:, core_in], axis=1).tolist())
             prev = back[-1]
         # noise sd of one smoothed high-passed frame (consecutive differences: a slow
         # change of the scene hardly enters), with a floor for noise-free data
         sig_n = 1.4826 * float(np.median(diffs)) / np.sqrt(2.0)
-        mean = total / G
-        sig_n = max(sig_n, 1e-3 * float(np.sqrt(np.mean(mean[core] ** 2))), 1e-12)
+        mean = total / np.maximum(cnt, 1.0)
+        sig_n = max(sig_n, 1e-3 * float(np.sqrt(np.mean(mean[core_in] ** 2))), 1e-12)
         sig_r = sig_n * np.sqrt(1.0 + 1.0 / (G - 1))
+        # (a pixel that fewer than half the frames hold has a noisier reference: unused)
+        enough = (cnt >= 0.5 * G).astype(float)
         gy, gx = np.gradient(mean)
         new = s.copy()
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
-            spec = np.fft.rfft2(prep(_read_frames(movie, idx), s[idx]))
-            own = _fourier_back(spec, s[idx], (ny, nx))
-            ref = (total[None] - own) / (G - 1.0)
+            spec = sh.spectra(prep(_read_frames(movie, idx), s[idx]))
+            held = _inside(s[idx], (ny, nx))
+            own = sh.back(spec, s[idx]) * held
+            ref = (total[None] - own) / np.maximum(cnt[None] - held, 1.0)
             d = s[idx].copy()
             for _it in range(max(int(n_inner), 1)):
-                r = _fourier_back(spec, d, (ny, nx)) - ref
+                r = sh.back(spec, d) - ref
                 u = r / (tukey_c * sig_r)
-                wk = ws[None] * np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
+                use = ws[None] * enough[None] * _inside(d, (ny, nx))
+                wk = use * np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
                 step, inv, ok = solve(wk, gy[None], gx[None], r)
                 d = d + np.where(ok[:, None], np.clip(step, -1.0, 1.0), 0.0)
             new[idx] = np.where(ok[:, None], d, s[idx])
             if last:
-                r = _fourier_back(spec, d, (ny, nx)) - ref
+                r = sh.back(spec, d) - ref
                 u = r / (tukey_c * sig_r)
                 tk = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
+                tk = tk * enough[None] * _inside(d, (ny, nx))
                 wk = ws[None] * tk
                 # residual variance per frame → white-noise variance before smoothing
                 s2 = (wk * r * r).sum(axis=(1, 2)) / np.maximum(wk.sum(axis=(1, 2)), 1e-30)
@@ -1099,12 +1155,13 @@ def register_drift(
     if robust:
         w_robust = w_used
         if not isinstance(region, str) or region == "whole":
-            # every static pixel counts, the corners too (a deposit in the middle of
-            # the field leaves only its outskirts static): a flat weight tapered only
-            # where the frames' moved-back edges wrap around
-            margin = int(np.ceil(np.nanmax(np.abs(s)))) + 2
-            w_robust = _edge_taper(w_used.shape, margin=margin, ramp_px=8) * (w_used > 0)
-        if (w_robust > 0.25 * max(float(w_robust.max()), 1e-30)).sum() < 256:
+            # every static pixel counts, the corners and the border too (a deposit in
+            # the middle of the field leaves only its outskirts static): a flat weight;
+            # each frame counts only the pixels it holds (no wrap-around, see
+            # _PaddedShift), so no taper
+            w_robust = (w_used > 0).astype(float)
+        held_half = _inside(s[good], (ny, nx)).mean(axis=0) >= 0.5
+        if ((w_robust > 0.25 * max(float(w_robust.max()), 1e-30)) & held_half).sum() < 256:
             # the stage-A shifts leave too little of a small field (< 16 × 16 px)
             robust = False
             attrs["static_fraction_too_small"] = True
@@ -1114,7 +1171,7 @@ def register_drift(
             mask_changed, _ = _change_mask(movie, good, s, w_robust, block_frames=int(block_frames))
             # (on the reference frame's grid: the frames were moved back; 2 px margin)
             mask_changed = ndimage.binary_dilation(mask_changed, iterations=2)
-            core = w_robust > 0.25 * w_robust.max()
+            core = (w_robust > 0.25 * w_robust.max()) & held_half
             attrs["changed_fraction"] = float(mask_changed[core].mean())
             keep = ~mask_changed
             if keep[core].mean() < min_static_fraction:
@@ -1276,6 +1333,31 @@ def apply_drift_correction(
 
 
 # --------------------------------------------------------------------------- all
+def _shift_significance(
+    shifts: pd.DataFrame, reference: int, false_alarm: float
+) -> tuple[float, float, int]:
+    """Largest shift in units of its error estimate, and the limit a still movie stays
+    below with probability 1 − ``false_alarm``; (z_max, z_limit, n frames).
+
+    Per frame z = √((dy/σ_y)² + (dx/σ_x)²) (the reference frame, shift 0 by definition,
+    left out). For a still stage and a right error estimate, z² is χ² with 2 degrees of
+    freedom: P(z > T) = exp(−T²/2), so the largest of n frames exceeds
+    T = √(2 ln(n / false_alarm)) with probability ≤ ``false_alarm`` (the union bound:
+    the frames share the reference frame's error, which only makes exceeding rarer).
+    A fixed multiple of the error (3σ) is exceeded by noise alone in a long movie: the
+    largest of 1500 still frames is ≈ 3.8σ.
+    """
+    keep = shifts["frame"].to_numpy(int) != int(reference)
+    d = shifts.loc[keep, ["dy_px", "dx_px"]].to_numpy(float)
+    e = shifts.loc[keep, ["err_dy_px", "err_dx_px"]].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.sqrt(np.sum((d / e) ** 2, axis=1))
+    z = z[np.isfinite(z)]
+    n = max(int(z.size), 1)
+    z_limit = float(np.sqrt(2.0 * np.log(n / float(false_alarm))))
+    return (float(z.max()) if z.size else 0.0), z_limit, n
+
+
 def stabilize_movie(
     movie: xr.DataArray,
     *,
@@ -1287,6 +1369,7 @@ def stabilize_movie(
     large_shift_px: float = 10.0,
     max_err_px: float = 0.3,
     max_disagreement_px: float = 1.0,
+    false_alarm: float = 0.01,
     peak_sigma_px: float = 1.0,
     quality_kw: dict | None = None,
 ) -> dict[str, Any]:
@@ -1294,10 +1377,12 @@ def stabilize_movie(
 
     :func:`frame_quality` → bad frames excluded (``exclude_bad_frames``) →
     :func:`register_drift` on the good frames → :func:`apply_drift_correction` when the
-    largest shift reaches both ``min_shift_px`` and 3× the rms error estimate (below, the
-    shifts are noise and the movie is left untouched, so a still movie gives exactly the
-    results it gave without registration); not when the registration is uncertain
-    (median error estimate above ``max_err_px``).
+    largest shift reaches ``min_shift_px`` and some frame's shift is significant — more
+    σ of its error estimate than the largest of the movie's still frames would reach
+    with probability ``false_alarm`` (below, the shifts are noise and the movie is left
+    untouched, so a still movie gives exactly the results it gave without
+    registration); not when the registration is uncertain (median error estimate above
+    ``max_err_px``).
 
     Parameters
     ----------
@@ -1310,8 +1395,7 @@ def stabilize_movie(
     region, reference, peak_sigma_px
         See :func:`register_drift`.
     min_shift_px : float
-        Largest |shift| below which no correction is applied, px (also below 3× the rms
-        error estimate).
+        Largest |shift| below which no correction is applied, px.
     large_shift_px : float
         Largest |shift| above which a ``large-stage-drift`` warning is attached, px.
     max_err_px : float
@@ -1320,6 +1404,10 @@ def stabilize_movie(
     max_disagreement_px : float
         Median distance between the running- and fixed-reference shifts above which the
         registration is uncertain (not applied, warning), px.
+    false_alarm : float
+        Probability that a still movie (with a right error estimate) has a frame whose
+        shift looks significant; the significance limit is √(2 ln(n / false_alarm)) σ
+        for n frames (4.4 σ for 200 frames, 4.9 σ for 1500).
     quality_kw : dict, optional
         Options of :func:`frame_quality`.
 
@@ -1409,6 +1497,8 @@ def stabilize_movie(
         )
         rvf = shifts.attrs["running_vs_fixed_px"]
         summary["running_vs_fixed_px"] = rvf
+        z_max, z_limit, n_z = _shift_significance(ok, int(shifts.attrs["reference_frame"]), false_alarm)
+        summary.update(shift_significance_sigma=z_max, shift_significance_limit_sigma=z_limit)
         # (the rms as well as the median: a deposit that appears half-way through
         # can pull the later frames off while the earlier ones are fine)
         uncertain = (
@@ -1424,16 +1514,17 @@ def stabilize_movie(
                 f"{2 * max_err_px:g} px; running and fixed references {rvf or 0:.2f} px "
                 f"apart, limit {max_disagreement_px:g} px): the movie is used as recorded"
             )
-        elif max_px >= max(min_shift_px, 3.0 * summary["err_px_rms"]):
+        elif max_px >= min_shift_px and z_max >= z_limit:
             out_movie = apply_drift_correction(kept, ok.reset_index(drop=True))
             summary["applied"] = True
             summary["applied_reason"] = None
         else:
             summary["applied"] = False
             summary["applied_reason"] = (
-                f"the largest shift ({max_px:.3f} px) is below {min_shift_px:g} px or 3× the "
-                f"rms error estimate ({summary['err_px_rms']:.3f} px), i.e. noise: the movie "
-                "is used as recorded"
+                f"no frame moved more than noise: the largest shift is {max_px:.3f} px "
+                f"(limit {min_shift_px:g} px) and {z_max:.1f} σ of its error estimate "
+                f"(limit {z_limit:.1f} σ, what the largest of {n_z} still frames reaches "
+                f"with probability {false_alarm:g}): the movie is used as recorded"
             )
         if max_px > large_shift_px:
             warnings.append(

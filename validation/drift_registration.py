@@ -120,8 +120,7 @@ def tnuc_err(sim, movie) -> float:
 def _significance(summary: dict, prefix: str) -> dict:
     """The largest shift in σ of its estimate and the limit the decision used."""
     return {
-        f"{prefix}shift_sigma": summary.get("shift_significance_sigma"),
-        f"{prefix}shift_sigma_limit": summary.get("shift_significance_limit_sigma"),
+        f"{prefix}significance": summary.get("shift_significance"),
     }
 
 

@@ -1245,6 +1245,7 @@ def register_drift(
             static_mask=keep,
             block_frames=int(block_frames),
         )
+        attrs["reference_err_px"] = [float(v) for v in np.nan_to_num(sd[ref])]
         sd = np.sqrt(sd**2 + sd[ref] ** 2)
         s = s - s[ref]
         sd[ref] = 0.0
@@ -1279,6 +1280,7 @@ def register_drift(
             static_mask=static_mask,
         )
         # relative to the reference frame (which carries its own small error)
+        attrs["reference_err_px"] = [float(v) for v in np.nan_to_num(sd[ref])]
         sd = np.sqrt(sd**2 + sd[ref] ** 2)
         s = s - s[ref]
         sd[ref] = 0.0
@@ -1385,28 +1387,48 @@ def apply_drift_correction(
 
 # --------------------------------------------------------------------------- all
 def _shift_significance(
-    shifts: pd.DataFrame, reference: int, false_alarm: float
-) -> tuple[float, float, int]:
-    """Largest shift in units of its error estimate, and the limit a still movie stays
-    below with probability 1 − ``false_alarm``; (z_max, z_limit, n frames).
+    shifts: pd.DataFrame, reference: int, false_alarm: float, reference_err=None
+) -> dict[str, float]:
+    """Is any motion in a shift table more than noise? Two tests, each at
+    ``false_alarm`` / 2 for a still stage and a right error estimate.
 
-    Per frame z = √((dy/σ_y)² + (dx/σ_x)²) (the reference frame, shift 0 by definition,
-    left out). For a still stage and a right error estimate, z² is χ² with 2 degrees of
-    freedom: P(z > T) = exp(−T²/2), so the largest of n frames exceeds
-    T = √(2 ln(n / false_alarm)) with probability ≤ ``false_alarm`` (the union bound:
-    the frames share the reference frame's error, which only makes exceeding rarer).
-    A fixed multiple of the error (3σ) is exceeded by noise alone in a long movie: the
-    largest of 1500 still frames is ≈ 3.8σ.
+    The shifts are relative to the reference frame, so they all carry its own error
+    (σ_ref per axis, ``reference_err``): a still movie shows a common offset of about
+    σ_ref and frame-to-frame noise about it. (1) **Offset**: z = √((m_y/σ_ref,y)² +
+    (m_x/σ_ref,x)²) of the median shift m (the stage moved once and stayed); (2)
+    **frames**: per frame z_k = √(Σ ((d − m)/σ_own)²), σ_own² = σ² − σ_ref² (the
+    frame's error without the reference's; at least half of σ), the largest over the
+    n frames. z² is χ² with 2 degrees of freedom, P(z > T) = exp(−T²/2), so the
+    limits are √(2 ln(2 / false_alarm)) for the offset and √(2 ln(2n / false_alarm))
+    for the largest of n frames (a union bound). A fixed multiple of the error is
+    exceeded by noise alone in a long movie (the largest of 1500 still frames is
+    ≈ 3.8σ), and testing |d| against σ without separating the common offset adds the
+    reference frame's error to every frame's test.
     """
     keep = shifts["frame"].to_numpy(int) != int(reference)
     d = shifts.loc[keep, ["dy_px", "dx_px"]].to_numpy(float)
     e = shifts.loc[keep, ["err_dy_px", "err_dx_px"]].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.sqrt(np.sum((d / e) ** 2, axis=1))
-    z = z[np.isfinite(z)]
-    n = max(int(z.size), 1)
-    z_limit = float(np.sqrt(2.0 * np.log(n / float(false_alarm))))
-    return (float(z.max()) if z.size else 0.0), z_limit, n
+    fin = np.isfinite(d).all(axis=1) & np.isfinite(e).all(axis=1) & (e > 0).all(axis=1)
+    d, e = d[fin], e[fin]
+    n = max(int(d.shape[0]), 1)
+    out = {
+        "offset_sigma": 0.0,
+        "offset_limit_sigma": float(np.sqrt(2.0 * np.log(2.0 / false_alarm))),
+        "frames_sigma": 0.0,
+        "frames_limit_sigma": float(np.sqrt(2.0 * np.log(2.0 * n / false_alarm))),
+        "n": n,
+    }
+    if not d.shape[0]:
+        return out
+    ref_err = np.zeros(2) if reference_err is None else np.nan_to_num(np.asarray(reference_err, float))
+    m = np.median(d, axis=0)
+    if np.all(ref_err > 0):
+        out["offset_sigma"] = float(np.sqrt(np.sum((m / ref_err) ** 2)))
+        own = np.sqrt(np.maximum(e**2 - ref_err[None] ** 2, 0.25 * e**2))
+        out["frames_sigma"] = float(np.sqrt(np.sum(((d - m) / own) ** 2, axis=1)).max())
+    else:  # no separate reference error: every frame against its whole error
+        out["frames_sigma"] = float(np.sqrt(np.sum((d / e) ** 2, axis=1)).max())
+    return out
 
 
 def stabilize_movie(
@@ -1428,9 +1450,10 @@ def stabilize_movie(
 
     :func:`frame_quality` → bad frames excluded (``exclude_bad_frames``) →
     :func:`register_drift` on the good frames → :func:`apply_drift_correction` when the
-    largest shift reaches ``min_shift_px`` and some frame's shift is significant — more
-    σ of its error estimate than the largest of the movie's still frames would reach
-    with probability ``false_alarm`` (below, the shifts are noise and the movie is left
+    largest shift reaches ``min_shift_px`` and the motion is significant — its common
+    offset or its largest frame-to-frame deviation more σ of the error estimate than
+    a still movie reaches with probability ``false_alarm`` (below, the shifts are
+    noise and the movie is left
     untouched, so a still movie gives exactly the results it gave without
     registration); not when the registration is uncertain (median error estimate above
     ``max_err_px``).
@@ -1456,9 +1479,10 @@ def stabilize_movie(
         Median distance between the running- and fixed-reference shifts above which the
         registration is uncertain (not applied, warning), px.
     false_alarm : float
-        Probability that a still movie (with a right error estimate) has a frame whose
-        shift looks significant; the significance limit is √(2 ln(n / false_alarm)) σ
-        for n frames (4.4 σ for 200 frames, 4.9 σ for 1500).
+        Probability that a still movie (with a right error estimate) looks moved: half
+        for its common offset against the reference frame's error (limit 3.3σ), half for
+        its largest frame-to-frame deviation (√(2 ln(2n / false_alarm))σ for n frames:
+        4.6σ for 200, 5.0σ for 1500).
     quality_kw : dict, optional
         Options of :func:`frame_quality`.
 
@@ -1548,8 +1572,17 @@ def stabilize_movie(
         )
         rvf = shifts.attrs["running_vs_fixed_px"]
         summary["running_vs_fixed_px"] = rvf
-        z_max, z_limit, n_z = _shift_significance(ok, int(shifts.attrs["reference_frame"]), false_alarm)
-        summary.update(shift_significance_sigma=z_max, shift_significance_limit_sigma=z_limit)
+        sig = _shift_significance(
+            ok,
+            int(shifts.attrs["reference_frame"]),
+            false_alarm,
+            shifts.attrs.get("reference_err_px"),
+        )
+        moved = (
+            sig["offset_sigma"] >= sig["offset_limit_sigma"]
+            or sig["frames_sigma"] >= sig["frames_limit_sigma"]
+        )
+        summary["shift_significance"] = sig
         # (the rms as well as the median: a deposit that appears half-way through
         # can pull the later frames off while the earlier ones are fine)
         uncertain = (
@@ -1565,17 +1598,20 @@ def stabilize_movie(
                 f"{2 * max_err_px:g} px; running and fixed references {rvf or 0:.2f} px "
                 f"apart, limit {max_disagreement_px:g} px): the movie is used as recorded"
             )
-        elif max_px >= min_shift_px and z_max >= z_limit:
+        elif max_px >= min_shift_px and moved:
             out_movie = apply_drift_correction(kept, ok.reset_index(drop=True))
             summary["applied"] = True
             summary["applied_reason"] = None
         else:
             summary["applied"] = False
             summary["applied_reason"] = (
-                f"no frame moved more than noise: the largest shift is {max_px:.3f} px "
-                f"(limit {min_shift_px:g} px) and {z_max:.1f} σ of its error estimate "
-                f"(limit {z_limit:.1f} σ, what the largest of {n_z} still frames reaches "
-                f"with probability {false_alarm:g}): the movie is used as recorded"
+                f"no motion above noise: the largest shift is {max_px:.3f} px (limit "
+                f"{min_shift_px:g} px); the common offset is {sig['offset_sigma']:.1f} σ of "
+                f"the reference frame's error (limit {sig['offset_limit_sigma']:.1f} σ) and "
+                f"the largest frame-to-frame deviation {sig['frames_sigma']:.1f} σ (limit "
+                f"{sig['frames_limit_sigma']:.1f} σ for {sig['n']} frames; each limit is "
+                f"reached by a still movie with probability {false_alarm / 2:g}): the movie "
+                "is used as recorded"
             )
         if max_px > large_shift_px:
             warnings.append(

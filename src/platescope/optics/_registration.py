@@ -701,9 +701,7 @@ def _inside(d: np.ndarray, shape, margin: float = 1.0, ramp_px: float = 0.0) -> 
     d = np.nan_to_num(np.asarray(d, float))
     yy = np.arange(ny)[None, :, None] + d[:, 0, None, None]
     xx = np.arange(nx)[None, None, :] + d[:, 1, None, None]
-    dist = np.minimum(
-        np.minimum(yy, ny - 1 - yy), np.minimum(xx, nx - 1 - xx)
-    ) - float(margin)
+    dist = np.minimum(np.minimum(yy, ny - 1 - yy), np.minimum(xx, nx - 1 - xx)) - float(margin)
     if ramp_px <= 0:
         return dist >= 0
     return 0.5 - 0.5 * np.cos(np.pi * np.clip(dist / float(ramp_px), 0.0, 1.0))
@@ -1180,6 +1178,19 @@ def register_drift(
         attrs["running_vs_fixed_px"] = None
     robust = refine and reference_model == "static"
     keep = None
+
+    def refine_static(shifts_now, weight, static_mask):
+        return _refine_robust(
+            movie,
+            good,
+            shifts_now,
+            weight,
+            highpass_px=float(highpass_px),
+            smooth_px=float(peak_sigma_px),
+            static_mask=static_mask,
+            block_frames=int(block_frames),
+        )
+
     if robust:
         w_robust = w_used
         if not isinstance(region, str) or region == "whole":
@@ -1211,16 +1222,7 @@ def register_drift(
                 # 0.3–0.7 px off on the irm-cv field: 95 % of it flagged at noise 0.5):
                 # refine on the few static pixels found, then find them again with the
                 # refined shifts
-                s_first, _, _ = _refine_robust(
-                    movie,
-                    good,
-                    s,
-                    w_robust,
-                    highpass_px=float(highpass_px),
-                    smooth_px=float(peak_sigma_px),
-                    static_mask=keep,
-                    block_frames=int(block_frames),
-                )
+                s_first, _, _ = refine_static(s, w_robust, keep)
                 s = s_first - s_first[ref]
                 keep = static_pixels(s)
                 attrs["static_mask_rounds"] = 2
@@ -1235,16 +1237,7 @@ def register_drift(
                     "its pixels whose content changes during the movie"
                 )
     if robust:
-        s, sd, half_lk = _refine_robust(
-            movie,
-            good,
-            s,
-            w_used,
-            highpass_px=float(highpass_px),
-            smooth_px=float(peak_sigma_px),
-            static_mask=keep,
-            block_frames=int(block_frames),
-        )
+        s, sd, half_lk = refine_static(s, w_used, keep)
         attrs["reference_err_px"] = [float(v) for v in np.nan_to_num(sd[ref])]
         sd = np.sqrt(sd**2 + sd[ref] ** 2)
         s = s - s[ref]
@@ -1420,7 +1413,9 @@ def _shift_significance(
     }
     if not d.shape[0]:
         return out
-    ref_err = np.zeros(2) if reference_err is None else np.nan_to_num(np.asarray(reference_err, float))
+    ref_err = (
+        np.zeros(2) if reference_err is None else np.nan_to_num(np.asarray(reference_err, float))
+    )
     m = np.median(d, axis=0)
     if np.all(ref_err > 0):
         out["offset_sigma"] = float(np.sqrt(np.sum((m / ref_err) ** 2)))

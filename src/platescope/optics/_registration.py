@@ -40,10 +40,12 @@ error ≤ 0.1 px on a textured field (σ 2 px, 15 % contrast, shot noise); 0.040
 px per axis on a 1.5 %-contrast field whose Cramér–Rao bound is 0.027 / 0.028 px; on
 the simulated irm-galvanostatic field the growing deposits biased the temporal-reference
 refinement by 0.13–0.21 px at noise ≤ 1 (0.17 / 0.14 px noise-free); the static
-reference brings that to 0.017 / 0.028 px noise-free and 0.11 / 0.09 px at noise 1,
-the rest being noise on the static corners of the field and frame 0's own error.
-Dendrite-cycling, top-view-nucleation and see-through movies were refused as uncertain
-with the temporal reference (not re-measured with the static one).
+reference brings that to 0.019 / 0.024 px noise-free and 0.080–0.108 px frame to
+frame at noise 1 (seeds 1–5), the rest being noise on the static part of the field and
+frame 0's own error; irm-cv (96 px field, no edge taper) 0.035–0.064 px at noise 0.5.
+On top-view-nucleation the static reference is off by up to 1.3 px under a 0.16 px
+estimate (small nuclei everywhere escape the change mask): the running-vs-fixed check
+refuses it (docs/registration.md).
 """
 
 from __future__ import annotations
@@ -1043,8 +1045,8 @@ def register_drift(
         Reference of the refinement. ``"static"`` (default): the pixels whose content
         changes at any time of the movie (low-passed temporal variance above the
         noise) are masked, and every frame is refined by Tukey-reweighted Lucas–Kanade
-        against the mean of all other frames over the rest (a flat, edge-tapered
-        weight), so a growing deposit neither pulls the shifts nor lets a slow common
+        against the mean of all other frames over the rest (a flat weight, each frame
+        counting the pixels it holds away from its own border), so a growing deposit neither pulls the shifts nor lets a slow common
         error build up (irm-galvanostatic noise-free: 0.017 / 0.028 px instead of
         0.169 / 0.136 px rms per axis). ``"temporal"``: the previous refinement
         against the neighbouring frames (``reference_window``).

@@ -131,8 +131,9 @@ def frame_quality(
     outlier_fraction: float = 0.25,
     max_blur_run: int = 3,
     block_frames: int | None = None,
+    blank_fraction: float = 0.1,
 ) -> pd.DataFrame:
-    """Find blurred, dark (dropped), saturated and intensity-outlier frames.
+    """Find blurred, blank, dark (dropped), saturated and intensity-outlier frames.
 
     Per frame (read in blocks of ``block_frames``): the mean intensity ``mean``, the
     fraction of pixels at or above ``saturation_counts`` and a focus measure — the
@@ -151,6 +152,11 @@ def frame_quality(
       up to ``max_blur_run`` adjacent blurred frames are found by the same test on
       windows of 2, 3, … frames (the window's best focus against the good frames
       just outside it);
+    * ``blank``: a focus dip as above whose coarse structure is gone too — the variance
+      of the frame blurred with the larger σ is below ``blank_fraction`` of that of both
+      nearest good frames. Defocus spreads the light and keeps most of it (a 4 px blur
+      keeps ≈ 0.4 of that variance); a frame of camera noise only (shutter or lamp off,
+      the first frame of some cameras) keeps none;
     * ``intensity-outlier``: mean above (or below) both nearest good frames by more than
       ``outlier_fraction`` (relative), the two agreeing within half that (a spike; the
       first and last frames, with one neighbour, are not judged).
@@ -178,6 +184,9 @@ def frame_quality(
         Relative deviation of the mean that makes an intensity outlier.
     max_blur_run : int
         Longest run of adjacent blurred frames looked for (1: single frames only).
+    blank_fraction : float
+        A focus dip whose coarse variance (σ = the larger focus σ) is below this
+        fraction of both good neighbours' is ``blank``, not ``blurred``.
     block_frames : int, optional
         Frames read at a time (default: as many as fit in 64 MiB as float64, at most
         32, so memory stays flat whatever the frame size: 32 frames of 512², 2 of
@@ -189,7 +198,7 @@ def frame_quality(
         One row per frame: ``frame``, ``t_s``, ``mean_counts``, ``focus``,
         ``focus_rel`` (focus over the nearer in focus of its two good neighbours),
         ``saturated_fraction``, ``bad`` (bool),
-        ``reason`` (``""``, ``"dark"``, ``"saturated"``, ``"blurred"``,
+        ``reason`` (``""``, ``"dark"``, ``"saturated"``, ``"blurred"``, ``"blank"``,
         ``"intensity-outlier"``).
 
     Examples
@@ -276,6 +285,7 @@ def frame_quality(
         hit &= reason == ""
         reason[hit] = "blurred"
     resid = resid_1
+    _mark_blank(movie, reason, s2, blank_fraction)
     # an intensity outlier: off both good neighbours (the same way) by more than
     # outlier_fraction while they agree with each other (a spike, not a trend or a step)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -302,6 +312,35 @@ def frame_quality(
             "reason": reason.astype(str),
         }
     )
+
+
+def _coarse_variance(movie: xr.DataArray, frame: int, sigma_px: float) -> float:
+    """Variance of one frame blurred with σ = ``sigma_px`` px, inner part, counts²."""
+    img = ndimage.gaussian_filter(_read(movie, frame, frame + 1)[0], sigma_px)
+    e = int(np.ceil(3 * sigma_px))
+    if min(img.shape) > 4 * e:
+        img = img[e:-e, e:-e]
+    return float(img.var())
+
+
+def _mark_blank(movie: xr.DataArray, reason: np.ndarray, sigma_px: float, fraction: float):
+    """Relabel ``blurred`` frames whose coarse structure is gone as ``blank`` (in place).
+
+    Reads only the flagged frames and their nearest good neighbours (a few frames).
+    """
+    good = np.flatnonzero(reason == "")
+    cache: dict[int, float] = {}
+
+    def var(i: int) -> float:
+        if i not in cache:
+            cache[i] = _coarse_variance(movie, i, sigma_px)
+        return cache[i]
+
+    for k in np.flatnonzero(reason == "blurred"):
+        pos = np.searchsorted(good, k)
+        sides = [int(good[j]) for j in (pos - 1, pos) if 0 <= j < good.size]
+        if sides and all(var(int(k)) < fraction * var(j) for j in sides):
+            reason[k] = "blank"
 
 
 # --------------------------------------------------------------------------- registration

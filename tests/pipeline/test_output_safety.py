@@ -26,11 +26,7 @@ def _snapshot(folder):
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
     root = tmp_path_factory.mktemp("safety") / "myexperiment"
-    exp = simulate("sims-diffusion", root, seed=1)
-    # 40 bootstrap resamples instead of 200 (as test_pipeline_sims_diffusion.py): the
-    # tests here are about which files an analysis may touch, not about the D errors
-    with open(exp, "a", encoding="utf-8") as fh:
-        fh.write("\n[analysis.sims]\nbootstrap = 40\n")
+    simulate("sims-diffusion", root, seed=1)
     # the user's own files beside the inputs
     (root / "notes.txt").write_text("plated at 0.1 mA cm-2, cell 7\n", encoding="utf-8")
     (root / MARKER).unlink()  # a folder of raw data, as a user would have it

@@ -677,11 +677,17 @@ def t_nuc_map(
     sample), the Savitzky–Golay derivative from its antisymmetric centred weights,
     the running first maximum and its two neighbours for the parabolic refinement,
     in float32. The
-    mask's bounding box is read once, in runs of whole frames (≤ ``max_block_mb``,
-    aligned to a dask movie's chunks), carrying over the few frames the next grid rows
-    still need. Peak memory ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus
-    ~30 bytes per analysed pixel, independent of the movie length; a numpy/memmap movie
-    is not copied at all by the compiled kernel. ≈ 40–60× less CPU time than
+    mask's bounding box (plus the blur halo) is read once, frame by frame in order
+    (each chunk of a dask movie computed once), into a sliding window of frames in one
+    preallocated buffer: the frames of one derivative row (``w`` grid samples) plus
+    max(¼ of them, ``max_block_mb``) new ones, blurred on the way in. Peak memory ≈
+    that buffer (≈ 1.25 derivative windows of the bounding box as float32 on wide
+    frames; at most ``w`` frames + ``max_block_mb`` on small ones) plus one block and
+    one chunk, and ~30 bytes per analysed pixel, independent of the movie length
+    (1792² frames, 34 fps, 2 s window, whole frame: 1.2–1.6 GB; 5.1–7.6 GB with the
+    runs of 4 windows it used before; ``benchmarks/bench_wide_frames_memory.py``);
+    a numpy/memmap movie without blur is not copied at all by the compiled kernel.
+    ≈ 40–60× less CPU time than
     ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie (one core),
     which does less (no resampling, no sub-frame refinement), ≈ 1 ns per sample — see
     ``benchmarks/bench_tnuc_map.py`` and ``docs/performance.md``.

@@ -200,11 +200,11 @@ def test_prepare_irm_gives_the_ce_windows_of_the_covered_cycles(sim):
     eager = optics.prepare_irm(movie, sim["echem"])
     covered = cycles.iloc[:2]
     ds = optics.ce_intensity_changes(eager["sub"], covered, window_s=1.5, sigma_um=0)
-    inst = np.concatenate([covered[c].to_numpy(float) for c in ("t_start_s", "t_switch_s", "t_end_s")])
+    inst = np.concatenate(
+        [covered[c].to_numpy(float) for c in ("t_start_s", "t_switch_s", "t_end_s")]
+    )
     np.testing.assert_array_equal(got["instant"].values, inst)
-    want = optics.window_means(
-        eager["sub"], inst, window_s=1.5, span_s=(1.0, 0.5 * t_end)
-    ).values
+    want = optics.window_means(eager["sub"], inst, window_s=1.5, span_s=(1.0, 0.5 * t_end)).values
     np.testing.assert_array_equal(got.values, want)
     fast = optics.ce_intensity_changes(
         eager["sub"], covered, window_s=1.5, sigma_um=0, window_images=got

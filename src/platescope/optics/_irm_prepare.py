@@ -17,7 +17,7 @@ import xarray as xr
 from scipy import ndimage
 
 from platescope._errors import InputError
-from platescope.optics._ce_map import _window_means_array, _ce_window_weights, _cycles_in_movie
+from platescope.optics._ce_map import _ce_window_weights, _cycles_in_movie, _window_means_array
 from platescope.optics._irm_stream import irm_frame_statistics
 from platescope.optics._preprocess import (
     correct_illumination_drift,

@@ -59,8 +59,8 @@ import xarray as xr
 from scipy import ndimage, sparse
 
 from platescope._errors import InputError
-from platescope._frame_blocks import FrameWindow
 from platescope._errors import source_of as _source
+from platescope._frame_blocks import FrameWindow
 from platescope._movie_model import _check_movie, _is_dask
 from platescope.optics import _kernels
 

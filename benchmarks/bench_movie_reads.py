@@ -86,7 +86,7 @@ STEPS = [
     (
         "platescope.optics._irm_prepare",
         "irm_frame_statistics",
-        "prepare_irm: irm_frame_statistics (drift, footprint mean, regions)",
+        "prepare_irm: irm_frame_statistics (drift, footprint mean, regions, CE windows)",
     ),
     ("platescope.optics._irm_prepare", "subtract_reference", "prepare_irm: subtract_reference"),
     ("platescope.optics", "t_nuc_map", "t_nuc_map"),

@@ -8,6 +8,11 @@ movie decodes those chunks again. :class:`FrameBlocks` computes the chunks a req
 overlaps as one span and keeps the last ``max_spans`` spans (memory: a few chunks,
 whatever the length of the movie), so a walk through the movie in any block size
 decodes each chunk once, and small requests near a span already held cost nothing.
+
+:class:`FrameWindow` slides a window of consecutive frames (a crop of each) through the
+movie in one preallocated buffer, for consumers that need a band of frames around each
+position (a derivative filter along time): memory is the window, not a run of many
+windows, and each frame is read once.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FrameBlocks", "read_frames"]
+__all__ = ["FrameBlocks", "FrameWindow", "read_frames"]
 
 
 class FrameBlocks:
@@ -47,7 +52,7 @@ class FrameBlocks:
     """
 
     def __init__(self, data: Any, *, max_chunks: int = 3) -> None:
-        arr = getattr(data, "data", data)  # an xarray.DataArray's array
+        arr = _array_of(data)
         self._data = arr
         self._lazy = hasattr(arr, "dask") and hasattr(arr, "chunks")
         self._edges = np.cumsum((0, *arr.chunks[0])) if self._lazy else None
@@ -90,6 +95,101 @@ class FrameBlocks:
         return block[off : off + stop - start]
 
 
+class FrameWindow:
+    """Consecutive frames ``[start, stop)`` of a movie held in one preallocated buffer.
+
+    The window moves forward only: :meth:`advance_to` drops the frames before a given
+    frame (the frames kept move to the front of the buffer, one frame at a time, so no
+    temporary copy is made), :meth:`fill` reads the next frames into the free part of
+    the buffer. Each frame of the movie is read once (a lazy movie through
+    :class:`FrameBlocks`, each of its chunks computed once), in batches of at most
+    ``batch_frames``, optionally through ``transform`` (e.g. a spatial blur writing
+    straight into the buffer). Memory: the buffer (``capacity`` frames of the crop),
+    one batch and one chunk of a lazy movie, whatever the length of the movie.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, dask.array.Array or xarray.DataArray
+        The movie ``(t, y, x)``.
+    capacity : int
+        Frames the buffer holds.
+    region : tuple of slice
+        The ``(y, x)`` crop held (a lazy movie computes only the crop).
+    dtype : numpy dtype, optional
+        Of the buffer (default: the movie's).
+    transform : callable, optional
+        ``transform(frames, out)`` writes the held form of a batch of frames (the
+        movie's dtype, ``(n, h, w)``) into ``out`` (a slice of the buffer); default: a
+        plain copy.
+    batch_frames : int
+        Frames read (and transformed) at once.
+
+    Examples
+    --------
+    >>> movie = np.arange(10 * 2 * 2).reshape(10, 2, 2)
+    >>> win = FrameWindow(movie, 4)
+    >>> win.fill(10); win.start, win.stop, int(win.frames()[0, 0, 0])
+    (0, 4, 0)
+    >>> win.advance_to(3); win.fill(10); win.start, win.stop, int(win.frames()[0, 0, 0])
+    (3, 7, 12)
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        capacity: int,
+        *,
+        region: tuple[slice, slice] = (slice(None), slice(None)),
+        dtype: Any = None,
+        transform: Any = None,
+        batch_frames: int = 1,
+    ) -> None:
+        arr = _array_of(data)
+        crop = arr[(slice(None), *region)]  # lazy: a crop of the graph; numpy: a view
+        self._blocks = FrameBlocks(crop, max_chunks=1)
+        self._n_total = int(crop.shape[0])
+        self._buf = np.empty((max(1, int(capacity)), *crop.shape[1:]), dtype or crop.dtype)
+        self._transform = transform
+        self._batch = max(1, int(batch_frames))
+        self.start = 0  # movie frame held in the buffer's first slot
+        self._n = 0  # frames held
+
+    @property
+    def stop(self) -> int:
+        """One past the last frame held."""
+        return self.start + self._n
+
+    def frames(self) -> np.ndarray:
+        """The frames held, ``(stop − start, h, w)`` (a view of the buffer)."""
+        return self._buf[: self._n]
+
+    def advance_to(self, first: int) -> None:
+        """Drop the frames before ``first`` (never moves back)."""
+        first = int(first)
+        drop = first - self.start
+        if drop <= 0:
+            return
+        keep = max(self._n - drop, 0)
+        for i in range(keep):  # one frame at a time: source and target never overlap
+            self._buf[i] = self._buf[i + drop]
+        self.start, self._n = first, keep
+
+    def fill(self, stop: int) -> None:
+        """Read frames up to ``stop`` (exclusive), as many as the buffer holds."""
+        stop = min(int(stop), self.start + self._buf.shape[0], self._n_total)
+        f = self.stop
+        while f < stop:
+            g = min(f + self._batch, stop)
+            new = self._blocks.get(f, g)
+            out = self._buf[f - self.start : g - self.start]
+            if self._transform is None:
+                out[...] = new
+            else:
+                self._transform(new, out)
+            f = g
+        self._n = max(self._n, stop - self.start)
+
+
 def read_frames(data: Any, indices) -> np.ndarray:
     """Frames at ``indices`` (first axis) as one numpy array, a lazy movie frame by frame.
 
@@ -120,7 +220,7 @@ def read_frames(data: Any, indices) -> np.ndarray:
     >>> read_frames(movie, [1, 8])[:, 0, 0].tolist()
     [4.0, 32.0]
     """
-    arr = getattr(data, "data", data)
+    arr = _array_of(data)
     idx = [int(k) for k in np.asarray(indices).ravel()]
     if not (hasattr(arr, "dask") and hasattr(arr, "chunks")):
         return np.asarray(arr[idx])
@@ -134,6 +234,14 @@ def read_frames(data: Any, indices) -> np.ndarray:
     # the reader (frames computed together from one chunk would make dask load that
     # chunk whole once for all of them: its task has several users and is not fused)
     return np.stack([np.asarray(arr[k].compute()) for k in idx])
+
+
+def _array_of(data: Any) -> Any:
+    """The array of an xarray.DataArray; a numpy or dask array as it is (a numpy
+    array's own ``.data`` is its memory buffer, not an array)."""
+    if isinstance(data, np.ndarray) or hasattr(data, "dask"):
+        return data
+    return getattr(data, "data", data)
 
 
 def _reader_only(arr: Any) -> bool:

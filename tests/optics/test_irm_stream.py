@@ -155,3 +155,65 @@ def test_prepare_irm_reads_the_movie_twice_plus_a_few_frames(sim):
     )
     assert isinstance(regions, pd.DataFrame)
     assert sync.mean_intensity(movie).shape == reads.shape
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+def test_window_sums_of_the_pass_equal_window_means_of_the_chain(sim, lazy, kernels, monkeypatch):
+    """The CE windows summed in the single pass are bit-identical to window_means (its
+    compiled or numpy kernel, an independent implementation) on the preprocessed movie."""
+    from platescope.optics import window_means
+    from platescope.optics._ce_map import _window_matrix
+
+    monkeypatch.setenv("PLATESCOPE_KERNELS", kernels)
+    after, fp, outside = _after_and_masks(sim, lazy)
+    t = after.t.values
+    inst = [t[0], t[3], t[40] + 0.1, t[-2], t[-1]]  # windows over chunk edges and both ends
+    span = (float(t[1]), float(t[-1]))
+    weights, used = _window_matrix(t, inst, 1.0, span)
+    st = irm_frame_statistics(
+        after, footprint=fp, outside=outside, window_weights=(weights, used), max_block_mb=0.2
+    )
+    moved, _ = correct_illumination_drift(after, reference=outside, frame=0)
+    sub = subtract_reference(moved, frame=0)
+    ref = window_means(sub.compute(), inst, window_s=1.0, span_s=span)
+    np.testing.assert_array_equal(st["window_sums"], ref.values)
+    assert st["window_sums"].shape == (5, *fp.shape) and np.abs(ref.values).max() > 1.0
+
+
+def test_prepare_irm_gives_the_ce_windows_of_the_covered_cycles(sim):
+    movie = as_movie(sim)
+    store = _CountingStore(np.asarray(movie.values))
+    lazy = movie.copy(data=da.from_array(store, chunks=(16, -1, -1), asarray=True))
+    t_end = float(sim["echem"]["time_s"].iloc[-1])
+    cycles = pd.DataFrame(  # the last one ends after the movie: not covered
+        {
+            "cycle": [1, 2, 3],
+            "t_start_s": [1.0, 0.4 * t_end, 0.5 * t_end],
+            "t_switch_s": [0.2 * t_end, 0.45 * t_end, 0.7 * t_end],
+            "t_end_s": [0.3 * t_end, 0.5 * t_end, 5.0 * t_end],
+        }
+    )
+    irm = optics.prepare_irm(lazy, sim["echem"], ce_cycles=cycles, ce_window_s=1.5)
+    assert np.median(store.frames) == 2  # no read of its own
+    got = irm["ce_window_images"]
+    eager = optics.prepare_irm(movie, sim["echem"])
+    covered = cycles.iloc[:2]
+    ds = optics.ce_intensity_changes(eager["sub"], covered, window_s=1.5, sigma_um=0)
+    inst = np.concatenate(
+        [covered[c].to_numpy(float) for c in ("t_start_s", "t_switch_s", "t_end_s")]
+    )
+    np.testing.assert_array_equal(got["instant"].values, inst)
+    want = optics.window_means(eager["sub"], inst, window_s=1.5, span_s=(1.0, 0.5 * t_end)).values
+    np.testing.assert_array_equal(got.values, want)
+    fast = optics.ce_intensity_changes(
+        eager["sub"], covered, window_s=1.5, sigma_um=0, window_images=got
+    )
+    for name in ("I_c", "I_a", "residual", "ratio"):
+        np.testing.assert_array_equal(fast[name].values, ds[name].values)
+    with pytest.raises(InputError, match="window means given"):
+        optics.ce_intensity_changes(
+            eager["sub"], covered, window_s=2.0, sigma_um=0, window_images=got
+        )
+    no_switch = cycles.assign(t_switch_s=[np.nan, 1.0, 2.0])
+    assert "ce_window_images" not in optics.prepare_irm(movie, sim["echem"], ce_cycles=no_switch)

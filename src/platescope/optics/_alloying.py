@@ -80,7 +80,12 @@ def _reference(movie: xr.DataArray, t_ref_s: float | None, n_ref: int) -> xr.Dat
         ref = movie.isel(t=np.flatnonzero(sel))
     else:
         ref = movie.isel(t=slice(0, max(int(n_ref), 1)))
-    return ref.astype(np.float32).mean("t")
+    ref = ref.astype(np.float32).mean("t")
+    if hasattr(ref.data, "dask"):
+        # computed once, here (a (y, x) image from the reference frames): left lazy,
+        # every chunk of the result computed on its own would read those frames again
+        ref = ref.copy(data=np.asarray(ref.data.compute()))
+    return ref
 
 
 def transmittance(
@@ -91,7 +96,9 @@ def transmittance(
     Parameters
     ----------
     movie : xarray.DataArray
-        Trans movie, dims ``("t", "y", "x")``, counts; may be dask-backed (stays lazy).
+        Trans movie, dims ``("t", "y", "x")``, counts; may be dask-backed (the result
+        stays lazy; I₀, one image, is computed here: the reference frames are read
+        once).
     t_ref_s : float, optional
         I₀ is the mean of the frames before this time (s, movie coordinate).
     n_ref : int

@@ -129,11 +129,16 @@ def window_means(
         kk, jj = np.nonzero(weights)  # row-major: instant by instant, frames in order
         ptr = np.searchsorted(kk, np.arange(inst.size + 1))
         res = _kernels.window_sums(data, used[jj], weights[kk, jj], ptr, max_block_mb=max_block_mb)
-    coords = {"instant": inst}
+    return _window_means_array(res, inst, movie, weights, window_s)
+
+
+def _window_means_array(sums, instants, movie, weights, window_s) -> xr.DataArray:
+    """The window sums of ``movie`` at ``instants`` as :func:`window_means` returns them."""
+    coords = {"instant": np.asarray(instants, float)}
     for dim in ("y", "x"):
         if dim in movie.coords:
             coords[dim] = movie[dim].values
-    out = xr.DataArray(res, dims=("instant", "y", "x"), coords=coords)
+    out = xr.DataArray(sums, dims=("instant", "y", "x"), coords=coords)
     out.attrs = {
         "units": movie.attrs.get("units", "counts"),
         "window_s": float(window_s),
@@ -141,6 +146,32 @@ def window_means(
         "source": movie.attrs.get("source"),
     }
     return out
+
+
+def _cycles_in_movie(cycles: pd.DataFrame, t_s, window_s: float) -> pd.DataFrame:
+    """The cycles whose start and end lie within the movie's time span ± ``window_s``."""
+    t0, t1 = float(t_s[0]), float(t_s[-1])
+    keep = (cycles["t_start_s"] >= t0 - window_s) & (cycles["t_end_s"] <= t1 + window_s)
+    return cycles[keep]
+
+
+def _ce_window_weights(cycles: pd.DataFrame, t_s, window_s: float):
+    """Instants and averaging weights of :func:`ce_intensity_changes` when they are
+    known before the movie is read (every cycle has a finite ``t_switch_s``).
+
+    Returns ``(instants, weights, frames)`` — the instants (s) t₀…, t_sw…, t₁…, the
+    weights (instants × frames used) and the frames used — or None."""
+    if len(cycles) == 0 or "t_switch_s" not in cycles.columns:
+        return None
+    tsw = cycles["t_switch_s"].to_numpy(float)
+    if not np.all(np.isfinite(tsw)):
+        return None
+    t0 = cycles["t_start_s"].to_numpy(float)
+    t1 = cycles["t_end_s"].to_numpy(float)
+    instants = np.concatenate([t0, tsw, t1])
+    span = (float(t0.min()), float(t1.max()))
+    weights, used = _window_matrix(t_s, instants, window_s, span)
+    return instants, weights, used
 
 
 def _mask_array(mask, shape, src):
@@ -166,6 +197,7 @@ def ce_intensity_changes(
     window_s: float = 2.0,
     sigma_um: float = 0.5,
     max_block_mb: float = 64.0,
+    window_images: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Per-cycle, per-pixel IRM intensity change over plating (I_c) and stripping (I_a).
 
@@ -189,6 +221,11 @@ def ce_intensity_changes(
         Gaussian blur of the change maps, µm (0 = none).
     max_block_mb : float
         Memory knob of :func:`window_means`.
+    window_images : xarray.DataArray, optional
+        The window means at the instants t₀…, t_sw…, t₁… of these cycles (as
+        :func:`window_means` returns them) if already computed — :func:`prepare_irm`
+        with ``ce_cycles`` gives them from its single pass — so that the movie is not
+        read again. Needs a finite ``t_switch_s`` for every cycle.
 
     Returns
     -------
@@ -254,7 +291,23 @@ def ce_intensity_changes(
             tsw[k] = t[sel][np.argmax(mean[sel])] if sel.any() else 0.5 * (a + b)
         switch_source = "maximum of the footprint-mean signal in the cycle"
     instants = np.concatenate([t0, tsw, t1])
-    imgs = window_means(movie, instants, window_s=window_s, span_s=span, max_block_mb=max_block_mb)
+    if window_images is not None:
+        imgs = window_images
+        if not (
+            imgs.dims == ("instant", "y", "x")
+            and imgs.shape == (instants.size, *m.shape)
+            and np.array_equal(imgs["instant"].values, instants)
+            and imgs.attrs.get("window_s") == float(window_s)
+        ):
+            raise InputError(
+                src,
+                "the window means given are not those of these cycles and window_s",
+                "compute them with the same cycles and window_s (prepare_irm(ce_cycles=...))",
+            )
+    else:
+        imgs = window_means(
+            movie, instants, window_s=window_s, span_s=span, max_block_mb=max_block_mb
+        )
     n = t0.size
     s0, ssw, s1 = imgs.values[:n], imgs.values[n : 2 * n], imgs.values[2 * n :]
     i_c = ssw - s0

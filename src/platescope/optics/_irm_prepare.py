@@ -17,6 +17,7 @@ import xarray as xr
 from scipy import ndimage
 
 from platescope._errors import InputError
+from platescope.optics._ce_map import _ce_window_weights, _cycles_in_movie, _window_means_array
 from platescope.optics._irm_stream import irm_frame_statistics
 from platescope.optics._preprocess import (
     correct_illumination_drift,
@@ -101,6 +102,8 @@ def prepare_irm(
     region_px: int | None = None,
     region_min_fraction: float = 0.5,
     movie_mean: np.ndarray | None = None,
+    ce_cycles: pd.DataFrame | None = None,
+    ce_window_s: float = 2.0,
 ) -> dict[str, Any]:
     """Put an IRM movie on the echem clock and prepare it for per-pixel analysis.
 
@@ -134,6 +137,13 @@ def prepare_irm(
     movie_mean : ndarray, optional
         The mean intensity of each frame of ``movie``, counts, if already measured
         (e.g. by :func:`frame_quality`): the movie is then not read for it.
+    ce_cycles : pandas.DataFrame, optional
+        A cycle table as :func:`ce_intensity_changes` takes it: the window means
+        of the cycles the movie covers (start and end within its span ± ``ce_window_s``) are computed in
+        the same pass, when every one has a finite ``t_switch_s`` (pass them on as
+        its ``window_images``).
+    ce_window_s : float
+        Their ``window_s``, s.
 
     Reads of the movie: one pass for the mean intensity per frame unless
     ``movie_mean`` is given (the synchronisation needs it before the footprint is
@@ -154,7 +164,9 @@ def prepare_irm(
         ``irm_reference`` (frame, time, description), ``reference``, ``drift`` (method,
         gain range) or None with ``drift_reason``; with ``region_px``,
         ``region_means`` (``n_t × n_regions``, counts, the analysed regions in
-        row-major order) and ``region_px``.
+        row-major order) and ``region_px``; with ``ce_cycles`` (switch times
+        known), ``ce_window_images`` (the window means, as :func:`window_means`
+        returns them) and ``ce_window_s``.
 
     Raises
     ------
@@ -226,12 +238,18 @@ def prepare_irm(
     m = np.asarray(mask.values if hasattr(mask, "values") else mask, bool)
     use_drift = outside.sum() >= 10
     # one pass: drift levels, footprint-mean curve and region-mean curves together
+    ce = None
+    if ce_cycles is not None:  # the CE windows' instants are known from the echem
+        ce = _ce_window_weights(
+            _cycles_in_movie(ce_cycles, after.t.values, ce_window_s), after.t.values, ce_window_s
+        )
     stats = irm_frame_statistics(
         after,
         footprint=m,
         outside=outside if use_drift else None,
         region_px=region_px,
         region_min_fraction=region_min_fraction,
+        window_weights=None if ce is None else ce[1:],
     )
     if use_drift:
         after, gain = correct_illumination_drift(
@@ -249,6 +267,11 @@ def prepare_irm(
     extra = {}
     if region_px is not None:
         extra = {"region_means": stats["region_means"], "region_px": int(region_px)}
+    if ce is not None:
+        extra["ce_window_images"] = _window_means_array(
+            stats["window_sums"], ce[0], sub, ce[1], ce_window_s
+        )
+        extra["ce_window_s"] = float(ce_window_s)
     return {
         **extra,
         "sub": sub,

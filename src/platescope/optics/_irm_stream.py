@@ -13,6 +13,9 @@ pass over the movie — whole frames, in runs aligned to a dask movie's chunks �
   reference-subtracted frame (what ``sub.where(mask).mean(("y", "x"))`` gives),
 * ``region_means``: the same per ``region_px`` square (what :func:`t_nuc_regions`
   averages),
+* ``window_sums``: weighted sums of whole preprocessed frames, Σ_j w_kj · frame_j (the
+  window means of :func:`ce_intensity_changes`, whose instants are known from the
+  electrochemistry before the movie is read),
 
 each computed from the same float32 frames the lazy preprocessed movie holds (frame
 divided by its gain, minus the reference frame), accumulated in float64. Memory: one
@@ -41,6 +44,7 @@ def irm_frame_statistics(
     outside: np.ndarray | None = None,
     region_px: int | None = None,
     region_min_fraction: float = 0.5,
+    window_weights: tuple[np.ndarray, np.ndarray] | None = None,
     max_block_mb: float = 64.0,
 ) -> dict[str, Any]:
     """Drift levels, footprint-mean and region-mean curves of an IRM movie, one pass.
@@ -66,6 +70,12 @@ def irm_frame_statistics(
     region_min_fraction : float
         Regions with a smaller fraction of footprint pixels are not analysed (as in
         :func:`t_nuc_regions`).
+    window_weights : (ndarray, ndarray), optional
+        ``(weights, frames)``: weights ``(n_sums × n_used)`` of the frames ``frames``
+        (``n_used`` increasing frame indices), e.g. the averaging windows of
+        :func:`window_means`; each sum ``Σ_j weights[k, j] · frame[frames[j]]`` of the
+        preprocessed frames is accumulated in float64 frame by frame, in the order
+        and with the operations of :func:`window_means` on the preprocessed movie.
     max_block_mb : float
         Size of a run of frames processed at once (float32), MB.
 
@@ -76,8 +86,9 @@ def irm_frame_statistics(
         without ``outside``), ``reference`` (the reference frame after its own gain,
         ndarray ``(y, x)``), ``footprint_mean`` (counts per frame, NaN where no
         footprint pixel is finite), ``region_means`` (``n_t × n_regions`` counts, the
-        analysed regions in row-major order, or None) and ``region_keep`` (bool
-        ``(rows, cols)`` of analysed regions, or None).
+        analysed regions in row-major order, or None), ``region_keep`` (bool
+        ``(rows, cols)`` of analysed regions, or None) and ``window_sums``
+        (``n_sums × y × x``, counts, or None).
 
     Raises
     ------
@@ -124,6 +135,18 @@ def irm_frame_statistics(
 
     from platescope.optics._nucleation_time import _fetch, _frame_runs
 
+    sums = w_frames = None
+    if window_weights is not None:
+        w_mat, w_frames = (np.asarray(a) for a in window_weights)
+        w_frames = w_frames.astype(np.int64)
+        if w_mat.ndim != 2 or w_mat.shape[1] != w_frames.size or np.any(np.diff(w_frames) <= 0):
+            raise InputError(
+                _source(movie),
+                f"window weights of shape {w_mat.shape} for {w_frames.size} frames",
+                "pass (weights (sums × frames), increasing frame indices)",
+            )
+        sums = np.zeros((w_mat.shape[0], ny, nx))
+
     data = movie.data
     n = t.size
     dt = _float_dtype(movie.dtype)
@@ -167,6 +190,8 @@ def irm_frame_statistics(
             del frames
             vals = s[:, fp] - ref_fp
             fin = np.isfinite(vals)
+            if sums is not None:
+                _add_window_sums(sums, s, reference, a, w_mat, w_frames)
             fp_sum[a:b] = np.where(fin, vals, 0.0).sum(axis=1, dtype=np.float64)
             fp_cnt[a:b] = fin.sum(axis=1)
             del vals, fin
@@ -199,4 +224,17 @@ def irm_frame_statistics(
         "footprint_mean": fp_mean,
         "region_means": region_means,
         "region_keep": keep,
+        "window_sums": sums,
     }
+
+
+def _add_window_sums(sums, frames, reference, first, weights, used) -> None:
+    """``sums[k] += weights[k, j] · (frame − reference)`` for the frames of ``used``
+    among ``frames`` (movie frames ``first …``), frame by frame in increasing order, in
+    float64 — the operations of :func:`platescope.optics._kernels.window_sums` on the
+    preprocessed (float32) frames."""
+    lo, hi = np.searchsorted(used, [first, first + frames.shape[0]])
+    for j in range(lo, hi):
+        sub = frames[used[j] - first] - reference  # float32, as the lazy chain holds it
+        for k in np.flatnonzero(weights[:, j]):
+            sums[k] += weights[k, j] * sub.astype(np.float64)

@@ -60,6 +60,7 @@ from scipy import ndimage, sparse
 
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
+from platescope._frame_blocks import FrameWindow
 from platescope._movie_model import _check_movie, _is_dask
 from platescope.optics import _kernels
 
@@ -596,6 +597,64 @@ def _frame_runs(data, f_lo: int, f_hi: int, per_run: int) -> list[tuple[int, int
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
+def _rows_ready(split, k_next: int, k_end: int, stop: int) -> int:
+    """One past the last grid row (< ``k_end``) whose frames all lie before ``stop``."""
+    return max(k_next, int(np.searchsorted(split.hi[:k_end], stop - 1, side="right")))
+
+
+def _sliding_frames(data, split, k_range, crop, sigma_px: float, per_block: int):
+    """Yield ``(frames, first frame, (k0, k1))``: the frames held and the grid rows
+    ``k0 … k1−1`` they complete, the movie crop ``(y0, y1, x0, x1)`` read once in order
+    into a sliding window (:class:`FrameWindow`) of ``span + max(⌈span/4⌉,
+    per_block)`` frames, blurred by σ = ``sigma_px`` (float32) on the way in."""
+    k_next, k_end = k_range
+    f_lo, f_hi = split.frames(k_next, k_end)
+    transform, dtype = None, None
+    if sigma_px > 0:
+        dtype = np.float32
+
+        def transform(frames, out):  # per frame: identical to blurring the whole run
+            ndimage.gaussian_filter(
+                frames.astype(np.float32),
+                sigma=(0.0, sigma_px, sigma_px),
+                mode="reflect",
+                truncate=4.0,
+                output=out,
+            )
+
+    span = split.span
+    capacity = min(span + max(-(-span // 4), per_block), f_hi - f_lo)
+    y0, y1, x0, x1 = crop
+    win = FrameWindow(
+        data,
+        capacity,
+        region=(slice(y0, y1), slice(x0, x1)),
+        dtype=dtype,
+        transform=transform,
+        batch_frames=per_block,
+    )
+    win.advance_to(f_lo)
+    while k_next < k_end:
+        win.advance_to(int(split.lo[k_next]))
+        win.fill(f_hi)
+        k_stop = _rows_ready(split, k_next, k_end, win.stop)
+        yield win.frames(), win.start, (k_next, k_stop)
+        k_next = k_stop
+
+
+def _frame_views(data, split, k_range, crop, per_block: int):
+    """As :func:`_sliding_frames` for a numpy/memmap movie without blur: views of the
+    movie (no copy), runs of ≥ 4 derivative windows."""
+    k_next, k_end = k_range
+    f_lo, f_hi = split.frames(k_next, k_end)
+    y0, y1, x0, x1 = crop
+    for _, fb in _frame_runs(data, f_lo, f_hi, max(4 * split.span, per_block)):
+        k_stop = _rows_ready(split, k_next, k_end, fb)
+        b0 = int(split.lo[k_next])
+        yield np.asarray(data[b0:fb, y0:y1, x0:x1]), b0, (k_next, k_stop)
+        k_next = k_stop
+
+
 def t_nuc_map(
     movie: xr.DataArray,
     *,
@@ -618,11 +677,17 @@ def t_nuc_map(
     sample), the Savitzky–Golay derivative from its antisymmetric centred weights,
     the running first maximum and its two neighbours for the parabolic refinement,
     in float32. The
-    mask's bounding box is read once, in runs of whole frames (≤ ``max_block_mb``,
-    aligned to a dask movie's chunks), carrying over the few frames the next grid rows
-    still need. Peak memory ≈ 1–3 × ``max_block_mb`` (3 with the spatial blur) plus
-    ~30 bytes per analysed pixel, independent of the movie length; a numpy/memmap movie
-    is not copied at all by the compiled kernel. ≈ 40–60× less CPU time than
+    mask's bounding box (plus the blur halo) is read once, frame by frame in order
+    (each chunk of a dask movie computed once), into a sliding window of frames in one
+    preallocated buffer: the frames of one derivative row (``w`` grid samples) plus
+    max(¼ of them, ``max_block_mb``) new ones, blurred on the way in. Peak memory ≈
+    that buffer (≈ 1.25 derivative windows of the bounding box as float32 on wide
+    frames; at most ``w`` frames + ``max_block_mb`` on small ones) plus one block and
+    one chunk, and ~30 bytes per analysed pixel, independent of the movie length
+    (1792² frames, 34 fps, 2 s window, whole frame: 1.2–1.6 GB; 5.1–7.6 GB with the
+    runs of 4 windows it used before; ``benchmarks/bench_wide_frames_memory.py``);
+    a numpy/memmap movie without blur is not copied at all by the compiled kernel.
+    ≈ 40–60× less CPU time than
     ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie (one core),
     which does less (no resampling, no sub-frame refinement), ≈ 1 ns per sample — see
     ``benchmarks/bench_tnuc_map.py`` and ``docs/performance.md``.
@@ -712,57 +777,41 @@ def t_nuc_map(
     wr = rx1 - rx0
     data = movie.data
 
-    # Streaming: the bbox (+ blur halo) is read once, in runs of whole frames
-    # (≤ max_block_mb counted as float32; aligned to the chunks of a dask movie, whose
-    # blocks are decoded whole anyway). The last frames of a run that later grid rows
-    # still need (< the operator's band width) are carried over, not read again. A
-    # numpy/memmap movie is passed to the compiled kernel as a view (no copy).
+    # Streaming: the bbox (+ blur halo) is read once, frame by frame in order. Copied
+    # in (a dask movie, the blur, the numpy fallback): a sliding window of frames in
+    # one preallocated buffer (FrameWindow) holding one derivative row's frames
+    # (``span``) plus ≥ span/4 new ones (or ≤ max_block_mb of them if more): ≈ 1.25
+    # windows on wide frames; the frames later rows still need move to its front.
+    # A numpy/memmap movie without blur is passed to the compiled kernel as views (no
+    # copy) in runs of ≥ 4 windows.
     f_lo, f_hi = split.frames(k_first, k_end)
-    frame_bytes = 4 * (min(y1 + halo, ny) - max(y0 - halo, 0)) * wr
-    per_run = int(max(4 * split.span, max_block_mb * 2**20 // frame_bytes))
-    runs = _frame_runs(data, f_lo, f_hi, per_run)
+    fy0, fy1 = max(y0 - halo, 0), min(y1 + halo, ny)
+    per_block = int(max(1, max_block_mb * 2**20 // (4 * (fy1 - fy0) * wr)))
     tile_rows = int(max(1, chunk_px // wb))
     state = _kernels.PeakState(hb * wb)
     mflat = m[y0:y1, x0:x1].ravel()
     use = _kernels.backend()
-    fy0, fy1 = max(y0 - halo, 0), min(y1 + halo, ny)
     cy, cx = slice(y0 - fy0, y1 - fy0), slice(x0 - rx0, x1 - rx0)
     copy_in = _is_dask(data) or halo > 0 or use != "numba"
-    k_next, carry, carry_f0 = k_first, None, f_lo
+    if copy_in:
+        blocks = _sliding_frames(
+            data, split, (k_first, k_end), (fy0, fy1, rx0, rx1), spatial_sigma_px, per_block
+        )
+    else:
+        blocks = _frame_views(data, split, (k_first, k_end), (fy0, fy1, rx0, rx1), per_block)
     first = last = None
-    for fa, fb in runs:
-        if copy_in:
-            new = _fetch(data, (slice(fa, fb), slice(fy0, fy1), slice(rx0, rx1)))
-            if halo:
-                new = ndimage.gaussian_filter(
-                    new.astype(np.float32),
-                    sigma=(0.0, spatial_sigma_px, spatial_sigma_px),
-                    mode="reflect",
-                    truncate=4.0,
-                )
-            buf = new if carry is None else np.concatenate([carry, new.astype(carry.dtype)])
-            b0 = fa if carry is None else carry_f0
-        else:  # numpy/memmap: a view, read by the kernel
-            b0 = int(split.lo[k_next])
-            buf = np.asarray(data[b0:fb, fy0:fy1, rx0:rx1])
+    for buf, b0, (k_a, k_b) in blocks:
         if first is None:  # copies: a view would keep the whole buffer alive
             first = np.array(buf[0, cy, cx])
-        if fb == f_hi:
+        if b0 + buf.shape[0] == f_hi:
             last = np.array(buf[-1, cy, cx])
-        # grid rows whose frames are all in the buffer
-        k_stop = int(np.searchsorted(split.hi[:k_end], fb - 1, side="right"))
-        if k_stop > k_next:
-            step = hb if use == "numba" else tile_rows
-            for r0 in range(0, hb, step):
-                r1 = min(r0 + step, hb)
-                if not mflat[r0 * wb : r1 * wb].any():
-                    continue
-                blk = buf[:, cy.start + r0 : cy.start + r1, cx]
-                state.update(blk, b0, split, (k_next, k_stop), rows, r0 * wb, use=use)
-            k_next = k_stop
-        if copy_in and k_next < k_end:
-            carry_f0 = int(split.lo[k_next])
-            carry = np.array(buf[carry_f0 - b0 :])
+        step = hb if use == "numba" else tile_rows
+        for r0 in range(0, hb, step):
+            r1 = min(r0 + step, hb)
+            if not mflat[r0 * wb : r1 * wb].any():
+                continue
+            blk = buf[:, cy.start + r0 : cy.start + r1, cx]
+            state.update(blk, b0, split, (k_a, k_b), rows, r0 * wb, use=use)
         del buf
 
     # the rounding scale: the first and last frames read (analysed pixels)

@@ -38,6 +38,7 @@ from platescope.pipeline._steps_shared import (
 
 # imported on first use: `platescope --help` imports every runner and must stay fast
 pd = lazy_module("pandas")
+_ce_map = lazy_module("platescope.optics._ce_map")
 _integrate = lazy_module("scipy.integrate")
 
 DEFAULTS = {
@@ -146,8 +147,7 @@ def _irm_analyses(irm, echem, cyc, area, p, out, summary):
         "cathodic charge over the experiment: the signal rises on plating, falls on stripping "
         "and ratchets up with the inactive deposit.",
     )
-    t0, t1 = float(sub.t.values[0]), float(sub.t.values[-1])
-    covered = cyc[(cyc["t_start_s"] >= t0 - p["window_s"]) & (cyc["t_end_s"] <= t1 + p["window_s"])]
+    covered = _ce_map._cycles_in_movie(cyc, sub.t.values, p["window_s"])
     if len(covered) < len(cyc):
         missing = sorted(set(cyc["cycle"]) - set(covered["cycle"]))
         skipped.append(
@@ -157,7 +157,13 @@ def _irm_analyses(irm, echem, cyc, area, p, out, summary):
         summary["optics"] = expand_errors(optics_out)
         return
     changes = optics.ce_intensity_changes(
-        sub, covered, mask=mask, window_s=p["window_s"], sigma_um=p["sigma_um"]
+        sub,
+        covered,
+        mask=mask,
+        window_s=p["window_s"],
+        sigma_um=p["sigma_um"],
+        # computed in prepare_irm's single pass (switch times known): no read here
+        window_images=irm.get("ce_window_images"),
     )
     ratio = changes["ratio"].values
     ce = covered["CE"].to_numpy(float)
@@ -288,7 +294,10 @@ def run(exp, out, summary: dict) -> None:
         return
     p_irm = params.setdefault("irm", _params(exp, "irm"))
     p_ce = params.setdefault("ce_irm", _params(exp, "ce_irm"))
-    irm = _movie_on_echem_clock(exp, echem, p_irm, out, summary)
+    # the CE windows' instants are known from the echem: averaged in the same pass
+    irm = _movie_on_echem_clock(
+        exp, echem, p_irm, out, summary, ce_cycles=cyc, ce_window_s=p_ce["window_s"]
+    )
     if not area:
         area = irm["area_cm2"]
     _irm_analyses(irm, echem, cyc, area, p_ce, out, summary)

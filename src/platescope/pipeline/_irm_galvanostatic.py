@@ -78,11 +78,12 @@ def _without_edges(rate, window_samples: int) -> np.ndarray:
     return out
 
 
-def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
+def _movie_on_echem_clock(exp, echem, p_irm, out, summary, *, ce_cycles=None, ce_window_s=2.0):
     """Read the movie and prepare it (:func:`platescope.optics.prepare_irm`); record how.
 
     Writes ``summary["sync"]``, ``["footprint"]``, ``["irm_reference"]``, ``["drift"]``
-    (or a ``skipped[]`` entry) and the clock-sync figure; returns the prepared movie.
+    (or a ``skipped[]`` entry) and the clock-sync figure; returns the prepared movie
+    (with ``ce_cycles``: also the CE(IRM) window means, from the same pass).
     """
     from platescope import optics, report
 
@@ -98,6 +99,8 @@ def _movie_on_echem_clock(exp, echem, p_irm, out, summary) -> dict:
         area_cm2=exp.electrode.get("area_cm2"),
         # the region curves of t_nuc_regions come from the same single pass
         region_px=p_irm.get("region_px"),
+        ce_cycles=ce_cycles,
+        ce_window_s=ce_window_s,
     )
     sy = irm["sync"]
     summary["sync"] = expand_errors(sy)

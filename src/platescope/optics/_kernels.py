@@ -45,6 +45,7 @@ layer is involved.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -86,15 +87,31 @@ def n_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _numba_kernel():
+def _compiled(key: str):
+    """Decorator for a builder ``build(numba) -> kernel``: the decorated function takes
+    no argument and returns the kernel, built once and cached in ``_STATE[key]``, or
+    None when numba cannot be imported (cached too)."""
+
+    def deco(build):
+        @functools.wraps(build)
+        def get():
+            if key not in _STATE:
+                try:
+                    import numba
+                except ImportError:
+                    _STATE[key] = None
+                else:
+                    _STATE[key] = build(numba)
+            return _STATE[key]
+
+        return get
+
+    return deco
+
+
+@_compiled("kernel")
+def _numba_kernel(numba):
     """The compiled t_nuc kernel, or None when numba is not importable (cached)."""
-    if "kernel" in _STATE:
-        return _STATE["kernel"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["kernel"] = None
-        return None
 
     @_jit(numba, boundscheck=False)
     def tnuc_rows(
@@ -266,7 +283,6 @@ def _numba_kernel():
                     if nz[q] != zero:
                         s_bad[q] = True
 
-    _STATE["kernel"] = tnuc_rows
     return tnuc_rows
 
 
@@ -467,15 +483,9 @@ def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:
         f.result()
 
 
-def _numba_finish():
+@_compiled("finish")
+def _numba_finish(numba):
     """Compiled t_nuc post-processing (parabola vertex → time), or None without numba."""
-    if "finish" in _STATE:
-        return _STATE["finish"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["finish"] = None
-        return None
 
     @_jit(numba, boundscheck=False)
     def finish(best, bestk, left, right, bad, keep, first, last, c_tol, t_u, dt, p0, p1, out):
@@ -499,7 +509,6 @@ def _numba_finish():
                 tn = nan
             out[q] = np.float32(tn)
 
-    _STATE["finish"] = finish
     return finish
 
 
@@ -603,16 +612,11 @@ def _update_numpy(st, blk, f0, op, k0, k1, compete, g0, rows_per_step: int = 32)
 # --------------------------------------------------------------------------- onset
 
 
-def _numba_onset():
+@_compiled("onset")
+def _numba_onset(numba):
     """Compiled onset kernel (the same arithmetic as the numpy code in
-    :func:`platescope.optics._alloying._onset_kernel`), or None without numba."""
-    if "onset" in _STATE:
-        return _STATE["onset"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["onset"] = None
-        return None
+    :func:`platescope.optics._alloying._onset_kernel`), or None without numba; the
+    former exact-median kernel goes to ``_STATE["onset_select"]`` (benchmarks)."""
 
     @_jit(numba)
     def pairwise_sum(a, lo, n):
@@ -1026,7 +1030,6 @@ def _numba_onset():
                     v = pixel_exact(xs, t, dt, level, n, min_rise, min_snr, c_snr, d, g)
                     out[x0 + q] = np.float32(v)
 
-    _STATE["onset"] = onset_px
     _STATE["onset_select"] = onset_rows_select
     return onset_px
 
@@ -1113,15 +1116,9 @@ def _run_rows(kern, arr, args, n_rows: int, out, *, min_per_thread: int = 1) -> 
 # --------------------------------------------------------------------------- window means
 
 
-def _numba_window_means():
+@_compiled("wmeans")
+def _numba_window_means(numba):
     """Compiled window-means kernel (CE(IRM) maps), or None without numba."""
-    if "wmeans" in _STATE:
-        return _STATE["wmeans"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["wmeans"] = None
-        return None
 
     @_jit(numba, boundscheck=False)
     def wmeans_rows(arr, frames, wts, ptr, band_px, iy0, iy1, out):
@@ -1174,7 +1171,6 @@ def _numba_window_means():
                             o[p] = o[p] + w0 * np.float64(x0[p])
                     j += 1
 
-    _STATE["wmeans"] = wmeans_rows
     return wmeans_rows
 
 

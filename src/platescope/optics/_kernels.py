@@ -837,6 +837,14 @@ def _numba_onset(numba):
         lane_sums(dt, lo, n2, ps)
         lane_sums(dt, lo + n2, n - n2, ps)
 
+    @_jit(numba)
+    def sample_class(v, tl, th, one, ninf):
+        # the class of sample v as (below?, s, k): a sample x is in the same class
+        # ⇔ s·x ≤ k (below: x ≤ tl; above: −x ≤ −th; between the two: never, k = −inf)
+        b = v <= tl
+        u = v >= th
+        return (1 if b else 0), (-one if u else one), (tl if b else (-th if u else ninf))
+
     @_jit(numba, boundscheck=False)
     def onset_px(
         arr, t, level, n, min_rise, min_snr, ch, wt, margin, chk, leaf_lo, leaf_n, prog, p0, p1, out
@@ -967,20 +975,8 @@ def _numba_onset(numba):
                 ok = ok and np.float64(tl) - a <= lo and np.float64(th) - a >= hi
                 fast[q] = 1 if ok else 0
                 hw[q] = h if ok else -one
-                # same class as a sample: s·x ≤ k (below: x ≤ tl; above: −x ≤ −th;
-                # between the two: never — s = 1, k = −inf)
-                v = wt(rf[q])
-                b = v <= tl
-                u = v >= th
-                c0[q] = 1 if b else 0
-                s0[q] = -one if u else one
-                k0[q] = tl if b else (-th if u else ninf)
-                v = wt(rl[q])
-                b = v <= tl
-                u = v >= th
-                c1[q] = 1 if b else 0
-                s1[q] = -one if u else one
-                k1[q] = tl if b else (-th if u else ninf)
+                c0[q], s0[q], k0[q] = sample_class(wt(rf[q]), tl, th, one, ninf)
+                c1[q], s1[q], k1[q] = sample_class(wt(rl[q]), tl, th, one, ninf)
             # (3) one pass over the frames
             for q in range(nb):
                 cnt[q] = 0

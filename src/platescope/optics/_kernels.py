@@ -19,18 +19,20 @@ over the rows in time order), so their maps are bit-identical —
 
 **Onset maps** (:func:`onset_numba_movie`): the frames as ``(t, pixels)`` (long runs
 of a C-ordered movie), chunks of ≤ 1024 pixels, every inner loop over contiguous pixels:
-end levels, then ONE pass over the frames that counts the small frame differences,
-places each sample below/above the level by comparing ``x − a₀`` with
-``level·rise·(1 ± 10⁻⁹)`` (no division) and writes each interval's time below (two
-intervals per sweep); the intervals from the first to the last crossing are then
-divided exactly, and the sums follow numpy's pairwise order column by column. The
-robust-noise test needs the MAD only against its threshold: a count proves it below
+end levels, per-pixel thresholds, then ONE pass over the frames (four per sweep, in
+float32 for float32 and ≤ 16-bit integer movies, float64 otherwise) that keeps only the
+count of small frame differences, a finiteness sum and the first / last sample not in
+the first / last sample's class (surely below the level: ``x ≤ t_lo``; surely above:
+``x ≥ t_hi``; the thresholds checked against ``level·rise·(1 ∓ 10⁻⁹)`` in float64, so no
+division). The intervals from the first to the last crossing are divided exactly per
+pixel; the others are ``dt`` or 0, so the time below — numpy's pairwise sum — is rebuilt
+per pixel from per-call lane sums of ``dt`` and those exact intervals, in numpy's order.
+The robust-noise test needs the MAD only against its threshold: a count proves it below
 (more than half of the ``|d|`` ≤ R/2 ⇒ median(d) ∈ [−R/2, R/2] ⇒ MAD ≤ R), and only the
 pixels it cannot settle take the two exact medians by selection. float64 with numpy's
-operations and summation order: bit-identical to the numpy code. ≈ 1.4–1.8 ns per
-sample against 12 for the former per-pixel selection kernel (two exact medians for
-every pixel, ``_method="select"``), still ≈ 0.15 of a reduction pass — see
-``docs/performance.md``.
+operations and summation order: bit-identical to the numpy code. ≈ 0.76 ns per sample
+(0.32–0.36 of a reduction pass) against ≈ 1.2 for the former count kernel and 12 for
+the per-pixel selection kernel (``_method="select"``) — see ``docs/performance.md``.
 
 **CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,
 read in place in their own dtype, accumulated in the output rows up to four frames per
@@ -1167,9 +1169,11 @@ def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr, _method: str = "co
     it and MAD ≤ R; the test is monotone in the MAD, so when it passes at ``MAD = R``
     (checked with the same float operations) it passes. Pixels the count cannot
     settle (noisy, near the threshold) take the two exact medians by selection. The
-    level crossings are decided by comparing ``x − a₀`` with ``level·rise·(1 ± 10⁻⁹)``
-    (the division is monotone) and only the intervals from the first to the last
-    crossing are divided exactly. ``_method="select"``: the former kernel (exact
+    level crossings are decided by comparing ``x`` with thresholds ``t_lo``/``t_hi``
+    of the work type checked against ``a₀ + level·rise·(1 ∓ 10⁻⁹)`` (the division is
+    monotone); only the intervals from the first to the last crossing are divided
+    exactly, and numpy's pairwise sum of the interval times is rebuilt per pixel from
+    per-call lane sums of ``dt``. ``_method="select"``: the former kernel (exact
     medians for every pixel), kept for benchmarks."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":

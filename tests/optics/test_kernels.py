@@ -350,3 +350,52 @@ def test_derivative_operator_is_cached_read_only_and_builds_extras_on_use():
     k = op.t_u.size // 2
     ref = savgol_coeffs(op.window, 2, use="dot") @ grid[k - h : k + h + 1]
     np.testing.assert_allclose((op.smooth @ y)[k], ref, rtol=1e-12)
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize(("nt", "dtype"), [(129, "float32"), (515, "int16"), (60, "float64")])
+def test_onset_kernel_crossing_patterns_equal_numpy_and_the_selection_kernel(
+    monkeypatch, nt, dtype
+):
+    """The kernel sums only the intervals between the first and the last crossing and
+    rebuilds numpy's pairwise sum from per-lane dt sums: pixels crossing the level many
+    times, a plateau exactly at the level, pixels that start above it or end below it,
+    steps, in series spanning several leaves of the summation tree — bit for bit equal
+    to the numpy code and to the former kernel (exact medians, direct division)."""
+    from platescope.optics._alloying import _onset_kernel
+
+    rng = np.random.default_rng(nt)
+    t = np.cumsum(rng.uniform(0.5, 1.5, nt))
+    npx = 240
+    tau = rng.uniform(t[0], t[-1], npx)
+    x = 1.0 / (1.0 + np.exp(-np.clip((t[:, None] - tau) / 1.5, -50, 50)))
+    kind = np.arange(npx) % 6
+    x[:, kind == 1] = x[::-1, kind == 1]  # start above, end below
+    period = rng.uniform(1.0, 10.0, (kind == 2).sum())
+    x[:, kind == 2] = 0.5 + 0.6 * np.sin(t[:, None] / period)  # many crossings
+    x[:, kind == 3] = np.where(t[:, None] < tau[kind == 3], 0.0, 1.0)  # steps
+    x[:3, kind == 4], x[3:-3, kind == 4], x[-3:, kind == 4] = 0.0, 0.5, 1.0  # at the level
+    x[:, kind == 5] = np.linspace(0.0, 1.0, nt)[:, None]  # a clean ramp
+    x = x + rng.normal(0.0, 0.01, x.shape) * (kind != 4)
+    if dtype == "int16":
+        x = np.round(1000.0 + 200.0 * x)
+    arr = np.ascontiguousarray(x.astype(dtype).reshape(nt, 12, 20))
+    scale = 200.0 if dtype == "int16" else 1.0
+    for level, min_snr in ((0.5, 5.0), (0.3, 0.0), (0.8, 2.0)):
+        kw = dict(t=t, level=level, n=3, min_rise=0.1 * scale, min_snr=min_snr)
+        ours = _kernels.onset_numba_movie(arr, **kw)
+        select = _kernels.onset_numba_movie(arr, _method="select", **kw)
+        monkeypatch.setenv("PLATESCOPE_KERNELS", "numpy")  # the numpy code, not the kernel
+        with np.errstate(all="ignore"):
+            ref = _onset_kernel(
+                arr.transpose(1, 2, 0).astype(np.float64),
+                t=t,
+                level=level,
+                n_edge=3,
+                min_rise=kw["min_rise"],
+                min_snr=min_snr,
+            )
+        monkeypatch.delenv("PLATESCOPE_KERNELS")
+        np.testing.assert_array_equal(ours, ref)
+        np.testing.assert_array_equal(ours, select)
+        assert np.isfinite(ours).mean() > 0.3

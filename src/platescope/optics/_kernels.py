@@ -19,18 +19,20 @@ over the rows in time order), so their maps are bit-identical —
 
 **Onset maps** (:func:`onset_numba_movie`): the frames as ``(t, pixels)`` (long runs
 of a C-ordered movie), chunks of ≤ 1024 pixels, every inner loop over contiguous pixels:
-end levels, then ONE pass over the frames that counts the small frame differences,
-places each sample below/above the level by comparing ``x − a₀`` with
-``level·rise·(1 ± 10⁻⁹)`` (no division) and writes each interval's time below (two
-intervals per sweep); the intervals from the first to the last crossing are then
-divided exactly, and the sums follow numpy's pairwise order column by column. The
-robust-noise test needs the MAD only against its threshold: a count proves it below
+end levels, per-pixel thresholds, then ONE pass over the frames (four per sweep, in
+float32 for float32 and ≤ 16-bit integer movies, float64 otherwise) that keeps only the
+count of small frame differences, a finiteness sum and the first / last sample not in
+the first / last sample's class (surely below the level: ``x ≤ t_lo``; surely above:
+``x ≥ t_hi``; the thresholds checked against ``level·rise·(1 ∓ 10⁻⁹)`` in float64, so no
+division). The intervals from the first to the last crossing are divided exactly per
+pixel; the others are ``dt`` or 0, so the time below — numpy's pairwise sum — is rebuilt
+per pixel from per-call lane sums of ``dt`` and those exact intervals, in numpy's order.
+The robust-noise test needs the MAD only against its threshold: a count proves it below
 (more than half of the ``|d|`` ≤ R/2 ⇒ median(d) ∈ [−R/2, R/2] ⇒ MAD ≤ R), and only the
 pixels it cannot settle take the two exact medians by selection. float64 with numpy's
-operations and summation order: bit-identical to the numpy code. ≈ 1.4–1.8 ns per
-sample against 12 for the former per-pixel selection kernel (two exact medians for
-every pixel, ``_method="select"``), still ≈ 0.15 of a reduction pass — see
-``docs/performance.md``.
+operations and summation order: bit-identical to the numpy code. ≈ 0.76 ns per sample
+(0.32–0.36 of a reduction pass) against ≈ 1.2 for the former count kernel and 12 for
+the per-pixel selection kernel (``_method="select"``) — see ``docs/performance.md``.
 
 **CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,
 read in place in their own dtype, accumulated in the output rows up to four frames per
@@ -45,6 +47,7 @@ layer is involved.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -86,15 +89,31 @@ def n_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _numba_kernel():
+def _compiled(key: str):
+    """Decorator for a builder ``build(numba) -> kernel``: the decorated function takes
+    no argument and returns the kernel, built once and cached in ``_STATE[key]``, or
+    None when numba cannot be imported (cached too)."""
+
+    def deco(build):
+        @functools.wraps(build)
+        def get():
+            if key not in _STATE:
+                try:
+                    import numba
+                except ImportError:
+                    _STATE[key] = None
+                else:
+                    _STATE[key] = build(numba)
+            return _STATE[key]
+
+        return get
+
+    return deco
+
+
+@_compiled("kernel")
+def _numba_kernel(numba):
     """The compiled t_nuc kernel, or None when numba is not importable (cached)."""
-    if "kernel" in _STATE:
-        return _STATE["kernel"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["kernel"] = None
-        return None
 
     @_jit(numba, boundscheck=False)
     def tnuc_rows(
@@ -266,7 +285,6 @@ def _numba_kernel():
                     if nz[q] != zero:
                         s_bad[q] = True
 
-    _STATE["kernel"] = tnuc_rows
     return tnuc_rows
 
 
@@ -467,15 +485,9 @@ def _update_numba(st, blk, f0, op, k0, k1, compete, g0) -> None:
         f.result()
 
 
-def _numba_finish():
+@_compiled("finish")
+def _numba_finish(numba):
     """Compiled t_nuc post-processing (parabola vertex → time), or None without numba."""
-    if "finish" in _STATE:
-        return _STATE["finish"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["finish"] = None
-        return None
 
     @_jit(numba, boundscheck=False)
     def finish(best, bestk, left, right, bad, keep, first, last, c_tol, t_u, dt, p0, p1, out):
@@ -499,7 +511,6 @@ def _numba_finish():
                 tn = nan
             out[q] = np.float32(tn)
 
-    _STATE["finish"] = finish
     return finish
 
 
@@ -603,16 +614,11 @@ def _update_numpy(st, blk, f0, op, k0, k1, compete, g0, rows_per_step: int = 32)
 # --------------------------------------------------------------------------- onset
 
 
-def _numba_onset():
+@_compiled("onset")
+def _numba_onset(numba):
     """Compiled onset kernel (the same arithmetic as the numpy code in
-    :func:`platescope.optics._alloying._onset_kernel`), or None without numba."""
-    if "onset" in _STATE:
-        return _STATE["onset"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["onset"] = None
-        return None
+    :func:`platescope.optics._alloying._onset_kernel`), or None without numba; the
+    former exact-median kernel goes to ``_STATE["onset_select"]`` (benchmarks)."""
 
     @_jit(numba)
     def pairwise_sum(a, lo, n):
@@ -815,89 +821,104 @@ def _numba_onset():
             g[j] = crossing(v0, v1, level) * dt[j]
         return t[0] + pairwise_sum(g, 0, nt - 1)
 
-    @_jit(numba, boundscheck=False)
-    def pairwise_cols(G, lo, n, nb, res):
-        # res[q] = pairwise_sum of G[lo : lo + n, q] for q < nb: numpy's summation
-        # tree for each column, evaluated for all columns at once (vectorised)
+    @_jit(numba)
+    def lane_sums(dt, lo, n, ps):
+        # ps[j] = the running sum of dt over the 8-accumulator lane of numpy's
+        # pairwise tree that holds j, up to and including j (leaves of 8 … 128 terms)
         if n < 8:
-            for q in range(nb):
-                res[q] = 0.0
-            for i in range(lo, lo + n):
-                gi = G[i]
-                for q in range(nb):
-                    res[q] += gi[q]
             return
         if n <= 128:
-            acc = np.empty((8, nb))
+            n8 = n - n % 8
             for k in range(8):
-                gk = G[lo + k]
-                ak = acc[k]
-                for q in range(nb):
-                    ak[q] = gk[q]
-            i = 8
-            while i < n - n % 8:
-                for k in range(8):
-                    gk = G[lo + i + k]
-                    ak = acc[k]
-                    for q in range(nb):
-                        ak[q] += gk[q]
-                i += 8
-            r0, r1, r2, r3 = acc[0], acc[1], acc[2], acc[3]
-            r4, r5, r6, r7 = acc[4], acc[5], acc[6], acc[7]
-            for q in range(nb):
-                res[q] = ((r0[q] + r1[q]) + (r2[q] + r3[q])) + ((r4[q] + r5[q]) + (r6[q] + r7[q]))
-            while i < n:
-                gi = G[lo + i]
-                for q in range(nb):
-                    res[q] += gi[q]
-                i += 1
+                ps[lo + k] = dt[lo + k]
+            for j in range(lo + 8, lo + n8):
+                ps[j] = ps[j - 8] + dt[j]
             return
         n2 = n // 2
         n2 -= n2 % 8
-        tmp = np.empty(nb)
-        pairwise_cols(G, lo, n2, nb, res)
-        pairwise_cols(G, lo + n2, n - n2, nb, tmp)
-        for q in range(nb):
-            res[q] = res[q] + tmp[q]
+        lane_sums(dt, lo, n2, ps)
+        lane_sums(dt, lo + n2, n - n2, ps)
+
+    @_jit(numba)
+    def sample_class(v, tl, th, one, ninf):
+        # the class of sample v as (below?, s, k): a sample x is in the same class
+        # ⇔ s·x ≤ k (below: x ≤ tl; above: −x ≤ −th; between the two: never, k = −inf)
+        b = v <= tl
+        u = v >= th
+        return (1 if b else 0), (-one if u else one), (tl if b else (-th if u else ninf))
 
     @_jit(numba, boundscheck=False)
-    def onset_px(arr, t, level, n, min_rise, min_snr, ch, p0, p1, out):
-        # arr: (t, y, x), any real dtype, rows contiguous in x. Chunks of ≤ 256
-        # pixels of one row, every inner loop over contiguous pixels (vectorised):
-        # (1) end levels; (2) per pixel a proof threshold for the noise test and two
-        # bounds around the level; (3) ONE pass over the frames: finite check, count
-        # of |frame difference| ≤ R/2, each sample's side of the level (below /
-        # undecided / above, decided without dividing), the time below of every
-        # interval whose two ends are on one side; (4) the intervals between the
-        # first and last crossing recomputed exactly (the numpy division); (5) the
-        # sums in numpy's pairwise order; (6) per pixel: a pixel whose count proves
-        # MAD ≤ R cannot fail the noise test (see onset_numba_movie), any other goes
-        # the exact way (two medians by selection).
+    def onset_px(
+        arr, t, level, n, min_rise, min_snr, ch, wt, margin, chk, leaf_lo, leaf_n, prog, p0, p1, out
+    ):  # fmt: skip
+        # arr: (t, pixels), any real dtype. Chunks of ≤ ch pixels, every inner loop
+        # over contiguous pixels (vectorised); the pass over the frames in the work
+        # type wt (float32 for float32 and ≤ 16-bit integer movies: exact samples;
+        # else float64): (1) end levels; (2) per pixel the bound of the noise-test
+        # count and the class of the first and last sample (below / between / above
+        # the level) as a threshold on the sample value; (3) ONE pass over the frames:
+        # the count of small frame differences, a finiteness sum (chk: float movies),
+        # the first sample not in the first one's class and the last not in the last
+        # one's — the intervals before / after them lie wholly on one side of the
+        # level, so their time below is dt or 0; (4) per pixel: the intervals from the
+        # first to the last crossing divided exactly and numpy's pairwise sum
+        # (below_sum), or the exact per-pixel code (two medians by selection) where
+        # the count cannot settle the noise test.
         nt = arr.shape[0]
         m = nt - 1
         ch = max(1, min(ch, p1 - p0))
         dt = np.empty(m)
         for j in range(m):
             dt[j] = t[j + 1] - t[j]
+        ps = np.zeros(m)
+        lane_sums(dt, 0, m, ps)
+        leaf_dt = np.empty(leaf_lo.shape[0])  # each leaf's sum when all its terms are dt
+        for i in range(leaf_lo.shape[0]):
+            lo = leaf_lo[i]
+            nn = leaf_n[i]
+            n8 = 0
+            res = 0.0
+            if nn >= 8:
+                n8 = nn - nn % 8
+                jz = lo + n8 - 8
+                res = ((ps[jz] + ps[jz + 1]) + (ps[jz + 2] + ps[jz + 3])) + (
+                    (ps[jz + 4] + ps[jz + 5]) + (ps[jz + 6] + ps[jz + 7])
+                )
+            for j in range(lo + n8, lo + nn):
+                res += dt[j]
+            leaf_dt[i] = res
         c_snr = np.sqrt(2.0 / n)
         r_coef = (np.sqrt(2.0) / 1.4826) / (min_snr * c_snr) if min_snr > 0 else 0.0
         kneed = m // 2 + 1
-        G = np.empty((m, ch))
+        zero = wt(0.0)
+        one = wt(1.0)
+        ninf = wt(-np.inf)
+        pinf = wt(np.inf)
+        fidx = np.full(nt, zero)  # frame indices in the work type
+        for f in range(nt):
+            fidx[f] = f
+        big = fidx[m] + one
         a0 = np.empty(ch)
         a1 = np.empty(ch)
         rise = np.empty(ch)
-        tlo = np.empty(ch)
-        thi = np.empty(ch)
-        rh = np.empty(ch)
-        ssum = np.empty(ch)
-        cnt = np.empty(ch, np.int64)
-        bad = np.empty(ch, np.int64)
         fast = np.empty(ch, np.int64)
-        jmin = np.empty(ch, np.int64)
-        jmax = np.empty(ch, np.int64)
+        c0 = np.empty(ch, np.int64)
+        c1 = np.empty(ch, np.int64)
+        hw = np.full(ch, zero)
+        s0 = np.full(ch, zero)  # same class as the first sample ⇔ s0·x ≤ k0
+        k0 = np.full(ch, zero)
+        s1 = np.full(ch, zero)  # … as the last sample ⇔ s1·x ≤ k1
+        k1 = np.full(ch, zero)
+        cnt = np.zeros(ch, np.int32)
+        fin = np.full(ch, zero)
+        jf = np.full(ch, zero)
+        jl = np.full(ch, zero)
         xs = np.empty(nt)
         d = np.empty(m)
         g = np.empty(m)
+        ew = np.empty(m)
+        lanes = np.empty(8)
+        stack = np.empty(prog.shape[0] + 1)
         inf = np.inf
         for x0 in range(p0, p1, ch):
             nb = min(ch, p1 - x0)
@@ -923,110 +944,197 @@ def _numba_onset():
                     for f in range(n):
                         xs[f] = np.float64(arr[nt - n + f, x0 + q])
                     a1[q] = pairwise_sum(xs, 0, n) / n
-            # (2) thresholds
+            # (2) per pixel: the decision the numpy code takes at MAD = R; the count's
+            # bound hw (|d| ≤ hw in the work type ⇒ |d| ≤ R/2 in float64); thresholds
+            # tl, th with float64(tl) − a₀ ≤ level·rise·(1 − 10⁻⁹) (checked: then every
+            # x ≤ tl is surely below the level, (x − a₀)/rise < level) and
+            # float64(th) − a₀ ≥ level·rise·(1 + 10⁻⁹) (surely above)
+            rf = arr[0, x0 : x0 + nb]
+            rl = arr[m, x0 : x0 + nb]
             for q in range(nb):
                 r = a1[q] - a0[q]
                 rise[q] = r
                 ok = r > min_rise and r > 1e-300 and r < 1e300 and r_coef > 0
                 big_r = r * r_coef * (1.0 - 1e-9)
-                if ok:  # the decision the numpy code takes at MAD = big_r
+                if ok:
                     sd = 1.4826 * big_r
                     sd = sd / np.sqrt(2.0)
                     ok = not (r < min_snr * sd * c_snr) and big_r > 1e-300
+                a = a0[q]
                 lr = level * r
+                lo = lr * (1.0 - 1e-9)
+                hi = lr * (1.0 + 1e-9)
+                bound = 0.5 * big_r * (1.0 - margin)
+                h = wt(bound)
+                if np.float64(h) > bound:
+                    h = np.nextafter(h, ninf)
+                tl = wt(a + lo)
+                if not (np.float64(tl) - a <= lo):
+                    tl = np.nextafter(tl, ninf)
+                th = wt(a + hi)
+                if not (np.float64(th) - a >= hi):
+                    th = np.nextafter(th, pinf)
+                ok = ok and np.float64(tl) - a <= lo and np.float64(th) - a >= hi
                 fast[q] = 1 if ok else 0
-                tlo[q] = lr * (1.0 - 1e-9) if ok else 0.0
-                thi[q] = lr * (1.0 + 1e-9) if ok else 0.0
-                rh[q] = 0.5 * big_r if ok else -1.0
-            # (3) one pass over the frames (a non-finite sample makes its interval's
-            # time below NaN: v − v)
+                hw[q] = h if ok else -one
+                c0[q], s0[q], k0[q] = sample_class(wt(rf[q]), tl, th, one, ninf)
+                c1[q], s1[q], k1[q] = sample_class(wt(rl[q]), tl, th, one, ninf)
+            # (3) one pass over the frames
             for q in range(nb):
                 cnt[q] = 0
-                jmin[q] = m
-                jmax[q] = -1
+                fin[q] = zero
+                jf[q] = big
+                jl[q] = -one if s1[q] * wt(rf[q]) <= k1[q] else zero
             f = 1
-            while f + 1 < nt:  # two intervals per sweep: half the state traffic
-                rp = arr[f - 1, x0 : x0 + nb]
-                rf = arr[f, x0 : x0 + nb]
-                rn = arr[f + 1, x0 : x0 + nb]
-                ga = G[f - 1]
-                gb = G[f]
-                dta = dt[f - 1]
-                dtb = dt[f]
-                fa = np.int64(f - 1)
-                fb = np.int64(f)
+            while f + 3 < nt:  # four frames per sweep: a quarter of the state traffic
+                r0 = arr[f - 1, x0 : x0 + nb]
+                r1 = arr[f, x0 : x0 + nb]
+                r2 = arr[f + 1, x0 : x0 + nb]
+                r3 = arr[f + 2, x0 : x0 + nb]
+                r4 = arr[f + 3, x0 : x0 + nb]
+                f1 = fidx[f]
+                f2 = fidx[f + 1]
+                f3 = fidx[f + 2]
+                f4 = fidx[f + 3]
                 for q in range(nb):
-                    w = np.float64(rp[q])
-                    v = np.float64(rf[q])
-                    z = np.float64(rn[q])
-                    a = a0[q]
-                    lo = tlo[q]
-                    hi = thi[q]
-                    h = rh[q]
-                    cnt[q] += (1 if abs(v - w) <= h else 0) + (1 if abs(z - v) <= h else 0)
-                    u0 = w - a
-                    u1 = v - a
-                    u2 = z - a
-                    # both ends below (≤ lo: surely < level) / above (≥ hi); else mark
-                    lw_a = max(u0, u1) <= lo
-                    lw_b = max(u1, u2) <= lo
-                    spa = not (lw_a | (min(u0, u1) >= hi))
-                    spb = not (lw_b | (min(u1, u2) >= hi))
-                    ga[q] = (dta if lw_a else 0.0) + (v - v)
-                    gb[q] = (dtb if lw_b else 0.0) + (z - z)
-                    jmin[q] = min(jmin[q], fa if spa else (fb if spb else m))
-                    jmax[q] = max(jmax[q], fb if spb else (fa if spa else -1))
-                f += 2
+                    v0 = wt(r0[q])
+                    v1 = wt(r1[q])
+                    v2 = wt(r2[q])
+                    v3 = wt(r3[q])
+                    v4 = wt(r4[q])
+                    d1 = v1 - v0
+                    d2 = v2 - v1
+                    d3 = v3 - v2
+                    d4 = v4 - v3
+                    hq = hw[q]
+                    cnt[q] += (np.int32(abs(d1) <= hq) + np.int32(abs(d2) <= hq)) + (
+                        np.int32(abs(d3) <= hq) + np.int32(abs(d4) <= hq)
+                    )
+                    if chk:
+                        fin[q] += (d1 + d2) + (d3 + d4)
+                    sq = s0[q]
+                    kq = k0[q]
+                    e = f4 if sq * v4 > kq else big
+                    e = f3 if sq * v3 > kq else e
+                    e = f2 if sq * v2 > kq else e
+                    e = f1 if sq * v1 > kq else e
+                    jf[q] = min(jf[q], e)
+                    sq = s1[q]
+                    kq = k1[q]
+                    e = f1 if sq * v1 > kq else -one
+                    e = f2 if sq * v2 > kq else e
+                    e = f3 if sq * v3 > kq else e
+                    e = f4 if sq * v4 > kq else e
+                    jl[q] = max(jl[q], e)
+                f += 4
             while f < nt:
                 rp = arr[f - 1, x0 : x0 + nb]
-                rf = arr[f, x0 : x0 + nb]
-                gf = G[f - 1]
-                dtf = dt[f - 1]
-                fm = np.int64(f - 1)
+                rc = arr[f, x0 : x0 + nb]
+                fa = fidx[f]
                 for q in range(nb):
-                    w = np.float64(rp[q])
-                    v = np.float64(rf[q])
-                    cnt[q] += 1 if abs(v - w) <= rh[q] else 0
-                    u0 = w - a0[q]
-                    u1 = v - a0[q]
-                    c0 = np.int64(u0 > tlo[q]) + np.int64(u0 >= thi[q])
-                    c1 = np.int64(u1 > tlo[q]) + np.int64(u1 >= thi[q])
-                    gf[q] = (dtf if c0 + c1 == 0 else 0.0) + (v - v)
-                    sp = (c0 != c1) | (c1 == 1) | (c0 == 1)
-                    jmin[q] = min(jmin[q], fm if sp else m)
-                    jmax[q] = max(jmax[q], fm if sp else -1)
+                    w = wt(rp[q])
+                    v = wt(rc[q])
+                    da = v - w
+                    cnt[q] += np.int32(abs(da) <= hw[q])
+                    if chk:
+                        fin[q] += da
+                    jf[q] = min(jf[q], fa if s0[q] * v > k0[q] else big)
+                    jl[q] = max(jl[q], fa if s1[q] * v > k1[q] else -one)
                 f += 1
-            # (4) the intervals from the first to the last crossing, exactly (the
-            # NaN mark of a non-finite sample kept: + (g − g))
-            r0 = arr[0, x0 : x0 + nb]
+            # (4) decisions, per pixel
             for q in range(nb):
-                bad[q] = 0 if abs(np.float64(r0[q])) < inf else 1
-                if bad[q] or not fast[q] or jmax[q] < 0:
-                    continue
-                a = a0[q]
+                finite = abs(np.float64(rf[q])) < inf and abs(np.float64(fin[q])) < inf
+                if not finite:  # a non-finite sample, or the work-type sum overflowed
+                    finite = True
+                    for f in range(nt):
+                        if not abs(np.float64(arr[f, x0 + q])) < inf:
+                            finite = False
                 r = rise[q]
-                v1 = (np.float64(arr[jmin[q], x0 + q]) - a) / r
-                for j in range(jmin[q], jmax[q] + 1):
-                    v0 = v1
-                    v1 = (np.float64(arr[j + 1, x0 + q]) - a) / r
-                    gj = G[j, q]
-                    G[j, q] = crossing(v0, v1, level) * dt[j] + (gj - gj)
-            # (5) the time below, numpy's order
-            pairwise_cols(G, 0, m, nb, ssum)
-            # (6) decisions
-            for q in range(nb):
-                r = rise[q]
-                if bad[q] or not np.isfinite(ssum[q]) or not np.isfinite(r) or r <= min_rise:
+                if not finite or not np.isfinite(r) or r <= min_rise:
                     out[x0 + q] = np.float32(np.nan)
                 elif fast[q] and cnt[q] >= kneed:
-                    out[x0 + q] = np.float32(t[0] + ssum[q])
+                    jmin = max(np.int64(jf[q]) - 1, 0)
+                    jmax = min(np.int64(jl[q]), m - 1)
+                    a = a0[q]
+                    if jmax >= jmin:  # the intervals from the first to the last crossing
+                        v1 = (np.float64(arr[jmin, x0 + q]) - a) / r
+                        for j in range(jmin, jmax + 1):
+                            v0 = v1
+                            v1 = (np.float64(arr[j + 1, x0 + q]) - a) / r
+                            ew[j - jmin] = crossing(v0, v1, level) * dt[j]
+                    # numpy's pairwise sum of the interval times: leaves of the tree
+                    # (8 lanes, then the tail), combined by prog (postfix); an
+                    # interval before jmin is dt[j] (c0: below) or 0, after jmax
+                    # likewise (c1), exact (ew) in between; a lane's run of whole dt
+                    # terms before jmin is read from ps (the same additions)
+                    ca = c0[q]
+                    cb = c1[q]
+                    sp = 0
+                    for op in prog:
+                        if op < 0:  # the two latest values → their sum
+                            sp -= 1
+                            stack[sp - 1] = stack[sp - 1] + stack[sp]
+                            continue
+                        lo = leaf_lo[op]
+                        nn = leaf_n[op]
+                        if lo + nn <= jmin:  # a leaf before the first crossing
+                            stack[sp] = leaf_dt[op] if ca else 0.0
+                            sp += 1
+                            continue
+                        if lo > jmax:  # … after the last
+                            stack[sp] = leaf_dt[op] if cb else 0.0
+                            sp += 1
+                            continue
+                        n8 = nn - nn % 8 if nn >= 8 else 0
+                        nl = n8 // 8
+                        for k in range(8 if nn >= 8 else 0):
+                            j0 = lo + k
+                            jz = j0 + 8 * (nl - 1)
+                            if jz < jmin:
+                                lv = ps[jz] if ca else 0.0
+                            elif j0 > jmax:
+                                lv = ps[jz] if cb else 0.0
+                            else:
+                                if j0 >= jmin:
+                                    lv = ew[j0 - jmin]
+                                    i = 1
+                                else:
+                                    i = (jmin - j0 + 7) // 8
+                                    lv = ps[j0 + 8 * (i - 1)] if ca else 0.0
+                                while i < nl:
+                                    j = j0 + 8 * i
+                                    if j <= jmax:
+                                        lv += ew[j - jmin]
+                                    elif cb:
+                                        lv += dt[j]
+                                    else:  # + 0.0 changes no sum of terms ≥ +0.0
+                                        break
+                                    i += 1
+                            lanes[k] = lv
+                        if nn >= 8:
+                            res = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + (
+                                (lanes[4] + lanes[5]) + (lanes[6] + lanes[7])
+                            )
+                        else:
+                            res = 0.0
+                        for j in range(lo + n8, lo + nn):
+                            if j < jmin:
+                                res += dt[j] if ca else 0.0
+                            elif j <= jmax:
+                                res += ew[j - jmin]
+                            elif cb:
+                                res += dt[j]
+                            else:
+                                break
+                        stack[sp] = res
+                        sp += 1
+                    out[x0 + q] = np.float32(t[0] + stack[0])
                 else:
                     for f in range(nt):
                         xs[f] = np.float64(arr[f, x0 + q])
                     v = pixel_exact(xs, t, dt, level, n, min_rise, min_snr, c_snr, d, g)
                     out[x0 + q] = np.float32(v)
 
-    _STATE["onset"] = onset_px
     _STATE["onset_select"] = onset_rows_select
     return onset_px
 
@@ -1061,9 +1169,11 @@ def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr, _method: str = "co
     it and MAD ≤ R; the test is monotone in the MAD, so when it passes at ``MAD = R``
     (checked with the same float operations) it passes. Pixels the count cannot
     settle (noisy, near the threshold) take the two exact medians by selection. The
-    level crossings are decided by comparing ``x − a₀`` with ``level·rise·(1 ± 10⁻⁹)``
-    (the division is monotone) and only the intervals from the first to the last
-    crossing are divided exactly. ``_method="select"``: the former kernel (exact
+    level crossings are decided by comparing ``x`` with thresholds ``t_lo``/``t_hi``
+    of the work type checked against ``a₀ + level·rise·(1 ∓ 10⁻⁹)`` (the division is
+    monotone); only the intervals from the first to the last crossing are divided
+    exactly, and numpy's pairwise sum of the interval times is rebuilt per pixel from
+    per-call lane sums of ``dt``. ``_method="select"``: the former kernel (exact
     medians for every pixel), kept for benchmarks."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":
@@ -1085,13 +1195,43 @@ def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr, _method: str = "co
     # (t, pixels): frames read as long runs of pixels (a view of a C-ordered movie)
     flat = np.ascontiguousarray(arr).reshape(nt, ny * nx)
     out = np.empty(ny * nx, np.float32)
-    # pixels per chunk: its (frames × pixels) float64 scratch within ≈ 1.25 MB (L2)
-    ch = int(max(64, min(_ONSET_CHUNK_PX, (5 * 2**18) // (8 * max(1, nt - 1)))))
-    _run_rows(kern, flat, (*args, ch), ny * nx, out, min_per_thread=4096)
+    # the work type of the pass over the frames: float32 holds float32 and ≤ 16-bit
+    # integer samples exactly (and frame indices below 2²⁴); its frame differences
+    # are rounded, so the count's bound gets a 2⁻²² margin
+    f32 = np.result_type(arr.dtype, np.float32) == np.float32 and nt < 2**24
+    wt, margin = (np.float32, 2.0**-22) if f32 else (np.float64, 0.0)
+    args += (_ONSET_CHUNK_PX, wt, margin, arr.dtype.kind == "f", *_pairwise_program(nt - 1))
+    _run_rows(kern, flat, args, ny * nx, out, min_per_thread=4096)
     return out.reshape(ny, nx)
 
 
-_ONSET_CHUNK_PX = 1024  # most pixels per chunk of the onset kernel (cache-size knob)
+def _pairwise_program(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's pairwise summation tree of ``n`` contiguous float64 terms (halves cut
+    at a multiple of 8 above 128 terms; leaves of < 8 terms summed one by one, of
+    8 … 128 terms in 8 lanes) as its leaves' first index and length in order, and a
+    postfix program: ``i ≥ 0`` pushes leaf ``i``'s sum, ``−1`` replaces the two latest
+    values by their sum."""
+    leaf_lo: list[int] = []
+    leaf_n: list[int] = []
+    prog: list[int] = []
+
+    def walk(lo: int, k: int) -> None:
+        if k <= 128:
+            prog.append(len(leaf_lo))
+            leaf_lo.append(lo)
+            leaf_n.append(k)
+            return
+        k2 = k // 2
+        k2 -= k2 % 8
+        walk(lo, k2)
+        walk(lo + k2, k - k2)
+        prog.append(-1)
+
+    walk(0, n)
+    return tuple(np.asarray(v, dtype=np.int64) for v in (leaf_lo, leaf_n, prog))
+
+
+_ONSET_CHUNK_PX = 1024  # pixels per chunk of the onset kernel (its state stays in L1/L2)
 
 
 def _run_rows(kern, arr, args, n_rows: int, out, *, min_per_thread: int = 1) -> None:
@@ -1113,15 +1253,9 @@ def _run_rows(kern, arr, args, n_rows: int, out, *, min_per_thread: int = 1) -> 
 # --------------------------------------------------------------------------- window means
 
 
-def _numba_window_means():
+@_compiled("wmeans")
+def _numba_window_means(numba):
     """Compiled window-means kernel (CE(IRM) maps), or None without numba."""
-    if "wmeans" in _STATE:
-        return _STATE["wmeans"]
-    try:
-        import numba
-    except ImportError:
-        _STATE["wmeans"] = None
-        return None
 
     @_jit(numba, boundscheck=False)
     def wmeans_rows(arr, frames, wts, ptr, band_px, iy0, iy1, out):
@@ -1174,7 +1308,6 @@ def _numba_window_means():
                             o[p] = o[p] + w0 * np.float64(x0[p])
                     j += 1
 
-    _STATE["wmeans"] = wmeans_rows
     return wmeans_rows
 
 

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import filters, measure
+from skimage import filters
 from skimage import morphology as skmorph
 
 from platescope._errors import InputError
+from platescope.particles._convex_area import convex_hull_pixel_counts
 from platescope.particles._image_checks import _image2d, _positive, _roi, _spacing
 
 __all__ = [
@@ -396,7 +397,6 @@ def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
     solidity = np.ones(n + 1)
     inertia = np.ones(n + 1)
     if n:
-        props = measure.regionprops(labels)  # lazy: only solidity below reads it
         perim = _crofton_perimeters(labels, n)
         ev0, ev1 = _inertia_eigvals(labels, n, area)
         big_enough = ev1 > 1e-12
@@ -407,10 +407,9 @@ def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
         width[1:] = np.where(perim[1:] > 0, (half - disc) / 2.0, np.sqrt(area[1:]))
         length[1:] = np.where(perim[1:] > 0, (half + disc) / 2.0, np.sqrt(area[1:]))
         big = np.argsort(-area[1:])[:3000] + 1  # area-weighted: the largest objects decide
-        for k in big:
-            p = props[int(k) - 1]  # regionprops is ordered by label
-            if p.area >= 5:
-                solidity[k] = float(p.solidity)
+        big = big[area[big] >= 5]
+        # regionprops' solidity (area / convex-hull pixels), every hull in one pass
+        solidity[big] = area[big] / convex_hull_pixel_counts(labels, big)[big]
     return {
         "labels": labels,
         "n": n,

@@ -109,9 +109,9 @@ def convex_hull_pixel_counts(labels: np.ndarray, which: np.ndarray | None = None
 
     Examples
     --------
-    >>> lab = np.zeros((5, 5), int); lab[1, 1] = lab[3, 3] = 1  # two diagonal pixels
-    >>> int(convex_hull_pixel_counts(lab)[1])  # and the two between them, on the hull edge
-    4
+    >>> lab = np.zeros((5, 5), int); lab[1, 1] = lab[3, 3] = 1  # two pixels on a diagonal
+    >>> int(convex_hull_pixel_counts(lab)[1])  # and the one between them (regionprops: 3)
+    3
     """
     labels = np.asarray(labels)
     if labels.ndim != 2:

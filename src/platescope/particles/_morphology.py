@@ -30,6 +30,7 @@ from skimage import morphology as skmorph
 from platescope._errors import InputError
 from platescope.particles._convex_area import convex_hull_pixel_counts
 from platescope.particles._image_checks import _image2d, _positive, _roi, _spacing
+from platescope.particles._wide_blur import gaussian_at_least
 
 __all__ = [
     "MORPHOLOGY_KINDS",
@@ -976,8 +977,7 @@ def _large_scale_match(data, mask, level, polarity, sel) -> dict[str, Any]:
     sigma = max(data.shape) / 20.0
     if level is None or not np.isfinite(level):
         return {"flagged": False, "iou": None, "fraction": None, "sigma_px": sigma}
-    blur = ndi.gaussian_filter(data.astype(np.float64), sigma)
-    big = (blur >= level) if polarity != "dark" else (blur <= level)
+    big = gaussian_at_least(data, sigma, level, above=polarity != "dark")
     big &= sel
     frac = float(big[sel].mean()) if sel.any() else 0.0
     union = int((big | mask).sum())

@@ -206,8 +206,13 @@ def _drop_weak(labels: np.ndarray, work: np.ndarray, peak_min: float) -> np.ndar
     n = int(labels.max())
     if n == 0 or not np.isfinite(peak_min):
         return labels
-    peaks = np.asarray(ndi.maximum(work, labels, np.arange(1, n + 1)))
-    weak = np.concatenate([[False], peaks < peak_min])
+    # each label's maximum in one unbuffered pass (ndi.maximum: ~20× slower, same values)
+    flat = labels.ravel()
+    on = flat > 0
+    peaks = np.full(n + 1, -np.inf)
+    np.maximum.at(peaks, flat[on], np.asarray(work, dtype=np.float64).ravel()[on])
+    weak = peaks < peak_min
+    weak[0] = False
     labels = labels.copy()
     labels[weak[labels]] = 0
     return labels
@@ -457,8 +462,7 @@ def detect_particles(
             bg = np.zeros_like(smooth)
             for reg in regions:
                 if reg.any():
-                    b = _masked_background(smooth, reg & ~fg, bg_sigma_px)
-                    bg[reg] = b[reg]
+                    bg[reg] = _masked_background(smooth, reg & ~fg, bg_sigma_px, at=reg)
             work = smooth - bg
         t_method = _threshold_value(work[roi], "otsu" if threshold == "noise" else threshold)
         fg = ndi.binary_dilation(work > t_method, iterations=2)

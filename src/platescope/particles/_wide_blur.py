@@ -12,7 +12,6 @@ both. If any pixel lies within that margin, SciPy's filter decides them all.
 from __future__ import annotations
 
 import numpy as np
-from scipy import fft as sfft
 from scipy import ndimage as ndi
 
 __all__ = ["gaussian_at_least", "gaussian_fft"]
@@ -31,6 +30,8 @@ def _kernel(sigma: float, truncate: float = 4.0) -> tuple[np.ndarray, int]:
 
 def _along_rows(a: np.ndarray, w: np.ndarray, radius: int) -> np.ndarray:
     """``a`` correlated with the symmetric ``w`` along axis 1, edges mirrored (``reflect``)."""
+    from scipy import fft as sfft  # paid by the large-scale test only
+
     n = a.shape[1]
     ext = np.pad(a, ((0, 0), (radius, radius)), mode="symmetric")
     size = sfft.next_fast_len(ext.shape[1], real=True)  # ≥ the padded row: no wrap-around

@@ -34,7 +34,7 @@ intensity. Polarity: dark particles on the Zeiss Au/graphene image, bright elsew
 
 ``--baseline-src DIR`` also runs (c)'s recipe process with ``PYTHONPATH=DIR`` (e.g. the
 ``src`` of a checkout of the previous commit), interleaved with ours, for a before/after
-CPU ratio on the same load; ``--no-plain`` skips (a); ``--out-name`` names the result
+CPU ratio on the same load; ``--no-plain`` skips (a), ``--no-analyze`` the ``analyze`` runs of (c); ``--out-name`` names the result
 files (default ``particles_process``).
 
 Load averages are recorded before and after each image.
@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="substring of the image names to run")
     ap.add_argument("--no-recipe", action="store_true")
     ap.add_argument("--no-plain", action="store_true", help="skip (a), the in-process call")
+    ap.add_argument("--no-analyze", action="store_true", help="(c) without `platescope analyze`")
     ap.add_argument("--baseline-src", default=None, help="src dir of the 'before' code for (c)")
     ap.add_argument("--out-name", default="particles_process")
     args = ap.parse_args()
@@ -293,6 +294,8 @@ def main() -> None:
                     if base_env is not None:
                         base.append(_wall([PY, "-c", code], "baseline", env=base_env))
                     rec.append(_wall([PY, "-c", code], "recipe"))
+                    if args.no_analyze:
+                        continue
                     ana.append(
                         _wall(
                             [PY, "-m", "platescope", "analyze", str(toml)]
@@ -306,15 +309,18 @@ def main() -> None:
                 row.update(
                     {
                         "recipe_process_cpu_s": statistics.median(CPU.pop("recipe")),
-                        "analyze_process_cpu_s": statistics.median(CPU.pop("analyze")),
+                        "analyze_process_cpu_s": statistics.median(CPU.pop("analyze"))
+                        if ana
+                        else None,
                         "recipe_process_s": statistics.median(rec),
-                        "analyze_process_s": statistics.median(ana),
+                        "analyze_process_s": statistics.median(ana) if ana else None,
                     }
                 )
                 if use_ij:
                     ij = row["imagej_process_s"]
                     row["recipe_speedup_vs_imagej_process"] = ij / row["recipe_process_s"]
-                    row["analyze_speedup_vs_imagej_process"] = ij / row["analyze_process_s"]
+                    if ana:
+                        row["analyze_speedup_vs_imagej_process"] = ij / row["analyze_process_s"]
             row["load_after"] = os.getloadavg()
             results["images"][img["name"]] = row
             print(img["name"], json.dumps(row), flush=True)

@@ -34,8 +34,8 @@ intensity. Polarity: dark particles on the Zeiss Au/graphene image, bright elsew
 
 ``--baseline-src DIR`` also runs (c)'s recipe process with ``PYTHONPATH=DIR`` (e.g. the
 ``src`` of a checkout of the previous commit), interleaved with ours, for a before/after
-CPU ratio on the same load; ``--no-plain`` skips (a), ``--no-analyze`` the ``analyze`` runs of (c); ``--out-name`` names the result
-files (default ``particles_process``).
+CPU ratio on the same load; ``--no-plain`` skips (a), ``--no-analyze`` the ``analyze``
+runs of (c); ``--out-name`` names the result files (default ``particles_process``).
 
 Load averages are recorded before and after each image.
 """
@@ -344,7 +344,8 @@ def _markdown(results: dict) -> str:
         "| image | counts ours / ImageJ (process: ours / ImageJ) | (a) plain call s · ImageJ "
         "analysis s · ratio | (b) process wall s · ImageJ · ratio | (b) process CPU s · "
         "ImageJ · ratio | (c) recipe process wall (CPU) s · analyze wall (CPU) s | (c) recipe "
-        "CPU s: baseline → ours · ImageJ process CPU · ImageJ / ours | load 1-min before→after |",
+        "CPU s: baseline → ours · ImageJ process CPU · ImageJ / ours | load 1-min "
+        "before→after |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["images"].items():
@@ -359,7 +360,8 @@ def _markdown(results: dict) -> str:
             f"{f(_ratio(r.get('imagej_process_cpu_s'), r.get('process_cpu_s')))}× "
             f"| {f(r.get('recipe_process_s'))} ({f(r.get('recipe_process_cpu_s'))}) · "
             f"{f(r.get('analyze_process_s'))} ({f(r.get('analyze_process_cpu_s'))}) "
-            f"| {f(r.get('baseline_recipe_process_cpu_s'))} → {f(r.get('recipe_process_cpu_s'))} · "
+            f"| {f(r.get('baseline_recipe_process_cpu_s'))} → "
+            f"{f(r.get('recipe_process_cpu_s'))} · "
             f"{f(r.get('imagej_process_cpu_s'))} · "
             f"{f(_ratio(r.get('imagej_process_cpu_s'), r.get('recipe_process_cpu_s')))}× "
             f"| {r['load_before'][0]:.1f}→{r['load_after'][0]:.1f} |"

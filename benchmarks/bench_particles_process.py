@@ -32,6 +32,11 @@ intensity. Polarity: dark particles on the Zeiss Au/graphene image, bright elsew
     experiment file (tables, figures, HTML report), median of ``--recipe-repeat``;
     compared with ImageJ's whole process of (b), which produces a Results table only.
 
+``--baseline-src DIR`` also runs (c)'s recipe process with ``PYTHONPATH=DIR`` (e.g. the
+``src`` of a checkout of the previous commit), interleaved with ours, for a before/after
+CPU ratio on the same load; ``--no-plain`` skips (a), ``--no-analyze`` the ``analyze``
+runs of (c); ``--out-name`` names the result files (default ``particles_process``).
+
 Load averages are recorded before and after each image.
 """
 
@@ -98,10 +103,10 @@ def _cli_args(img: dict, out_csv: Path) -> list[str]:
 CPU: dict[str, list[float]] = {}
 
 
-def _wall(cmd: list[str], key: str | None = None, **kw) -> float:
+def _wall(cmd: list[str], key: str | None = None, env: dict | None = None, **kw) -> float:
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=ENV, **kw)
+    subprocess.run(cmd, check=True, capture_output=True, env=env or ENV, **kw)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if key:
@@ -139,6 +144,10 @@ def main() -> None:
     ap.add_argument("--recipe-repeat", type=int, default=3)
     ap.add_argument("--only", default=None, help="substring of the image names to run")
     ap.add_argument("--no-recipe", action="store_true")
+    ap.add_argument("--no-plain", action="store_true", help="skip (a), the in-process call")
+    ap.add_argument("--no-analyze", action="store_true", help="(c) without `platescope analyze`")
+    ap.add_argument("--baseline-src", default=None, help="src dir of the 'before' code for (c)")
+    ap.add_argument("--out-name", default="particles_process")
     args = ap.parse_args()
 
     import pandas as pd
@@ -187,12 +196,13 @@ def main() -> None:
 
             plain()
             times = []
-            for _ in range(args.repeat):
+            for _ in range(0 if args.no_plain else args.repeat):
                 t0 = time.perf_counter()
                 table = plain()
                 times.append(time.perf_counter() - t0)
-            row.update({"plain_s": statistics.median(times), "plain_count": len(table)})
-            if use_ij:
+            row.update({"plain_s": statistics.median(times) if times else None})
+            row["plain_count"] = len(plain()) if not times else len(table)
+            if use_ij and not args.no_plain:
                 best = None
                 for _ in range(2):
                     r = analyze_particles_imagej(
@@ -274,9 +284,18 @@ def main() -> None:
                     f"path = {json.dumps(str(img['path']))}\n"
                     + (f"pixel_size_nm = {img['px']}\n" if img["px"] else "")
                 )
-                rec, ana = [], []
+                rec, ana, base = [], [], []
+                base_env = (
+                    {**ENV, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
+                    if args.baseline_src
+                    else None
+                )
                 for k in range(args.recipe_repeat):
+                    if base_env is not None:
+                        base.append(_wall([PY, "-c", code], "baseline", env=base_env))
                     rec.append(_wall([PY, "-c", code], "recipe"))
+                    if args.no_analyze:
+                        continue
                     ana.append(
                         _wall(
                             [PY, "-m", "platescope", "analyze", str(toml)]
@@ -284,26 +303,32 @@ def main() -> None:
                             "analyze",
                         )
                     )
+                if base:
+                    row["baseline_recipe_process_cpu_s"] = statistics.median(CPU.pop("baseline"))
+                    row["baseline_recipe_process_s"] = statistics.median(base)
                 row.update(
                     {
                         "recipe_process_cpu_s": statistics.median(CPU.pop("recipe")),
-                        "analyze_process_cpu_s": statistics.median(CPU.pop("analyze")),
+                        "analyze_process_cpu_s": statistics.median(CPU.pop("analyze"))
+                        if ana
+                        else None,
                         "recipe_process_s": statistics.median(rec),
-                        "analyze_process_s": statistics.median(ana),
+                        "analyze_process_s": statistics.median(ana) if ana else None,
                     }
                 )
                 if use_ij:
                     ij = row["imagej_process_s"]
                     row["recipe_speedup_vs_imagej_process"] = ij / row["recipe_process_s"]
-                    row["analyze_speedup_vs_imagej_process"] = ij / row["analyze_process_s"]
+                    if ana:
+                        row["analyze_speedup_vs_imagej_process"] = ij / row["analyze_process_s"]
             row["load_after"] = os.getloadavg()
             results["images"][img["name"]] = row
             print(img["name"], json.dumps(row), flush=True)
 
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "particles_process.json").write_text(json.dumps(results, indent=1))
-    (out / "particles_process.md").write_text(_markdown(results))
+    (out / f"{args.out_name}.json").write_text(json.dumps(results, indent=1))
+    (out / f"{args.out_name}.md").write_text(_markdown(results))
     print(_markdown(results))
 
 
@@ -318,9 +343,10 @@ def _markdown(results: dict) -> str:
     lines = [
         "| image | counts ours / ImageJ (process: ours / ImageJ) | (a) plain call s · ImageJ "
         "analysis s · ratio | (b) process wall s · ImageJ · ratio | (b) process CPU s · "
-        "ImageJ · ratio | (c) recipe process wall (CPU) s · analyze wall (CPU) s | load "
-        "1-min before→after |",
-        "|---|---|---|---|---|---|---|",
+        "ImageJ · ratio | (c) recipe process wall (CPU) s · analyze wall (CPU) s | (c) recipe "
+        "CPU s: baseline → ours · ImageJ process CPU · ImageJ / ours | load 1-min "
+        "before→after |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["images"].items():
         lines.append(
@@ -334,6 +360,10 @@ def _markdown(results: dict) -> str:
             f"{f(_ratio(r.get('imagej_process_cpu_s'), r.get('process_cpu_s')))}× "
             f"| {f(r.get('recipe_process_s'))} ({f(r.get('recipe_process_cpu_s'))}) · "
             f"{f(r.get('analyze_process_s'))} ({f(r.get('analyze_process_cpu_s'))}) "
+            f"| {f(r.get('baseline_recipe_process_cpu_s'))} → "
+            f"{f(r.get('recipe_process_cpu_s'))} · "
+            f"{f(r.get('imagej_process_cpu_s'))} · "
+            f"{f(_ratio(r.get('imagej_process_cpu_s'), r.get('recipe_process_cpu_s')))}× "
             f"| {r['load_before'][0]:.1f}→{r['load_after'][0]:.1f} |"
         )
     lines.append("")

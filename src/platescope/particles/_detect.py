@@ -101,19 +101,31 @@ def _block_mean(a: np.ndarray, f: int) -> np.ndarray:
     return a.reshape(a.shape[0] // f, f, a.shape[1] // f, f).sum(axis=(1, 3))
 
 
-def _upsample(a: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear interpolation of a block-reduced map back to full-resolution pixel centres."""
+def _upsample(
+    a: np.ndarray, f: int, shape: tuple[int, int], at: np.ndarray | None = None
+) -> np.ndarray:
+    """Bilinear interpolation of a block-reduced map back to full-resolution pixel centres.
+
+    ``at`` (bool, ``shape``): only those pixels, in raster order (each point is
+    interpolated on its own, so the values are those of the full map).
+    """
     yy = (np.arange(shape[0]) + 0.5) / f - 0.5
     xx = (np.arange(shape[1]) + 0.5) / f - 0.5
     yy = np.clip(yy, 0, a.shape[0] - 1)
     xx = np.clip(xx, 0, a.shape[1] - 1)
+    if at is not None:
+        rows, cols = np.nonzero(at)
+        return ndi.map_coordinates(a, [yy[rows], xx[cols]], order=1, mode="nearest")
     return ndi.map_coordinates(a, np.meshgrid(yy, xx, indexing="ij"), order=1, mode="nearest")
 
 
-def _masked_background(data: np.ndarray, weight: np.ndarray, sigma_px: float) -> np.ndarray:
+def _masked_background(
+    data: np.ndarray, weight: np.ndarray, sigma_px: float, at: np.ndarray | None = None
+) -> np.ndarray:
     """Normalised Gaussian convolution of ``data`` with pixel weights, at reduced resolution.
 
     Places with no valid pixel nearby take the value of the nearest place that has one.
+    With ``at`` (bool mask) only the values of those pixels are returned (raster order).
     """
     f = max(1, int(sigma_px // 4))
     num = _block_mean(data * weight, f)
@@ -122,12 +134,12 @@ def _masked_background(data: np.ndarray, weight: np.ndarray, sigma_px: float) ->
     den = ndi.gaussian_filter(den, sigma_px / f, mode="nearest")
     ok = den > 1e-3 * f * f
     if not ok.any():
-        return np.zeros_like(data)
+        return np.zeros_like(data) if at is None else np.zeros(int(np.count_nonzero(at)))
     bg_red = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
     if not ok.all():
         idx = ndi.distance_transform_edt(~ok, return_distances=False, return_indices=True)
         bg_red = bg_red[tuple(idx)]
-    return _upsample(bg_red, f, data.shape)
+    return _upsample(bg_red, f, data.shape, at)
 
 
 def _robust_sd(values: np.ndarray) -> float:

@@ -27,15 +27,13 @@ import xarray as xr
 from scipy import ndimage as ndi
 
 from platescope._errors import InputError
-from platescope.particles._detect import _block_mean
 from platescope.particles._sem_particles import (
     _check_image,
     _coords_um,
-    _fill_from,
     _finite_pixels,
+    _footprint_and_map,
     _pixel_size_nm,
-    _substrate_pixels,
-    footprint_from_sem,
+    _substrate_map,
 )
 
 __all__ = ["find_footprint", "whole_image_region"]
@@ -90,16 +88,19 @@ def whole_image_region(image: xr.DataArray, reason: str | None = None) -> tuple:
     return mask, circle
 
 
-def _evidence(image, circle, sigma_um) -> dict[str, Any]:
-    """Contrast, circularity and in-view numbers of a fitted footprint circle."""
+def _evidence(image, circle, sigma_um, red=None) -> dict[str, Any]:
+    """Contrast, circularity and in-view numbers of a fitted footprint circle.
+
+    ``red``: the first-pass substrate map of :func:`footprint_from_sem` when the caller
+    has it (computed here otherwise).
+    """
     px_nm = _pixel_size_nm(image)
     px_um = px_nm / 1000.0
     y_um, x_um = _coords_um(image, px_nm)
-    data = _finite_pixels(image)
     f = max(1, int(sigma_um / px_um / 3))
     s_red = sigma_um / (px_um * f)
-    valid = _substrate_pixels(data, px_um)
-    red = _block_mean(_fill_from(data, valid), f) / _block_mean(np.ones_like(data), f)
+    if red is None:
+        red = _substrate_map(_finite_pixels(image), px_um, f)[1]
     blur = ndi.gaussian_filter(red, s_red, mode="nearest")
     # block-centre coordinates (µm)
     iy = (np.arange(red.shape[0]) + 0.5) * f - 0.5
@@ -205,13 +206,15 @@ def find_footprint(
         f"in view, ≤ {_MAX_IMAGE_FRACTION:.0%} of the image inside it"
     )
     try:
-        mask, circle = footprint_from_sem(image, method=method, sigma_um=sigma_um)
+        mask, circle, first_map = _footprint_and_map(
+            image, method=method, circle_um=None, sigma_um=sigma_um, table=None
+        )
     except InputError as err:
         if method not in ("grey", "density"):
             raise
         return whole_image_region(image, f"no footprint edge found ({err.problem})")
     ev = (
-        _evidence(image, circle, sigma_um)
+        _evidence(image, circle, sigma_um, first_map)
         if method == "grey"
         else {
             "in_view_fraction": float(circle["area_um2"] / (np.pi * circle["radius_um"] ** 2)),

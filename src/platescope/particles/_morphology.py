@@ -19,15 +19,18 @@ Validated on :func:`platescope.simulate.make_sem_morphology` deposits (docs/part
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import filters, measure
+from skimage import filters
 from skimage import morphology as skmorph
 
 from platescope._errors import InputError
+from platescope.particles._convex_area import convex_hull_pixel_counts
 from platescope.particles._image_checks import _image2d, _positive, _roi, _spacing
+from platescope.particles._wide_blur import gaussian_at_least
 
 __all__ = [
     "MORPHOLOGY_KINDS",
@@ -380,7 +383,26 @@ def index_of_dispersion(
 # ---------------------------------------------------------------- shape metrics
 
 
-def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
+class _Skeleton:
+    """A binary image's skeleton and Euclidean distance transform, each computed once.
+
+    :func:`morphology` needs both for the deposit and (three times) for the gaps between
+    it; they are the two costliest full-image steps of the verdict.
+    """
+
+    def __init__(self, binary: np.ndarray) -> None:
+        self.binary = binary
+
+    @functools.cached_property
+    def skeleton(self) -> np.ndarray:
+        return skmorph.skeletonize(self.binary)
+
+    @functools.cached_property
+    def distance(self) -> np.ndarray:
+        return ndi.distance_transform_edt(self.binary)
+
+
+def _object_table(mask: np.ndarray, shape: _Skeleton | None = None) -> dict[str, np.ndarray]:
     """Per 8-connected object (index = label): area, width, length (px), solidity, spanning.
 
     ``width``/``length`` are those of the rectangle with the object's area A and
@@ -388,6 +410,7 @@ def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
     within 2 % of the planted values, where skeleton length (+7 %, end spurs) and
     2·EDT − 1 on the skeleton (−13 %) are biased. Compact objects get w = L = P/4.
     ``edt_width`` (median 2·EDT − 1 over the skeleton) is kept for the gap test.
+    ``shape``: the mask's skeleton and distance transform when the caller has them.
     """
     labels, n = ndi.label(mask, structure=np.ones((3, 3)))
     area = np.bincount(labels.ravel(), minlength=n + 1).astype(float)
@@ -396,7 +419,6 @@ def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
     solidity = np.ones(n + 1)
     inertia = np.ones(n + 1)
     if n:
-        props = measure.regionprops(labels)  # lazy: only solidity below reads it
         perim = _crofton_perimeters(labels, n)
         ev0, ev1 = _inertia_eigvals(labels, n, area)
         big_enough = ev1 > 1e-12
@@ -407,17 +429,16 @@ def _object_table(mask: np.ndarray) -> dict[str, np.ndarray]:
         width[1:] = np.where(perim[1:] > 0, (half - disc) / 2.0, np.sqrt(area[1:]))
         length[1:] = np.where(perim[1:] > 0, (half + disc) / 2.0, np.sqrt(area[1:]))
         big = np.argsort(-area[1:])[:3000] + 1  # area-weighted: the largest objects decide
-        for k in big:
-            p = props[int(k) - 1]  # regionprops is ordered by label
-            if p.area >= 5:
-                solidity[k] = float(p.solidity)
+        big = big[area[big] >= 5]
+        # regionprops' solidity (area / convex-hull pixels), every hull in one pass
+        solidity[big] = area[big] / convex_hull_pixel_counts(labels, big)[big]
     return {
         "labels": labels,
         "n": n,
         "area": area,
         "length": length,
         "width": width,
-        "edt_width": _edt_width(mask, labels, n),
+        "edt_width": _edt_width(mask, labels, n, shape),
         "inertia_aspect": inertia,
         "solidity": solidity,
         "spans": _spans(labels, n),
@@ -495,10 +516,12 @@ def _inertia_eigvals(labels: np.ndarray, n: int, area: np.ndarray) -> tuple[np.n
     return np.clip(mid + rad, 0.0, None), np.clip(mid - rad, 0.0, None)
 
 
-def _edt_width(mask: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+def _edt_width(
+    mask: np.ndarray, labels: np.ndarray, n: int, shape: _Skeleton | None = None
+) -> np.ndarray:
     """Median of 2·EDT − 1 over each object's skeleton, px (a bar w px wide: ≈ w)."""
-    skel = skmorph.skeletonize(mask)
-    dist = ndi.distance_transform_edt(mask)
+    shape = shape if shape is not None else _Skeleton(mask)
+    skel, dist = shape.skeleton, shape.distance
     out = np.full(n + 1, np.nan)
     sk_lab = labels[skel]
     if not sk_lab.size:
@@ -640,9 +663,13 @@ def line_intercept(mask: Any, *, spacing: float, roi: Any = None) -> dict[str, A
     """
     px = _spacing(spacing)
     m = _check_mask(mask)
-    roi_arr = _roi(roi, m.shape)
-    m, sel = _crop(m, roi_arr)
-    junction = _triple_points(~m & sel)
+    m, sel = _crop(m, _roi(roi, m.shape))
+    return _line_intercept(m, sel, px, _Skeleton(~m & sel))
+
+
+def _line_intercept(m: np.ndarray, sel: np.ndarray, px: float, gaps: _Skeleton) -> dict[str, Any]:
+    """:func:`line_intercept` of a mask cut to its ROI's box (``gaps``: of ``~m & sel``)."""
+    junction = _triple_points(gaps)
     n_gap = 0.0
     n_triple = 0
     gap_px = 0
@@ -696,16 +723,17 @@ def line_intercept(mask: Any, *, spacing: float, roi: Any = None) -> dict[str, A
     return out
 
 
-def _triple_points(gaps: np.ndarray) -> np.ndarray:
+def _triple_points(shape: _Skeleton) -> np.ndarray:
     """Pixels of the gap network within its half-width of a skeleton branch point."""
-    skel = skmorph.skeletonize(gaps)
+    gaps = shape.binary
+    skel = shape.skeleton
     if not skel.any():
         return np.zeros(gaps.shape, bool)
     nb = ndi.convolve(skel.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
     branch = skel & (nb >= 3)
     if not branch.any():
         return np.zeros(gaps.shape, bool)
-    dist = ndi.distance_transform_edt(gaps)
+    dist = shape.distance
     r = max(1, int(np.ceil(np.median(dist[skel]))))
     return ndi.binary_dilation(branch, iterations=r) & gaps
 
@@ -888,10 +916,11 @@ def morphology(
         mask &= (np.bincount(lab.ravel()) >= int(min_object_px))[lab]
     sel = roi_arr if roi_arr is not None else np.ones(mask.shape, bool)
     coverage = float(mask[sel].mean())
-    cm, _ = _crop(mask, roi_arr)
+    cm, csel = _crop(mask, roi_arr)
     obj = _object_table(cm)
     voids = void_metrics(mask, spacing=px, roi=roi_arr)
-    gaps = _gaps(cm, _crop(sel, roi_arr)[0])
+    gap_shape = _Skeleton(~cm & csel)  # shared by the gap test and the line intercepts
+    gaps = _gaps(cm, csel, gap_shape)
     kind, reason = _verdict(obj, coverage, gaps, px)
     warn = _polarity_warning(
         ndi.gaussian_filter(data.astype(np.float64), sigma_px)[sel] if sigma_px else data[sel],
@@ -907,7 +936,7 @@ def morphology(
         "area_um2": float(sel.sum() * px * px),
         "index_of_dispersion": index_of_dispersion(data, grid=grid, polarity=polarity, roi=roi_arr),
         "whiskers": _whiskers_from(obj, px, _WHISKER_ASPECT),
-        "grains": line_intercept(mask, spacing=px, roi=roi_arr),
+        "grains": _line_intercept(cm, csel, px, gap_shape),
         "voids": voids,
         "fractions": _fractions(obj),
         "mask": mask,
@@ -948,8 +977,7 @@ def _large_scale_match(data, mask, level, polarity, sel) -> dict[str, Any]:
     sigma = max(data.shape) / 20.0
     if level is None or not np.isfinite(level):
         return {"flagged": False, "iou": None, "fraction": None, "sigma_px": sigma}
-    blur = ndi.gaussian_filter(data.astype(np.float64), sigma)
-    big = (blur >= level) if polarity != "dark" else (blur <= level)
+    big = gaussian_at_least(data, sigma, level, above=polarity != "dark")
     big &= sel
     frac = float(big[sel].mean()) if sel.any() else 0.0
     union = int((big | mask).sum())
@@ -958,7 +986,7 @@ def _large_scale_match(data, mask, level, polarity, sel) -> dict[str, Any]:
     return {"flagged": bool(flagged), "iou": iou, "fraction": frac, "sigma_px": sigma}
 
 
-def _gaps(mask: np.ndarray, sel: np.ndarray) -> dict[str, Any]:
+def _gaps(mask: np.ndarray, sel: np.ndarray, shape: _Skeleton | None = None) -> dict[str, Any]:
     """The substrate between the deposit: median width (px), spanning, elongated share.
 
     ``width``: median of 2·EDT − 1 over the skeleton of all gaps (NaN without gaps);
@@ -970,11 +998,11 @@ def _gaps(mask: np.ndarray, sel: np.ndarray) -> dict[str, Any]:
     out = {"width": float("nan"), "spans": False, "elongated": 0.0}
     if not gaps.any() or gaps.all():
         return out
-    skel = skmorph.skeletonize(gaps)
+    shape = shape if shape is not None else _Skeleton(gaps)
+    skel = shape.skeleton
     if skel.any():
-        dist = ndi.distance_transform_edt(gaps)
-        out["width"] = float(np.median(2.0 * dist[skel] - 1.0))
-    obj = _object_table(gaps)  # 8-connected: a boundary network crossing diagonally spans
+        out["width"] = float(np.median(2.0 * shape.distance[skel] - 1.0))
+    obj = _object_table(gaps, shape)  # 8-connected: a boundary network crossing diagonally spans
     out["spans"] = bool(obj["spans"].any())
     out["elongated"] = float(_fractions(obj)["elongated"] or 0.0)
     return out

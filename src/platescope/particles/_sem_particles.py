@@ -206,8 +206,13 @@ def _drop_weak(labels: np.ndarray, work: np.ndarray, peak_min: float) -> np.ndar
     n = int(labels.max())
     if n == 0 or not np.isfinite(peak_min):
         return labels
-    peaks = np.asarray(ndi.maximum(work, labels, np.arange(1, n + 1)))
-    weak = np.concatenate([[False], peaks < peak_min])
+    # each label's maximum in one unbuffered pass (ndi.maximum: ~20× slower, same values)
+    flat = labels.ravel()
+    on = flat > 0
+    peaks = np.full(n + 1, -np.inf)
+    np.maximum.at(peaks, flat[on], np.asarray(work, dtype=np.float64).ravel()[on])
+    weak = peaks < peak_min
+    weak[0] = False
     labels = labels.copy()
     labels[weak[labels]] = 0
     return labels
@@ -457,8 +462,7 @@ def detect_particles(
             bg = np.zeros_like(smooth)
             for reg in regions:
                 if reg.any():
-                    b = _masked_background(smooth, reg & ~fg, bg_sigma_px)
-                    bg[reg] = b[reg]
+                    bg[reg] = _masked_background(smooth, reg & ~fg, bg_sigma_px, at=reg)
             work = smooth - bg
         t_method = _threshold_value(work[roi], "otsu" if threshold == "noise" else threshold)
         fg = ndi.binary_dilation(work > t_method, iterations=2)
@@ -720,6 +724,19 @@ def footprint_from_sem(
     >>> round(circle["radius_um"], 1)
     3.0
     """
+    mask, circle, _ = _footprint_and_map(
+        image, method=method, circle_um=circle_um, sigma_um=sigma_um, table=table
+    )
+    return mask, circle
+
+
+def _footprint_and_map(image, *, method, circle_um, sigma_um, table):
+    """:func:`footprint_from_sem` and its first-pass substrate map (``"grey"``; else None).
+
+    The map (particles filled from the nearest bare substrate, block means) is what
+    :func:`platescope.particles._footprint.find_footprint` tests the circle against: it
+    is returned so that the test does not compute it a second time.
+    """
     image = _check_image(image)
     px_nm = _pixel_size_nm(image)
     y_um, x_um = _coords_um(image, px_nm)
@@ -764,19 +781,18 @@ def footprint_from_sem(
                 f"the footprint circle {tuple(circle_um)} does not overlap the image",
                 "give the circle centre in the image's µm coordinates",
             )
-        return da, circle
+        return da, circle, None
 
     sigma_um = _positive("sigma_um", sigma_um)
     f = max(1, int(sigma_um / px_um / 3))  # ~3 reduced pixels per sigma
     s_red = sigma_um / (px_um * f)
     if method == "grey":
         data = _finite_pixels(image)
-        valid = _substrate_pixels(data, px_um)
+        valid, first_map = _substrate_map(data, px_um, f)
         # pass 1: particles filled in from the nearest substrate pixel; pass 2: from the
         # nearest substrate pixel on the same side of the pass-1 edge (a particle on the
         # edge would otherwise borrow the grey of the other side)
-        red = _block_mean(_fill_from(data, valid), f) / _block_mean(np.ones_like(data), f)
-        p, _ = _edge_circle(red, s_red, f, y_um, x_um, px_um, _source(image))
+        p, _ = _edge_circle(first_map, s_red, f, y_um, x_um, px_um, _source(image))
         inside = _circle_mask(image.shape, y_um, x_um, *p)
         filled = np.where(
             inside, _fill_from(data, valid & inside), _fill_from(data, valid & ~inside)
@@ -811,6 +827,7 @@ def footprint_from_sem(
         level_stat=np.median if method == "grey" else np.mean,  # counts: mean density
     )
     if method == "density":
+        first_map = None
         p, err = _density_circle(table, p, y_um, x_um, f)
     else:
         w_prev = np.inf
@@ -822,7 +839,7 @@ def footprint_from_sem(
             p, w_prev = q, w
             if moved < 2.0 * px_um:
                 break
-    return _result(p[0], p[1], p[2], err, method)
+    return (*_result(p[0], p[1], p[2], err, method), first_map)
 
 
 def _robust_lm(resid, jac, q0, *, f_scale: float, max_iter: int = 60):
@@ -995,6 +1012,13 @@ def _substrate_pixels(data: np.ndarray, px_um: float) -> np.ndarray:
     if valid.mean() < 0.2:  # implausibly many "particles": use every pixel
         valid[:] = True
     return valid
+
+
+def _substrate_map(data: np.ndarray, px_um: float, f: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bare-substrate pixels and the image with the rest filled from them, in f × f means."""
+    valid = _substrate_pixels(data, px_um)
+    red = _block_mean(_fill_from(data, valid), f) / _block_mean(np.ones_like(data), f)
+    return valid, red
 
 
 def _fill_from(data: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -406,18 +406,32 @@ class StagedOutput:
         return rel
 
     def figure(
-        self, name: str, fig, *, title: str, caption: str, section: str | None = None
+        self,
+        name: str,
+        fig,
+        *,
+        title: str,
+        caption: str,
+        section: str | None = None,
+        png_compress_level: int | None = None,
     ) -> str:
         """Save a matplotlib Figure to ``figures/<name>.png`` (300 dpi) and its twin
         ``figures/<name>.svg``; returns the PNG's relative path.
 
         ``section`` names the summary key the figure illustrates (the report puts it
         beside those numbers); by default the report guesses it from ``name``.
+        ``png_compress_level`` (zlib 0–9; Pillow's default 6 otherwise): same pixels,
+        for figures whose PNG encoding is costly (full-resolution micrographs).
         """
         from platescope.report import atomic_savefig
 
         rel = f"figures/{name}.png"
-        atomic_savefig(fig, self.root / rel)
+        kw = (
+            {}
+            if png_compress_level is None
+            else {"pil_kwargs": {"compress_level": png_compress_level}}
+        )
+        atomic_savefig(fig, self.root / rel, **kw)
         entry = {"title": title, "path": str(self.root / rel), "rel": rel, "caption": caption}
         if section:
             entry["section"] = section

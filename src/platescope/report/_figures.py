@@ -18,7 +18,8 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, Rectangle
+from matplotlib.patches import Circle, PathPatch, Rectangle
+from matplotlib.path import Path
 from matplotlib.transforms import blended_transform_factory
 
 from platescope.report._style import LABEL_PT, LEGEND_PT, TICK_PT
@@ -521,6 +522,45 @@ def _footprint_value(fp: Mapping[str, Any], *names: str) -> float | None:
     return None
 
 
+def _label_outline_path(labels: np.ndarray, extent: tuple[float, ...]) -> Path:
+    """The pixel edges between each labelled object and anything else, as one path.
+
+    Straight runs of edges along a row or column become one segment. ``extent`` is
+    imshow's ``(left, right, bottom, top)`` with ``origin="upper"`` (row 0 at ``top``).
+
+    Examples
+    --------
+    >>> lab = np.zeros((4, 5), int); lab[1:3, 1:4] = 1
+    >>> path = _label_outline_path(lab, (0, 5, 4, 0))
+    >>> len(path.vertices) // 2  # 2 horizontal + 2 vertical runs
+    4
+    """
+    lab = np.asarray(labels)
+    ny, nx = lab.shape
+    left, right, bottom, top = (float(v) for v in extent)
+    dx, dy = (right - left) / nx, (bottom - top) / ny
+    pad = np.pad(lab, 1)
+    segs = []
+    # horizontal edges: between rows i − 1 and i (i = 0…ny), runs along the columns
+    horiz = pad[:-1, 1:-1] != pad[1:, 1:-1]
+    # vertical edges: between columns j − 1 and j, runs along the rows (transposed)
+    vert = (pad[1:-1, :-1] != pad[1:-1, 1:]).T
+    for edges, along, across, d_along, d_across in (
+        (horiz, left, top, dx, dy),
+        (vert, top, left, dy, dx),
+    ):
+        e = np.pad(edges, ((0, 0), (1, 1)))
+        line, start = np.nonzero(e[:, 1:-1] & ~e[:, :-2])
+        _, stop = np.nonzero(e[:, 1:-1] & ~e[:, 2:])
+        a0, a1 = along + start * d_along, along + (stop + 1) * d_along
+        c = across + line * d_across
+        pts = np.stack([np.column_stack([a0, c]), np.column_stack([a1, c])], axis=1)
+        segs.append(pts if edges is horiz else pts[..., ::-1])
+    verts = np.concatenate(segs).reshape(-1, 2)
+    codes = np.tile([Path.MOVETO, Path.LINETO], len(verts) // 2).astype(Path.code_type)
+    return Path(verts, codes)
+
+
 def fig_sem_particles(
     image: Any,
     *,
@@ -581,25 +621,13 @@ def fig_sem_particles(
     handles: list[Any] = []
     n_particles: int | None = None
 
-    overlay = overlay_zoom = None
+    outline = None
     if labels is not None:
-        from skimage.morphology import dilation, footprint_rectangle
-        from skimage.segmentation import find_boundaries
-
         lab = np.asarray(getattr(labels, "values", labels))
         if lab.shape != arr.shape:
             raise ValueError(f"labels shape {lab.shape} differs from image shape {arr.shape}")
         n_particles = int(np.unique(lab[lab > 0]).size)
-        edges = find_boundaries(lab, mode="inner")
-        # Thicken the outlines so they survive the down-sampling to screen pixels.
-        factor = nx / (fig.get_figwidth() * 0.55 * 150)
-        if factor > 1.2:
-            k = int(math.ceil(factor))
-            edges = dilation(edges, footprint_rectangle((k, k)))
-        overlay = np.zeros((ny, nx, 4), dtype=np.uint8)
-        overlay[edges] = (0, 229, 255, 255)
-        overlay_zoom = np.zeros((ny, nx, 4), dtype=np.uint8)
-        overlay_zoom[find_boundaries(lab, mode="inner")] = (0, 229, 255, 255)
+        outline = _label_outline_path(lab, extent)
         handles.append(Line2D([], [], color=_OUTLINE, lw=1.5, label="particle outlines"))
 
     circles: list[tuple[float, float, float]] = []
@@ -641,10 +669,10 @@ def fig_sem_particles(
     zx = min(max(zx, left + half), right - half)
     zy = min(max(zy, min(top, bottom) + half), max(top, bottom) - half)
 
-    for a, ov in ((ax, overlay), (ax_z, overlay_zoom)):
+    for a, lw in ((ax, 0.5), (ax_z, 0.8)):
         a.imshow(arr, interpolation="antialiased", **show)
-        if ov is not None:
-            a.imshow(ov, interpolation="nearest", extent=extent, origin="upper")
+        if outline is not None:  # one vector path: no full-size raster layer to resample
+            a.add_patch(PathPatch(outline, fill=False, ec=_OUTLINE, lw=lw, gid="particle-outlines"))
         for x0, y0, rad in circles:
             a.add_patch(Circle((x0, y0), rad, fill=False, ec=_OUTLINE, lw=0.8))
         if cx is not None and cy is not None and r is not None:

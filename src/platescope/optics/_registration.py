@@ -68,6 +68,10 @@ __all__ = [
     "stabilize_movie",
 ]
 
+#: On a region given in µm, the static reference's high-passed frames are brought to
+#: zero outside the static part over this σ, px (see ``_highpass_frames``).
+OUTSIDE_TAPER_PX = 2.0
+
 
 # --------------------------------------------------------------------------- helpers
 def _blocks(n: int, size: int):
@@ -529,12 +533,18 @@ def _fourier_back(spec: np.ndarray, d: np.ndarray, shape) -> np.ndarray:
     return np.fft.irfft2(spec * ramp, s=(ny, nx))
 
 
-def _highpass_frames(frames, d, static_mask, highpass_px: float, smooth_px: float):
+def _highpass_frames(
+    frames, d, static_mask, highpass_px: float, smooth_px: float, outside_taper_px: float = 0.0
+):
     """Frames minus their Gaussian blur (σ = ``highpass_px``), then smoothed (``smooth_px``).
 
     With a ``static_mask`` the blur is a normalised convolution over the static part (no
     high-pass halo of the changing part), the mask moved with each frame's content
-    ``d`` (whole pixels).
+    ``d`` (whole pixels). With ``outside_taper_px`` > 0 the high-passed frame is also
+    brought to zero outside the static part (× min(1, 2·G_σ(mask)), σ = that, px): the
+    content there is not used, and where it is far brighter than the static part (an
+    alloying film beside bare glass in epi) its step at the field's border would ring
+    through the Fourier shifts by ∝ sin(π × the fractional shift).
     """
     if static_mask is None:
         hp = frames - ndimage.gaussian_filter(frames, (0, highpass_px, highpass_px))
@@ -545,6 +555,9 @@ def _highpass_frames(frames, d, static_mask, highpass_px: float, smooth_px: floa
         low = ndimage.gaussian_filter(frames * ms, (0, highpass_px, highpass_px))
         low /= np.maximum(ndimage.gaussian_filter(ms, (0, highpass_px, highpass_px)), 1e-6)
         hp = frames - low
+        if outside_taper_px > 0:
+            sig = (0, outside_taper_px, outside_taper_px)
+            hp *= np.minimum(2.0 * ndimage.gaussian_filter(ms, sig), 1.0)
     if smooth_px > 0:
         hp = ndimage.gaussian_filter(hp, (0, smooth_px, smooth_px))
     return hp
@@ -770,6 +783,7 @@ def _refine_robust(
     n_inner: int = 3,
     tukey_c: float = 4.685,
     block_frames: int = 32,
+    outside_taper_px: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Joint Lucas–Kanade refinement of every shift against one static reference.
 
@@ -803,7 +817,7 @@ def _refine_robust(
     k2 = _gauss_sq_sum(smooth_px)
 
     def prep(frames, d):
-        return _highpass_frames(frames, d, static_mask, highpass_px, smooth_px)
+        return _highpass_frames(frames, d, static_mask, highpass_px, smooth_px, outside_taper_px)
 
     def solve(wk, gy, gx, r):
         a_yy = (wk * gy * gy).sum(axis=(1, 2))
@@ -1136,6 +1150,9 @@ def register_drift(
             smooth_px=float(peak_sigma_px),
             static_mask=keep,
             block_frames=int(block_frames),
+            # a region given in µm: what lies outside it is not static (and may be far
+            # brighter, an alloying film in epi): brought to zero before the shifts
+            outside_taper_px=OUTSIDE_TAPER_PX if box_given else 0.0,
         )
         sd = np.sqrt(sd**2 + sd[ref] ** 2)
         s = s - s[ref]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +28,47 @@ def _sigint_handler_restored():
         pytest.fail(f"the SIGINT handler was left changed: {before!r} -> {after!r}")
 
 
+# ------------------------------------ expensive inputs built once for all xdist workers
+
+
+@pytest.fixture(scope="session")
+def build_once(tmp_path_factory):
+    """``build_once(key, build) -> Path``: the folder ``build(folder)`` filled, built once
+    per test run and shared by every xdist worker (a session fixture alone is built once
+    per *worker*, so two files on two workers would each simulate and analyse it).
+
+    The first caller builds in the run's temporary root while holding a lock on
+    ``<key>.lock``; callers on other workers wait for it and get the same folder. A build
+    that raises leaves no folder behind (the next caller tries again and fails the same
+    way). The folder is built in place, not moved afterwards, so paths recorded inside it
+    (a summary's absolute input paths) stay true. Callers must only read it.
+    """
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by the workers' own basetemps
+    root = root / "built-once"
+    root.mkdir(exist_ok=True)
+
+    def build_once_(key: str, build) -> Path:
+        folder, done = root / key, root / f"{key}.done"
+        with open(root / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                try:
+                    build(folder)
+                except BaseException:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise
+                done.touch()
+        return folder
+
+    return build_once_
+
+
 # ------------------------------------------- xdist: the longest test files start first
 #
 # ``--dist loadfile`` keeps each file on one worker (so a file's module fixtures, often a
@@ -35,31 +79,37 @@ def _sigint_handler_restored():
 # short files to fill the gaps at the end. Only the schedule changes: every file still
 # runs whole, on one worker, with the same tests.
 
-#: the test files that took longest, longest first, in a full ``-n 2 --dist loadfile
-#: --durations=0`` run (2026-12-07, at load 8-28 from other jobs, so a ranking, not
-#: seconds); test_pipeline_irm_galvanostatic.py was one file then (1518 s, of which
-#: ~60 % the contact-start part now in its own file). Re-rank from such a run when files
-#: are split, renamed or added. Files not listed keep xdist's order, after these.
+#: the test files that take longest, longest first. The first six are ranked by the CPU
+#: seconds each took in one process (``-n 0``, 2026-12-07, load 11-26, after the shared
+#: inputs of ``build_once`` and the smaller end-to-end inputs): irm_galvanostatic 41,
+#: sem_series 36, napari 35 (with the viewer sample it builds), publish_atomic 34,
+#: contact_start 25, sem_particles 21. The rest keep the order of an earlier full ``-n 2
+#: --dist loadfile --durations=0`` run (at load 8-28 from other jobs, so a ranking, not
+#: seconds). Re-rank from such a run when files are split, renamed or added. Files not
+#: listed keep xdist's order, after these.
 _LONGEST_FILES: tuple[str, ...] = (
-    "tests/pipeline/test_sem_series.py",  # 1635 s
-    "tests/pipeline/test_pipeline_irm_contact_start.py",
-    "tests/pipeline/test_pipeline_sem_particles.py",  # 822 s
-    "tests/pipeline/test_provenance_values.py",  # 688 s
-    "tests/viewer/test_napari.py",  # 684 s
     "tests/pipeline/test_pipeline_irm_galvanostatic.py",
-    "tests/pipeline/test_pipeline_registration.py",  # 548 s
-    "tests/viewer/test_layers.py",  # 426 s
+    "tests/pipeline/test_sem_series.py",
+    "tests/viewer/test_napari.py",
+    "tests/pipeline/test_publish_atomic.py",
+    "tests/pipeline/test_pipeline_irm_contact_start.py",
+    "tests/pipeline/test_pipeline_sem_particles.py",
+    "tests/pipeline/test_pipeline_registration.py",  # 548 s in the earlier run
     "tests/pipeline/test_output_safety.py",  # 377 s
+    "tests/pipeline/test_provenance_values.py",  # 16 CPU-s before leaving out a movie
     "tests/particles/test_footprint.py",  # 340 s
     "tests/particles/test_sem_particles.py",  # 299 s
     "tests/test_examples.py",  # 299 s
-    "tests/cli/test_progress_and_index.py",  # 282 s
     "tests/test_readme_examples.py",  # 258 s
     "tests/pipeline/test_pipeline_see_through.py",  # 255 s
     "tests/pipeline/test_pipeline_afm.py",  # 239 s
     "tests/pipeline/test_catalog_rocrate.py",  # 227 s
     "tests/pipeline/test_demo_parallel.py",  # 203 s
+    "tests/cli/test_progress_and_index.py",  # 282 s before its input was simulated once
 )
+# tests/viewer/test_layers.py (426 s in that run) is left out on purpose: it reads the
+# analysed sample that test_napari.py, listed, builds (``build_once``); handed out after
+# the listed files it finds the sample built instead of waiting for it on the other worker.
 _RANK = {f: i for i, f in enumerate(_LONGEST_FILES)}
 
 

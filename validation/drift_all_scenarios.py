@@ -129,7 +129,8 @@ def one(scenario: str, seed: int, ns: float) -> list[dict]:
         f0 = np.asarray(mc[0].values, float)
         crb = _crb(f0, ns, read)
         crb_hp = _crb(f0, ns, read, highpass_px=8.0)
-        q_still = optics.frame_quality(ms)
+        st_still = optics.stabilize_movie(ms, register=True)
+        q_still = st_still["quality"]
         t0 = time.perf_counter()
         st = optics.stabilize_movie(mm, register=True)
         t_reg = time.perf_counter() - t0
@@ -159,6 +160,12 @@ def one(scenario: str, seed: int, ns: float) -> list[dict]:
             "bad_found": len(planted & found),
             "bad_flagged": len(found),
             "still_false_flags": int(q_still["bad"].sum()),
+            "still_applied": bool(st_still["summary"]["applied"]),
+            "still_max_shift_px": float(st_still["summary"]["max_shift_px"]),
+            "still_reason": st_still["summary"]["applied_reason"],
+            "method": s["method"].split("then ")[-1],
+            "err_est_median_px": s["err_px_median"],
+            "applied_reason": s["applied_reason"],
             "stabilize_s": t_reg,
         }
         if scenario == "irm-galvanostatic":
@@ -199,6 +206,12 @@ def main() -> None:
             "top-view-nucleation",
         ],
     )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "drift_all_scenarios.json",
+        help="JSON file written (rewritten after every row)",
+    )
     args = ap.parse_args()
     print(
         "| scenario | noise | seed | rms err y / x (px) | rms err, common offset removed | "
@@ -207,7 +220,7 @@ def main() -> None:
     )
     print("|" + "---|" * 13)
     rows = []
-    out = Path(__file__).parent / "results" / "drift_all_scenarios.json"
+    out = args.out
     out.parent.mkdir(exist_ok=True)
     for scenario in args.scenarios:
         for ns in args.noise:

@@ -39,6 +39,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument(
+        "--json",
+        type=Path,
+        default=Path(__file__).parent / "results" / "drift_dendrite.json",
+        help="JSON file written",
+    )
     args = ap.parse_args()
     rows = []
     for seed in args.seeds:
@@ -72,7 +78,7 @@ def main() -> None:
                 f"applied {r.get('applied')} |",
                 flush=True,
             )
-    out = Path(__file__).parent / "results" / "drift_dendrite.json"
+    out = args.json
     out.write_text(json.dumps(rows, indent=1, default=str))
 
 

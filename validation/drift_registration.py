@@ -117,6 +117,13 @@ def tnuc_err(sim, movie) -> float:
     return float(np.median(np.abs(tmap[both] - truth[both]))) / dt
 
 
+def _significance(summary: dict, prefix: str) -> dict:
+    """The largest shift in σ of its estimate and the limit the decision used."""
+    return {
+        f"{prefix}significance": summary.get("shift_significance"),
+    }
+
+
 def bad_scores(quality, truth: dict) -> dict:
     planted = set(truth["blurred_frames"]) | set(truth["dark_frames"])
     found = set(quality.loc[quality["bad"], "frame"].astype(int))
@@ -148,6 +155,10 @@ def run_galvanostatic(seed: int, ns: float, old: bool) -> dict:
     row["still_applied"] = bool(st_still["summary"]["applied"])
     row["still_max_shift_px"] = float(st_still["summary"]["max_shift_px"])
     row["still_bad_flagged"] = int(st_still["quality"]["bad"].sum())
+    row.update(_significance(st_still["summary"], "still_"))
+    row.update(_significance(s, ""))
+    row["static_reference"] = "static reference" in s["method"]
+    row["still_static_reference"] = "static reference" in st_still["summary"]["method"]
     off = optics.stabilize_movie(ms, register=False)
     row["tnuc_err_frames_still"] = tnuc_err(still, off["movie"])
     row["tnuc_err_frames_moving_registered"] = tnuc_err(moving, st["movie"])
@@ -212,6 +223,10 @@ def run_cv(seed: int, ns: float, old: bool, workdir: Path) -> dict:
     row["still_applied"] = bool(got_s["registration"]["applied"])
     row["still_max_shift_px"] = float(got_s["registration"]["max_shift_px"])
     row["still_bad_flagged"] = int(got_s["registration"]["n_frames_excluded"])
+    row.update(_significance(got_s["registration"], "still_"))
+    row.update(_significance(reg, ""))
+    row["static_reference"] = "static reference" in reg["method"]
+    row["still_static_reference"] = "static reference" in got_s["registration"]["method"]
     # with registration not applied the still movie is analysed as recorded: that is
     # the drift-free baseline
     row["ce_map_median_abs_err_still"] = compare(sim_s, res_s)["ce_map_median_abs_err"]

@@ -18,9 +18,12 @@ class _Tty(io.StringIO):
         return True
 
 
-@pytest.fixture
-def experiment(tmp_path):
-    return simulate("symmetric-cell", tmp_path / "in", seed=1, overrides={"n_cycles": "2"})
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """A simulated symmetric cell, simulated once: the tests only read it (each analyses it
+    into its own folder)."""
+    root = tmp_path_factory.mktemp("progress")
+    return simulate("symmetric-cell", root / "in", seed=1, overrides={"n_cycles": "2"})
 
 
 @pytest.mark.parametrize("quiet", [False, True])

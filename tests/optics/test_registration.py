@@ -152,7 +152,7 @@ def test_still_movie_shifts_are_noise_and_not_applied():
     res = stabilize_movie(movie, register=True)
     s = res["summary"]
     assert s["max_shift_px"] < 0.1
-    assert s["applied"] is False and "below" in s["applied_reason"]
+    assert s["applied"] is False and "noise" in s["applied_reason"]
     assert res["movie"] is movie  # used as recorded: results unchanged
     assert s["n_frames_excluded"] == 0
 
@@ -183,6 +183,44 @@ def test_adjacent_blurred_pairs_and_triples_found(blur_sigma_px):
     assert found == set(planted["blurred_frames"]) | set(planted["dark_frames"])
     reasons = dict(zip(q["frame"], q["reason"], strict=True))
     assert all(reasons[k] == "blurred" for k in planted["blurred_frames"])
+
+
+def test_blank_frames_are_told_apart_from_blurred_ones():
+    """A frame of camera noise only (the scene gone: shutter or lamp off) at 80 % of the
+    mean — not dark enough for ``dark`` — is ``blank``; σ = 4 px defocus of the same
+    movie stays ``blurred`` (the blank test sits between them: defocus keeps ≈ 0.4 of the
+    coarse variance, a noise frame ≈ 0)."""
+    planted = {"blurred_frames": [6, 30], "dark_frames": [], "blur_sigma_px": 4.0}
+    movie, _ = _moving(seed=21, n_frames=44, planted=planted)
+    frames = movie.values.copy()
+    rng = np.random.default_rng(21)
+    for k in (14, 15, 38):  # a pair and a single frame
+        level = 0.8 * frames[k].mean()
+        frames[k] = np.clip(rng.poisson(level, frames[k].shape) + rng.normal(0, 5, frames[k].shape), 0, 4095)
+    q = frame_quality(movie.copy(data=frames))
+    reasons = dict(zip(q["frame"], q["reason"], strict=True))
+    assert {k for k, r in reasons.items() if r} == {6, 14, 15, 30, 38}
+    assert [reasons[k] for k in (6, 30)] == ["blurred", "blurred"]
+    assert [reasons[k] for k in (14, 15, 38)] == ["blank", "blank", "blank"]
+
+
+@pytest.mark.skipif(
+    not (DATA / "movies" / "pims_cine_spe" / "spestack_test.spe").exists(),
+    reason="shared data not available",
+)
+def test_real_spe_first_frame_is_blank_not_blurred():
+    """spestack_test.spe (Princeton, 5 × 128²): frame 0 holds no spots, only noise around
+    the dark level (by hand: mean 174 vs 222–226 counts, std of the σ = 3 px blur 2.4 vs
+    77 counts in frame 1); frames 1–4 show the same five spots."""
+    from platescope.io import read_movie
+
+    movie = read_movie(
+        DATA / "movies" / "pims_cine_spe" / "spestack_test.spe",
+        frame_interval_s=1.0,
+        pixel_size_um=1.0,
+    )
+    q = frame_quality(movie)
+    assert q["reason"].tolist() == ["blank", "", "", "", ""]
 
 
 def test_blur_runs_longer_than_the_limit_are_not_claimed():

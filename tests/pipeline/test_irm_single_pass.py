@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import tifffile
 import xarray as xr
+from _experiment_edit import edit_experiment
 from scipy import ndimage
 
 from platescope import io, optics, sync
@@ -23,6 +24,8 @@ def run(tmp_path_factory):
         seed=5,
         overrides={"irm_size_px": 96, "irm_pixel_size_um": 0.1},
     )
+    # the IRM numbers only: the SEM image (analysed last, on its own) is left out
+    exp = edit_experiment(exp, root, drop_sections=("sem",))
     mp = pytest.MonkeyPatch()
     eager_read = io.read_movie
     mp.setattr(io, "read_movie", lambda path, **kw: eager_read(path, **{**kw, "lazy": True}))

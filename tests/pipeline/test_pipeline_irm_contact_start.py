@@ -5,21 +5,32 @@ nucleation from the deposition signal, and the messages when they cannot be foun
 two analysed experiments on different workers; each file still builds its own once.)
 """
 
+import contextlib
+import io
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import tifffile
+from _experiment_edit import edit_experiment
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
 
 
 @pytest.fixture(scope="module")
-def contact_run(tmp_path_factory):
+def contact_cli_run(tmp_path_factory):
     """The camera starts at contact (no frame before it, no landing step); the experiment
-    file carries the trigger's offset and the electrode area, as a real rig's would."""
+    file carries the trigger's offset and the electrode area, as a real rig's would.
+
+    Analysed once, through the command line (``platescope analyze``, which calls
+    :func:`~platescope.pipeline.analyze` and then reports on stderr): the tests of the
+    results read its ``summary.json``, the CLI test its exit status and messages.
+    Returns ``(root, summary, truth, exit_status, stderr_text)``.
+    """
+    from platescope.cli import main
+
     root = tmp_path_factory.mktemp("irm_contact")
     exp = simulate(
         "irm-galvanostatic",
@@ -27,27 +38,23 @@ def contact_run(tmp_path_factory):
         seed=7,
         overrides={"movie_start_after_contact_s": 0.0, "duration_s": 30.0},
     )
-    summary = analyze(exp, root / "results")
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        status = main(["analyze", str(exp), "--out", str(root / "results")])
+    summary = json.loads((root / "results" / "summary.json").read_text())
     truth = json.loads((root / "input" / "truth" / "truth.json").read_text())
-    return root, summary, truth
+    return root, summary, truth, status, err.getvalue()
 
 
-def _edit_experiment(root, tmp_path, drop=(), replace=None):
-    """A copy of the simulated experiment file without some lines (inputs by absolute path)."""
-    lines = []
-    for line in (root / "input" / "experiment.toml").read_text().splitlines():
-        key = line.split("=")[0].strip()
-        if key in drop:
-            continue
-        if replace and key in replace:
-            line = f"{key} = {replace[key]}"
-        if key in ("path", "frame_times"):
-            rel = line.split("=", 1)[1].strip().strip('"')
-            line = f'{key} = "{root / "input" / rel}"'
-        lines.append(line)
-    path = tmp_path / "experiment.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+@pytest.fixture(scope="module")
+def contact_run(contact_cli_run):
+    """``(root, summary, truth)`` of the analysed contact-start experiment."""
+    return contact_cli_run[:3]
+
+
+def _edit_experiment(root, tmp_path, **edits):
+    """A copy of the simulated experiment file, edited (inputs by absolute path)."""
+    return edit_experiment(root / "input" / "experiment.toml", tmp_path, **edits)
 
 
 def _frame_interval_s(root):
@@ -92,7 +99,9 @@ def test_contact_start_without_electrode_area(contact_run, tmp_path):
     """No [electrode] area_cm2: the footprint from the deposition signal gives the area,
     and the nucleation charge density follows within the reported uncertainties."""
     root, with_area, truth = contact_run
-    exp = _edit_experiment(root, tmp_path, drop=("area_cm2",))
+    # the SEM image (analysed last, from the record's charge alone) has no part in the
+    # area or the nucleation charge: left out, it does not cost its particle analysis
+    exp = _edit_experiment(root, tmp_path, drop=("area_cm2",), drop_sections=("sem",))
     s = analyze(exp, tmp_path / "out")
     assert s["footprint"]["source"] == with_area["footprint"]["source"]
     assert s["footprint"]["area_cm2"] == pytest.approx(with_area["footprint"]["area_cm2"])
@@ -112,24 +121,24 @@ def test_contact_start_without_electrode_area(contact_run, tmp_path):
 def test_contact_start_with_a_wrong_electrode_area_warns(contact_run, tmp_path):
     root, _, truth = contact_run
     wrong = 1.5 * truth["footprint"]["area_cm2"]
-    exp = _edit_experiment(root, tmp_path, replace={"area_cm2": repr(wrong)})
+    exp = _edit_experiment(
+        root, tmp_path, replace={"area_cm2": repr(wrong)}, drop_sections=("sem",)
+    )
     s = analyze(exp, tmp_path / "out")
+    assert "sem" not in s["inputs"]  # the edit left out the SEM image, and only it
     warned = [w for w in s["warnings"] if w["code"] == "footprint-area-mismatch"]
     assert len(warned) == 1 and warned[0]["where"] == "footprint.area_cm2"
     assert s["echem"]["galvanostatic"]["area_cm2"] == pytest.approx(wrong)  # the user's, flagged
 
 
-def test_contact_start_cli_messages(contact_run, tmp_path, capsys):
+def test_contact_start_cli_messages(contact_cli_run, tmp_path, capsys):
     """Exit 0 where the old code told the user to give an area they had given; exit 2 with
     the right fix when the clocks or the footprint cannot be found."""
     from platescope.cli import main
 
-    root, _, _ = contact_run
-    assert (
-        main(["analyze", str(root / "input" / "experiment.toml"), "--out", str(tmp_path / "a")])
-        == 0
-    )
-    err = " ".join(capsys.readouterr().err.split())  # the CLI wraps lines
+    root, _, _, status, err = contact_cli_run  # `platescope analyze` of the experiment
+    assert status == 0
+    err = " ".join(err.split())  # the CLI wraps lines
     assert "give [electrode] area_cm2" not in err and "no frame before contact" not in err
     # without the trigger's offset nothing can align the clocks (constant current, no
     # landing step, no start time in the TIFF): say so, and ask for a (negative) offset
@@ -141,12 +150,10 @@ def test_contact_start_cli_messages(contact_run, tmp_path, capsys):
         assert needle in err, err
 
 
-@pytest.mark.parametrize("with_area", [True, False])
-def test_contact_start_without_deposition_signal_names_a_fix_not_yet_applied(
-    tmp_path_factory, capsys, with_area
-):
-    from platescope.cli import main
-
+@pytest.fixture(scope="module")
+def faint_contact_input(tmp_path_factory):
+    """A contact-start experiment whose deposit the camera cannot see (simulated once for
+    both variants of the experiment file below; the inputs are only read)."""
     root = tmp_path_factory.mktemp("irm_faint")
     simulate(
         "irm-galvanostatic",
@@ -159,8 +166,18 @@ def test_contact_start_without_deposition_signal_names_a_fix_not_yet_applied(
             "noise_scale": 4.0,
         },
     )
-    exp = _edit_experiment(root, root, drop=() if with_area else ("area_cm2",))
-    assert main(["analyze", str(exp), "--out", str(root / "out")]) == 2
+    return root
+
+
+@pytest.mark.parametrize("with_area", [True, False])
+def test_contact_start_without_deposition_signal_names_a_fix_not_yet_applied(
+    faint_contact_input, tmp_path, capsys, with_area
+):
+    from platescope.cli import main
+
+    root = faint_contact_input
+    exp = _edit_experiment(root, tmp_path, drop=() if with_area else ("area_cm2",))
+    assert main(["analyze", str(exp), "--out", str(tmp_path / "out")]) == 2
     err = " ".join(capsys.readouterr().err.split())  # the CLI wraps lines
     assert "Traceback" not in err and "no frame before contact" in err
     assert "start the recording before the pipette lands" in err

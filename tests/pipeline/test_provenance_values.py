@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+from _experiment_edit import edit_experiment
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
@@ -35,6 +36,10 @@ def cv_runs(tmp_path_factory):
     glitch = simulate("irm-cv", root / "glitch", seed=1)
     _set_ewe(glitch.parent / "echem.mpt", 500, 1e26)  # a reading no potentiostat makes
     _set_ewe(glitch.parent / "echem.mpt", 1500, -3e3)
+    # the glitched record alone: the cycles are computed from the record before (and
+    # without) the movie, so its IRM analysis would only repeat the clean run's
+    (root / "glitch_echem").mkdir()
+    glitch = edit_experiment(glitch, root / "glitch_echem", drop_sections=("movie",))
     return clean, analyze(clean, root / "out_clean"), glitch, analyze(glitch, root / "out_glitch")
 
 
@@ -46,6 +51,7 @@ def test_impossible_echem_samples_are_excluded_and_reported(cv_runs):
     assert "2 sample(s) excluded" in msg and "|potential| > 20 V" in msg
     assert "501" in msg and "1501" in msg  # the data rows, 1-based
     assert not [w for w in s_clean["warnings"] if w["code"] == "echem-samples-excluded"]
+    assert "movie" in s_clean["inputs"] and "movie" not in s_glitch["inputs"]
     # without the two glitches, the results are those of the clean record
     assert "e+2" not in json.dumps(s_glitch["echem"])  # no astronomically wrong number
     clean, glitch = s_clean["echem"]["cycles"], s_glitch["echem"]["cycles"]

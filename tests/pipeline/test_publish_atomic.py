@@ -27,6 +27,27 @@ def _publish(out, files):
     staged.publish()
 
 
+@pytest.fixture(scope="module")
+def small_exp(tmp_path_factory):
+    """A small SECCM experiment (2 conditions × 2 spots), simulated once: the tests here
+    are about the output folder, which does not depend on how many spots there are. The
+    tests only read it, or analyse a copy (``_copy_experiment``)."""
+    return simulate(
+        "seccm-combinatorial",
+        tmp_path_factory.mktemp("env") / "exp",
+        seed=2,
+        overrides={"n_conditions": 2, "n_repeats": 2},
+    )
+
+
+def _copy_experiment(exp, folder):
+    """A copy of the experiment's folder at ``folder``; the copy's experiment file."""
+    import shutil
+
+    shutil.copytree(exp.parent, folder)
+    return folder / exp.name
+
+
 def _state(out):
     """'old' or 'new' when ``out`` holds that complete result, else a description."""
     if not out.is_dir():
@@ -144,8 +165,8 @@ def test_backup_left_by_the_two_rename_layout_of_older_versions_is_restored(tmp_
     assert not legacy.exists()
 
 
-def test_a_second_run_into_the_same_out_stops_with_exit_2(tmp_path, capsys):
-    exp = simulate("seccm-combinatorial", tmp_path / "exp", seed=1)
+def test_a_second_run_into_the_same_out_stops_with_exit_2(small_exp, tmp_path, capsys):
+    exp = _copy_experiment(small_exp, tmp_path / "exp")
     out = tmp_path / "results"
     holder = subprocess.Popen(
         [
@@ -187,8 +208,8 @@ def test_the_lock_is_exclusive_within_a_process_and_released_by_publish_or_disca
     OutputLock(out).release()
 
 
-def test_leftovers_of_killed_runs_are_cleaned_and_reported(tmp_path, capsys):
-    exp = simulate("seccm-combinatorial", tmp_path / "exp", seed=1)
+def test_leftovers_of_killed_runs_are_cleaned_and_reported(small_exp, tmp_path, capsys):
+    exp = _copy_experiment(small_exp, tmp_path / "exp")
     out = tmp_path / "results"
     assert main(["analyze", str(exp), "--out", str(out)]) == 0
     dead = tmp_path / ".results.staging-999999999-abc"  # no such process
@@ -268,11 +289,6 @@ def test_sigint_during_a_real_run_leaves_the_previous_result(tmp_path):
 
 
 # environment failures: exit 2 with the fix (errno mapped in platescope._errors)
-
-
-@pytest.fixture(scope="module")
-def small_exp(tmp_path_factory):
-    return simulate("seccm-combinatorial", tmp_path_factory.mktemp("env") / "exp", seed=2)
 
 
 def test_a_file_where_the_parent_of_out_should_be_is_exit_2(small_exp, tmp_path, capsys):

@@ -89,11 +89,11 @@ def test_no_static_band_when_the_whole_field_changes():
 
 def test_epi_band_beside_a_bright_film_gets_a_true_error_estimate():
     """Epi: the film beside the glass band is 4–6× brighter than the glass. Its step at
-    the field's border used to ring through the Fourier shifts of the refinement by
+    the field's border rang through wrap-around Fourier shifts of the refinement by
     ∝ sin(π × fractional shift), inflating the error estimate 3–5× (and refusing good
-    registrations); the high-passed frames are now brought to zero outside the static
-    part. Planted truth: the estimate covers the true error (≈ 95 % within 2σ when
-    right) without overstating it, and does not follow the fractional shift."""
+    registrations); the refinement now shifts frames mirrored into a fading border.
+    Planted truth: the estimate covers the true error (≈ 95 % within 2σ when right)
+    without overstating it, and does not follow the fractional shift."""
     movie, motion = _film_movie(seed=6, n_frames=48, epi=True)
     tab = register_drift(movie, region=[(EDGE + 12) * 0.1, (N - 1) * 0.1, 0.0, (N - 1) * 0.1])
     ok = np.arange(len(tab)) > 0  # frame 0: the reference, 0 by definition

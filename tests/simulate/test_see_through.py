@@ -9,6 +9,8 @@ import pytest
 from platescope import io
 from platescope.models import FARADAY_C_MOL
 from platescope.simulate import SCENARIOS, make_see_through, simulate
+from platescope.simulate import _see_through as see_through_module
+from platescope.simulate._see_through import RENDER_CHUNK_FRAMES
 from platescope.simulate._see_through_model import logistic
 
 SMALL = {"size_px": 56, "n_cycles": 2, "li_deposit_s": 25.0, "n_sites": 5}
@@ -127,3 +129,43 @@ def test_files_round_trip_and_are_reproducible(tmp_path):
         assert truth["echem"][key]
     assert {"alloying", "complementarity_r"} <= set(truth["optics"])
     assert (tmp_path / "a" / "truth" / "onset_alloying_1.tif").is_file()
+
+
+def _render_chunk(t_frames, i):
+    """The frames rendered together with frame ``i`` by ``make_see_through``."""
+    n = RENDER_CHUNK_FRAMES
+    i0 = (i // n) * n
+    return t_frames[i0 : i0 + n]
+
+
+def test_no_li_disk_or_pore_shows_before_it_appears(au):
+    # planted truth: a Li site changes no pixel before its t_appear_s, a pore none before
+    # its t_emerge_s — checked on the frames rendered in the same chunk as its first
+    # frame (the simulator renders 48 frames at a time), in trans and epi, against the
+    # same scene without that object
+    sc, t = au["scene"], au["frame_times_echem_s"]
+    bare = type(sc)(**{**sc.__dict__, "sites": [], "pores": []})
+    objects = [("sites", s, s["t_app"]) for s in sc.sites]
+    objects += [("pores", q, q["t_emerge_s"]) for q in sc.pores]
+    n_checked = 0
+    for kind, obj, t_first in objects:
+        i = int(np.searchsorted(t, t_first))  # first frame at or after its appearance
+        tt = _render_chunk(t, i)
+        before = tt < t_first
+        one = type(sc)(**{**sc.__dict__, "sites": [], "pores": [], kind: [obj]})
+        for with_it, without in zip(one.render(tt), bare.render(tt), strict=True):
+            np.testing.assert_array_equal(with_it[before], without[before])
+            assert not np.array_equal(with_it[~before], without[~before])  # it does show
+        n_checked += int(before.any())
+    assert n_checked >= len(objects) - 2  # nearly all appear after a chunk's first frame
+
+
+def test_a_frame_does_not_depend_on_the_frames_rendered_with_it(monkeypatch):
+    # a frame shows the scene at its own time: rendering the noise-free movie one frame
+    # at a time gives the same bytes as in chunks
+    kw = {**SMALL, "n_cycles": 1, "size_px": 48}
+    chunked = make_see_through("Au", seed=2, noise_scale=0.0, **kw)
+    monkeypatch.setattr(see_through_module, "RENDER_CHUNK_FRAMES", 1)
+    single = make_see_through("Au", seed=2, noise_scale=0.0, **kw)
+    for mode in ("trans", "epi"):
+        np.testing.assert_array_equal(chunked[mode], single[mode])

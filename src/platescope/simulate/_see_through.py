@@ -79,6 +79,8 @@ PORE_CONNECTIVITY = 8
 VOID_FRACTION = 0.5
 #: A Li disk appears with this fraction of its final area (full optical density).
 DISK_F0 = 0.5
+#: Frames rendered at a time (memory); a frame's image does not depend on it.
+RENDER_CHUNK_FRAMES = 48
 
 PARAMETERS: dict[str, Param] = {
     "current_density_mA_cm2": Param(
@@ -508,7 +510,7 @@ def make_see_through(metal: str = "Au", seed: int = 0, **params: Any) -> dict[st
     n_f = t_frames.size
     trans = np.empty((n_f, *shape), np.uint16)
     epi = np.empty((n_f, *shape), np.uint16)
-    chunk = 48
+    chunk = RENDER_CHUNK_FRAMES
     motion = stage_motion(seed, n_f, p)  # None (nothing drawn) unless turned on
     for i0 in range(0, n_f, chunk):
         tt = t_frames[i0 : i0 + chunk]

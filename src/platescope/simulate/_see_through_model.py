@@ -300,10 +300,16 @@ def to_rank(z: np.ndarray) -> np.ndarray:
 
 
 def disk_coverage(yy, xx, cy, cx, r):
-    """Anti-aliased coverage (0..1) of a disk of radius r (µm) on pixel centres (µm)."""
+    """Anti-aliased coverage (0..1) of a disk of radius r (µm) on pixel centres (µm).
+
+    A radius ≤ 0 (a disk that is not there yet, or any more) covers nothing: the
+    half-pixel anti-aliasing ramp alone would give the pixels within ½ px of the centre
+    up to 0.5 coverage.
+    """
     d = np.hypot(yy - cy, xx - cx)
     px = abs(xx[0, 1] - xx[0, 0]) if xx.shape[1] > 1 else 1.0
-    return np.clip((np.asarray(r)[..., None, None] - d) / px + 0.5, 0.0, 1.0)
+    r = np.asarray(r)[..., None, None]
+    return np.where(r > 0, np.clip((r - d) / px + 0.5, 0.0, 1.0), 0.0)
 
 
 @dataclass

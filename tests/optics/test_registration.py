@@ -204,6 +204,13 @@ def test_blank_frames_are_told_apart_from_blurred_ones():
     assert [reasons[k] for k in (14, 15, 38)] == ["blank", "blank", "blank"]
 
 
+def test_bad_blank_fraction_is_an_input_error():
+    movie, _ = _moving(seed=3, n_frames=12)
+    for bad in ("0.1", -0.5, 2.0):
+        with pytest.raises(InputError, match="blank_fraction"):
+            frame_quality(movie, blank_fraction=bad)
+
+
 @pytest.mark.skipif(
     not (DATA / "movies" / "pims_cine_spe" / "spestack_test.spe").exists(),
     reason="shared data not available",

@@ -217,6 +217,10 @@ def frame_quality(
     n = t.size
     if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 3:
         raise InputError(None, f"window must be an integer ≥ 3, got {window!r}", "pass 9")
+    if not isinstance(blank_fraction, numbers.Real) or not 0.0 <= float(blank_fraction) <= 1.0:
+        raise InputError(
+            None, f"blank_fraction must be a number in [0, 1], got {blank_fraction!r}", "pass 0.1"
+        )
     if saturation_counts is None and np.issubdtype(movie.dtype, np.integer):
         saturation_counts = float(np.iinfo(movie.dtype).max)
     s1, s2 = (float(s) for s in focus_sigma_px)
@@ -1279,10 +1283,7 @@ def register_drift(
                 )
     if robust:
         s, sd, half_lk = refine_static(s, w_used, keep)
-        attrs["reference_err_px"] = [float(v) for v in np.nan_to_num(sd[ref])]
-        sd = np.sqrt(sd**2 + sd[ref] ** 2)
-        s = s - s[ref]
-        sd[ref] = 0.0
+        s, sd = _relative_to_reference(s, sd, ref, attrs)
         attrs["method"] = "robust lucas-kanade against a static reference"
         # a bias (a change the mask missed pulling part of the field) shows as the two
         # halves of the weight disagreeing by more than their noise: the excess,
@@ -1313,11 +1314,7 @@ def register_drift(
             block_frames=int(block_frames),
             static_mask=static_mask,
         )
-        # relative to the reference frame (which carries its own small error)
-        attrs["reference_err_px"] = [float(v) for v in np.nan_to_num(sd[ref])]
-        sd = np.sqrt(sd**2 + sd[ref] ** 2)
-        s = s - s[ref]
-        sd[ref] = 0.0
+        s, sd = _relative_to_reference(s, sd, ref, attrs)
         attrs["method"] = "lucas-kanade on a temporal reference"
     else:
         sd = np.zeros((n, 2))
@@ -1420,6 +1417,15 @@ def apply_drift_correction(
 
 
 # --------------------------------------------------------------------------- all
+def _relative_to_reference(s: np.ndarray, sd: np.ndarray, ref: int, attrs: dict):
+    """Shifts and their errors (n, 2), px, made relative to frame ``ref``: its own small
+    error is recorded (``attrs["reference_err_px"]``) and added to every other frame's."""
+    attrs["reference_err_px"] = [float(v) for v in np.nan_to_num(sd[ref])]
+    sd = np.sqrt(sd**2 + sd[ref] ** 2)
+    sd[ref] = 0.0
+    return s - s[ref], sd
+
+
 def _shift_significance(
     shifts: pd.DataFrame, reference: int, false_alarm: float, reference_err=None
 ) -> dict[str, float]:

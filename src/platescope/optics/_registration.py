@@ -132,6 +132,7 @@ def frame_quality(
     max_blur_run: int = 3,
     block_frames: int | None = None,
     blank_fraction: float = 0.1,
+    on_block=None,
 ) -> pd.DataFrame:
     """Find blurred, blank, dark (dropped), saturated and intensity-outlier frames.
 
@@ -191,6 +192,10 @@ def frame_quality(
         Frames read at a time (default: as many as fit in 64 MiB as float64, at most
         32, so memory stays flat whatever the frame size: 32 frames of 512², 2 of
         1792²).
+    on_block : callable, optional
+        Called as ``on_block(i0, block)`` with every block of frames read (``block``:
+        frames ``i0 …`` as float64, counts), so that another per-frame measurement
+        (the drift screen of :func:`stabilize_movie`) shares this pass's read.
 
     Returns
     -------
@@ -232,6 +237,8 @@ def frame_quality(
         block_frames = _frames_per_block(movie.shape[1] * movie.shape[2])
     for i0, i1 in _blocks(n, int(block_frames)):
         block = _read(movie, i0, i1)
+        if on_block is not None:
+            on_block(i0, block)
         mean[i0:i1] = block.mean(axis=(1, 2))
         e = 2 * int(np.ceil(3 * s2))  # drop the borders the filters reflect
         if min(block.shape[1:]) > 4 * e:  # the same filter by FFT on the inner part
@@ -1417,6 +1424,27 @@ def apply_drift_correction(
 
 
 # --------------------------------------------------------------------------- all
+class _FrameCache:
+    """The frames of a dask-backed movie kept (in its dtype) as the quality pass reads
+    them, when the whole movie fits in ``max_mib`` MiB; otherwise nothing is kept."""
+
+    def __init__(self, movie: xr.DataArray, max_mib: float):
+        fits = _is_dask(movie.data) and movie.nbytes <= float(max_mib) * 2**20
+        self.data = np.empty(movie.shape, movie.dtype) if fits else None
+        self.filled = np.zeros(movie.shape[0], bool) if fits else None
+
+    def __call__(self, i0: int, block: np.ndarray) -> None:
+        if self.data is not None:  # (float64 of integer counts: cast back exactly)
+            self.data[i0 : i0 + block.shape[0]] = block
+            self.filled[i0 : i0 + block.shape[0]] = True
+
+    def movie_or(self, movie: xr.DataArray) -> xr.DataArray:
+        """The movie in memory when every frame was kept, else ``movie`` itself."""
+        if self.data is None or not self.filled.all():
+            return movie
+        return movie.copy(data=self.data)
+
+
 def _relative_to_reference(s: np.ndarray, sd: np.ndarray, ref: int, attrs: dict):
     """Shifts and their errors (n, 2), px, made relative to frame ``ref``: its own small
     error is recorded (``attrs["reference_err_px"]``) and added to every other frame's."""
@@ -1487,6 +1515,9 @@ def stabilize_movie(
     false_alarm: float = 0.001,
     peak_sigma_px: float = 1.0,
     quality_kw: dict | None = None,
+    screen: bool = True,
+    find_region=None,
+    cache_mib: float = 256.0,
 ) -> dict[str, Any]:
     """Bad frames out, stage drift registered: the movie every per-pixel map should see.
 
@@ -1529,6 +1560,22 @@ def stabilize_movie(
         20 % small, 0.001 is a ~5 % false alarm on 1500 frames, 0.01 would be ~25 %.
     quality_kw : dict, optional
         Options of :func:`frame_quality`.
+    screen : bool
+        Measure, in the frame-quality pass (no extra read), each frame's shift on the
+        tiles of the field that do not change (:class:`DriftScreen`); when it shows no
+        motion and bounds any motion below ``min_shift_px``, the movie is used as
+        recorded without the full registration (``summary["path"] = "screen"``).
+        Otherwise (``"maybe moving"``) the full registration decides.
+    find_region : callable, optional
+        With ``region = "auto"``: ``find_region(movie, exclude)`` (``exclude``: the bad
+        frames) → a dict with ``region_um`` (a static part of the field in µm, or
+        None) and ``reason``, called only when the full registration runs; a region
+        found is registered on and recorded as ``summary["static_region"]``.
+    cache_mib : float
+        A dask-backed movie whose frames fit in this many MiB (its own dtype) is kept
+        in memory from the frame-quality pass for the full registration, which then
+        reads nothing more (its six to twelve passes otherwise each read the movie);
+        a larger movie is read block by block as before (flat memory).
 
     Returns
     -------
@@ -1556,7 +1603,17 @@ def stabilize_movie(
     """
     t = _check_movie(movie)
     px = float(np.mean(_pixel_size_um(movie)))
-    q = frame_quality(movie, **(quality_kw or {}))
+    from platescope.optics._drift_screen import DriftScreen
+
+    scr = DriftScreen(movie.shape[1:], peak_sigma_px=peak_sigma_px) if register and screen else None
+    cache = _FrameCache(movie, cache_mib if register else 0.0)
+
+    def on_block(i0, block):
+        cache(i0, block)
+        if scr is not None:
+            scr(i0, block)
+
+    q = frame_quality(movie, on_block=on_block, **(quality_kw or {}))
     bad = q["bad"].to_numpy(bool) if exclude_bad_frames else np.zeros(t.size, bool)
     if bad.all() or (~bad).sum() < 3:
         raise InputError(
@@ -1591,9 +1648,34 @@ def stabilize_movie(
     kept = movie.isel(t=np.flatnonzero(~bad)) if bad.any() else movie
     shifts = None
     out_movie = kept
-    if register:
+    verdict = None
+    if scr is not None:
+        verdict = scr.verdict(
+            bad if exclude_bad_frames else q["bad"].to_numpy(bool),
+            false_alarm=false_alarm,
+            min_shift_px=min_shift_px,
+        )
+        summary["screen"] = verdict
+    if register and verdict is not None and verdict["verdict"] == "still":
+        summary.update(
+            path="screen",
+            applied=False,
+            applied_reason=f"the drift screen found {verdict['reason']}: the movie is used "
+            "as recorded (no full registration run)",
+        )
+    elif register:
+        summary["path"] = "full registration"
+        source = cache.movie_or(movie)  # the frames already read, when they fit
+        if find_region is not None and isinstance(region, str) and region == "auto":
+            found = find_region(source, bad)
+            summary["static_region"] = {
+                k: found.get(k)
+                for k in ("region_um", "side", "width_px", "static_fraction", "reason")
+            }
+            if found.get("region_um") is not None:
+                region = list(found["region_um"])
         shifts = register_drift(
-            movie, reference=reference, region=region, exclude=bad, peak_sigma_px=peak_sigma_px
+            source, reference=reference, region=region, exclude=bad, peak_sigma_px=peak_sigma_px
         )
         ok = shifts.loc[~bad]
         mag = np.hypot(ok["dy_px"], ok["dx_px"])

@@ -21,7 +21,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
-from platescope.pipeline._registration import REGISTRATION_DEFAULTS, stabilize_section_movie
+from platescope.pipeline._registration import registration_defaults, stabilize_section_movie
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
@@ -33,6 +33,14 @@ from platescope.pipeline._steps_shared import (
 
 # imported on first use: `platescope --help` imports every runner and must stay fast
 pd = lazy_module("pandas")
+
+#: ``[analysis.registration]`` of dendrite-cycling: on (the static reference registers
+#: its field to 0.04–0.10 px; where the running and fixed references disagree it is
+#: refused and the movie used as recorded, as with registration off).
+DENDRITE_REGISTRATION = registration_defaults(
+    why="Where the stage-A references disagree (a field that changes a lot) it is refused "
+    "with a warning and the movie is used as recorded"
+)
 
 DEFAULTS = {
     "deposits": {
@@ -158,7 +166,8 @@ def _deposits_step(exp, echem, p, out, summary, steps=None) -> tuple:
     from platescope import particles, sync
 
     movie = read_movie_section(exp.movie, default_mode="epi")
-    movie = stabilize_section_movie(movie, exp, out, summary)  # bad frames out, drift undone
+    # bad frames out, drift undone
+    movie = stabilize_section_movie(movie, exp, out, summary, defaults=DENDRITE_REGISTRATION)
     if echem is not None:
         sy = sync.synchronize(movie, echem, time_offset_s=exp.echem.get("time_offset_s"))
         summary["sync"] = expand_errors(
@@ -458,7 +467,7 @@ SCENARIO = Scenario(
         **DEFAULTS,
         "cycles": CYCLES_DEFAULTS,
         "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
-        "registration": REGISTRATION_DEFAULTS,
+        "registration": DENDRITE_REGISTRATION,
     },
     simulator="platescope.simulate._dendrite_cycling:dendrite_cycling",
 )

@@ -27,8 +27,7 @@ from platescope.pipeline._common import (
     num_or_none,
     read_echem_section,
 )
-from platescope.pipeline._irm_galvanostatic import _movie_on_echem_clock
-from platescope.pipeline._registration import REGISTRATION_DEFAULTS
+from platescope.pipeline._irm_galvanostatic import IRM_REGISTRATION, _movie_on_echem_clock
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
@@ -312,7 +311,7 @@ SCENARIO = Scenario(
     analyses={
         **DEFAULTS,
         "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
-        "registration": REGISTRATION_DEFAULTS,
+        "registration": IRM_REGISTRATION,
     },
     simulator="platescope.simulate._irm_cv:irm_cv",
 )

@@ -33,7 +33,7 @@ from platescope.pipeline._common import (
     read_echem_section,
     read_movie_section,
 )
-from platescope.pipeline._registration import REGISTRATION_DEFAULTS, stabilize_section_movie
+from platescope.pipeline._registration import registration_defaults, stabilize_section_movie
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
@@ -204,11 +204,21 @@ STATIC_REGION_HINT = (
 )
 
 
-def _static_region(movie) -> dict:
-    """The band of the field that never changes (see-through ``region = "auto"``)."""
+#: ``[analysis.registration]`` of see-through-au/ag: on, on the band of the field that
+#: never changes (region "auto"); with no such band it is refused, not applied.
+SEE_THROUGH_REGISTRATION = registration_defaults(
+    region="auto",
+    why="The alloying film changes everywhere, so it registers on a static band along a "
+    "side of the field (region auto) and refuses when there is none",
+)
+
+
+def _static_region(movie, exclude=None) -> dict:
+    """The band of the field that never changes (see-through ``region = "auto"``),
+    the bad frames (``exclude``) left out."""
     from platescope import optics
 
-    found = optics.find_static_region(movie)
+    found = optics.find_static_region(movie, exclude=exclude)
     found.pop("mask", None)
     return found
 
@@ -225,6 +235,7 @@ def _movie_step(exp, out, summary, offset: float) -> dict:
         summary,
         find_region=_static_region,
         uncertain_hint=STATIC_REGION_HINT,
+        defaults=SEE_THROUGH_REGISTRATION,
     )
     summary["movie"] = {
         "mode": movie.attrs.get("mode"),
@@ -694,7 +705,7 @@ _ANALYSES = {
     **DEFAULTS,
     "cycles": CYCLES_DEFAULTS,
     "chronoamperometry": CHRONOAMPEROMETRY_DEFAULTS,
-    "registration": REGISTRATION_DEFAULTS,
+    "registration": SEE_THROUGH_REGISTRATION,
 }
 
 #: The registry entries (pipeline/_scenarios.py).

@@ -2,24 +2,29 @@
 
 :func:`platescope.optics.stabilize_movie` reads every frame once for
 :func:`~platescope.optics.frame_quality`; :class:`DriftScreen` is handed each block of
-that read (``frame_quality(..., on_block=screen)``) and measures, per frame, the shift of
-every tile of a grid against the same tile of the first frame (cross-correlation of the
-high-passed, Hann-windowed tile; the same filter and peak fit as the registration's
-correlator). A deposit that grows in a tile changes that tile and pulls its shift (on
-the simulated IRM fields a whole-frame correlation against frame 0 reads 0.5–1.1 px of
-"motion" on still movies), so only the tiles whose correlation coefficient with frame 0
-stays as high as in the first frames count for a frame: a rigid stage motion moves
-every tile alike and keeps their coefficient (the correlation follows the shift), a
-deposit lowers it. The frame's shift is the median over those tiles, its error the
-spread of the tiles about the median (the tiles' own noise; a common motion cancels in
-it), and the registration's significance rule decides.
+that read (``frame_quality(..., on_block=screen)``) and keeps, per frame and per tile of
+a grid over the field, the normal equations of a Lucas–Kanade fit of the frame against
+frame 0 (high-passed and smoothed as the registration's refinement does): shift (dy,
+dx) and gain, and the residual energy left after the fit.
 
-The verdict is one of two: ``still`` (the movie is used as recorded, nothing else is
-read) or ``maybe moving`` (the full registration decides: its static-reference
+A deposit that grows changes its tiles; a whole-frame correlation against frame 0 then
+reads 0.5–1.1 px of "motion" on still simulated IRM movies. Here a tile counts in a
+frame only while its residual energy stays at its level of the first frames (what the
+noise of two frames leaves): a deposit, an illumination pattern or a stage move of
+more than about a pixel raise it, so the tile drops out. The frame's shift solves the
+normal equations summed over its counted tiles; its error is half the difference of
+the solutions of the two checkerboard halves of those tiles (squared, averaged over
+neighbouring frames). The registration's significance rule
+(:func:`~platescope.optics._registration._shift_significance`) then judges the
+shifts.
+
+The verdict is ``still`` (the movie is used as recorded; the full registration is not
+run) or ``maybe moving`` (the full registration decides: its static-reference
 refinement applies a shift only when the motion is significant). A wrong ``maybe
-moving`` costs time only; ``still`` is said only when every good frame has enough
-unchanged tiles, the reference frame is good, and neither the common offset nor any
-frame's deviation is significant.
+moving`` costs time only. ``still`` needs the reference frame good, enough counted
+tiles in every good frame, no significant motion **and** the screen precise enough to
+vouch for it: the largest shift plus the frame limit × its error below
+``min_shift_px``, below which the full registration applies nothing either.
 """
 
 from __future__ import annotations
@@ -27,20 +32,21 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from platescope.optics._registration import _shift_significance, _subpixel
+from platescope.optics._registration import _shift_significance
 
 __all__ = ["DriftScreen"]
 
 
-def _tile_edges(size: int, tile_px: int) -> list[tuple[int, int]]:
-    """Edges of ⌊size / tile_px⌋ (2 … 4) equal tiles along one axis, px."""
-    n = int(np.clip(size // int(tile_px), 2, 4))
-    cuts = np.linspace(0, size, n + 1).round().astype(int)
+def _tile_edges(size: int, tile_px: int, margin: int) -> list[tuple[int, int]]:
+    """Edges of 2 … 6 equal tiles along one axis inside a border of ``margin`` px."""
+    inner = size - 2 * margin
+    n = int(np.clip(inner // int(tile_px), 2, 6))
+    cuts = (margin + np.linspace(0, inner, n + 1)).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
 
 
 class DriftScreen:
-    """Per-frame tile shifts against the first frame, fed block by block.
+    """Per-frame, per-tile Lucas–Kanade normal equations against frame 0, fed by blocks.
 
     Parameters
     ----------
@@ -48,68 +54,70 @@ class DriftScreen:
         Frame size (ny, nx), px.
     highpass_px : float
         σ of the Gaussian blur subtracted from each frame, px (as the registration).
-    peak_sigma_px : float
-        σ of the Gaussian the cross-power spectrum is weighted by, px.
+    smooth_px : float
+        σ of the Gaussian smoothing after the high-pass, px (as the refinement).
     tile_px : int
-        Target tile size, px (2 … 4 tiles per axis).
+        Target tile size, px (2 … 6 tiles per axis).
+    border_px : int
+        Frame border left out (the filters mirror it; a moving stage changes it), px.
     """
 
-    def __init__(self, shape, *, highpass_px=8.0, peak_sigma_px=1.0, tile_px=32):
+    def __init__(self, shape, *, highpass_px=8.0, smooth_px=1.0, tile_px=32, border_px=6):
         ny, nx = (int(v) for v in shape)
+        border = int(min(border_px, ny // 8, nx // 8))
         self.highpass_px = float(highpass_px)
-        self.boxes = [
-            (y0, y1, x0, x1)
-            for y0, y1 in _tile_edges(ny, tile_px)
-            for x0, x1 in _tile_edges(nx, tile_px)
-        ]
-        self._win = {}
-        self._filt = {}
-        for y0, y1, x0, x1 in self.boxes:
-            key = (y1 - y0, x1 - x0)
-            if key not in self._win:
-                h, w = key
-                self._win[key] = np.outer(np.hanning(h + 2)[1:-1], np.hanning(w + 2)[1:-1])
-                fy = np.fft.fftfreq(h)[:, None]
-                fx = np.fft.rfftfreq(w)[None, :]
-                self._filt[key] = np.exp(-2.0 * np.pi**2 * peak_sigma_px**2 * (fy**2 + fx**2))
-        self.ref = None
+        self.smooth_px = float(smooth_px)
+        ys = _tile_edges(ny, tile_px, border)
+        xs = _tile_edges(nx, tile_px, border)
+        self.boxes = [(y0, y1, x0, x1) for y0, y1 in ys for x0, x1 in xs]
+        self.parity = np.array([(i + j) % 2 for i in range(len(ys)) for j in range(len(xs))])
+        self.ref = None  # per tile: (gradient stack (3, h, w), normal matrix (3, 3))
         self.chunks: list[tuple[int, np.ndarray, np.ndarray]] = []
 
-    def _spectra(self, hp: np.ndarray, box) -> np.ndarray:
-        y0, y1, x0, x1 = box
-        x = hp[:, y0:y1, x0:x1] * self._win[(y1 - y0, x1 - x0)][None]
-        x -= x.mean(axis=(1, 2), keepdims=True)
-        return np.fft.rfft2(x)
+    def _prep(self, block: np.ndarray) -> np.ndarray:
+        hp = block - ndimage.gaussian_filter(block, (0, self.highpass_px, self.highpass_px))
+        if self.smooth_px > 0:
+            hp = ndimage.gaussian_filter(hp, (0, self.smooth_px, self.smooth_px))
+        return hp
 
     def __call__(self, i0: int, block: np.ndarray) -> None:
-        """Measure frames ``i0 …`` (float64 counts, (n, ny, nx)); the first frame seen
-        is the reference."""
-        hp = block - ndimage.gaussian_filter(block, (0, self.highpass_px, self.highpass_px))
+        """Take frames ``i0 …`` (float64 counts, (n, ny, nx)); the first frame seen is
+        the reference."""
+        hp = self._prep(block)
         if self.ref is None:
-            self.ref = [np.conj(self._spectra(hp[:1], b)[0]) for b in self.boxes]
+            self.ref = []
+            for y0, y1, x0, x1 in self.boxes:
+                r = hp[0, y0:y1, x0:x1]
+                gy, gx = np.gradient(r)
+                # f_k − r ≈ −dy ∂y r − dx ∂x r + g r  (content moved by (dy, dx), gain g)
+                basis = np.stack([-gy, -gx, r])
+                self.ref.append((r.copy(), basis, np.einsum("iyx,jyx->ij", basis, basis)))
         n = block.shape[0]
-        d = np.empty((n, len(self.boxes), 2))
-        peak = np.empty((n, len(self.boxes)))
-        ar = np.arange(n)
-        for j, (box, ref) in enumerate(zip(self.boxes, self.ref, strict=True)):
-            h, w = box[1] - box[0], box[3] - box[2]
-            filt = self._filt[(h, w)]
-            spec = self._spectra(hp, box)
-            corr = np.fft.irfft2(ref[None] * spec * filt, s=(h, w))
-            k = np.argmax(corr.reshape(n, -1), axis=1)
-            iy, ix = np.unravel_index(k, (h, w))
-            c0 = corr[ar, iy, ix]
-            e_x = (np.abs(spec) ** 2 * filt).sum(axis=(1, 2))
-            e_r = (np.abs(ref) ** 2 * filt).sum()
-            # (the rfft's half plane: the ratio is what matters, a coefficient ≤ ~1)
-            peak[:, j] = 0.5 * c0 * h * w / np.sqrt(np.maximum(e_x * e_r, 1e-300))
-            for axis, (i, size) in enumerate(((iy, h), (ix, w))):
-                if axis == 0:
-                    cm, cp = corr[ar, (iy - 1) % h, ix], corr[ar, (iy + 1) % h, ix]
-                else:
-                    cm, cp = corr[ar, iy, (ix - 1) % w], corr[ar, iy, (ix + 1) % w]
-                d[:, j, axis] = np.where(i > size // 2, i - size, i) + _subpixel(cm, c0, cp)
-        self.chunks.append((int(i0), d, peak))
+        rhs = np.empty((n, len(self.boxes), 3))
+        res = np.empty((n, len(self.boxes)))
+        for j, ((y0, y1, x0, x1), (r, basis, a)) in enumerate(zip(self.boxes, self.ref, strict=True)):
+            diff = hp[:, y0:y1, x0:x1] - r[None]
+            b = np.einsum("kyx,iyx->ki", diff, basis)
+            rhs[:, j] = b
+            sol = np.linalg.solve(a + 1e-12 * np.trace(a) * np.eye(3), b.T).T
+            res[:, j] = (diff**2).sum(axis=(1, 2)) - np.einsum("ki,ki->k", sol, b)
+        self.chunks.append((int(i0), rhs, res))
+
+    def _series(self):
+        order = sorted(self.chunks, key=lambda c: c[0])
+        return np.concatenate([c[1] for c in order]), np.concatenate([c[2] for c in order])
+
+    def _solve(self, rhs: np.ndarray, counted: np.ndarray) -> np.ndarray:
+        """Shifts (n, 2) from the normal equations summed over the counted tiles."""
+        a = np.stack([t[2] for t in self.ref])  # (tiles, 3, 3)
+        a_k = np.einsum("kt,tij->kij", counted.astype(float), a)
+        b_k = np.einsum("kt,kti->ki", counted.astype(float), rhs)
+        ok = counted.any(axis=1)
+        a_k[~ok] = np.eye(3)
+        sol = np.linalg.solve(a_k, b_k[..., None])[..., 0]
+        out = sol[:, :2]
+        out[~ok] = np.nan
+        return out
 
     def verdict(
         self,
@@ -117,58 +125,60 @@ class DriftScreen:
         *,
         false_alarm: float = 0.001,
         min_shift_px: float = 0.25,
-        min_tiles: int = 3,
+        min_tiles: int = 4,
         early_frames: int = 8,
+        k_sigma: float = 5.0,
+        error_frames: int = 15,
     ) -> dict:
         """``still`` or ``maybe moving``, with the statistics and the reason.
 
-        A tile counts in a frame while its correlation coefficient with frame 0 is
-        within max(4 robust sd, 0.02) of its median over the first ``early_frames``
-        good frames. The frame's shift m_k is the median over its counted tiles; each
-        tile's noise is the robust sd over the frames of its deviation from m_k (a
-        common motion cancels), the frame's error 1.25 × their rms / √(tiles) (the
-        median's efficiency) with the reference frame's share added. ``still`` needs
-        the reference frame good, ≥ ``min_tiles`` counted tiles in every good frame,
-        no significant motion (:func:`_shift_significance`, ``false_alarm``) **and**
-        the screen sensitive enough to vouch for it: the largest |m_k| plus the
-        frame limit × its error below ``min_shift_px`` (the full registration applies
-        nothing below that either). Anything else is ``maybe moving``.
+        A textured tile (normal matrix not below a tenth of the median tile's) counts
+        in a frame while its residual energy is within ``k_sigma`` robust sd (at least
+        10 %) of its median over the first ``early_frames`` good frames; ``still``
+        needs ``min_tiles`` counted tiles, some in each checkerboard half, in every
+        good frame (see the module docstring for the rest).
         """
-        import pandas as pd
-
         bad = np.asarray(bad, bool)
-        out: dict = {"verdict": "maybe moving", "n_tiles": len(self.boxes)}
+        out: dict = {"verdict": "maybe moving", "method": "lucas-kanade on tiles against frame 0",
+                     "n_tiles": len(self.boxes)}
         if self.ref is None or not self.chunks:
             out["reason"] = "no frame was measured"
             return out
-        d, p = self.tiles()
+        rhs, res = self._series()
         good = np.flatnonzero(~bad)
-        if bad[0] or good.size < 3:
+        if bad[0] or good.size < 4:
             out["reason"] = "the screen's reference (frame 0) is a bad frame"
             return out
-        early = good[1 : int(early_frames) + 1]
-        base = np.median(p[early], axis=0)
-        delta = np.maximum(4.0 * 1.4826 * np.median(np.abs(p[early] - base), axis=0), 0.02)
-        counted = (p >= (base - delta)[None]) & ~bad[:, None]
-        n_counted = counted.sum(axis=1)
-        others = good[good != 0]
-        out["tiles_counted_min"] = int(n_counted[others].min())
-        out["tiles_counted_median"] = float(np.median(n_counted[others]))
-        if out["tiles_counted_min"] < int(min_tiles):
+        others = good[1:]
+        early = others[: int(early_frames)]
+        base = np.median(res[early], axis=0)
+        spread = np.maximum(
+            1.4826 * np.median(np.abs(res[early] - base), axis=0), 0.1 * np.abs(base)
+        )
+        info = np.array([np.linalg.eigvalsh(t[2][:2, :2])[0] for t in self.ref])
+        textured = info >= 0.1 * np.median(info)
+        counted = (res <= (base + k_sigma * spread)[None]) & textured[None]
+        counted[bad] = False
+        n_c = counted[others].sum(axis=1)
+        halves_ok = counted[others][:, self.parity == 0].any(1) & counted[others][:, self.parity == 1].any(1)
+        out["tiles_counted_min"] = int(n_c.min())
+        out["tiles_counted_median"] = float(np.median(n_c))
+        if n_c.min() < int(min_tiles) or not halves_ok.all():
             out["reason"] = (
-                f"some good frames have fewer than {int(min_tiles)} of the {len(self.boxes)} "
-                "tiles unchanged since frame 0 (a deposit, or content leaving the tiles)"
+                f"some good frames keep fewer than {int(min_tiles)} of the {len(self.boxes)} "
+                "tiles unchanged since frame 0 (a deposit, a change of illumination, or the "
+                "stage moved by more than about a pixel)"
             )
             return out
-        dd = np.where(counted[..., None], d, np.nan)
-        m = np.nanmedian(dd[others], axis=1)
-        r = dd[others] - m[:, None]
-        sig_t = 1.4826 * np.nanmedian(np.abs(r - np.nanmedian(r, axis=0)), axis=0)
-        sig_t = np.maximum(np.nan_to_num(sig_t, nan=0.0), 0.005)
-        s2 = np.where(counted[others][..., None], sig_t[None] ** 2, np.nan)
-        e_own = 1.2533 * np.sqrt(np.nanmean(s2, axis=1) / n_counted[others][:, None])
-        e_ref = np.median(e_own, axis=0)
-        e = np.sqrt(e_own**2 + e_ref**2)
+        m = self._solve(rhs[others], counted[others])
+        ma = self._solve(rhs[others], counted[others] & (self.parity == 0)[None])
+        mb = self._solve(rhs[others], counted[others] & (self.parity == 1)[None])
+        # (a − b)/2 has about the variance of the whole solution; averaged over frames
+        e2 = ndimage.uniform_filter1d(0.25 * (ma - mb) ** 2, int(error_frames), axis=0, mode="nearest")
+        e = np.sqrt(e2 + 0.005**2)
+        e_ref = np.median(e, axis=0) / np.sqrt(2.0)  # frame 0's share of each error
+        import pandas as pd
+
         tab = pd.DataFrame(
             {"frame": others, "dy_px": m[:, 0], "dx_px": m[:, 1], "err_dy_px": e[:, 0], "err_dx_px": e[:, 1]}
         )
@@ -194,8 +204,8 @@ class DriftScreen:
         elif bound >= float(min_shift_px):
             out["reason"] = (
                 f"no significant motion, but the screen cannot rule out {bound:.2f} px "
-                f"(largest shift {mag.max():.2f} px + {sig['frames_limit_sigma']:.1f} × its error; "
-                f"limit {float(min_shift_px):g} px): its tiles are too noisy to vouch for a still stage"
+                f"(largest shift {mag.max():.2f} px + {sig['frames_limit_sigma']:.1f} × its "
+                f"error; limit {float(min_shift_px):g} px)"
             )
         else:
             out["verdict"] = "still"
@@ -204,11 +214,3 @@ class DriftScreen:
                 f"{float(min_shift_px):g} px) on the tiles that did not change"
             )
         return out
-
-    def tiles(self) -> tuple[np.ndarray, np.ndarray]:
-        """(shifts (n, tiles, 2) px, correlation coefficients (n, tiles)) in frame order."""
-        order = sorted(self.chunks, key=lambda c: c[0])
-        return (
-            np.concatenate([c[1] for c in order]),
-            np.concatenate([c[2] for c in order]),
-        )

@@ -1605,7 +1605,7 @@ def stabilize_movie(
     px = float(np.mean(_pixel_size_um(movie)))
     from platescope.optics._drift_screen import DriftScreen
 
-    scr = DriftScreen(movie.shape[1:], peak_sigma_px=peak_sigma_px) if register and screen else None
+    scr = DriftScreen(movie.shape[1:], smooth_px=peak_sigma_px) if register and screen else None
     cache = _FrameCache(movie, cache_mib if register else 0.0)
 
     def on_block(i0, block):

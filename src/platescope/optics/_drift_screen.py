@@ -30,6 +30,7 @@ vouch for it: the largest shift plus the frame limit × its error below
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import ndimage
 
 from platescope.optics._registration import _shift_significance
@@ -95,7 +96,9 @@ class DriftScreen:
         n = block.shape[0]
         rhs = np.empty((n, len(self.boxes), 3))
         res = np.empty((n, len(self.boxes)))
-        for j, ((y0, y1, x0, x1), (r, basis, a)) in enumerate(zip(self.boxes, self.ref, strict=True)):
+        for j, ((y0, y1, x0, x1), (r, basis, a)) in enumerate(
+            zip(self.boxes, self.ref, strict=True)
+        ):
             diff = hp[:, y0:y1, x0:x1] - r[None]
             b = np.einsum("kyx,iyx->ki", diff, basis)
             rhs[:, j] = b
@@ -139,8 +142,11 @@ class DriftScreen:
         good frame (see the module docstring for the rest).
         """
         bad = np.asarray(bad, bool)
-        out: dict = {"verdict": "maybe moving", "method": "lucas-kanade on tiles against frame 0",
-                     "n_tiles": len(self.boxes)}
+        out: dict = {
+            "verdict": "maybe moving",
+            "method": "lucas-kanade on tiles against frame 0",
+            "n_tiles": len(self.boxes),
+        }
         if self.ref is None or not self.chunks:
             out["reason"] = "no frame was measured"
             return out
@@ -160,7 +166,8 @@ class DriftScreen:
         counted = (res <= (base + k_sigma * spread)[None]) & textured[None]
         counted[bad] = False
         n_c = counted[others].sum(axis=1)
-        halves_ok = counted[others][:, self.parity == 0].any(1) & counted[others][:, self.parity == 1].any(1)
+        in_frames = counted[others]
+        halves_ok = in_frames[:, self.parity == 0].any(1) & in_frames[:, self.parity == 1].any(1)
         out["tiles_counted_min"] = int(n_c.min())
         out["tiles_counted_median"] = float(np.median(n_c))
         if n_c.min() < int(min_tiles) or not halves_ok.all():
@@ -174,13 +181,19 @@ class DriftScreen:
         ma = self._solve(rhs[others], counted[others] & (self.parity == 0)[None])
         mb = self._solve(rhs[others], counted[others] & (self.parity == 1)[None])
         # (a − b)/2 has about the variance of the whole solution; averaged over frames
-        e2 = ndimage.uniform_filter1d(0.25 * (ma - mb) ** 2, int(error_frames), axis=0, mode="nearest")
+        e2 = ndimage.uniform_filter1d(
+            0.25 * (ma - mb) ** 2, int(error_frames), axis=0, mode="nearest"
+        )
         e = np.sqrt(e2 + 0.005**2)
         e_ref = np.median(e, axis=0) / np.sqrt(2.0)  # frame 0's share of each error
-        import pandas as pd
-
         tab = pd.DataFrame(
-            {"frame": others, "dy_px": m[:, 0], "dx_px": m[:, 1], "err_dy_px": e[:, 0], "err_dx_px": e[:, 1]}
+            {
+                "frame": others,
+                "dy_px": m[:, 0],
+                "dx_px": m[:, 1],
+                "err_dy_px": e[:, 0],
+                "err_dx_px": e[:, 1],
+            }
         )
         sig = _shift_significance(tab, 0, false_alarm, e_ref)
         mag = np.hypot(m[:, 0], m[:, 1])

@@ -43,7 +43,15 @@ SCENARIOS = {
     "dendrite-cycling": ({}, ["movie.tif"]),
     "dendrite-cycling (still stage)": ({"stage_drift_um": 0.0}, ["movie.tif"]),
 }
-SKIP = ("registration", "parameters", "provenance", "timings", "warnings", "outputs")
+SKIP = (
+    "registration",
+    "parameters",
+    "provenance",
+    "timings",
+    "warnings",
+    "outputs",
+    "experiment_file",
+)
 
 
 def _load() -> float:

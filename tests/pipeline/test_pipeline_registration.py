@@ -52,11 +52,13 @@ def test_registration_block_tables_and_figure(moving):
 
 
 def test_still_default_simulation_has_no_bad_frames(tmp_path):
-    """Default (still) simulator output: registration off by default, nothing excluded."""
+    """Default (still) simulator output: registration on by default (on the static band
+    of the field, region auto), nothing excluded, nothing shifted."""
     exp = simulate("see-through-au", tmp_path / "input", seed=3, overrides=SMALL)
     s = analyze(exp, tmp_path / "results")
     r = s["registration"]
-    assert r["enabled"] is False and r["n_frames_excluded"] == 0
+    assert r["enabled"] is True and r["n_frames_excluded"] == 0
+    assert r["applied"] is False
     assert not any(w["where"] == "registration" for w in s["warnings"])
 
 

@@ -29,8 +29,17 @@ STILL = {
     },
 }
 #: what every summary number is compared without: the registration block itself, the
-#: parameters that record it, and bookkeeping
-SKIP = ("registration", "parameters", "provenance", "timings", "warnings", "outputs")
+#: parameters that record it, and bookkeeping (the experiment file grows by the
+#: [analysis.registration] section written to turn it off)
+SKIP = (
+    "registration",
+    "parameters",
+    "provenance",
+    "timings",
+    "warnings",
+    "outputs",
+    "experiment_file",
+)
 
 
 def numbers(obj, prefix=""):

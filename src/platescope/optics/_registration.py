@@ -33,7 +33,10 @@ frame is a good image, so this module runs upstream of them:
    outside the field take the nearest edge value).
 4. :func:`stabilize_movie` — all three: the movie without its bad frames, registered
    when the registration is trustworthy and the drift is more than noise, plus the
-   tables and a summary block with warnings.
+   tables and a summary block with warnings. A drift screen rides on the
+   frame-quality pass (:mod:`platescope.optics._drift_screen`): when it vouches for a
+   still stage, nothing else is read; otherwise the frames that pass read are kept (a
+   lazily read movie up to ``cache_mib``) for the registration's passes.
 
 Measured (docs/validation.md, docs/registration.md), 5 px drift + 0.5 px jitter: rms
 error ≤ 0.1 px on a textured field (σ 2 px, 15 % contrast, shot noise); 0.040 / 0.060
@@ -1586,7 +1589,9 @@ def stabilize_movie(
         ``applied`` + ``applied_reason``, ``max_shift_px``, ``max_shift_um``,
         ``err_px_median``, ``err_px_rms`` (the rms residual estimate), ``n_frames``,
         ``n_frames_excluded``, ``excluded_frames`` [{frame, t_s, reason}],
-        ``warnings``).
+        ``warnings``; with ``register``: ``path`` (``"screen"`` or ``"full
+        registration"``), ``screen`` (the drift screen's verdict and reason) and, with
+        ``find_region``, ``static_region``). When the screen stops, ``shifts`` is None.
 
     Examples
     --------
@@ -1659,6 +1664,8 @@ def stabilize_movie(
     if register and verdict is not None and verdict["verdict"] == "still":
         summary.update(
             path="screen",
+            method="drift screen only: Lucas–Kanade on the tiles that did not change, "
+            "against frame 0, in the frame-quality pass (no full registration)",
             applied=False,
             applied_reason=f"the drift screen found {verdict['reason']}: the movie is used "
             "as recorded (no full registration run)",

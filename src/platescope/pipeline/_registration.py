@@ -7,7 +7,8 @@ lazily before them. One call, :func:`stabilize_section_movie`, right after the m
 read, in ``irm-galvanostatic``, ``irm-cv`` (via ``prepare_irm``'s caller),
 ``see-through-au/ag``, ``dendrite-cycling`` and ``top-view-nucleation`` (per run). Writes ``summary["registration"]``, ``tables/frame_quality.csv``,
 ``tables/registration_shifts.csv`` and the ``drift`` figure; warnings go to
-``summary["warnings"]``.
+``summary["warnings"]``. Registration is on by default in every movie scenario but
+``top-view-nucleation`` (each scenario's table: :func:`registration_defaults`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ more than about a pixel raise it, so the tile drops out. The frame's shift solve
 normal equations summed over its counted tiles; its error is half the difference of
 the solutions of the two checkerboard halves of those tiles (squared, averaged over
 neighbouring frames). The registration's significance rule
-(:func:`~platescope.optics._registration._shift_significance`) then judges the
+(:func:`~platescope.optics._significance.shift_significance`) then judges the
 shifts.
 
 The verdict is ``still`` (the movie is used as recorded; the full registration is not
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from platescope.optics._registration import _shift_significance
+from platescope.optics._significance import shift_significance
 
 __all__ = ["DriftScreen"]
 
@@ -195,7 +195,7 @@ class DriftScreen:
                 "err_dx_px": e[:, 1],
             }
         )
-        sig = _shift_significance(tab, 0, false_alarm, e_ref)
+        sig = shift_significance(tab, 0, false_alarm, e_ref)
         mag = np.hypot(m[:, 0], m[:, 1])
         bound = float(np.max(mag + sig["frames_limit_sigma"] * np.hypot(e[:, 0], e[:, 1])))
         out.update(

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "pipeline"))
 
 SCENARIOS = {
-    "irm-galvanostatic": ({}, ["movie.tif"]),
+    "irm-galvanostatic": ({}, ["irm.tif"]),
     "irm-cv": ({}, ["irm.tif"]),
     "see-through-au": ({}, ["trans.tif"]),
     "dendrite-cycling": ({}, ["movie.tif"]),
@@ -143,6 +143,9 @@ def main() -> None:
             tmp = Path(tmp)
             exp = Path(simulate(scenario, tmp / "in", seed=args.seed, overrides=over or None))
             movies = [exp.parent / n for n in names]
+            missing = [m.name for m in movies if not m.is_file()]
+            if missing:
+                raise SystemExit(f"{label}: no {missing} in {sorted(exp.parent.iterdir())}")
             off, s_off = analyse(exp, tmp / "off", False)
             on, s_on = analyse(exp, tmp / "on", None)
             off_r, _ = analyse(exp, tmp / "off_r", False, movies)

@@ -96,17 +96,36 @@ def _shift_error(root, summary, truth_reg):
 MOTION = {"stage_drift_px": 4.0, "vibration_px": 0.3}
 
 
-@pytest.mark.parametrize("scenario", ["irm-galvanostatic", "irm-cv"])
+#: fields large enough for the static reference (irm-cv: its default 96 px, 2 cycles)
+MOVING = {
+    "irm-galvanostatic": STILL["irm-galvanostatic"],
+    "irm-cv": {"n_cycles": 2},
+}
+
+
+@pytest.mark.parametrize("scenario", list(MOVING))
 def test_planted_drift_is_registered_by_default(tmp_path, scenario):
     """4 px drift + 0.3 px vibration, nothing in the experiment file: registered, the
     shifts within 0.2 px rms of the planted ones."""
-    s = _analyse(tmp_path, scenario, {**STILL[scenario], **MOTION})
+    s = _analyse(tmp_path, scenario, {**MOVING[scenario], **MOTION})
     r = s["registration"]
     assert r["enabled"] is True and r["path"] == "full registration"
     assert r["screen"]["verdict"] == "maybe moving"
     assert r["applied"] is True, r["applied_reason"]
     truth = json.loads((tmp_path / "input" / "truth" / "truth.json").read_text())
     assert _shift_error(tmp_path, s, truth["registration"]) < 0.2
+
+
+def test_too_small_a_static_part_is_refused_not_applied(tmp_path):
+    """A 48 px irm-cv field with 4 px drift: 91 % of it changes, too little for the
+    static reference; the temporal one measured it 0.84 px rms off under a 0.08 px
+    estimate and applied it. Now refused as uncertain, the movie used as recorded."""
+    s = _analyse(tmp_path, "irm-cv", {**STILL["irm-cv"], **MOTION})
+    r = s["registration"]
+    assert r["path"] == "full registration"
+    assert r["applied"] is False and "too little of the field is static" in r["applied_reason"]
+    codes = {w["code"] for w in s["warnings"] if w["where"] == "registration"}
+    assert "registration-uncertain" in codes
 
 
 def test_see_through_registers_on_its_static_band_by_default(tmp_path):

@@ -327,6 +327,42 @@ def test_real_still_probes_register_to_almost_zero():
     assert res["summary"]["n_frames_excluded"] == 0
 
 
+_CINE = DATA / "movies" / "pims_cine_spe"
+
+
+@pytest.mark.skipif(not (_CINE / "cine_781.cine").exists(), reason="shared data absent")
+def test_real_high_speed_movie_gets_no_stage_shift():
+    """Phantom cine_781.cine: 15 frames of two droplets merging, 1.56 ms from first to
+    last by the file's own per-frame times (≈ 9,000 frames/s: recorded at 90,000 with
+    decimation 10 when saved, per pims' notes on the file). A stage cannot drift a
+    measurable amount in 1.6 ms, while the droplets' content changes: no shift may be
+    applied."""
+    from platescope.io import read_movie
+
+    movie = read_movie(_CINE / "cine_781.cine", pixel_size_um=1.0)
+    assert float(movie.t[-1] - movie.t[0]) < 2e-3
+    res = stabilize_movie(movie, register=True)
+    assert res["summary"]["applied"] is False
+    assert res["summary"]["max_shift_px"] < 0.25
+
+
+@pytest.mark.skipif(not (_CINE / "cine_legacy.cine").exists(), reason="shared data absent")
+def test_real_noise_movie_shifts_are_refused_not_applied():
+    """The legacy Phantom cine_legacy.cine (97 × 128²). Facts from the file (by hand):
+    frames 0–21 hold structure (spatial std 680–2660 counts) that brightens; from frame 23
+    the field is almost uniform (mean ≈ 5,100–5,430 counts, std 205–475): little texture
+    that could place a stage there, so its correlation peaks are not stage positions.
+    The registration must say it is uncertain and use the movie as recorded, never apply
+    them."""
+    from platescope.io import read_movie
+
+    movie = read_movie(_CINE / "cine_legacy.cine", pixel_size_um=1.0)
+    res = stabilize_movie(movie, register=True)
+    s = res["summary"]
+    assert s["applied"] is False
+    assert "registration-uncertain" in [w["code"] for w in s["warnings"]]
+
+
 def _nucleating_movie(seed, n=128, n_frames=48):
     """A textured field whose middle 40 % gets a meniscus step at frame 4 and then 60
     nuclei that appear at random times (inside any temporal window) and grow, all

@@ -1623,7 +1623,10 @@ def stabilize_movie(
         )
         summary["screen"] = verdict
     if register and verdict is not None and verdict["verdict"] == "still":
+        px_max = float(verdict["max_shift_px"])
         summary.update(
+            max_shift_px=px_max,
+            max_shift_um=px_max * px,
             path="screen",
             method="drift screen only: Lucas–Kanade on the tiles that did not change, "
             "against frame 0, in the frame-quality pass (no full registration)",

@@ -223,7 +223,7 @@ class DriftScreen:
         else:
             out["verdict"] = "still"
             out["reason"] = (
-                f"no motion: every frame within {bound:.2f} px of frame 0 (limit "
+                f"every frame within {bound:.2f} px of frame 0 (limit "
                 f"{float(min_shift_px):g} px) on the tiles that did not change"
             )
         return out

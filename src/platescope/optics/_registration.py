@@ -1631,8 +1631,8 @@ def stabilize_movie(
             method="drift screen only: Lucas–Kanade on the tiles that did not change, "
             "against frame 0, in the frame-quality pass (no full registration)",
             applied=False,
-            applied_reason=f"the drift screen found {verdict['reason']}: the movie is used "
-            "as recorded (no full registration run)",
+            applied_reason=f"no motion above noise: the drift screen finds {verdict['reason']}: "
+            "the movie is used as recorded (no full registration run)",
         )
     elif register:
         summary["path"] = "full registration"

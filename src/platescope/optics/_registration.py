@@ -1476,6 +1476,7 @@ def stabilize_movie(
     find_region=None,
     cache_mib: float = 256.0,
     require_static_reference: bool = True,
+    region_required: bool = False,
 ) -> dict[str, Any]:
     """Bad frames out, stage drift registered: the movie every per-pixel map should see.
 
@@ -1529,6 +1530,9 @@ def stabilize_movie(
         frames) → a dict with ``region_um`` (a static part of the field in µm, or
         None) and ``reason``, called only when the full registration runs; a region
         found is registered on and recorded as ``summary["static_region"]``.
+    region_required : bool
+        With ``find_region``: when it finds no static part, do not register (the
+        whole field changes; see-through's default), record why and add no warning.
     require_static_reference : bool
         When too little of the field is static for the static reference (the
         refinement falls back to the temporal one), the registration is uncertain: not
@@ -1645,6 +1649,15 @@ def stabilize_movie(
             }
             if found.get("region_um") is not None:
                 region = list(found["region_um"])
+            elif region_required:
+                summary.update(
+                    path="no static region",
+                    applied=False,
+                    applied_reason=f"no static part of the field to register on "
+                    f"({found.get('reason')}): the movie is used as recorded",
+                )
+                summary["warnings"] = warnings
+                return {"movie": kept, "quality": q, "shifts": None, "summary": summary}
         shifts = register_drift(
             source, reference=reference, region=region, exclude=bad, peak_sigma_px=peak_sigma_px
         )
@@ -1722,7 +1735,7 @@ def stabilize_movie(
                 f"reached by a still movie with probability {false_alarm / 2:g}): the movie "
                 "is used as recorded"
             )
-        if max_px > large_shift_px:
+        if max_px > large_shift_px and summary["applied"]:  # (it says "registered")
             warnings.append(
                 {
                     "code": "large-stage-drift",

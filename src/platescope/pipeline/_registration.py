@@ -13,6 +13,8 @@ read, in ``irm-galvanostatic``, ``irm-cv`` (via ``prepare_irm``'s caller),
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from platescope._params import Param
 from platescope.pipeline._common import add_warning, analysis_params
 
@@ -112,7 +114,8 @@ def stabilize_section_movie(
         (``exclude``: the bad frames) → a dict with ``region_um`` (a static part of the
         field in µm, or None) and ``reason``, called only when the full registration
         runs (not when the drift screen finds the movie still); a region found is
-        registered on (see-through: the band that never changes,
+        registered on; none found: not registered unless ``enabled = true`` is written
+        in the experiment file (then the whole field is tried, and a refusal warns) (see-through: the band that never changes,
         :func:`platescope.optics.find_static_region`), recorded as
         ``registration.static_region``.
     uncertain_hint : str, optional
@@ -153,6 +156,8 @@ def stabilize_section_movie(
         )
         return (movie, None) if return_frame_means else movie
     region = list(p["region_um"]) if p["region_um"] else p["region"]
+    given = exp.analysis.get("registration", {})
+    explicitly_enabled = isinstance(given, Mapping) and given.get("enabled") is True
     res = optics.stabilize_movie(
         movie,
         register=bool(p["enabled"]),
@@ -161,6 +166,9 @@ def stabilize_section_movie(
         min_shift_px=float(p["min_shift_px"]),
         # (called only when the full registration runs, on the frames already read)
         find_region=find_region,
+        # registration on by default registers where a static part is found; asked
+        # for in the experiment file, it also tries the whole field (and says so)
+        region_required=find_region is not None and not explicitly_enabled,
     )
     block = res["summary"]
     for w in block.pop("warnings"):

@@ -43,15 +43,6 @@ SCENARIOS = {
     "dendrite-cycling": ({}, ["movie.tif"]),
     "dendrite-cycling (still stage)": ({"stage_drift_um": 0.0}, ["movie.tif"]),
 }
-SKIP = (
-    "registration",
-    "parameters",
-    "provenance",
-    "timings",
-    "warnings",
-    "outputs",
-    "experiment_file",
-)
 
 
 def _load() -> float:
@@ -64,23 +55,11 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def numbers(obj, prefix="") -> dict:
-    """Every number (and None/str leaf) of a summary by its key path, outside SKIP."""
-    out = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if not prefix and k in SKIP:
-                continue
-            out.update(numbers(v, f"{prefix}{k}."))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            out.update(numbers(v, f"{prefix}{i}."))
-    elif isinstance(obj, bool | int | float) or obj is None:
-        out[prefix[:-1]] = obj
-    return out
-
-
 def differences(a: dict, b: dict) -> list[str]:
+    """Key paths whose number differs (the comparison of
+    tests/pipeline/test_registration_default.py)."""
+    from test_registration_default import numbers
+
     na, nb = numbers(a), numbers(b)
     keys = sorted(set(na) | set(nb))
     return [k for k in keys if na.get(k, "missing") != nb.get(k, "missing")]

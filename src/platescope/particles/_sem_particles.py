@@ -798,9 +798,7 @@ def _footprint_and_map(image, *, method, circle_um, sigma_um, table):
         # pass 1: particles filled in from the nearest substrate pixel; pass 2: from the
         # nearest substrate pixel on the same side of the pass-1 edge (a particle on the
         # edge would otherwise borrow the grey of the other side)
-        p, _ = _edge_circle(
-            first_map, s_red, f, y_um, x_um, px_um, _source(image), jackknife=False
-        )
+        p, _ = _edge_circle(first_map, s_red, f, y_um, x_um, px_um, _source(image), jackknife=False)
         inside = _circle_mask(image.shape, y_um, x_um, *p)
         filled = np.where(
             inside, _fill_from(data, valid & inside), _fill_from(data, valid & ~inside)
@@ -1037,9 +1035,7 @@ def _fill_from(data: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return data[tuple(idx)]
 
 
-def _edge_circle(
-    red, s_red, f, y_um, x_um, px_um, source, *, level_stat=np.median, jackknife=True
-):
+def _edge_circle(red, s_red, f, y_um, x_um, px_um, source, *, level_stat=np.median, jackknife=True):
     """Blur a reduced map, trace the footprint edge and fit a circle (µm).
 
     ``jackknife=False``: the circle only (its errors NaN), see :func:`_fit_circle`.

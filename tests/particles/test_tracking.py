@@ -108,7 +108,7 @@ def test_frames_in_threads_give_the_serial_table(monkeypatch):
     thread (rows in frame order), and the planted growing disks are found."""
     import threading
 
-    import platescope.particles._detect as detect_mod
+    import platescope.particles._deposit_frames as frames_mod
 
     rng = np.random.default_rng(3)
     frames = np.array(
@@ -123,13 +123,13 @@ def test_frames_in_threads_give_the_serial_table(monkeypatch):
     )
     serial = detect_deposits(_movie(frames), threshold=0.1, frames_per_chunk=4, workers=1)
     seen = set()
-    real = detect_mod.segment_particles
+    real = frames_mod.segment_particles
 
     def spy(*a, **k):
         seen.add(threading.current_thread().name)
         return real(*a, **k)
 
-    monkeypatch.setattr(detect_mod, "segment_particles", spy)
+    monkeypatch.setattr(frames_mod, "segment_particles", spy)
     threaded = detect_deposits(_movie(frames), threshold=0.1, frames_per_chunk=4, workers=2)
     assert any(name.startswith("platescope-frames") for name in seen)
     pd.testing.assert_frame_equal(serial, threaded)

@@ -19,26 +19,12 @@ import numpy as np
 from scipy import ndimage
 
 from platescope.particles._detect import segment_particles
-from platescope.particles._measure import measure_columns
+from platescope.particles._measure import MEASURE_COLUMNS, measure_columns
 
 __all__ = ["DEPOSIT_COLUMNS", "measure_frames"]
 
 #: Columns of :func:`measure_frames` (``area_pixels_um2`` only for half-maximum edges).
-DEPOSIT_COLUMNS = (
-    "frame",
-    "t_s",
-    "label",
-    "y_um",
-    "x_um",
-    "area_um2",
-    "equivalent_diameter_um",
-    "perimeter_um",
-    "circularity",
-    "integrated_intensity",
-    "mean_intensity",
-    "touches_border",
-    "area_pixels_um2",
-)
+DEPOSIT_COLUMNS = ("frame", "t_s", *MEASURE_COLUMNS, "area_pixels_um2")
 
 
 def _contrast_frames(block: np.ndarray, *, polarity: str, sigma_px: tuple[float, float]):

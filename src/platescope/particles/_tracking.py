@@ -160,19 +160,21 @@ def detect_deposits(
     frames_per_chunk : int
         Frames read and processed at once.
     workers : int, optional
-        Threads that segment and measure the frames of a chunk side by side (the
-        labelling, filters and distance transforms release the GIL); default: the CPUs
-        this process may use, at most ``frames_per_chunk``. The table is the same
-        whatever the number (each frame is analysed on its own; rows keep frame order).
+        Threads that analyse the frames of a chunk side by side, each a block of
+        consecutive frames (contrast, segmentation and outlines frame by frame, then
+        one vectorised measurement of the block: array calls that release the GIL; the
+        table is built once at the end); default: the CPUs this process may use, at
+        most ``frames_per_chunk``. The table is the same whatever the number (rows in
+        frame order, the numbers of each frame analysed on its own).
     frames_out : dict, optional
         Frame indices (keys) whose frames, as read, are wanted besides the table (e.g.
         for a figure): each key's value is set to that frame (numpy array), taken
         during the segmentation pass, so that the movie is not read again for them.
     pool : {"thread", "process"}
-        How ``workers`` > 1 run: threads of this process (default; no start-up cost, but
-        the Python steps of each frame hold the GIL) or worker processes (started once
-        per call with ``forkserver``; each imports the engine, ≈ 1 s, and receives its
-        frames pickled). On 2 cores processes were slower than one thread (0.36–0.62×
+        How ``workers`` > 1 run: threads of this process (default; no start-up cost;
+        ≈ 7 % of a block's CPU holds the GIL, docs/performance.md) or worker processes
+        (started once per call with ``forkserver``; each imports the engine, ≈ 1 s, and
+        receives its frames pickled). On 2 cores processes were slower than one thread (0.36–0.62×
         for 48–120 frames: start-up and pickling cost more than the second core gave);
         they are meant for many cores and long movies, unmeasured there. The table is
         identical either way.

@@ -56,6 +56,11 @@ def test_frame_image_equals_the_public_constructor():
     assert movie.attrs == {"units": "counts", "source": "a.tif"}
     assert movie.encoding["dtype"] == "uint16"
     np.testing.assert_array_equal(movie.values, raw)
+    # the result's coordinates are its own: changing their attrs leaves the movie's alone
+    got = _frame_image(movie, values, name="m", attrs={})
+    got.coords["y"].attrs["units"] = "px"
+    got["x"].attrs.clear()
+    assert movie["y"].attrs == {"units": "µm"} and movie["x"].attrs["units"] == "µm"
 
 
 def test_check_movie_returns_the_frame_times():

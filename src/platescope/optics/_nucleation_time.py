@@ -61,7 +61,7 @@ from scipy import ndimage, sparse
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._frame_blocks import FrameWindow
-from platescope._movie_model import _check_movie, _is_dask
+from platescope._movie_model import _check_movie, _frame_image, _is_dask
 from platescope.optics import _kernels
 
 __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
@@ -764,7 +764,6 @@ def t_nuc_map(
         "t_max_s": "none" if t_max_s is None else float(t_max_s),
         "spatial_sigma_px": float(spatial_sigma_px),
     }
-    coords = {c: movie.coords[c] for c in ("y", "x") if c in movie.coords}
     if not m.any():
         raise InputError(_source(mask), "the mask selects no pixel", "check the footprint mask")
 
@@ -828,4 +827,4 @@ def t_nuc_map(
             tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
         tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
     result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32, copy=False)
-    return xr.DataArray(result, dims=("y", "x"), coords=coords, name="t_nuc_s", attrs=attrs)
+    return _frame_image(movie, result, name="t_nuc_s", attrs=attrs)

@@ -178,8 +178,9 @@ def prepare_irm(
 
     Reads of the movie: one pass for the mean intensity per frame unless
     ``movie_mean`` is given (the synchronisation needs it before the footprint is
-    known), a few chunks around the
-    landing step, then **one** pass (:func:`irm_frame_statistics`) for the drift
+    known), the frames around the landing step (the synchronisation's ≤ 16; the
+    step image's frames before contact and 5 after: frame by frame when the movie is
+    the reader's lazy array of integer counts, else the chunks holding them), then **one** pass (:func:`irm_frame_statistics`) for the drift
     levels, the footprint-mean curve and the region-mean curves together. ``sub``
     stays lazy: its consumers (per-pixel maps) read it once more each.
 

@@ -683,9 +683,10 @@ def t_nuc_map(
     max(¼ of them, ``max_block_mb``) new ones, blurred on the way in. Peak memory ≈
     that buffer (≈ 1.25 derivative windows of the bounding box as float32 on wide
     frames; at most ``w`` frames + ``max_block_mb`` on small ones) plus one block and
-    one chunk, and ~30 bytes per analysed pixel, independent of the movie length
-    (1792² frames, 34 fps, 2 s window, whole frame: 1.2–1.6 GB; 5.1–7.6 GB with the
-    runs of 4 windows it used before; ``benchmarks/bench_wide_frames_memory.py``);
+    one chunk (a dask chain's chunks computed one at a time), and ~30 bytes per
+    analysed pixel, independent of the movie length (1792² frames, 34 fps, 2 s
+    window: whole frame 1.2–1.4 GB, a footprint of 0.59 × the width 0.6 GB; 5.1–7.6 GB
+    with the runs of 4 windows it used before; ``benchmarks/bench_wide_frames_memory.py``);
     a numpy/memmap movie without blur is not copied at all by the compiled kernel.
     ≈ 40–60× less CPU time than
     ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie (one core),

@@ -796,6 +796,13 @@ def _shorth_mode(x: np.ndarray, frac: float = 0.3) -> np.ndarray:
     return 0.5 * (xs[ar, i] + xs[ar, i + h])
 
 
+#: px of each frame's own border left out of the change mask's temporal variance: the
+#: σ = 2 px low-pass of a frame reflects at its own border, so within a few px of it the
+#: frame's local mean differs from that of the frames that hold the same pixel inside
+#: their field (static glass along the edge a drift uncovers was flagged as changing).
+_CHANGE_BORDER_PX = _OWN_BORDER_PX[0]
+
+
 def _change_mask(
     movie,
     good: np.ndarray,
@@ -806,6 +813,7 @@ def _change_mask(
     k_var: float = 2.0,
     rel_floor: float = 1e-3,
     block_frames: int = 32,
+    own_border_px: float = _CHANGE_BORDER_PX,
 ) -> tuple[np.ndarray, dict]:
     """Pixels whose content changes at any time of the movie (the deposit, the
     meniscus landing, a transient), on the reference frame's grid; (mask, info).
@@ -841,7 +849,7 @@ def _change_mask(
             low = ndimage.gaussian_filter(_read_frames(movie, idx), (0, sigma_px, sigma_px))
             for j, k in enumerate(idx):  # (a Fourier shift would ring off the edges)
                 low[j] = ndimage.shift(low[j], -np.nan_to_num(shifts[k]), order=1, mode="nearest")
-            held = _inside(shifts[idx], (ny, nx))
+            held = _inside(shifts[idx], (ny, nx), own_border_px)
             if ref_low is None:
                 ref_low = low[0].copy()
                 scale = max(float(np.median(ref_low[core])), 1e-30)
@@ -862,13 +870,36 @@ def _change_mask(
             static0 = core & (var <= np.percentile(var[core], 30))
     noise_var = (1.4826 * float(np.median(diffs)) / np.sqrt(2.0)) ** 2 if diffs else 0.0
     thr = k_var * noise_var + rel_floor**2
-    # (a pixel that fewer than half the frames hold is not judged: left out as changed)
-    changed = (var > thr) | (cnt < 0.5 * g.size)
+    # (a pixel that fewer than half the frames hold is not judged: not static, but not
+    # a change either, so it is not dilated into the judged pixels beside it)
+    judged = cnt >= 0.5 * g.size
+    changed = (var > thr) & judged
     info = {
         "noise_sd_rel": float(np.sqrt(noise_var)),
-        "changed_fraction": float(changed[core].mean()),
+        "changed_fraction": float((changed | ~judged)[core].mean()),
+        "judged": judged,
     }
     return changed, info
+
+
+def _static_pixels(
+    movie,
+    good: np.ndarray,
+    shifts: np.ndarray,
+    w: np.ndarray,
+    *,
+    block_frames: int = 32,
+    dilate_px: int = 2,
+    own_border_px: float = _CHANGE_BORDER_PX,
+) -> np.ndarray:
+    """Pixels of the reference grid whose content never changes (bool, ny × nx): the
+    :func:`_change_mask` changes dilated by ``dilate_px`` px, and the pixels it could
+    not judge (held by fewer than half the frames) left out without being dilated."""
+    changed, info = _change_mask(
+        movie, good, shifts, w, block_frames=int(block_frames), own_border_px=own_border_px
+    )
+    # (on the reference frame's grid: the frames were moved back, so no drift margin)
+    return ~ndimage.binary_dilation(changed, iterations=int(dilate_px)) & info["judged"]
 
 
 def _refine_robust(
@@ -1255,11 +1286,9 @@ def register_drift(
             core = (w_robust > 0.25 * w_robust.max()) & held_half
 
             def static_pixels(shifts_now):
-                changed, _ = _change_mask(
+                return _static_pixels(
                     movie, good, shifts_now, w_robust, block_frames=int(block_frames)
                 )
-                # (on the reference frame's grid: the frames were moved back; 2 px margin)
-                return ~ndimage.binary_dilation(changed, iterations=2)
 
             keep = static_pixels(s)
             if keep[core].mean() < min_static_fraction and (keep & core).sum() >= 256:

@@ -1101,7 +1101,9 @@ def register_drift(
         is more robust to noise, smaller is sharper).
     highpass_px : float
         σ of the Gaussian blur subtracted from each frame (removes illumination
-        gradients and slow contrast), px.
+        gradients and slow contrast), px. The static refinement uses twice this σ
+        (its blur is a normalised convolution over the static pixels, so the deposit
+        leaves no halo, and the coarser static texture it keeps carries information).
     whiten : bool
         Whiten the cross-power spectrum (pure phase correlation). Off by default: with
         shot noise and smooth texture, plain cross-correlation (the matched filter) of

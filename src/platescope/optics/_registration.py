@@ -835,7 +835,10 @@ def _change_mask(
     ``k_var`` × that (with a floor of ``rel_floor`` of the intensity, for noise-free
     data) changed. Two passes: the second divides each frame by its gain (illumination
     drift) measured on the 30 % of pixels that varied least in the first, so a global
-    gain change is not a change of content."""
+    gain change is not a change of content. A pixel counts only the frames that hold it
+    at least ``own_border_px`` px inside their own border (the low-pass reflects
+    there); held so by fewer than half the frames it is not judged (``info["judged"]``
+    False, and not in the returned mask of changes)."""
     ny, nx = w.shape
     g = np.asarray(good, int)
     # per pixel, only the frames that hold it (a frame moved by the stage shows nothing

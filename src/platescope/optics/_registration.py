@@ -42,7 +42,9 @@ the simulated irm-galvanostatic field the growing deposits biased the temporal-r
 refinement by 0.13–0.21 px at noise ≤ 1 (0.17 / 0.14 px noise-free); the static
 reference brings that to 0.019 / 0.024 px noise-free and 0.080–0.108 px frame to
 frame at noise 1 (seeds 1–5), the rest being noise on the static part of the field and
-frame 0's own error; irm-cv (96 px field, no edge taper) 0.035–0.064 px at noise 0.5.
+frame 0's own error — at the Cramér–Rao bound of the pixels and the σ = 8 px high-pass
+it used; with the refinement's high-pass at 16 px, 0.082 / 0.079 px (seed 1); irm-cv
+(96 px field, no edge taper) 0.035–0.064 px at noise 0.5.
 On top-view-nucleation the static reference is off by up to 1.3 px under a 0.16 px
 estimate (small nuclei everywhere escape the change mask): the running-vs-fixed check
 refuses it (docs/registration.md).

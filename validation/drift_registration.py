@@ -309,9 +309,7 @@ def main() -> None:
     ap.add_argument("--scenarios", nargs="+", default=["irm-galvanostatic", "irm-cv"])
     ap.add_argument("--old", action="store_true", help="also the previous refinement")
     ap.add_argument("--table", action="store_true", help="print the summary table only")
-    ap.add_argument(
-        "--tag", default="", help="results in drift_registration_<scenario><tag>.json"
-    )
+    ap.add_argument("--tag", default="", help="results in drift_registration_<scenario><tag>.json")
     args = ap.parse_args()
     if args.table:
         table()

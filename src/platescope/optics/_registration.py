@@ -43,7 +43,7 @@ refinement by 0.13–0.21 px at noise ≤ 1 (0.17 / 0.14 px noise-free); the sta
 reference brings that to 0.019 / 0.024 px noise-free and 0.080–0.108 px frame to
 frame at noise 1 (seeds 1–5), the rest being noise on the static part of the field and
 frame 0's own error — at the Cramér–Rao bound of the pixels and the σ = 8 px high-pass
-it used; with the refinement's high-pass at 16 px, 0.082 / 0.079 px (seed 1); irm-cv
+it used (with a 16 px high-pass 0.082 / 0.079 px, seed 1, not adopted); irm-cv
 (96 px field, no edge taper) 0.035–0.064 px at noise 0.5.
 On top-view-nucleation the static reference is off by up to 1.3 px under a 0.16 px
 estimate (small nuclei everywhere escape the change mask): the running-vs-fixed check
@@ -799,12 +799,13 @@ def _shorth_mode(x: np.ndarray, frac: float = 0.3) -> np.ndarray:
 
 
 #: σ of the static refinement's high-pass over that of stage A. Its blur is a normalised
-#: convolution over the static pixels only (the deposit and the landing step are out of
-#: it), so it need not be as narrow as stage A's; the coarse texture it keeps carries
-#: information: the Cramér–Rao bound of the pixels the refinement uses on
+#: convolution over the static pixels only, and the coarse texture a wider one keeps
+#: carries information: the Cramér–Rao bound of the pixels the refinement uses on
 #: irm-galvanostatic (seed 1, noise 1) is 0.090 / 0.086 px with σ = 8 px, 0.074 / 0.072
-#: px with 16 px and 0.070 / 0.068 px with no high-pass.
-_STATIC_HIGHPASS_SCALE = 2.0
+#: px with 16 px (measured 0.082 / 0.079 px frame to frame with 2×). Kept at 1: with 2×
+#: a top-view-nucleation run whose static reference is > 0.3 px off got an estimate
+#: under the uncertainty limit and was applied (docs/registration.md).
+_STATIC_HIGHPASS_SCALE = 1.0
 
 
 #: px of each frame's own border left out of the change mask's temporal variance: the
@@ -1106,9 +1107,8 @@ def register_drift(
         is more robust to noise, smaller is sharper).
     highpass_px : float
         σ of the Gaussian blur subtracted from each frame (removes illumination
-        gradients and slow contrast), px. The static refinement uses twice this σ
-        (its blur is a normalised convolution over the static pixels, so the deposit
-        leaves no halo, and the coarser static texture it keeps carries information).
+        gradients and slow contrast), px. The static refinement uses the same σ
+        (its blur a normalised convolution over the static pixels).
     whiten : bool
         Whiten the cross-power spectrum (pure phase correlation). Off by default: with
         shot noise and smooth texture, plain cross-correlation (the matched filter) of

@@ -15,7 +15,8 @@ holds the movie. Each size is analysed in a fresh process that reports
   movie file size → **reads per analysis**;
 - ``read_bytes`` (bytes fetched from the storage device; small when the file is
   in the page cache);
-- peak RSS (VmHWM) and its rise over the process after imports;
+- peak RSS (VmHWM) and its rise over the process after imports, and the largest
+  sampled RSS (every 0.25 s) while each step was the innermost one active;
 - wall and CPU time.
 
 Writes ``benchmarks/results/movie_reads.json``. Deletes the enlarged movies afterwards.
@@ -284,6 +285,26 @@ def _patch_steps(counts: dict) -> None:
         setattr(mod, attr, wrap())
 
 
+def _sample_rss(peaks: dict, period_s: float = 0.25) -> None:
+    """Sample VmRSS every ``period_s`` (a daemon thread); keep each step's maximum, MB.
+
+    The sample goes to the innermost step active on the main thread (``(no step)``
+    otherwise), so ``rss_by_step_mb`` says which step the process peak (VmHWM) was in
+    (a sample can miss a peak shorter than the period).
+    """
+    import threading
+
+    def run() -> None:
+        while True:
+            label = _ACTIVE[-1] if _ACTIVE else "(no step)"
+            rss = _vm("VmRSS")
+            if rss > peaks.get(label, 0.0):
+                peaks[label] = rss
+            time.sleep(period_s)
+
+    threading.Thread(target=run, daemon=True, name="rss-sampler").start()
+
+
 def child(experiment: str, out: str) -> None:
     """Analyse in this fresh process; print one JSON line."""
     import platescope.optics  # noqa: F401  (imports outside the measured window)
@@ -304,6 +325,8 @@ def child(experiment: str, out: str) -> None:
         eager_read = pio.read_movie
         pio.read_movie = lambda path, **kw: eager_read(path, **{**kw, "lazy": True})
 
+    rss_by_step: dict = {}
+    _sample_rss(rss_by_step)
     io0, rss0 = _proc_io(), _vm("VmHWM")
     w0, c0 = time.perf_counter(), time.process_time()
     try:
@@ -320,6 +343,7 @@ def child(experiment: str, out: str) -> None:
                 "read_bytes": io1["read_bytes"] - io0["read_bytes"],
                 "rss_peak_mb": _vm("VmHWM"),
                 "rss_after_imports_mb": rss0,
+                "rss_by_step_mb": dict(rss_by_step),
                 "wall_s": wall,
                 "cpu_s": cpu,
                 "steps": steps,

@@ -18,6 +18,10 @@ Cases:
   (whole frame analysed; the blur makes the function copy the frames in);
 * ``t_nuc_map dask`` — the same on a dask chain like the pipeline's ``sub`` (the
   memmap in chunks of ≈ 32 MiB, ``astype(float32) − frame 0``);
+* ``t_nuc_map footprint`` — as ``prepare_irm`` hands the movie to the pipeline's
+  ``t_nuc_map``: the chain ``astype(float32) / gain(t) − reference frame`` (a numpy
+  frame; gain rising 1 → 1.003), a centred disk of 0.59 × the width analysed (the
+  default footprint of ``irm-galvanostatic``'s field) and the blur halo around it;
 * ``t_nuc_regions dask`` — ``t_nuc_regions(…, region_px=14)`` reading its curves;
 * ``frame_quality dask`` — ``optics.frame_quality`` of the dask movie.
 """
@@ -38,7 +42,13 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-CASES = ("t_nuc_map memmap", "t_nuc_map dask", "t_nuc_regions dask", "frame_quality dask")
+CASES = (
+    "t_nuc_map memmap",
+    "t_nuc_map dask",
+    "t_nuc_map footprint",
+    "t_nuc_regions dask",
+    "frame_quality dask",
+)
 
 
 def frame_times(frames: int, seed: int = 0) -> np.ndarray:
@@ -72,6 +82,11 @@ def child(case: str, path: str, sigma: float) -> None:
     per_chunk = max(1, (32 * 2**20) // (2 * size * size))
     lazy = da.from_array(mm, chunks=(per_chunk, size, size))
     chain = lazy.astype(np.float32) - lazy[0].astype(np.float32)
+    if case == "t_nuc_map footprint":  # prepare_irm's sub: drift gain, a numpy reference
+        gain = np.linspace(1.0, 1.003, frames).astype(np.float32)[:, None, None]
+        chain = lazy.astype(np.float32) / gain - np.asarray(mm[0], np.float32)
+        yy, xx = np.mgrid[:size, :size] - (size - 1) / 2.0
+        disk = np.hypot(yy, xx) <= 0.295 * size
 
     def arr(data):
         return xr.DataArray(data, dims=("t", "y", "x"), coords={"t": t, "y": c, "x": c})
@@ -85,6 +100,8 @@ def child(case: str, path: str, sigma: float) -> None:
         out = optics.t_nuc_map(arr(mm), window_s=2.0, spatial_sigma_px=sigma).values
     elif case == "t_nuc_map dask":
         out = optics.t_nuc_map(arr(chain), window_s=2.0, spatial_sigma_px=sigma).values
+    elif case == "t_nuc_map footprint":
+        out = optics.t_nuc_map(arr(chain), mask=disk, window_s=2.0, spatial_sigma_px=sigma).values
     elif case == "t_nuc_regions dask":
         out = optics.t_nuc_regions(arr(chain), region_px=14, n_boot=20).to_numpy(float)
     else:

@@ -309,6 +309,7 @@ def main() -> None:
     ap.add_argument("--scenarios", nargs="+", default=["irm-galvanostatic", "irm-cv"])
     ap.add_argument("--old", action="store_true", help="also the previous refinement")
     ap.add_argument("--table", action="store_true", help="print the summary table only")
+    ap.add_argument("--tag", default="", help="results in drift_registration_<scenario><tag>.json")
     args = ap.parse_args()
     if args.table:
         table()
@@ -316,7 +317,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     print(HEADER, flush=True)
     for scenario in args.scenarios:
-        out = RESULTS / f"drift_registration_{scenario}.json"
+        out = RESULTS / f"drift_registration_{scenario}{args.tag}.json"
         rows = json.loads(out.read_text()) if out.exists() else []
         done = {(r["seed"], r["noise_scale"]) for r in rows}
         with tempfile.TemporaryDirectory() as tmp:

@@ -65,6 +65,13 @@ class FrameBlocks:
         """Frames in the movie."""
         return int(self._data.shape[0])
 
+    def chunk_stop(self, frame: int) -> int:
+        """One past the last frame of the chunk holding ``frame`` (a numpy movie: its
+        length, the whole movie being one block)."""
+        if not self._lazy:
+            return self.n_frames
+        return int(self._edges[np.searchsorted(self._edges, int(frame), side="right")])
+
     def get(self, start: int, stop: int) -> np.ndarray:
         """Frames ``[start, stop)`` as a numpy array."""
         start, stop = int(start), int(min(stop, self.n_frames))
@@ -103,9 +110,11 @@ class FrameWindow:
     temporary copy is made), :meth:`fill` reads the next frames into the free part of
     the buffer. Each frame of the movie is read once (a lazy movie through
     :class:`FrameBlocks`, each of its chunks computed once), in batches of at most
-    ``batch_frames``, optionally through ``transform`` (e.g. a spatial blur writing
-    straight into the buffer). Memory: the buffer (``capacity`` frames of the crop),
-    one batch and one chunk of a lazy movie, whatever the length of the movie.
+    ``batch_frames`` and never across a chunk boundary of a lazy movie (so one chunk
+    is computed at a time), optionally through ``transform`` (e.g. a spatial blur
+    writing straight into the buffer). Memory: the buffer (``capacity`` frames of the
+    crop), one batch and one chunk of a lazy movie (with the temporaries of its
+    computation), whatever the length of the movie.
 
     Parameters
     ----------
@@ -179,7 +188,9 @@ class FrameWindow:
         stop = min(int(stop), self.start + self._buf.shape[0], self._n_total)
         f = self.stop
         while f < stop:
-            g = min(f + self._batch, stop)
+            # never across a chunk of a lazy movie: one chunk computed at a time (its
+            # chain's full-frame temporaries, not those of several chunks at once)
+            g = min(f + self._batch, stop, self._blocks.chunk_stop(f))
             new = self._blocks.get(f, g)
             out = self._buf[f - self.start : g - self.start]
             if self._transform is None:

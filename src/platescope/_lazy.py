@@ -55,6 +55,10 @@ def lazy_namespace(package: str, where: Mapping[str, str]) -> tuple[Callable, Ca
     return __getattr__, __dir__
 
 
+#: module → ``"module:function"`` called once the lazy stand-in has imported it
+_AFTER_IMPORT = {"xarray": "platescope._xarray_light:defer_duck_array_imports"}
+
+
 class _LazyModule:
     """Stands for a module until an attribute is first used, then forwards to it."""
 
@@ -67,7 +71,11 @@ class _LazyModule:
     def _load(self):
         mod = object.__getattribute__(self, "_module")
         if mod is None:
-            mod = importlib.import_module(object.__getattribute__(self, "_name"))
+            name = object.__getattribute__(self, "_name")
+            mod = importlib.import_module(name)
+            if name in _AFTER_IMPORT:
+                target, _, func = _AFTER_IMPORT[name].partition(":")
+                getattr(importlib.import_module(target), func)()
             object.__setattr__(self, "_module", mod)
         return mod
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 HEAVY = ("pandas", "scipy", "xarray", "matplotlib", "skimage", "dask", "distributed")
@@ -127,3 +128,47 @@ def test_particles_command_imports_no_pandas_or_xarray(tmp_path):
         "assert len(buf.getvalue().splitlines()) == 2\n"
     )
     assert _loaded_after(code) == ["scipy", "skimage"]
+
+
+def _modules_after(code: str, names: tuple[str, ...]) -> list[str]:
+    probe = code + f"\nimport sys\nprint(sorted(m for m in {names!r} if m in sys.modules))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_sem_image_reads_without_dask_or_pint(tmp_path):
+    """read_sem builds a NumPy-backed DataArray: xarray need not import dask.array / pint."""
+    from platescope.io._image_writers import write_sem_tiff
+
+    p = tmp_path / "s.tif"
+    write_sem_tiff(str(p), np.zeros((48, 32), np.uint8), pixel_size_nm=5.0, databar_rows=16)
+    code = f"from platescope.io import read_sem\nim = read_sem({str(p)!r})\nassert im.shape == (32, 32)"
+    assert _modules_after(code, ("dask.array", "pint")) == "[]"
+
+
+def test_dask_and_pint_arrays_still_recognised_after_deferral():
+    """Once dask.array / pint are imported, xarray sees their arrays as before."""
+    pytest.importorskip("dask.array")
+    code = (
+        "import numpy as np\n"
+        "from platescope._xarray_light import defer_duck_array_imports\n"
+        "defer_duck_array_imports()\n"
+        "import xarray as xr\n"
+        "plain = xr.DataArray(np.zeros((4, 4)), dims=('y', 'x'))\n"
+        "assert plain.chunks is None\n"
+        "import dask.array as da\n"
+        "lazy = xr.DataArray(da.zeros((4, 4), chunks=2), dims=('y', 'x'))\n"
+        "assert lazy.chunks == ((2, 2), (2, 2)), lazy.chunks\n"
+        "from xarray.namedarray.pycompat import array_type, mod_version\n"
+        "assert array_type('dask') == (da.Array,)\n"
+        "assert str(mod_version('dask')) != '0.0.0'\n"
+        "try:\n"
+        "    import pint\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "else:\n"
+        "    assert array_type('pint') == (pint.Quantity,)\n"
+    )
+    assert _modules_after(code, ("dask.array",)) == "['dask.array']"

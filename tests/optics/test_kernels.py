@@ -299,6 +299,8 @@ def test_rise_image_equals_xarray_nan_skipping_means(dtype, n):
         warnings.simplefilter("ignore", RuntimeWarning)
         ref = (win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")).values
     np.testing.assert_array_equal(_rise_image(win, n), ref)
+    # the movie's own (t, y, x) order (onset_map passes it untransposed): the same image
+    np.testing.assert_array_equal(_rise_image(win.transpose("t", "y", "x"), n), ref)
 
 
 @pytest.mark.parametrize("dtype", ["int16", "float64", "uint8"])

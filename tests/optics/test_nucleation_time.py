@@ -267,7 +267,10 @@ def test_map_flat_pixels_are_nan_not_a_time():
 
 
 def test_map_peak_memory_flat_in_movie_length(tmp_path):
-    """Memmap-backed input: the map's own allocations do not grow with the length."""
+    """Memmap-backed input: the map's own allocations do not grow with the length
+    (one run with test_alloying.py before it in the same process measured 1.64 MB against
+    a 1.60 MB limit — allocations made once per process; each length is now measured on
+    a second call)."""
     peaks = []
     rng = np.random.default_rng(0)
     for nt in (200, 400):
@@ -280,6 +283,10 @@ def test_map_peak_memory_flat_in_movie_length(tmp_path):
         del mm
         data = np.load(path, mmap_mode="r")
         movie = xr.DataArray(data, dims=("t", "y", "x"), coords={"t": t})
+        # untraced first call: one-off allocations (compiled kernels, cached filter
+        # coefficients — whichever earlier tests in this process have not made yet)
+        # are not what this test measures
+        t_nuc_map(movie, window_s=2.0, max_block_mb=2.0)
         tracemalloc.start()
         t_nuc_map(movie, window_s=2.0, max_block_mb=2.0)
         peaks.append(tracemalloc.get_traced_memory()[1])

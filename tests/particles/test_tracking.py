@@ -108,7 +108,7 @@ def test_frames_in_threads_give_the_serial_table(monkeypatch):
     thread (rows in frame order), and the planted growing disks are found."""
     import threading
 
-    import platescope.particles._detect as detect_mod
+    import platescope.particles._deposit_frames as frames_mod
 
     rng = np.random.default_rng(3)
     frames = np.array(
@@ -123,13 +123,13 @@ def test_frames_in_threads_give_the_serial_table(monkeypatch):
     )
     serial = detect_deposits(_movie(frames), threshold=0.1, frames_per_chunk=4, workers=1)
     seen = set()
-    real = detect_mod.segment_particles
+    real = frames_mod.segment_particles
 
     def spy(*a, **k):
         seen.add(threading.current_thread().name)
         return real(*a, **k)
 
-    monkeypatch.setattr(detect_mod, "segment_particles", spy)
+    monkeypatch.setattr(frames_mod, "segment_particles", spy)
     threaded = detect_deposits(_movie(frames), threshold=0.1, frames_per_chunk=4, workers=2)
     assert any(name.startswith("platescope-frames") for name in seen)
     pd.testing.assert_frame_equal(serial, threaded)
@@ -160,6 +160,53 @@ def test_frames_in_processes_give_the_serial_table():
     assert serial.groupby("frame").size().tolist() == [3] * 9
     with pytest.raises(ValueError, match="pool"):
         detect_deposits(_movie(frames[:2]), threshold=0.1, workers=2, pool="fork")
+
+
+def test_blocks_of_frames_measure_as_each_frame_alone():
+    """The pool measures blocks of frames as one stacked label image: the table equals
+    the engine's own frame-by-frame result (segment_particles + measure_particles on
+    each contrast frame, computed here from the formula), whatever the blocks."""
+    from platescope.particles import measure_particles, segment_particles
+
+    rng = np.random.default_rng(11)
+    disks = [(10, 10, 1.2), (30, 12, 2.0), (20, 36, 2.6), (40, 40, 1.6)]
+    frames = np.array(
+        [
+            _render([(y, x, r + 0.15 * k) for y, x, r in disks[: 1 + k % 4]], noise=15, rng=rng)
+            for k in range(10)
+        ]
+    )
+    frames[6] = 2000.0  # a frame without deposits inside a block
+    movie = _movie(frames, times=np.cumsum(np.r_[0.0, rng.uniform(1, 9, 9)]))
+    sigma_px = 0.5 / PX
+    want = []
+    for k, f in enumerate(frames):
+        f32 = f.astype(np.float32)
+        c = ndimage.gaussian_filter(
+            1 - f32 / np.median(f32),
+            sigma_px,
+            mode="nearest",
+        )
+        lab = segment_particles(
+            c, spacing=PX, method="fixed", threshold=0.1, watershed=False, min_area_um2=2.0
+        )
+        t = measure_particles(lab, c, spacing=PX)
+        t.insert(0, "t_s", float(movie["t"][k]))
+        t.insert(0, "frame", k)
+        want.append(t[t["area_um2"] >= 2.0])
+    want = pd.concat(want, ignore_index=True)
+    for chunk, workers in ((1, 1), (4, 1), (7, 3), (10, 2)):
+        got = detect_deposits(
+            movie, threshold=0.1, edge="threshold", frames_per_chunk=chunk, workers=workers
+        )
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        half = detect_deposits(movie, threshold=0.1, frames_per_chunk=chunk, workers=workers)
+        if chunk == 1:
+            first = half
+        pd.testing.assert_frame_equal(half, first, check_exact=True)
+    assert want.groupby("frame").size().reindex(range(10), fill_value=0).tolist() == [
+        1, 2, 3, 4, 1, 2, 0, 4, 1, 2
+    ]  # fmt: skip
 
 
 def test_bright_deposits():

@@ -136,8 +136,8 @@ def _window_means_array(sums, instants, movie, weights, window_s) -> xr.DataArra
     """The window sums of ``movie`` at ``instants`` as :func:`window_means` returns them."""
     coords = {"instant": np.asarray(instants, float)}
     for dim in ("y", "x"):
-        if dim in movie.coords:
-            coords[dim] = movie[dim].values
+        if dim in movie.coords:  # the values only (no coordinate attrs), as before
+            coords[dim] = movie.coords.variables[dim].values
     out = xr.DataArray(sums, dims=("instant", "y", "x"), coords=coords)
     out.attrs = {
         "units": movie.attrs.get("units", "counts"),

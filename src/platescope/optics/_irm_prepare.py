@@ -41,6 +41,37 @@ def _first_frame_after_contact(t_s: np.ndarray, dt_s: float) -> int:
     return int(np.searchsorted(starts, -0.1 * dt_s))
 
 
+def _landing_step_image(movie_e: xr.DataArray, landing: int, n_before: int) -> xr.DataArray:
+    """Mean of the 5 frames from ``landing`` minus the mean of the first ``n_before``
+    frames (counts, ``(y, x)``, float64): the image the footprint is outlined in.
+
+    A movie that is still the file reader's lazy array of integer counts is read
+    **frame by frame** (:func:`read_frames`: each index reaches the reader, which decodes
+    that frame only, not the chunk around it) and summed in float64, one frame at a
+    time (memory: two frames). Integer counts sum exactly in float64 in any order, so
+    the means are the ones xarray gives; any other movie is reduced by xarray as before.
+    """
+    from platescope._frame_blocks import _array_of, _reader_only, read_frames
+
+    step = movie_e.isel(t=slice(landing, landing + 5)).mean("t") - movie_e.isel(
+        t=slice(0, n_before)
+    ).mean("t")  # lazy for a lazy movie: its name, coordinates and attributes
+    arr = _array_of(movie_e)
+    lazy_reader = hasattr(arr, "dask") and _reader_only(arr)
+    if not (lazy_reader and np.issubdtype(arr.dtype, np.integer)):
+        return step.compute()
+
+    def mean_of(frames: range) -> np.ndarray:
+        total = np.zeros(arr.shape[1:], dtype=np.float64)
+        for k in frames:
+            total += read_frames(arr, [k])[0]
+        return total / len(frames)
+
+    n_t = int(arr.shape[0])
+    diff = mean_of(range(landing, min(landing + 5, n_t))) - mean_of(range(n_before))
+    return step.copy(data=diff.astype(step.dtype, copy=False))
+
+
 def _footprint_without_landing(after, sigma_um, area_cm2, sy, source) -> tuple:
     """Footprint of a movie with no frame before contact (no landing step); 1σ errors."""
     mask, info = footprint_from_deposition(after, sigma_um=sigma_um, area_cm2=area_cm2)
@@ -147,8 +178,9 @@ def prepare_irm(
 
     Reads of the movie: one pass for the mean intensity per frame unless
     ``movie_mean`` is given (the synchronisation needs it before the footprint is
-    known), a few chunks around the
-    landing step, then **one** pass (:func:`irm_frame_statistics`) for the drift
+    known), the frames around the landing step (the synchronisation's ≤ 16; the
+    step image's frames before contact and 5 after: frame by frame when the movie is
+    the reader's lazy array of integer counts, else the chunks holding them), then **one** pass (:func:`irm_frame_statistics`) for the drift
     levels, the footprint-mean curve and the region-mean curves together. ``sub``
     stays lazy: its consumers (per-pixel maps) read it once more each.
 
@@ -210,9 +242,7 @@ def prepare_irm(
     after = movie_e.isel(t=slice(landing, None))
     fp_warnings: list[dict] = []
     if n_before >= 1:
-        step_img = (
-            after.isel(t=slice(0, 5)).mean("t") - movie_e.isel(t=slice(0, n_before)).mean("t")
-        ).compute()
+        step_img = _landing_step_image(movie_e, landing, n_before)
         mask = footprint_mask(step_img, sigma_um=footprint_sigma_um)
         fp_area = float(footprint_area_cm2(mask))
         yc, xc = ndimage.center_of_mass(np.asarray(mask.values, bool))

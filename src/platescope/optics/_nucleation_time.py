@@ -61,7 +61,7 @@ from scipy import ndimage, sparse
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._frame_blocks import FrameWindow
-from platescope._movie_model import _check_movie, _is_dask
+from platescope._movie_model import _check_movie, _frame_image, _is_dask
 from platescope.optics import _kernels
 
 __all__ = ["t_nuc_from_curve", "t_nuc_map", "t_nuc_regions"]
@@ -683,9 +683,10 @@ def t_nuc_map(
     max(¼ of them, ``max_block_mb``) new ones, blurred on the way in. Peak memory ≈
     that buffer (≈ 1.25 derivative windows of the bounding box as float32 on wide
     frames; at most ``w`` frames + ``max_block_mb`` on small ones) plus one block and
-    one chunk, and ~30 bytes per analysed pixel, independent of the movie length
-    (1792² frames, 34 fps, 2 s window, whole frame: 1.2–1.6 GB; 5.1–7.6 GB with the
-    runs of 4 windows it used before; ``benchmarks/bench_wide_frames_memory.py``);
+    one chunk (a dask chain's chunks computed one at a time), and ~30 bytes per
+    analysed pixel, independent of the movie length (1792² frames, 34 fps, 2 s
+    window: whole frame 1.2–1.4 GB, a footprint of 0.59 × the width 0.6 GB; 5.1–7.6 GB
+    with the runs of 4 windows it used before; ``benchmarks/bench_wide_frames_memory.py``);
     a numpy/memmap movie without blur is not copied at all by the compiled kernel.
     ≈ 40–60× less CPU time than
     ``savgol_filter(movie, …, axis=0).argmax(axis=0)`` on a uint16 movie (one core),
@@ -764,7 +765,6 @@ def t_nuc_map(
         "t_max_s": "none" if t_max_s is None else float(t_max_s),
         "spatial_sigma_px": float(spatial_sigma_px),
     }
-    coords = {c: movie.coords[c] for c in ("y", "x") if c in movie.coords}
     if not m.any():
         raise InputError(_source(mask), "the mask selects no pixel", "check the footprint mask")
 
@@ -828,4 +828,4 @@ def t_nuc_map(
             tn = op.t_u[np.clip(best_k, 0, op.t_u.size - 1)] + delta * op.dt
         tn[bad | ~np.isfinite(best_v) | ~mflat] = np.nan
     result[y0:y1, x0:x1] = tn.reshape(hb, wb).astype(np.float32, copy=False)
-    return xr.DataArray(result, dims=("y", "x"), coords=coords, name="t_nuc_s", attrs=attrs)
+    return _frame_image(movie, result, name="t_nuc_s", attrs=attrs)

@@ -45,7 +45,9 @@ the simulated irm-galvanostatic field the growing deposits biased the temporal-r
 refinement by 0.13–0.21 px at noise ≤ 1 (0.17 / 0.14 px noise-free); the static
 reference brings that to 0.019 / 0.024 px noise-free and 0.080–0.108 px frame to
 frame at noise 1 (seeds 1–5), the rest being noise on the static part of the field and
-frame 0's own error; irm-cv (96 px field, no edge taper) 0.035–0.064 px at noise 0.5.
+frame 0's own error — at the Cramér–Rao bound of the pixels and the σ = 8 px high-pass
+it used (with a 16 px high-pass 0.082 / 0.079 px, seed 1, not adopted); irm-cv
+(96 px field, no edge taper) 0.035–0.064 px at noise 0.5.
 On top-view-nucleation the static reference is off by up to 1.3 px under a 0.16 px
 estimate (small nuclei everywhere escape the change mask): the running-vs-fixed check
 refuses it (docs/registration.md).
@@ -807,6 +809,23 @@ def _shorth_mode(x: np.ndarray, frac: float = 0.3) -> np.ndarray:
     return 0.5 * (xs[ar, i] + xs[ar, i + h])
 
 
+#: σ of the static refinement's high-pass over that of stage A. Its blur is a normalised
+#: convolution over the static pixels only, and the coarse texture a wider one keeps
+#: carries information: the Cramér–Rao bound of the pixels the refinement uses on
+#: irm-galvanostatic (seed 1, noise 1) is 0.090 / 0.086 px with σ = 8 px, 0.074 / 0.072
+#: px with 16 px (measured 0.082 / 0.079 px frame to frame with 2×). Kept at 1: with 2×
+#: a top-view-nucleation run whose static reference is > 0.3 px off got an estimate
+#: under the uncertainty limit and was applied (docs/registration.md).
+_STATIC_HIGHPASS_SCALE = 1.0
+
+
+#: px of each frame's own border left out of the change mask's temporal variance: the
+#: σ = 2 px low-pass of a frame reflects at its own border, so within a few px of it the
+#: frame's local mean differs from that of the frames that hold the same pixel inside
+#: their field (static glass along the edge a drift uncovers was flagged as changing).
+_CHANGE_BORDER_PX = _OWN_BORDER_PX[0]
+
+
 def _change_mask(
     movie,
     good: np.ndarray,
@@ -817,6 +836,7 @@ def _change_mask(
     k_var: float = 2.0,
     rel_floor: float = 1e-3,
     block_frames: int = 32,
+    own_border_px: float = _CHANGE_BORDER_PX,
 ) -> tuple[np.ndarray, dict]:
     """Pixels whose content changes at any time of the movie (the deposit, the
     meniscus landing, a transient), on the reference frame's grid; (mask, info).
@@ -829,7 +849,10 @@ def _change_mask(
     ``k_var`` × that (with a floor of ``rel_floor`` of the intensity, for noise-free
     data) changed. Two passes: the second divides each frame by its gain (illumination
     drift) measured on the 30 % of pixels that varied least in the first, so a global
-    gain change is not a change of content."""
+    gain change is not a change of content. A pixel counts only the frames that hold it
+    at least ``own_border_px`` px inside their own border (the low-pass reflects
+    there); held so by fewer than half the frames it is not judged (``info["judged"]``
+    False, and not in the returned mask of changes)."""
     ny, nx = w.shape
     g = np.asarray(good, int)
     # per pixel, only the frames that hold it (a frame moved by the stage shows nothing
@@ -852,7 +875,7 @@ def _change_mask(
             low = ndimage.gaussian_filter(_read_frames(movie, idx), (0, sigma_px, sigma_px))
             for j, k in enumerate(idx):  # (a Fourier shift would ring off the edges)
                 low[j] = ndimage.shift(low[j], -np.nan_to_num(shifts[k]), order=1, mode="nearest")
-            held = _inside(shifts[idx], (ny, nx))
+            held = _inside(shifts[idx], (ny, nx), own_border_px)
             if ref_low is None:
                 ref_low = low[0].copy()
                 scale = max(float(np.median(ref_low[core])), 1e-30)
@@ -873,13 +896,36 @@ def _change_mask(
             static0 = core & (var <= np.percentile(var[core], 30))
     noise_var = (1.4826 * float(np.median(diffs)) / np.sqrt(2.0)) ** 2 if diffs else 0.0
     thr = k_var * noise_var + rel_floor**2
-    # (a pixel that fewer than half the frames hold is not judged: left out as changed)
-    changed = (var > thr) | (cnt < 0.5 * g.size)
+    # (a pixel that fewer than half the frames hold is not judged: not static, but not
+    # a change either, so it is not dilated into the judged pixels beside it)
+    judged = cnt >= 0.5 * g.size
+    changed = (var > thr) & judged
     info = {
         "noise_sd_rel": float(np.sqrt(noise_var)),
-        "changed_fraction": float(changed[core].mean()),
+        "changed_fraction": float((changed | ~judged)[core].mean()),
+        "judged": judged,
     }
     return changed, info
+
+
+def _static_pixels(
+    movie,
+    good: np.ndarray,
+    shifts: np.ndarray,
+    w: np.ndarray,
+    *,
+    block_frames: int = 32,
+    dilate_px: int = 2,
+    own_border_px: float = _CHANGE_BORDER_PX,
+) -> np.ndarray:
+    """Pixels of the reference grid whose content never changes (bool, ny × nx): the
+    :func:`_change_mask` changes dilated by ``dilate_px`` px, and the pixels it could
+    not judge (held by fewer than half the frames) left out without being dilated."""
+    changed, info = _change_mask(
+        movie, good, shifts, w, block_frames=int(block_frames), own_border_px=own_border_px
+    )
+    # (on the reference frame's grid: the frames were moved back, so no drift margin)
+    return ~ndimage.binary_dilation(changed, iterations=int(dilate_px)) & info["judged"]
 
 
 def _refine_robust(
@@ -1072,7 +1118,8 @@ def register_drift(
         is more robust to noise, smaller is sharper).
     highpass_px : float
         σ of the Gaussian blur subtracted from each frame (removes illumination
-        gradients and slow contrast), px.
+        gradients and slow contrast), px. The static refinement uses the same σ
+        (its blur a normalised convolution over the static pixels).
     whiten : bool
         Whiten the cross-power spectrum (pure phase correlation). Off by default: with
         shot noise and smooth texture, plain cross-correlation (the matched filter) of
@@ -1241,7 +1288,7 @@ def register_drift(
             good,
             shifts_now,
             weight,
-            highpass_px=float(highpass_px),
+            highpass_px=_STATIC_HIGHPASS_SCALE * float(highpass_px),
             smooth_px=float(peak_sigma_px),
             static_mask=static_mask,
             block_frames=int(block_frames),
@@ -1266,11 +1313,9 @@ def register_drift(
             core = (w_robust > 0.25 * w_robust.max()) & held_half
 
             def static_pixels(shifts_now):
-                changed, _ = _change_mask(
+                return _static_pixels(
                     movie, good, shifts_now, w_robust, block_frames=int(block_frames)
                 )
-                # (on the reference frame's grid: the frames were moved back; 2 px margin)
-                return ~ndimage.binary_dilation(changed, iterations=2)
 
             keep = static_pixels(s)
             if keep[core].mean() < min_static_fraction and (keep & core).sum() >= 256:

@@ -626,12 +626,16 @@ def _circle_mask(shape, y_um, x_um, cy, cx, r) -> np.ndarray:
     return (y_um[:, None] - cy) ** 2 + (x_um[None, :] - cx) ** 2 <= r**2
 
 
-def _fit_circle(py: np.ndarray, px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _fit_circle(
+    py: np.ndarray, px: np.ndarray, *, jackknife: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Geometric least-squares circle through edge points (robust loss).
 
     Returns the parameters (cy, cx, r) and their standard errors from a jackknife over
     12 angular sectors of the edge (neighbouring edge points are strongly correlated by
     the blur, so the least-squares covariance would be far too optimistic).
+    ``jackknife=False`` skips those 12 extra fits (errors NaN) for a caller that uses
+    only the circle.
     """
 
     def fit(yv, xv):
@@ -648,6 +652,8 @@ def _fit_circle(py: np.ndarray, px: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         return res.x
 
     p = fit(py, px)
+    if not jackknife:
+        return p, np.full(3, np.nan)
     sector = np.floor((np.arctan2(py - p[0], px - p[1]) + np.pi) / (2 * np.pi) * 12).astype(int)
     reps = [fit(py[sector != k], px[sector != k]) for k in np.unique(sector)]
     if len(reps) >= 4 and all(np.sum(sector != k) >= 10 for k in np.unique(sector)):
@@ -792,7 +798,7 @@ def _footprint_and_map(image, *, method, circle_um, sigma_um, table):
         # pass 1: particles filled in from the nearest substrate pixel; pass 2: from the
         # nearest substrate pixel on the same side of the pass-1 edge (a particle on the
         # edge would otherwise borrow the grey of the other side)
-        p, _ = _edge_circle(first_map, s_red, f, y_um, x_um, px_um, _source(image))
+        p, _ = _edge_circle(first_map, s_red, f, y_um, x_um, px_um, _source(image), jackknife=False)
         inside = _circle_mask(image.shape, y_um, x_um, *p)
         filled = np.where(
             inside, _fill_from(data, valid & inside), _fill_from(data, valid & ~inside)
@@ -1029,8 +1035,11 @@ def _fill_from(data: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return data[tuple(idx)]
 
 
-def _edge_circle(red, s_red, f, y_um, x_um, px_um, source, *, level_stat=np.median):
-    """Blur a reduced map, trace the footprint edge and fit a circle (µm)."""
+def _edge_circle(red, s_red, f, y_um, x_um, px_um, source, *, level_stat=np.median, jackknife=True):
+    """Blur a reduced map, trace the footprint edge and fit a circle (µm).
+
+    ``jackknife=False``: the circle only (its errors NaN), see :func:`_fit_circle`.
+    """
     blur = ndi.gaussian_filter(red, s_red, mode="nearest")
     if np.ptp(blur) == 0:
         raise InputError(
@@ -1080,7 +1089,7 @@ def _edge_circle(red, s_red, f, y_um, x_um, px_um, source, *, level_stat=np.medi
     fx = (pts[:, 1] + 0.5) * f - 0.5
     py = y_um[0] + fy * px_um if len(y_um) < 2 else np.interp(fy, np.arange(len(y_um)), y_um)
     pxx = x_um[0] + fx * px_um if len(x_um) < 2 else np.interp(fx, np.arange(len(x_um)), x_um)
-    p, err = _fit_circle(py, pxx)
+    p, err = _fit_circle(py, pxx, jackknife=jackknife)
     if not (np.all(np.isfinite(p)) and p[2] > 0):
         raise InputError(
             source,

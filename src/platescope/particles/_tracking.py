@@ -20,15 +20,20 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections import deque
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._frame_blocks import FrameBlocks, read_frames
+from platescope.particles._deposit_frames import (
+    DEPOSIT_COLUMNS,
+    _contrast_frames,
+    measure_frames,
+)
 
 __all__ = [
     "deposit_timeseries",
@@ -74,23 +79,6 @@ def _movie_geometry(movie) -> tuple[np.ndarray, float, float, float, float]:
     return t, dy, dx, float(y[0]), float(x[0])
 
 
-def _contrast_frames(block: np.ndarray, *, polarity: str, sigma_px: tuple[float, float]):
-    """Frames → relative contrast (deposits positive), Gaussian-smoothed in each frame.
-
-    Each frame is divided by its median (the background level: deposits cover a minority
-    of the field), which removes multiplicative illumination drift; ``dark`` deposits give
-    contrast ``1 − I/median``, ``bright`` ones ``I/median − 1``.
-    """
-    f = np.asarray(block, dtype=np.float32)
-    med = np.median(f.reshape(f.shape[0], -1), axis=1).astype(np.float32)
-    med[~(med > 0)] = np.float32(1.0)
-    rel = f / med[:, None, None]
-    c = (1.0 - rel) if polarity == "dark" else (rel - 1.0)
-    if sigma_px[0] > 0 or sigma_px[1] > 0:
-        c = ndimage.gaussian_filter(c, (0.0, sigma_px[0], sigma_px[1]), mode="nearest")
-    return c
-
-
 def _otsu(values: np.ndarray, bins: int = 512) -> float:
     """Otsu's threshold of a 1-D sample (maximum between-class variance)."""
     v = values[np.isfinite(values)]
@@ -104,70 +92,6 @@ def _otsu(values: np.ndarray, bins: int = 512) -> float:
     mu1 = (m0[-1] - m0) / np.maximum(w1, 1)
     between = w0 * w1 * (mu0 - mu1) ** 2
     return float(mids[int(np.argmax(between[:-1]))])
-
-
-def _plateau(labels: np.ndarray, flat: np.ndarray, n: int) -> np.ndarray:
-    """Per-label plateau: mean of the deepest core (erosion by 3, 2 or 1 px) with
-    enough pixels (5, 5, 3), else the label's maximum. Index 0 (background) is +inf."""
-    flat_lab = labels.ravel()
-    sel = flat_lab > 0
-    order = np.argsort(flat[sel], kind="stable")
-    peak = np.zeros(n + 1)
-    peak[flat_lab[sel][order]] = flat[sel][order]  # the last (largest) write wins
-    plateau = np.full(n + 1, np.nan)
-    # taxicab distance to the background: > k ⇔ inside k erosions by the 3×3 cross
-    padded = np.pad(labels > 0, 1)  # outside the frame is background, as for an erosion
-    depth = ndimage.distance_transform_cdt(padded, metric="taxicab")[1:-1, 1:-1].ravel()
-    for k, need in ((3, 5), (2, 5), (1, 3)):
-        core = np.where(depth > k, flat_lab, 0)
-        n_core = np.bincount(core, minlength=n + 1)
-        mean = np.bincount(core, weights=flat, minlength=n + 1) / np.maximum(n_core, 1)
-        plateau = np.where(np.isnan(plateau) & (n_core >= need), mean, plateau)
-    plateau = np.where(np.isnan(plateau), peak, plateau)
-    plateau[0] = np.inf
-    return plateau
-
-
-def _half_max_labels(
-    labels: np.ndarray, contrast: np.ndarray, grow_px: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Redraw each object's outline at half its own plateau contrast.
-
-    Each label is grown by ``grow_px`` one-pixel rings (into background only, so a
-    label never takes a neighbour's pixels; where two rings meet in the same step the
-    higher id wins) and keeps the pixels above half its plateau. The plateau is the
-    mean contrast of the object's core — the outline eroded by 3 pixels (2, or 1, when
-    too few pixels remain; the maximum for the tiniest objects) — taken first inside
-    the threshold outline, then again inside the half-maximum outline it gave (which no
-    longer depends on how far the threshold reached). For a blurred flat-topped
-    deposit the half-maximum contour is where the true edge is, whatever the deposit's
-    contrast, so deposits of different darkness (and dead Li, which darkens) are
-    measured alike.
-
-    Returns the new label image and, per label id, the sub-pixel area in pixels: every
-    pixel of the grown label weighs clip(2·c/plateau − ½, 0, 1), a ramp symmetric about
-    the half level, so the area follows the contour continuously as a deposit drifts
-    across the pixel grid instead of jumping by whole pixels.
-    """
-    n = int(labels.max())
-    if n == 0:
-        return labels, np.zeros(1)
-    flat = contrast.ravel()
-    grown = labels
-    for _ in range(int(grow_px)):  # one pixel ring per step, into background only
-        ring = ndimage.grey_dilation(grown, size=(3, 3))
-        grown = np.where(grown > 0, grown, ring)
-    out = labels
-    for _ in range(2):
-        plateau = _plateau(out, flat, n)
-        out = np.where(contrast > 0.5 * plateau[grown], grown, 0).astype(labels.dtype)
-    # sub-pixel area: each pixel counts by where its value sits in a symmetric ramp
-    # around the half level (0 below ¼, 1 above ¾ of the plateau), which interpolates
-    # the half-maximum contour between pixel centres
-    g = grown.ravel()
-    rel = np.where(g > 0, flat / plateau[g], 0.0)
-    soft = np.bincount(g, weights=np.clip(2.0 * rel - 0.5, 0.0, 1.0), minlength=n + 1)
-    return out, soft
 
 
 def detect_deposits(
@@ -236,19 +160,21 @@ def detect_deposits(
     frames_per_chunk : int
         Frames read and processed at once.
     workers : int, optional
-        Threads that segment and measure the frames of a chunk side by side (the
-        labelling, filters and distance transforms release the GIL); default: the CPUs
-        this process may use, at most ``frames_per_chunk``. The table is the same
-        whatever the number (each frame is analysed on its own; rows keep frame order).
+        Threads that analyse the frames of a chunk side by side, each a block of
+        consecutive frames (contrast, segmentation and outlines frame by frame, then
+        one vectorised measurement of the block: array calls that release the GIL; the
+        table is built once at the end); default: the CPUs this process may use, at
+        most ``frames_per_chunk``. The table is the same whatever the number (rows in
+        frame order, the numbers of each frame analysed on its own).
     frames_out : dict, optional
         Frame indices (keys) whose frames, as read, are wanted besides the table (e.g.
         for a figure): each key's value is set to that frame (numpy array), taken
         during the segmentation pass, so that the movie is not read again for them.
     pool : {"thread", "process"}
-        How ``workers`` > 1 run: threads of this process (default; no start-up cost, but
-        the Python steps of each frame hold the GIL) or worker processes (started once
-        per call with ``forkserver``; each imports the engine, ≈ 1 s, and receives its
-        frames pickled). On 2 cores processes were slower than one thread (0.36–0.62×
+        How ``workers`` > 1 run: threads of this process (default; no start-up cost;
+        ≈ 7 % of a block's CPU holds the GIL, docs/performance.md) or worker processes
+        (started once per call with ``forkserver``; each imports the engine, ≈ 1 s, and
+        receives its frames pickled). On 2 cores processes were slower than one thread (0.36–0.62×
         for 48–120 frames: start-up and pickling cost more than the second core gave);
         they are meant for many cores and long movies, unmeasured there. The table is
         identical either way.
@@ -313,6 +239,8 @@ def detect_deposits(
             raise ValueError(f"threshold must be finite, got {threshold!r}")
 
     opts = {
+        "polarity": polarity,
+        "sigma_px": sigma_px,
         "dy": dy,
         "dx": dx,
         "thr": thr,
@@ -323,56 +251,19 @@ def detect_deposits(
         "edge": edge,
         "grow_px": grow_px,
     }
-
-    def one_frame(frame: np.ndarray, index: int) -> pd.DataFrame:
-        return _deposits_one_frame(frame, index, float(t[index]), opts)
-
     if pool not in ("thread", "process"):
         raise ValueError(f"pool must be 'thread' or 'process', not {pool!r}")
-    kind = pool
     n_workers = _frame_workers(workers, chunk)
-    pool = None
-    if n_workers > 1 and n_t > 1 and kind == "thread":
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(n_workers, thread_name_prefix="platescope-frames")
-    elif n_workers > 1 and n_t > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("forkserver"))
-    tables = []
-    frames = FrameBlocks(movie)  # each chunk of a lazy movie computed once
-    try:
-        for start in range(0, n_t, chunk):
-            raw = np.asarray(frames.get(start, start + chunk))
-            for k in range(start, start + raw.shape[0]):
-                if frames_out is not None and k in frames_out:
-                    frames_out[k] = np.array(raw[k - start])
-            block = _contrast_frames(raw, polarity=polarity, sigma_px=sigma_px)
-            index = range(start, start + block.shape[0])
-            if pool is None:
-                tables.extend(map(one_frame, block, index))
-            elif kind == "thread":  # map keeps the frame order
-                tables.extend(pool.map(one_frame, block, index))
-            else:  # a module-level function and plain arguments (picklable)
-                tables.extend(
-                    pool.map(
-                        _deposits_one_frame,
-                        block,
-                        index,
-                        [float(t[i]) for i in index],
-                        [opts] * len(index),
-                    )
-                )
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    det = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    if len(det) and "y_um" in det and "x_um" in det:
-        det["y_um"] = det["y_um"].astype(float) + y0
-        det["x_um"] = det["x_um"].astype(float) + x0
-    det["frame"] = det["frame"].astype(np.int64) if len(det) else pd.Series(dtype=np.int64)
+    parts = _frame_parts(
+        FrameBlocks(movie),  # each chunk of a lazy movie computed once
+        t,
+        opts,
+        chunk=chunk,
+        n_workers=n_workers if n_t > 1 else 1,
+        kind=pool,
+        frames_out=frames_out,
+    )
+    det = _deposit_table(parts, edge=edge, y0=y0, x0=x0)
     det.attrs = {
         "threshold": thr,
         "polarity": polarity,
@@ -384,36 +275,68 @@ def detect_deposits(
     return det
 
 
-def _deposits_one_frame(frame: np.ndarray, index: int, t_s: float, opts: dict) -> pd.DataFrame:
-    """Segment and measure one contrast frame (the per-frame step of detect_deposits)."""
-    from platescope.particles._detect import segment_particles
-    from platescope.particles._measure import measure_particles
+def _frame_parts(
+    frames: FrameBlocks,
+    t: np.ndarray,
+    opts: dict,
+    *,
+    chunk: int,
+    n_workers: int,
+    kind: str,
+    frames_out: dict | None,
+) -> list[dict]:
+    """:func:`measure_frames` over the whole movie: column arrays per block, in order.
 
-    dy, dx = opts["dy"], opts["dx"]
-    labels = segment_particles(
-        frame,
-        spacing=(dy, dx),
-        sigma_um=None,
-        method="fixed",
-        threshold=opts["thr"],
-        polarity="bright",
-        watershed=opts["watershed"],
-        min_area_um2=opts["min_area_um2"],
-        max_area_um2=opts["max_area_um2"],
-        roi=opts["roi"],
-    )
-    soft = None
-    if opts["edge"] == "half-max":
-        labels, soft = _half_max_labels(labels, frame, opts["grow_px"])
-    table = measure_particles(labels, frame, spacing=(dy, dx), roi=opts["roi"])
-    if soft is not None:
-        table["area_pixels_um2"] = table["area_um2"]
-        table["area_um2"] = soft[table["label"].to_numpy(np.int64)] * dy * dx
-        table["equivalent_diameter_um"] = 2.0 * np.sqrt(table["area_um2"] / np.pi)
-    table = table[table["area_um2"] >= (opts["min_area_um2"] or 0.0)].copy()
-    table.insert(0, "t_s", t_s)
-    table.insert(0, "frame", index)
-    return table
+    Frames are read ``chunk`` at a time (in this thread); with ``n_workers`` > 1 each
+    chunk is cut into ``n_workers`` blocks of consecutive frames that run in a pool
+    (threads or ``forkserver`` processes), at most ``2·n_workers`` blocks in flight so
+    the next chunk is read while the last ones are analysed (memory: about two chunks).
+    """
+    n_t = t.size
+    if n_workers <= 1:
+        pool = None
+    elif kind == "thread":
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(n_workers, thread_name_prefix="platescope-frames")
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("forkserver"))
+    parts: list[dict] = []
+    pending: deque = deque()
+    try:
+        for start in range(0, n_t, chunk):
+            raw = np.asarray(frames.get(start, start + chunk))
+            if frames_out is not None:
+                for k in range(start, start + raw.shape[0]):
+                    if k in frames_out:
+                        frames_out[k] = np.array(raw[k - start])
+            if pool is None:
+                parts.append(measure_frames(raw, start, t[start : start + raw.shape[0]], opts))
+                continue
+            step = -(-raw.shape[0] // n_workers)
+            for lo in range(0, raw.shape[0], step):
+                hi = min(lo + step, raw.shape[0])
+                args = (raw[lo:hi], start + lo, t[start + lo : start + hi], opts)
+                pending.append(pool.submit(measure_frames, *args))
+            while len(pending) > 2 * n_workers:
+                parts.append(pending.popleft().result())
+        parts.extend(f.result() for f in pending)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return parts
+
+
+def _deposit_table(parts: list[dict], *, edge: str, y0: float, x0: float) -> pd.DataFrame:
+    """One table from the column arrays of every block (built once, not per frame)."""
+    names = [c for c in DEPOSIT_COLUMNS if edge == "half-max" or c != "area_pixels_um2"]
+    cols = {c: np.concatenate([p[c] for p in parts]) for c in names}
+    cols["y_um"] = cols["y_um"] + y0
+    cols["x_um"] = cols["x_um"] + x0
+    return pd.DataFrame(cols)
 
 
 def _frame_workers(workers: int | None, chunk: int) -> int:

@@ -121,6 +121,33 @@ def test_moving_movie_goes_to_the_full_registration_from_the_frames_already_read
     np.testing.assert_array_equal(res["shifts"][cols].values, res2["shifts"][cols].values)
 
 
+def test_movie_too_large_to_keep_is_not_registered_unless_asked():
+    """The same planted drift, read lazily, larger than the frame cache: with
+    full_when_uncached=False (the pipeline's choice when registration is on only by
+    default) the full registration is not run — the movie is read once, used as
+    recorded, and a registration-skipped warning says drift was not checked; asked for
+    (True) it registers, reading the movie again. An in-memory movie is registered
+    either way (re-reading it costs nothing)."""
+    n = 30
+    dy = 0.1 * np.arange(n)
+    dx = -0.05 * np.arange(n)
+    frames = _frames(3, n, dy, dx)
+    movie, counter = _movie(frames, lazy=True)
+    res = stabilize_movie(movie, region="whole", cache_mib=0.0, full_when_uncached=False)
+    s = res["summary"]
+    assert s["screen"]["verdict"] == "maybe moving"
+    assert s["path"].startswith("skipped") and s["applied"] is False
+    assert [w["code"] for w in s["warnings"]] == ["registration-skipped"]
+    assert counter.frames_read == n
+    np.testing.assert_array_equal(res["movie"].values, frames)
+    asked, counter2 = _movie(frames, lazy=True)
+    res2 = stabilize_movie(asked, region="whole", cache_mib=0.0, full_when_uncached=True)
+    assert res2["summary"]["applied"] is True and counter2.frames_read > 3 * n
+    in_memory, _ = _movie(frames)
+    res3 = stabilize_movie(in_memory, region="whole", cache_mib=0.0, full_when_uncached=False)
+    assert res3["summary"]["path"] == "full registration" and res3["summary"]["applied"]
+
+
 def test_growing_deposit_on_a_still_stage_is_never_shifted():
     """A deposit growing in the middle of a still field changes the tiles it covers:
     the screen does not count them, and whatever it decides, no shift is applied."""

@@ -1487,6 +1487,10 @@ class _FrameCache:
             self.data[i0 : i0 + block.shape[0]] = block
             self.filled[i0 : i0 + block.shape[0]] = True
 
+    def holds_all(self) -> bool:
+        """True when every frame was kept (the full registration reads nothing)."""
+        return self.data is not None and bool(self.filled.all())
+
     def movie_or(self, movie: xr.DataArray) -> xr.DataArray:
         """The movie in memory when every frame was kept, else ``movie`` itself."""
         if self.data is None or not self.filled.all():
@@ -1519,6 +1523,7 @@ def stabilize_movie(
     quality_kw: dict | None = None,
     screen: bool = True,
     find_region=None,
+    full_when_uncached: bool = True,
     cache_mib: float = 256.0,
     require_static_reference: bool = True,
     region_required: bool = False,
@@ -1589,6 +1594,14 @@ def stabilize_movie(
         in memory from the frame-quality pass for the full registration, which then
         reads nothing more (its six to twelve passes otherwise each read the movie);
         a larger movie is read block by block as before (flat memory).
+
+    full_when_uncached : bool
+        When the drift screen cannot vouch for a still stage and the movie is read
+        lazily and too large for ``cache_mib``, run the full registration anyway (its
+        six to twelve passes each read the movie). False: do not run it, use the movie
+        as recorded and warn (``registration-skipped``: stage drift was not checked) —
+        the pipeline's choice when registration is on only by default, so that a movie
+        bigger than RAM is still read about three times per analysis.
 
     Returns
     -------
@@ -1682,6 +1695,28 @@ def stabilize_movie(
             applied=False,
             applied_reason=f"no motion above noise: the drift screen finds {verdict['reason']}: "
             "the movie is used as recorded (no full registration run)",
+        )
+    elif register and not full_when_uncached and _is_dask(movie.data) and not cache.holds_all():
+        gib = movie.nbytes / 2**30
+        summary.update(
+            path="skipped (movie too large to register by default)",
+            applied=False,
+            applied_reason="the drift screen could not vouch for a still stage "
+            f"({verdict['reason'] if verdict else 'no screen'}) and the full registration "
+            f"of a {gib:.1f} GiB movie read from disk would read it six to twelve more "
+            "times: not run; the movie is used as recorded",
+        )
+        warnings.append(
+            {
+                "code": "registration-skipped",
+                "message": f"stage drift was not checked: the movie ({gib:.1f} GiB, read "
+                f"from disk) is larger than the {cache_mib:g} MiB the registration keeps "
+                "in memory, and the drift screen could not vouch for a still stage "
+                f"({verdict['reason'] if verdict else 'no screen'}); if the stage drifted, "
+                "per-pixel maps are blurred in time. Set [analysis.registration] enabled "
+                "= true in the experiment file to register it (six to twelve more reads "
+                "of the movie)",
+            }
         )
     elif register:
         summary["path"] = "full registration"

@@ -52,21 +52,24 @@ REGISTRATION_DEFAULTS = {
 }
 
 
-def registration_defaults(*, region: str = "whole", why: str = "") -> dict:
-    """``[analysis.registration]`` with registration **on** by default (a copy of
-    :data:`REGISTRATION_DEFAULTS`), for a scenario where the validation says it is safe;
-    ``region`` its default region, ``why`` a sentence for the parameter's help."""
+def registration_defaults(*, region: str = "whole", why: str = "", enabled: bool = True) -> dict:
+    """``[analysis.registration]`` of one scenario (a copy of
+    :data:`REGISTRATION_DEFAULTS`): registration **on** by default where the validation
+    says it is safe and worth its CPU (``enabled``); ``region`` its default region,
+    ``why`` a sentence for the parameter's help."""
     import dataclasses
 
     table = dict(REGISTRATION_DEFAULTS)
     table["enabled"] = dataclasses.replace(
         table["enabled"],
-        default=True,
+        default=bool(enabled),
         doc="register stage drift (a drift screen in the frame-quality pass; when it "
         "cannot vouch for a still stage, cross-correlation + robust Lucas–Kanade against "
         "a static reference, the changing pixels masked) and undo it before the "
         "per-pixel maps; a shift is applied only when the motion is significant, so a "
-        f"still movie is analysed as recorded{'. ' + why if why else ''} "
+        "still movie is analysed as recorded; a movie read from disk and too large to "
+        "keep in memory is registered only when enabled = true is written (else a "
+        f"registration-skipped warning){'. ' + why if why else ''} "
         "(docs/registration.md)",
     )
     table["region"] = dataclasses.replace(table["region"], default=region)
@@ -169,6 +172,9 @@ def stabilize_section_movie(
         # registration on by default registers where a static part is found; asked
         # for in the experiment file, it also tries the whole field (and says so)
         region_required=find_region is not None and not explicitly_enabled,
+        # on only by default, a movie too large to keep in memory is not registered
+        # (six to twelve more reads of a movie bigger than RAM): a warning says so
+        full_when_uncached=explicitly_enabled,
     )
     block = res["summary"]
     for w in block.pop("warnings"):

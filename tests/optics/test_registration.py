@@ -196,7 +196,9 @@ def test_blank_frames_are_told_apart_from_blurred_ones():
     rng = np.random.default_rng(21)
     for k in (14, 15, 38):  # a pair and a single frame
         level = 0.8 * frames[k].mean()
-        frames[k] = np.clip(rng.poisson(level, frames[k].shape) + rng.normal(0, 5, frames[k].shape), 0, 4095)
+        frames[k] = np.clip(
+            rng.poisson(level, frames[k].shape) + rng.normal(0, 5, frames[k].shape), 0, 4095
+        )
     q = frame_quality(movie.copy(data=frames))
     reasons = dict(zip(q["frame"], q["reason"], strict=True))
     assert {k for k, r in reasons.items() if r} == {6, 14, 15, 30, 38}
@@ -361,6 +363,62 @@ def test_real_noise_movie_shifts_are_refused_not_applied():
     s = res["summary"]
     assert s["applied"] is False
     assert "registration-uncertain" in [w["code"] for w in s["warnings"]]
+
+
+def test_motion_on_a_movie_below_the_validated_size_is_not_applied():
+    """A planted 3 px drift on 12 frames of a 40 px field, and on 6 frames of a 96 px
+    field: the registration measures it, but such movies are below what it was
+    validated on (≥ 48 px a side, ≥ 8 good frames): not applied, with a warning. The
+    same drift on 12 frames of the 96 px field is applied."""
+    rng = np.random.default_rng(4)
+    scene = _scene(rng, n=160)
+
+    def movie(n_frames, side):
+        frames = np.stack(
+            [
+                ndimage.shift(scene, (3.0 * k / (n_frames - 1), 0.0), mode="wrap")
+                for k in range(n_frames)
+            ]
+        )[:, :side, :side]
+        noisy = rng.poisson(frames).astype(np.float32)
+        return xr.DataArray(
+            noisy,
+            dims=("t", "y", "x"),
+            coords={
+                "t": np.arange(n_frames) * 1.0,
+                "y": np.arange(side) * 0.1,
+                "x": np.arange(side) * 0.1,
+            },
+        )
+
+    for n_frames, side in ((12, 40), (6, 96)):
+        s = stabilize_movie(movie(n_frames, side), region="whole")["summary"]
+        assert s["applied"] is False and s["max_shift_px"] > 2.0, (
+            n_frames,
+            side,
+            s["applied_reason"],
+        )
+        assert "validated" in s["applied_reason"]
+        assert "registration-uncertain" in [w["code"] for w in s["warnings"]]
+    s = stabilize_movie(movie(12, 96), region="whole")["summary"]
+    assert s["applied"] is True, s["applied_reason"]
+
+
+@pytest.mark.skipif(
+    not (DATA / "images" / "pims" / "cluster.nd2").exists(), reason="shared data absent"
+)
+def test_real_three_frame_sparse_movie_is_not_registered():
+    """pims' cluster.nd2 (Nikon): 3 frames, 31 × 38 px, ≈ 10.6 s apart, almost every
+    pixel 0 with a few bright spots whose frames correlate only 0.18–0.47 (facts from the
+    file). Nothing there can tell stage drift from the spots' own change: no shift may be
+    applied (the static-reference code applied 2.1 px here before the size rule)."""
+    from platescope.io import read_movie
+
+    movie = read_movie(DATA / "images" / "pims" / "cluster.nd2")
+    assert movie.shape == (3, 31, 38)
+    res = stabilize_movie(movie, register=True)
+    assert res["summary"]["applied"] is False
+    np.testing.assert_array_equal(res["movie"].values, movie.values)
 
 
 def _nucleating_movie(seed, n=128, n_frames=48):

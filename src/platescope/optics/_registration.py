@@ -1473,6 +1473,13 @@ def apply_drift_correction(
 
 
 # --------------------------------------------------------------------------- all
+#: smallest movie a measured shift is applied to: the validation's fields were
+#: ≥ 48 px a side with ≥ 8 frames (docs/registration.md); below, the change mask's
+#: temporal statistics and the error estimate have too little to go on
+_MIN_FRAMES_APPLY = 8
+_MIN_SIDE_APPLY_PX = 48
+
+
 class _FrameCache:
     """The frames of a dask-backed movie kept (in its dtype) as the quality pass reads
     them, when the whole movie fits in ``max_mib`` MiB; otherwise nothing is kept."""
@@ -1620,14 +1627,14 @@ def stabilize_movie(
     --------
     >>> rng = np.random.default_rng(0)
     >>> scene = 1000 + 300 * ndimage.gaussian_filter(rng.normal(size=(80, 80)), 2.0)
-    >>> frames = np.stack([ndimage.shift(scene, (0.5 * k, 0.0), mode="wrap") for k in range(8)])
+    >>> frames = np.stack([ndimage.shift(scene, (0.5 * k, 0.0), mode="wrap") for k in range(10)])
     >>> frames[5] = 0.0
-    >>> m = xr.DataArray(frames, dims=("t", "y", "x"), coords={"t": np.arange(8.0),
+    >>> m = xr.DataArray(frames, dims=("t", "y", "x"), coords={"t": np.arange(10.0),
     ...                  "y": np.arange(80) * 0.1, "x": np.arange(80) * 0.1})
     >>> res = stabilize_movie(m, region="whole")
     >>> s = res["summary"]
     >>> s["applied"], s["excluded_frames"][0]["reason"], round(s["max_shift_px"], 1)
-    (True, 'dark', 3.5)
+    (True, 'dark', 4.5)
     """
     t = _check_movie(movie)
     px = float(np.mean(_pixel_size_um(movie)))
@@ -1779,6 +1786,21 @@ def stabilize_movie(
         # refinement's estimate is not trustworthy: 5–30× too small on irm-cv, and a
         # 48 px irm-cv field with 4 px drift came out 0.84 px rms off under 0.08 px
         no_static = bool(require_static_reference and shifts.attrs.get("static_fraction_too_small"))
+        # below the validated regime (fields ≥ 48 px a side, ≥ 8 good frames): a real
+        # 3-frame 31 × 38 px Nikon movie of sparse spots got a 2.1 px "drift" applied
+        n_good, side = int((~bad).sum()), int(min(movie.shape[1:]))
+        too_small = ", ".join(
+            (
+                [f"{n_good} good frames (at least {_MIN_FRAMES_APPLY})"]
+                if n_good < _MIN_FRAMES_APPLY
+                else []
+            )
+            + (
+                [f"a field {side} px across (at least {_MIN_SIDE_APPLY_PX})"]
+                if side < _MIN_SIDE_APPLY_PX
+                else []
+            )
+        )
         uncertain = (
             summary["err_px_median"] > max_err_px
             or summary["err_px_rms"] > 2.0 * max_err_px
@@ -1799,6 +1821,22 @@ def stabilize_movie(
                     else ""
                 )
                 + "): the movie is used as recorded"
+            )
+        elif max_px >= min_shift_px and moved and too_small:
+            summary["applied"] = False
+            summary["applied_reason"] = (
+                f"motion found ({max_px:.2f} px) but the movie is below what the "
+                f"registration was validated on ({too_small}): not applied, the movie is "
+                "used as recorded"
+            )
+            warnings.append(
+                {
+                    "code": "registration-uncertain",
+                    "message": f"the drift registration found {max_px:.2f} px of motion but "
+                    f"was not applied: {too_small} — too few to tell stage drift from the "
+                    "content's own change; give [analysis.registration] region_um as a "
+                    "textured static part of the field of a longer movie, or turn it off",
+                }
             )
         elif max_px >= min_shift_px and moved:
             out_movie = apply_drift_correction(kept, ok.reset_index(drop=True))

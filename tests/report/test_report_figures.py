@@ -394,3 +394,20 @@ def test_irm_frames_titles_follow_real_times_and_share_a_scale():
     assert "≥ t_nuc" in image_axes[2].get_title() and "≥ t_nuc" not in image_axes[1].get_title()
     clims = {ax.images[0].get_clim() for ax in image_axes}
     assert len(clims) == 1
+
+
+def test_drift_figure_says_whether_the_shifts_were_applied():
+    """A measured drift that was not undone must not read as a correction: the title
+    says which (and says nothing when the caller does not tell)."""
+    import pandas as pd
+
+    from platescope.report import fig_drift
+
+    tab = pd.DataFrame(
+        {"t_s": [0.0, 1.0], "dy_px": [0.0, 0.4], "dx_px": [0.0, 0.1]}
+        | {"dy_um": [0.0, 0.02], "dx_um": [0.0, 0.005], "err_px": [0.0, 0.1]}
+    )
+    titles = {a: fig_drift(tab, applied=a).axes[0].get_title(loc="left") for a in (True, False)}
+    assert "not applied" in titles[False] and "as recorded" in titles[False]
+    assert "undone" in titles[True] and "not" not in titles[True]
+    assert fig_drift(tab).axes[0].get_title(loc="left") == ""

@@ -195,12 +195,18 @@ def stabilize_section_movie(
             title=f"Stage drift per frame{label} (content displacement relative to the "
             "reference frame)",
         )
+        applied = bool(block.get("applied"))
+        use = (
+            "the shifts were undone before the maps."
+            if applied
+            else "not applied (registration.applied_reason): the movie was analysed as recorded."
+        )
         out.figure(
             "drift" + sfx,
-            report.fig_drift(res["shifts"], quality=res["quality"]),
+            report.fig_drift(res["shifts"], quality=res["quality"], applied=applied),
             title=f"Stage drift{label}",
             caption="Content shift of every frame relative to the reference frame "
-            "(band: ± error estimate); excluded frames marked at 0.",
+            f"(band: ± error estimate); excluded frames marked at 0; {use}",
         )
     if not p["enabled"]:
         block["reason"] = "registration is off ([analysis.registration] enabled = false)"

@@ -11,7 +11,9 @@ from platescope.report._figures import _figure, _style
 __all__ = ["fig_drift"]
 
 
-def fig_drift(shifts: pd.DataFrame, *, quality: pd.DataFrame | None = None) -> Figure:
+def fig_drift(
+    shifts: pd.DataFrame, *, quality: pd.DataFrame | None = None, applied: bool | None = None
+) -> Figure:
     """Shift (dy, dx, µm) of every frame against time, with its error band and bad frames.
 
     Parameters
@@ -21,6 +23,9 @@ def fig_drift(shifts: pd.DataFrame, *, quality: pd.DataFrame | None = None) -> F
         ``err_px``, ``dy_px``).
     quality : pandas.DataFrame, optional
         :func:`platescope.optics.frame_quality` table; bad frames are marked.
+    applied : bool, optional
+        Whether these shifts were undone in the movie analysed; the title says so (a
+        measured drift that was not applied is noise, or the registration was refused).
 
     Returns
     -------
@@ -57,6 +62,14 @@ def fig_drift(shifts: pd.DataFrame, *, quality: pd.DataFrame | None = None) -> F
                 ms=6,
                 label=f"excluded: {reason}",
             )
+    if applied is not None:
+        ax.set_title(
+            "measured and undone before the maps"
+            if applied
+            else "measured, not applied: the movie was analysed as recorded",
+            fontsize=8,
+            loc="left",
+        )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("content shift (µm)")
     ax.legend(fontsize=7, frameon=False, ncols=2)

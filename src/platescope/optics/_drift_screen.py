@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from platescope.optics._significance import shift_significance
+from platescope.optics._significance import motion_is_significant, shift_significance
 
 __all__ = ["DriftScreen"]
 
@@ -204,11 +204,7 @@ class DriftScreen:
             motion_bound_px=bound,
             shift_significance=sig,
         )
-        moved = (
-            sig["offset_sigma"] >= sig["offset_limit_sigma"]
-            or sig["frames_sigma"] >= sig["frames_limit_sigma"]
-        )
-        if moved:
+        if motion_is_significant(sig):
             out["reason"] = (
                 f"motion above the screen's noise (common offset {sig['offset_sigma']:.1f} σ, "
                 f"limit {sig['offset_limit_sigma']:.1f} σ; largest frame {sig['frames_sigma']:.1f} σ, "

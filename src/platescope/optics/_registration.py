@@ -67,7 +67,7 @@ from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._movie_model import _check_movie, _is_dask, _pixel_size_um
 from platescope.optics._focus import dog_variance
-from platescope.optics._significance import shift_significance as _shift_significance
+from platescope.optics._significance import motion_is_significant, shift_significance
 
 __all__ = [
     "apply_drift_correction",
@@ -1500,9 +1500,7 @@ class _FrameCache:
 
     def movie_or(self, movie: xr.DataArray) -> xr.DataArray:
         """The movie in memory when every frame was kept, else ``movie`` itself."""
-        if self.data is None or not self.filled.all():
-            return movie
-        return movie.copy(data=self.data)
+        return movie.copy(data=self.data) if self.holds_all() else movie
 
 
 def _relative_to_reference(s: np.ndarray, sd: np.ndarray, ref: int, attrs: dict):
@@ -1705,11 +1703,12 @@ def stabilize_movie(
         )
     elif register and not full_when_uncached and _is_dask(movie.data) and not cache.holds_all():
         gib = movie.nbytes / 2**30
+        why = verdict["reason"] if verdict else "no screen"
         summary.update(
             path="skipped (movie too large to register by default)",
             applied=False,
             applied_reason="the drift screen could not vouch for a still stage "
-            f"({verdict['reason'] if verdict else 'no screen'}) and the full registration "
+            f"({why}) and the full registration "
             f"of a {gib:.1f} GiB movie read from disk would read it six to twelve more "
             "times: not run; the movie is used as recorded",
         )
@@ -1719,7 +1718,7 @@ def stabilize_movie(
                 "message": f"stage drift was not checked: the movie ({gib:.1f} GiB, read "
                 f"from disk) is larger than the {cache_mib:g} MiB the registration keeps "
                 "in memory, and the drift screen could not vouch for a still stage "
-                f"({verdict['reason'] if verdict else 'no screen'}); if the stage drifted, "
+                f"({why}); if the stage drifted, "
                 "per-pixel maps are blurred in time. Set [analysis.registration] enabled "
                 "= true in the experiment file to register it (six to twelve more reads "
                 "of the movie)",
@@ -1769,16 +1768,13 @@ def stabilize_movie(
         )
         rvf = shifts.attrs["running_vs_fixed_px"]
         summary["running_vs_fixed_px"] = rvf
-        sig = _shift_significance(
+        sig = shift_significance(
             ok,
             int(shifts.attrs["reference_frame"]),
             false_alarm,
             shifts.attrs.get("reference_err_px"),
         )
-        moved = (
-            sig["offset_sigma"] >= sig["offset_limit_sigma"]
-            or sig["frames_sigma"] >= sig["frames_limit_sigma"]
-        )
+        moved = motion_is_significant(sig)
         summary["shift_significance"] = sig
         # (the rms as well as the median: a deposit that appears half-way through
         # can pull the later frames off while the earlier ones are fine)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["shift_significance"]
+__all__ = ["motion_is_significant", "shift_significance"]
 
 
 def shift_significance(
@@ -57,3 +57,11 @@ def shift_significance(
     else:  # no separate reference error: every frame against its whole error
         out["frames_sigma"] = float(np.sqrt(np.sum((d / e) ** 2, axis=1)).max())
     return out
+
+
+def motion_is_significant(sig: dict) -> bool:
+    """True when either test of :func:`shift_significance` reaches its limit."""
+    return bool(
+        sig["offset_sigma"] >= sig["offset_limit_sigma"]
+        or sig["frames_sigma"] >= sig["frames_limit_sigma"]
+    )

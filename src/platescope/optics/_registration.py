@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import fft as _sfft
 from scipy import ndimage
 
 from platescope._errors import InputError
@@ -78,6 +79,17 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- helpers
+def _rfft2(x: np.ndarray) -> np.ndarray:
+    """rfft2 over the last two axes: SciPy's transform, the same numbers as NumPy's
+    in about half the CPU (NumPy's inverse is the faster one and stays)."""
+    return _sfft.rfft2(x, axes=(-2, -1))
+
+
+#: MiB of intermediate results (high-passed frames, their spectra) one registration
+#: keeps between its passes instead of computing them again; beyond it, recomputed.
+_WORK_CACHE_MIB = 256.0
+
+
 def _blocks(n: int, size: int):
     for i in range(0, n, size):
         yield i, min(i + size, n)
@@ -370,7 +382,13 @@ def _hann2d(ny: int, nx: int, box=None) -> np.ndarray:
 
 
 class _Correlator:
-    """Batched whitened phase correlation of frames against one reference."""
+    """Batched (optionally whitened) phase correlation of frames against one reference.
+
+    A ``highpass_cache`` (a dict frame index → high-passed frame, shared by the passes
+    of one registration) keeps each frame's high-pass from being computed again by
+    the next pass: the frames do not change between passes, only the weights and the
+    reference do.
+    """
 
     def __init__(
         self,
@@ -378,10 +396,12 @@ class _Correlator:
         highpass_px: float,
         peak_sigma_px: float,
         whiten: bool = False,
+        highpass_cache: dict | None = None,
     ):
         self.weights = weights
         self.whiten = bool(whiten)
         self.highpass_px = float(highpass_px)
+        self.cache = highpass_cache
         ny, nx = weights[0].shape
         fy = np.fft.fftfreq(ny)[:, None]
         fx = np.fft.rfftfreq(nx)[None, :]
@@ -390,52 +410,77 @@ class _Correlator:
         self.filt_full_sum = float(
             np.exp(-2.0 * np.pi**2 * peak_sigma_px**2 * (fy**2 + fxf**2)).sum()
         )
+        # the zero-lag value of irfft2(X) is the sum of the full spectrum / (ny nx):
+        # the half spectrum's columns 1 … (nx − 1) // 2 stand for two columns each
+        twice = np.full(nx // 2 + 1, 2.0)
+        twice[0] = 1.0
+        if nx % 2 == 0:
+            twice[-1] = 1.0
+        self.zero_lag = self.filt * twice[None, :] / (ny * nx)
         self.shape = (ny, nx)
         self.ref = None
+        self.ref_energy = None
 
-    def _prep(self, frames: np.ndarray) -> np.ndarray:
-        hp = frames - ndimage.gaussian_filter(frames, (0, self.highpass_px, self.highpass_px))
-        return hp
+    def highpass(self, frames: np.ndarray, keys=None) -> np.ndarray:
+        """Frames minus their Gaussian blur (σ = ``highpass_px``); ``keys`` (their frame
+        indices) look them up in, and add them to, the shared cache."""
+        if self.cache is None or keys is None:
+            return frames - ndimage.gaussian_filter(frames, (0, self.highpass_px, self.highpass_px))
+        keys = [int(k) for k in keys]
+        todo = [j for j, k in enumerate(keys) if k not in self.cache]
+        if todo:
+            sub = frames[todo]
+            hp = sub - ndimage.gaussian_filter(sub, (0, self.highpass_px, self.highpass_px))
+            for j, h in zip(todo, hp, strict=True):
+                self.cache[keys[j]] = h
+        return np.stack([self.cache[k] for k in keys])
 
-    def spectra(self, frames: np.ndarray, prior: np.ndarray | None = None) -> list[np.ndarray]:
-        hp = self._prep(frames)
-        if prior is not None:  # move each frame back by its prior shift (Fourier shift)
-            ny, nx = self.shape
-            fy = np.fft.fftfreq(ny)[None, :, None]
-            fx = np.fft.rfftfreq(nx)[None, None, :]
-            ramp = np.exp(
-                2j * np.pi * (fy * prior[:, 0, None, None] + fx * prior[:, 1, None, None])
-            )
-            hp = np.fft.irfft2(np.fft.rfft2(hp) * ramp, s=(ny, nx))
+    def spectra(self, hp: np.ndarray, prior: np.ndarray | None = None) -> list[np.ndarray]:
+        """rfft2 of the high-passed frames ``hp`` under each weight (its weighted mean
+        removed), the frames first moved back by ``prior`` (n, 2) px when it is not 0."""
+        if prior is not None and np.any(prior):  # Fourier shift back by the prior
+            hp = np.fft.irfft2(_rfft2(hp) * _shift_ramp(prior, self.shape), s=self.shape)
         out = []
         for w in self.weights:
             x = hp * w[None]
             x -= (x.sum(axis=(1, 2)) / max(w.sum(), 1e-30))[:, None, None] * w[None]
-            out.append(np.fft.rfft2(x))
+            out.append(_rfft2(x))
         return out
 
-    def set_reference(self, frame: np.ndarray) -> None:
-        self.ref = [np.conj(s[0]) for s in self.spectra(frame[None])]
+    def _energy(self, spec: np.ndarray) -> np.ndarray:
+        """Zero-lag filtered autocorrelation of spectra (…, ny, nx // 2 + 1)."""
+        return (np.abs(spec) ** 2 * self.zero_lag).sum(axis=(-2, -1))
 
-    def shifts(self, frames: np.ndarray, prior: np.ndarray | None = None):
+    def set_reference(self, frame: np.ndarray, key: int | None = None) -> None:
+        """The reference frame (its index ``key`` when it is a frame of the movie)."""
+        specs = self.spectra(self.highpass(frame[None], None if key is None else [key]))
+        self.ref = [np.conj(s[0]) for s in specs]
+        self.ref_energy = [float(self._energy(r)) for r in self.ref]
+
+    def shifts(self, frames: np.ndarray, prior: np.ndarray | None = None, keys=None):
         """(len(weights), n, 2) shifts (dy, dx) in px and (len(weights), n) peak heights.
 
         With ``prior`` (n, 2), the frames are first moved back by it and the residual
         is measured (the fixed apodising window biases large shifts towards zero by a
-        few per cent; a second pass removes that).
+        few per cent; a second pass removes that). ``keys``: the frames' indices (for
+        the high-pass cache).
         """
+        hp = self.highpass(frames, keys)
         if prior is None:
-            first, _ = self.shifts(frames, np.zeros((frames.shape[0], 2)))
+            first, _ = self._shifts(hp, np.zeros((hp.shape[0], 2)))
             prior = first[0]
-        specs = self.spectra(frames, prior)
+        return self._shifts(hp, prior)
+
+    def _shifts(self, hp: np.ndarray, prior: np.ndarray):
+        specs = self.spectra(hp, prior)
         ny, nx = self.shape
-        res = np.empty((len(specs), frames.shape[0], 2))
-        peaks = np.empty((len(specs), frames.shape[0]))
+        res = np.empty((len(specs), hp.shape[0], 2))
+        peaks = np.empty((len(specs), hp.shape[0]))
         norm = self.filt_full_sum
         for j, (spec, ref) in enumerate(zip(specs, self.ref, strict=True)):
             cross = ref[None] * spec
-            mag = np.abs(cross)
             if self.whiten:
+                mag = np.abs(cross)
                 cross = np.where(mag > 0, cross / np.where(mag > 0, mag, 1.0), 0.0)
             cross = cross * self.filt
             corr = np.fft.irfft2(cross, s=(ny, nx))
@@ -447,9 +492,8 @@ class _Correlator:
             if self.whiten:
                 peaks[j] = c0 * ny * nx / norm
             else:  # normalised cross-correlation coefficient at the peak
-                energy = np.fft.irfft2(np.abs(spec) ** 2 * self.filt, s=(ny, nx))[:, 0, 0]
-                ref_e = np.fft.irfft2(np.abs(ref) ** 2 * self.filt, s=(ny, nx))[0, 0]
-                peaks[j] = c0 / np.sqrt(np.maximum(energy * ref_e, 1e-300))
+                energy = self._energy(spec)
+                peaks[j] = c0 / np.sqrt(np.maximum(energy * self.ref_energy[j], 1e-300))
             for axis, (i, size) in enumerate(((iy, ny), (ix, nx))):
                 if axis == 0:
                     cm = corr[ar, (iy - 1) % ny, ix]
@@ -524,7 +568,7 @@ def _pass(movie, corr: _Correlator, frames: np.ndarray, block_frames: int, runni
     groups = [frames[i : i + size] for i in range(0, frames.size, size)]
     for sel in groups:
         block = np.stack([_read(movie, int(k), int(k) + 1)[0] for k in sel])
-        s, p = corr.shifts(block)
+        s, p = corr.shifts(block, keys=sel)
         shifts[:, sel] = s
         peaks[:, sel] = p
         if running:
@@ -580,11 +624,18 @@ def _changed_pixels(movie, shifts, good, n_avg=8, sigma_px=2.0, k_sigma=5.0):
 def _fourier_back(spec: np.ndarray, d: np.ndarray, shape) -> np.ndarray:
     """Frames (their rfft2 ``spec``) moved back by their shifts ``d`` (n, 2):
     ``out(y, x) = frame(y + dy, x + dx)`` (periodic; the weights keep the edges out)."""
+    return np.fft.irfft2(spec * _shift_ramp(d, shape), s=shape)
+
+
+def _shift_ramp(d: np.ndarray, shape) -> np.ndarray:
+    """(n, ny, nx // 2 + 1) phase ramps ``exp(2πi (f_y dy + f_x dx))`` of the shifts
+    ``d`` (n, 2) px on the rfft2 grid of ``shape``, as the product of the two per-axis
+    ramps (one complex exponential per row and column, not per pixel)."""
     ny, nx = shape
-    fy = np.fft.fftfreq(ny)[None, :, None]
-    fx = np.fft.rfftfreq(nx)[None, None, :]
-    ramp = np.exp(2j * np.pi * (fy * d[:, 0, None, None] + fx * d[:, 1, None, None]))
-    return np.fft.irfft2(spec * ramp, s=(ny, nx))
+    d = np.asarray(d, float)
+    ry = np.exp(2j * np.pi * np.fft.fftfreq(ny)[None, :] * d[:, 0, None])
+    rx = np.exp(2j * np.pi * np.fft.rfftfreq(nx)[None, :] * d[:, 1, None])
+    return ry[:, :, None] * rx[:, None, :]
 
 
 def _moved_mask(mask: np.ndarray, d) -> np.ndarray:
@@ -669,19 +720,19 @@ def _refine_temporal(
             total = np.zeros((ny, nx))
             for b0, b1 in _blocks(G, int(block_frames)):
                 idx = g[b0:b1]
-                spec = np.fft.rfft2(prep(_read_frames(movie, idx), s[idx]))
+                spec = _rfft2(prep(_read_frames(movie, idx), s[idx]))
                 total += _fourier_back(spec, s[idx], (ny, nx)).sum(axis=0)
         for b0, b1 in _blocks(G, int(block_frames)):
             if whole:
                 idx = g[b0:b1]
-                spec = np.fft.rfft2(prep(_read_frames(movie, idx), s[idx]))
+                spec = _rfft2(prep(_read_frames(movie, idx), s[idx]))
                 li = np.arange(b1 - b0)
                 cnt = np.full(li.size, G - 1.0)
                 ref = (total[None] - _fourier_back(spec, s[idx], (ny, nx))) / (G - 1.0)
             else:
                 lo, hi = max(b0 - half, 0), min(b1 + half, G)
                 idx = g[lo:hi]
-                spec = np.fft.rfft2(prep(_read_frames(movie, idx), s[idx]))
+                spec = _rfft2(prep(_read_frames(movie, idx), s[idx]))
                 back = _fourier_back(spec, s[idx], (ny, nx))
                 csum = np.concatenate([np.zeros((1, ny, nx)), np.cumsum(back, axis=0)])
                 li = np.arange(b0, b1) - lo
@@ -754,15 +805,26 @@ def _inside(d: np.ndarray, shape, margin: float = 1.0, ramp_px: float = 0.0) -> 
     cosine ramp to 1 over ``ramp_px`` (0: a hard bool mask). A frame moved by (dy, dx)
     holds no content for the band of |dy| rows and |dx| columns on the side it left,
     and its high-pass (a Gaussian blur with mirrored borders) differs from the other
-    frames' near its own border."""
+    frames' near its own border.
+
+    The weight is a non-decreasing function of the distance to the nearest border,
+    the smaller of the row and the column distances, so it is the smaller of the two
+    per-axis weights (computed on rows and columns only: the same numbers as on
+    every pixel)."""
     ny, nx = shape
     d = np.nan_to_num(np.asarray(d, float))
-    yy = np.arange(ny)[None, :, None] + d[:, 0, None, None]
-    xx = np.arange(nx)[None, None, :] + d[:, 1, None, None]
-    dist = np.minimum(np.minimum(yy, ny - 1 - yy), np.minimum(xx, nx - 1 - xx)) - float(margin)
+
+    def weight(size: int, dk: np.ndarray) -> np.ndarray:
+        pos = np.arange(size)[None, :] + dk[:, None]
+        dist = np.minimum(pos, size - 1 - pos) - float(margin)
+        if ramp_px <= 0:
+            return dist >= 0
+        return 0.5 - 0.5 * np.cos(np.pi * np.clip(dist / float(ramp_px), 0.0, 1.0))
+
+    wy, wx = weight(ny, d[:, 0]), weight(nx, d[:, 1])
     if ramp_px <= 0:
-        return dist >= 0
-    return 0.5 - 0.5 * np.cos(np.pi * np.clip(dist / float(ramp_px), 0.0, 1.0))
+        return wy[:, :, None] & wx[:, None, :]
+    return np.minimum(wy[:, :, None], wx[:, None, :])
 
 
 class _PaddedShift:
@@ -791,7 +853,7 @@ class _PaddedShift:
     def spectra(self, frames: np.ndarray) -> np.ndarray:
         p = self.pad
         padded = np.pad(frames, ((0, 0), (p, p), (p, p)), mode="reflect") * self.fade[None]
-        return np.fft.rfft2(padded)
+        return _rfft2(padded)
 
     def back(self, spec: np.ndarray, d: np.ndarray) -> np.ndarray:
         """The frames (their :meth:`spectra`) moved back by ``d``, on the field."""
@@ -863,6 +925,23 @@ def _change_mask(
         core = w > 0.25 * w.max()
     scale = None
     static0 = None
+    # the low-passed, moved-back frames of the first pass serve the second when they
+    # fit in _WORK_CACHE_MIB (the second only divides them by their gain)
+    kept: dict[int, np.ndarray] | None = (
+        {} if g.size * ny * nx * 8 <= _WORK_CACHE_MIB * 2**20 else None
+    )
+
+    def moved_low(b0: int, b1: int) -> np.ndarray:
+        if kept is not None and b0 in kept:
+            return kept[b0].copy()
+        idx = g[b0:b1]
+        low = ndimage.gaussian_filter(_read_frames(movie, idx), (0, sigma_px, sigma_px))
+        for j, k in enumerate(idx):  # (a Fourier shift would ring off the edges)
+            low[j] = ndimage.shift(low[j], -np.nan_to_num(shifts[k]), order=1, mode="nearest")
+        if kept is not None:
+            kept[b0] = low.copy()
+        return low
+
     for _pass in range(2):
         tot = np.zeros((ny, nx))
         tot2 = np.zeros((ny, nx))
@@ -872,9 +951,7 @@ def _change_mask(
         ref_low = None
         for b0, b1 in _blocks(g.size, int(block_frames)):
             idx = g[b0:b1]
-            low = ndimage.gaussian_filter(_read_frames(movie, idx), (0, sigma_px, sigma_px))
-            for j, k in enumerate(idx):  # (a Fourier shift would ring off the edges)
-                low[j] = ndimage.shift(low[j], -np.nan_to_num(shifts[k]), order=1, mode="nearest")
+            low = moved_low(b0, b1)
             held = _inside(shifts[idx], (ny, nx), own_border_px)
             if ref_low is None:
                 ref_low = low[0].copy()
@@ -995,6 +1072,7 @@ def _refine_robust(
     fin = np.isfinite(s[g]).all(axis=1)
     pad = int(np.ceil(np.max(np.abs(s[g][fin])) if fin.any() else 0.0)) + 8
     sh = _PaddedShift((ny, nx), pad)
+    spectra_of = _PreppedSpectra(movie, g, sh, prep, static_mask is not None)
     for outer in range(max(int(n_outer), 1)):
         last = outer == max(int(n_outer), 1) - 1
         total = np.zeros((ny, nx))
@@ -1006,7 +1084,7 @@ def _refine_robust(
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
             held = _inside(s[idx], (ny, nx), *_OWN_BORDER_PX)
-            back = sh.back(sh.spectra(prep(_read_frames(movie, idx), s[idx])), s[idx])
+            back = sh.back(spectra_of(b0, b1, s), s[idx])
             total += (back * held).sum(axis=0)
             cnt += held.sum(axis=0)
             seq = back if prev is None else np.concatenate([prev[None], back])
@@ -1025,13 +1103,13 @@ def _refine_robust(
         new = s.copy()
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
-            spec = sh.spectra(prep(_read_frames(movie, idx), s[idx]))
+            spec = spectra_of(b0, b1, s)
             held = _inside(s[idx], (ny, nx), *_OWN_BORDER_PX)
-            own = sh.back(spec, s[idx]) * held
-            ref = (total[None] - own) / np.maximum(cnt[None] - held, 1.0)
+            back = sh.back(spec, s[idx])
+            ref = (total[None] - back * held) / np.maximum(cnt[None] - held, 1.0)
             d = s[idx].copy()
-            for _it in range(max(int(n_inner), 1)):
-                r = sh.back(spec, d) - ref
+            for it in range(max(int(n_inner), 1)):
+                r = (back if it == 0 else sh.back(spec, d)) - ref
                 u = r / (tukey_c * sig_r)
                 use = ws[None] * enough[None] * _inside(d, (ny, nx), *_OWN_BORDER_PX)
                 wk = use * np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
@@ -1066,6 +1144,46 @@ def _refine_robust(
                 halves[idx] = np.where((oka & okb)[:, None], 0.5 * np.abs(da - db), np.nan)
         s = new
     return s, sd, halves
+
+
+class _PreppedSpectra:
+    """Padded spectra of the good frames ``g`` after ``prep(frames, shifts)``, kept
+    between the refinement's passes (when they fit in :data:`_WORK_CACHE_MIB`).
+
+    ``prep`` depends on a frame's shift only through the whole-pixel move of the
+    static mask (``depends_on_shift``), so a frame's spectrum is computed again only
+    when that rounded shift changed: the numbers are those of computing every pass.
+    """
+
+    def __init__(self, movie, g: np.ndarray, sh: _PaddedShift, prep, depends_on_shift: bool):
+        self.movie, self.g, self.sh, self.prep = movie, np.asarray(g, int), sh, prep
+        self.depends = bool(depends_on_shift)
+        py, px = sh.shape
+        nbytes = self.g.size * py * (px // 2 + 1) * 16
+        self.spec = None
+        if nbytes <= _WORK_CACHE_MIB * 2**20:
+            self.spec = np.empty((self.g.size, py, px // 2 + 1), complex)
+            self.key = np.zeros((self.g.size, 2), np.int64)
+            self.valid = np.zeros(self.g.size, bool)
+
+    def _key(self, d: np.ndarray) -> np.ndarray:
+        if not self.depends:
+            return np.zeros((len(d), 2), np.int64)
+        return np.rint(np.nan_to_num(np.asarray(d, float))).astype(np.int64)
+
+    def __call__(self, b0: int, b1: int, s: np.ndarray) -> np.ndarray:
+        """Spectra of the good frames ``g[b0:b1]`` with the shifts ``s`` (n, 2) px."""
+        idx = self.g[b0:b1]
+        if self.spec is None:
+            return self.sh.spectra(self.prep(_read_frames(self.movie, idx), s[idx]))
+        key = self._key(s[idx])
+        todo = np.flatnonzero(~self.valid[b0:b1] | (key != self.key[b0:b1]).any(axis=1))
+        if todo.size:
+            k = idx[todo]
+            self.spec[b0 + todo] = self.sh.spectra(self.prep(_read_frames(self.movie, k), s[k]))
+            self.key[b0 + todo] = key[todo]
+            self.valid[b0 + todo] = True
+        return self.spec[b0:b1]
 
 
 def _read_frames(movie, idx: np.ndarray) -> np.ndarray:
@@ -1234,10 +1352,14 @@ def register_drift(
             f"y {float(movie.y[box[0]]):g}–{float(movie.y[box[1] - 1]):g} µm"
         )
 
-    def run(w, running=int(running_frames)):
-        ws = [w, *_split_weights(w)]
-        corr = _Correlator(ws, highpass_px, peak_sigma_px, whiten)
-        corr.set_reference(ref_frame)
+    # every pass high-passes the same frames: kept when they fit in _WORK_CACHE_MIB
+    hp_cache = {} if good.size * ny * nx * 8 <= _WORK_CACHE_MIB * 2**20 else None
+
+    def run(w, running=int(running_frames), halves=True):
+        # (the two halves of the weight only check the shifts finally kept)
+        ws = [w, *_split_weights(w)] if halves else [w]
+        corr = _Correlator(ws, highpass_px, peak_sigma_px, whiten, hp_cache)
+        corr.set_reference(ref_frame, key=ref)
         return _pass(movie, corr, good, int(block_frames), running)
 
     w_used = base
@@ -1245,10 +1367,12 @@ def register_drift(
     # that is not there and only adds a random walk: 1.9 / 1.1 px rms instead of 0.04 /
     # 0.02 px on the bare-glass strip of a simulated see-through cell)
     box_given = not isinstance(region, str)
-    shifts, peaks = run(base, 0 if box_given else int(running_frames))
+    auto = isinstance(region, str) and region == "auto" and good.size >= 4
+    kept_run = (base, 0 if box_given else int(running_frames))  # the pass kept
+    shifts, peaks = run(*kept_run, halves=not auto)
     static = not (isinstance(region, str) and region == "whole")  # a static region
     static_mask = None if isinstance(region, str) else box_mask
-    if isinstance(region, str) and region == "auto" and good.size >= 4:
+    if auto:
         static = False
         changed, frac = _changed_pixels(
             movie, shifts[0], good, n_avg=max(1, min(5, good.size // 4))
@@ -1261,7 +1385,8 @@ def register_drift(
             w_used = base * (1.0 - ndimage.gaussian_filter(changed.astype(float), 2.0))
             static_mask = ~changed
             static = True
-            shifts, peaks = run(w_used)
+            kept_run = (w_used, int(running_frames))
+            shifts, peaks = run(*kept_run)
             attrs["region"] = (
                 f"whole frame without the {100 * frac:.0f} % of pixels that change "
                 "(the deposit), dilated by the drift"
@@ -1275,7 +1400,7 @@ def register_drift(
     if running_frames and not box_given:
         # the running reference cannot be noisier than the fixed one, but an error once
         # made is carried on; their disagreement shows it
-        fixed, _ = run(w_used, 0)
+        fixed, _ = run(w_used, 0, halves=False)
         attrs["running_vs_fixed_px"] = float(np.nanmedian(np.hypot(*(s - fixed[0]).T)))
     else:
         attrs["running_vs_fixed_px"] = None
@@ -1379,6 +1504,8 @@ def register_drift(
         # the noise estimate of the refinement cannot see a bias (a deposit that grows
         # differently in two parts of the field pulls their shifts apart): the two
         # halves of the region disagreeing is the check for that, so the larger counts
+        if shifts.shape[0] == 1:  # (a pass run without the halves: run again with them)
+            shifts = run(*kept_run)[0]
         sa, sb = shifts[1:]
         halves = 0.5 * np.abs(sa - sb)
         err_y, err_x = np.fmax(halves[:, 0], sd[:, 0]), np.fmax(halves[:, 1], sd[:, 1])

@@ -477,3 +477,79 @@ def test_unknown_reference_model_is_an_input_error():
     movie, _ = _moving(seed=1, n_frames=5, drift=1.0)
     with pytest.raises(InputError, match="reference_model"):
         register_drift(movie, reference_model="median")
+
+
+def test_intermediate_results_kept_between_passes_change_no_number(monkeypatch):
+    """The high-passed frames, the refinement's spectra and the change mask's frames
+    kept between passes (within ``_WORK_CACHE_MIB``) give the numbers of computing them
+    again every pass, bit for bit: the same registration with nothing kept."""
+    import platescope.optics._registration as reg
+
+    movie, _ = _nucleating_movie(1, n=96, n_frames=40)
+    kept = register_drift(movie, region="auto")
+    monkeypatch.setattr(reg, "_WORK_CACHE_MIB", 0.0)
+    again = register_drift(movie, region="auto")
+    cols = ["dy_px", "dx_px", "err_dy_px", "err_dx_px", "peak"]
+    assert np.array_equal(kept[cols].to_numpy(), again[cols].to_numpy(), equal_nan=True)
+    assert kept.attrs == again.attrs
+
+
+def test_border_weights_and_shift_ramps_equal_their_per_pixel_definitions():
+    """Per-axis shortcuts against the per-pixel formulas they replace: the weight of a
+    frame's own border (distance to the nearest border, then a cosine ramp) and the
+    Fourier phase ramp exp(2πi(f_y dy + f_x dx))."""
+    from platescope.optics._registration import _inside, _shift_ramp
+
+    rng = np.random.default_rng(3)
+    d = np.vstack([rng.uniform(-6, 6, (7, 2)), [[0.0, 0.0], [np.nan, 2.5]]])
+    ny, nx = 37, 50
+    dd = np.nan_to_num(d)
+    yy = np.arange(ny)[None, :, None] + dd[:, 0, None, None]
+    xx = np.arange(nx)[None, None, :] + dd[:, 1, None, None]
+    dist = np.minimum(np.minimum(yy, ny - 1 - yy), np.minimum(xx, nx - 1 - xx))
+    for margin, ramp in ((1.0, 0.0), (4.0, 8.0), (0.0, 3.0)):
+        want = dist - margin >= 0 if ramp == 0 else (
+            0.5 - 0.5 * np.cos(np.pi * np.clip((dist - margin) / ramp, 0.0, 1.0))
+        )
+        got = _inside(d, (ny, nx), margin, ramp)
+        assert got.shape == (d.shape[0], ny, nx)
+        assert np.array_equal(got, want)
+    fy = np.fft.fftfreq(ny)[None, :, None]
+    fx = np.fft.rfftfreq(nx)[None, None, :]
+    full = np.exp(2j * np.pi * (fy * dd[:, 0, None, None] + fx * dd[:, 1, None, None]))
+    assert np.allclose(_shift_ramp(dd, (ny, nx)), full, rtol=0, atol=1e-12)
+
+
+def test_kept_spectra_are_recomputed_when_a_frame_moves_to_another_whole_pixel():
+    """The refinement's kept spectra depend on each frame's shift only through its
+    whole-pixel part (the static mask moved with the frame): a frame whose rounded
+    shift changes gets a new spectrum, the others are reused; both equal a fresh
+    computation."""
+    from platescope.optics._registration import (
+        _highpass_frames,
+        _PaddedShift,
+        _PreppedSpectra,
+        _read_frames,
+    )
+
+    movie, _ = _moving(seed=4, n_frames=12, noise=True)
+    ny, nx = movie.shape[1:]
+    mask = np.ones((ny, nx), bool)
+    mask[40:90, 50:120] = False  # a "changing" part, moved with each frame's content
+
+    def prep(frames, d):
+        return _highpass_frames(frames, d, mask, 8.0, 2.0)
+
+    g = np.arange(movie.shape[0])
+    sh = _PaddedShift((ny, nx), 14)
+    kept = _PreppedSpectra(movie, g, sh, prep, True)
+    s = np.tile([[0.4, -2.3]], (g.size, 1))
+    first = kept(0, g.size, s).copy()
+    s2 = s.copy()
+    s2[3] = [0.6, -2.3]  # rounds to another row
+    s2[7] = [0.45, -2.45]  # the same whole pixel
+    second = kept(0, g.size, s2)
+    fresh = sh.spectra(prep(_read_frames(movie, g), s2))
+    assert np.array_equal(second, fresh)
+    assert not np.array_equal(second[3], first[3])
+    assert np.array_equal(np.delete(second, 3, 0), np.delete(first, 3, 0))

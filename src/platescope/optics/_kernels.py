@@ -840,6 +840,117 @@ def _numba_onset(numba):
         lane_sums(dt, lo + n2, n - n2, ps)
 
     @_jit(numba)
+    def term(i, j, c0, c1, dt):
+        # interval i's time below when only interval j crosses the level: dt[i]
+        # before it if the first sample is below (c0), after it if the last is (c1)
+        if i < j:
+            return dt[i] if c0 else 0.0
+        return dt[i] if c1 else 0.0
+
+    @_jit(numba)
+    def push(chain, n_c, v):
+        # append a constant to a chain; ±0.0 changes no sum that is not −0.0 (the
+        # chain's running value starts at e > 0 and only grows), so it is left out
+        if v != 0.0:
+            chain[n_c] = v
+            n_c += 1
+        return n_c
+
+    @_jit(numba)
+    def leaf_chain(lo, nn, j, c0, c1, dt, chain, n_c):
+        # the additions numpy's pairwise leaf [lo, lo + nn) applies to its term j
+        # (the others known): 8 lanes of every 8th term, ((r0+r1)+(r2+r3))+((r4+r5)+
+        # (r6+r7)), then the tail one by one; < 8 terms: 0.0 + each term in order
+        if nn < 8:
+            res = 0.0
+            for i in range(lo, j):
+                res += term(i, j, c0, c1, dt)
+            n_c = push(chain, n_c, res)
+            for i in range(j + 1, lo + nn):
+                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+            return n_c
+        n8 = nn - nn % 8
+        r = np.zeros(8)
+        for k in range(8):
+            i = lo + k
+            if i != j:
+                r[k] = term(i, j, c0, c1, dt)
+            i += 8
+            while i < lo + n8:
+                if i != j:
+                    r[k] += term(i, j, c0, c1, dt)
+                else:  # the lane of term j: its running sum so far, then the rest
+                    if i - 8 >= lo:
+                        n_c = push(chain, n_c, r[k])
+                i += 8
+        if j < lo + n8:
+            k = (j - lo) % 8
+            for i in range(j + 8, lo + n8, 8):
+                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+            n_c = push(chain, n_c, r[k ^ 1])
+            p = k // 2
+            q = (p ^ 1) * 2
+            n_c = push(chain, n_c, r[q] + r[q + 1])
+            if k < 4:
+                n_c = push(chain, n_c, (r[4] + r[5]) + (r[6] + r[7]))
+            else:
+                n_c = push(chain, n_c, (r[0] + r[1]) + (r[2] + r[3]))
+            for i in range(lo + n8, lo + nn):
+                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+            return n_c
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(lo + n8, j):
+            res += term(i, j, c0, c1, dt)
+        n_c = push(chain, n_c, res)
+        for i in range(j + 1, lo + nn):
+            n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+        return n_c
+
+    @_jit(numba)
+    def crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain):
+        # For a rising pixel whose only crossing is interval j (the intervals before
+        # it wholly below the level, those after wholly above), numpy's pairwise sum
+        # of the interval times is e = interval j's time below, then e + c for the
+        # constants c = chains[j, :n_chain[j]] in turn: the sibling of each node on
+        # the path from term j to the root, summed as numpy sums it (a + b == b + a
+        # in IEEE arithmetic). n_chain[j] = −1: longer than the table.
+        m = dt.shape[0]
+        width = chains.shape[1]
+        sv = np.empty(prog.shape[0] + 1)
+        ss = np.zeros(prog.shape[0] + 1, np.int64)
+        buf = np.empty(width + 160)
+        for j in range(m):
+            n_c = 0
+            sp = 0
+            for op in prog:
+                if op < 0:  # the two latest values → their sum
+                    sp -= 1
+                    if ss[sp - 1]:
+                        n_c = push(buf, n_c, sv[sp])
+                    elif ss[sp]:
+                        n_c = push(buf, n_c, sv[sp - 1])
+                        ss[sp - 1] = 1
+                    else:
+                        sv[sp - 1] = sv[sp - 1] + sv[sp]
+                    continue
+                lo = leaf_lo[op]
+                nn = leaf_n[op]
+                ss[sp] = 0
+                if lo + nn <= j:  # a leaf before the crossing: all dt
+                    sv[sp] = leaf_dt[op]
+                elif lo > j:  # after it: all 0
+                    sv[sp] = 0.0
+                else:
+                    n_c = leaf_chain(lo, nn, j, True, False, dt, buf, n_c)
+                    ss[sp] = 1
+                sp += 1
+                if n_c > width:
+                    break
+            n_chain[j] = n_c if n_c <= width else -1
+            for i in range(min(n_c, width)):
+                chains[j, i] = buf[i]
+
+    @_jit(numba)
     def sample_class(v, tl, th, one, ninf):
         # the class of sample v as (below?, s, k): a sample x is in the same class
         # ⇔ s·x ≤ k (below: x ≤ tl; above: −x ≤ −th; between the two: never, k = −inf)
@@ -919,6 +1030,9 @@ def _numba_onset(numba):
         ew = np.empty(m)
         lanes = np.empty(8)
         stack = np.empty(prog.shape[0] + 1)
+        chains = np.empty((m, _CHAIN_WIDTH))
+        n_chain = np.empty(m, np.int64)
+        crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain)
         inf = np.inf
         for x0 in range(p0, p1, ch):
             nb = min(ch, p1 - x0)
@@ -965,13 +1079,20 @@ def _numba_onset(numba):
                 lo = lr * (1.0 - 1e-9)
                 hi = lr * (1.0 + 1e-9)
                 bound = 0.5 * big_r * (1.0 - margin)
-                h = wt(bound)
+                # each value moved by a relative 2⁻²² towards its safe side before it
+                # is rounded to the work type (float32: more than half an ulp, 2⁻²⁴),
+                # so the nextafter fix-up below (a library call) is almost never
+                # taken; a smaller hw / tl or larger th only sends more pixels or
+                # samples to the exact computation, never changes a result
+                h = wt(bound - bound * margin)
                 if np.float64(h) > bound:
                     h = np.nextafter(h, ninf)
-                tl = wt(a + lo)
+                sl = a + lo
+                tl = wt(sl - abs(sl) * margin)
                 if not (np.float64(tl) - a <= lo):
                     tl = np.nextafter(tl, ninf)
-                th = wt(a + hi)
+                sh = a + hi
+                th = wt(sh + abs(sh) * margin)
                 if not (np.float64(th) - a >= hi):
                     th = np.nextafter(th, pinf)
                 ok = ok and np.float64(tl) - a <= lo and np.float64(th) - a >= hi
@@ -1056,6 +1177,18 @@ def _numba_onset(numba):
                     jmin = max(np.int64(jf[q]) - 1, 0)
                     jmax = min(np.int64(jl[q]), m - 1)
                     a = a0[q]
+                    ca = c0[q]
+                    cb = c1[q]
+                    if jmin == jmax and ca and not cb:  # one rising crossing: its chain
+                        n_c = n_chain[jmin]
+                        v0 = (np.float64(arr[jmin, x0 + q]) - a) / r
+                        v1 = (np.float64(arr[jmin + 1, x0 + q]) - a) / r
+                        e = crossing(v0, v1, level) * dt[jmin]
+                        if e > 0.0 and n_c >= 0:
+                            for i in range(n_c):
+                                e = e + chains[jmin, i]
+                            out[x0 + q] = np.float32(t[0] + e)
+                            continue
                     if jmax >= jmin:  # the intervals from the first to the last crossing
                         v1 = (np.float64(arr[jmin, x0 + q]) - a) / r
                         for j in range(jmin, jmax + 1):
@@ -1067,8 +1200,6 @@ def _numba_onset(numba):
                     # interval before jmin is dt[j] (c0: below) or 0, after jmax
                     # likewise (c1), exact (ew) in between; a lane's run of whole dt
                     # terms before jmin is read from ps (the same additions)
-                    ca = c0[q]
-                    cb = c1[q]
                     sp = 0
                     for op in prog:
                         if op < 0:  # the two latest values → their sum
@@ -1232,6 +1363,7 @@ def _pairwise_program(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _ONSET_CHUNK_PX = 1024  # pixels per chunk of the onset kernel (its state stays in L1/L2)
+_CHAIN_WIDTH = 48  # constants per crossing chain (≤ 15 lane + 3 + 7 tail + the tree's depth)
 
 
 def _run_rows(kern, arr, args, n_rows: int, out, *, min_per_thread: int = 1) -> None:

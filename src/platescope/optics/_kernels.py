@@ -913,7 +913,9 @@ def _numba_onset(numba):
         # of the interval times is e = interval j's time below, then e + c for the
         # constants c = chains[j, :n_chain[j]] in turn: the sibling of each node on
         # the path from term j to the root, summed as numpy sums it (a + b == b + a
-        # in IEEE arithmetic). n_chain[j] = −1: longer than the table.
+        # in IEEE arithmetic). n_chain[j] = −1: longer than the table. Returns the
+        # longest chain; the shorter ones are padded with +0.0 up to it (e + 0.0 == e
+        # for e > 0), so every pixel runs the same number of additions.
         m = dt.shape[0]
         width = chains.shape[1]
         sv = np.empty(prog.shape[0] + 1)
@@ -949,6 +951,9 @@ def _numba_onset(numba):
             n_chain[j] = n_c if n_c <= width else -1
             for i in range(min(n_c, width)):
                 chains[j, i] = buf[i]
+            for i in range(n_c, width):
+                chains[j, i] = 0.0
+        return max(n_chain.max(), 0)
 
     @_jit(numba)
     def sample_class(v, tl, th, one, ninf):
@@ -1032,7 +1037,7 @@ def _numba_onset(numba):
         stack = np.empty(prog.shape[0] + 1)
         chains = np.empty((m, _CHAIN_WIDTH))
         n_chain = np.empty(m, np.int64)
-        crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain)
+        n_pad = crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain)
         inf = np.inf
         for x0 in range(p0, p1, ch):
             nb = min(ch, p1 - x0)
@@ -1185,7 +1190,7 @@ def _numba_onset(numba):
                         v1 = (np.float64(arr[jmin + 1, x0 + q]) - a) / r
                         e = crossing(v0, v1, level) * dt[jmin]
                         if e > 0.0 and n_c >= 0:
-                            for i in range(n_c):
+                            for i in range(n_pad):
                                 e = e + chains[jmin, i]
                             out[x0 + q] = np.float32(t[0] + e)
                             continue
@@ -1363,7 +1368,7 @@ def _pairwise_program(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _ONSET_CHUNK_PX = 1024  # pixels per chunk of the onset kernel (its state stays in L1/L2)
-_CHAIN_WIDTH = 48  # constants per crossing chain (≤ 15 lane + 3 + 7 tail + the tree's depth)
+_CHAIN_WIDTH = 24  # constants per crossing chain (rising: ≤ 1 lane + 3 + 1 tail + the tree's depth)
 
 
 def _run_rows(kern, arr, args, n_rows: int, out, *, min_per_thread: int = 1) -> None:

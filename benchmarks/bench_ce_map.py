@@ -10,7 +10,9 @@ cyclic voltammograms of 25 s (plating ramp 10 s, stripping ramp 10 s, rest 5 s) 
 per-pixel deposit and stripping ratio, Gaussian noise. The CE maps need the mean image of
 the frames within ±1 s (``window_s=2``) of three instants per cycle (start, switch, end).
 
-Cases (all on the in-memory array, best of ``--repeat``, wall clock and CPU time):
+Cases (all on the in-memory array, best of ``--repeat``, interleaved, wall clock and CPU
+time, a 0.25 s pause after each so OpenBLAS's spinning workers — after the matmul
+baseline — have stopped):
 
 - ``baseline_user``: what a user writes —
   ``np.stack([movie[np.abs(t - c) <= 1.0].mean(axis=0) for c in instants])``
@@ -49,6 +51,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+# pause after every case: after a BLAS product (``former_matmul``) OpenBLAS's worker
+# threads busy-wait ≈ 0.1 s (2²⁸ cycles) for more work, a whole core — measured in one
+# process: 100 ms of CPU during a 100–200 ms sleep after ``weights @ frames``. Without
+# the pause the next cases (ours on 1 and 2 threads) ran beside that spinning thread:
+# their CPU time included it and the 2-thread run had one free core, not two.
+SETTLE_S = 0.25
 DT = 0.25
 PERIOD = 25.0
 WINDOW_S = 2.0
@@ -139,6 +147,7 @@ def time_case(frames: int, size: int, repeat: int) -> dict:
             w, c, out = best_of(fn, 1)
             runs[name].append((w, c))
             outs[name] = out
+            time.sleep(SETTLE_S)  # OpenBLAS's idle workers spin ≈ 0.1 s after a product
     timing = {
         name: {
             "wall_s": min(r[0] for r in rr),

@@ -424,8 +424,8 @@ def test_onset_kernel_single_crossing_at_every_interval_equals_numpy(monkeypatch
     kw = dict(t=t, level=0.5, n=min(3, nt // 3), min_rise=0.1, min_snr=5.0)
     ours = _kernels.onset_numba_movie(arr, **kw)[0]
     monkeypatch.setenv("PLATESCOPE_KERNELS", "numpy")  # the numpy code, not the kernel
-    ref = _onset_kernel(
-        x.T[:, None, :], t=t, level=0.5, n_edge=kw["n"], min_rise=0.1, min_snr=5.0
-    )[:, 0]
+    pixels = x.T[:, None, :]  # (pixel, 1, t)
+    ref = _onset_kernel(pixels, t=t, level=0.5, n_edge=kw["n"], min_rise=0.1, min_snr=5.0)
+    ref = ref[:, 0]
     np.testing.assert_array_equal(ours, ref)
     assert np.isfinite(ref).sum() >= m - 1  # (5 frames: one pixel fails the noise test)

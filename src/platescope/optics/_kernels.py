@@ -33,9 +33,9 @@ additions per pixel), the others walk the tree from per-call lane sums of ``dt``
 The robust-noise test needs the MAD only against its threshold: a count proves it below
 (more than half of the ``|d|`` ≤ R/2 ⇒ median(d) ∈ [−R/2, R/2] ⇒ MAD ≤ R), and only the
 pixels it cannot settle take the two exact medians by selection. float64 with numpy's
-operations and summation order: bit-identical to the numpy code. ≈ 0.35–0.4 ns per
-float32 sample (0.5–0.75 of a reduction pass, CPU) against ≈ 0.76 before the chains,
-1.2 for the former count kernel and 12 for the per-pixel selection kernel
+operations and summation order: bit-identical to the numpy code. ≈ 0.35–0.55 ns per
+float32 sample (0.5–0.75 of a reduction pass, CPU, loaded machine) against ≈ 0.8 before
+the chains, 1.2 for the former count kernel and 12 for the per-pixel selection kernel
 (``_method="select"``) — see ``docs/performance.md``.
 
 **CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,

@@ -10,7 +10,9 @@ cyclic voltammograms of 25 s (plating ramp 10 s, stripping ramp 10 s, rest 5 s) 
 per-pixel deposit and stripping ratio, Gaussian noise. The CE maps need the mean image of
 the frames within ±1 s (``window_s=2``) of three instants per cycle (start, switch, end).
 
-Cases (all on the in-memory array, best of ``--repeat``, wall clock and CPU time):
+Cases (all on the in-memory array, best of ``--repeat`` interleaved rounds, wall clock
+and CPU time; the matmul baseline last in each round and a 0.25 s pause after it, so
+OpenBLAS's spinning workers have stopped before the next case):
 
 - ``baseline_user``: what a user writes —
   ``np.stack([movie[np.abs(t - c) <= 1.0].mean(axis=0) for c in instants])``
@@ -28,6 +30,9 @@ Cases (all on the in-memory array, best of ``--repeat``, wall clock and CPU time
   windows read *distinct* frames — the windows of a cycle's end and the next cycle's
   start overlap, so ``U < S``: a frame read twice comes the second time from cache,
   and only ``U`` frames cross the memory bus;
+- ``reduction_distinct_2_threads``: the same reduction split into two halves of rows
+  summed on two threads at once (numpy releases the GIL): how much a second core adds
+  to a memory-bound pass on this machine — the ceiling for our 2-thread ratio;
 - ``output_fill``: ``np.zeros((instants, y, x))`` filled — writing the float64 result
   to fresh memory (page faults and zeroing included), which the kernel must do and a
   reduction pass (one float32 image out) does not.
@@ -49,6 +54,14 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+# ``former_matmul`` runs last in each round, then a pause: after a BLAS product
+# OpenBLAS's worker threads busy-wait ≈ 0.1 s (2²⁸ cycles) for more work, a whole core —
+# measured in one process: 100 ms of CPU during a 100–200 ms sleep after
+# ``weights @ frames``. Before, ours on 1 and 2 threads ran right after the product,
+# beside that spinning thread: their CPU time included it and the 2-thread run had one
+# free core, not two.
+SETTLE_S = 0.25
+_POOL: dict = {}
 DT = 0.25
 PERIOD = 25.0
 WINDOW_S = 2.0
@@ -82,6 +95,23 @@ def best_of(fn, repeat):
         wall.append(time.perf_counter() - w0)
         cpu.append(time.process_time() - c0)
     return min(wall), min(cpu), out
+
+
+def reduction_2_threads(frames):
+    """``frames.sum(axis=0)``, the two halves of the rows on two threads at once (a
+    pool kept between calls, as the kernels' is)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _POOL.setdefault("pool", ThreadPoolExecutor(2)) if not _POOL else _POOL["pool"]
+    half = frames.shape[1] // 2
+    out = np.empty(frames.shape[1:], frames.dtype)
+
+    def part(r0, r1):
+        np.sum(frames[:, r0:r1], axis=0, out=out[r0:r1])
+
+    for f in [pool.submit(part, 0, half), pool.submit(part, half, frames.shape[1])]:
+        f.result()
+    return out
 
 
 def baseline_user(movie, t, instants):
@@ -125,12 +155,13 @@ def time_case(frames: int, size: int, repeat: int) -> dict:
     cases = {
         "reduction_sum": lambda: movie[:n_read].sum(axis=0),
         "reduction_distinct": lambda: movie[:n_distinct].sum(axis=0),
+        "reduction_distinct_2_threads": lambda: reduction_2_threads(movie[:n_distinct]),
         "output_fill": lambda: np.full((instants.size, size, size), 0.0),
         "baseline_user": lambda: baseline_user(movie, t, instants),
-        "former_matmul": lambda: former_matmul(movie, t, instants),
         "ours_1_thread": ours(1),
         "ours_2_threads": ours(2),
         "ours_numpy_fallback": ours(1, "numpy"),
+        "former_matmul": lambda: former_matmul(movie, t, instants),  # last: BLAS, then a pause
     }
     runs = {k: [] for k in cases}
     outs = {}
@@ -139,6 +170,7 @@ def time_case(frames: int, size: int, repeat: int) -> dict:
             w, c, out = best_of(fn, 1)
             runs[name].append((w, c))
             outs[name] = out
+        time.sleep(SETTLE_S)  # OpenBLAS's idle workers spin ≈ 0.1 s after the product
     timing = {
         name: {
             "wall_s": min(r[0] for r in rr),
@@ -162,6 +194,8 @@ def time_case(frames: int, size: int, repeat: int) -> dict:
         / o1["cpu_s"],
         "cpu_2_threads_over_1_thread": o2["cpu_s"] / o1["cpu_s"],
         "speedup_1_to_2_threads_wall": o1["wall_s"] / o2["wall_s"],
+        "reduction_speedup_1_to_2_threads_wall": timing["reduction_distinct"]["wall_s"]
+        / timing["reduction_distinct_2_threads"]["wall_s"],
         "numba_equals_numpy_fallback_bitwise": bool(
             np.array_equal(outs["ours_1_thread"], outs["ours_numpy_fallback"])
         ),

@@ -139,3 +139,37 @@ def test_montage_frames_are_normalised_per_row():
     row = optics.montage_frames(m, t_start_s=0.0, t_end_s=50.0, n=5)
     assert row.sizes["t"] == 5
     assert float(row.min()) == 0.0 and float(row.max()) == 1.0
+
+
+def test_nanmedian_equals_numpys_bit_for_bit():
+    """onset_map's field median (one partition around rank k and the maximum below it)
+    is numpy's nanmedian value for float16/32/64, odd and even sizes, ties, NaN, ±inf
+    and subnormals; all-NaN input gives NaN with numpy's warning."""
+    import warnings
+
+    from platescope.optics._alloying import _nanmedian
+
+    rng = np.random.default_rng(5)
+    for i in range(600):
+        n = int(rng.integers(1, 300))
+        kind = i % 5
+        if kind == 0:
+            v = rng.normal(0.0, 1.0, n)
+        elif kind == 1:
+            v = rng.integers(-3, 4, n).astype(float)  # ties
+        elif kind == 2:
+            v = rng.normal(0.0, 1.0, n)
+            v[rng.random(n) < 0.3] = np.nan
+        elif kind == 3:
+            v = rng.choice([np.inf, -np.inf, 1.0, 3e4, -3e4], n)
+        else:
+            v = rng.normal(0.0, 1e-41, n)  # subnormal in float32, zero in float16
+        v = v.astype((np.float16, np.float32, np.float64)[i % 3])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN draws
+            want = np.nanmedian(v)
+            got = _nanmedian(v)
+        assert np.array_equal(np.float64(want), np.float64(got), equal_nan=True), (i, want, got)
+        assert np.signbit(want) == np.signbit(got)
+    with pytest.warns(RuntimeWarning):
+        assert np.isnan(_nanmedian(np.full(5, np.nan, np.float32)))

@@ -401,3 +401,31 @@ def test_onset_kernel_crossing_patterns_equal_numpy_and_the_selection_kernel(
         np.testing.assert_array_equal(ours, ref)
         np.testing.assert_array_equal(ours, select)
         assert np.isfinite(ours).mean() > 0.3
+
+
+@pytest.mark.skipif(numba_missing, reason="numba is not installed")
+@pytest.mark.parametrize("nt", [5, 12, 130, 300, 1030])
+def test_onset_kernel_single_crossing_at_every_interval_equals_numpy(monkeypatch, nt):
+    """One clean rise per pixel, pixel j crossing the level in frame interval j, for
+    every j: each position in numpy's pairwise summation tree (< 8 terms; lanes and
+    tail of a leaf; several leaves and levels) takes the kernel's per-crossing chain
+    of sums — bit for bit equal to the numpy code's time below the level."""
+    from platescope.optics._alloying import _onset_kernel
+
+    rng = np.random.default_rng(nt)
+    t = np.cumsum(rng.uniform(0.5, 1.5, nt))
+    m = nt - 1
+    low = rng.uniform(0.0, 0.2, (nt, m)) * 1e-3
+    high = 1.0 + rng.uniform(0.0, 0.2, (nt, m)) * 1e-3
+    up = np.arange(nt)[:, None] > np.arange(m)[None, :]  # pixel j: above after frame j
+    x = np.where(up, high, low)
+    x[np.arange(1, nt), np.arange(m)] = rng.uniform(0.55, 0.95, m)  # the first one above
+    arr = np.ascontiguousarray(x.reshape(nt, 1, m))
+    kw = dict(t=t, level=0.5, n=min(3, nt // 3), min_rise=0.1, min_snr=5.0)
+    ours = _kernels.onset_numba_movie(arr, **kw)[0]
+    monkeypatch.setenv("PLATESCOPE_KERNELS", "numpy")  # the numpy code, not the kernel
+    pixels = x.T[:, None, :]  # (pixel, 1, t)
+    ref = _onset_kernel(pixels, t=t, level=0.5, n_edge=kw["n"], min_rise=0.1, min_snr=5.0)
+    ref = ref[:, 0]
+    np.testing.assert_array_equal(ours, ref)
+    assert np.isfinite(ref).sum() >= m - 1  # (5 frames: one pixel fails the noise test)

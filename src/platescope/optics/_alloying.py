@@ -289,9 +289,21 @@ def _rise_image(win: xr.DataArray, n: int) -> np.ndarray:
         rise = win.isel(t=slice(-n, None)).mean("t") - win.isel(t=slice(0, n)).mean("t")
         return rise.transpose("y", "x").values
     a = a.transpose(win.get_axis_num(("y", "x", "t")))  # a view: the same memory order
+    # float32/64, < 8 frames, frames the outermost axis in memory: numpy's mean over
+    # them is b₀ + b₁ + … in frame order (a copy of the first, then each added,
+    # elementwise), divided by n — done here frame by frame on whole (y, x) images,
+    # which reads them in long runs (≈ 2× faster; the same floats)
+    st = [abs(v) for v in a.strides]
+    by_frame = a.dtype in (np.float32, np.float64) and n < 8 and st[2] >= max(st[0], st[1])
 
     def mean(b):
-        m = b.mean(axis=-1)
+        if by_frame:
+            m = b[..., 0].copy()
+            for i in range(1, b.shape[-1]):
+                m += b[..., i]
+            m /= b.shape[-1]
+        else:
+            m = b.mean(axis=-1)
         if b.dtype.kind == "f":
             if np.isnan(m).any():
                 with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -300,6 +312,29 @@ def _rise_image(win: xr.DataArray, n: int) -> np.ndarray:
         return m
 
     return mean(a[..., -n:]) - mean(a[..., :n])
+
+
+def _nanmedian(values: np.ndarray) -> float:
+    """``np.nanmedian`` of an array, the same value, ≈ 5–10× faster for large ones.
+
+    ``np.median`` partitions around both middle ranks at once (``kth=[k − 1, k]``),
+    which numpy does ≈ 7× slower than around one; here one partition around rank
+    ``k`` and the maximum below it give the same two middle values (order statistics
+    do not depend on the arrangement), averaged by the same ``np.mean`` call numpy's
+    median makes. All-NaN or empty input: ``np.nanmedian`` itself (its warning)."""
+    v = np.ravel(values)
+    if v.dtype.kind != "f" or v.size < 2:
+        return float(np.nanmedian(v))
+    nan = np.isnan(v)
+    if nan.any():
+        v = v[~nan]
+        if v.size < 2:
+            return float(np.nanmedian(values))
+    k = v.size // 2
+    part = np.partition(v, k)  # a copy; rank k in place, every value before it ≤ it
+    if v.size % 2:
+        return float(np.mean(part[k : k + 1]))
+    return float(np.mean(np.array([part[:k].max(), part[k]], dtype=part.dtype)))
 
 
 def onset_map(
@@ -380,7 +415,7 @@ def onset_map(
             dtype=np.float32,
         )
     else:
-        med = float(np.nanmedian(_rise_image(win, n)))
+        med = _nanmedian(_rise_image(win, n))
         from platescope.optics import _kernels
 
         # compiled: the (t, y, x) frames as they are, no transposed or float64 copy

@@ -26,13 +26,17 @@ the first / last sample's class (surely below the level: ``x ≤ t_lo``; surely 
 ``x ≥ t_hi``; the thresholds checked against ``level·rise·(1 ∓ 10⁻⁹)`` in float64, so no
 division). The intervals from the first to the last crossing are divided exactly per
 pixel; the others are ``dt`` or 0, so the time below — numpy's pairwise sum — is rebuilt
-per pixel from per-call lane sums of ``dt`` and those exact intervals, in numpy's order.
+per pixel in numpy's order: a rising pixel with one crossing interval ``j`` (the usual
+case) adds to its exact interval time the constants of a per-call chain for ``j`` (the
+sibling sums on the path from term ``j`` to the root of numpy's summation tree; a few
+additions per pixel), the others walk the tree from per-call lane sums of ``dt``.
 The robust-noise test needs the MAD only against its threshold: a count proves it below
 (more than half of the ``|d|`` ≤ R/2 ⇒ median(d) ∈ [−R/2, R/2] ⇒ MAD ≤ R), and only the
 pixels it cannot settle take the two exact medians by selection. float64 with numpy's
-operations and summation order: bit-identical to the numpy code. ≈ 0.76 ns per sample
-(0.32–0.36 of a reduction pass) against ≈ 1.2 for the former count kernel and 12 for
-the per-pixel selection kernel (``_method="select"``) — see ``docs/performance.md``.
+operations and summation order: bit-identical to the numpy code. ≈ 0.35–0.55 ns per
+float32 sample (0.5–0.75 of a reduction pass, CPU, loaded machine) against ≈ 0.8 before
+the chains, 1.2 for the former count kernel and 12 for the per-pixel selection kernel
+(``_method="select"``) — see ``docs/performance.md``.
 
 **CE(IRM) window means** (:func:`window_sums`): float64 sums of each instant's frames,
 read in place in their own dtype, accumulated in the output rows up to four frames per
@@ -840,6 +844,122 @@ def _numba_onset(numba):
         lane_sums(dt, lo + n2, n - n2, ps)
 
     @_jit(numba)
+    def term(i, j, c0, c1, dt):
+        # interval i's time below when only interval j crosses the level: dt[i]
+        # before it if the first sample is below (c0), after it if the last is (c1)
+        if i < j:
+            return dt[i] if c0 else 0.0
+        return dt[i] if c1 else 0.0
+
+    @_jit(numba)
+    def push(chain, n_c, v):
+        # append a constant to a chain; ±0.0 changes no sum that is not −0.0 (the
+        # chain's running value starts at e > 0 and only grows), so it is left out
+        if v != 0.0:
+            chain[n_c] = v
+            n_c += 1
+        return n_c
+
+    @_jit(numba)
+    def leaf_chain(lo, nn, j, c0, c1, dt, chain, n_c):
+        # the additions numpy's pairwise leaf [lo, lo + nn) applies to its term j
+        # (the others known): 8 lanes of every 8th term, ((r0+r1)+(r2+r3))+((r4+r5)+
+        # (r6+r7)), then the tail one by one; < 8 terms: 0.0 + each term in order
+        if nn < 8:
+            res = 0.0
+            for i in range(lo, j):
+                res += term(i, j, c0, c1, dt)
+            n_c = push(chain, n_c, res)
+            for i in range(j + 1, lo + nn):
+                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+            return n_c
+        n8 = nn - nn % 8
+        r = np.zeros(8)
+        for k in range(8):
+            i = lo + k
+            if i != j:
+                r[k] = term(i, j, c0, c1, dt)
+            i += 8
+            while i < lo + n8:
+                if i != j:
+                    r[k] += term(i, j, c0, c1, dt)
+                else:  # the lane of term j: its running sum so far, then the rest
+                    if i - 8 >= lo:
+                        n_c = push(chain, n_c, r[k])
+                i += 8
+        if j < lo + n8:
+            k = (j - lo) % 8
+            for i in range(j + 8, lo + n8, 8):
+                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+            n_c = push(chain, n_c, r[k ^ 1])
+            p = k // 2
+            q = (p ^ 1) * 2
+            n_c = push(chain, n_c, r[q] + r[q + 1])
+            if k < 4:
+                n_c = push(chain, n_c, (r[4] + r[5]) + (r[6] + r[7]))
+            else:
+                n_c = push(chain, n_c, (r[0] + r[1]) + (r[2] + r[3]))
+            for i in range(lo + n8, lo + nn):
+                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+            return n_c
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(lo + n8, j):
+            res += term(i, j, c0, c1, dt)
+        n_c = push(chain, n_c, res)
+        for i in range(j + 1, lo + nn):
+            n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+        return n_c
+
+    @_jit(numba)
+    def crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain):
+        # For a rising pixel whose only crossing is interval j (the intervals before
+        # it wholly below the level, those after wholly above), numpy's pairwise sum
+        # of the interval times is e = interval j's time below, then e + c for the
+        # constants c = chains[j, :n_chain[j]] in turn: the sibling of each node on
+        # the path from term j to the root, summed as numpy sums it (a + b == b + a
+        # in IEEE arithmetic). n_chain[j] = −1: longer than the table. Returns the
+        # longest chain; the shorter ones are padded with +0.0 up to it (e + 0.0 == e
+        # for e > 0), so every pixel runs the same number of additions.
+        m = dt.shape[0]
+        width = chains.shape[1]
+        sv = np.empty(prog.shape[0] + 1)
+        ss = np.zeros(prog.shape[0] + 1, np.int64)
+        buf = np.empty(width + 160)
+        for j in range(m):
+            n_c = 0
+            sp = 0
+            for op in prog:
+                if op < 0:  # the two latest values → their sum
+                    sp -= 1
+                    if ss[sp - 1]:
+                        n_c = push(buf, n_c, sv[sp])
+                    elif ss[sp]:
+                        n_c = push(buf, n_c, sv[sp - 1])
+                        ss[sp - 1] = 1
+                    else:
+                        sv[sp - 1] = sv[sp - 1] + sv[sp]
+                    continue
+                lo = leaf_lo[op]
+                nn = leaf_n[op]
+                ss[sp] = 0
+                if lo + nn <= j:  # a leaf before the crossing: all dt
+                    sv[sp] = leaf_dt[op]
+                elif lo > j:  # after it: all 0
+                    sv[sp] = 0.0
+                else:
+                    n_c = leaf_chain(lo, nn, j, True, False, dt, buf, n_c)
+                    ss[sp] = 1
+                sp += 1
+                if n_c > width:
+                    break
+            n_chain[j] = n_c if n_c <= width else -1
+            for i in range(min(n_c, width)):
+                chains[j, i] = buf[i]
+            for i in range(n_c, width):
+                chains[j, i] = 0.0
+        return max(n_chain.max(), 0)
+
+    @_jit(numba)
     def sample_class(v, tl, th, one, ninf):
         # the class of sample v as (below?, s, k): a sample x is in the same class
         # ⇔ s·x ≤ k (below: x ≤ tl; above: −x ≤ −th; between the two: never, k = −inf)
@@ -919,6 +1039,9 @@ def _numba_onset(numba):
         ew = np.empty(m)
         lanes = np.empty(8)
         stack = np.empty(prog.shape[0] + 1)
+        chains = np.empty((m, _CHAIN_WIDTH))
+        n_chain = np.empty(m, np.int64)
+        n_pad = crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain)
         inf = np.inf
         for x0 in range(p0, p1, ch):
             nb = min(ch, p1 - x0)
@@ -965,13 +1088,20 @@ def _numba_onset(numba):
                 lo = lr * (1.0 - 1e-9)
                 hi = lr * (1.0 + 1e-9)
                 bound = 0.5 * big_r * (1.0 - margin)
-                h = wt(bound)
+                # each value moved by a relative 2⁻²² towards its safe side before it
+                # is rounded to the work type (float32: more than half an ulp, 2⁻²⁴),
+                # so the nextafter fix-up below (a library call) is almost never
+                # taken; a smaller hw / tl or larger th only sends more pixels or
+                # samples to the exact computation, never changes a result
+                h = wt(bound - bound * margin)
                 if np.float64(h) > bound:
                     h = np.nextafter(h, ninf)
-                tl = wt(a + lo)
+                sl = a + lo
+                tl = wt(sl - abs(sl) * margin)
                 if not (np.float64(tl) - a <= lo):
                     tl = np.nextafter(tl, ninf)
-                th = wt(a + hi)
+                sh = a + hi
+                th = wt(sh + abs(sh) * margin)
                 if not (np.float64(th) - a >= hi):
                     th = np.nextafter(th, pinf)
                 ok = ok and np.float64(tl) - a <= lo and np.float64(th) - a >= hi
@@ -1056,6 +1186,18 @@ def _numba_onset(numba):
                     jmin = max(np.int64(jf[q]) - 1, 0)
                     jmax = min(np.int64(jl[q]), m - 1)
                     a = a0[q]
+                    ca = c0[q]
+                    cb = c1[q]
+                    if jmin == jmax and ca and not cb:  # one rising crossing: its chain
+                        n_c = n_chain[jmin]
+                        v0 = (np.float64(arr[jmin, x0 + q]) - a) / r
+                        v1 = (np.float64(arr[jmin + 1, x0 + q]) - a) / r
+                        e = crossing(v0, v1, level) * dt[jmin]
+                        if e > 0.0 and n_c >= 0:
+                            for i in range(n_pad):
+                                e = e + chains[jmin, i]
+                            out[x0 + q] = np.float32(t[0] + e)
+                            continue
                     if jmax >= jmin:  # the intervals from the first to the last crossing
                         v1 = (np.float64(arr[jmin, x0 + q]) - a) / r
                         for j in range(jmin, jmax + 1):
@@ -1067,8 +1209,6 @@ def _numba_onset(numba):
                     # interval before jmin is dt[j] (c0: below) or 0, after jmax
                     # likewise (c1), exact (ew) in between; a lane's run of whole dt
                     # terms before jmin is read from ps (the same additions)
-                    ca = c0[q]
-                    cb = c1[q]
                     sp = 0
                     for op in prog:
                         if op < 0:  # the two latest values → their sum
@@ -1172,9 +1312,12 @@ def onset_numba_movie(arr, *, t, level, n, min_rise, min_snr, _method: str = "co
     level crossings are decided by comparing ``x`` with thresholds ``t_lo``/``t_hi``
     of the work type checked against ``a₀ + level·rise·(1 ∓ 10⁻⁹)`` (the division is
     monotone); only the intervals from the first to the last crossing are divided
-    exactly, and numpy's pairwise sum of the interval times is rebuilt per pixel from
-    per-call lane sums of ``dt``. ``_method="select"``: the former kernel (exact
-    medians for every pixel), kept for benchmarks."""
+    exactly, and numpy's pairwise sum of the interval times is rebuilt per pixel: for
+    a rising pixel with a single crossing interval ``j`` as its exact time plus a
+    per-call chain of constants for ``j`` (the other side of each addition numpy makes
+    on the way from term ``j`` to the total), otherwise from per-call lane sums of
+    ``dt``. ``_method="select"``: the former kernel (exact medians for every pixel),
+    kept for benchmarks."""
     kern = _numba_onset()
     if kern is None or backend() != "numba":
         return None
@@ -1232,6 +1375,7 @@ def _pairwise_program(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _ONSET_CHUNK_PX = 1024  # pixels per chunk of the onset kernel (its state stays in L1/L2)
+_CHAIN_WIDTH = 24  # constants per crossing chain (rising: ≤ 1 lane + 3 + 1 tail + the tree's depth)
 
 
 def _run_rows(kern, arr, args, n_rows: int, out, *, min_per_thread: int = 1) -> None:

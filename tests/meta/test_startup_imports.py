@@ -176,3 +176,14 @@ def test_dask_and_pint_arrays_still_recognised_after_deferral():
         "    assert array_type('pint') == (pint.Quantity,)\n"
     )
     assert _modules_after(code, ("dask.array",)) == "['dask.array']"
+
+
+def test_sem_recipe_imports_scipy_optimize_only_when_it_fits():
+    """scipy.optimize (≈ 0.25 s CPU to import) is imported by the branches that run a
+    fit (footprint circle, density step, diameter mixture), not by the recipe modules:
+    the FEI images, which have neither an edge nor sized particles, never pay for it."""
+    code = (
+        "import platescope.particles._sem_recipe, platescope.stats._distributions\n"
+        "import platescope.particles._footprint, platescope.particles._sem_particles\n"
+    )
+    assert _modules_after(code, ("scipy.ndimage", "scipy.optimize")) == "['scipy.ndimage']"

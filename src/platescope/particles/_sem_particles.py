@@ -29,6 +29,7 @@ from scipy import ndimage as ndi
 from scipy import special
 from skimage import filters, measure, segmentation
 
+from platescope._blas import one_blas_thread
 from platescope._errors import InputError
 from platescope.models import FARADAY_C_MOL, LI_MOLAR_VOLUME_CM3_MOL, sphere_volume_to_fmol
 from platescope.particles._detect import (
@@ -645,12 +646,13 @@ def _fit_circle(
         sol, *_ = np.linalg.lstsq(a, xv**2 + yv**2, rcond=None)  # algebraic (Kåsa) start
         cx0, cy0 = sol[0] / 2, sol[1] / 2
         r0 = np.sqrt(max(sol[2] + cx0**2 + cy0**2, 1e-12))
-        res = optimize.least_squares(
-            lambda p: np.hypot(yv - p[0], xv - p[1]) - p[2],
-            [cy0, cx0, r0],
-            loss="soft_l1",
-            f_scale=0.05 * r0,
-        )
+        with one_blas_thread():  # products of n × 3 Jacobians: see platescope._blas
+            res = optimize.least_squares(
+                lambda p: np.hypot(yv - p[0], xv - p[1]) - p[2],
+                [cy0, cx0, r0],
+                loss="soft_l1",
+                f_scale=0.05 * r0,
+            )
         return res.x
 
     p = fit(py, px)

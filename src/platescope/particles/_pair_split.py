@@ -221,7 +221,9 @@ def _continue_alone(o, start, st, *, n_disks, ftol, xtol, gtol, max_nfev):
             fn = _model_and_jac(trial[zero], yy, xx, n_disks, False)[0] - z
             nfev[o] += 1
             bad_px = ~np.isfinite(fn)
-            c_new = (0.5 * np.bincount(zero, weights=np.where(bad_px, 0.0, fn) ** 2, minlength=1))[0]
+            c_new = (0.5 * np.bincount(zero, weights=np.where(bad_px, 0.0, fn) ** 2, minlength=1))[
+                0
+            ]
             step_norm = np.linalg.norm(step, axis=1)[0]
             if bad_px.any():  # non-finite residuals: a quarter of the step, try again
                 delta[o] = 0.25 * step_norm

@@ -11,6 +11,12 @@ modules. Once the module is in ``sys.modules`` (or anything else about it is ask
 version, availability) the stand-in builds xarray's own record and answers from it, so
 dask-backed and pint-backed arrays are recognised exactly as before.
 
+xarray also asks "is this a dask collection?" of every index it builds
+(``xarray.namedarray.utils.is_dask_collection``), and answers by importing
+``dask.base`` (dask's config, YAML, psutil: ≈ 0.1 s CPU of a cold process). dask's own
+answer is "no" for any object without a ``__dask_graph__`` attribute, so the stand-in
+gives that answer without the import and asks dask about everything else.
+
 If xarray's internals differ from those this was written for (the cache or its record
 class missing), nothing is changed.
 """
@@ -48,11 +54,35 @@ class _DeferredDuckModule:
         return getattr(self._real(), name)
 
 
+def _deferred_dask_collection_check(real):
+    """``real`` (xarray's ``is_dask_collection``) preceded by dask's own first test."""
+
+    def is_dask_collection(x) -> bool:
+        # dask.base.is_dask_collection: a class or an object without __dask_graph__ is not
+        if isinstance(x, type) or not hasattr(x, "__dask_graph__"):
+            return False
+        return real(x)
+
+    is_dask_collection._platescope_deferred = True
+    return is_dask_collection
+
+
+def _defer_dask_collection_import() -> None:
+    try:
+        from xarray.namedarray import utils
+    except ImportError:  # pragma: no cover - xarray is a dependency
+        return
+    real = getattr(utils, "is_dask_collection", None)
+    if callable(real) and not getattr(real, "_platescope_deferred", False):
+        utils.is_dask_collection = _deferred_dask_collection_check(real)
+
+
 def defer_duck_array_imports() -> None:
-    """Let xarray answer "not a dask / pint array" without importing dask.array or pint.
+    """Let xarray answer "not a dask / pint array" without importing dask or pint.
 
     Idempotent; a no-op if xarray is not importable or its internals differ.
     """
+    _defer_dask_collection_import()
     try:
         from xarray.namedarray import pycompat
     except ImportError:  # pragma: no cover - xarray is a dependency

@@ -139,13 +139,14 @@ def _modules_after(code: str, names: tuple[str, ...]) -> list[str]:
 
 
 def test_sem_image_reads_without_dask_or_pint(tmp_path):
-    """read_sem builds a NumPy-backed DataArray: xarray need not import dask.array / pint."""
+    """read_sem builds a NumPy-backed DataArray: xarray need not import dask (not even
+    dask.base, to ask whether its index is a dask collection) nor pint."""
     from platescope.io._image_writers import write_sem_tiff
 
     p = tmp_path / "s.tif"
     write_sem_tiff(str(p), np.zeros((48, 32), np.uint8), pixel_size_nm=5.0, databar_rows=16)
     code = f"from platescope.io import read_sem\nim = read_sem({str(p)!r})\nassert im.shape == (32, 32)"
-    assert _modules_after(code, ("dask.array", "pint")) == "[]"
+    assert _modules_after(code, ("dask", "dask.base", "dask.array", "pint")) == "[]"
 
 
 def test_dask_and_pint_arrays_still_recognised_after_deferral():
@@ -161,6 +162,9 @@ def test_dask_and_pint_arrays_still_recognised_after_deferral():
         "import dask.array as da\n"
         "lazy = xr.DataArray(da.zeros((4, 4), chunks=2), dims=('y', 'x'))\n"
         "assert lazy.chunks == ((2, 2), (2, 2)), lazy.chunks\n"
+        "from xarray.namedarray.utils import is_dask_collection, is_duck_dask_array\n"
+        "assert is_duck_dask_array(da.zeros(4)) and is_dask_collection(lazy)\n"
+        "assert not is_dask_collection(np.zeros(3)) and not is_dask_collection(da.Array)\n"
         "from xarray.namedarray.pycompat import array_type, mod_version\n"
         "assert array_type('dask') == (da.Array,)\n"
         "assert str(mod_version('dask')) != '0.0.0'\n"
@@ -172,3 +176,14 @@ def test_dask_and_pint_arrays_still_recognised_after_deferral():
         "    assert array_type('pint') == (pint.Quantity,)\n"
     )
     assert _modules_after(code, ("dask.array",)) == "['dask.array']"
+
+
+def test_sem_recipe_imports_scipy_optimize_only_when_it_fits():
+    """scipy.optimize (≈ 0.25 s CPU to import) is imported by the branches that run a
+    fit (footprint circle, density step, diameter mixture), not by the recipe modules:
+    the FEI images, which have neither an edge nor sized particles, never pay for it."""
+    code = (
+        "import platescope.particles._sem_recipe, platescope.stats._distributions\n"
+        "import platescope.particles._footprint, platescope.particles._sem_particles\n"
+    )
+    assert _modules_after(code, ("scipy.ndimage", "scipy.optimize")) == "['scipy.ndimage']"

@@ -137,3 +137,34 @@ def test_batched_fit_equals_per_object_least_squares_and_recovers_truth():
         # residual sum of squares at the optimum ≈ N σ² (χ² with N − 9 degrees of freedom)
         n_px = zs[i].size
         assert abs(loss[i] / NOISE**2 - n_px) < 5 * np.sqrt(2 * n_px)
+
+
+@pytest.mark.parametrize("n_disks", [1, 2])
+def test_last_object_alone_is_bit_identical_to_the_batch_iteration(monkeypatch, n_disks):
+    """The lean continuation of the last active object (most iterations of a real
+    image's batch) does the batch's arithmetic: parameters and losses equal to the bit,
+    for a batch of many objects (one of them ends alone) and for a batch of one."""
+    import platescope.particles._pair_split as ps
+
+    labels, work, _ = _planted(4)
+    q0s, ys, xs, zs, segs = [], [], [], [], []
+    for k in range(1, int(labels.max()) + 1):
+        sel = ndi.binary_dilation(labels == k, iterations=3)
+        uy, ux = (a.astype(float) for a in np.nonzero(sel))
+        cy, cx, r = uy.mean(), ux.mean(), np.sqrt((labels == k).sum() / np.pi)
+        if n_disks == 1:
+            q0 = [90.0, 0.8, 0.0, cy, cx, r]
+        else:
+            q0 = [90.0, 0.8, 0.0, cy - 2, cx - 1, 0.7 * r, cy + 2, cx + 1, 0.7 * r]
+        q0s.append(q0)
+        ys.append(uy)
+        xs.append(ux)
+        zs.append(work[sel])
+        segs.append(np.full(uy.size, len(segs)))
+    batch = (np.array(q0s), *(np.concatenate(a) for a in (ys, xs, zs, segs)))
+    one = (np.array(q0s[:1]), ys[0], xs[0], zs[0], segs[0])
+    lean = [ps.fit_disks_batch(*args, n_disks=n_disks) for args in (batch, one)]
+    monkeypatch.setattr(ps, "LAST_OBJECT_ALONE", False)
+    full = [ps.fit_disks_batch(*args, n_disks=n_disks) for args in (batch, one)]
+    for (q_lean, loss_lean), (q_full, loss_full) in zip(lean, full, strict=True):
+        assert np.array_equal(q_lean, q_full) and np.array_equal(loss_lean, loss_full)

@@ -37,6 +37,9 @@ PAIR_PAD_PX = 3
 MIN_EDGE_PX = 0.2
 #: smallest object (pixels) that is fitted at all
 MIN_FIT_AREA_PX = 12
+#: the batch's last active object continues in :func:`_continue_alone` (same bits;
+#: False runs it through the batch machinery, as the tests compare)
+LAST_OBJECT_ALONE = True
 
 
 def _model_and_jac(qp: np.ndarray, yy: np.ndarray, xx: np.ndarray, n: int, jac: bool):
@@ -136,6 +139,120 @@ def _tr_steps(uf, sv, vv, delta, alpha, nrows, rtol=0.01, max_iter=10):
     return out, alpha_out
 
 
+def _tr_step_alone(uf, sv, vv, delta, alpha, nrows, rtol=0.01, max_iter=10):
+    """:func:`_tr_steps` of one object (arrays of one row; ``delta``, ``alpha``,
+    ``nrows`` scalars) with its scalar bookkeeping in NumPy scalars: the same
+    operations on the same values in the same order, so the same bits, without the
+    per-call cost of masks over a batch of one.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta, alpha = np.float64(delta), np.float64(alpha)
+        suf = sv * uf
+        full = bool(sv[0, -1] > _EPS * nrows * sv[0, 0])
+        p_gn = -np.einsum("kij,kj->ki", vv, np.where(full, uf / sv, 0.0))
+        if full and np.linalg.norm(p_gn, axis=1)[0] <= delta:
+            return p_gn, np.float64(0.0)
+        s2 = sv**2
+
+        def phi_and_derivative(a):
+            denom = s2 + a
+            p_norm = np.linalg.norm(suf / denom, axis=1)[0]
+            return p_norm - delta, -np.sum(suf**2 / denom**3, axis=1)[0] / p_norm
+
+        a_up = np.linalg.norm(suf, axis=1)[0] / delta
+        ph0, php0 = phi_and_derivative(np.float64(0.0))
+        a_lo = -ph0 / php0 if full else np.float64(0.0)
+        a = alpha
+        if not full and a == 0:
+            a = np.maximum(0.001 * a_up, np.sqrt(a_lo * a_up))
+        for _ in range(max_iter):
+            if (a < a_lo) or (a > a_up):
+                a = np.maximum(0.001 * a_up, np.sqrt(a_lo * a_up))
+            ph, php = phi_and_derivative(a)
+            if ph < 0:
+                a_up = a
+            ratio = ph / php
+            a_lo = np.maximum(a_lo, a - ratio)
+            a = a - (ph + delta) * ratio / delta
+            if np.abs(ph) < rtol * delta:
+                break
+        p = -np.einsum("kij,kj->ki", vv, suf / (s2 + a))
+        p *= (np.array([delta]) / np.linalg.norm(p, axis=1))[:, None]
+    return p, a
+
+
+def _continue_alone(o, start, st, *, n_disks, ftol, xtol, gtol, max_nfev):
+    """The iteration of :func:`fit_disks_batch` for its last active object ``o``.
+
+    Most iterations of a batch are spent on its slowest object once all others have
+    stopped; run through the batch machinery each costs ≈ 1.5 ms of NumPy calls on
+    arrays of one row. This is the same trust-region iteration for that object alone —
+    its pixels are one contiguous run ``start : start + count[o]`` — with the same
+    array operations on the same values (the same bits) and the bookkeeping in
+    scalars. Updates ``st`` (the batch's ``x``, ``cost``, ``g``, ``delta``, ``alpha``,
+    ``nfev``, ``f_all``, ``j_all``, ``yy``, ``xx``, ``z``, ``count``) in place.
+    """
+    x, cost, g, delta, alpha, nfev = (st[k] for k in ("x", "cost", "g", "delta", "alpha", "nfev"))
+    f_all, j_all = st["f_all"], st["j_all"]
+    c = int(st["count"][o])
+    px = slice(start, start + c)
+    yy, xx, z = st["yy"][px].copy(), st["xx"][px].copy(), st["z"][px].copy()
+    zero = np.zeros(c, np.intp)
+    n = x.shape[1]
+    row = [o]
+    while not (np.max(np.abs(g[o])) < gtol or nfev[o] >= max_nfev):
+        jo = j_all[px][None].copy()
+        lam, vv = np.linalg.eigh(np.matmul(np.swapaxes(jo, 1, 2), jo))
+        lam, vv = lam[:, ::-1], vv[:, :, ::-1]
+        lam = np.where(lam > 16 * n * _EPS * lam[:, :1], lam, 0.0)
+        sv = np.sqrt(lam)
+        suf = np.einsum("kji,kj->ki", vv, g[row])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uf = np.where(sv > 0, suf / np.where(sv > 0, sv, 1.0), 0.0)
+        vv_c = vv.copy()  # the batch passes a copy (contiguous: einsum sums alike)
+        reduction, stopped = -1.0, False
+        x_new, f_new_cost = None, None
+        while reduction <= 0 and nfev[o] < max_nfev and not stopped:
+            step, alpha[o] = _tr_step_alone(uf, sv, vv_c, delta[o], alpha[o], st["count"][o])
+            js = np.einsum("ij,ij->i", jo[0], step[zero])
+            quad = np.bincount(zero, weights=js * js, minlength=1)
+            pred = -(0.5 * quad + np.einsum("ij,ij->i", g[row], step))[0]
+            trial = x[row] + step
+            fn = _model_and_jac(trial[zero], yy, xx, n_disks, False)[0] - z
+            nfev[o] += 1
+            bad_px = ~np.isfinite(fn)
+            c_new = (0.5 * np.bincount(zero, weights=np.where(bad_px, 0.0, fn) ** 2, minlength=1))[
+                0
+            ]
+            step_norm = np.linalg.norm(step, axis=1)[0]
+            if bad_px.any():  # non-finite residuals: a quarter of the step, try again
+                delta[o] = 0.25 * step_norm
+                continue
+            reduction = red = cost[o] - c_new
+            ratio = red / pred if pred > 0 else 0.0
+            ratio = 1.0 if (pred == 0 and red == 0) else ratio
+            d_new = 0.25 * step_norm if ratio < 0.25 else delta[o]
+            if ratio > 0.75 and step_norm > 0.95 * delta[o] and not ratio < 0.25:
+                d_new = 2.0 * delta[o]
+            x_norm = np.linalg.norm(x[row], axis=1)[0]
+            stopped = bool(
+                ((red < ftol * cost[o]) and (ratio > 0.25)) or step_norm < xtol * (xtol + x_norm)
+            )
+            if not stopped:
+                alpha[o] *= delta[o] / d_new
+                delta[o] = d_new
+            x_new, f_new_cost = trial[0], c_new
+        if reduction > 0:
+            x[o], cost[o] = x_new, f_new_cost
+            mdl, jm = _model_and_jac(x[row][zero], yy, xx, n_disks, True)
+            f = mdl - z
+            f_all[px], j_all[px] = f, jm
+            for k in range(n):
+                g[o, k] = np.bincount(zero, weights=jm[:, k] * f, minlength=1)[0]
+        if stopped:
+            return
+
+
 def fit_disks_batch(
     q0: np.ndarray,
     yy: np.ndarray,
@@ -226,6 +343,11 @@ def fit_disks_batch(
         mdl, jm = _model_and_jac(qs[where[seg[sel]]], yy[sel], xx[sel], n_disks, jac)
         return sel, mdl - z[sel], jm
 
+    state = {
+        "x": x, "cost": cost, "g": None, "delta": delta, "alpha": alpha, "nfev": nfev,
+        "f_all": f_all, "j_all": j_all, "yy": yy, "xx": xx, "z": z, "count": count,
+    }  # fmt: skip
+    opts = {"n_disks": n_disks, "ftol": ftol, "xtol": xtol, "gtol": gtol, "max_nfev": max_nfev}
     ids = np.arange(m)
     sel, f, jm = evaluate(ids, x, True)
     f_all[sel], j_all[sel] = f, jm
@@ -233,11 +355,16 @@ def fit_disks_batch(
     g = np.zeros((m, n))
     for c in range(n):
         g[:, c] = np.bincount(seg, weights=j_all[:, c] * f_all, minlength=m)
+    state["g"] = g
     while True:
         stop = (np.max(np.abs(g), axis=1) < gtol) | (nfev >= max_nfev)
         active &= ~stop
         ids = np.flatnonzero(active)
         if ids.size == 0:
+            break
+        if ids.size == 1 and LAST_OBJECT_ALONE:  # the same iteration, leaner
+            o = int(ids[0])
+            _continue_alone(o, int(starts[o]), state, **opts)
             break
         # singular values / right vectors of each active object's Jacobian from the
         # eigen-decomposition of JᵀJ (one BLAS product per group of objects of similar

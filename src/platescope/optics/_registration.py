@@ -1081,10 +1081,16 @@ def _refine_robust(
         core_in = core & inner if (core & inner).sum() >= 64 else core
         diffs: list[float] = []
         prev = None
+        # the frames moved back by their shifts serve the solve below as well
+        backs: dict[int, np.ndarray] | None = (
+            {} if G * ny * nx * 8 <= _WORK_CACHE_MIB * 2**20 else None
+        )
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
             held = _inside(s[idx], (ny, nx), *_OWN_BORDER_PX)
             back = sh.back(spectra_of(b0, b1, s), s[idx])
+            if backs is not None:
+                backs[b0] = back
             total += (back * held).sum(axis=0)
             cnt += held.sum(axis=0)
             seq = back if prev is None else np.concatenate([prev[None], back])
@@ -1105,7 +1111,7 @@ def _refine_robust(
             idx = g[b0:b1]
             spec = spectra_of(b0, b1, s)
             held = _inside(s[idx], (ny, nx), *_OWN_BORDER_PX)
-            back = sh.back(spec, s[idx])
+            back = backs.pop(b0) if backs is not None else sh.back(spec, s[idx])
             ref = (total[None] - back * held) / np.maximum(cnt[None] - held, 1.0)
             d = s[idx].copy()
             for it in range(max(int(n_inner), 1)):
@@ -1404,6 +1410,8 @@ def register_drift(
         attrs["running_vs_fixed_px"] = float(np.nanmedian(np.hypot(*(s - fixed[0]).T)))
     else:
         attrs["running_vs_fixed_px"] = None
+    if hp_cache is not None:  # stage A is done: its high-passed frames go
+        hp_cache.clear()
     robust = refine and reference_model == "static"
     keep = None
 

@@ -90,6 +90,11 @@ def _rfft2(x: np.ndarray) -> np.ndarray:
 _WORK_CACHE_MIB = 256.0
 
 
+def _keeps(nbytes: float) -> bool:
+    """Whether intermediate results of ``nbytes`` bytes are kept (:data:`_WORK_CACHE_MIB`)."""
+    return nbytes <= _WORK_CACHE_MIB * 2**20
+
+
 def _blocks(n: int, size: int):
     for i in range(0, n, size):
         yield i, min(i + size, n)
@@ -927,9 +932,7 @@ def _change_mask(
     static0 = None
     # the low-passed, moved-back frames of the first pass serve the second when they
     # fit in _WORK_CACHE_MIB (the second only divides them by their gain)
-    kept: dict[int, np.ndarray] | None = (
-        {} if g.size * ny * nx * 8 <= _WORK_CACHE_MIB * 2**20 else None
-    )
+    kept: dict[int, np.ndarray] | None = {} if _keeps(g.size * ny * nx * 8) else None
 
     def moved_low(b0: int, b1: int) -> np.ndarray:
         if kept is not None and b0 in kept:
@@ -1082,9 +1085,7 @@ def _refine_robust(
         diffs: list[float] = []
         prev = None
         # the frames moved back by their shifts serve the solve below as well
-        backs: dict[int, np.ndarray] | None = (
-            {} if G * ny * nx * 8 <= _WORK_CACHE_MIB * 2**20 else None
-        )
+        backs: dict[int, np.ndarray] | None = {} if _keeps(G * ny * nx * 8) else None
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
             held = _inside(s[idx], (ny, nx), *_OWN_BORDER_PX)
@@ -1165,9 +1166,8 @@ class _PreppedSpectra:
         self.movie, self.g, self.sh, self.prep = movie, np.asarray(g, int), sh, prep
         self.depends = bool(depends_on_shift)
         py, px = sh.shape
-        nbytes = self.g.size * py * (px // 2 + 1) * 16
         self.spec = None
-        if nbytes <= _WORK_CACHE_MIB * 2**20:
+        if _keeps(self.g.size * py * (px // 2 + 1) * 16):
             self.spec = np.empty((self.g.size, py, px // 2 + 1), complex)
             self.key = np.zeros((self.g.size, 2), np.int64)
             self.valid = np.zeros(self.g.size, bool)
@@ -1359,7 +1359,7 @@ def register_drift(
         )
 
     # every pass high-passes the same frames: kept when they fit in _WORK_CACHE_MIB
-    hp_cache = {} if good.size * ny * nx * 8 <= _WORK_CACHE_MIB * 2**20 else None
+    hp_cache = {} if _keeps(good.size * ny * nx * 8) else None
 
     def run(w, running=int(running_frames), halves=True):
         # (the two halves of the weight only check the shifts finally kept)

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import tempfile
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -276,13 +275,19 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **
             fig.savefig(tmp, **kw)
         if vector and kw["format"] == "png":
             svg_kw = {k: v for k, v in kw.items() if k not in ("dpi", "format", "pil_kwargs")}
-            # the SVG's embedded rasters (maps, images) keep the PNG's resolution. A second
-            # constrained-layout pass can give up on a figure the first pass laid out (a
-            # legend anchored above its axes); the first pass's positions then stand, the
-            # same as in the PNG, so that warning says nothing about this file.
-            with _atomic_target(dest.with_suffix(".svg")) as tmp, warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
-                fig.savefig(tmp, format="svg", dpi=kw["dpi"], metadata={"Date": None}, **svg_kw)
+            # the SVG's embedded rasters (maps, images) keep the PNG's resolution, and its
+            # axes stand where the PNG's layout put them: no second layout pass (a third
+            # of the SVG's CPU; a pass at the SVG's 72 dpi moved axes by ≤ 0.004 in, and
+            # could give up on a figure the first pass laid out)
+            engine = fig.get_layout_engine()
+            try:
+                if engine is not None:
+                    fig.set_layout_engine("none")
+                with _atomic_target(dest.with_suffix(".svg")) as tmp:
+                    fig.savefig(tmp, format="svg", dpi=kw["dpi"], metadata={"Date": None}, **svg_kw)
+            finally:
+                if engine is not None:
+                    fig.set_layout_engine(engine)
     return dest
 
 

@@ -69,3 +69,39 @@ def test_small_text_is_raised_to_the_floor(tmp_path):
     assert min(s for _, s in sizes) >= MIN_FONT_PT
     assert ("line", MIN_FONT_PT) in sizes
     assert enforce_min_font(fig) == 0  # nothing left to raise
+
+
+def _svg_axes_box_pt(svg: str) -> tuple[float, float, float, float]:
+    """(x0, x1, top, bottom) in pt of the first axes' background patch in a
+    matplotlib SVG (``<g id="patch_2">``; y counts down from the top)."""
+    import re
+
+    block = svg[svg.index('<g id="patch_2">') :]
+    d = re.search(r'\sd="([^"]+)"', block).group(1)
+    nums = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", d)]
+    xs, ys = nums[0::2], nums[1::2]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def test_svg_twin_keeps_the_png_layout_and_the_engine(tmp_path):
+    """The SVG twin is drawn where the PNG's constrained layout put the axes (no second
+    layout pass at the SVG's 72 dpi, which moved them by about 0.3 pt), and the figure
+    keeps its layout engine."""
+
+    def titled():
+        fig = _figure(3.0, 2.0)
+        fig.axes[0].set_title("a title long enough to matter for the layout", fontsize=8)
+        return fig
+
+    png_only = titled()  # the same figure saved as a PNG alone: its layout
+    atomic_savefig(png_only, tmp_path / "a.png", vector=False)
+    pos = png_only.axes[0].get_position()
+    fig = titled()
+    engine = fig.get_layout_engine()
+    atomic_savefig(fig, tmp_path / "f.png")
+    assert fig.get_layout_engine() is engine
+    w_pt, h_pt = 3.0 * 72, 2.0 * 72
+    x0, x1, top, bottom = _svg_axes_box_pt((tmp_path / "f.svg").read_text(encoding="utf-8"))
+    expected = (pos.x0 * w_pt, pos.x1 * w_pt, (1 - pos.y1) * h_pt, (1 - pos.y0) * h_pt)
+    # the SVG writes its coordinates to 6 significant digits
+    assert max(abs(a - b) for a, b in zip((x0, x1, top, bottom), expected, strict=True)) < 1e-3

@@ -235,7 +235,10 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **
     The house style (:mod:`platescope.report._style`) applies while saving: PNGs at
     300 dpi, text in SVG/PDF kept as text, and no text below 7 pt (smaller text is
     raised to 7 pt). A PNG gets a vector twin beside it (same name, ``.svg``) unless
-    ``vector=False``, so every figure is ready for a paper.
+    ``vector=False``, so every figure is ready for a paper: laid out as the PNG, its
+    images embedded with their own pixels (resampled to the PNG's dpi only where the
+    PNG shows an image at less than half its pixels:
+    :func:`platescope.report._style.native_rasters`).
 
     Parameters
     ----------
@@ -263,7 +266,7 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **
     >>> atomic_savefig(fig, d / "f.png").read_bytes()[:4], (d / "f.svg").exists()
     (b'\\x89PNG', True)
     """
-    from platescope.report._style import PNG_DPI, enforce_min_font, house_style
+    from platescope.report._style import PNG_DPI, enforce_min_font, house_style, native_rasters
 
     dest = Path(path)
     kw.setdefault("dpi", PNG_DPI)
@@ -275,15 +278,18 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **
             fig.savefig(tmp, **kw)
         if vector and kw["format"] == "png":
             svg_kw = {k: v for k, v in kw.items() if k not in ("dpi", "format", "pil_kwargs")}
-            # the SVG's embedded rasters (maps, images) keep the PNG's resolution, and its
-            # axes stand where the PNG's layout put them: no second layout pass (a third
-            # of the SVG's CPU; a pass at the SVG's 72 dpi moved axes by ≤ 0.004 in, and
-            # could give up on a figure the first pass laid out)
+            # the SVG's axes stand where the PNG's layout put them: no second layout pass
+            # (a third of the SVG's CPU; a pass at the SVG's 72 dpi moved axes by ≤ 0.004
+            # in, and could give up on a figure the first pass laid out). An image is embedded
+            # with its own pixels unless the PNG shows it much smaller (native_rasters)
             engine = fig.get_layout_engine()
             try:
                 if engine is not None:
                     fig.set_layout_engine("none")
-                with _atomic_target(dest.with_suffix(".svg")) as tmp:
+                with (
+                    _atomic_target(dest.with_suffix(".svg")) as tmp,
+                    native_rasters(fig, dpi=kw["dpi"]),
+                ):
                     fig.savefig(tmp, format="svg", dpi=kw["dpi"], metadata={"Date": None}, **svg_kw)
             finally:
                 if engine is not None:

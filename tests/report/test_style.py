@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from platescope.report import atomic_savefig
@@ -105,3 +106,48 @@ def test_svg_twin_keeps_the_png_layout_and_the_engine(tmp_path):
     expected = (pos.x0 * w_pt, pos.x1 * w_pt, (1 - pos.y1) * h_pt, (1 - pos.y0) * h_pt)
     # the SVG writes its coordinates to 6 significant digits
     assert max(abs(a - b) for a, b in zip((x0, x1, top, bottom), expected, strict=True)) < 1e-3
+
+
+def _svg_images(svg: str) -> list[np.ndarray]:
+    """The rasters a matplotlib SVG embeds (base64 PNG), decoded."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    out = []
+    for b64 in re.findall(r'xlink:href="data:image/png;base64,\s*([^"]+)"', svg):
+        data = base64.b64decode("".join(b64.split()))
+        out.append(np.asarray(Image.open(io.BytesIO(data))))
+    return out
+
+
+def test_svg_twin_embeds_an_image_with_its_own_pixels(tmp_path):
+    """A 40 × 60 map shown 2 in wide (600 px in the PNG) is embedded in the SVG as its
+    own 40 × 60 pixels, colour-mapped exactly as matplotlib's colormap maps them; a
+    1200 × 1200 image shown 1 in wide (300 px) is resampled, not embedded whole."""
+    import matplotlib
+
+    rng = np.random.default_rng(3)
+    small = rng.random((40, 60))
+    fig = Figure(figsize=(4.0, 2.0), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.imshow(small, cmap="viridis", vmin=0.0, vmax=1.0)
+    ax2.imshow(rng.random((1200, 1200)), cmap="gray")
+    atomic_savefig(fig, tmp_path / "f.png")
+    assert [im.get_interpolation() for im in (ax1.images[0], ax2.images[0])] == [
+        "auto",
+        "auto",
+    ]  # restored after the SVG
+    svg = (tmp_path / "f.svg").read_text(encoding="utf-8")
+    rasters = _svg_images(svg)
+    assert len(rasters) == 2
+    own = [r for r in rasters if r.shape[:2] == (40, 60)]
+    assert len(own) == 1
+    expected = matplotlib.colormaps["viridis"](small, bytes=True)
+    # matplotlib quantises the normalised data to the colormap's 256 entries
+    assert np.abs(own[0].astype(int) - expected.astype(int)).max() <= 1
+    big = [r for r in rasters if r is not own[0]][0]
+    assert max(big.shape[:2]) < 600  # resampled to about the PNG's 300 px
+    assert "image-rendering:pixelated" in svg  # the viewer scales without smoothing

@@ -38,6 +38,7 @@ __all__ = [
     "WIDTH_SINGLE_IN",
     "enforce_min_font",
     "house_style",
+    "native_rasters",
     "text_sizes",
 ]
 
@@ -187,3 +188,57 @@ def enforce_min_font(fig: Any, *, min_pt: float = MIN_FONT_PT) -> int:
             t.set_fontsize(min_pt)
             n += 1
     return n
+
+
+#: Interpolations that only pick pixels or smooth by default: in a vector file such an
+#: image can be embedded with its own pixels instead (an explicit smoothing, e.g.
+#: ``"bicubic"``, is kept).
+_PIXEL_INTERPOLATIONS = (None, "auto", "antialiased", "nearest", "none")
+
+
+@contextlib.contextmanager
+def native_rasters(fig: Any, *, dpi: float = PNG_DPI, max_ratio: float = 2.0) -> Iterator[int]:
+    """Inside the block, images are drawn unresampled (``interpolation = "none"``), so
+    a vector file embeds their own pixels, scaled by the viewer without smoothing,
+    instead of a raster resampled to ``dpi``; yields how many images changed. Restored
+    on exit.
+
+    An image stays as it is when it has more than ``max_ratio`` times the pixels a PNG
+    at ``dpi`` shows of it (its own raster would make the file much larger than a
+    resampled one), when its axes hold more than one image (they are composited into
+    one raster), or when it asks for a smoothing interpolation. Resampling at 300 dpi
+    and encoding the resampled raster were about half of an SVG's CPU with two
+    1024 × 884 micrographs.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure that has been drawn (its layout fixed).
+    dpi : float
+        Resolution of the raster twin the images are compared with, dots per inch.
+    max_ratio : float
+        Largest ratio of an image's own pixels to the pixels the raster twin shows of it
+        (within its axes) for it to be embedded with its own pixels.
+    """
+    from matplotlib.transforms import Bbox
+
+    changed = []
+    for ax in getattr(fig, "axes", []):
+        if len(ax.images) != 1:
+            continue
+        im = ax.images[0]
+        if im.get_interpolation() not in _PIXEL_INTERPOLATIONS:
+            continue
+        rows, cols = im.get_array().shape[:2]
+        box = Bbox.intersection(im.get_window_extent(), ax.bbox)
+        if box is None:
+            continue
+        scale = float(dpi) / float(fig.dpi)  # display units → pixels of the raster twin
+        if rows * cols <= max_ratio * (box.width * scale) * (box.height * scale):
+            changed.append((im, im.get_interpolation()))
+            im.set_interpolation("none")
+    try:
+        yield len(changed)
+    finally:
+        for im, interp in changed:
+            im.set_interpolation(interp)

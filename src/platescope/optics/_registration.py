@@ -64,6 +64,7 @@ import xarray as xr
 from scipy import fft as _sfft
 from scipy import ndimage
 
+from platescope._blas import one_blas_thread
 from platescope._errors import InputError
 from platescope._errors import source_of as _source
 from platescope._movie_model import _check_movie, _is_dask, _pixel_size_um
@@ -1056,10 +1057,13 @@ def _refine_robust(
     def prep(frames, d):
         return _highpass_frames(frames, d, static_mask, highpass_px, smooth_px)
 
-    def solve(wk, gy, gx, r):
-        a_yy = (wk * gy * gy).sum(axis=(1, 2))
-        a_xx = (wk * gx * gx).sum(axis=(1, 2))
-        a_xy = (wk * gy * gx).sum(axis=(1, 2))
+    def solve(wk, grads, r):
+        # Gauss–Newton step of weights wk and residuals r (n, ny, nx): the normal
+        # equations' sums as two matrix products with the reference's gradient
+        # products, grads = ((P, 3) gy², gx², gy gx; (P, 2) gy, gx), P = ny nx
+        w2 = wk.reshape(wk.shape[0], -1)
+        a_yy, a_xx, a_xy = (w2 @ grads[0]).T
+        b = (w2 * r.reshape(r.shape[0], -1)) @ grads[1]
         det = a_yy * a_xx - a_xy**2
         ok = det > 0
         det = np.where(ok, det, 1.0)
@@ -1067,7 +1071,6 @@ def _refine_robust(
             np.stack([np.stack([a_xx, -a_xy], -1), np.stack([-a_xy, a_yy], -1)], -2)
             / det[:, None, None]
         )
-        b = np.stack([(wk * gy * r).sum(axis=(1, 2)), (wk * gx * r).sum(axis=(1, 2))], -1)
         return -np.einsum("kij,kj->ki", inv, b), inv, ok
 
     # frames moved back without wrap-around (mirrored, faded border); per frame only
@@ -1107,6 +1110,10 @@ def _refine_robust(
         # (a pixel that fewer than half the frames hold has a noisier reference: unused)
         enough = (cnt >= 0.5 * G).astype(float)
         gy, gx = np.gradient(mean)
+        grads = (
+            np.stack([gy * gy, gx * gx, gy * gx], -1).reshape(-1, 3),
+            np.stack([gy, gx], -1).reshape(-1, 2),
+        )
         new = s.copy()
         for b0, b1 in _blocks(G, int(block_frames)):
             idx = g[b0:b1]
@@ -1120,7 +1127,7 @@ def _refine_robust(
                 u = r / (tukey_c * sig_r)
                 use = ws[None] * enough[None] * _inside(d, (ny, nx), *_OWN_BORDER_PX)
                 wk = use * np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
-                step, inv, ok = solve(wk, gy[None], gx[None], r)
+                step, inv, ok = solve(wk, grads, r)
                 d = d + np.where(ok[:, None], np.clip(step, -1.0, 1.0), 0.0)
             new[idx] = np.where(ok[:, None], d, s[idx])
             if last:
@@ -1141,13 +1148,13 @@ def _refine_robust(
                     ],
                     -2,
                 )
-                _, inv, ok = solve(wk, gy[None], gx[None], r)
+                _, inv, ok = solve(wk, grads, r)
                 cov = np.einsum("kij,kjl,klm->kim", inv, m, inv) * s2_white[:, None, None]
                 sd[idx] = np.where(
                     ok[:, None], np.sqrt(np.abs(np.diagonal(cov, axis1=1, axis2=2))), np.nan
                 )
-                da, _, oka = solve(wa[None] * tk, gy[None], gx[None], r)
-                db, _, okb = solve(wb[None] * tk, gy[None], gx[None], r)
+                da, _, oka = solve(wa[None] * tk, grads, r)
+                db, _, okb = solve(wb[None] * tk, grads, r)
                 halves[idx] = np.where((oka & okb)[:, None], 0.5 * np.abs(da - db), np.nan)
         s = new
     return s, sd, halves
@@ -1416,16 +1423,18 @@ def register_drift(
     keep = None
 
     def refine_static(shifts_now, weight, static_mask):
-        return _refine_robust(
-            movie,
-            good,
-            shifts_now,
-            weight,
-            highpass_px=_STATIC_HIGHPASS_SCALE * float(highpass_px),
-            smooth_px=float(peak_sigma_px),
-            static_mask=static_mask,
-            block_frames=int(block_frames),
-        )
+        # (its normal equations are small matrix products: one BLAS thread, no spinning)
+        with one_blas_thread():
+            return _refine_robust(
+                movie,
+                good,
+                shifts_now,
+                weight,
+                highpass_px=_STATIC_HIGHPASS_SCALE * float(highpass_px),
+                smooth_px=float(peak_sigma_px),
+                static_mask=static_mask,
+                block_frames=int(block_frames),
+            )
 
     if robust:
         w_robust = w_used

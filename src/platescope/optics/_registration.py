@@ -902,12 +902,6 @@ _CHECK_ROUNDS = 2
 #: estimate, and the sandwich sd are right to ~20 %.
 _CHECK_NOISE_FLOOR = 0.5
 
-#: Mean squared disagreement of the two scales, in units of its noise variance, above
-#: which the registration is marked scale-inconsistent (uncertain). Without a bias it
-#: is ≲ 1 (the floor makes the noise variance generous: 0.1–0.6 measured on the IRM
-#: movies); the top-view-nucleation runs whose "static" texture moves reach 3.7–48.
-_CHECK_Z2_LIMIT = 2.0
-
 
 def _slow_mean(x: np.ndarray, size: int) -> np.ndarray:
     """Running mean over ``size`` frames (axis 0) of the finite values of ``x``."""
@@ -938,7 +932,9 @@ def _scale_bias(
     taken out first; frames whose shift or sd is NaN give NaN."""
     d = s_narrow - s_wide
     # (a common offset of every frame is no bias of the shifts relative to a frame)
-    d = d - np.nanmedian(d, axis=0)
+    fin = np.isfinite(d).all(axis=1)
+    if fin.any():
+        d = d - np.median(d[fin], axis=0)
     var = np.maximum(sd_narrow**2 - sd_wide**2, (floor * sd_narrow) ** 2)
     return _slow_mean(d**2 - var, size), d**2 / var
 
@@ -1532,19 +1528,24 @@ def register_drift(
         s_start = s
         s, sd, half_lk = refine_static(s, w_used, keep)
         scale_excess = np.zeros((n, 2))
-        if _CHECK_HIGHPASS_SCALE != _STATIC_HIGHPASS_SCALE:
+        if _CHECK_HIGHPASS_SCALE != _STATIC_HIGHPASS_SCALE and good.size >= 3:
             # the same refinement at the other scale, from the same start: a bias that
             # depends on the scale (a change the mask missed) shows as their
-            # disagreement beyond the noise; it is added to the error estimate, and a
-            # significant one makes the registration uncertain
+            # disagreement beyond the noise, added to the error estimate (a significance
+            # test alone refused irm-galvanostatic seed 2 at noise 0.5 for a 0.03 px bias)
             s_chk, sd_chk, _ = refine_static(
                 s_start, w_used, keep, scale=_CHECK_HIGHPASS_SCALE, rounds=_CHECK_ROUNDS
             )
             scale_excess, z2 = _scale_bias(s, sd, s_chk, sd_chk, min(int(bias_frames), n))
-            scale_excess = np.nan_to_num(scale_excess)
-            attrs["scale_bias_px"] = float(np.sqrt(np.mean(np.maximum(scale_excess, 0.0)[good])))
-            attrs["scale_disagreement_z2"] = float(np.nanmean(z2[good]))
-            attrs["scale_inconsistent"] = bool(attrs["scale_disagreement_z2"] > _CHECK_Z2_LIMIT)
+            scale_excess = np.maximum(np.nan_to_num(scale_excess), 0.0)
+            attrs["scale_bias_px"] = float(np.sqrt(np.mean(scale_excess[good])))
+            attrs["scale_bias_reference_px"] = [float(v) for v in np.sqrt(scale_excess[ref])]
+            z2 = z2[good][np.isfinite(z2[good])]
+            attrs["scale_disagreement_z2"] = float(np.mean(z2)) if z2.size else None
+            # every shift is relative to the reference frame, so its bias is in each of
+            # them (as its noise is: _relative_to_reference)
+            scale_excess = scale_excess + scale_excess[ref]
+            scale_excess[ref] = 0.0
         s, sd = _relative_to_reference(s, sd, ref, attrs)
         attrs["method"] = "robust lucas-kanade against a static reference"
         # a bias (a change the mask missed pulling part of the field) shows as the two
@@ -1969,9 +1970,9 @@ def stabilize_movie(
             peak_median=float(np.nanmedian(ok["peak"])),
             changed_fraction=shifts.attrs["changed_fraction"],
             scale_bias_px=shifts.attrs.get("scale_bias_px"),
+            scale_bias_reference_px=shifts.attrs.get("scale_bias_reference_px"),
             scale_disagreement_z2=shifts.attrs.get("scale_disagreement_z2"),
         )
-        scale_bad = bool(shifts.attrs.get("scale_inconsistent"))
         rvf = shifts.attrs["running_vs_fixed_px"]
         summary["running_vs_fixed_px"] = rvf
         sig = shift_significance(
@@ -2008,7 +2009,6 @@ def stabilize_movie(
             or summary["err_px_rms"] > 2.0 * max_err_px
             or (rvf is not None and rvf > max_disagreement_px)
             or no_static
-            or scale_bad
         )
         if uncertain:
             summary["applied"] = False
@@ -2021,12 +2021,6 @@ def stabilize_movie(
                     "; too little of the field is static for the static reference, and the "
                     "temporal reference's error estimate is not trustworthy"
                     if no_static
-                    else ""
-                )
-                + (
-                    f"; the shifts with two high-pass scales disagree by {summary['scale_disagreement_z2']:.1f}"
-                    f"× their noise variance (limit {_CHECK_Z2_LIMIT:g}×): the static part moves"
-                    if scale_bad
                     else ""
                 )
                 + "): the movie is used as recorded"
@@ -2081,7 +2075,6 @@ def stabilize_movie(
                     "running vs fixed reference "
                     f"{rvf or 0:.2f} px apart"
                     + ("; too little of the field is static" if no_static else "")
-                    + ("; the static part's shifts depend on the high-pass" if scale_bad else "")
                     + "), so no shift was "
                     "applied: the field may lack texture; give [analysis.registration] "
                     "region_um as a textured static part of the field, or turn it off",

@@ -1295,8 +1295,9 @@ def register_drift(
         is more robust to noise, smaller is sharper).
     highpass_px : float
         σ of the Gaussian blur subtracted from each frame (removes illumination
-        gradients and slow contrast), px. The static refinement uses the same σ
-        (its blur a normalised convolution over the static pixels).
+        gradients and slow contrast), px. The static refinement uses twice it (its
+        blur a normalised convolution over the static pixels), checked against the
+        same refinement with this σ (the scale-consistency check, below).
     whiten : bool
         Whiten the cross-power spectrum (pure phase correlation). Off by default: with
         shot noise and smooth texture, plain cross-correlation (the matched filter) of
@@ -1332,8 +1333,8 @@ def register_drift(
         With ``"static"``, the smallest static fraction of the weighted field; below
         it the ``"temporal"`` refinement is used (``attrs["static_fraction_too_small"]``).
     bias_frames : int
-        With ``"static"``, frames over which the half-field bias excess of the error
-        estimate is averaged.
+        With ``"static"``, frames over which the half-field and the scale-consistency
+        bias excesses of the error estimate are averaged.
 
     Returns
     -------
@@ -1343,12 +1344,18 @@ def register_drift(
         (y − dy, x − dx)), ``dy_um``, ``dx_um``, ``err_dy_px``, ``err_dx_px`` (1σ
         per axis; ``"static"``: the noise sandwich estimate, the smoothing's noise
         correlation included, plus in quadrature the excess of the two half-fields'
-        disagreement over their noise, averaged over ``bias_frames``; ``"temporal"``:
+        disagreement over their noise and that of the refinements with the σ and
+        twice the σ of ``highpass_px`` (this frame's plus the reference frame's),
+        each averaged over ``bias_frames``; ``"temporal"``:
         the larger of the residual-noise estimate and half the difference between
         the two half-region shifts), ``err_px`` (their quadrature sum), ``peak`` (correlation peak,
         1 = identical frames). ``attrs``: ``reference_frame``, ``region`` (what was
         used), ``changed_fraction`` (auto), ``peak_sigma_px``, ``highpass_px``,
-        ``running_vs_fixed_px``, ``method``, ``half_field_bias_px`` (``"static"``).
+        ``running_vs_fixed_px``, ``method``, ``half_field_bias_px``, and from the
+        scale-consistency check ``scale_bias_px`` (rms over the good frames),
+        ``scale_bias_reference_px`` (the reference frame's, per axis) and
+        ``scale_disagreement_z2`` (mean squared disagreement in units of its noise
+        variance) (``"static"``).
 
     Examples
     --------
@@ -1819,7 +1826,10 @@ def stabilize_movie(
         ``shifts`` (shift table of every frame of the input, NaN for excluded ones)
         and ``summary`` (``enabled``, ``method``, ``region``, ``reference_frame``,
         ``applied`` + ``applied_reason``, ``max_shift_px``, ``max_shift_um``,
-        ``err_px_median``, ``err_px_rms`` (the rms residual estimate), ``n_frames``,
+        ``err_px_median``, ``err_px_rms`` (the rms residual estimate),
+        ``scale_bias_px``, ``scale_bias_reference_px``, ``scale_disagreement_z2``
+        (the static refinement's scale-consistency check, see :func:`register_drift`;
+        None without it), ``n_frames``,
         ``n_frames_excluded``, ``excluded_frames`` [{frame, t_s, reason}],
         ``warnings``; with ``register``: ``path`` (``"screen"`` or ``"full
         registration"``), ``screen`` (the drift screen's verdict and reason) and, with

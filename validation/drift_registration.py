@@ -126,7 +126,8 @@ def _significance(summary: dict, prefix: str) -> dict:
 
 def _scale_check(summary: dict, prefix: str) -> dict:
     """What the scale-consistency check of the static refinement found (None without)."""
-    return {f"{prefix}{k}": summary.get(k) for k in ("scale_bias_px", "scale_disagreement_z2")}
+    keys = ("scale_bias_px", "scale_bias_reference_px", "scale_disagreement_z2")
+    return {f"{prefix}{k}": summary.get(k) for k in keys}
 
 
 def bad_scores(quality, truth: dict) -> dict:

@@ -1808,13 +1808,13 @@ def stabilize_movie(
     cache_mib : float
         A dask-backed movie whose frames fit in this many MiB (its own dtype) is kept
         in memory from the frame-quality pass for the full registration, which then
-        reads nothing more (its six to twelve passes otherwise each read the movie);
+        reads nothing more (its six to sixteen passes otherwise each read the movie);
         a larger movie is read block by block as before (flat memory).
 
     full_when_uncached : bool
         When the drift screen cannot vouch for a still stage and the movie is read
         lazily and too large for ``cache_mib``, run the full registration anyway (its
-        six to twelve passes each read the movie). False: do not run it, use the movie
+        six to sixteen passes each read the movie). False: do not run it, use the movie
         as recorded and warn (``registration-skipped``: stage drift was not checked) —
         the pipeline's choice when registration is on only by default, so that a movie
         bigger than RAM is still read about three times per analysis.
@@ -1923,7 +1923,7 @@ def stabilize_movie(
             applied=False,
             applied_reason="the drift screen could not vouch for a still stage "
             f"({why}) and the full registration "
-            f"of a {gib:.1f} GiB movie read from disk would read it six to twelve more "
+            f"of a {gib:.1f} GiB movie read from disk would read it six to sixteen more "
             "times: not run; the movie is used as recorded",
         )
         warnings.append(
@@ -1934,7 +1934,7 @@ def stabilize_movie(
                 "in memory, and the drift screen could not vouch for a still stage "
                 f"({why}); if the stage drifted, "
                 "per-pixel maps are blurred in time. Set [analysis.registration] enabled "
-                "= true in the experiment file to register it (six to twelve more reads "
+                "= true in the experiment file to register it (six to sixteen more reads "
                 "of the movie)",
             }
         )

@@ -892,9 +892,9 @@ _CHECK_HIGHPASS_SCALE = 1.0
 
 #: Reference rebuilds of the scale check's refinement, which starts from stage A's
 #: shifts as the kept one does (from the kept shifts it stays near them: a biased
-#: top-view run was 1.8× its noise instead of 6.6×). One rebuild has not converged
-#: (irm-galvanostatic seed 5, noise 1: 2.0× the noise without a bias), two have (0.6×,
-#: three 0.6×).
+#: top-view run's mean z² was 1.8 with three rebuilds, from stage A 6.6, with two
+#: 11.6). One rebuild has not converged (irm-galvanostatic seed 5, noise 1: z² 2.0
+#: without a bias), two have (0.6, three 0.6); docs/registration.md.
 _CHECK_ROUNDS = 2
 
 #: Floor of the check's noise sd, as a fraction of the narrower high-pass's own sd: the

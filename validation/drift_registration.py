@@ -124,6 +124,12 @@ def _significance(summary: dict, prefix: str) -> dict:
     }
 
 
+def _scale_check(summary: dict, prefix: str) -> dict:
+    """What the scale-consistency check of the static refinement found (None without)."""
+    keys = ("scale_bias_px", "scale_bias_reference_px", "scale_disagreement_z2")
+    return {f"{prefix}{k}": summary.get(k) for k in keys}
+
+
 def bad_scores(quality, truth: dict) -> dict:
     planted = set(truth["blurred_frames"]) | set(truth["dark_frames"])
     found = set(quality.loc[quality["bad"], "frame"].astype(int))
@@ -150,11 +156,13 @@ def run_galvanostatic(seed: int, ns: float, old: bool) -> dict:
     s = st["summary"]
     row.update(applied=bool(s["applied"]), uncertain="uncertain" in (s["applied_reason"] or ""))
     row["changed_fraction"] = s.get("changed_fraction")
+    row.update(_scale_check(s, ""))
     ms = as_movie(still)
     st_still = optics.stabilize_movie(ms, register=True)
     row["still_applied"] = bool(st_still["summary"]["applied"])
     row["still_max_shift_px"] = float(st_still["summary"]["max_shift_px"])
     row["still_bad_flagged"] = int(st_still["quality"]["bad"].sum())
+    row.update(_scale_check(st_still["summary"], "still_"))
     row.update(_significance(st_still["summary"], "still_"))
     row.update(_significance(s, ""))
     row["static_reference"] = "static reference" in s["method"]
@@ -223,6 +231,8 @@ def run_cv(seed: int, ns: float, old: bool, workdir: Path) -> dict:
     row["still_applied"] = bool(got_s["registration"]["applied"])
     row["still_max_shift_px"] = float(got_s["registration"]["max_shift_px"])
     row["still_bad_flagged"] = int(got_s["registration"]["n_frames_excluded"])
+    row.update(_scale_check(reg, ""))
+    row.update(_scale_check(got_s["registration"], "still_"))
     row.update(_significance(got_s["registration"], "still_"))
     row.update(_significance(reg, ""))
     row["static_reference"] = "static reference" in reg["method"]

@@ -173,7 +173,7 @@ def stabilize_section_movie(
         # for in the experiment file, it also tries the whole field (and says so)
         region_required=find_region is not None and not explicitly_enabled,
         # on only by default, a movie too large to keep in memory is not registered
-        # (six to twelve more reads of a movie bigger than RAM): a warning says so
+        # (six to sixteen more reads of a movie bigger than RAM): a warning says so
         full_when_uncached=explicitly_enabled,
     )
     block = res["summary"]

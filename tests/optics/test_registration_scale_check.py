@@ -101,3 +101,39 @@ def test_check_does_not_fire_on_a_clean_moving_movie(kind):
     e = tab[["dy_px", "dx_px"]].to_numpy() - np.stack([motion["dy_px"], motion["dx_px"]], -1)
     assert np.all(np.sqrt(np.mean(e[1:] ** 2, axis=0)) <= 0.1)
     assert stabilize_movie(movie)["summary"]["applied"] is True
+
+
+def test_check_skipped_on_a_still_movie_changes_no_decision(monkeypatch):
+    """A still textured scene (no drift, no jitter; the drift screen off, so the full
+    registration runs): ``stabilize_movie`` skips the scale check (no motion above the
+    noise without it) and applies nothing, and running the check anyway gives the same
+    decision and the same shifts (the check adds only to the errors)."""
+    movie, _ = _moving(seed=4, drift=0.0, jitter=0.0)
+    res = stabilize_movie(movie, screen=False)
+    s = res["summary"]
+    assert s["scale_check"].startswith("not run")
+    assert s["scale_bias_px"] is None and s["applied"] is False
+    forced = reg.register_drift
+
+    def always_check(*a, **kw):
+        kw["scale_check_false_alarm"] = None
+        return forced(*a, **kw)
+
+    monkeypatch.setattr(reg, "register_drift", always_check)
+    res_all = stabilize_movie(movie, screen=False)
+    assert res_all["summary"]["scale_check"] == "run"
+    assert res_all["summary"]["applied"] is False
+    cols = ["dy_px", "dx_px"]
+    np.testing.assert_array_equal(
+        res["shifts"][cols].to_numpy(), res_all["shifts"][cols].to_numpy()
+    )
+    assert (res_all["shifts"]["err_px"] >= res["shifts"]["err_px"] - 1e-12).all()
+
+
+def test_check_runs_when_the_stage_moves():
+    """5 px drift + 0.5 px jitter: the motion is significant without the check, so
+    ``stabilize_movie`` runs it."""
+    movie, _ = _moving(seed=3)
+    s = stabilize_movie(movie)["summary"]
+    assert s["scale_check"] == "run" and s["scale_disagreement_z2"] is not None
+    assert s["applied"] is True

@@ -1276,6 +1276,7 @@ def register_drift(
     reference_model: str = "static",
     min_static_fraction: float = 0.15,
     bias_frames: int = 15,
+    scale_check_false_alarm: float | None = None,
 ) -> pd.DataFrame:
     """Rigid sub-pixel stage drift of every frame relative to a reference frame.
 
@@ -1342,6 +1343,13 @@ def register_drift(
     bias_frames : int
         With ``"static"``, frames over which the half-field and the scale-consistency
         bias excesses of the error estimate are averaged.
+    scale_check_false_alarm : float, optional
+        With ``"static"``: run the scale-consistency check only when the shifts without
+        it show motion above the noise at this false-alarm probability
+        (:func:`~platescope.optics._significance.shift_significance`). The check only
+        adds to the errors, so it can only stop a shift from being applied; without
+        such motion it cannot change that decision (``attrs["scale_check"]`` says
+        whether it ran). None (default): always run it.
 
     Returns
     -------
@@ -1542,9 +1550,41 @@ def register_drift(
                 )
     if robust:
         s_start = s
-        s, sd, half_lk = refine_static(s, w_used, keep)
+        s_abs, sd_abs, half_lk = refine_static(s, w_used, keep)
+        s, sd = _relative_to_reference(s_abs, sd_abs, ref, attrs)
+        attrs["method"] = "robust lucas-kanade against a static reference"
+        # a bias (a change the mask missed pulling part of the field) shows as the two
+        # halves of the weight disagreeing by more than their noise: the excess,
+        # averaged over neighbouring frames (a bias changes slowly), is added
+        size = min(int(bias_frames), n)
+        # var of (a − b)/2 is ~ the full-field var
+        excess_s = _slow_mean(half_lk**2 - 0.5 * sd**2, size)
         scale_excess = np.zeros((n, 2))
-        if _CHECK_HIGHPASS_SCALE != _STATIC_HIGHPASS_SCALE and good.size >= 3:
+        check = _CHECK_HIGHPASS_SCALE != _STATIC_HIGHPASS_SCALE and good.size >= 3
+        if check and scale_check_false_alarm is not None:
+            # the check only adds to the errors, so it can only stop a shift from being
+            # applied: without motion above the noise it cannot change the decision
+            err0 = np.sqrt(sd**2 + np.maximum(excess_s, 0.0))
+            sig0 = shift_significance(
+                pd.DataFrame(
+                    {
+                        "frame": good,
+                        "dy_px": s[good, 0],
+                        "dx_px": s[good, 1],
+                        "err_dy_px": err0[good, 0],
+                        "err_dx_px": err0[good, 1],
+                    }
+                ),
+                ref,
+                float(scale_check_false_alarm),
+                attrs["reference_err_px"],
+            )
+            if not motion_is_significant(sig0):
+                check = False
+                attrs["scale_check"] = (
+                    "not run: no motion above the noise without it (it can only add to the errors)"
+                )
+        if check:
             # the same refinement at the other scale, from the same start: a bias that
             # depends on the scale (a change the mask missed) shows as their
             # disagreement beyond the noise, added to the error estimate (a significance
@@ -1552,8 +1592,9 @@ def register_drift(
             s_chk, sd_chk, _ = refine_static(
                 s_start, w_used, keep, scale=_CHECK_HIGHPASS_SCALE, rounds=_CHECK_ROUNDS
             )
-            scale_excess, z2 = _scale_bias(s, sd, s_chk, sd_chk, min(int(bias_frames), n))
+            scale_excess, z2 = _scale_bias(s_abs, sd_abs, s_chk, sd_chk, size)
             scale_excess = np.maximum(np.nan_to_num(scale_excess), 0.0)
+            attrs["scale_check"] = "run"
             attrs["scale_bias_px"] = float(np.sqrt(np.mean(scale_excess[good])))
             attrs["scale_bias_reference_px"] = [float(v) for v in np.sqrt(scale_excess[ref])]
             z2 = z2[good][np.isfinite(z2[good])]
@@ -1562,14 +1603,6 @@ def register_drift(
             # them (as its noise is: _relative_to_reference)
             scale_excess = scale_excess + scale_excess[ref]
             scale_excess[ref] = 0.0
-        s, sd = _relative_to_reference(s, sd, ref, attrs)
-        attrs["method"] = "robust lucas-kanade against a static reference"
-        # a bias (a change the mask missed pulling part of the field) shows as the two
-        # halves of the weight disagreeing by more than their noise: the excess,
-        # averaged over neighbouring frames (a bias changes slowly), is added
-        size = min(int(bias_frames), n)
-        # var of (a − b)/2 is ~ the full-field var
-        excess_s = _slow_mean(half_lk**2 - 0.5 * sd**2, size)
         err_yx = np.sqrt(sd**2 + np.maximum(excess_s, 0.0) + np.maximum(scale_excess, 0.0))
         err_yx[~np.isfinite(sd)] = np.nan
         err_y, err_x = err_yx[:, 0], err_yx[:, 1]
@@ -1838,7 +1871,9 @@ def stabilize_movie(
         ``err_px_median``, ``err_px_rms`` (the rms residual estimate),
         ``scale_bias_px``, ``scale_bias_reference_px``, ``scale_disagreement_z2``
         (the static refinement's scale-consistency check, see :func:`register_drift`;
-        None without it), ``n_frames``,
+        None without it), ``scale_check`` (``"run"``, or why not: it runs only when the
+        shifts without it show motion above the noise, since it can only stop a shift
+        from being applied), ``n_frames``,
         ``n_frames_excluded``, ``excluded_frames`` [{frame, t_s, reason}],
         ``warnings``; with ``register``: ``path`` (``"screen"`` or ``"full
         registration"``), ``screen`` (the drift screen's verdict and reason) and, with
@@ -1968,7 +2003,12 @@ def stabilize_movie(
                 summary["warnings"] = warnings
                 return {"movie": kept, "quality": q, "shifts": None, "summary": summary}
         shifts = register_drift(
-            source, reference=reference, region=region, exclude=bad, peak_sigma_px=peak_sigma_px
+            source,
+            reference=reference,
+            region=region,
+            exclude=bad,
+            peak_sigma_px=peak_sigma_px,
+            scale_check_false_alarm=false_alarm,
         )
         ok = shifts.loc[~bad]
         mag = np.hypot(ok["dy_px"], ok["dx_px"])
@@ -1991,6 +2031,7 @@ def stabilize_movie(
             scale_bias_px=shifts.attrs.get("scale_bias_px"),
             scale_bias_reference_px=shifts.attrs.get("scale_bias_reference_px"),
             scale_disagreement_z2=shifts.attrs.get("scale_disagreement_z2"),
+            scale_check=shifts.attrs.get("scale_check"),
         )
         rvf = shifts.attrs["running_vs_fixed_px"]
         summary["running_vs_fixed_px"] = rvf

@@ -7,7 +7,9 @@ still movie; and the same with 5 px drift + 0.5 px vibration + 3 % blurred + 2 %
 frames, as ``validation/drift_registration.py``), :func:`platescope.optics.stabilize_movie`
 (``region = "auto"``) is run in this process with the previous refinement (σ = 8 px
 high-pass, no check: ``_STATIC_HIGHPASS_SCALE = _CHECK_HIGHPASS_SCALE = 1``) and with
-the current default (16 px, checked at 8 px), alternating, ``--repeats`` times each.
+the current default (16 px, checked at 8 px — since session 26 only when the shifts
+without the check show motion above the noise, so on a still movie it is skipped:
+``scale_check`` in each row), alternating, ``--repeats`` times each.
 Reported: CPU time (``resource.getrusage``, user + system, every thread), wall time,
 the ratio current / previous of the median CPU times, the registration path, whether
 a shift was applied, and the load average before and after each run.
@@ -74,6 +76,7 @@ def main() -> None:
                         "load_after": _load(),
                         "path": res["summary"].get("path"),
                         "applied": bool(res["summary"]["applied"]),
+                        "scale_check": res["summary"].get("scale_check"),
                     }
                     rows.append(row)
                     print(json.dumps(row), flush=True)

@@ -101,9 +101,7 @@ def test_rerun_replaces_results_and_keeps_inputs(run, tmp_path):
     # the experiment with registration off (its inputs by absolute path): the subject is
     # the output folder; registration on by default is asserted by
     # test_outputs_follow_the_contract, and on this still stage it applies nothing
-    exp = edit_experiment(
-        root / "input" / "experiment.toml", tmp_path, append=REGISTRATION_OFF
-    )
+    exp = edit_experiment(root / "input" / "experiment.toml", tmp_path, append=REGISTRATION_OFF)
     before = {p.name: p.read_bytes() for p in (root / "input").iterdir() if p.is_file()}
     out = tmp_path / "res"
     # the module's published result stands for an earlier run into this folder (a copy:

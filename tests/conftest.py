@@ -79,33 +79,39 @@ def build_once(tmp_path_factory):
 # short files to fill the gaps at the end. Only the schedule changes: every file still
 # runs whole, on one worker, with the same tests.
 
-#: the test files that take longest, longest first, ranked by the CPU seconds each took
-#: (a per-test ``getrusage`` of the process and its waited children, 2026-12-07, load
-#: 5-12 from other jobs, so CPU seconds, not wall): from a ``-n 2 --dist loadfile`` run,
-#: and for the files trimmed after it from a ``-n 0`` run of the file (marked *). Re-rank
-#: from such a run when files are split, renamed, added or trimmed. Files not listed keep
-#: xdist's order, after these.
+#: the test files that take longest, longest first, ranked by the CPU seconds each took in
+#: a full ``-n 2 --dist loadfile`` run (a per-test ``getrusage`` of the process and its
+#: waited children, 2026-12-07, load 3-11 from other jobs, so CPU seconds, not wall;
+#: test_strobe.py from a ``-n 0`` run after it was trimmed). Re-rank from such a run when
+#: files are split, renamed, added or trimmed. Files not listed keep xdist's order,
+#: after these.
 _LONGEST_FILES: tuple[str, ...] = (
-    "tests/test_examples.py",  # 81 (one subprocess per docs example)
-    "tests/pipeline/test_pipeline_irm_galvanostatic.py",  # 58*
-    "tests/pipeline/test_pipeline_registration.py",  # 44
-    "tests/optics/test_kernels.py",  # 41
-    "tests/pipeline/test_demo_parallel.py",  # 41
-    "tests/pipeline/test_pipeline_irm_contact_start.py",  # 41*
-    "tests/viewer/test_napari.py",  # 39 (with the viewer sample it builds)
-    "tests/pipeline/test_sem_series.py",  # 39
-    "tests/particles/test_sem_particles.py",  # 37
-    "tests/pipeline/test_publish_atomic.py",  # 27*
-    "tests/test_readme_examples.py",  # 25
-    "tests/pipeline/test_catalog_rocrate.py",  # 24
-    "tests/pipeline/test_pipeline_sem_particles.py",  # 23
-    "tests/pipeline/test_pipeline_see_through.py",  # 22
-    "tests/pipeline/test_pipeline_irm_cv.py",  # 22
-    "tests/pipeline/test_movie_reads_budget.py",  # 21
-    "tests/cli/test_cli.py",  # 20*
-    "tests/pipeline/test_provenance_values.py",  # 14*
-    "tests/pipeline/test_pipeline_afm.py",  # 13
-    "tests/cli/test_progress_and_index.py",  # 12
+    "tests/pipeline/test_registration_default.py",  # 112
+    "tests/test_examples.py",  # 83 (one subprocess per docs example)
+    "tests/optics/test_kernels.py",  # 71
+    "tests/pipeline/test_pipeline_irm_galvanostatic.py",  # 65
+    "tests/pipeline/test_pipeline_registration.py",  # 40
+    "tests/viewer/test_napari.py",  # 37 (with the viewer sample it builds)
+    "tests/particles/test_sem_particles.py",  # 36
+    "tests/pipeline/test_pipeline_irm_contact_start.py",  # 36
+    "tests/pipeline/test_demo_parallel.py",  # 35
+    "tests/report/test_demo_outputs.py",  # 34
+    "tests/pipeline/test_sem_series.py",  # 34
+    "tests/optics/test_registration_irm_cv.py",  # 33
+    "tests/pipeline/test_pipeline_see_through_static.py",  # 26
+    "tests/pipeline/test_publish_atomic.py",  # 25
+    "tests/pipeline/test_sem_contrast.py",  # 22
+    "tests/optics/test_registration.py",  # 21
+    "tests/pipeline/test_pipeline_irm_cv.py",  # 21
+    "tests/test_readme_examples.py",  # 20
+    "tests/volume/test_tomography_truth.py",  # 20
+    "tests/pipeline/test_movie_reads_budget.py",  # 19
+    "tests/pipeline/test_catalog_rocrate.py",  # 18
+    "tests/cli/test_cli.py",  # 17
+    "tests/pipeline/test_pipeline_sem_particles.py",  # 16
+    "tests/pipeline/test_pipeline_sims_diffusion.py",  # 16
+    "tests/particles/test_morphology.py",  # 14
+    "tests/sync/test_strobe.py",  # 13
 )
 # tests/viewer/test_layers.py (426 s wall in an earlier full run) is left out on purpose: it reads the
 # analysed sample that test_napari.py, listed, builds (``build_once``); handed out after

@@ -79,35 +79,41 @@ def build_once(tmp_path_factory):
 # short files to fill the gaps at the end. Only the schedule changes: every file still
 # runs whole, on one worker, with the same tests.
 
-#: the test files that take longest, longest first. The first six are ranked by the CPU
-#: seconds each took in one process (``-n 0``, 2026-12-07, load 11-26, after the shared
-#: inputs of ``build_once`` and the smaller end-to-end inputs): irm_galvanostatic 41,
-#: sem_series 36, napari 35 (with the viewer sample it builds), publish_atomic 34,
-#: contact_start 25, sem_particles 21. The rest keep the order of an earlier full ``-n 2
-#: --dist loadfile --durations=0`` run (at load 8-28 from other jobs, so a ranking, not
-#: seconds). Re-rank from such a run when files are split, renamed or added. Files not
-#: listed keep xdist's order, after these.
+#: the test files that take longest, longest first, ranked by the CPU seconds each took in
+#: a full ``-n 2 --dist loadfile`` run (a per-test ``getrusage`` of the process and its
+#: waited children, 2026-12-07, load 3-11 from other jobs, so CPU seconds, not wall;
+#: test_strobe.py from a ``-n 0`` run after it was trimmed). Re-rank from such a run when
+#: files are split, renamed, added or trimmed. Files not listed keep xdist's order,
+#: after these.
 _LONGEST_FILES: tuple[str, ...] = (
-    "tests/pipeline/test_pipeline_irm_galvanostatic.py",
-    "tests/pipeline/test_sem_series.py",
-    "tests/viewer/test_napari.py",
-    "tests/pipeline/test_publish_atomic.py",
-    "tests/pipeline/test_pipeline_irm_contact_start.py",
-    "tests/pipeline/test_pipeline_sem_particles.py",
-    "tests/pipeline/test_pipeline_registration.py",  # 548 s in the earlier run
-    "tests/pipeline/test_output_safety.py",  # 377 s
-    "tests/pipeline/test_provenance_values.py",  # 16 CPU-s before leaving out a movie
-    "tests/particles/test_footprint.py",  # 340 s
-    "tests/particles/test_sem_particles.py",  # 299 s
-    "tests/test_examples.py",  # 299 s
-    "tests/test_readme_examples.py",  # 258 s
-    "tests/pipeline/test_pipeline_see_through.py",  # 255 s
-    "tests/pipeline/test_pipeline_afm.py",  # 239 s
-    "tests/pipeline/test_catalog_rocrate.py",  # 227 s
-    "tests/pipeline/test_demo_parallel.py",  # 203 s
-    "tests/cli/test_progress_and_index.py",  # 282 s before its input was simulated once
+    "tests/pipeline/test_registration_default.py",  # 112
+    "tests/test_examples.py",  # 83 (one subprocess per docs example)
+    "tests/optics/test_kernels.py",  # 71
+    "tests/pipeline/test_pipeline_irm_galvanostatic.py",  # 65
+    "tests/pipeline/test_pipeline_registration.py",  # 40
+    "tests/viewer/test_napari.py",  # 37 (with the viewer sample it builds)
+    "tests/particles/test_sem_particles.py",  # 36
+    "tests/pipeline/test_pipeline_irm_contact_start.py",  # 36
+    "tests/pipeline/test_demo_parallel.py",  # 35
+    "tests/report/test_demo_outputs.py",  # 34
+    "tests/pipeline/test_sem_series.py",  # 34
+    "tests/optics/test_registration_irm_cv.py",  # 33
+    "tests/pipeline/test_pipeline_see_through_static.py",  # 26
+    "tests/pipeline/test_publish_atomic.py",  # 25
+    "tests/pipeline/test_sem_contrast.py",  # 22
+    "tests/optics/test_registration.py",  # 21
+    "tests/pipeline/test_pipeline_irm_cv.py",  # 21
+    "tests/test_readme_examples.py",  # 20
+    "tests/volume/test_tomography_truth.py",  # 20
+    "tests/pipeline/test_movie_reads_budget.py",  # 19
+    "tests/pipeline/test_catalog_rocrate.py",  # 18
+    "tests/cli/test_cli.py",  # 17
+    "tests/pipeline/test_pipeline_sem_particles.py",  # 16
+    "tests/pipeline/test_pipeline_sims_diffusion.py",  # 16
+    "tests/particles/test_morphology.py",  # 14
+    "tests/sync/test_strobe.py",  # 13
 )
-# tests/viewer/test_layers.py (426 s in that run) is left out on purpose: it reads the
+# tests/viewer/test_layers.py (426 s wall in an earlier full run) is left out on purpose: it reads the
 # analysed sample that test_napari.py, listed, builds (``build_once``); handed out after
 # the listed files it finds the sample built instead of waiting for it on the other worker.
 _RANK = {f: i for i, f in enumerate(_LONGEST_FILES)}

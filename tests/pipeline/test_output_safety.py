@@ -90,16 +90,32 @@ def test_out_into_a_folder_of_user_files_is_refused(experiment, tmp_path, capsys
 
 
 @pytest.fixture(scope="module")
-def published(experiment, tmp_path_factory):
-    """One ``analyze`` result of the experiment (tests that rerun into it use a copy)."""
+def small_experiment(tmp_path_factory):
+    """A small experiment for the tests that analyse to the end (published, rerun): a
+    2-cycle symmetric cell, ≈ 1–2 CPU s per analysis where the SIMS one above takes ≈ 15.
+    What they check — the marker, the reruns into platescope's own folder, a user's file
+    in it — is the output folder's, the same for every scenario. Simulated once, beside
+    the user's own notes, without the marker (a folder of raw data); only read."""
+    root = tmp_path_factory.mktemp("safety_small") / "myexperiment"
+    simulate("symmetric-cell", root, seed=1, overrides={"n_cycles": "2"})
+    (root / "notes.txt").write_text("plated at 0.1 mA cm-2, cell 7\n", encoding="utf-8")
+    (root / MARKER).unlink()
+    return root
+
+
+@pytest.fixture(scope="module")
+def published(small_experiment, tmp_path_factory):
+    """One ``analyze`` result of the small experiment (tests that rerun into it use a
+    copy)."""
     out = tmp_path_factory.mktemp("published") / "results"
-    assert main(["analyze", str(experiment / "experiment.toml"), "--out", str(out)]) == 0
+    assert main(["analyze", str(small_experiment / "experiment.toml"), "--out", str(out)]) == 0
     return out
 
 
 def test_rerun_into_own_results_is_allowed_but_a_user_file_there_stops_it(
-    experiment, published, tmp_path, capsys
+    small_experiment, published, tmp_path, capsys
 ):
+    experiment = small_experiment
     out = _copy(published, tmp_path / "results")
     marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
     assert marker["kind"] == "result" and "summary.json" in marker["files"]
@@ -118,8 +134,9 @@ def test_rerun_into_own_results_is_allowed_but_a_user_file_there_stops_it(
 
 
 def test_result_folder_of_an_older_version_without_marker_is_reused(
-    experiment, published, tmp_path
+    small_experiment, published, tmp_path
 ):
+    experiment = small_experiment
     out = _copy(published, tmp_path / "results")
     (out / MARKER).unlink()  # as written by platescope 0.1
     assert main(["analyze", str(experiment / "experiment.toml"), "--out", str(out)]) == 0

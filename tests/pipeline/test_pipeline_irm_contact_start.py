@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
-from _experiment_edit import edit_experiment
+from _experiment_edit import REGISTRATION_OFF, edit_experiment
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
@@ -100,8 +100,12 @@ def test_contact_start_without_electrode_area(contact_run, tmp_path):
     and the nucleation charge density follows within the reported uncertainties."""
     root, with_area, truth = contact_run
     # the SEM image (analysed last, from the record's charge alone) has no part in the
-    # area or the nucleation charge: left out, it does not cost its particle analysis
-    exp = _edit_experiment(root, tmp_path, drop=("area_cm2",), drop_sections=("sem",))
+    # area or the nucleation charge: left out, it does not cost its particle analysis;
+    # nor does the registration (on by default, it applies nothing on this still stage:
+    # the same numbers; test_contact_start_recovers_footprint_and_nucleation runs it)
+    exp = _edit_experiment(
+        root, tmp_path, drop=("area_cm2",), drop_sections=("sem",), append=REGISTRATION_OFF
+    )
     s = analyze(exp, tmp_path / "out")
     assert s["footprint"]["source"] == with_area["footprint"]["source"]
     assert s["footprint"]["area_cm2"] == pytest.approx(with_area["footprint"]["area_cm2"])
@@ -121,8 +125,14 @@ def test_contact_start_without_electrode_area(contact_run, tmp_path):
 def test_contact_start_with_a_wrong_electrode_area_warns(contact_run, tmp_path):
     root, _, truth = contact_run
     wrong = 1.5 * truth["footprint"]["area_cm2"]
+    # (registration off: the area check does not depend on it; registration on by
+    # default is run by test_contact_start_recovers_footprint_and_nucleation)
     exp = _edit_experiment(
-        root, tmp_path, replace={"area_cm2": repr(wrong)}, drop_sections=("sem",)
+        root,
+        tmp_path,
+        replace={"area_cm2": repr(wrong)},
+        drop_sections=("sem",),
+        append=REGISTRATION_OFF,
     )
     s = analyze(exp, tmp_path / "out")
     assert "sem" not in s["inputs"]  # the edit left out the SEM image, and only it
@@ -142,7 +152,9 @@ def test_contact_start_cli_messages(contact_cli_run, tmp_path, capsys):
     assert "give [electrode] area_cm2" not in err and "no frame before contact" not in err
     # without the trigger's offset nothing can align the clocks (constant current, no
     # landing step, no start time in the TIFF): say so, and ask for a (negative) offset
-    exp = _edit_experiment(root, tmp_path, drop=("time_offset_s",))
+    # (registration off: it runs before the clocks are aligned and has no part in the
+    # message; on by default, it is run by the shared analysis above)
+    exp = _edit_experiment(root, tmp_path, drop=("time_offset_s",), append=REGISTRATION_OFF)
     assert main(["analyze", str(exp), "--out", str(tmp_path / "b")]) == 2
     err = " ".join(capsys.readouterr().err.split())  # the CLI wraps lines
     assert "Traceback" not in err

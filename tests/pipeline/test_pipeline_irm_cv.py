@@ -49,6 +49,13 @@ def test_outputs_follow_the_contract(run):
         assert (res / "tables" / f"{table}.csv").is_file()
     assert "CE" in s["headline"] and s["skipped"] == []
     assert s["parameters"]["ce_irm"]["sigma_um"] == 0.5
+    # registration is on by default (the run that tests turning it off elsewhere rely
+    # on): it ran on every frame and, the simulated stage being still, applied nothing
+    r = s["registration"]
+    assert r["enabled"] is True and r["path"] in ("screen", "full registration")
+    assert r["applied"] is False, r["applied_reason"]
+    frames = (root / "input" / "frame_times.csv").read_text().splitlines()
+    assert r["n_frames"] == len(frames) - 1  # (a header line)
 
 
 def test_recovers_per_cycle_ce(run):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
-from _experiment_edit import edit_experiment
+from _experiment_edit import REGISTRATION_OFF, edit_experiment
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
@@ -63,6 +63,15 @@ def test_outputs_follow_the_contract(run):
         assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
     html = (res / "report.html").read_text()
     assert "data:image/png;base64," in html and "E_nuc" in html
+    # registration is on by default (the run the other files' tests that turn it off rely
+    # on): it ran on the whole movie and, the simulated stage being still, applied nothing
+    r = summary["registration"]
+    assert r["enabled"] is True and r["path"] in ("screen", "full registration")
+    assert r["applied"] is False, r["applied_reason"]
+    assert r["n_frames"] == len(pd.read_csv(root / "input" / "frame_times.csv"))
+    if r["path"] == "full registration":
+        shifts = pd.read_csv(res / r["shifts_table"])
+        assert len(shifts) == r["n_frames"] and np.abs(shifts[["dy_px", "dx_px"]]).max().max() < 1
     assert not list(res.parent.glob(".results.staging-*"))
 
 
@@ -89,7 +98,10 @@ def test_recovers_planted_truth(run):
 
 def test_rerun_replaces_results_and_keeps_inputs(run, tmp_path):
     root, _, _ = run
-    exp = root / "input" / "experiment.toml"
+    # the experiment with registration off (its inputs by absolute path): the subject is
+    # the output folder; registration on by default is asserted by
+    # test_outputs_follow_the_contract, and on this still stage it applies nothing
+    exp = edit_experiment(root / "input" / "experiment.toml", tmp_path, append=REGISTRATION_OFF)
     before = {p.name: p.read_bytes() for p in (root / "input").iterdir() if p.is_file()}
     out = tmp_path / "res"
     # the module's published result stands for an earlier run into this folder (a copy:
@@ -106,7 +118,14 @@ def test_rerun_replaces_results_and_keeps_inputs(run, tmp_path):
     (out / MARKER).write_text(json.dumps(marker))
     analyze(exp, out)
     assert not (out / "tables" / "stale.csv").exists()
-    assert json.loads((out / "summary.json").read_text())["inputs"] == run[1]["inputs"]
+    # (and the earlier run's registration table, which this run does not write)
+    assert not (out / "tables" / "registration_shifts.csv").exists()
+
+    def read(inputs):  # the files read and their contents (the copy names them absolutely)
+        return {role: (e["path_abs"], e["sha256"], e["bytes"]) for role, e in inputs.items()}
+
+    rerun = json.loads((out / "summary.json").read_text())
+    assert read(rerun["inputs"]) == read(run[1]["inputs"])
     after = {p.name: p.read_bytes() for p in (root / "input").iterdir() if p.is_file()}
     assert before == after
 
@@ -140,8 +159,15 @@ def test_lazy_dask_movie_gives_the_same_results(run, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pio, "read_movie", lazy_read)
     # the SEM image (no movie in it, analysed last) is left out: its particle analysis is
-    # the eager run's and has no part in what is compared here
-    exp = edit_experiment(root / "input" / "experiment.toml", tmp_path, drop_sections=("sem",))
+    # the eager run's and has no part in what is compared here. So is the registration: on
+    # this still stage the eager run's applied nothing (test_outputs_follow_the_contract),
+    # and a lazy movie registered by default is test_irm_single_pass.py's
+    exp = edit_experiment(
+        root / "input" / "experiment.toml",
+        tmp_path,
+        drop_sections=("sem",),
+        append=REGISTRATION_OFF,
+    )
     lazy = analyze(exp, tmp_path / "lazy")
     assert "sem" not in lazy["inputs"] and "movie" in lazy["inputs"]
     assert lazy["sync"]["offset_s"] == pytest.approx(summary["sync"]["offset_s"], abs=1e-6)

@@ -5,9 +5,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 
 import pytest
-from _experiment_edit import edit_experiment
+from _experiment_edit import REGISTRATION_OFF, edit_experiment
 
 from platescope.pipeline import analyze
 from platescope.simulate import simulate
@@ -33,7 +34,15 @@ def _set_ewe(mpt, row, value):
 def cv_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cv")
     clean = simulate("irm-cv", root / "clean", seed=1)
-    glitch = simulate("irm-cv", root / "glitch", seed=1)
+    # what is checked here is read before the movie's registration and does not depend
+    # on it (hashes, the echem samples): turned off, as the experiment file allows; on by
+    # default it runs in test_pipeline_irm_cv.py (test_recovers_ce_irm_maps_and_residual)
+    with open(clean, "a") as fh:
+        fh.write("\n" + REGISTRATION_OFF)
+    # the glitched experiment: a copy of the clean one (the same files a second simulation
+    # with the same seed writes), its record then glitched
+    shutil.copytree(clean.parent, root / "glitch")
+    glitch = root / "glitch" / clean.name
     _set_ewe(glitch.parent / "echem.mpt", 500, 1e26)  # a reading no potentiostat makes
     _set_ewe(glitch.parent / "echem.mpt", 1500, -3e3)
     # the glitched record alone: the cycles are computed from the record before (and

@@ -1559,12 +1559,13 @@ def register_drift(
         size = min(int(bias_frames), n)
         # var of (a − b)/2 is ~ the full-field var
         excess_s = _slow_mean(half_lk**2 - 0.5 * sd**2, size)
+        var0 = sd**2 + np.maximum(excess_s, 0.0)  # the error² before the scale check
         scale_excess = np.zeros((n, 2))
         check = _CHECK_HIGHPASS_SCALE != _STATIC_HIGHPASS_SCALE and good.size >= 3
         if check and scale_check_false_alarm is not None:
             # the check only adds to the errors, so it can only stop a shift from being
             # applied: without motion above the noise it cannot change the decision
-            err0 = np.sqrt(sd**2 + np.maximum(excess_s, 0.0))
+            err0 = np.sqrt(var0)
             sig0 = shift_significance(
                 pd.DataFrame(
                     {
@@ -1603,7 +1604,7 @@ def register_drift(
             # them (as its noise is: _relative_to_reference)
             scale_excess = scale_excess + scale_excess[ref]
             scale_excess[ref] = 0.0
-        err_yx = np.sqrt(sd**2 + np.maximum(excess_s, 0.0) + np.maximum(scale_excess, 0.0))
+        err_yx = np.sqrt(var0 + np.maximum(scale_excess, 0.0))
         err_yx[~np.isfinite(sd)] = np.nan
         err_y, err_x = err_yx[:, 0], err_yx[:, 1]
         attrs["half_field_bias_px"] = float(np.sqrt(np.nanmean(np.maximum(excess_s, 0.0)[good])))

@@ -623,42 +623,89 @@ def _numba_onset(numba):
     """Compiled onset kernel (the same arithmetic as the numpy code in
     :func:`platescope.optics._alloying._onset_kernel`), or None without numba; the
     former exact-median kernel goes to ``_STATE["onset_select"]`` (benchmarks)."""
+    # The helpers are module globals, not closure cells: numba keys its on-disk cache on
+    # the pickled closure variables, and a pickled dispatcher differs from process to
+    # process, so a kernel closing over one was compiled anew (≈ 7 s) in every process.
+    global \
+        _onset_pairwise_sum, \
+        _onset_leaf_sum, \
+        _onset_select, \
+        _onset_median, \
+        _onset_crossing, \
+        _onset_pixel_exact, \
+        _onset_lane_sums, \
+        _onset_term, \
+        _onset_push, \
+        _onset_leaf_chain, \
+        _onset_crossing_chains, \
+        _onset_sample_class
 
     @_jit(numba)
-    def pairwise_sum(a, lo, n):
+    def _onset_pairwise_sum(a, lo, n):
         # numpy's summation order for a float64 reduction over a contiguous axis
-        # (pairwise above 128 terms, 8 accumulators below), so the sums are the same
+        # (pairwise above 128 terms, 8 accumulators below), so the sums are the same.
+        # Above 128 terms the tree is walked in post-order with explicit stacks, not by
+        # recursion: numba crashes loading a cached kernel that calls a recursive one.
+        if n <= 128:
+            return _onset_leaf_sum(a, lo, n)
+        op_lo = np.empty(128, np.int64)
+        op_n = np.empty(128, np.int64)  # -1: add the two values on top
+        val = np.empty(64)
+        op_lo[0] = lo
+        op_n[0] = n
+        sp = 1
+        vp = 0
+        while sp > 0:
+            sp -= 1
+            m = op_n[sp]
+            if m < 0:
+                vp -= 1
+                val[vp - 1] = val[vp - 1] + val[vp]
+            elif m <= 128:
+                val[vp] = _onset_leaf_sum(a, op_lo[sp], m)
+                vp += 1
+            else:
+                lm = op_lo[sp]
+                n2 = m // 2
+                n2 -= n2 % 8
+                op_n[sp] = -1
+                op_lo[sp + 1] = lm + n2
+                op_n[sp + 1] = m - n2
+                op_lo[sp + 2] = lm
+                op_n[sp + 2] = n2
+                sp += 3
+        return val[0]
+
+    @_jit(numba)
+    def _onset_leaf_sum(a, lo, n):
+        # a leaf of numpy's pairwise tree (n ≤ 128 terms)
         if n < 8:
             res = 0.0
             for i in range(lo, lo + n):
                 res += a[i]
             return res
-        if n <= 128:
-            r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-            r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-            i = 8
-            while i < n - n % 8:
-                j = lo + i
-                r0 += a[j]
-                r1 += a[j + 1]
-                r2 += a[j + 2]
-                r3 += a[j + 3]
-                r4 += a[j + 4]
-                r5 += a[j + 5]
-                r6 += a[j + 6]
-                r7 += a[j + 7]
-                i += 8
-            res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-            while i < n:
-                res += a[lo + i]
-                i += 1
-            return res
-        n2 = n // 2
-        n2 -= n2 % 8
-        return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2)
+        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        i = 8
+        while i < n - n % 8:
+            j = lo + i
+            r0 += a[j]
+            r1 += a[j + 1]
+            r2 += a[j + 2]
+            r3 += a[j + 3]
+            r4 += a[j + 4]
+            r5 += a[j + 5]
+            r6 += a[j + 6]
+            r7 += a[j + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i]
+            i += 1
+        return res
 
     @_jit(numba)
-    def select(a, n, k):
+    def _onset_select(a, n, k):
         # k-th smallest of a[0:n], in place; afterwards every a[i] with i > k is
         # ≥ a[k]. Lomuto partitions around a median-of-three pivot with a branch-free
         # inner loop (compare/select, no mispredicted branch per element); a range
@@ -707,13 +754,13 @@ def _numba_onset(numba):
         return a[k]
 
     @_jit(numba)
-    def median(a, n):
+    def _onset_median(a, n):
         # numpy's median of a[0:n] (finite values): the middle one, or the mean of the
         # two middle ones
         k = n // 2
         if n % 2:
-            return select(a, n, k)
-        lo = select(a, n, k - 1)
+            return _onset_select(a, n, k)
+        lo = _onset_select(a, n, k - 1)
         hi = a[k]
         for i in range(k + 1, n):
             if a[i] < hi:
@@ -751,18 +798,18 @@ def _numba_onset(numba):
                     if not finite:
                         out[iy, x0 + q] = np.float32(np.nan)
                         continue
-                    a0 = pairwise_sum(x, 0, n) / n
-                    a1 = pairwise_sum(x, nt - n, n) / n
+                    a0 = _onset_pairwise_sum(x, 0, n) / n
+                    a1 = _onset_pairwise_sum(x, nt - n, n) / n
                     rise = a1 - a0
                     if not np.isfinite(rise) or rise <= min_rise:
                         out[iy, x0 + q] = np.float32(np.nan)
                         continue
                     for j in range(nt - 1):
                         d[j] = x[j + 1] - x[j]
-                    med = median(d, nt - 1)
+                    med = _onset_median(d, nt - 1)
                     for j in range(nt - 1):
                         d[j] = abs(d[j] - med)
-                    sd = 1.4826 * median(d, nt - 1)
+                    sd = 1.4826 * _onset_median(d, nt - 1)
                     sd = sd / np.sqrt(2.0)
                     if rise < min_snr * sd * c_snr:
                         out[iy, x0 + q] = np.float32(np.nan)
@@ -783,10 +830,10 @@ def _numba_onset(numba):
                         else:
                             f = 0.0
                         g[j] = f * dt[j]
-                    out[iy, x0 + q] = np.float32(t[0] + pairwise_sum(g, 0, nt - 1))
+                    out[iy, x0 + q] = np.float32(t[0] + _onset_pairwise_sum(g, 0, nt - 1))
 
     @_jit(numba)
-    def crossing(v0, v1, level):
+    def _onset_crossing(v0, v1, level):
         # fraction of a frame interval the linear interpolant spends below the level
         b0 = v0 < level
         b1 = v1 < level
@@ -800,21 +847,21 @@ def _numba_onset(numba):
         return 0.0
 
     @_jit(numba)
-    def pixel_exact(x, t, dt, level, n, min_rise, min_snr, c_snr, d, g):
+    def _onset_pixel_exact(x, t, dt, level, n, min_rise, min_snr, c_snr, d, g):
         # onset of one contiguous float64 series (all finite), the two medians by
         # selection: the per-pixel arithmetic of the numpy code, step by step
         nt = x.shape[0]
-        a0 = pairwise_sum(x, 0, n) / n
-        a1 = pairwise_sum(x, nt - n, n) / n
+        a0 = _onset_pairwise_sum(x, 0, n) / n
+        a1 = _onset_pairwise_sum(x, nt - n, n) / n
         rise = a1 - a0
         if not np.isfinite(rise) or rise <= min_rise:
             return np.nan
         for j in range(nt - 1):
             d[j] = x[j + 1] - x[j]
-        med = median(d, nt - 1)
+        med = _onset_median(d, nt - 1)
         for j in range(nt - 1):
             d[j] = abs(d[j] - med)
-        sd = 1.4826 * median(d, nt - 1)
+        sd = 1.4826 * _onset_median(d, nt - 1)
         sd = sd / np.sqrt(2.0)
         if rise < min_snr * sd * c_snr:
             return np.nan
@@ -822,29 +869,42 @@ def _numba_onset(numba):
         for j in range(nt - 1):
             v0 = v1
             v1 = (x[j + 1] - a0) / rise
-            g[j] = crossing(v0, v1, level) * dt[j]
-        return t[0] + pairwise_sum(g, 0, nt - 1)
+            g[j] = _onset_crossing(v0, v1, level) * dt[j]
+        return t[0] + _onset_pairwise_sum(g, 0, nt - 1)
 
     @_jit(numba)
-    def lane_sums(dt, lo, n, ps):
+    def _onset_lane_sums(dt, lo, n, ps):
         # ps[j] = the running sum of dt over the 8-accumulator lane of numpy's
         # pairwise tree that holds j, up to and including j (leaves of 8 … 128 terms)
-        if n < 8:
-            return
-        if n <= 128:
-            n8 = n - n % 8
-            for k in range(8):
-                ps[lo + k] = dt[lo + k]
-            for j in range(lo + 8, lo + n8):
-                ps[j] = ps[j - 8] + dt[j]
-            return
-        n2 = n // 2
-        n2 -= n2 % 8
-        lane_sums(dt, lo, n2, ps)
-        lane_sums(dt, lo + n2, n - n2, ps)
+        # (the leaves found with an explicit stack: no recursion, see pairwise_sum)
+        st_lo = np.empty(128, np.int64)
+        st_n = np.empty(128, np.int64)
+        st_lo[0] = lo
+        st_n[0] = n
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            lm = st_lo[sp]
+            m = st_n[sp]
+            if m < 8:
+                continue
+            if m <= 128:
+                n8 = m - m % 8
+                for k in range(8):
+                    ps[lm + k] = dt[lm + k]
+                for j in range(lm + 8, lm + n8):
+                    ps[j] = ps[j - 8] + dt[j]
+                continue
+            n2 = m // 2
+            n2 -= n2 % 8
+            st_lo[sp] = lm
+            st_n[sp] = n2
+            st_lo[sp + 1] = lm + n2
+            st_n[sp + 1] = m - n2
+            sp += 2
 
     @_jit(numba)
-    def term(i, j, c0, c1, dt):
+    def _onset_term(i, j, c0, c1, dt):
         # interval i's time below when only interval j crosses the level: dt[i]
         # before it if the first sample is below (c0), after it if the last is (c1)
         if i < j:
@@ -852,7 +912,7 @@ def _numba_onset(numba):
         return dt[i] if c1 else 0.0
 
     @_jit(numba)
-    def push(chain, n_c, v):
+    def _onset_push(chain, n_c, v):
         # append a constant to a chain; ±0.0 changes no sum that is not −0.0 (the
         # chain's running value starts at e > 0 and only grows), so it is left out
         if v != 0.0:
@@ -861,57 +921,57 @@ def _numba_onset(numba):
         return n_c
 
     @_jit(numba)
-    def leaf_chain(lo, nn, j, c0, c1, dt, chain, n_c):
+    def _onset_leaf_chain(lo, nn, j, c0, c1, dt, chain, n_c):
         # the additions numpy's pairwise leaf [lo, lo + nn) applies to its term j
         # (the others known): 8 lanes of every 8th term, ((r0+r1)+(r2+r3))+((r4+r5)+
         # (r6+r7)), then the tail one by one; < 8 terms: 0.0 + each term in order
         if nn < 8:
             res = 0.0
             for i in range(lo, j):
-                res += term(i, j, c0, c1, dt)
-            n_c = push(chain, n_c, res)
+                res += _onset_term(i, j, c0, c1, dt)
+            n_c = _onset_push(chain, n_c, res)
             for i in range(j + 1, lo + nn):
-                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+                n_c = _onset_push(chain, n_c, _onset_term(i, j, c0, c1, dt))
             return n_c
         n8 = nn - nn % 8
         r = np.zeros(8)
         for k in range(8):
             i = lo + k
             if i != j:
-                r[k] = term(i, j, c0, c1, dt)
+                r[k] = _onset_term(i, j, c0, c1, dt)
             i += 8
             while i < lo + n8:
                 if i != j:
-                    r[k] += term(i, j, c0, c1, dt)
+                    r[k] += _onset_term(i, j, c0, c1, dt)
                 else:  # the lane of term j: its running sum so far, then the rest
                     if i - 8 >= lo:
-                        n_c = push(chain, n_c, r[k])
+                        n_c = _onset_push(chain, n_c, r[k])
                 i += 8
         if j < lo + n8:
             k = (j - lo) % 8
             for i in range(j + 8, lo + n8, 8):
-                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
-            n_c = push(chain, n_c, r[k ^ 1])
+                n_c = _onset_push(chain, n_c, _onset_term(i, j, c0, c1, dt))
+            n_c = _onset_push(chain, n_c, r[k ^ 1])
             p = k // 2
             q = (p ^ 1) * 2
-            n_c = push(chain, n_c, r[q] + r[q + 1])
+            n_c = _onset_push(chain, n_c, r[q] + r[q + 1])
             if k < 4:
-                n_c = push(chain, n_c, (r[4] + r[5]) + (r[6] + r[7]))
+                n_c = _onset_push(chain, n_c, (r[4] + r[5]) + (r[6] + r[7]))
             else:
-                n_c = push(chain, n_c, (r[0] + r[1]) + (r[2] + r[3]))
+                n_c = _onset_push(chain, n_c, (r[0] + r[1]) + (r[2] + r[3]))
             for i in range(lo + n8, lo + nn):
-                n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+                n_c = _onset_push(chain, n_c, _onset_term(i, j, c0, c1, dt))
             return n_c
         res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
         for i in range(lo + n8, j):
-            res += term(i, j, c0, c1, dt)
-        n_c = push(chain, n_c, res)
+            res += _onset_term(i, j, c0, c1, dt)
+        n_c = _onset_push(chain, n_c, res)
         for i in range(j + 1, lo + nn):
-            n_c = push(chain, n_c, term(i, j, c0, c1, dt))
+            n_c = _onset_push(chain, n_c, _onset_term(i, j, c0, c1, dt))
         return n_c
 
     @_jit(numba)
-    def crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain):
+    def _onset_crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain):
         # For a rising pixel whose only crossing is interval j (the intervals before
         # it wholly below the level, those after wholly above), numpy's pairwise sum
         # of the interval times is e = interval j's time below, then e + c for the
@@ -932,9 +992,9 @@ def _numba_onset(numba):
                 if op < 0:  # the two latest values → their sum
                     sp -= 1
                     if ss[sp - 1]:
-                        n_c = push(buf, n_c, sv[sp])
+                        n_c = _onset_push(buf, n_c, sv[sp])
                     elif ss[sp]:
-                        n_c = push(buf, n_c, sv[sp - 1])
+                        n_c = _onset_push(buf, n_c, sv[sp - 1])
                         ss[sp - 1] = 1
                     else:
                         sv[sp - 1] = sv[sp - 1] + sv[sp]
@@ -947,7 +1007,7 @@ def _numba_onset(numba):
                 elif lo > j:  # after it: all 0
                     sv[sp] = 0.0
                 else:
-                    n_c = leaf_chain(lo, nn, j, True, False, dt, buf, n_c)
+                    n_c = _onset_leaf_chain(lo, nn, j, True, False, dt, buf, n_c)
                     ss[sp] = 1
                 sp += 1
                 if n_c > width:
@@ -960,7 +1020,7 @@ def _numba_onset(numba):
         return max(n_chain.max(), 0)
 
     @_jit(numba)
-    def sample_class(v, tl, th, one, ninf):
+    def _onset_sample_class(v, tl, th, one, ninf):
         # the class of sample v as (below?, s, k): a sample x is in the same class
         # ⇔ s·x ≤ k (below: x ≤ tl; above: −x ≤ −th; between the two: never, k = −inf)
         b = v <= tl
@@ -991,7 +1051,7 @@ def _numba_onset(numba):
         for j in range(m):
             dt[j] = t[j + 1] - t[j]
         ps = np.zeros(m)
-        lane_sums(dt, 0, m, ps)
+        _onset_lane_sums(dt, 0, m, ps)
         leaf_dt = np.empty(leaf_lo.shape[0])  # each leaf's sum when all its terms are dt
         for i in range(leaf_lo.shape[0]):
             lo = leaf_lo[i]
@@ -1041,7 +1101,7 @@ def _numba_onset(numba):
         stack = np.empty(prog.shape[0] + 1)
         chains = np.empty((m, _CHAIN_WIDTH))
         n_chain = np.empty(m, np.int64)
-        n_pad = crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain)
+        n_pad = _onset_crossing_chains(dt, leaf_lo, leaf_n, leaf_dt, prog, chains, n_chain)
         inf = np.inf
         for x0 in range(p0, p1, ch):
             nb = min(ch, p1 - x0)
@@ -1063,10 +1123,10 @@ def _numba_onset(numba):
                 for q in range(nb):
                     for f in range(n):
                         xs[f] = np.float64(arr[f, x0 + q])
-                    a0[q] = pairwise_sum(xs, 0, n) / n
+                    a0[q] = _onset_pairwise_sum(xs, 0, n) / n
                     for f in range(n):
                         xs[f] = np.float64(arr[nt - n + f, x0 + q])
-                    a1[q] = pairwise_sum(xs, 0, n) / n
+                    a1[q] = _onset_pairwise_sum(xs, 0, n) / n
             # (2) per pixel: the decision the numpy code takes at MAD = R; the count's
             # bound hw (|d| ≤ hw in the work type ⇒ |d| ≤ R/2 in float64); thresholds
             # tl, th with float64(tl) − a₀ ≤ level·rise·(1 − 10⁻⁹) (checked: then every
@@ -1107,8 +1167,8 @@ def _numba_onset(numba):
                 ok = ok and np.float64(tl) - a <= lo and np.float64(th) - a >= hi
                 fast[q] = 1 if ok else 0
                 hw[q] = h if ok else -one
-                c0[q], s0[q], k0[q] = sample_class(wt(rf[q]), tl, th, one, ninf)
-                c1[q], s1[q], k1[q] = sample_class(wt(rl[q]), tl, th, one, ninf)
+                c0[q], s0[q], k0[q] = _onset_sample_class(wt(rf[q]), tl, th, one, ninf)
+                c1[q], s1[q], k1[q] = _onset_sample_class(wt(rl[q]), tl, th, one, ninf)
             # (3) one pass over the frames
             for q in range(nb):
                 cnt[q] = 0
@@ -1192,7 +1252,7 @@ def _numba_onset(numba):
                         n_c = n_chain[jmin]
                         v0 = (np.float64(arr[jmin, x0 + q]) - a) / r
                         v1 = (np.float64(arr[jmin + 1, x0 + q]) - a) / r
-                        e = crossing(v0, v1, level) * dt[jmin]
+                        e = _onset_crossing(v0, v1, level) * dt[jmin]
                         if e > 0.0 and n_c >= 0:
                             for i in range(n_pad):
                                 e = e + chains[jmin, i]
@@ -1203,7 +1263,7 @@ def _numba_onset(numba):
                         for j in range(jmin, jmax + 1):
                             v0 = v1
                             v1 = (np.float64(arr[j + 1, x0 + q]) - a) / r
-                            ew[j - jmin] = crossing(v0, v1, level) * dt[j]
+                            ew[j - jmin] = _onset_crossing(v0, v1, level) * dt[j]
                     # numpy's pairwise sum of the interval times: leaves of the tree
                     # (8 lanes, then the tail), combined by prog (postfix); an
                     # interval before jmin is dt[j] (c0: below) or 0, after jmax
@@ -1272,7 +1332,7 @@ def _numba_onset(numba):
                 else:
                     for f in range(nt):
                         xs[f] = np.float64(arr[f, x0 + q])
-                    v = pixel_exact(xs, t, dt, level, n, min_rise, min_snr, c_snr, d, g)
+                    v = _onset_pixel_exact(xs, t, dt, level, n, min_rise, min_snr, c_snr, d, g)
                     out[x0 + q] = np.float32(v)
 
     _STATE["onset_select"] = onset_rows_select

@@ -29,6 +29,10 @@ import numpy as np
 from scipy import ndimage
 
 from platescope._errors import InputError
+from platescope.volume._thickness_kernel import (
+    distance_to_background_numba,
+    ladder_thickness_numba,
+)
 
 __all__ = ["local_thickness_block", "geometric_tortuosity", "thickness_stats"]
 
@@ -77,16 +81,20 @@ def local_thickness_block(
     out = np.zeros(mask.shape, dtype=np.float32)
     if not mask.any():
         return out, False
-    dist = ndimage.distance_transform_edt(mask, sampling=vox)
+    dist = distance_to_background_numba(mask, vox)
+    if dist is None:
+        dist = ndimage.distance_transform_edt(mask, sampling=vox)
     d_max = float(dist.max())
     cap = d_max if max_radius_um is None else float(max_radius_um)
     capped = d_max > cap + step
-    for r in _radius_ladder(max(cap, 0.5 * step), step):
-        centres = dist >= r - 1e-9
-        if not centres.any():
-            break
-        reach = ndimage.distance_transform_edt(~centres, sampling=vox)
-        out[(reach <= r + 0.5 * step) & mask] = 2 * r
+    radii = _radius_ladder(max(cap, 0.5 * step), step)
+    if not ladder_thickness_numba(mask, dist, radii, vox, out):
+        for r in radii:
+            centres = dist >= r - 1e-9
+            if not centres.any():
+                break
+            reach = ndimage.distance_transform_edt(~centres, sampling=vox)
+            out[(reach <= r + 0.5 * step + 1e-9 * step) & mask] = 2 * r
     out[mask & (out == 0)] = step  # thinner than one voxel
     return out, bool(capped)
 

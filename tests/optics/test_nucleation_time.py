@@ -287,10 +287,17 @@ def test_map_peak_memory_flat_in_movie_length(tmp_path):
         # coefficients — whichever earlier tests in this process have not made yet)
         # are not what this test measures
         t_nuc_map(movie, window_s=2.0, max_block_mb=2.0)
-        tracemalloc.start()
-        t_nuc_map(movie, window_s=2.0, max_block_mb=2.0)
-        peaks.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
+        # the largest of five traced calls: one call's peak is 0.92 or 1.53–1.55 MB at
+        # either length, varying from call to call in one process with the timing of the
+        # kernel threads (≈ 1 call in 3 low; CI once saw the 200-frame movie low and the
+        # 400-frame one high), so single calls could compare a low one with a high one
+        peak = 0
+        for _ in range(5):
+            tracemalloc.start()
+            t_nuc_map(movie, window_s=2.0, max_block_mb=2.0)
+            peak = max(peak, tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        peaks.append(peak)
         movie_bytes = data.size * 4
         del movie, data
     assert peaks[1] < 1.25 * peaks[0]

@@ -2,10 +2,13 @@
 
 Local thickness: every voxel of the phase gets the diameter of the largest sphere that
 fits in the phase and contains it (Hildebrand & Rüegsegger's definition), computed with
-scipy's exact Euclidean distance transform: for each radius r of a ladder (half-voxel
+exact Euclidean distance transforms: for each radius r of a ladder (half-voxel
 steps up to 12 voxels, then 4 % steps), the centres with distance ≥ r are dilated by
 r (a second distance transform; a voxel counts as covered when its centre lies within
-r + ½ voxel, i.e. the voxel cube meets the sphere) and the covered voxels get 2r.
+r + ½ voxel, the bound included, i.e. the voxel cube meets the sphere) and the covered
+voxels get 2r. The transforms are the compiled separable ones of
+:mod:`platescope.volume._thickness_kernel`; SciPy's ``distance_transform_edt`` without
+numba (the same decisions).
 Measured on digitised shapes (docs/tomography.md): balls of radius 6 / 15 voxels read
 −9 % / −3 %, slabs of even width exact, of odd width 7 voxels +14 % (the centre voxel's
 distance is rounded up).
@@ -15,9 +18,9 @@ Geometric tortuosity: the shortest path through the phase (26-connected, steps o
 1, √2, √3 voxels; :class:`skimage.graph.MCP_Geometric`) from every phase voxel of the
 inlet face to the outlet face, divided by the straight distance. In memory (no slabs).
 
-porespy (MIT) offers both but brings numba, its own dependency tree and in-memory
-filters; the two routines here are short, stream (local thickness) and are tested
-against shapes with known answers, so porespy is not used.
+porespy (MIT) offers both but brings its own dependency tree and in-memory filters;
+the two routines here are short, stream (local thickness) and are tested against
+shapes with known answers, so porespy is not used.
 """
 
 from __future__ import annotations

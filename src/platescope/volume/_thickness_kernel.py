@@ -24,6 +24,7 @@ import numpy as np
 __all__ = ["distance_to_background_numba", "ladder_thickness_numba"]
 
 _INF = np.inf
+_NO_DISTANCES = np.zeros((0, 0, 0))  # lines_z's ``sq_out`` when it thresholds
 
 
 def _build(numba):
@@ -115,9 +116,12 @@ def _build(numba):
                     g[z, y, x] = colo[y]
 
     @_jit(numba, boundscheck=False)
-    def lines_z(g, mask, sz2, reach2, value, y0, y1, out):
-        # z pass (lower envelope) of rows y0..y1; covered phase voxels get ``value``
+    def lines_z(g, mask, sz2, reach2, value, y0, y1, out, sq_out):
+        # z pass (lower envelope) of rows y0..y1: with an empty ``sq_out`` the covered
+        # phase voxels get ``value`` in ``out``, else ``sq_out`` gets the squared
+        # distances themselves
         nz, ny, nx = g.shape
+        distances = sq_out.shape[0] > 0
         panel = np.empty((nz, nx))
         colf = np.empty(nz)
         colo = np.empty(nz)
@@ -133,33 +137,15 @@ def _build(numba):
                 for z in range(nz):
                     colf[z] = panel[z, x]
                 _lt_envelope(colf, nz, sz2, v, zb, colo)
-                for z in range(nz):
-                    if colo[z] <= reach2 and mask[z, y, x]:
-                        out[z, y, x] = value
+                if distances:
+                    for z in range(nz):
+                        sq_out[z, y, x] = colo[z]
+                else:
+                    for z in range(nz):
+                        if colo[z] <= reach2 and mask[z, y, x]:
+                            out[z, y, x] = value
 
-    @_jit(numba, boundscheck=False)
-    def lines_z_sq(g, sz2, y0, y1, out):
-        # z pass (lower envelope) of rows y0..y1, the squared distances themselves
-        nz, ny, nx = g.shape
-        panel = np.empty((nz, nx))
-        colf = np.empty(nz)
-        colo = np.empty(nz)
-        v = np.empty(nz, np.int64)
-        zb = np.empty(nz + 1)
-        for y in range(y0, y1):
-            for z in range(nz):
-                src = g[z, y]
-                dst = panel[z]
-                for x in range(nx):
-                    dst[x] = src[x]
-            for x in range(nx):
-                for z in range(nz):
-                    colf[z] = panel[z, x]
-                _lt_envelope(colf, nz, sz2, v, zb, colo)
-                for z in range(nz):
-                    out[z, y, x] = colo[z]
-
-    return planes, lines_z, lines_z_sq
+    return planes, lines_z
 
 
 def _kernels():
@@ -185,7 +171,7 @@ def ladder_thickness_numba(
 
     if k.backend() != "numba":
         return False
-    planes, lines_z, _ = _kernels()
+    planes, lines_z = _kernels()
     mask = np.ascontiguousarray(mask, dtype=bool)
     dist = np.ascontiguousarray(dist, dtype=np.float64)
     dz, dy, dx = (float(s) for s in voxel_size_um)
@@ -200,7 +186,8 @@ def ladder_thickness_numba(
             break
         reach = float(r) + 0.5 * step + 1e-9 * step
         _split(k, planes, z_edges, (dist, thr, dx * dx, dy * dy), (g,))
-        _split(k, lines_z, y_edges, (g, mask, dz * dz, reach * reach, np.float32(2 * r)), (out,))
+        head = (g, mask, dz * dz, reach * reach, np.float32(2 * r))
+        _split(k, lines_z, y_edges, head, (out, _NO_DISTANCES))
     return True
 
 
@@ -225,14 +212,15 @@ def distance_to_background_numba(mask: np.ndarray, voxel_size_um) -> np.ndarray 
     mask = np.ascontiguousarray(mask, dtype=bool)
     if k.backend() != "numba" or mask.all():
         return None
-    planes, _, lines_z_sq = _kernels()
+    planes, lines_z = _kernels()
     dz, dy, dx = (float(s) for s in voxel_size_um)
     nz, ny, nx = mask.shape
     background = (~mask).view(np.uint8)
     g = np.empty(mask.shape, np.float64)
     _split(k, planes, _edges(k, nz), (background, 0.5, dx * dx, dy * dy), (g,))
     out = np.empty(mask.shape, np.float64)
-    _split(k, lines_z_sq, _edges(k, ny), (g, dz * dz), (out,))
+    head = (g, mask, dz * dz, -1.0, np.float32(0.0))
+    _split(k, lines_z, _edges(k, ny), head, (np.zeros((0, 0, 0), np.float32), out))
     return np.sqrt(out, out=out)
 
 

@@ -266,7 +266,13 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **
     >>> atomic_savefig(fig, d / "f.png").read_bytes()[:4], (d / "f.svg").exists()
     (b'\\x89PNG', True)
     """
-    from platescope.report._style import PNG_DPI, enforce_min_font, house_style, native_rasters
+    from platescope.report._style import (
+        PNG_DPI,
+        enforce_min_font,
+        house_style,
+        native_rasters,
+        svg_png_level,
+    )
 
     dest = Path(path)
     kw.setdefault("dpi", PNG_DPI)
@@ -286,9 +292,12 @@ def atomic_savefig(fig: Any, path: str | os.PathLike, *, vector: bool = True, **
             try:
                 if engine is not None:
                     fig.set_layout_engine("none")
+                # embedded rasters at the PNG's own zlib level, when one is given
+                level = (kw.get("pil_kwargs") or {}).get("compress_level")
                 with (
                     _atomic_target(dest.with_suffix(".svg")) as tmp,
                     native_rasters(fig, dpi=kw["dpi"]),
+                    svg_png_level(level),
                 ):
                     fig.savefig(tmp, format="svg", dpi=kw["dpi"], metadata={"Date": None}, **svg_kw)
             finally:

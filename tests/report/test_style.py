@@ -151,3 +151,44 @@ def test_svg_twin_embeds_an_image_with_its_own_pixels(tmp_path):
     big = [r for r in rasters if r is not own[0]][0]
     assert max(big.shape[:2]) < 600  # resampled to about the PNG's 300 px
     assert "image-rendering:pixelated" in svg  # the viewer scales without smoothing
+
+
+def _svg_png_zlib_levels(svg: str) -> list[int]:
+    """zlib FLEVEL (0 fastest … 3 maximum) of each PNG raster a matplotlib SVG embeds:
+    the second byte of the first IDAT chunk's zlib stream (RFC 1950)."""
+    import base64
+    import re
+
+    levels = []
+    for b64 in re.findall(r'xlink:href="data:image/png;base64,\s*([^"]+)"', svg):
+        data = base64.b64decode("".join(b64.split()))
+        i = data.index(b"IDAT")
+        levels.append(data[i + 5] >> 6)
+    return levels
+
+
+def test_svg_rasters_take_the_png_compress_level(tmp_path):
+    """A micrograph figure saved with ``compress_level=3`` embeds its SVG rasters at that
+    level too (zlib FLEVEL 1, "fast"; 6 gives 2, "default"), with the same pixels; the
+    SVG back-end is left as it was."""
+    from matplotlib.backends import backend_svg
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    grey = rng.integers(0, 255, (300, 420)).astype(float)
+
+    def micrograph() -> Figure:
+        fig = Figure(figsize=(4.0, 3.0))
+        fig.add_subplot().imshow(grey, cmap="gray")
+        return fig
+
+    atomic_savefig(micrograph(), tmp_path / "fast.png", pil_kwargs={"compress_level": 3})
+    atomic_savefig(micrograph(), tmp_path / "plain.png")
+    fast = (tmp_path / "fast.svg").read_text(encoding="utf-8")
+    plain = (tmp_path / "plain.svg").read_text(encoding="utf-8")
+    assert _svg_png_zlib_levels(fast) == [1]
+    assert _svg_png_zlib_levels(plain) == [2]
+    [a], [b] = _svg_images(fast), _svg_images(plain)
+    assert a.shape[:2] == (300, 420)
+    np.testing.assert_array_equal(a, b)
+    assert backend_svg.Image is Image

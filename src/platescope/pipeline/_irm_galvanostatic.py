@@ -28,7 +28,12 @@ from platescope.pipeline._common import (
 )
 from platescope.pipeline._registration import registration_defaults, stabilize_section_movie
 from platescope.pipeline._scenarios import Scenario, run_step
-from platescope.pipeline._sem_common import SEM_DEFAULTS, analyse_sem_image, sem_params
+from platescope.pipeline._sem_common import (
+    MICROGRAPH_PNG_LEVEL,
+    SEM_DEFAULTS,
+    analyse_sem_image,
+    sem_params,
+)
 from platescope.pipeline._steps_shared import (
     CHRONOAMPEROMETRY,
     CHRONOAMPEROMETRY_DEFAULTS,
@@ -298,6 +303,7 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
         title="SEM particles",
         caption="Detected Li particles outlined; the footprint circle and its edge ring "
         "(dashed) when the image shows a footprint.",
+        png_compress_level=MICROGRAPH_PNG_LEVEL,
     )
     m = psum["morphology"]
     out.figure(
@@ -305,6 +311,7 @@ def _sem_analyses(exp, echem, p_sem, out, summary) -> None:
         report.fig_sem_morphology(image, deposit=res["deposit"], morphology=m),
         title="Deposit morphology (SEM)",
         caption=f"Deposit pixels (orange) behind the verdict '{m['kind']}'.",
+        png_compress_level=MICROGRAPH_PNG_LEVEL,
     )
     if particulate:
         out.figure(

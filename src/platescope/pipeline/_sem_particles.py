@@ -21,6 +21,7 @@ from pathlib import Path
 from platescope.pipeline._common import add_warning, expand_errors, read_echem_section
 from platescope.pipeline._scenarios import Scenario, run_step
 from platescope.pipeline._sem_common import (
+    MICROGRAPH_PNG_LEVEL,
     SEM_DEFAULTS,
     analyse_sem_image,
     headline,
@@ -114,12 +115,6 @@ def run(exp, out, summary: dict) -> None:
     _series(results, p, out, summary)
 
 
-#: zlib level of the two full-image SEM figures' PNGs (3000 × 1290 px of grey-level
-#: noise): 2.5–3× faster to encode than Pillow's default 6 and 7–11 % smaller on the
-#: simulated image (a line plot instead grows ~18 % at 3, so the default stays elsewhere)
-_MICROGRAPH_PNG_LEVEL = 3
-
-
 def _figures_one(res, p, out, suffix: str) -> None:
     """Particle table, outlines figure and deposit figure of one image."""
     from platescope import report
@@ -145,7 +140,7 @@ def _figures_one(res, p, out, suffix: str) -> None:
         caption="Detected objects outlined (cyan); the footprint circle and its edge ring "
         "(dashed) when the image shows a footprint. "
         + ("" if particulate else "The deposit is not particulate: no particle statistics."),
-        png_compress_level=_MICROGRAPH_PNG_LEVEL,
+        png_compress_level=MICROGRAPH_PNG_LEVEL,
     )
     m = s["morphology"]
     out.figure(
@@ -154,7 +149,7 @@ def _figures_one(res, p, out, suffix: str) -> None:
         title=f"Deposit morphology ({res['name']})",
         caption=f"Deposit pixels (orange) as segmented for the morphology verdict "
         f"'{m['kind']}' (coverage {100 * m['coverage']:.1f} %).",
-        png_compress_level=_MICROGRAPH_PNG_LEVEL,
+        png_compress_level=MICROGRAPH_PNG_LEVEL,
     )
 
 

@@ -204,9 +204,10 @@ def _split(k, kern, edges, head, tail) -> None:
 def distance_to_background_numba(mask: np.ndarray, voxel_size_um) -> np.ndarray | None:
     """Euclidean distance (µm, float64) of every voxel of ``mask`` to the nearest
     ``False`` voxel (0 there), like ``scipy.ndimage.distance_transform_edt(mask,
-    sampling=voxel_size_um)`` up to the last bits of the square root (the same nearest
-    voxel, summed in another order); None when the compiled back-end is not in use or
-    the block has no background voxel (SciPy's convention for that case is kept)."""
+    sampling=voxel_size_um)`` up to the last bits (the same squared distance, summed in
+    another order: ≤ 2e-15 relative in the tests); None when the compiled back-end is
+    not in use or the block has no background voxel (SciPy's convention for that case is
+    kept)."""
     from platescope.optics import _kernels as k
 
     mask = np.ascontiguousarray(mask, dtype=bool)

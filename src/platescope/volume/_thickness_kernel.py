@@ -9,7 +9,7 @@ it: along x a forward and a backward scan (the nearest centre in the row), along
 then z the lower envelope of the parabolas ``g(p) + (s·(q − p))²``. Only the comparison
 with the reach is kept: the z pass writes ``2r`` into the thickness of covered phase
 voxels. z planes (x and y passes) and y rows (z pass) are split among the kernels'
-thread pool (:mod:`platescope.optics._kernels`); each kernel releases the GIL.
+thread pool (:func:`platescope.optics._kernels._run_rows`); each kernel releases the GIL.
 
 Per radius this costs ≈ 3 linear passes over the block instead of SciPy's exact
 feature transform (which also builds the index arrays of the nearest feature); the
@@ -25,6 +25,7 @@ __all__ = ["distance_to_background_numba", "ladder_thickness_numba"]
 
 _INF = np.inf
 _NO_DISTANCES = np.zeros((0, 0, 0))  # lines_z's ``sq_out`` when it thresholds
+_NO_THICKNESS = np.zeros((0, 0, 0), np.float32)  # lines_z's ``out`` when it gives distances
 
 
 def _build(numba):
@@ -116,7 +117,7 @@ def _build(numba):
                     g[z, y, x] = colo[y]
 
     @_jit(numba, boundscheck=False)
-    def lines_z(g, mask, sz2, reach2, value, y0, y1, out, sq_out):
+    def lines_z(g, mask, sz2, reach2, value, sq_out, y0, y1, out):
         # z pass (lower envelope) of rows y0..y1: with an empty ``sq_out`` the covered
         # phase voxels get ``value`` in ``out``, else ``sq_out`` gets the squared
         # distances themselves
@@ -179,26 +180,15 @@ def ladder_thickness_numba(
     nz, ny, nx = mask.shape
     g = np.empty(mask.shape, np.float64)
     d_max = float(dist.max()) if dist.size else 0.0
-    z_edges, y_edges = _edges(k, nz), _edges(k, ny)
     for r in radii:
         thr = float(r) - 1e-9
         if d_max < thr:
             break
         reach = float(r) + 0.5 * step + 1e-9 * step
-        _split(k, planes, z_edges, (dist, thr, dx * dx, dy * dy), (g,))
-        head = (g, mask, dz * dz, reach * reach, np.float32(2 * r))
-        _split(k, lines_z, y_edges, head, (out, _NO_DISTANCES))
+        k._run_rows(planes, dist, (thr, dx * dx, dy * dy), nz, g)
+        args = (mask, dz * dz, reach * reach, np.float32(2 * r), _NO_DISTANCES)
+        k._run_rows(lines_z, g, args, ny, out)
     return True
-
-
-def _split(k, kern, edges, head, tail) -> None:
-    spans = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-    if len(spans) == 1:
-        kern(*head, *spans[0], *tail)
-        return
-    pool = k._pool(len(spans))
-    for f in [pool.submit(kern, *head, a, b, *tail) for a, b in spans]:
-        f.result()
 
 
 def distance_to_background_numba(mask: np.ndarray, voxel_size_um) -> np.ndarray | None:
@@ -218,13 +208,7 @@ def distance_to_background_numba(mask: np.ndarray, voxel_size_um) -> np.ndarray 
     nz, ny, nx = mask.shape
     background = (~mask).view(np.uint8)
     g = np.empty(mask.shape, np.float64)
-    _split(k, planes, _edges(k, nz), (background, 0.5, dx * dx, dy * dy), (g,))
+    k._run_rows(planes, background, (0.5, dx * dx, dy * dy), nz, g)
     out = np.empty(mask.shape, np.float64)
-    head = (g, mask, dz * dz, -1.0, np.float32(0.0))
-    _split(k, lines_z, _edges(k, ny), head, (np.zeros((0, 0, 0), np.float32), out))
+    k._run_rows(lines_z, g, (mask, dz * dz, -1.0, np.float32(0.0), out), ny, _NO_THICKNESS)
     return np.sqrt(out, out=out)
-
-
-def _edges(k, n: int) -> np.ndarray:
-    nthr = max(1, min(k.n_threads(), n))
-    return np.linspace(0, n, nthr + 1).round().astype(int)
